@@ -1,0 +1,100 @@
+#include "core/evaluator.hpp"
+
+#include <algorithm>
+
+namespace moeb {
+
+std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,
+                                  int64_t row_bytes, bool transpose) {
+  const int R = topo.num_ranks();
+  std::vector<RankBytes> out(R);
+  for (int s = 0; s < R; ++s)
+    for (int d = 0; d < R; ++d) {
+      if (s == d) continue;
+      int64_t n = transpose ? rows[static_cast<size_t>(d) * R + s] : rows[static_cast<size_t>(s) * R + d];
+      int64_t b = n * row_bytes;
+      if (topo.same_node(s, d)) {
+        out[s].sent_intra += b;
+        out[d].recv_intra += b;
+      } else {
+        out[s].sent_inter += b;
+        out[d].recv_inter += b;
+      }
+    }
+  return out;
+}
+
+LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPlacement& lp,
+                            ReplicaPolicyKind policy, const Topology& topo,
+                            const TrafficOptions& opt, const RouteContext& ctx,
+                            std::vector<int32_t>* dest_out) {
+  const int R = topo.num_ranks();
+  const int k = batch.top_k();
+  const int64_t T = batch.num_tokens();
+  std::vector<int32_t> dest(static_cast<size_t>(T) * k);
+  route_layer(lp, policy, topo, batch.layer_experts(layer), k, ctx, dest);
+
+  LayerTraffic lt;
+  lt.num_ranks = R;
+  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
+  lt.combine_row_bytes = opt.combine_row_bytes;
+  lt.rows.assign(static_cast<size_t>(R) * R, 0);
+  lt.rows_computed.assign(R, 0);
+  lt.tokens_owned.assign(R, 0);
+  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+
+  std::vector<int32_t> seen;
+  for (int64_t t = 0; t < T; ++t) {
+    const int owner = owner_of_token(t, T, R);
+    seen.clear();
+    for (int j = 0; j < k; ++j) {
+      const int d = dest[static_cast<size_t>(t) * k + j];
+      ++lt.rows_computed[d];
+      if (opt.dedup) {
+        if (std::find(seen.begin(), seen.end(), d) != seen.end()) continue;
+        seen.push_back(d);
+      }
+      ++lt.rows[static_cast<size_t>(owner) * R + d];
+    }
+  }
+  // Combine: rank d sends back what it received from s, so combine sent by d to s mirrors
+  // dispatch rows[s][d].
+  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
+  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+  if (dest_out) *dest_out = std::move(dest);
+  return lt;
+}
+
+int64_t LayerTraffic::dispatch_bytes(int src, int dst) const {
+  if (src == dst) return 0;
+  return rows[static_cast<size_t>(src) * num_ranks + dst] * dispatch_row_bytes;
+}
+
+int64_t LayerTraffic::total_bytes() const {
+  int64_t s = 0;
+  for (int r = 0; r < num_ranks; ++r) s += dispatch[r].sent() + combine[r].sent();
+  return s;
+}
+
+int64_t LayerTraffic::inter_node_bytes() const {
+  int64_t s = 0;
+  for (int r = 0; r < num_ranks; ++r) s += dispatch[r].sent_inter + combine[r].sent_inter;
+  return s;
+}
+
+int64_t LayerTraffic::max_rank_bytes() const {
+  int64_t m = 0;
+  for (const auto& b : dispatch) m = std::max({m, b.sent(), b.recv()});
+  return m;
+}
+
+int64_t LayerTraffic::messages(const Topology& topo, bool inter) const {
+  int64_t n = 0;
+  for (int s = 0; s < num_ranks; ++s)
+    for (int d = 0; d < num_ranks; ++d)
+      if (s != d && rows[static_cast<size_t>(s) * num_ranks + d] > 0 && topo.same_node(s, d) != inter)
+        ++n;
+  return n;
+}
+
+}  // namespace moeb

@@ -1,0 +1,55 @@
+// The pure traffic evaluator: trace + placement + replica policy -> per-layer traffic matrix and
+// per-rank loads, following the definitions of METRICS.md. It counts from the routing alone,
+// independently of the runtime's dispatch plan, so tests can hold one against the other.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/placement.hpp"
+#include "core/routing.hpp"
+#include "core/topology.hpp"
+#include "core/trace.hpp"
+
+namespace moeb {
+
+struct TrafficOptions {
+  bool dedup = true;              // one copy per (token, destination rank), else per pair
+  int64_t dispatch_row_bytes = 0; // bytes of one token copy sent in dispatch
+  int64_t combine_row_bytes = 0;  // bytes of one partial result sent back in combine
+};
+
+// Per-rank byte totals split by link class; sending to oneself is 0 bytes.
+struct RankBytes {
+  int64_t sent_intra = 0, sent_inter = 0, recv_intra = 0, recv_inter = 0;
+  int64_t sent() const { return sent_intra + sent_inter; }
+  int64_t recv() const { return recv_intra + recv_inter; }
+};
+
+struct LayerTraffic {
+  int num_ranks = 0;
+  int64_t dispatch_row_bytes = 0, combine_row_bytes = 0;
+  std::vector<int64_t> rows;            // [src * R + dst]: token copies (diagonal = local copies)
+  std::vector<int64_t> rows_computed;   // [R]: (token, expert) pairs each rank's experts process
+  std::vector<int64_t> tokens_owned;    // [R]
+  std::vector<RankBytes> dispatch;      // [R]
+  std::vector<RankBytes> combine;       // [R] (mirror of dispatch with combine_row_bytes)
+
+  int64_t dispatch_bytes(int src, int dst) const;  // 0 on the diagonal
+  int64_t total_bytes() const;        // dispatch + combine over all ranks (sent side)
+  int64_t inter_node_bytes() const;   // dispatch + combine, inter-node only
+  int64_t max_rank_bytes() const;     // max_r max(sent, recv) of dispatch
+  int64_t messages(const Topology& topo, bool inter) const;  // nonzero off-diagonal pairs
+};
+
+// Evaluates one layer of one batch. `dest_out`, when non-null, receives the routing used.
+LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPlacement& lp,
+                            ReplicaPolicyKind policy, const Topology& topo,
+                            const TrafficOptions& opt, const RouteContext& ctx,
+                            std::vector<int32_t>* dest_out = nullptr);
+
+// Per-rank intra/inter totals from a rows matrix.
+std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,
+                                  int64_t row_bytes, bool transpose);
+
+}  // namespace moeb

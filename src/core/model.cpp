@@ -1,0 +1,59 @@
+#include "core/model.hpp"
+
+#include "core/error.hpp"
+
+namespace moeb {
+
+const std::vector<ModelSpec>& model_presets() {
+  // name, experts, k, hidden, ffn, layers, shared, groups, topk_groups, source
+  static const std::vector<ModelSpec> presets = {
+      {"mixtral-8x7b", 8, 2, 4096, 14336, 32, 0, 1, 1,
+       "Mixtral of Experts, arXiv 2401.04088; HF config mistralai/Mixtral-8x7B-v0.1"},
+      {"deepseek-v3", 256, 8, 7168, 2048, 58, 1, 8, 4,
+       "DeepSeek-V3 Technical Report, arXiv 2412.19437; HF config deepseek-ai/DeepSeek-V3"},
+      {"qwen3-235b-a22b", 128, 8, 4096, 1536, 94, 0, 1, 1,
+       "Qwen3 Technical Report, arXiv 2505.09388; HF config Qwen/Qwen3-235B-A22B"},
+      {"qwen1.5-moe-a2.7b", 60, 4, 2048, 1408, 24, 4, 1, 1,
+       "HF config Qwen/Qwen1.5-MoE-A2.7B"},
+      {"olmoe-1b-7b", 64, 8, 2048, 1024, 16, 0, 1, 1,
+       "OLMoE, arXiv 2409.02060; HF config allenai/OLMoE-1B-7B-0924"},
+      {"llama-moe-3.5b", 8, 2, 4096, 1376, 32, 0, 1, 1,
+       "LLaMA-MoE, arXiv 2406.16554; HF config llama-moe/LLaMA-MoE-v1-3_5B-2_8"},
+      {"kimi-k2", 384, 8, 7168, 2048, 60, 1, 1, 1,
+       "Kimi K2, arXiv 2507.20534; HF config moonshotai/Kimi-K2-Instruct"},
+      {"dbrx", 16, 4, 6144, 10752, 40, 0, 1, 1, "HF config databricks/dbrx-base"},
+      {"gpt-oss-120b", 128, 4, 2880, 2880, 36, 0, 1, 1,
+       "gpt-oss model card, arXiv 2508.10925; HF config openai/gpt-oss-120b"},
+  };
+  return presets;
+}
+
+const ModelSpec& model_preset(std::string_view name) {
+  for (const auto& m : model_presets())
+    if (m.name == name) return m;
+  std::string known;
+  for (const auto& m : model_presets()) known += (known.empty() ? "" : ", ") + m.name;
+  throw ConfigError("unknown model preset '" + std::string(name) + "' (expected one of: " + known +
+                    ")");
+}
+
+void validate_model(const ModelSpec& m, const std::string& where) {
+  auto fail = [&](const std::string& key, const std::string& what) {
+    throw ConfigError(where + ": key '" + key + "': " + what);
+  };
+  if (m.num_experts < 1) fail("num_experts", "expected >= 1, got " + std::to_string(m.num_experts));
+  if (m.top_k < 1) fail("top_k", "expected >= 1, got " + std::to_string(m.top_k));
+  if (m.top_k > m.num_experts)
+    fail("top_k", "expected <= num_experts (" + std::to_string(m.num_experts) + "), got " +
+                      std::to_string(m.top_k));
+  if (m.hidden < 1) fail("hidden", "expected >= 1, got " + std::to_string(m.hidden));
+  if (m.ffn_hidden < 1) fail("ffn_hidden", "expected >= 1, got " + std::to_string(m.ffn_hidden));
+  if (m.num_layers < 1) fail("layers", "expected >= 1, got " + std::to_string(m.num_layers));
+  if (m.num_expert_groups < 1 || m.num_experts % m.num_expert_groups != 0)
+    fail("expert_groups", "expected a divisor of num_experts (" + std::to_string(m.num_experts) +
+                              "), got " + std::to_string(m.num_expert_groups));
+  if (m.topk_groups < 1 || m.topk_groups > m.num_expert_groups)
+    fail("topk_groups", "expected 1..expert_groups, got " + std::to_string(m.topk_groups));
+}
+
+}  // namespace moeb

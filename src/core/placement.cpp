@@ -1,0 +1,77 @@
+#include "core/placement.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace moeb {
+
+std::vector<int> LayerPlacement::slots_used(int num_ranks) const {
+  std::vector<int> used(num_ranks, 0);
+  for (const auto& reps : replicas)
+    for (int r : reps)
+      if (r >= 0 && r < num_ranks) ++used[r];
+  return used;
+}
+
+int Placement::max_replicas() const {
+  size_t m = 0;
+  for (const auto& l : layers)
+    for (const auto& r : l.replicas) m = std::max(m, r.size());
+  return static_cast<int>(m);
+}
+
+const char* to_string(ReplicaPolicyKind k) {
+  switch (k) {
+    case ReplicaPolicyKind::kPrimary: return "primary";
+    case ReplicaPolicyKind::kUniform: return "uniform";
+    case ReplicaPolicyKind::kLocality: return "locality";
+    case ReplicaPolicyKind::kWeightedRR: return "wrr";
+    case ReplicaPolicyKind::kLeastLoad: return "least_load";
+  }
+  return "?";
+}
+
+ReplicaPolicyKind parse_replica_policy(const std::string& s, const std::string& where) {
+  for (auto k : {ReplicaPolicyKind::kPrimary, ReplicaPolicyKind::kUniform,
+                 ReplicaPolicyKind::kLocality, ReplicaPolicyKind::kWeightedRR,
+                 ReplicaPolicyKind::kLeastLoad})
+    if (s == to_string(k)) return k;
+  throw ConfigError(where + ": expected one of primary, uniform, locality, wrr, least_load; got '" +
+                    s + "'");
+}
+
+std::string check_placement(const Placement& p, int num_experts, int slots_per_rank) {
+  for (int l = 0; l < p.num_layers(); ++l) {
+    const auto& lp = p.layers[l];
+    if (lp.num_experts() != num_experts)
+      return "layer " + std::to_string(l) + ": " + std::to_string(lp.num_experts()) +
+             " experts placed, expected " + std::to_string(num_experts);
+    for (int e = 0; e < num_experts; ++e) {
+      const auto& reps = lp.replicas[e];
+      if (reps.empty())
+        return "layer " + std::to_string(l) + ": expert " + std::to_string(e) + " has no replica";
+      for (size_t i = 0; i < reps.size(); ++i) {
+        if (reps[i] < 0 || reps[i] >= p.num_ranks)
+          return "layer " + std::to_string(l) + ": expert " + std::to_string(e) +
+                 " placed on invalid rank " + std::to_string(reps[i]);
+        for (size_t j = 0; j < i; ++j)
+          if (reps[j] == reps[i])
+            return "layer " + std::to_string(l) + ": expert " + std::to_string(e) +
+                   " has two replicas on rank " + std::to_string(reps[i]);
+      }
+      if (!lp.replica_weights.empty() && lp.replica_weights[e].size() != reps.size())
+        return "layer " + std::to_string(l) + ": expert " + std::to_string(e) +
+               " replica_weights size differs from replicas";
+    }
+    auto used = lp.slots_used(p.num_ranks);
+    for (int r = 0; r < p.num_ranks; ++r)
+      if (used[r] > slots_per_rank)
+        return "layer " + std::to_string(l) + ": rank " + std::to_string(r) + " holds " +
+               std::to_string(used[r]) + " experts, above its " + std::to_string(slots_per_rank) +
+               " slots";
+  }
+  return {};
+}
+
+}  // namespace moeb

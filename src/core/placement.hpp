@@ -1,0 +1,67 @@
+// Where experts live: per layer, expert -> replica ranks (first listed is the primary), the
+// policy that picks a replica per (token, expert), and an optional route transform for
+// strategies that change routing itself (C2R).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/topology.hpp"
+#include "core/trace.hpp"
+
+namespace moeb {
+
+struct LayerPlacement {
+  // replicas[e]: distinct ranks hosting expert e; replicas[e][0] is the primary.
+  std::vector<std::vector<int>> replicas;
+  // Optional per-replica routing weights (same shape as replicas), used by weighted policies
+  // (GRACE WRR: proportional to 1 / predicted load). Empty = equal weights.
+  std::vector<std::vector<double>> replica_weights;
+  // Optional predicted load per rank from calibration (load-aware policies). Empty = none.
+  std::vector<double> predicted_rank_load;
+
+  int num_experts() const { return static_cast<int>(replicas.size()); }
+  // Experts hosted per rank (slots used), size num_ranks.
+  std::vector<int> slots_used(int num_ranks) const;
+};
+
+struct Placement {
+  int num_ranks = 0;
+  std::vector<LayerPlacement> layers;
+  int num_layers() const { return static_cast<int>(layers.size()); }
+  int max_replicas() const;
+};
+
+// How a (token, expert) pair is mapped to one of the expert's replicas.
+enum class ReplicaPolicyKind {
+  kPrimary,    // always the primary replica
+  kUniform,    // uniform random per (token, expert), counter-based (SGLang "dynamic")
+  kLocality,   // same rank, else same node, else seeded draw (SGLang "static")
+  kWeightedRR, // GRACE TAR+WRR: own rank, else weighted round robin same node, else remote
+  kLeastLoad,  // own rank, else same node, else replica with least predicted load so far
+};
+const char* to_string(ReplicaPolicyKind k);
+// Parses "primary|uniform|locality|wrr|least_load"; throws ConfigError naming `where`.
+ReplicaPolicyKind parse_replica_policy(const std::string& s, const std::string& where);
+
+struct ReplicaPolicy {
+  ReplicaPolicyKind kind = ReplicaPolicyKind::kPrimary;
+};
+
+// Changes a trace's routing (expert choices) before it is dispatched. Pure and deterministic.
+class RouteTransform {
+ public:
+  virtual ~RouteTransform() = default;
+  virtual std::string name() const = 0;
+  // Rewrites layer `layer` of `batch` in place.
+  virtual void apply(int layer, RoutingTrace& batch) const = 0;
+};
+
+// Verifies the structural invariants every placement must meet: every expert has >= 1
+// replica, replicas of an expert on distinct valid ranks, no rank above `slots_per_rank`.
+// Returns an empty string when valid, else the first violation.
+std::string check_placement(const Placement& p, int num_experts, int slots_per_rank);
+
+}  // namespace moeb

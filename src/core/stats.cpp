@@ -1,0 +1,73 @@
+#include "core/stats.hpp"
+
+#include "core/error.hpp"
+
+namespace moeb {
+
+namespace {
+LayerStats empty_layer(int e) {
+  LayerStats s;
+  s.load.assign(e, 0.0);
+  s.coact.assign(static_cast<size_t>(e) * e, 0.0f);
+  return s;
+}
+void add_token(LayerStats& s, std::span<const int32_t> ids, int e) {
+  for (size_t a = 0; a < ids.size(); ++a) {
+    s.load[ids[a]] += 1.0;
+    for (size_t b = a + 1; b < ids.size(); ++b) {
+      s.coact[static_cast<size_t>(ids[a]) * e + ids[b]] += 1.0f;
+      s.coact[static_cast<size_t>(ids[b]) * e + ids[a]] += 1.0f;
+    }
+  }
+}
+}  // namespace
+
+RoutingStats::RoutingStats(int num_layers, int num_experts, std::vector<std::string> family_names)
+    : num_layers_(num_layers), num_experts_(num_experts), family_names_(std::move(family_names)) {
+  if (family_names_.empty()) family_names_ = {"default"};
+  all_.assign(num_layers, empty_layer(num_experts));
+  prefill_.assign(num_layers, empty_layer(num_experts));
+  per_family_.assign(family_names_.size(), std::vector<LayerStats>(num_layers, empty_layer(num_experts)));
+  family_tokens_.assign(family_names_.size(), 0);
+}
+
+void RoutingStats::add_batch(const RoutingTrace& batch) {
+  if (batch.num_layers() != num_layers_ || batch.num_experts() != num_experts_)
+    throw InputError("routing statistics: batch has " + std::to_string(batch.num_layers()) +
+                     " layers x " + std::to_string(batch.num_experts()) + " experts, expected " +
+                     std::to_string(num_layers_) + " x " + std::to_string(num_experts_));
+  std::vector<std::vector<double>> per_layer(num_layers_, std::vector<double>(num_experts_, 0.0));
+  for (int64_t t = 0; t < batch.num_tokens(); ++t) {
+    const auto& m = batch.meta(t);
+    if (m.family < 0 || m.family >= num_families())
+      throw InputError("routing statistics: token family " + std::to_string(m.family) +
+                       " outside the family table");
+    for (int l = 0; l < num_layers_; ++l) {
+      auto ids = batch.experts(l, t);
+      add_token(all_[l], ids, num_experts_);
+      add_token(per_family_[m.family][l], ids, num_experts_);
+      if (m.phase == Phase::kPrefill) add_token(prefill_[l], ids, num_experts_);
+      for (int32_t e : ids) per_layer[l][e] += 1.0;
+    }
+    ++tokens_;
+    ++family_tokens_[m.family];
+    if (m.phase == Phase::kPrefill) ++prefill_tokens_;
+  }
+  if (batch_loads_.size() < kMaxBatches) batch_loads_.push_back(std::move(per_layer));
+}
+
+void RoutingStats::add_coactivation(int layer, int i, int j, double count, int family) {
+  auto bump = [&](LayerStats& s) {
+    s.coact[static_cast<size_t>(i) * num_experts_ + j] += static_cast<float>(count);
+    s.coact[static_cast<size_t>(j) * num_experts_ + i] += static_cast<float>(count);
+  };
+  bump(all_[layer]);
+  if (family >= 0) bump(per_family_[family][layer]);
+}
+
+void RoutingStats::add_load(int layer, int expert, double count, int family) {
+  all_[layer].load[expert] += count;
+  if (family >= 0) per_family_[family][layer].load[expert] += count;
+}
+
+}  // namespace moeb

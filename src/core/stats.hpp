@@ -1,0 +1,59 @@
+// Routing statistics that placement strategies consume: per-layer expert loads and co-activation
+// counts, overall, per task family, for prefill tokens, and per calibration batch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/trace.hpp"
+
+namespace moeb {
+
+struct LayerStats {
+  std::vector<double> load;   // [E]: (token, expert) pairs routed to each expert
+  std::vector<float> coact;   // [E*E]: tokens whose top-k holds both i and j (symmetric, diag 0)
+  double coact_at(int i, int j, int num_experts) const {
+    return coact[static_cast<size_t>(i) * num_experts + j];
+  }
+};
+
+class RoutingStats {
+ public:
+  RoutingStats() = default;
+  RoutingStats(int num_layers, int num_experts, std::vector<std::string> family_names);
+
+  int num_layers() const { return num_layers_; }
+  int num_experts() const { return num_experts_; }
+  int num_families() const { return static_cast<int>(family_names_.size()); }
+  const std::vector<std::string>& family_names() const { return family_names_; }
+
+  // Adds every token of `batch` (one calibration batch); also records its per-layer loads.
+  void add_batch(const RoutingTrace& batch);
+  // Adds loads/co-activation directly (statistics-only import). `family` < 0: overall only.
+  void add_coactivation(int layer, int i, int j, double count, int family = -1);
+  void add_load(int layer, int expert, double count, int family = -1);
+
+  const LayerStats& layer(int l) const { return all_[l]; }
+  const LayerStats& family_layer(int f, int l) const { return per_family_[f][l]; }
+  const LayerStats& prefill_layer(int l) const { return prefill_[l]; }
+  int64_t tokens() const { return tokens_; }
+  int64_t family_tokens(int f) const { return family_tokens_[f]; }
+  int64_t prefill_tokens() const { return prefill_tokens_; }
+  // Per calibration batch, per layer expert loads: [batch][layer][E] (capped at kMaxBatches).
+  const std::vector<std::vector<std::vector<double>>>& batch_loads() const { return batch_loads_; }
+  static constexpr size_t kMaxBatches = 256;
+  // True when loads were given without any per-token trace (co-activation CSV import).
+  bool statistics_only() const { return tokens_ == 0; }
+
+ private:
+  int num_layers_ = 0, num_experts_ = 0;
+  std::vector<std::string> family_names_;
+  std::vector<LayerStats> all_, prefill_;
+  std::vector<std::vector<LayerStats>> per_family_;
+  int64_t tokens_ = 0, prefill_tokens_ = 0;
+  std::vector<int64_t> family_tokens_;
+  std::vector<std::vector<std::vector<double>>> batch_loads_;
+};
+
+}  // namespace moeb

@@ -1,0 +1,41 @@
+// baseline: contiguous expert parallelism. Expert e lives on rank floor(e * R / E); no replicas.
+// What DeepEP, Megatron and vLLM do by default, and the reference every ratio is taken against.
+#include "core/placement.hpp"
+#include "placement/strategy.hpp"
+
+namespace moeb {
+
+namespace {
+class Baseline final : public PlacementStrategy {
+ public:
+  StrategySpec spec() const override {
+    return {"baseline", "contiguous expert parallelism, expert e on rank floor(e*R/E), no replicas",
+            "DeepEP / Megatron-LM / vLLM default expert parallelism", {}};
+  }
+  std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
+                                         const Options&) const override {
+    const int R = topo.num_ranks();
+    const int need = (m.num_experts + R - 1) / R;
+    if (slots < need)
+      return "needs " + std::to_string(need) + " slots per rank, budget is " + std::to_string(slots);
+    return std::nullopt;
+  }
+  PlacementPlan place(const PlacementInput& in) const override {
+    PlacementPlan plan;
+    const int R = in.topo.num_ranks(), E = in.model.num_experts;
+    plan.placement.num_ranks = R;
+    plan.placement.layers.resize(in.model.num_layers);
+    for (auto& lp : plan.placement.layers) {
+      lp.replicas.resize(E);
+      for (int e = 0; e < E; ++e)
+        lp.replicas[e] = {static_cast<int>(static_cast<long long>(e) * R / E)};
+    }
+    plan.policy.kind = ReplicaPolicyKind::kPrimary;
+    return plan;
+  }
+};
+}  // namespace
+
+std::unique_ptr<PlacementStrategy> make_baseline() { return std::make_unique<Baseline>(); }
+
+}  // namespace moeb

@@ -1,0 +1,45 @@
+#include "placement/registry.hpp"
+
+#include "core/error.hpp"
+
+namespace moeb {
+
+// One factory per strategy file.
+std::unique_ptr<PlacementStrategy> make_baseline();
+std::unique_ptr<PlacementStrategy> make_round_robin();
+
+namespace {
+std::vector<std::unique_ptr<PlacementStrategy>> build_table() {
+  std::vector<std::unique_ptr<PlacementStrategy>> t;
+  t.push_back(make_baseline());
+  t.push_back(make_round_robin());
+  return t;
+}
+}  // namespace
+
+const std::vector<std::unique_ptr<PlacementStrategy>>& strategies() {
+  static const auto table = build_table();
+  return table;
+}
+
+std::vector<std::string> strategy_names() {
+  std::vector<std::string> names;
+  for (const auto& s : strategies()) names.push_back(s->name());
+  return names;
+}
+
+const PlacementStrategy& find_strategy(const std::string& name, const std::string& where) {
+  for (const auto& s : strategies())
+    if (s->name() == name) return *s;
+  std::string known;
+  for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
+  throw ConfigError(where + ": unknown strategy '" + name + "' (expected one of: " + known + ")");
+}
+
+OptionSpec replica_policy_option(const std::string& default_policy) {
+  return OptionSpec{"replica_policy", OptionType::kString, default_policy,
+                    "how a (token, expert) pair picks one of the expert's replicas",
+                    {"primary", "uniform", "locality", "wrr", "least_load"}};
+}
+
+}  // namespace moeb

@@ -1,0 +1,40 @@
+// round_robin: expert e on rank e mod R; no replicas. Spreads adjacent expert ids (which
+// contiguous placement keeps together) over ranks; a second layout for placement-independence
+// checks and a common alternative in serving systems.
+#include "core/placement.hpp"
+#include "placement/strategy.hpp"
+
+namespace moeb {
+
+namespace {
+class RoundRobin final : public PlacementStrategy {
+ public:
+  StrategySpec spec() const override {
+    return {"round_robin", "expert e on rank e mod R, no replicas", "common EP alternative", {}};
+  }
+  std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
+                                         const Options&) const override {
+    const int R = topo.num_ranks();
+    const int need = (m.num_experts + R - 1) / R;
+    if (slots < need)
+      return "needs " + std::to_string(need) + " slots per rank, budget is " + std::to_string(slots);
+    return std::nullopt;
+  }
+  PlacementPlan place(const PlacementInput& in) const override {
+    PlacementPlan plan;
+    const int R = in.topo.num_ranks(), E = in.model.num_experts;
+    plan.placement.num_ranks = R;
+    plan.placement.layers.resize(in.model.num_layers);
+    for (auto& lp : plan.placement.layers) {
+      lp.replicas.resize(E);
+      for (int e = 0; e < E; ++e) lp.replicas[e] = {e % R};
+    }
+    plan.policy.kind = ReplicaPolicyKind::kPrimary;
+    return plan;
+  }
+};
+}  // namespace
+
+std::unique_ptr<PlacementStrategy> make_round_robin() { return std::make_unique<RoundRobin>(); }
+
+}  // namespace moeb

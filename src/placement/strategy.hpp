@@ -1,0 +1,59 @@
+// The placement strategy interface. A strategy is a pure function of PlacementInput to a
+// PlacementPlan; it describes its options (spec) and its limits (constraints).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/options.hpp"
+#include "core/placement.hpp"
+#include "core/stats.hpp"
+#include "core/topology.hpp"
+
+namespace moeb {
+
+struct StrategySpec {
+  std::string name;
+  std::string description;  // one line: what it optimizes
+  std::string source;       // paper / code it follows
+  std::vector<OptionSpec> options;
+};
+
+struct PlacementInput {
+  const ModelSpec& model;
+  const Topology& topo;
+  const RoutingStats& stats;  // calibration part only
+  int slots_per_rank = 0;     // memory budget: experts a rank can hold, replicas included
+  const Options& options;     // resolved against spec()
+  uint64_t seed = 0;
+};
+
+struct PlacementPlan {
+  Placement placement;
+  ReplicaPolicy policy;
+  std::shared_ptr<const RouteTransform> transform;  // null unless the strategy changes routing
+  // Free-form diagnostics worth keeping in the results (name -> value), e.g. "generic_experts".
+  std::vector<std::pair<std::string, std::string>> notes;
+};
+
+class PlacementStrategy {
+ public:
+  virtual ~PlacementStrategy() = default;
+  virtual StrategySpec spec() const = 0;
+  std::string name() const { return spec().name; }
+  // Empty when the strategy can run on this model/topology/budget; else the reason it cannot
+  // (recorded as "skipped: reason").
+  virtual std::optional<std::string> constraints(const ModelSpec& model, const Topology& topo,
+                                                 int slots_per_rank, const Options& options) const {
+    return std::nullopt;
+  }
+  virtual PlacementPlan place(const PlacementInput& in) const = 0;
+};
+
+// Common option: the replica-routing policy, with a strategy-specific default.
+OptionSpec replica_policy_option(const std::string& default_policy);
+
+}  // namespace moeb
