@@ -1,0 +1,11 @@
+// moebench validate (placeholder until its issue lands; owned by the helper building it).
+#include "cli/commands.hpp"
+
+namespace moeb::cli {
+
+void register_validate(CLI::App& app, int& exit_code) {
+  auto* sub = app.add_subcommand("validate", "(not built yet)");
+  sub->callback([&exit_code] { exit_code = 1; });
+}
+
+}  // namespace moeb::cli
