@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what moebench needs on a Debian 12 machine (idempotent), then configures and builds.
+#   scripts/setup.sh [BUILD_DIR]      default BUILD_DIR: build/release
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${1:-$ROOT/build/release}"
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  openmpi-bin libopenmpi-dev
+  libhdf5-dev hdf5-tools
+  libopenblas-dev
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libeigen3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  slurmctld slurmd slurm-client munge
+  libucx-dev ucx-utils
+  python3 python3-h5py python3-matplotlib python3-numpy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+JOBS="$(nproc)"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release ${MOEB_CMAKE_ARGS:-}
+cmake --build "$BUILD" -j "$JOBS"
