@@ -1,11 +1,411 @@
-// moebench calibrate (placeholder until its issue lands; owned by the helper building it).
+// moebench calibrate: measures the machine it runs on (under mpirun) and writes a system file the
+// cost model reads: alpha and beta per link class from ping-pong sweeps with a least-squares fit,
+// an all-to-all sweep to cross-check them (and to pick whether the two link classes overlap), the
+// expert FFN rate of the CPU backend's own kernel (OpenBLAS sgemm) and a stream-like copy rate.
+#include <mpi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
 #include "cli/commands.hpp"
+#include "core/cost_model.hpp"
+#include "core/error.hpp"
+#include "core/metrics.hpp"
+#include "core/topology.hpp"
+#include "cpu/expert_ffn.hpp"
+#include "io/system_file.hpp"
+#include "runtime/mpi_check.hpp"
 
 namespace moeb::cli {
 
+namespace {
+
+struct CalibrateOptions {
+  std::string output;      // "" = print the system file on stdout
+  std::string name;        // system name ("" = calibrated-<host>)
+  int nodes = 0;           // virtual nodes (0 = MPI shared-memory split)
+  bool quick = false;      // few sizes and repetitions (tests)
+  int hidden = 512, ffn_hidden = 1024, rows = 256;  // expert GEMM shape (quickstart's)
+  int threads = 1;         // BLAS threads per rank (as a run's threads_per_rank)
+  int64_t max_bytes = 4 << 20;
+};
+
+struct Sample {
+  double bytes = 0, seconds = 0;
+};
+
+struct Fit {
+  double alpha_s = 0, bandwidth_Bps = 0, max_rel_residual = 0;
+};
+
+double now_s() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+// Least squares of t = alpha + bytes / bandwidth, weighted by 1 / t^2 so that every size counts
+// by its relative error (plain least squares would ignore the small sizes that fix alpha).
+Fit fit_alpha_beta(const std::vector<Sample>& s) {
+  double sw = 0, sx = 0, sxx = 0, st = 0, sxt = 0;
+  for (const auto& p : s) {
+    const double w = 1.0 / (p.seconds * p.seconds);
+    sw += w;
+    sx += w * p.bytes;
+    sxx += w * p.bytes * p.bytes;
+    st += w * p.seconds;
+    sxt += w * p.bytes * p.seconds;
+  }
+  double beta = (sw * sxt - sx * st) / (sw * sxx - sx * sx);
+  double alpha = (st - beta * sx) / sw;
+  if (alpha < 0) {  // refit through the origin
+    alpha = 0;
+    beta = sxt / sxx;
+  }
+  Fit f;
+  f.alpha_s = alpha;
+  if (!(beta > 0)) {  // flat curve: bandwidth from the largest message alone
+    const auto& big = *std::max_element(s.begin(), s.end(),
+                                        [](const Sample& a, const Sample& b) { return a.bytes < b.bytes; });
+    beta = big.seconds / big.bytes;
+  }
+  f.bandwidth_Bps = 1.0 / beta;
+  for (const auto& p : s)
+    f.max_rel_residual =
+        std::max(f.max_rel_residual, std::abs(alpha + p.bytes * beta - p.seconds) / p.seconds);
+  return f;
+}
+
+// Ranks that take no part in a measurement wait here without spinning, so that on an
+// oversubscribed machine they leave the cores to the ranks that measure.
+void quiet_barrier(MPI_Comm comm, bool idle) {
+  MPI_Request req;
+  MOEB_MPI_CHECK(MPI_Ibarrier(comm, &req));
+  int done = 0;
+  while (!done) {
+    MOEB_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+    if (!done && idle) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+// One-way time of a `bytes` message between ranks a and b (half the round trip), the median of
+// 5 trials of `reps` round trips. Collective; the result is valid on rank a.
+double pingpong(MPI_Comm comm, int me, int a, int b, int64_t bytes, int reps) {
+  std::vector<char> buf(static_cast<size_t>(std::max<int64_t>(bytes, 1)), 1);
+  const int n = static_cast<int>(bytes);
+  std::vector<double> trials;
+  for (int trial = -1; trial < 5; ++trial) {  // trial -1 warms up
+    quiet_barrier(comm, me != a && me != b);
+    if (me != a && me != b) continue;
+    const int peer = me == a ? b : a;
+    const double t0 = now_s();
+    for (int i = 0; i < reps; ++i) {
+      if (me == a) {
+        MOEB_MPI_CHECK(MPI_Send(buf.data(), n, MPI_BYTE, peer, 7, comm));
+        MOEB_MPI_CHECK(MPI_Recv(buf.data(), n, MPI_BYTE, peer, 7, comm, MPI_STATUS_IGNORE));
+      } else {
+        MOEB_MPI_CHECK(MPI_Recv(buf.data(), n, MPI_BYTE, peer, 7, comm, MPI_STATUS_IGNORE));
+        MOEB_MPI_CHECK(MPI_Send(buf.data(), n, MPI_BYTE, peer, 7, comm));
+      }
+    }
+    if (trial >= 0) trials.push_back((now_s() - t0) / (2.0 * reps));
+  }
+  quiet_barrier(comm, me != a && me != b);
+  return trials.empty() ? 0.0 : median(trials);
+}
+
+std::vector<int64_t> sweep_sizes(const CalibrateOptions& o) {
+  std::vector<int64_t> sizes;
+  const int64_t step = o.quick ? 8 : 2;
+  for (int64_t s = 8; s <= o.max_bytes; s *= step) sizes.push_back(s);
+  if (!o.quick && sizes.back() != o.max_bytes) sizes.push_back(o.max_bytes);
+  return sizes;
+}
+
+int reps_for(int64_t bytes, bool quick) {
+  const int64_t budget = quick ? (1 << 20) : (16 << 20);
+  return static_cast<int>(std::clamp<int64_t>(budget / std::max<int64_t>(bytes, 1), quick ? 3 : 10,
+                                              quick ? 50 : 500));
+}
+
+std::vector<Sample> sweep_pingpong(MPI_Comm comm, int me, int a, int b, const CalibrateOptions& o) {
+  std::vector<Sample> out;
+  for (int64_t s : sweep_sizes(o))
+    out.push_back({static_cast<double>(s), pingpong(comm, me, a, b, s, reps_for(s, o.quick))});
+  return out;
+}
+
+// Max over ranks of the median time of an MPI_Alltoall with `bytes` per peer.
+double alltoall_seconds(MPI_Comm comm, int size, int64_t bytes, int reps) {
+  std::vector<char> send(static_cast<size_t>(bytes) * size, 1), recv(send.size());
+  std::vector<double> t;
+  for (int i = -1; i < reps; ++i) {
+    quiet_barrier(comm, false);
+    const double t0 = now_s();
+    MOEB_MPI_CHECK(MPI_Alltoall(send.data(), static_cast<int>(bytes), MPI_BYTE, recv.data(),
+                                static_cast<int>(bytes), MPI_BYTE, comm));
+    if (i >= 0) t.push_back(now_s() - t0);
+  }
+  double mine = median(t), worst = 0;
+  MOEB_MPI_CHECK(MPI_Allreduce(&mine, &worst, 1, MPI_DOUBLE, MPI_MAX, comm));
+  return worst;
+}
+
+// Sustained FLOP/s of the CPU backend's expert FFN (three sgemm) on the expert shape, per rank
+// while every rank runs it at once (as in a run).
+double ffn_flops(const CalibrateOptions& o) {
+  cpu::set_blas_threads(o.threads);
+  const size_t h = o.hidden, f = o.ffn_hidden, n = o.rows;
+  std::vector<float> x(n * h), w1(h * f), w3(h * f), w2(f * h), y(n * h), h1(n * f), h3(n * f);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 97) * 1e-3f;
+  for (size_t i = 0; i < w1.size(); ++i) w1[i] = w3[i] = w2[i] = static_cast<float>((i * 104729) % 89) * 1e-4f;
+  const double flops = 6.0 * static_cast<double>(h * f * n);
+  cpu::expert_ffn_blas(x.data(), n, o.hidden, o.ffn_hidden, w1.data(), w3.data(), w2.data(),
+                       {h1.data(), h3.data()}, y.data());  // warm-up
+  const double min_s = o.quick ? 0.05 : 0.5;
+  double best = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    int calls = 0;
+    const double t0 = now_s();
+    double t = 0;
+    do {
+      cpu::expert_ffn_blas(x.data(), n, o.hidden, o.ffn_hidden, w1.data(), w3.data(), w2.data(),
+                           {h1.data(), h3.data()}, y.data());
+      ++calls;
+      t = now_s() - t0;
+    } while (t < min_s / 3);
+    best = std::max(best, flops * calls / t);
+  }
+  return best;
+}
+
+// Stream-like copy: bytes read + written per second, best of 5, every rank at once.
+double copy_bandwidth(bool quick) {
+  const size_t n = (quick ? (16u << 20) : (64u << 20)) / sizeof(float);
+  std::vector<float> a(n, 1.0f), b(n, 0.0f);
+  double best = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    const double t0 = now_s();
+    std::memcpy(b.data(), a.data(), n * sizeof(float));
+    const double t = now_s() - t0;
+    a[trial] = b[n - 1 - trial];  // keep the copy observable
+    best = std::max(best, 2.0 * n * sizeof(float) / t);
+  }
+  return best;
+}
+
+double median_over_ranks(MPI_Comm comm, double x) {
+  int size = 0;
+  MPI_Comm_size(comm, &size);
+  std::vector<double> all(size);
+  MOEB_MPI_CHECK(MPI_Allgather(&x, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, comm));
+  return median(all);
+}
+
+// Node of every rank: virtual nodes (contiguous blocks) or the shared-memory split.
+std::vector<int> node_map(MPI_Comm comm, int virtual_nodes, std::string& source) {
+  int me = 0, size = 0;
+  MPI_Comm_rank(comm, &me);
+  MPI_Comm_size(comm, &size);
+  std::vector<int> nodes(size);
+  if (virtual_nodes > 0) {
+    source = "virtual (--nodes " + std::to_string(virtual_nodes) + ")";
+    for (int r = 0; r < size; ++r) nodes[r] = static_cast<int>(static_cast<int64_t>(r) * virtual_nodes / size);
+    return nodes;
+  }
+  source = "mpi (shared-memory split)";
+  MPI_Comm shm;
+  MOEB_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, me, MPI_INFO_NULL, &shm));
+  int leader = me;
+  MOEB_MPI_CHECK(MPI_Bcast(&leader, 1, MPI_INT, 0, shm));
+  MPI_Comm_free(&shm);
+  std::vector<int> leaders(size);
+  MOEB_MPI_CHECK(MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, comm));
+  std::vector<int> distinct = leaders;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (int r = 0; r < size; ++r)
+    nodes[r] = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), leaders[r]) - distinct.begin());
+  return nodes;
+}
+
+std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, f, a, b, c, d);
+  return buf;
+}
+
+std::string host_name() {
+  char h[256] = {0};
+  gethostname(h, sizeof h - 1);
+  return h;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw ConfigError(path + ": cannot write the system file");
+    out << text;
+    if (!out.flush()) throw ConfigError(path + ": cannot write the system file");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+void run_calibrate(const CalibrateOptions& o) {
+  int me = 0, size = 0;
+  MPI_Comm comm = MPI_COMM_WORLD;
+  MPI_Comm_rank(comm, &me);
+  MPI_Comm_size(comm, &size);
+  if (size < 2)
+    throw ConfigError("calibrate: needs at least 2 ranks (run it under mpirun -np 2 or more)");
+  if (o.nodes > size)
+    throw ConfigError("calibrate: --nodes " + std::to_string(o.nodes) + " exceeds the " +
+                      std::to_string(size) + " ranks");
+  const double t_start = now_s();
+  std::string topo_source;
+  const std::vector<int> nodes = node_map(comm, o.nodes, topo_source);
+  const Topology topo = Topology::from_node_map(nodes);
+  const auto& node0 = topo.ranks_of_node(0);
+  const int intra_peer = node0.size() > 1 ? node0[1] : -1;
+  const int inter_peer = topo.num_nodes() > 1 ? topo.ranks_of_node(1)[0] : -1;
+
+  std::vector<Sample> intra_s, inter_s;
+  if (intra_peer >= 0) intra_s = sweep_pingpong(comm, me, 0, intra_peer, o);
+  if (inter_peer >= 0) inter_s = sweep_pingpong(comm, me, 0, inter_peer, o);
+
+  const double flops = median_over_ranks(comm, ffn_flops(o));
+  const double mem_bw = median_over_ranks(comm, copy_bandwidth(o.quick));
+
+  std::vector<int64_t> a2a_sizes = o.quick ? std::vector<int64_t>{64, 4096, 65536}
+                                           : std::vector<int64_t>{64, 4096, 65536, 524288};
+  std::vector<double> a2a_meas;
+  for (int64_t s : a2a_sizes) a2a_meas.push_back(alltoall_seconds(comm, size, s, o.quick ? 5 : 20));
+  if (me != 0) return;
+
+  SystemModel sys;
+  sys.name = o.name.empty() ? "calibrated-" + host_name() : o.name;
+  sys.description = "measured by moebench calibrate on " + host_name() + ", " + std::to_string(size) +
+                    " ranks, " + topo.describe() + " " + topo_source + ", " + utc_now();
+  std::vector<std::string> header = {
+      "Measured by `moebench calibrate` on " + host_name() + " at " + utc_now() + ".",
+      std::to_string(size) + " ranks, nodes " + topo.describe() + " from " + topo_source + ".",
+      "Ping-pong one-way times (median of 5 trials), sizes 8 B .. " + std::to_string(o.max_bytes) +
+          " B; fit t = alpha + bytes / bandwidth by least squares on relative error."};
+  std::map<std::string, std::string> notes;
+  auto fit_into = [&](const std::vector<Sample>& s, LinkModel& link, const std::string& cls, int peer) {
+    const Fit f = fit_alpha_beta(s);
+    link.alpha_s = f.alpha_s;
+    link.bandwidth_Bps = f.bandwidth_Bps;
+    notes[cls + ".alpha_s"] = "ping-pong ranks 0<->" + std::to_string(peer) + ", " +
+                              std::to_string(s.size()) + " sizes, max relative residual " +
+                              fmt("%.0f%%", 100 * f.max_rel_residual);
+    std::string row = cls + " samples (bytes: us):";
+    for (const auto& p : s) row += fmt(" %.0f:%.2f", p.bytes, p.seconds * 1e6);
+    header.push_back(row);
+  };
+  if (!intra_s.empty()) fit_into(intra_s, sys.intra, "intra", intra_peer);
+  if (!inter_s.empty()) fit_into(inter_s, sys.inter, "inter", inter_peer);
+  if (intra_s.empty()) {
+    sys.intra = sys.inter;
+    notes["intra.alpha_s"] = "no two ranks share a node: copied from inter";
+  }
+  if (inter_s.empty()) {
+    sys.inter = sys.intra;
+    notes["inter.alpha_s"] = "one node only: copied from intra (use --nodes N or several nodes)";
+  }
+  sys.device.name = "CPU (" + std::to_string(o.threads) + " BLAS thread(s) per rank)";
+  sys.device.flops = flops;
+  sys.device.flops_dtype = "fp32";
+  sys.device.mem_bandwidth_Bps = mem_bw;
+  sys.device.act_dtype = "fp32";  // the CPU backend's activations and weights
+  sys.device.act_dtype_bytes = 4;
+  sys.device.weight_dtype_bytes = 4;
+  notes["device.flops"] = "expert FFN (3 x sgemm) " + std::to_string(o.rows) + " rows x hidden " +
+                          std::to_string(o.hidden) + " x ffn " + std::to_string(o.ffn_hidden) +
+                          ", median over ranks, all ranks at once";
+  notes["device.mem_bandwidth_Bps"] = "memcpy read + write, best of 5, median over ranks, all ranks at once";
+
+  // Cross-check with MPI_Alltoall and pick the overlap mode that predicts it better.
+  std::vector<int64_t> ones(static_cast<size_t>(size) * size, 1);
+  double err_overlap = 0, err_serial = 0;
+  std::vector<std::string> rows;
+  for (size_t i = 0; i < a2a_sizes.size(); ++i) {
+    const PhaseTraffic p = phase_traffic(ones, topo, a2a_sizes[i], false);
+    sys.overlap_intra_inter = true;
+    const double po = phase_seconds(sys, p, topo);
+    sys.overlap_intra_inter = false;
+    const double ps = phase_seconds(sys, p, topo);
+    err_overlap += std::abs(std::log(po / a2a_meas[i]));
+    err_serial += std::abs(std::log(ps / a2a_meas[i]));
+    rows.push_back(fmt("  %8.0f B per peer: measured %10.2f us, predicted %10.2f us (overlap) %10.2f us (serial)",
+                       static_cast<double>(a2a_sizes[i]), a2a_meas[i] * 1e6, po * 1e6, ps * 1e6));
+  }
+  sys.overlap_intra_inter = err_overlap < err_serial;
+  notes["model.overlap_intra_inter"] = "chosen by the MPI_Alltoall cross-check in the header";
+  header.push_back("MPI_Alltoall cross-check (max over ranks of the median time):");
+  for (const auto& r : rows) header.push_back(r);
+  header.push_back(fmt("calibrate took %.1f s", now_s() - t_start));
+  validate_system(sys, "calibrate");
+
+  const std::string text = format_system_toml(sys, header, notes);
+  if (o.output.empty()) {
+    std::fputs(text.c_str(), stdout);
+  } else {
+    write_atomically(o.output, text);
+    for (const auto& h : header) std::printf("%s\n", h.c_str());
+    std::printf("intra: alpha %.3g s, bandwidth %.3g B/s; inter: alpha %.3g s, bandwidth %.3g B/s\n",
+                sys.intra.alpha_s, sys.intra.bandwidth_Bps, sys.inter.alpha_s, sys.inter.bandwidth_Bps);
+    std::printf("device: %.3g FLOP/s, memory %.3g B/s; wrote %s\n", sys.device.flops,
+                sys.device.mem_bandwidth_Bps, o.output.c_str());
+  }
+}
+
+}  // namespace
+
 void register_calibrate(CLI::App& app, int& exit_code) {
-  auto* sub = app.add_subcommand("calibrate", "(not built yet)");
-  sub->callback([&exit_code] { exit_code = 1; });
+  auto opt = std::make_shared<CalibrateOptions>();
+  auto* sub = app.add_subcommand(
+      "calibrate", "Measure this MPI fabric and CPU (under mpirun) and write a system file for the cost model");
+  sub->add_option("-o,--output", opt->output, "System file to write (default: print it)");
+  sub->add_option("--name", opt->name, "System name (default: calibrated-<host>)");
+  sub->add_option("--nodes", opt->nodes, "Virtual nodes (contiguous rank blocks); 0 = MPI shared-memory split")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--quick", opt->quick, "Few sizes and repetitions (seconds; for tests)");
+  sub->add_option("--hidden", opt->hidden, "Expert GEMM hidden width")->check(CLI::PositiveNumber);
+  sub->add_option("--ffn-hidden", opt->ffn_hidden, "Expert GEMM FFN width")->check(CLI::PositiveNumber);
+  sub->add_option("--rows", opt->rows, "Rows per expert GEMM")->check(CLI::PositiveNumber);
+  sub->add_option("--threads", opt->threads, "BLAS threads per rank")->check(CLI::PositiveNumber);
+  sub->add_option("--max-bytes", opt->max_bytes, "Largest ping-pong message")->check(CLI::Range(8, 1 << 30));
+  sub->callback([opt, &exit_code] {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) MPI_Init(nullptr, nullptr);
+    struct Finalize {
+      ~Finalize() {
+        int done = 0;
+        MPI_Finalized(&done);
+        if (!done) MPI_Finalize();
+      }
+    } finalize;
+    run_calibrate(*opt);
+    exit_code = 0;
+  });
 }
 
 }  // namespace moeb::cli

@@ -1,11 +1,338 @@
-// moebench place (placeholder until its issue lands; owned by the helper building it).
+// moebench place SUITE.toml [--strategy X] [-o FILE]: computes each strategy's placement from
+// the calibration part, without MPI, and prints per layer the replica table and the evaluator's
+// predicted traffic (intra/inter-node bytes, balancedness, Jain) against baseline. The results
+// file has the run's schema with backend = "model": the measured cubes hold the evaluator's
+// exact counts for the replayed evaluation batches; times are the cost model's predictions when
+// a system model is given (--system or the suite's), else 0 (root attribute system_model =
+// "none"), which `moebench validate` accepts.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
 #include "cli/commands.hpp"
+#include "core/cost_model.hpp"
+#include "core/error.hpp"
+#include "core/memory_budget.hpp"
+#include "core/metrics.hpp"
+#include "core/results.hpp"
+#include "io/config_loader.hpp"
+#include "io/provenance.hpp"
+#include "io/results_file.hpp"
+#include "io/root_attributes.hpp"
+#include "io/system_file.hpp"
+#include "placement/registry.hpp"
+#include "workload/workload.hpp"
 
 namespace moeb::cli {
 
+namespace {
+
+struct PlaceArgs {
+  std::string suite, output, strategies, topology, system;
+  int batches = 1;
+  bool no_table = false;
+};
+
+struct PlaceSetup {
+  RunConfig cfg;
+  Topology topo;
+  SystemModel sys;
+  bool have_system = false;
+  int slots = 0;
+  std::vector<ResolvedStrategy> strategies;
+  std::unique_ptr<Workload> workload;
+};
+
+// Counts do not depend on link or device figures, only on the row size: without a system model
+// the cost model runs on unit figures and its times are discarded.
+SystemModel counting_only_system() {
+  SystemModel s;
+  s.name = "none";
+  s.intra.bandwidth_Bps = s.inter.bandwidth_Bps = 1.0;
+  s.device.name = "none";
+  s.device.flops = s.device.mem_bandwidth_Bps = 1.0;
+  return s;
+}
+
+PlaceSetup prepare(const PlaceArgs& a) {
+  PlaceSetup s;
+  s.cfg = load_suite(a.suite);
+  if (!a.strategies.empty()) {
+    std::vector<std::string> names;
+    std::stringstream ss(a.strategies);
+    for (std::string n; std::getline(ss, n, ',');)
+      if (!n.empty()) names.push_back(n);
+    if (names.size() == 1 && names[0] == "all") names = strategy_names();
+    s.cfg.strategies.clear();
+    for (const auto& n : names) {
+      find_strategy(n, "--strategy");
+      StrategyConfig sc{n, {}};
+      auto it = s.cfg.strategy_option_tables.find(n);
+      if (it != s.cfg.strategy_option_tables.end()) sc.options = it->second;
+      s.cfg.strategies.push_back(sc);
+    }
+  }
+  validate_model(s.cfg.model, a.suite + ": [model]");
+  if (!a.topology.empty())
+    s.topo = parse_topology(a.topology, "--topology");
+  else if (s.cfg.nodes > 0 && s.cfg.ranks_per_node > 0)
+    s.topo = Topology::uniform(s.cfg.nodes, s.cfg.ranks_per_node);
+  else
+    throw ConfigError(a.suite + ": key 'topology': place needs nodes and ranks_per_node, or --topology NxG");
+  s.cfg.nodes = s.topo.num_nodes();
+  s.cfg.ranks_per_node = s.topo.ranks_per_node();
+  const std::string system = !a.system.empty() ? a.system : s.cfg.system_file;
+  s.have_system = !system.empty();
+  s.sys = s.have_system ? find_system(system) : counting_only_system();
+  if (s.have_system) s.cfg.system_file = system;
+  s.strategies = resolve_strategy_options(s.cfg);
+  s.slots = resolve_slots_per_rank(s.cfg.model, s.topo.num_ranks(), s.cfg.slots_per_rank,
+                                   s.cfg.expert_memory_gib, s.cfg.expert_dtype,
+                                   s.cfg.suite_path + ": key 'placement'");
+  s.cfg.iterations = a.batches;
+  s.cfg.warmup = 0;
+  s.workload = open_workload(s.cfg, s.cfg.model);
+  if (s.workload->num_batches() < 1)
+    throw ConfigError(a.suite + ": key 'workload': no evaluation batch to predict traffic on");
+  return s;
+}
+
+// Per-layer figures printed next to baseline's.
+struct LayerFigures {
+  double intra = 0, inter = 0, bal = 0, jain = 0;
+};
+
+std::vector<LayerFigures> figures(const StrategyResult& r, int L, int R, int I) {
+  std::vector<LayerFigures> f(L);
+  for (int l = 0; l < L; ++l) {
+    double bal = 0, jain = 0;
+    for (int i = 0; i < I; ++i) {
+      std::vector<double> rows(R);
+      for (int k = 0; k < R; ++k) {
+        auto c = [&](const char* n) { return static_cast<double>(r.counts.at(n).at(i, l, k)); };
+        f[l].intra += (c("bytes_sent_intra") + c("bytes_sent_intra_combine")) / I;
+        f[l].inter += (c("bytes_sent_inter") + c("bytes_sent_inter_combine")) / I;
+        rows[k] = c("rows_computed");
+      }
+      bal += balancedness(rows) / I;
+      jain += jain_index(rows) / I;
+    }
+    f[l].bal = bal;
+    f[l].jain = jain;
+  }
+  return f;
+}
+
+StrategyResult place_strategy(const PlaceSetup& s, const std::string& name, const Options& opt) {
+  const ModelSpec& m = s.cfg.model;
+  const int R = s.topo.num_ranks(), L = m.num_layers, I = s.cfg.iterations;
+  const PlacementStrategy& st = find_strategy(name, "--strategy");
+  StrategyResult res;
+  res.name = name;
+  res.description = st.spec().description;
+  res.options = opt.describe();
+  res.oracle = s.workload->oracle();
+  if (auto reason = st.constraints(m, s.topo, s.slots, opt)) {
+    res.status = "skipped";
+    res.skip_reason = *reason;
+    return res;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  PlacementInput in{m, s.topo, s.workload->calibration_stats(), s.slots, opt, s.cfg.seed};
+  const PlacementPlan plan = st.place(in);
+  res.placement_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (auto bad = check_placement(plan.placement, m.num_experts, s.slots); !bad.empty())
+    throw Error("strategy '" + name + "' produced an invalid placement: " + bad);
+  for (const auto& lp : plan.placement.layers) {
+    res.replicas.push_back(lp.replicas);
+    res.slots_used.push_back(lp.slots_used(R));
+  }
+  res.replica_policy = to_string(plan.policy.kind);
+  res.route_transform = plan.transform ? plan.transform->name() : "";
+  res.notes = plan.notes;
+  for (const auto& n : count_metric_names()) res.counts[n].resize(I, L, R);
+  for (const auto& n : time_metric_names()) res.times[n].resize(I, L, R);
+  const bool keep_rows = R <= 256;
+  if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
+  std::vector<std::vector<LayerPrediction>> per_iter;
+  int64_t changed = 0, choices = 0;
+  for (int i = 0; i < I; ++i) {
+    const int64_t b = i % s.workload->num_batches();
+    RoutingTrace batch = s.workload->batch(b);
+    res.batch_index.push_back(b);
+    res.batch_tokens.push_back(batch.num_tokens());
+    choices += batch.num_tokens() * batch.top_k() * L;
+    SimulateOptions so;
+    so.dispatch = s.cfg.dispatch;
+    so.dedup = s.cfg.dedup;
+    so.keep_rows = keep_rows;
+    so.seed = s.cfg.seed;
+    so.batch_index = b;
+    const auto sims = simulate_batch(s.sys, m, s.topo, plan.placement, plan.policy.kind,
+                                     plan.transform.get(), std::move(batch), so);
+    std::vector<LayerPrediction> preds;
+    for (int l = 0; l < L; ++l) {
+      const LayerSimulation& ls = sims[l];
+      for (int r = 0; r < R; ++r) {
+        auto c = [&](const char* n) -> int64_t& { return res.counts.at(n).at(i, l, r); };
+        c("tokens_owned") = ls.tokens_owned[r];
+        c("rows_computed") = ls.rows_computed[r];
+        c("bytes_sent_intra") = ls.dispatch[r].sent_intra;
+        c("bytes_sent_inter") = ls.dispatch[r].sent_inter;
+        c("bytes_recv_intra") = ls.dispatch[r].recv_intra;
+        c("bytes_recv_inter") = ls.dispatch[r].recv_inter;
+        c("bytes_sent_intra_combine") = ls.combine[r].sent_intra;
+        c("bytes_sent_inter_combine") = ls.combine[r].sent_inter;
+        c("bytes_recv_intra_combine") = ls.combine[r].recv_intra;
+        c("bytes_recv_inter_combine") = ls.combine[r].recv_inter;
+        if (s.have_system) {
+          // Predicted times as a run with sync probes records them (waits = until the slowest
+          // rank arrives), as `moebench simulate` stores them.
+          const LayerPrediction& p = ls.pred;
+          double before = 0;
+          for (int k = 0; k < R; ++k) before = std::max(before, p.rank_gate[k] + p.rank_permute[k]);
+          auto t = [&](const char* n) -> double& { return res.times.at(n).at(i, l, r); };
+          t("t_gate") = p.rank_gate[r];
+          t("t_permute") = p.rank_permute[r];
+          t("t_wait_dispatch") = before - p.rank_gate[r] - p.rank_permute[r];
+          t("t_dispatch") = p.t_dispatch;
+          t("t_ffn") = p.rank_ffn[r];
+          t("t_wait_combine") = p.t_ffn - p.rank_ffn[r];
+          t("t_combine") = p.t_combine;
+          t("t_unpermute") = p.rank_unpermute[r];
+          t("t_layer") = before + p.t_dispatch + p.t_ffn + p.t_combine + p.rank_unpermute[r];
+        }
+      }
+      changed += ls.changed_choices;
+      if (keep_rows)
+        for (size_t k = 0; k < ls.rows.size(); ++k) res.rows_matrix[l][k] += ls.rows[k];
+      preds.push_back(ls.pred);
+    }
+    per_iter.push_back(std::move(preds));
+  }
+  if (plan.transform && choices > 0) res.routing_deviation = static_cast<double>(changed) / choices;
+  if (s.have_system) {
+    res.predicted = predicted_phase_times(per_iter);
+    res.predicted_system_model = s.sys.name;
+  }
+  return res;
+}
+
+// "rank 0: 3 7 12+" per rank; '+' marks a secondary replica (not the primary).
+void print_replica_table(const StrategyResult& r, int l, int R) {
+  std::vector<std::string> line(R);
+  const auto& reps = r.replicas[l];
+  for (int e = 0; e < static_cast<int>(reps.size()); ++e)
+    for (size_t k = 0; k < reps[e].size(); ++k)
+      line[reps[e][k]] += " " + std::to_string(e) + (k ? "+" : "");
+  for (int k = 0; k < R; ++k) std::printf("      rank %d:%s\n", k, line[k].c_str());
+}
+
+double reduction(double x, double base) { return base > 0 ? 100.0 * (1.0 - x / base) : 0.0; }
+
+void print_strategy(const StrategyResult& r, const StrategyResult& base, int L, int R, int I,
+                    bool table) {
+  if (r.status != "complete") {
+    std::printf("\n%s: %s: %s\n", r.name.c_str(), r.status.c_str(), r.skip_reason.c_str());
+    return;
+  }
+  std::printf("\n%s  (policy %s%s, placed in %.3f s; options: %s)\n", r.name.c_str(),
+              r.replica_policy.c_str(), r.route_transform.empty() ? "" : ", changes routing",
+              r.placement_time_s, r.options.empty() ? "none" : r.options.c_str());
+  for (const auto& [k, v] : r.notes) std::printf("  note %s: %s\n", k.c_str(), v.c_str());
+  if (r.routing_deviation >= 0)
+    std::printf("  routing deviation: %.2f%% of (token, expert) choices changed\n",
+                100.0 * r.routing_deviation);
+  const auto f = figures(r, L, R, I), fb = figures(base, L, R, I);
+  std::printf("  %5s %12s %12s %9s %9s %6s %6s %6s %6s\n", "layer", "intra MB", "inter MB",
+              "inter -%", "comm -%", "bal", "base", "jain", "base");
+  for (int l = 0; l < L; ++l) {
+    std::printf("  %5d %12.3f %12.3f %9.1f %9.1f %6.3f %6.3f %6.3f %6.3f\n", l, f[l].intra / 1e6,
+                f[l].inter / 1e6, reduction(f[l].inter, fb[l].inter),
+                reduction(f[l].intra + f[l].inter, fb[l].intra + fb[l].inter), f[l].bal, fb[l].bal,
+                f[l].jain, fb[l].jain);
+    if (table) print_replica_table(r, l, R);
+  }
+}
+
+RunResult provenance(const PlaceSetup& s) {
+  const auto& cl = command_line();
+  std::vector<const char*> argv;
+  for (const auto& x : cl) argv.push_back(x.c_str());
+  RunResult prov = collect_local_provenance(static_cast<int>(argv.size()), argv.data());
+  add_config_provenance(prov, s.cfg);
+  const int R = s.topo.num_ranks();
+  const std::string host = prov.hostnames.empty() ? local_hostname() : prov.hostnames[0];
+  prov.hostnames.assign(R, host);
+  prov.rank_node = s.topo.node_of_rank();
+  prov.rank_device.assign(R, "model:" + s.sys.name);
+  const double row = static_cast<double>(s.sys.row_bytes(s.cfg.model));
+  set_root_attr(prov, "backend", std::string("model"));
+  set_root_attr(prov, "system", s.cfg.system);
+  set_root_attr(prov, "system_model", s.sys.name);
+  set_root_attr(prov, "num_ranks", static_cast<double>(R));
+  set_root_attr(prov, "num_nodes", static_cast<double>(s.topo.num_nodes()));
+  set_root_attr(prov, "topology", s.topo.describe());
+  set_root_attr(prov, "topology_source", std::string("suite"));
+  set_root_attr(prov, "slots_per_rank", static_cast<double>(s.slots));
+  set_root_attr(prov, "act_dtype", s.sys.device.act_dtype);
+  set_root_attr(prov, "dispatch_row_bytes", row);
+  set_root_attr(prov, "combine_row_bytes", row);
+  set_root_attr(prov, "probe_overhead", 0.0);
+  set_root_attr(prov, "sync_probe", 0.0);
+  for (const auto& [k, v] : s.workload->provenance()) set_root_attr(prov, k, v);
+  return prov;
+}
+
+int place_main(const PlaceArgs& a) {
+  PlaceSetup s = prepare(a);
+  const int R = s.topo.num_ranks(), L = s.cfg.model.num_layers, I = s.cfg.iterations;
+  const std::string out = !a.output.empty() ? a.output : s.cfg.suite_name + "-place.h5";
+  Hdf5ResultSink sink(out);
+  sink.begin(provenance(s));
+  std::printf("moebench place: %s, model %s (%d layers, %d experts, top-%d), %d ranks (%s), "
+              "%d slots per rank, %d evaluation batch(es), system model %s -> %s\n",
+              s.cfg.suite_name.c_str(), s.cfg.model.name.c_str(), L, s.cfg.model.num_experts,
+              s.cfg.model.top_k, R, s.topo.describe().c_str(), s.slots, I, s.sys.name.c_str(),
+              out.c_str());
+  std::printf("traffic = dispatch + combine bytes sent per batch (evaluator counts); '-%%' = "
+              "reduction against baseline; bal = mean/max rows per rank; replicas marked '+'\n");
+  const PlacementStrategy& bs = find_strategy("baseline", "place");
+  const StrategyResult base =
+      place_strategy(s, "baseline", resolve_options(bs.spec().options, {}, "baseline"));
+  for (const auto& rs : s.strategies) {
+    const StrategyResult r = rs.name == "baseline" ? base : place_strategy(s, rs.name, rs.options);
+    sink.write_strategy(r);
+    print_strategy(r, base, L, R, I, !a.no_table);
+    std::fflush(stdout);
+  }
+  sink.finish("complete");
+  std::printf("\nresults: %s%s\n", out.c_str(),
+              s.have_system ? "" : " (no system model: times stored as 0; give --system for "
+                                   "predicted times)");
+  return 0;
+}
+
+}  // namespace
+
 void register_place(CLI::App& app, int& exit_code) {
-  auto* sub = app.add_subcommand("place", "(not built yet)");
-  sub->callback([&exit_code] { exit_code = 1; });
+  auto a = std::make_shared<PlaceArgs>();
+  auto* sub = app.add_subcommand(
+      "place", "compute placements from a suite's calibration part (no MPI): per-layer replica "
+               "table and predicted traffic against baseline, written as a results file");
+  sub->add_option("suite", a->suite, "suite file (TOML)")->required()->check(CLI::ExistingFile);
+  sub->add_option("--strategy,--strategies", a->strategies,
+                  "strategy, comma-separated strategies, or 'all' (default: the suite's)");
+  sub->add_option("-o,--output", a->output, "results file (default: SUITE-place.h5)");
+  sub->add_option("--topology", a->topology, "NODESxRANKS_PER_NODE, e.g. 32x8 (default: the suite's)");
+  sub->add_option("--system", a->system,
+                  "system model (preset or file) for predicted times (default: the suite's; none = "
+                  "counts only)");
+  sub->add_option("--batches", a->batches, "evaluation batches the traffic is predicted on (default 1)")
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("--no-table", a->no_table, "omit the per-layer replica tables");
+  sub->callback([a, &exit_code] { exit_code = place_main(*a); });
 }
 
 }  // namespace moeb::cli

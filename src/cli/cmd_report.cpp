@@ -1,11 +1,96 @@
-// moebench report (placeholder until its issue lands; owned by the helper building it).
+// moebench report FILES...: paper-style tables across results files and systems.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
 #include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "report/columns.hpp"
+#include "report/load.hpp"
+#include "report/render.hpp"
+#include "report/report.hpp"
 
 namespace moeb::cli {
+namespace {
+
+struct ReportArgs {
+  std::vector<std::string> files;
+  std::string format = "md";
+  std::string output;
+  std::string metrics;
+  bool per_layer = false;
+};
+
+std::string metrics_help() {
+  std::string s = "comma-separated columns (default: ";
+  const auto defaults = report::default_column_ids();
+  for (size_t i = 0; i < defaults.size(); ++i) s += (i ? "," : "") + defaults[i];
+  s += "). All:";
+  for (const auto& c : report::report_columns()) s += "\n  " + c.id + ": " + c.definition;
+  return s;
+}
+
+// Writes under OUT.tmp and renames, so an error never leaves a half-written OUT.
+void write_output(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw InputError("-o " + path + ": cannot open " + tmp + " for writing");
+    out << text;
+    out.close();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw InputError("-o " + path + ": write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw InputError("-o " + path + ": cannot rename " + tmp);
+  }
+}
+
+void run_report(const ReportArgs& a) {
+  report::ReportOptions opt;
+  if (!a.metrics.empty()) opt.columns = report::parse_column_list(a.metrics);
+  opt.per_layer = a.per_layer;
+  const report::Format format = report::parse_format(a.format);
+  const auto inputs = report::load_report_inputs(a.files, std::cerr);
+  const report::Report rep = report::build_report(inputs, opt);
+  // Markdown carries its notes inline; the other formats are for machines, so say them here.
+  if (format != report::Format::kMarkdown) {
+    for (const auto& n : rep.notes) std::cerr << "moebench report: note: " << n << "\n";
+    for (const auto& g : rep.groups)
+      for (const auto& n : g.notes) std::cerr << "moebench report: note: " << n << "\n";
+  }
+  const std::string text = report::render(rep, format);
+  if (a.output.empty() || a.output == "-") {
+    std::cout << text;
+    std::cout.flush();
+  } else {
+    write_output(a.output, text);
+  }
+}
+
+}  // namespace
 
 void register_report(CLI::App& app, int& exit_code) {
-  auto* sub = app.add_subcommand("report", "(not built yet)");
-  sub->callback([&exit_code] { exit_code = 1; });
+  auto args = std::make_shared<ReportArgs>();
+  auto* sub = app.add_subcommand(
+      "report",
+      "Tables across results files: strategies as rows, systems as column groups, every figure "
+      "with its baseline ratio (Markdown, LaTeX, CSV, JSON)");
+  sub->add_option("files", args->files, "results files (.h5) of moebench run/simulate")
+      ->required();
+  sub->add_option("--format", args->format, "md | latex | csv | json (default md)");
+  sub->add_option("-o,--output", args->output, "write here instead of stdout");
+  sub->add_option("--metrics", args->metrics, metrics_help());
+  sub->add_flag("--per-layer", args->per_layer, "add per-layer tables (rows: layers)");
+  sub->callback([args, &exit_code] {
+    run_report(*args);
+    exit_code = 0;
+  });
 }
 
 }  // namespace moeb::cli

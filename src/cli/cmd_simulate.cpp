@@ -1,11 +1,340 @@
-// moebench simulate (placeholder until its issue lands; owned by the helper building it).
+// moebench simulate SUITE.toml --topology 32x8 --system h100-ndr400: the suite's workload and
+// strategies on a modeled cluster, no MPI. Each strategy is placed on the calibration statistics
+// and every simulated batch is routed and counted by the core evaluator exactly as a run routes
+// it; the cost model (docs/COST_MODEL.md) turns the counts into phase times. The results file has
+// the run's schema with backend = "model": counts in the measured cubes are exact, times are
+// predictions, so `moebench report` puts simulated and measured systems side by side.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
 #include "cli/commands.hpp"
+#include "core/cost_model.hpp"
+#include "core/error.hpp"
+#include "core/memory_budget.hpp"
+#include "core/results.hpp"
+#include "io/config_loader.hpp"
+#include "io/provenance.hpp"
+#include "io/results_file.hpp"
+#include "io/root_attributes.hpp"
+#include "io/system_file.hpp"
+#include "placement/registry.hpp"
+#include "workload/workload.hpp"
 
 namespace moeb::cli {
 
+namespace {
+
+constexpr int kMaxRanksForRowsMatrix = 256;  // results_schema: rows_matrix only when R <= 256
+
+struct SimulateArgs {
+  std::string suite, output, system, label, topology, strategies, dispatch, model;
+  int iterations = 1;          // batches simulated
+  int64_t batch_tokens = 0;    // 0 = the suite's
+  int layers = 0;              // 0 = the suite's
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+struct SimSetup {
+  RunConfig cfg;
+  Topology topo;
+  SystemModel sys;
+  int slots_per_rank = 0;
+  std::vector<ResolvedStrategy> strategies;
+  std::unique_ptr<Workload> workload;
+};
+
+void apply_overrides(RunConfig& cfg, const SimulateArgs& a) {
+  if (!a.model.empty()) {
+    const ModelSpec& p = model_preset(a.model);
+    cfg.model_preset = p.name;
+    cfg.model = p;
+  }
+  if (a.layers > 0) cfg.model.num_layers = a.layers;
+  if (!a.dispatch.empty()) {
+    if (a.dispatch != "flat" && a.dispatch != "hierarchical")
+      throw ConfigError("--dispatch: expected flat or hierarchical, got '" + a.dispatch + "'");
+    cfg.dispatch = a.dispatch;
+  }
+  if (a.batch_tokens > 0) {
+    cfg.workload.batch_tokens = a.batch_tokens;
+    // Enough tokens for the calibration part and every simulated batch.
+    const double eval_share = 1.0 - cfg.workload.calibration_fraction;
+    const auto need = static_cast<int64_t>(static_cast<double>(a.batch_tokens) * a.iterations /
+                                           std::max(eval_share, 0.05) * 1.1) + a.batch_tokens;
+    if (cfg.workload.kind == "synthetic") cfg.workload.tokens = std::max(cfg.workload.tokens, need);
+  }
+  if (!a.strategies.empty()) {
+    std::vector<std::string> names = split_list(a.strategies);
+    if (names.size() == 1 && names[0] == "all") names = strategy_names();
+    cfg.strategies.clear();
+    for (const auto& n : names) {
+      find_strategy(n, "--strategies");
+      StrategyConfig sc{n, {}};
+      auto it = cfg.strategy_option_tables.find(n);
+      if (it != cfg.strategy_option_tables.end()) sc.options = it->second;
+      cfg.strategies.push_back(sc);
+    }
+  }
+  cfg.iterations = a.iterations;
+  cfg.warmup = 0;
+}
+
+SimSetup prepare(const SimulateArgs& a) {
+  SimSetup s;
+  s.cfg = load_suite(a.suite);
+  apply_overrides(s.cfg, a);
+  validate_model(s.cfg.model, a.suite + ": [model]");
+  if (!a.topology.empty()) {
+    s.topo = parse_topology(a.topology, "--topology");
+  } else if (s.cfg.nodes > 0 && s.cfg.ranks_per_node > 0) {
+    s.topo = Topology::uniform(s.cfg.nodes, s.cfg.ranks_per_node);
+  } else {
+    throw ConfigError(a.suite + ": key 'topology': simulate needs nodes and ranks_per_node, or --topology NxG");
+  }
+  s.cfg.nodes = s.topo.num_nodes();
+  s.cfg.ranks_per_node = s.topo.ranks_per_node();
+  const std::string system = !a.system.empty() ? a.system : s.cfg.system_file;
+  if (system.empty())
+    throw ConfigError("simulate: no system model (give --system PRESET|FILE; presets: run `moebench simulate --help`)");
+  s.sys = find_system(system);
+  s.cfg.system_file = system;
+  s.cfg.system = !a.label.empty() ? a.label : s.sys.name;
+  s.strategies = resolve_strategy_options(s.cfg);
+  const ModelSpec& m = s.cfg.model;
+  s.slots_per_rank = resolve_slots_per_rank(m, s.topo.num_ranks(), s.cfg.slots_per_rank,
+                                            s.cfg.expert_memory_gib, s.cfg.expert_dtype,
+                                            s.cfg.suite_path + ": key 'placement'");
+  if (static_cast<long long>(s.slots_per_rank) * s.topo.num_ranks() < m.num_experts)
+    throw ConfigError(s.cfg.suite_path + ": key 'placement.slots_per_rank': " +
+                      std::to_string(s.slots_per_rank) + " slots x " +
+                      std::to_string(s.topo.num_ranks()) + " ranks cannot hold " +
+                      std::to_string(m.num_experts) + " experts");
+  s.workload = open_workload(s.cfg, m);
+  if (s.workload->num_batches() < 1) throw ConfigError(a.suite + ": key 'workload': no evaluation batch");
+  return s;
+}
+
+RunResult provenance(const SimSetup& s, int argc, const char* const* argv) {
+  RunResult prov = collect_local_provenance(argc, argv);
+  add_config_provenance(prov, s.cfg);
+  const int R = s.topo.num_ranks();
+  const std::string host = prov.hostnames.empty() ? local_hostname() : prov.hostnames[0];
+  prov.hostnames.assign(R, host);
+  prov.rank_node = s.topo.node_of_rank();
+  prov.rank_device.assign(R, "model:" + (s.sys.device.name.empty() ? s.sys.name : s.sys.device.name));
+  set_root_attr(prov, "backend", std::string("model"));
+  set_root_attr(prov, "system", s.cfg.system);
+  set_root_attr(prov, "system_model", s.sys.name);
+  set_root_attr(prov, "num_ranks", static_cast<double>(R));
+  set_root_attr(prov, "num_nodes", static_cast<double>(s.topo.num_nodes()));
+  set_root_attr(prov, "topology", s.topo.describe());
+  set_root_attr(prov, "topology_source", std::string("suite"));
+  set_root_attr(prov, "slots_per_rank", static_cast<double>(s.slots_per_rank));
+  set_root_attr(prov, "act_dtype", s.sys.device.act_dtype);
+  set_root_attr(prov, "dispatch_row_bytes", static_cast<double>(s.sys.row_bytes(s.cfg.model)));
+  set_root_attr(prov, "combine_row_bytes", static_cast<double>(s.sys.row_bytes(s.cfg.model)));
+  set_root_attr(prov, "probe_overhead", 0.0);
+  set_root_attr(prov, "sync_probe", 0.0);
+  for (const auto& [k, v] : s.workload->provenance()) set_root_attr(prov, k, v);
+  return prov;
+}
+
+void resize_cubes(StrategyResult& res, int I, int L, int R) {
+  for (const auto& n : count_metric_names()) res.counts[n].resize(I, L, R);
+  for (const auto& n : time_metric_names()) res.times[n].resize(I, L, R);
+}
+
+// One simulated layer into the cubes: counts as the evaluator gives them; times per rank as a
+// run with sync probes would record them (waits = time until the slowest rank arrives).
+void store_layer(StrategyResult& res, int i, int l, const LayerSimulation& ls) {
+  const LayerPrediction& p = ls.pred;
+  const int R = static_cast<int>(ls.rows_computed.size());
+  double before = 0;
+  for (int r = 0; r < R; ++r) before = std::max(before, p.rank_gate[r] + p.rank_permute[r]);
+  for (int r = 0; r < R; ++r) {
+    auto c = [&](const char* n) -> int64_t& { return res.counts.at(n).at(i, l, r); };
+    auto t = [&](const char* n) -> double& { return res.times.at(n).at(i, l, r); };
+    c("tokens_owned") = ls.tokens_owned[r];
+    c("rows_computed") = ls.rows_computed[r];
+    c("bytes_sent_intra") = ls.dispatch[r].sent_intra;
+    c("bytes_sent_inter") = ls.dispatch[r].sent_inter;
+    c("bytes_recv_intra") = ls.dispatch[r].recv_intra;
+    c("bytes_recv_inter") = ls.dispatch[r].recv_inter;
+    c("bytes_sent_intra_combine") = ls.combine[r].sent_intra;
+    c("bytes_sent_inter_combine") = ls.combine[r].sent_inter;
+    c("bytes_recv_intra_combine") = ls.combine[r].recv_intra;
+    c("bytes_recv_inter_combine") = ls.combine[r].recv_inter;
+    t("t_gate") = p.rank_gate[r];
+    t("t_permute") = p.rank_permute[r];
+    t("t_wait_dispatch") = before - p.rank_gate[r] - p.rank_permute[r];
+    t("t_dispatch") = p.t_dispatch;
+    t("t_ffn") = p.rank_ffn[r];
+    t("t_wait_combine") = p.t_ffn - p.rank_ffn[r];
+    t("t_combine") = p.t_combine;
+    t("t_unpermute") = p.rank_unpermute[r];
+    t("t_layer") = before + p.t_dispatch + p.t_ffn + p.t_combine + p.rank_unpermute[r];
+  }
+}
+
+StrategyResult simulate_strategy(const SimSetup& s, const ResolvedStrategy& rs) {
+  const ModelSpec& m = s.cfg.model;
+  const int R = s.topo.num_ranks();
+  StrategyResult res;
+  const StrategySpec spec = rs.strategy->spec();
+  res.name = rs.name;
+  res.description = spec.description;
+  res.options = rs.options.describe();
+  res.oracle = s.workload->oracle();
+  if (auto reason = rs.strategy->constraints(m, s.topo, s.slots_per_rank, rs.options)) {
+    res.status = "skipped";
+    res.skip_reason = *reason;
+    return res;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  PlacementInput in{m, s.topo, s.workload->calibration_stats(), s.slots_per_rank, rs.options, s.cfg.seed};
+  const PlacementPlan plan = rs.strategy->place(in);
+  res.placement_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (auto bad = check_placement(plan.placement, m.num_experts, s.slots_per_rank); !bad.empty())
+    throw Error("strategy '" + rs.name + "' produced an invalid placement: " + bad);
+  for (const auto& lp : plan.placement.layers) {
+    res.replicas.push_back(lp.replicas);
+    res.slots_used.push_back(lp.slots_used(R));
+  }
+  res.replica_policy = to_string(plan.policy.kind);
+  res.route_transform = plan.transform ? plan.transform->name() : "";
+  res.notes = plan.notes;
+
+  const int I = s.cfg.iterations, L = m.num_layers;
+  resize_cubes(res, I, L, R);
+  const bool keep_rows = R <= kMaxRanksForRowsMatrix;
+  if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
+  std::vector<std::vector<LayerPrediction>> per_iter;
+  int64_t changed = 0, choices = 0;
+  for (int i = 0; i < I; ++i) {
+    const int64_t b = i % s.workload->num_batches();
+    RoutingTrace batch = s.workload->batch(b);
+    res.batch_index.push_back(b);
+    res.batch_tokens.push_back(batch.num_tokens());
+    choices += batch.num_tokens() * batch.top_k() * L;
+    SimulateOptions so;
+    so.dispatch = s.cfg.dispatch;
+    so.dedup = s.cfg.dedup;
+    so.keep_rows = keep_rows;
+    so.seed = s.cfg.seed;
+    so.batch_index = b;
+    const auto sims = simulate_batch(s.sys, m, s.topo, plan.placement, plan.policy.kind,
+                                     plan.transform.get(), std::move(batch), so);
+    if (static_cast<int>(sims.size()) != L)
+      throw Error("simulate: strategy '" + rs.name + "' covers " + std::to_string(sims.size()) +
+                  " layers, expected " + std::to_string(L));
+    std::vector<LayerPrediction> preds;
+    for (int l = 0; l < L; ++l) {
+      store_layer(res, i, l, sims[l]);
+      changed += sims[l].changed_choices;
+      if (keep_rows)
+        for (size_t k = 0; k < sims[l].rows.size(); ++k) res.rows_matrix[l][k] += sims[l].rows[k];
+      preds.push_back(sims[l].pred);
+    }
+    per_iter.push_back(std::move(preds));
+  }
+  if (plan.transform && choices > 0) res.routing_deviation = static_cast<double>(changed) / choices;
+  res.predicted = predicted_phase_times(per_iter);
+  res.predicted_system_model = s.sys.name;
+  return res;
+}
+
+double layer_sum(const StrategyResult& r, const char* key) {
+  auto it = r.predicted.find(key);
+  double t = 0;
+  if (it != r.predicted.end())
+    for (double x : it->second) t += x;
+  return t;
+}
+
+int64_t cube_sum(const StrategyResult& r, const char* key) {
+  int64_t t = 0;
+  for (int64_t x : r.counts.at(key).data) t += x;
+  return t;
+}
+
+void print_row(const StrategyResult& r, int iterations) {
+  if (r.status != "complete") {
+    std::printf("  %-14s %s: %s\n", r.name.c_str(), r.status.c_str(), r.skip_reason.c_str());
+    return;
+  }
+  const double inter = static_cast<double>(cube_sum(r, "bytes_sent_inter") +
+                                           cube_sum(r, "bytes_sent_inter_combine")) / iterations;
+  const double all = inter + static_cast<double>(cube_sum(r, "bytes_sent_intra") +
+                                                 cube_sum(r, "bytes_sent_intra_combine")) / iterations;
+  std::printf("  %-14s %12.3f %12.3f %12.3f %12.3f %14.3f %14.3f\n", r.name.c_str(),
+              layer_sum(r, "t_dispatch") * 1e3, layer_sum(r, "t_ffn") * 1e3,
+              layer_sum(r, "t_combine") * 1e3, layer_sum(r, "t_layer") * 1e3, all / 1e9, inter / 1e9);
+}
+
+int simulate_main(const SimulateArgs& a) {
+  const auto t_start = std::chrono::steady_clock::now();
+  SimSetup s = prepare(a);
+  const auto& cl = command_line();
+  std::vector<const char*> argv;
+  for (const auto& x : cl) argv.push_back(x.c_str());
+  const RunResult prov = provenance(s, static_cast<int>(argv.size()), argv.data());
+  const std::string out = !a.output.empty() ? a.output : s.cfg.suite_name + "-" + s.sys.name + ".h5";
+  Hdf5ResultSink sink(out);
+  sink.begin(prov);
+  std::printf("moebench simulate: %s, model %s (%d layers), %d ranks (%s), system %s, dispatch %s, "
+              "%d batch(es) of %lld tokens -> %s\n",
+              s.cfg.suite_name.c_str(), s.cfg.model.name.c_str(), s.cfg.model.num_layers,
+              s.topo.num_ranks(), s.topo.describe().c_str(), s.sys.name.c_str(),
+              s.cfg.dispatch.c_str(), s.cfg.iterations,
+              static_cast<long long>(s.cfg.workload.batch_tokens), out.c_str());
+  std::printf("  %-14s %12s %12s %12s %12s %14s %14s\n", "strategy", "dispatch ms", "ffn ms",
+              "combine ms", "layers ms", "comm GB/batch", "inter GB/batch");
+  for (const auto& rs : s.strategies) {
+    const StrategyResult r = simulate_strategy(s, rs);
+    sink.write_strategy(r);
+    print_row(r, s.cfg.iterations);
+    std::fflush(stdout);
+  }
+  sink.finish("complete");
+  std::printf("times are predictions of the cost model summed over layers (medians over batches); "
+              "results: %s (%.1f s)\n",
+              out.c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
+  return 0;
+}
+
+}  // namespace
+
 void register_simulate(CLI::App& app, int& exit_code) {
-  auto* sub = app.add_subcommand("simulate", "(not built yet)");
-  sub->callback([&exit_code] { exit_code = 1; });
+  auto a = std::make_shared<SimulateArgs>();
+  auto* sub = app.add_subcommand(
+      "simulate", "model a suite on a cluster you do not have (no MPI): same workload and "
+                  "strategies, cost-model times, results with backend = model");
+  sub->add_option("suite", a->suite, "suite file (TOML)")->required()->check(CLI::ExistingFile);
+  sub->add_option("--system", a->system,
+                  "system model: a preset (suites/systems/NAME.toml) or a system file")->required();
+  sub->add_option("--topology", a->topology, "NODESxRANKS_PER_NODE, e.g. 32x8 (default: the suite's)");
+  sub->add_option("-o,--output", a->output, "results file (default: SUITE-SYSTEM.h5)");
+  sub->add_option("--label", a->label, "system label, the report's column (default: the system's name)");
+  sub->add_option("--strategies", a->strategies, "comma-separated strategies, or 'all'");
+  sub->add_option("--dispatch", a->dispatch, "dispatch mode: flat or hierarchical");
+  sub->add_option("--model", a->model, "model preset with its full dimensions (overrides the suite's)");
+  sub->add_option("--layers", a->layers, "MoE layers to simulate (overrides)")->check(CLI::PositiveNumber);
+  sub->add_option("--batch-tokens", a->batch_tokens, "tokens per batch (overrides the suite)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--iterations", a->iterations, "batches simulated (default 1)")
+      ->check(CLI::PositiveNumber);
+  sub->callback([a, &exit_code] { exit_code = simulate_main(*a); });
 }
 
 }  // namespace moeb::cli

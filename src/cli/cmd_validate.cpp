@@ -1,11 +1,29 @@
-// moebench validate (placeholder until its issue lands; owned by the helper building it).
+// moebench validate FILE...: checks results files against results_schema/README.md (v1).
+#include <cstdio>
+
 #include "cli/commands.hpp"
+#include "io/validate.hpp"
 
 namespace moeb::cli {
 
 void register_validate(CLI::App& app, int& exit_code) {
-  auto* sub = app.add_subcommand("validate", "(not built yet)");
-  sub->callback([&exit_code] { exit_code = 1; });
+  auto* sub = app.add_subcommand(
+      "validate", "check results files against the schema (results_schema/README.md)");
+  auto files = std::make_shared<std::vector<std::string>>();
+  sub->add_option("files", *files, "results files (.h5)")->required()->check(CLI::ExistingFile);
+  sub->callback([files, &exit_code] {
+    // Unreadable files and unknown schema versions throw InputError: one line, exit 2 (main).
+    int rc = 0;
+    for (const auto& path : *files) {
+      const ValidationReport rep = validate_results(path);
+      for (const auto& line : rep.failures) std::printf("%s: %s\n", path.c_str(), line.c_str());
+      if (rep.ok())
+        std::printf("%s: valid (%d strategies)\n", path.c_str(), rep.num_strategies);
+      else
+        rc = 1;
+    }
+    exit_code = rc;
+  });
 }
 
 }  // namespace moeb::cli

@@ -3,8 +3,14 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace moeb::cli {
+
+// The process's command line, recorded by main() for provenance.
+void set_command_line(int argc, char** argv);
+const std::vector<std::string>& command_line();
 
 // Each register_* adds a subcommand whose callback sets `exit_code`.
 void register_run(CLI::App& app, int& exit_code);

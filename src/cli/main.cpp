@@ -5,7 +5,21 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 
+namespace moeb::cli {
+namespace {
+std::vector<std::string>& command_line_storage() {
+  static std::vector<std::string> v;
+  return v;
+}
+}  // namespace
+void set_command_line(int argc, char** argv) {
+  command_line_storage().assign(argv, argv + argc);
+}
+const std::vector<std::string>& command_line() { return command_line_storage(); }
+}  // namespace moeb::cli
+
 int main(int argc, char** argv) {
+  moeb::cli::set_command_line(argc, argv);
   CLI::App app{"moebench: expert-placement benchmark for Mixture-of-Experts layers"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "moebench " MOEB_VERSION_STRING);

@@ -20,6 +20,17 @@ struct WorkloadConfig {
   int num_families = 2;                 // families distribution: task families
   double family_hot_share = 0.7;        // families: share of a token's picks from its family's hot set
   int64_t tokens = 8192;                // tokens generated (calibration + evaluation)
+  int request_tokens = 64;              // synthetic: mean tokens per request (uniform in [m/2, 3m/2])
+  double prefill_share = 0.5;           // synthetic: share of a request's tokens in the prefill phase
+  int block_experts = 0;                // families: co-activation block size (0 = 2 * top_k)
+  double recurrence = 0.0;              // synthetic: P(token reuses the previous token's draws), per layer
+  double phase_mix = 1.0;               // synthetic: 1 = decode ranks experts like prefill, 0 = independently
+  // calibrated synthetic (distribution = "calibrated"): targets the generator is solved for.
+  std::string preset;                   // deepseek-v3 | qwen3-235b-a22b | kimi-k2 | "" (targets below)
+  double target_skew = 16.0;            // hottest expert load / mean load, per layer
+  double target_pair_share = 0.7;       // share of co-activations carried by the top 10% of pairs
+  double target_phase_spearman = 0.8;   // Spearman(prefill, decode) of per-expert frequencies
+  double target_recurrence = 0.3;       // share of a token's experts also chosen by the previous token
   // trace replay
   std::vector<std::string> traces;      // trace files (HDF5), mixed with trace_weights
   std::vector<double> trace_weights;
@@ -56,6 +67,9 @@ struct RunConfig {
 
   WorkloadConfig workload;
   std::vector<StrategyConfig> strategies;
+  // Every [strategy.<name>] table of the suite, listed or not, so that a command-line
+  // `--strategies` choice still gets the suite's options for each strategy.
+  std::map<std::string, std::map<std::string, OptionValue>> strategy_option_tables;
 
   std::string backend = "cpu";           // cpu | cuda
   std::string dispatch = "flat";         // flat | hierarchical

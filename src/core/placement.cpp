@@ -74,4 +74,20 @@ std::string check_placement(const Placement& p, int num_experts, int slots_per_r
   return {};
 }
 
+double routing_deviation(const RoutingTrace& original, const RoutingTrace& transformed) {
+  if (original.num_layers() != transformed.num_layers() ||
+      original.num_tokens() != transformed.num_tokens() || original.top_k() != transformed.top_k())
+    throw Error("routing_deviation: traces differ in shape");
+  int64_t changed = 0, total = 0;
+  for (int l = 0; l < original.num_layers(); ++l)
+    for (int64_t t = 0; t < original.num_tokens(); ++t) {
+      auto a = original.experts(l, t);
+      for (int32_t e : transformed.experts(l, t)) {
+        ++total;
+        if (std::find(a.begin(), a.end(), e) == a.end()) ++changed;
+      }
+    }
+  return total > 0 ? static_cast<double>(changed) / static_cast<double>(total) : 0.0;
+}
+
 }  // namespace moeb

@@ -64,4 +64,9 @@ class RouteTransform {
 // Returns an empty string when valid, else the first violation.
 std::string check_placement(const Placement& p, int num_experts, int slots_per_rank);
 
+// Share of (token, layer, choice) entries of `transformed` whose expert is not among the
+// original token's top-k at that layer (METRICS.md routing_deviation). 0 when nothing changed;
+// both traces must have the same shape (throws Error otherwise).
+double routing_deviation(const RoutingTrace& original, const RoutingTrace& transformed);
+
 }  // namespace moeb

@@ -71,6 +71,7 @@ struct StrategyResult {
 
   // Predicted phase times from the cost model, [layer] seconds (empty when no system model).
   std::map<std::string, std::vector<double>> predicted;
+  std::string predicted_system_model;  // the system model that predicted them (attribute)
 
   // Correctness check.
   int64_t checked_elements = 0, wrong_elements = 0;

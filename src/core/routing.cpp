@@ -1,6 +1,7 @@
 #include "core/routing.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <unordered_map>
 #include <vector>
@@ -96,6 +97,12 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
               if (!local || topo.same_node(reps[k], owner)) {
                 cand.push_back(reps[k]);
                 cand_w.push_back(lp.replica_weights.empty() ? 1.0 : lp.replica_weights[e][k]);
+              }
+            // A weight that is not a positive finite number makes the set unweighted.
+            for (double x : cand_w)
+              if (!(x > 0) || !std::isfinite(x)) {
+                cand_w.assign(cand.size(), 1.0);
+                break;
               }
             if (policy == ReplicaPolicyKind::kLocality) {
               chosen = cand[bounded(h, cand.size())];

@@ -7,12 +7,24 @@ namespace moeb {
 // One factory per strategy file.
 std::unique_ptr<PlacementStrategy> make_baseline();
 std::unique_ptr<PlacementStrategy> make_round_robin();
+std::unique_ptr<PlacementStrategy> make_eplb();
+std::unique_ptr<PlacementStrategy> make_tacg();
+std::unique_ptr<PlacementStrategy> make_grace();
+std::unique_ptr<PlacementStrategy> make_craft();
+std::unique_ptr<PlacementStrategy> make_c2r();
+std::unique_ptr<PlacementStrategy> make_prefill();
 
 namespace {
 std::vector<std::unique_ptr<PlacementStrategy>> build_table() {
   std::vector<std::unique_ptr<PlacementStrategy>> t;
   t.push_back(make_baseline());
   t.push_back(make_round_robin());
+  t.push_back(make_eplb());
+  t.push_back(make_tacg());
+  t.push_back(make_grace());
+  t.push_back(make_craft());
+  t.push_back(make_c2r());
+  t.push_back(make_prefill());
   return t;
 }
 }  // namespace

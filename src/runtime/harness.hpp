@@ -3,7 +3,10 @@
 // of a StrategyResult (per iteration, layer, rank; gathered on rank 0).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <span>
+#include <string>
 
 #include "core/model.hpp"
 #include "core/results.hpp"
@@ -28,13 +31,25 @@ struct HarnessOptions {
   uint64_t seed = 42;             // routing draws and expert weights
   // Polled at iteration boundaries (collectively agreed); true -> throw Interrupted.
   std::function<bool()> stop_requested;
+  // Diagnostics and tests: called on the first measured iteration for every layer, outside
+  // timed regions, with this rank's layer output ([owned tokens x hidden], fp32) and the
+  // global index of its first owned token.
+  std::function<void(int layer, int64_t token_begin, std::span<const float> output)>
+      inspect_output;
 };
 
 // Collective over the transport's ranks. On rank 0 `out` receives the measured cubes, the
 // rows matrix and the check totals; other ranks' `out` holds only their own values.
+// Throws ConfigError on options it cannot run (iterations < 1, a placement with fewer layers
+// than the model, a topology of another size than the transport, an unknown dispatch mode).
 // Throws Error when the correctness check finds wrong elements (after filling `out`).
 void run_harness(Backend& backend, Transport& transport, const Topology& topo,
                  const ModelSpec& model, const PlacementPlan& plan, const Workload& workload,
                  const HarnessOptions& opt, StrategyResult& out);
+
+// The cost of the sync probe itself: median time of a barrier among ranks that a previous
+// barrier has just synchronized, over `repetitions` trials, maximum over ranks (seconds).
+// Collective; stored in results as `probe_overhead`.
+double measure_probe_overhead(Backend& backend, Transport& transport, int repetitions = 50);
 
 }  // namespace moeb

@@ -1,0 +1,100 @@
+// The grouped CPU expert FFN (CpuBackend::expert_ffn: per hosted expert gather, three sgemm,
+// SwiGLU, gate-weighted scatter-add) against one OpenBLAS sgemm of the same FLOPs
+// (M = rows, K = hidden, N = 3 * ffn_hidden). Single process, one BLAS thread (the per-rank
+// default). Both run in each iteration, interleaved, so machine noise hits both alike.
+// Counters: grouped_GFLOPs, sgemm_GFLOPs (from median times), vs_sgemm = grouped rate / sgemm
+// rate (goal >= 0.8).
+// Run: bench/bench_cpu_ffn
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <chrono>
+#include <numeric>
+#include <vector>
+
+#include "core/dispatch_plan.hpp"
+#include "core/expert_weights.hpp"
+#include "core/metrics.hpp"
+#include "core/rng.hpp"
+#include "cpu/expert_ffn.hpp"
+#include "runtime/cpu_backend.hpp"
+
+namespace {
+
+struct Shape {
+  int hidden, ffn_hidden, experts, top_k;
+  int64_t tokens;
+  int64_t rows() const { return tokens * top_k; }
+  double flops() const { return 6.0 * hidden * ffn_hidden * static_cast<double>(rows()); }
+};
+Shape shape_of(const benchmark::State& s) {
+  return {static_cast<int>(s.range(0)), static_cast<int>(s.range(1)), static_cast<int>(s.range(2)),
+          static_cast<int>(s.range(3)), s.range(4)};
+}
+
+void BM_GroupedFfnVsSgemm(benchmark::State& state) {
+  moeb::cpu::set_blas_threads(1);
+  const Shape sh = shape_of(state);
+  // One rank hosting every expert: routing uniform top-k, dedup on, so rows received = tokens
+  // and (token, expert) pairs = tokens * top_k, grouped by expert.
+  moeb::Rng rng(3);
+  std::vector<int32_t> experts(static_cast<size_t>(sh.rows())), ids(sh.experts);
+  std::vector<float> weights(experts.size(), 1.0f / sh.top_k);
+  for (int64_t t = 0; t < sh.tokens; ++t) {
+    std::iota(ids.begin(), ids.end(), 0);
+    for (int j = 0; j < sh.top_k; ++j) {
+      const size_t pick = j + rng.below(sh.experts - j);
+      std::swap(ids[j], ids[pick]);
+      experts[static_cast<size_t>(t) * sh.top_k + j] = ids[j];
+    }
+  }
+  const std::vector<int32_t> dest(experts.size(), 0);
+  const moeb::DispatchPlan plan =
+      moeb::build_dispatch_plan(experts, weights, dest, sh.top_k, 1, 0, true);
+  moeb::CpuBackend backend({sh.hidden, sh.ffn_hidden, 1, 0});
+  std::vector<int32_t> all(sh.experts);
+  std::iota(all.begin(), all.end(), 0);
+  backend.load_experts(1, 0, all);
+  std::vector<float> x(static_cast<size_t>(sh.tokens) * sh.hidden);
+  moeb::fill_token_input(1, 0, 0, x);
+  backend.set_input(x, sh.tokens);
+  backend.prepare(plan);
+  backend.permute(plan);
+  std::copy_n(static_cast<float*>(backend.dispatch_send()), x.size(),
+              static_cast<float*>(backend.dispatch_recv()));
+  // The same FLOPs as one GEMM.
+  const int M = static_cast<int>(sh.rows()), K = sh.hidden, N = 3 * sh.ffn_hidden;
+  std::vector<float> a(static_cast<size_t>(M) * K, 0.5f), b(static_cast<size_t>(K) * N, 0.25f),
+      c(static_cast<size_t>(M) * N);
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> grouped_s, sgemm_s;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a.data(), K, b.data(), N,
+                0.0f, c.data(), N);
+    benchmark::DoNotOptimize(c.data());
+    sgemm_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    t0 = Clock::now();
+    backend.expert_ffn(0, plan);
+    benchmark::DoNotOptimize(backend.combine_send());
+    grouped_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    state.SetIterationTime(grouped_s.back());
+  }
+  const double g = moeb::median(grouped_s), s = moeb::median(sgemm_s);
+  state.counters["grouped_GFLOPs"] = sh.flops() * 1e-9 / g;
+  state.counters["sgemm_GFLOPs"] = sh.flops() * 1e-9 / s;
+  state.counters["vs_sgemm"] = s / g;
+  state.counters["rows_per_expert"] = static_cast<double>(sh.rows()) / sh.experts;
+}
+
+// {hidden, ffn_hidden, experts, top_k, tokens}
+void shapes(benchmark::internal::Benchmark* b) {
+  b->Args({1024, 512, 16, 4, 512})->Args({2048, 1024, 8, 2, 512})->Args({1024, 512, 32, 4, 256});
+  b->ArgNames({"hidden", "ffn", "E", "k", "T"})->Unit(benchmark::kMillisecond);
+  b->Iterations(8)->UseManualTime();
+}
+BENCHMARK(BM_GroupedFfnVsSgemm)->Apply(shapes);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,90 @@
+#include "cpu/expert_ffn.hpp"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace moeb::cpu {
+
+namespace {
+template <class Index>
+void gather_rows_impl(const float* src, const Index* idx, int64_t n, int hidden, float* dst) {
+  const size_t row = static_cast<size_t>(hidden);
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(dst + static_cast<size_t>(i) * row, src + static_cast<size_t>(idx[i]) * row,
+                row * sizeof(float));
+}
+}  // namespace
+
+void gather_rows(const float* src, const int64_t* idx, int64_t n, int hidden, float* dst) {
+  gather_rows_impl(src, idx, n, hidden, dst);
+}
+void gather_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* dst) {
+  gather_rows_impl(src, idx, n, hidden, dst);
+}
+
+void scatter_add_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* s = src + static_cast<size_t>(i) * hidden;
+    float* d = out + static_cast<size_t>(idx[i]) * hidden;
+    for (int h = 0; h < hidden; ++h) d[h] += s[h];
+  }
+}
+
+void scatter_add_weighted(const float* y, const int64_t* idx, const float* weight, int64_t n,
+                          int hidden, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float w = weight[i];
+    const float* src = y + static_cast<size_t>(i) * hidden;
+    float* dst = out + static_cast<size_t>(idx[i]) * hidden;
+    for (int h = 0; h < hidden; ++h) dst[h] += w * src[h];
+  }
+}
+
+void swiglu_inplace(float* h1, const float* h3, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    const float a = h1[i];
+    h1[i] = a / (1.0f + std::exp(-a)) * h3[i];
+  }
+}
+
+void expert_ffn_blas(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w1,
+                     const float* w3, const float* w2, FfnScratch scratch, float* y) {
+  if (n <= 0) return;
+  const int m = static_cast<int>(n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, ffn_hidden, hidden, 1.0f, x, hidden,
+              w1, ffn_hidden, 0.0f, scratch.h1, ffn_hidden);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, ffn_hidden, hidden, 1.0f, x, hidden,
+              w3, ffn_hidden, 0.0f, scratch.h3, ffn_hidden);
+  swiglu_inplace(scratch.h1, scratch.h3, n * ffn_hidden);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hidden, ffn_hidden, 1.0f, scratch.h1,
+              ffn_hidden, w2, hidden, 0.0f, y, hidden);
+}
+
+void expert_ffn_naive(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w1,
+                      const float* w3, const float* w2, float* y) {
+  std::vector<float> act(static_cast<size_t>(ffn_hidden));
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * hidden;
+    for (int f = 0; f < ffn_hidden; ++f) {
+      float a1 = 0, a3 = 0;
+      for (int h = 0; h < hidden; ++h) {
+        a1 += xr[h] * w1[static_cast<size_t>(h) * ffn_hidden + f];
+        a3 += xr[h] * w3[static_cast<size_t>(h) * ffn_hidden + f];
+      }
+      act[f] = a1 / (1.0f + std::exp(-a1)) * a3;
+    }
+    float* yr = y + static_cast<size_t>(r) * hidden;
+    for (int h = 0; h < hidden; ++h) {
+      float acc = 0;
+      for (int f = 0; f < ffn_hidden; ++f) acc += act[f] * w2[static_cast<size_t>(f) * hidden + h];
+      yr[h] = acc;
+    }
+  }
+}
+
+void set_blas_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+
+}  // namespace moeb::cpu

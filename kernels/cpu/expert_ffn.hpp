@@ -1,0 +1,42 @@
+// CPU kernels of the grouped expert FFN (fp32): row gather, three-GEMM SwiGLU through OpenBLAS,
+// gate-weighted scatter-add, and a naive loop version the tests hold the fast one against.
+// Index arrays come from core's DispatchPlan; the kernels know nothing about ranks.
+#pragma once
+
+#include <cstdint>
+
+namespace moeb::cpu {
+
+// dst[i] = src[idx[i]] for n rows of `hidden` floats.
+void gather_rows(const float* src, const int64_t* idx, int64_t n, int hidden, float* dst);
+void gather_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* dst);
+
+// out[idx[i]] += src[i] for n rows of `hidden` floats (unpermute: sum partial results).
+void scatter_add_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* out);
+
+// out[idx[i]] += weight[i] * y[i] for n rows of `hidden` floats.
+void scatter_add_weighted(const float* y, const int64_t* idx, const float* weight, int64_t n,
+                          int hidden, float* out);
+
+// h1[i] = silu(h1[i]) * h3[i] for `count` elements.
+void swiglu_inplace(float* h1, const float* h3, int64_t count);
+
+// Scratch of expert_ffn for up to `rows` rows: two [rows x ffn_hidden] matrices.
+struct FfnScratch {
+  float* h1 = nullptr;
+  float* h3 = nullptr;
+};
+
+// y = (silu(x W1) * (x W3)) W2 for n rows: x [n x hidden], w1/w3 [hidden x ffn], w2
+// [ffn x hidden], y [n x hidden], all row-major. Three cblas_sgemm calls.
+void expert_ffn_blas(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w1,
+                     const float* w3, const float* w2, FfnScratch scratch, float* y);
+
+// Same contract with plain loops (float accumulation); the reference for kernel tests.
+void expert_ffn_naive(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w1,
+                      const float* w3, const float* w2, float* y);
+
+// Sets the BLAS library's thread count (OpenBLAS); n >= 1.
+void set_blas_threads(int n);
+
+}  // namespace moeb::cpu

@@ -1,0 +1,182 @@
+// The analytic cost model of METRICS.md ("Predicted next to measured"): alpha-beta per link class
+// for the two all-to-all phases (the busiest rank bounds each phase), a roofline for the grouped
+// expert FFN, and idle time from the load imbalance. Pure: it consumes the evaluator's traffic
+// matrix and loads, so it applies to any trace and any strategy. docs/COST_MODEL.md states every
+// formula; the functions below implement exactly those.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/evaluator.hpp"
+#include "core/model.hpp"
+#include "core/placement.hpp"
+#include "core/topology.hpp"
+#include "core/trace.hpp"
+
+namespace moeb {
+
+// One link class as one rank sees it: per-message latency and per-direction bandwidth.
+struct LinkModel {
+  double alpha_s = 0;        // seconds per message
+  double bandwidth_Bps = 0;  // bytes per second, per rank, per direction (beta = 1 / bandwidth)
+  // Aggregate of the node's links of this class (a NIC its ranks share), per direction;
+  // 0 = no shared limit (one NIC per rank).
+  double node_bandwidth_Bps = 0;
+  // alpha * messages + bytes / bandwidth.
+  double seconds(int64_t messages, int64_t bytes) const;
+};
+
+// One rank's compute device, as the roofline needs it.
+struct DeviceModel {
+  std::string name;              // e.g. "H100 SXM5"
+  double flops = 0;              // sustained FLOP/s of the expert GEMM in `flops_dtype`
+  std::string flops_dtype = "bf16";
+  double mem_bandwidth_Bps = 0;  // sustained memory bandwidth
+  std::string act_dtype = "bf16";
+  int act_dtype_bytes = 2;       // bytes per activation element (dispatch / combine rows)
+  int weight_dtype_bytes = 2;    // bytes per expert weight element
+  double gate_s_per_token = 0;   // optional fixed gate cost per owned token (0 = not modeled)
+};
+
+// A system file (suites/systems/*.toml) in memory.
+struct SystemModel {
+  std::string name;
+  std::string description;
+  std::string source;            // path it was read from ("" when built in code)
+  LinkModel intra, inter;        // same-node and cross-node links
+  DeviceModel device;
+  // A rank drives its intra- and inter-node links concurrently (max of the two per side); when
+  // false they share one engine and add up. Default true: NVLink and the NIC are separate DMA
+  // paths (DeepEP overlaps them); a CPU machine copying through one memory system sets false.
+  bool overlap_intra_inter = true;
+  // Permute / unpermute as memory-bound copies (read + write of each row over mem bandwidth).
+  bool model_permute = true;
+  // Dispatch / combine row sizes this system implies: hidden * act_dtype_bytes.
+  int64_t row_bytes(const ModelSpec& m) const {
+    return static_cast<int64_t>(m.hidden) * device.act_dtype_bytes;
+  }
+};
+
+// Throws ConfigError (prefixed by `where`) when a figure is missing, negative or not finite.
+void validate_system(const SystemModel& s, const std::string& where);
+
+// One rank's traffic in one all-to-all phase (or one hop of it): messages and bytes per link
+// class and direction. Messages = distinct peers with at least one row in that direction.
+struct RankPhaseTraffic {
+  int64_t msgs_sent_intra = 0, msgs_sent_inter = 0, msgs_recv_intra = 0, msgs_recv_inter = 0;
+  RankBytes bytes;
+};
+using PhaseTraffic = std::vector<RankPhaseTraffic>;  // [R]
+
+// Phase traffic of a rows matrix [src * R + dst] (diagonal ignored: local, 0 bytes). With
+// `transpose` the matrix is read as dst -> src (combine mirrors dispatch).
+PhaseTraffic phase_traffic(std::span<const int64_t> rows, const Topology& topo, int64_t row_bytes,
+                           bool transpose);
+// Sent and received sides swapped (the mirror phase).
+PhaseTraffic mirror(const PhaseTraffic& p);
+
+// Hierarchical dispatch (GRACE-MoE HSC, DeepEP internode): a token goes once to each remote
+// node that hosts one of its destinations, to the peer rank there (same local index, modulo the
+// node's size), and that peer forwards it inside its node. Copies to the owner's own node go
+// directly. Stage 1 = owner -> peers (inter) and owner -> own-node destinations (intra);
+// stage 2 = peer -> remaining destinations of its node (intra). Matrices are [src * R + dst].
+struct HopMatrices {
+  std::vector<int64_t> stage1, stage2;
+};
+// `dest` is route_layer's output (num_tokens * top_k ranks). With `dedup` a token goes once per
+// destination node in stage 1 and once per destination rank in stage 2; without, once per
+// (token, expert) pair at each stage.
+HopMatrices hierarchical_hops(std::span<const int32_t> dest, int top_k, int64_t num_tokens,
+                              const Topology& topo, bool dedup);
+
+// The time one rank needs for one phase: max(send side, receive side), where a side is
+// intra.seconds(msgs, bytes) and inter.seconds(msgs, bytes), combined by max (overlap) or sum.
+double rank_phase_seconds(const SystemModel& sys, const RankPhaseTraffic& t);
+// Max over ranks of rank_phase_seconds (the busiest rank bounds the phase) and, when the inter
+// link has a node_bandwidth_Bps, over nodes of max(node inter bytes sent, received) / that.
+double phase_seconds(const SystemModel& sys, const PhaseTraffic& p, const Topology& topo);
+
+// Roofline of one rank's grouped expert FFN: max(FLOPs / flops, bytes / mem_bandwidth), with
+// FLOPs = 6 * hidden * ffn_hidden * rows and bytes = experts_touched * 3 * hidden * ffn_hidden *
+// weight_dtype_bytes + rows * (2 * hidden + 2 * ffn_hidden) * act_dtype_bytes.
+double ffn_seconds(const SystemModel& sys, const ModelSpec& m, int64_t rows, int64_t experts_touched);
+
+// Distinct hosted experts each rank processes at least one row of (the weights it must read).
+std::vector<int64_t> experts_touched(std::span<const int32_t> experts,
+                                     std::span<const int32_t> dest, int num_ranks,
+                                     int num_experts);
+
+// Predicted times of one layer of one batch. Per-rank vectors have R entries; the layer values
+// follow docs/COST_MODEL.md: t_layer = t_gate + t_permute + t_dispatch + t_ffn + t_combine +
+// t_unpermute, each compute term the max over ranks, each all-to-all term the busiest rank.
+struct LayerPrediction {
+  double t_gate = 0, t_permute = 0, t_dispatch = 0, t_ffn = 0, t_combine = 0, t_unpermute = 0;
+  double t_layer = 0;
+  double t_idle_ffn = 0;  // max_r - mean_r of the rank FFN times: the expected wait per rank
+  std::vector<double> rank_gate, rank_permute, rank_ffn, rank_unpermute;
+};
+
+// The layer's traffic as the cost model consumes it: the phases (one for flat dispatch, two hops
+// for hierarchical), the per-rank loads, and the per-rank byte totals a results file stores.
+struct LayerCostInput {
+  std::vector<PhaseTraffic> dispatch_hops;  // flat: 1 entry; hierarchical: stage 1, stage 2
+  std::vector<PhaseTraffic> combine_hops;   // mirror of dispatch, reverse order
+  std::vector<int64_t> rows_computed;       // [R]
+  std::vector<int64_t> tokens_owned;        // [R]
+  std::vector<int64_t> copies_sent;         // [R] token copies each owner packs (local included)
+  std::vector<int64_t> experts_touched;     // [R]; empty = min(rows_computed, hosted experts)
+  std::vector<int64_t> experts_hosted;      // [R] slots used (fallback for experts_touched)
+  int64_t dispatch_row_bytes = 0, combine_row_bytes = 0;
+  // Per-rank byte totals over all hops (what bytes_sent_* / bytes_recv_* record).
+  std::vector<RankBytes> dispatch_bytes() const;
+  std::vector<RankBytes> combine_bytes() const;
+};
+
+// Flat dispatch: one phase from the evaluator's rows matrix.
+LayerCostInput flat_cost_input(const LayerTraffic& lt, const Topology& topo);
+// Hierarchical dispatch: two hops from the routing (`dest` of evaluate_layer) and the
+// evaluator's loads.
+LayerCostInput hierarchical_cost_input(const LayerTraffic& lt, std::span<const int32_t> dest,
+                                       int top_k, const Topology& topo, bool dedup);
+
+LayerPrediction predict_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
+                              const LayerCostInput& in);
+
+// Everything one simulated layer produces: the prediction and the counts a results file stores.
+struct LayerSimulation {
+  LayerPrediction pred;
+  std::vector<RankBytes> dispatch, combine;   // per rank, over all hops
+  std::vector<int64_t> rows_computed, tokens_owned;
+  std::vector<int64_t> rows;                  // [src * R + dst] logical copies; kept on request
+  int64_t changed_choices = 0;                // (token, expert) choices the route transform changed
+};
+
+struct SimulateOptions {
+  std::string dispatch = "flat";  // flat | hierarchical
+  bool dedup = true;
+  bool keep_rows = true;          // keep LayerSimulation::rows (large for R > 256)
+  uint64_t seed = 0;              // RouteContext seed (the run's seed)
+  int64_t batch_index = 0;
+  // Row sizes; 0 = hidden * the system's act_dtype_bytes. A measured run passes its backend's
+  // sizes so that prediction and measurement move the same bytes.
+  int64_t dispatch_row_bytes = 0, combine_row_bytes = 0;
+};
+
+// Routes, counts and predicts every layer of one batch under a placement, exactly as a run would
+// route it (the route transform, if any, first).
+std::vector<LayerSimulation> simulate_batch(const SystemModel& sys, const ModelSpec& m,
+                                            const Topology& topo, const Placement& placement,
+                                            ReplicaPolicyKind policy,
+                                            const RouteTransform* transform, RoutingTrace batch,
+                                            const SimulateOptions& opt);
+
+// StrategyResult::predicted from per-(iteration, layer) predictions ([iteration][layer]): per
+// layer, the median over iterations of t_dispatch, t_ffn, t_combine and t_layer.
+std::map<std::string, std::vector<double>> predicted_phase_times(
+    const std::vector<std::vector<LayerPrediction>>& per_iteration);
+
+}  // namespace moeb

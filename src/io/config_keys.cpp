@@ -1,0 +1,131 @@
+#include "io/config_keys.hpp"
+
+namespace moeb {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kIntMax = 2147483647.0;
+
+ConfigKey key(std::string table, std::string name, std::function<ConfigField(RunConfig&)> f,
+              std::string description, double min = -kInf, double max = kInf,
+              std::vector<std::string> choices = {}) {
+  return ConfigKey{std::move(table), std::move(name), std::move(f), min, max,
+                   std::move(choices), std::move(description)};
+}
+
+#define MOEB_FIELD(expr) [](RunConfig& c) -> ConfigField { return &c.expr; }
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = {
+      // [suite]
+      key("suite", "name", MOEB_FIELD(suite_name), "suite name (default: the file's stem)"),
+      key("suite", "description", MOEB_FIELD(description), "one line about the suite"),
+      key("suite", "seed", MOEB_FIELD(seed), "seed of every random draw", 0),
+      key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports"),
+      // [model]: `preset` is handled by the loader; these override the preset's dimensions.
+      key("model", "experts", MOEB_FIELD(model.num_experts), "routed experts per layer", 1, kIntMax),
+      key("model", "top_k", MOEB_FIELD(model.top_k), "routed experts per token", 1, kIntMax),
+      key("model", "hidden", MOEB_FIELD(model.hidden), "hidden dimension", 1, kIntMax),
+      key("model", "ffn_hidden", MOEB_FIELD(model.ffn_hidden), "expert FFN width", 1, kIntMax),
+      key("model", "layers", MOEB_FIELD(model.num_layers), "MoE layers run", 1, kIntMax),
+      key("model", "shared_experts", MOEB_FIELD(model.num_shared_experts),
+          "always-active experts (never dispatched)", 0, kIntMax),
+      key("model", "expert_groups", MOEB_FIELD(model.num_expert_groups),
+          "DeepSeek-style expert groups (1 = none)", 1, kIntMax),
+      key("model", "topk_groups", MOEB_FIELD(model.topk_groups),
+          "groups a token may route into", 1, kIntMax),
+      // [topology]
+      key("topology", "nodes", MOEB_FIELD(nodes),
+          "virtual nodes (0 = the MPI library's shared-memory split)", 0, kIntMax),
+      key("topology", "ranks_per_node", MOEB_FIELD(ranks_per_node),
+          "ranks per virtual node (0 = from the MPI split)", 0, kIntMax),
+      // [workload]
+      key("workload", "kind", MOEB_FIELD(workload.kind), "where routing comes from", -kInf, kInf,
+          {"synthetic", "trace"}),
+      key("workload", "distribution", MOEB_FIELD(workload.distribution),
+          "synthetic expert popularity", -kInf, kInf, {"uniform", "zipf", "families", "calibrated"}),
+      key("workload", "zipf_s", MOEB_FIELD(workload.zipf_s), "Zipf exponent", 0, 100),
+      key("workload", "families", MOEB_FIELD(workload.num_families), "task families", 1, 1024),
+      key("workload", "family_hot_share", MOEB_FIELD(workload.family_hot_share),
+          "share of a token's picks from its family's hot set", 0, 1),
+      key("workload", "tokens", MOEB_FIELD(workload.tokens),
+          "tokens generated (calibration + evaluation)", 1),
+      key("workload", "request_tokens", MOEB_FIELD(workload.request_tokens),
+          "mean tokens per synthetic request", 1, kIntMax),
+      key("workload", "prefill_share", MOEB_FIELD(workload.prefill_share),
+          "share of a request's tokens in the prefill phase", 0, 1),
+      key("workload", "block_experts", MOEB_FIELD(workload.block_experts),
+          "families: co-activation block size (0 = 2 * top_k)", 0, kIntMax),
+      key("workload", "recurrence", MOEB_FIELD(workload.recurrence),
+          "P(token reuses the previous token's draws), per layer", 0, 1),
+      key("workload", "phase_mix", MOEB_FIELD(workload.phase_mix),
+          "1 = decode ranks experts like prefill, 0 = independently", 0, 1),
+      key("workload", "preset", MOEB_FIELD(workload.preset),
+          "calibrated distribution: published targets of this model (\"\" = the targets below)"),
+      key("workload", "target_skew", MOEB_FIELD(workload.target_skew),
+          "calibrated: hottest expert load / mean load", 1),
+      key("workload", "target_pair_share", MOEB_FIELD(workload.target_pair_share),
+          "calibrated: share of co-activations carried by the top 10% of pairs", 0, 1),
+      key("workload", "target_phase_spearman", MOEB_FIELD(workload.target_phase_spearman),
+          "calibrated: Spearman(prefill, decode) of per-expert frequencies", -1, 1),
+      key("workload", "target_recurrence", MOEB_FIELD(workload.target_recurrence),
+          "calibrated: share of a token's experts also chosen by the previous token", 0, 1),
+      key("workload", "batch_tokens", MOEB_FIELD(workload.batch_tokens),
+          "tokens per batch (all ranks together)", 1),
+      key("workload", "traces", MOEB_FIELD(workload.traces), "trace files, mixed by trace_weights"),
+      key("workload", "trace_weights", MOEB_FIELD(workload.trace_weights),
+          "mixing weights of the traces (empty = equal)", 0),
+      key("workload", "order", MOEB_FIELD(workload.order), "replay order", -kInf, kInf,
+          {"interleaved", "by_request"}),
+      key("workload", "split", MOEB_FIELD(workload.split), "calibration/evaluation split", -kInf,
+          kInf, {"fraction", "trace", "oracle"}),
+      key("workload", "calibration_fraction", MOEB_FIELD(workload.calibration_fraction),
+          "share of requests used for calibration", 0, 1),
+      key("workload", "calibration_trace", MOEB_FIELD(workload.calibration_trace),
+          "calibration trace (split = \"trace\")"),
+      // [placement]: `strategies` is handled by the loader.
+      key("placement", "slots_per_rank", MOEB_FIELD(slots_per_rank),
+          "experts a rank can hold, replicas included (0 = ceil(experts / ranks))", 0, kIntMax),
+      key("placement", "expert_memory_gib", MOEB_FIELD(expert_memory_gib),
+          "alternative budget: memory per rank for experts, GiB (0 = unused)", 0),
+      key("placement", "expert_dtype", MOEB_FIELD(expert_dtype),
+          "dtype converting expert_memory_gib into slots", -kInf, kInf,
+          {"fp32", "bf16", "fp16", "fp8"}),
+      // [run]
+      key("run", "backend", MOEB_FIELD(backend), "compute backend", -kInf, kInf, {"cpu", "cuda"}),
+      key("run", "dispatch", MOEB_FIELD(dispatch), "dispatch mode", -kInf, kInf,
+          {"flat", "hierarchical"}),
+      key("run", "dedup", MOEB_FIELD(dedup), "one token copy per destination rank"),
+      key("run", "warmup", MOEB_FIELD(warmup), "unmeasured iterations", 0, kIntMax),
+      key("run", "iterations", MOEB_FIELD(iterations), "measured iterations", 1, kIntMax),
+      key("run", "threads_per_rank", MOEB_FIELD(threads_per_rank), "BLAS threads per rank", 1,
+          1024),
+      // [timing]
+      key("timing", "sync_probe", MOEB_FIELD(sync_probe),
+          "barrier before each all-to-all so waiting and transfer are measured apart"),
+      // [check]
+      key("check", "enabled", MOEB_FIELD(check), "compare sampled outputs with a reference"),
+      key("check", "samples_per_rank", MOEB_FIELD(check_samples),
+          "sampled tokens per rank per layer", 1, kIntMax),
+      key("check", "rtol", MOEB_FIELD(check_rtol), "relative tolerance", 0),
+      key("check", "atol", MOEB_FIELD(check_atol), "absolute tolerance", 0),
+      // [system]
+      key("system", "model", MOEB_FIELD(system_file),
+          "cost-model system: preset name or file (\"\" = no prediction)"),
+  };
+  return keys;
+}
+
+#undef MOEB_FIELD
+
+const std::vector<std::string>& config_tables() {
+  static const std::vector<std::string> t = {"suite",     "model", "topology", "workload",
+                                             "placement", "run",   "timing",   "check",
+                                             "system",    "strategy"};
+  return t;
+}
+
+}  // namespace moeb

@@ -1,0 +1,92 @@
+// Thin, checked wrappers over the HDF5 C API: RAII handles, typed attributes and datasets.
+// Every HDF5 call goes through MOEB_H5_CHECK, which throws moeb::H5Error naming the call.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace moeb::h5 {
+
+// Turns off HDF5's own error-stack printing (once per process); errors surface as H5Error.
+void silence_errors();
+
+[[noreturn]] void fail(const char* call, const char* file, int line);
+
+}  // namespace moeb::h5
+
+// Throws H5Error when an HDF5 call returns a negative value (herr_t, hid_t, htri_t, ssize_t).
+#define MOEB_H5_CHECK(call)                                              \
+  ([&]() {                                                               \
+    auto moeb_h5_rc_ = (call);                                           \
+    if (moeb_h5_rc_ < 0) ::moeb::h5::fail(#call, __FILE__, __LINE__);    \
+    return moeb_h5_rc_;                                                  \
+  }())
+
+namespace moeb::h5 {
+
+// Owns one hid_t and closes it with the matching H5*close.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& o) noexcept : id_(o.id_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept;
+  ~Handle();
+  hid_t get() const { return id_; }
+  operator hid_t() const { return id_; }  // NOLINT: handles pass straight into the C API
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = -1;
+};
+
+Handle create_file(const std::string& path);        // truncates
+Handle open_file_read(const std::string& path);     // throws InputError when it cannot open
+Handle open_file_rw(const std::string& path);
+Handle create_group(hid_t parent, const std::string& name, bool track_order = false);
+Handle open_group(hid_t parent, const std::string& name);
+Handle open_dataset(hid_t parent, const std::string& name);
+bool exists(hid_t parent, const std::string& name);   // link exists (one path component)
+bool has_attr(hid_t obj, const std::string& name);
+
+// Attributes.
+void write_attr(hid_t obj, const std::string& name, const std::string& v);
+void write_attr(hid_t obj, const std::string& name, int64_t v);
+void write_attr(hid_t obj, const std::string& name, double v);
+void write_attr(hid_t obj, const std::string& name, const std::vector<std::string>& v);
+enum class AttrClass { kString, kInt, kFloat, kOther };
+AttrClass attr_class(hid_t obj, const std::string& name);
+std::string read_attr_str(hid_t obj, const std::string& name);
+int64_t read_attr_int(hid_t obj, const std::string& name);
+double read_attr_float(hid_t obj, const std::string& name);   // ints are converted
+std::vector<std::string> read_attr_str_list(hid_t obj, const std::string& name);
+// Attribute names of an object, in creation order when tracked, else name order.
+std::vector<std::string> attr_names(hid_t obj);
+// Child link names of a group, in name order.
+std::vector<std::string> child_names(hid_t group);
+
+// Datasets. Large ones (>= kChunkThreshold elements) are chunked and deflated.
+constexpr size_t kChunkThreshold = 4096;
+void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                   const int64_t* data, const char* units);
+void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                   const int32_t* data, const char* units);
+void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                   const double* data, const char* units);
+void write_dataset(hid_t parent, const std::string& name, const std::vector<std::string>& v);
+
+std::vector<hsize_t> dataset_dims(hid_t dset);
+std::vector<int64_t> read_int64(hid_t dset);    // any integer type, converted
+std::vector<int32_t> read_int32(hid_t dset);
+std::vector<double> read_double(hid_t dset);    // any numeric type, converted
+std::vector<std::string> read_strings(hid_t dset);
+
+}  // namespace moeb::h5

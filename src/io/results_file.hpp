@@ -1,0 +1,40 @@
+// HDF5 results files, schema version 1 (results_schema/README.md): writer, sink and reader.
+#pragma once
+
+#include <string>
+
+#include "core/results.hpp"
+#include "io/result_sink.hpp"
+
+namespace moeb {
+
+// Writes `r` whole to `path + ".tmp"` and renames it to `path` (atomic on POSIX), so a reader
+// never sees a torn file. Root attribute `status` comes from r.attrs_str (default "running");
+// `schema_version` is always kResultsSchemaVersion. Summaries are computed from the measured
+// cubes of every strategy that has them. Throws H5Error (prefixed by the path) on failure.
+void write_results(const std::string& path, const RunResult& r);
+
+// Reads a results file back, every field restored: root attributes (strings to attrs_str,
+// numbers to attrs_num, `config_toml` to config_toml), /provenance, and every strategy in
+// `order`. Summaries are not read back (they derive from the cubes; see core/summary.hpp).
+// Throws InputError with one line when the file cannot be opened, or its schema_version is
+// absent or not 1; H5Error when a dataset is malformed.
+RunResult read_results(const std::string& path);
+
+// ResultSink that persists after every strategy: the whole file (provenance and every strategy
+// so far) is rewritten under path.tmp and renamed to path. `end_time` is updated each time.
+class Hdf5ResultSink : public ResultSink {
+ public:
+  explicit Hdf5ResultSink(std::string path) : path_(std::move(path)) {}
+  void begin(const RunResult& provenance) override;
+  void write_strategy(const StrategyResult& s) override;
+  void finish(const std::string& status) override;
+  const std::string& path() const { return path_; }
+
+ private:
+  void flush();
+  std::string path_;
+  RunResult run_;
+};
+
+}  // namespace moeb

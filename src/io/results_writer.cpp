@@ -1,0 +1,204 @@
+// Writer of results files, schema v1 (results_schema/README.md) and the Hdf5ResultSink.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/summary.hpp"
+#include "io/h5_util.hpp"
+#include "io/provenance.hpp"
+#include "io/results_file.hpp"
+#include "io/root_attributes.hpp"
+
+namespace moeb {
+
+namespace {
+
+using h5::Handle;
+
+const char* count_units(const std::string& name) {
+  if (name == "tokens_owned") return "tokens";
+  if (name == "rows_computed") return "rows";
+  return "bytes";
+}
+
+void write_root(hid_t file, const RunResult& r) {
+  h5::write_attr(file, "schema_version", static_cast<int64_t>(kResultsSchemaVersion));
+  for (const auto& [k, v] : r.attrs_str) {
+    if (k == "schema_version" || k == "config_toml") continue;
+    h5::write_attr(file, k, v);
+  }
+  for (const auto& [k, v] : r.attrs_num) {
+    if (k == "schema_version") continue;
+    const auto* spec = find_root_attribute(k);
+    if (spec && spec->type == AttrType::kInt)
+      h5::write_attr(file, k, static_cast<int64_t>(std::llround(v)));
+    else
+      h5::write_attr(file, k, v);
+  }
+  if (!r.attrs_str.count("status")) h5::write_attr(file, "status", std::string("running"));
+  h5::write_attr(file, "config_toml", r.config_toml);
+
+  Handle prov = h5::create_group(file, "provenance");
+  h5::write_dataset(prov, "hostnames", r.hostnames);
+  std::vector<int32_t> nodes(r.rank_node.begin(), r.rank_node.end());
+  h5::write_dataset(prov, "rank_node", {nodes.size()}, nodes.data(), "1");
+  h5::write_dataset(prov, "rank_device", r.rank_device);
+  h5::write_dataset(prov, "env", r.env);
+}
+
+void write_placement(hid_t g, const StrategyResult& s) {
+  const size_t L = s.replicas.size();
+  const size_t E = L ? s.replicas[0].size() : 0;
+  size_t K = 1;
+  for (const auto& layer : s.replicas) {
+    if (layer.size() != E)
+      throw Error("strategy '" + s.name + "': placement layers have different expert counts");
+    for (const auto& reps : layer) K = std::max(K, reps.size());
+  }
+  std::vector<int32_t> replicas(L * E * K, -1), num(L * E, 0);
+  for (size_t l = 0; l < L; ++l)
+    for (size_t e = 0; e < E; ++e) {
+      const auto& reps = s.replicas[l][e];
+      num[l * E + e] = static_cast<int32_t>(reps.size());
+      for (size_t k = 0; k < reps.size(); ++k) replicas[(l * E + e) * K + k] = reps[k];
+    }
+  Handle p = h5::create_group(g, "placement");
+  h5::write_dataset(p, "replicas", {L, E, K}, replicas.data(), "1");
+  h5::write_dataset(p, "num_replicas", {L, E}, num.data(), "1");
+  const size_t R = s.slots_used.empty() ? 0 : s.slots_used[0].size();
+  std::vector<int32_t> slots;
+  for (const auto& row : s.slots_used) {
+    if (row.size() != R) throw Error("strategy '" + s.name + "': slots_used rows differ in size");
+    slots.insert(slots.end(), row.begin(), row.end());
+  }
+  h5::write_dataset(p, "slots_used", {s.slots_used.size(), R}, slots.data(), "1");
+}
+
+template <class T>
+void write_cube(hid_t g, const std::string& name, const Cube<T>& c, const char* units) {
+  if (c.data.size() != static_cast<size_t>(c.iterations) * c.layers * c.ranks)
+    throw Error("measured cube '" + name + "': data size does not match its shape");
+  h5::write_dataset(g, name,
+                    {static_cast<hsize_t>(c.iterations), static_cast<hsize_t>(c.layers),
+                     static_cast<hsize_t>(c.ranks)},
+                    c.data.data(), units);
+}
+
+bool has_measurements(const StrategyResult& s) {
+  auto it = s.counts.find("tokens_owned");
+  return it != s.counts.end() && it->second.iterations > 0;
+}
+
+void write_measured(hid_t g, const StrategyResult& s) {
+  Handle m = h5::create_group(g, "measured");
+  for (const auto& [name, c] : s.counts) write_cube(m, name, c, count_units(name));
+  for (const auto& [name, c] : s.times) write_cube(m, name, c, "s");
+  h5::write_dataset(m, "batch_index", {s.batch_index.size()}, s.batch_index.data(), "1");
+  h5::write_dataset(m, "batch_tokens", {s.batch_tokens.size()}, s.batch_tokens.data(), "tokens");
+  if (!s.rows_matrix.empty()) {
+    const size_t L = s.rows_matrix.size(), RR = s.rows_matrix[0].size();
+    const auto R = static_cast<size_t>(std::llround(std::sqrt(static_cast<double>(RR))));
+    if (R * R != RR) throw Error("strategy '" + s.name + "': rows_matrix rows are not R*R long");
+    std::vector<int64_t> flat;
+    flat.reserve(L * RR);
+    for (const auto& row : s.rows_matrix) {
+      if (row.size() != RR) throw Error("strategy '" + s.name + "': rows_matrix rows differ");
+      flat.insert(flat.end(), row.begin(), row.end());
+    }
+    h5::write_dataset(m, "rows_matrix", {L, R, R}, flat.data(), "rows");
+  }
+}
+
+void write_summary(hid_t g, const StrategyResult& s) {
+  const StrategySummary sum = summarize(s);
+  Handle m = h5::create_group(g, "summary", true);
+  for (const auto& f : summary_fields()) {
+    const auto& v = sum.*(f.per_layer);
+    h5::write_dataset(m, f.name, {v.size()}, v.data(), f.units);
+  }
+  for (const auto& [k, v] : summary_attributes(sum)) h5::write_attr(m, k, v);
+}
+
+void write_strategy_group(hid_t strategies, const StrategyResult& s) {
+  Handle g = h5::create_group(strategies, s.name);
+  h5::write_attr(g, "status", s.status);
+  h5::write_attr(g, "skip_reason", s.skip_reason);
+  h5::write_attr(g, "description", s.description);
+  h5::write_attr(g, "options", s.options);
+  h5::write_attr(g, "replica_policy", s.replica_policy);
+  h5::write_attr(g, "route_transform", s.route_transform);
+  h5::write_attr(g, "routing_deviation", s.routing_deviation);
+  h5::write_attr(g, "placement_time_s", s.placement_time_s);
+  h5::write_attr(g, "oracle", static_cast<int64_t>(s.oracle));
+  h5::write_attr(g, "checked_elements", s.checked_elements);
+  h5::write_attr(g, "wrong_elements", s.wrong_elements);
+  h5::write_attr(g, "max_abs_err", s.max_abs_err);
+  Handle notes = h5::create_group(g, "notes", true);
+  for (const auto& [k, v] : s.notes) h5::write_attr(notes, k, v);
+  if (!s.replicas.empty()) write_placement(g, s);
+  if (has_measurements(s)) {
+    write_measured(g, s);
+    write_summary(g, s);
+  }
+  if (!s.predicted.empty()) {
+    Handle p = h5::create_group(g, "predicted", true);
+    h5::write_attr(p, "system_model", s.predicted_system_model);
+    for (const auto& [k, v] : s.predicted) h5::write_dataset(p, k, {v.size()}, v.data(), "s");
+  }
+}
+
+}  // namespace
+
+void write_results(const std::string& path, const RunResult& r) {
+  const std::string tmp = path + ".tmp";
+  try {
+    {
+      Handle file = h5::create_file(tmp);
+      write_root(file, r);
+      Handle st = h5::create_group(file, "strategies");
+      std::vector<std::string> order;
+      std::set<std::string> seen;
+      for (const auto& s : r.strategies) {
+        if (s.name.empty() || s.name.find('/') != std::string::npos || s.name == "." ||
+            !seen.insert(s.name).second)
+          throw Error("strategy name '" + s.name + "' is empty, contains '/', or repeats");
+        order.push_back(s.name);
+      }
+      h5::write_attr(st, "order", order);
+      for (const auto& s : r.strategies) write_strategy_group(st, s);
+      MOEB_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw H5Error("cannot rename " + tmp + " to " + path);
+  } catch (const Error& e) {
+    std::remove(tmp.c_str());
+    throw H5Error(path + ": " + e.what());
+  }
+}
+
+void Hdf5ResultSink::begin(const RunResult& provenance) {
+  run_ = provenance;
+  run_.strategies.clear();
+  run_.attrs_str["status"] = "running";
+  if (!run_.attrs_str.count("start_time")) run_.attrs_str["start_time"] = utc_now_iso8601();
+  flush();
+}
+
+void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
+  run_.strategies.push_back(s);
+  flush();
+}
+
+void Hdf5ResultSink::finish(const std::string& status) {
+  run_.attrs_str["status"] = status;
+  flush();
+}
+
+void Hdf5ResultSink::flush() {
+  run_.attrs_str["end_time"] = utc_now_iso8601();
+  write_results(path_, run_);
+}
+
+}  // namespace moeb

@@ -1,0 +1,161 @@
+#include "io/resume.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/h5_util.hpp"
+#include "io/results_file.hpp"
+
+namespace moeb {
+
+bool is_finished_status(const std::string& status) {
+  return status == "complete" || status == "skipped";
+}
+
+std::set<std::string> completed_strategies(const RunResult& previous) {
+  std::set<std::string> done;
+  for (const auto& s : previous.strategies) {
+    if (is_finished_status(s.status)) done.insert(s.name);
+  }
+  return done;
+}
+
+std::set<std::string> completed_strategies(const std::string& results_path) {
+  h5::silence_errors();
+  h5::Handle file = h5::open_file_read(results_path);
+  const auto fail = [&](const std::string& what) -> InputError {
+    return InputError(results_path + ": cannot resume: " + what);
+  };
+  if (!h5::has_attr(file, "schema_version")) throw fail("no schema_version attribute (not a moebench results file)");
+  const int64_t version = h5::read_attr_int(file, "schema_version");
+  if (version != kResultsSchemaVersion) {
+    throw fail("schema_version is " + std::to_string(version) + ", expected " +
+               std::to_string(kResultsSchemaVersion));
+  }
+  std::set<std::string> done;
+  if (!h5::exists(file, "strategies")) return done;  // written before any strategy finished
+  h5::Handle group = h5::open_group(file, "strategies");
+  for (const auto& name : h5::child_names(group)) {
+    h5::Handle s = h5::open_group(group, name);
+    if (!h5::has_attr(s, "status")) throw fail("/strategies/" + name + " has no status attribute");
+    if (is_finished_status(h5::read_attr_str(s, "status"))) done.insert(name);
+  }
+  return done;
+}
+
+RunResult load_for_resume(const std::string& results_path) { return read_results(results_path); }
+
+std::vector<std::string> strategies_to_run(const std::vector<std::string>& planned,
+                                           const std::set<std::string>& finished) {
+  std::vector<std::string> todo;
+  for (const auto& name : planned) {
+    if (!finished.count(name) && std::find(todo.begin(), todo.end(), name) == todo.end()) {
+      todo.push_back(name);
+    }
+  }
+  return todo;
+}
+
+const std::vector<std::string>& resume_identity_attributes() {
+  static const std::vector<std::string> names = {
+      "suite_name",   "system",         "backend",       "seed",        "num_ranks",
+      "num_nodes",    "topology",       "model_preset",  "num_experts", "top_k",
+      "hidden",       "ffn_hidden",     "num_layers",    "num_shared_experts",
+      "act_dtype",    "dispatch",       "dedup",         "sync_probe",  "slots_per_rank",
+      "trace_source", "trace_sha256",   "split",         "calibration_tokens",
+      "evaluation_tokens"};
+  return names;
+}
+
+namespace {
+
+std::string format_number(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
+// The attribute as text, or "" when absent. Numbers compare by value, so 4 and 4.0 agree.
+bool lookup(const RunResult& r, const std::string& name, std::string& text, bool& is_number,
+            double& number) {
+  if (auto it = r.attrs_str.find(name); it != r.attrs_str.end()) {
+    text = it->second;
+    is_number = false;
+    return true;
+  }
+  if (auto it = r.attrs_num.find(name); it != r.attrs_num.end()) {
+    number = it->second;
+    text = format_number(number);
+    is_number = true;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void check_resume_compatible(const RunResult& previous, const RunResult& current,
+                             const std::string& results_path) {
+  for (const auto& name : resume_identity_attributes()) {
+    std::string a, b;
+    bool a_num = false, b_num = false;
+    double x = 0, y = 0;
+    if (!lookup(previous, name, a, a_num, x) || !lookup(current, name, b, b_num, y)) continue;
+    const bool same = (a_num && b_num) ? (x == y || (std::isnan(x) && std::isnan(y))) : a == b;
+    if (!same) {
+      throw ConfigError(results_path + ": cannot resume: attribute " + name + " is '" + a +
+                        "' in the file, '" + b +
+                        "' in this run (resume with the same suite, options and rank count)");
+    }
+  }
+}
+
+void mark_carried_over(StrategyResult& s, const RunResult& previous,
+                       const std::string& results_path) {
+  for (const auto& [key, value] : s.notes) {
+    if (key == "carried_over_from") return;
+  }
+  s.notes.emplace_back("carried_over_from", results_path);
+  const auto copy = [&](const char* attr, const char* note) {
+    if (auto it = previous.attrs_str.find(attr); it != previous.attrs_str.end()) {
+      s.notes.emplace_back(note, it->second);
+    } else if (auto jt = previous.attrs_num.find(attr); jt != previous.attrs_num.end()) {
+      s.notes.emplace_back(note, format_number(jt->second));
+    }
+  };
+  copy("start_time", "measured_start_time");
+  copy("slurm_job_id", "measured_slurm_job_id");
+  copy("slurm_job_nodelist", "measured_slurm_job_nodelist");
+}
+
+std::vector<StrategyResult> merge_resumed(const std::vector<std::string>& planned,
+                                          const std::vector<StrategyResult>& previous,
+                                          const std::vector<StrategyResult>& fresh) {
+  std::map<std::string, const StrategyResult*> from_fresh, from_previous;
+  for (const auto& s : fresh) from_fresh.emplace(s.name, &s);  // first occurrence wins
+  for (const auto& s : previous) from_previous.emplace(s.name, &s);
+
+  std::vector<StrategyResult> merged;
+  std::set<std::string> taken;
+  const auto take = [&](const std::string& name) {
+    if (taken.count(name)) return;
+    if (auto it = from_fresh.find(name); it != from_fresh.end()) {
+      merged.push_back(*it->second);
+    } else if (auto jt = from_previous.find(name); jt != from_previous.end()) {
+      merged.push_back(*jt->second);
+    } else {
+      return;  // planned, not run yet
+    }
+    taken.insert(name);
+  };
+  for (const auto& name : planned) take(name);
+  for (const auto& s : previous) take(s.name);  // not planned this time: kept
+  for (const auto& s : fresh) take(s.name);     // run though not planned (defensive)
+  return merged;
+}
+
+}  // namespace moeb

@@ -1,0 +1,85 @@
+// c2r: Collaboration-Constrained Routing (NAACL 2025, arXiv 2504.01337; UNITES-Lab/c2r-moe,
+// MIT). Changes routing (top-1 kept, the rest drawn from top-1's first T collaborators) and
+// groups each expert with its collaborators so a token's experts mostly share a rank. Because
+// it changes the model's routing, its routing deviation must be reported next to any speedup.
+#include <algorithm>
+
+#include "placement/c2r_transform.hpp"
+#include "placement/common.hpp"
+#include "placement/partition.hpp"
+#include "placement/strategy.hpp"
+
+namespace moeb {
+
+namespace {
+
+class C2r final : public PlacementStrategy {
+ public:
+  StrategySpec spec() const override {
+    return {"c2r",
+            "cuts all-to-all by changing routing: experts only collaborate within top-1's T "
+            "collaborators, and collaborators are grouped on one rank (routing deviates!)",
+            "C2R, NAACL 2025, arXiv 2504.01337; UNITES-Lab/c2r-moe (MIT)",
+            {{"top_t", OptionType::kInt, int64_t{0},
+              "T, collaborators per expert (paper: 30 of 60 for Qwen1.5-MoE, 5 of 8 for "
+              "LLaMA-MoE); 0 = ceil(E/2), at least k-1",
+              {}, 0, 1 << 20},
+             {"load_slack", OptionType::kFloat, 0.2,
+              "(ours) a rank group's calibration load may exceed the mean by this share; <= 0 = "
+              "no load limit",
+              {}, -1, 1e6},
+             {"refine_passes", OptionType::kInt, int64_t{8},
+              "(ours) Kernighan-Lin/FM refinement sweeps per level", {}, 0, 1000}}};
+  }
+
+  std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
+                                         const Options&) const override {
+    return placement::check_min_slots(m, topo, slots);
+  }
+
+  PlacementPlan place(const PlacementInput& in) const override {
+    const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
+    int T = static_cast<int>(in.options.get_int("top_t"));
+    if (T <= 0) T = std::max(in.model.top_k - 1, (E + 1) / 2);
+    T = std::min(T, E - 1);
+    auto lists = C2rTransform::build_lists(in.stats, T);
+    placement::PartitionOptions popt;
+    popt.refine_passes = static_cast<int>(in.options.get_int("refine_passes"));
+    popt.load_slack = in.options.get_float("load_slack");
+    popt.seed = in.seed;
+    const std::vector<int> cap = placement::even_capacity(E, R, in.slots_per_rank);
+    PlacementPlan plan;
+    plan.placement.num_ranks = R;
+    plan.placement.layers.resize(L);
+    for (int l = 0; l < L; ++l) {
+      // Collaboration graph (ours): co-activation kept only between an expert and its first T
+      // collaborators, symmetrized; the edges the constrained routing can still use.
+      const std::vector<double> A = placement::affinity(in.stats.layer(l), E);
+      std::vector<double> W(A.size(), 0.0);
+      for (int e = 0; e < E; ++e)
+        for (int j : lists[l][e]) {
+          W[static_cast<size_t>(e) * E + j] = A[static_cast<size_t>(e) * E + j];
+          W[static_cast<size_t>(j) * E + e] = A[static_cast<size_t>(j) * E + e];
+        }
+      const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
+      const std::vector<int> rank_of = placement::hierarchical_partition(W, w, in.topo, cap, popt);
+      auto& lp = plan.placement.layers[l];
+      lp.replicas.assign(E, {});
+      for (int e = 0; e < E; ++e) lp.replicas[e] = {rank_of[e]};
+      lp.predicted_rank_load = placement::rank_loads(lp, w, R);
+    }
+    plan.transform = std::make_shared<C2rTransform>(std::move(lists));
+    plan.policy.kind = ReplicaPolicyKind::kPrimary;  // no replicas
+    plan.notes.push_back({"top_t", std::to_string(T)});
+    plan.notes.push_back({"routing_deviation",
+                          "changes routing: measure with moeb::routing_deviation(original, "
+                          "transformed) on the evaluation batches"});
+    return plan;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<PlacementStrategy> make_c2r() { return std::make_unique<C2r>(); }
+
+}  // namespace moeb

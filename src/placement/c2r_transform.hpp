@@ -1,0 +1,33 @@
+// C2R's route transform (Collaboration-Constrained Routing, NAACL 2025, arXiv 2504.01337; code
+// UNITES-Lab/c2r-moe, MIT): keep each token's top-1 expert and replace the other k-1 choices by
+// the best-scoring experts among the first T of top-1's collaborative list.
+#pragma once
+
+#include <vector>
+
+#include "core/placement.hpp"
+#include "core/stats.hpp"
+
+namespace moeb {
+
+class C2rTransform final : public RouteTransform {
+ public:
+  // lists[layer][e]: the first T collaborators of e (others sorted by co-activation, desc).
+  explicit C2rTransform(std::vector<std::vector<std::vector<int>>> lists)
+      : lists_(std::move(lists)) {}
+  // Collaborative lists of every layer from calibration co-activation, truncated to `top_t`.
+  static std::vector<std::vector<std::vector<int>>> build_lists(const RoutingStats& stats, int top_t);
+
+  std::string name() const override { return "c2r"; }
+  // Scores (ours, for traces with only top-k ids and weights): an expert the token already
+  // chose scores its gate weight plus 1 (so chosen collaborators stay first); another list
+  // member scores 1 - position / (T + 1). A replacement takes the gate weight of the choice it
+  // replaces. With fewer than k-1 list members available the original choices fill in.
+  void apply(int layer, RoutingTrace& batch) const override;
+  const std::vector<std::vector<std::vector<int>>>& lists() const { return lists_; }
+
+ private:
+  std::vector<std::vector<std::vector<int>>> lists_;
+};
+
+}  // namespace moeb

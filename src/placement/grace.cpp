@@ -1,0 +1,154 @@
+// grace: GRACE-MoE, Grouping and Replication with Locality-Aware Routing (arXiv 2509.25041).
+// Spectral clustering of co-activation into node groups (fully non-uniform, bounded by node
+// capacity), controlled non-uniform rank groups inside each node with the paper's size repair,
+// dynamic replication of the heaviest group's hottest experts, and TAR + WRR routing weights.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/rng.hpp"
+#include "placement/common.hpp"
+#include "placement/spectral.hpp"
+#include "placement/strategy.hpp"
+
+namespace moeb {
+
+namespace {
+
+std::vector<double> sub_affinity(const std::vector<double>& a, int n, const std::vector<int>& items) {
+  const int m = static_cast<int>(items.size());
+  std::vector<double> s(static_cast<size_t>(m) * m);
+  for (int x = 0; x < m; ++x)
+    for (int y = 0; y < m; ++y)
+      s[static_cast<size_t>(x) * m + y] = a[static_cast<size_t>(items[x]) * n + items[y]];
+  return s;
+}
+
+class Grace final : public PlacementStrategy {
+ public:
+  StrategySpec spec() const override {
+    return {"grace",
+            "minimizes inter-node then inter-rank dispatch: spectral grouping of co-activated "
+            "experts, dynamic replication of the heaviest group, locality-aware weighted routing",
+            "GRACE-MoE, arXiv 2509.25041 (full text); spectral/k-means details ours",
+            {{"size_ratio", OptionType::kFloat, 0.15,
+              "r: rank groups within a node hold E_n/G +- max(1, round(r * E_n/G)) experts", {},
+              0, 10},
+             {"replicate", OptionType::kBool, true, "dynamic replication of the heaviest group", {}},
+             {"kmeans_restarts", OptionType::kInt, int64_t{8},
+              "(ours) seeded k-means++ restarts on the spectral embedding", {}, 1, 1000},
+             replica_policy_option("wrr")}};
+  }
+
+  std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
+                                         const Options&) const override {
+    return placement::check_min_slots(m, topo, slots);
+  }
+
+  PlacementPlan place(const PlacementInput& in) const override {
+    const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
+    const int N = in.topo.num_nodes(), S = in.slots_per_rank;
+    const double ratio = in.options.get_float("size_ratio");
+    const int restarts = static_cast<int>(in.options.get_int("kmeans_restarts"));
+    PlacementPlan plan;
+    plan.placement.num_ranks = R;
+    plan.placement.layers.resize(L);
+    int replicated = 0, n_replica_max = 0;
+    for (int l = 0; l < L; ++l) {
+      const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
+      const std::vector<double> A = placement::affinity(in.stats.layer(l), E);
+      const uint64_t seed = hash_counters(in.seed, static_cast<uint64_t>(l));
+      // Level 1: node groups, sizes follow the clustering up to each node's capacity.
+      std::vector<int> node_of = placement::spectral_clusters(A, E, N, seed, restarts);
+      std::vector<int> lo(N, 0), hi(N);
+      for (int n = 0; n < N; ++n)
+        hi[n] = static_cast<int>(in.topo.ranks_of_node(n).size()) * S;
+      placement::repair_group_sizes(node_of, A, lo, hi);
+      auto& lp = plan.placement.layers[l];
+      lp.replicas.assign(E, {});
+      // Level 2: controlled non-uniform rank groups within each node.
+      for (int n = 0; n < N; ++n) {
+        std::vector<int> items;
+        for (int e = 0; e < E; ++e)
+          if (node_of[e] == n) items.push_back(e);
+        const auto& ranks = in.topo.ranks_of_node(n);
+        const int G = static_cast<int>(ranks.size()), En = static_cast<int>(items.size());
+        if (En == 0) continue;
+        const std::vector<double> sub = sub_affinity(A, E, items);
+        std::vector<int> local =
+            placement::spectral_clusters(sub, En, G, hash_counters(seed, 1 + n), restarts);
+        const double mean = static_cast<double>(En) / G;
+        const int delta = std::max(1, static_cast<int>(std::lround(ratio * mean)));
+        std::vector<int> glo(G), ghi(G);
+        for (int g = 0; g < G; ++g) {
+          glo[g] = std::max(0, static_cast<int>(std::floor(mean)) - delta);
+          ghi[g] = std::min(S, static_cast<int>(std::ceil(mean)) + delta);
+        }
+        placement::repair_group_sizes(local, sub, glo, ghi);
+        for (int x = 0; x < En; ++x) lp.replicas[items[x]] = {ranks[local[x]]};
+      }
+      lp.replica_weights.assign(E, {});
+      for (int e = 0; e < E; ++e) lp.replica_weights[e] = {1.0};
+      if (in.options.get_bool("replicate")) {
+        const int n_rep = replicate_heaviest(lp, w, in.topo, S, replicated);
+        n_replica_max = std::max(n_replica_max, n_rep);
+      }
+      lp.predicted_rank_load = placement::rank_loads(lp, w, R);
+    }
+    plan.policy.kind = placement::policy_option(in.options);
+    plan.notes.push_back({"replicated_experts", std::to_string(replicated)});
+    plan.notes.push_back({"max_n_replica", std::to_string(n_replica_max)});
+    return plan;
+  }
+
+ private:
+  // GRACE dynamic replication: rho = W_max / mean(W), n_replica = min(max(1, floor(rho)), R-1);
+  // the heaviest rank group's hottest experts, up to W_max * n / (1 + n) cumulative load, each
+  // get n replicas on the least-loaded ranks with spare slots. Replica weights follow the paper:
+  // 1 / predicted load, primary W_max - W_r + W_p, replica rank i W_i + W_p, W_p = W_r / (n+1).
+  static int replicate_heaviest(LayerPlacement& lp, const std::vector<double>& w,
+                                const Topology& topo, int slots, int& replicated) {
+    const int R = topo.num_ranks(), E = lp.num_experts();
+    const std::vector<double> W = placement::rank_loads(lp, w, R);
+    const double total = std::accumulate(W.begin(), W.end(), 0.0);
+    if (R < 2 || total <= 0) return 0;
+    const int heavy = static_cast<int>(std::max_element(W.begin(), W.end()) - W.begin());
+    const double w_max = W[heavy], rho = w_max / (total / R);
+    const int n_rep = std::min(std::max(1, static_cast<int>(std::floor(rho))), R - 1);
+    std::vector<int> hot;
+    for (int e = 0; e < E; ++e)
+      if (lp.replicas[e][0] == heavy && w[e] > 0) hot.push_back(e);
+    std::stable_sort(hot.begin(), hot.end(), [&](int a, int b) { return w[a] > w[b]; });
+    const double target = w_max * n_rep / (1.0 + n_rep);
+    std::vector<int> chosen;
+    double w_r = 0;
+    for (int e : hot) {
+      if (w_r >= target) break;
+      chosen.push_back(e);
+      w_r += w[e];
+    }
+    const double w_p = w_r / (n_rep + 1);
+    std::vector<int> used = lp.slots_used(R);
+    std::vector<double> cur = W;
+    for (int e : chosen) {
+      const auto added = placement::add_replicas(lp, e, n_rep, cur, used, slots, topo, false);
+      if (added.empty()) continue;
+      ++replicated;
+      const double share = w[e] / (added.size() + 1.0);
+      cur[heavy] -= w[e] - share;
+      auto& wt = lp.replica_weights[e];
+      wt = {1.0 / std::max(w_max - w_r + w_p, 1e-12)};
+      for (int r : added) {
+        cur[r] += share;
+        wt.push_back(1.0 / std::max(W[r] + w_p, 1e-12));
+      }
+    }
+    return n_rep;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<PlacementStrategy> make_grace() { return std::make_unique<Grace>(); }
+
+}  // namespace moeb

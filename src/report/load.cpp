@@ -1,0 +1,28 @@
+#include "report/load.hpp"
+
+#include "core/error.hpp"
+#include "io/results_file.hpp"
+#include "io/validate.hpp"
+
+namespace moeb::report {
+
+std::vector<ReportInput> load_report_inputs(const std::vector<std::string>& paths,
+                                            std::ostream& err) {
+  std::vector<ReportInput> inputs;
+  for (const auto& path : paths) {
+    const ValidationReport v = validate_results(path);  // throws on open / schema version
+    if (!v.ok()) {
+      err << "moebench report: skipping " << path << ": fails validation (" << v.failures.size()
+          << (v.failures.size() == 1 ? " failure" : " failures") << ", first: "
+          << v.failures.front() << "); see moebench validate " << path << "\n";
+      continue;
+    }
+    inputs.push_back({path, read_results(path)});
+  }
+  if (inputs.empty())
+    throw InputError("moebench report: no valid results file among the " +
+                     std::to_string(paths.size()) + " given");
+  return inputs;
+}
+
+}  // namespace moeb::report

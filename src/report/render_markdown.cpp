@@ -1,0 +1,137 @@
+// Markdown: GitHub tables whose cells are padded, so the same text reads well in a terminal.
+#include <algorithm>
+#include <sstream>
+
+#include "report/columns.hpp"
+#include "report/render.hpp"
+
+namespace moeb::report {
+namespace {
+
+std::string markers(const Cell& c) {
+  std::string s;
+  for (int k : c.footnotes) s += " (" + std::to_string(k) + ")";
+  return s;
+}
+
+std::string stat_text(const Stat& st, const ColumnSpec& col, bool show_spread) {
+  if (st.n == 0) return "n/a";
+  std::string s = format_number(st.median, col.style);
+  if (show_spread)
+    s += " [" + format_number(st.min, col.style) + ", " + format_number(st.max, col.style) + "]";
+  return s;
+}
+
+// Text of one cell; `first` is the first column of its system group (carries the markers).
+std::string cell_text(const Cell& c, const Stat* st, const ColumnSpec& col, bool spread,
+                      bool first) {
+  if (c.status == "absent") return "-";
+  if (c.status == "skipped") return first ? "skipped" + markers(c) : "skipped";
+  std::string s = st ? stat_text(*st, col, spread && st->n > 1) : "n/a";
+  return first ? s + markers(c) : s;
+}
+
+void write_table(std::ostringstream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size(), 3);
+  for (size_t j = 0; j < header.size(); ++j) width[j] = std::max(width[j], header[j].size());
+  for (const auto& r : rows)
+    for (size_t j = 0; j < r.size(); ++j) width[j] = std::max(width[j], r[j].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    out << "|";
+    for (size_t j = 0; j < cells.size(); ++j) {
+      const std::string pad(width[j] - cells[j].size(), ' ');
+      out << " " << (j == 0 ? cells[j] + pad : pad + cells[j]) << " |";
+    }
+    out << "\n";
+  };
+  line(header);
+  out << "|";
+  for (size_t j = 0; j < header.size(); ++j)
+    out << (j == 0 ? ":" + std::string(width[j] + 1, '-') : std::string(width[j] + 1, '-') + ":")
+        << "|";
+  out << "\n";
+  for (const auto& r : rows) line(r);
+}
+
+bool any_repetitions(const ReportGroup& g) {
+  return std::any_of(g.systems.begin(), g.systems.end(),
+                     [](const SystemColumn& s) { return s.paths.size() > 1; });
+}
+
+}  // namespace
+
+std::string render_markdown(const Report& rep) {
+  std::ostringstream out;
+  for (const auto& note : rep.notes) out << "Note: " << note << "\n\n";
+  for (const auto& g : rep.groups) {
+    out << "## " << g.suite << " (" << g.model << ")\n\n";
+    for (const auto& sys : g.systems) {
+      out << "- " << sys.label << ": " << detail::describe_system(sys) << ":";
+      for (const auto& p : sys.paths) out << " " << p;
+      out << "\n";
+    }
+    out << "\n";
+    const bool multi = g.systems.size() > 1;
+    const bool spread = any_repetitions(g);
+
+    std::vector<std::string> header = {"strategy"};
+    for (const auto& sys : g.systems)
+      for (const auto& id : rep.columns)
+        header.push_back(multi ? sys.label + ": " + find_column(id)->md_header
+                               : find_column(id)->md_header);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& name : g.strategies) {
+      std::vector<std::string> row = {detail::row_label(g, name)};
+      for (const auto& sys : g.systems) {
+        const Cell& c = sys.cells.at(name);
+        for (size_t j = 0; j < rep.columns.size(); ++j) {
+          const ColumnSpec& col = *find_column(rep.columns[j]);
+          auto it = c.whole.find(col.id);
+          row.push_back(cell_text(c, it == c.whole.end() ? nullptr : &it->second, col, spread,
+                                  j == 0));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    write_table(out, header, rows);
+    out << "\n";
+    out << "Ratios (red. %, speedup) are against baseline in the same file; figures are medians "
+           "over iterations";
+    if (spread) out << "; with several files per system, the median over files [min, max]";
+    out << ".\n";
+    for (size_t k = 0; k < g.footnotes.size(); ++k)
+      out << "(" << k + 1 << ") " << g.footnotes[k] << "\n";
+    for (const auto& note : g.notes) out << "Note: " << note << "\n";
+    out << "\n";
+
+    if (!rep.per_layer) continue;
+    for (const auto& sys : g.systems) {
+      for (const auto& id : detail::per_layer_columns(rep)) {
+        const ColumnSpec& col = *find_column(id);
+        out << "### " << g.suite << " per layer: " << col.md_header << " on " << sys.label
+            << "\n\n";
+        std::vector<std::string> lh = {"layer"};
+        for (const auto& name : g.strategies) lh.push_back(detail::row_label(g, name));
+        std::vector<std::vector<std::string>> lrows;
+        for (int l = 0; l < g.num_layers; ++l) {
+          std::vector<std::string> row = {std::to_string(l)};
+          for (const auto& name : g.strategies) {
+            const Cell& c = sys.cells.at(name);
+            auto it = c.per_layer.find(id);
+            const Stat* st =
+                it == c.per_layer.end() || l >= static_cast<int>(it->second.size()) ? nullptr
+                                                                                    : &it->second[l];
+            row.push_back(cell_text(c, st, col, sys.paths.size() > 1, false));
+          }
+          lrows.push_back(std::move(row));
+        }
+        write_table(out, lh, lrows);
+        out << "\n";
+      }
+    }
+  }
+  return out.str();
+}
+
+}  // namespace moeb::report

@@ -1,0 +1,149 @@
+#include "runtime/cpu_backend.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "core/error.hpp"
+#include "cpu/expert_ffn.hpp"
+
+namespace moeb {
+
+namespace {
+// Grows `v` to at least n elements; contents are not preserved semantics-wise (scratch).
+void ensure_size(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+}  // namespace
+
+CpuBackend::CpuBackend(const BackendOptions& opt)
+    : hidden_(opt.hidden), ffn_hidden_(opt.ffn_hidden) {
+  if (hidden_ <= 0 || ffn_hidden_ <= 0)
+    throw ConfigError("cpu backend: hidden and ffn_hidden must be positive (got " +
+                      std::to_string(hidden_) + ", " + std::to_string(ffn_hidden_) + ")");
+  if (opt.threads_per_rank < 1)
+    throw ConfigError("cpu backend: threads_per_rank must be >= 1 (got " +
+                      std::to_string(opt.threads_per_rank) + ")");
+  cpu::set_blas_threads(opt.threads_per_rank);
+}
+
+void CpuBackend::load_experts(uint64_t seed, int layer, std::span<const int32_t> experts) {
+  for (int32_t e : experts) {
+    auto key = std::make_pair(layer, static_cast<int>(e));
+    if (weights_.count(key) == 0)
+      weights_.emplace(key, make_expert_weights(seed, layer, e, hidden_, ffn_hidden_));
+  }
+}
+
+const ExpertWeights& CpuBackend::weights(int layer, int expert) const {
+  auto it = weights_.find({layer, expert});
+  if (it == weights_.end())
+    throw Error("cpu backend: expert " + std::to_string(expert) + " of layer " +
+                std::to_string(layer) + " received rows but is not hosted on this rank");
+  return it->second;
+}
+
+void CpuBackend::set_input(std::span<const float> x, int64_t num_tokens) {
+  if (x.size() != static_cast<size_t>(num_tokens) * hidden_)
+    throw Error("cpu backend: input size differs from num_tokens x hidden");
+  input_.assign(x.begin(), x.end());
+  input_.resize(x.size() + static_cast<size_t>(hidden_));  // spare row
+  num_tokens_ = num_held_ = num_tokens;
+}
+
+void CpuBackend::prepare_relay(const HierPlan& plan) {
+  if (plan.owned != num_tokens_)
+    throw Error("cpu backend: relay plan owns " + std::to_string(plan.owned) +
+                " tokens but the input holds " + std::to_string(num_tokens_));
+  const size_t H = static_cast<size_t>(hidden_);
+  num_held_ = plan.held();
+  input_.resize(static_cast<size_t>(num_held_ + 1) * H);
+  const int64_t sent = plan.relay_send_offsets.empty() ? 0 : plan.relay_send_offsets.back();
+  ensure_size(relay_send_, static_cast<size_t>(sent + 1) * H);
+  ensure_size(relay_combine_recv_, static_cast<size_t>(sent + 1) * H);
+}
+
+void CpuBackend::relay_permute(const HierPlan& plan) {
+  cpu::gather_rows(input_.data(), plan.relay_send_token.data(),
+                   static_cast<int64_t>(plan.relay_send_token.size()), hidden_,
+                   relay_send_.data());
+}
+
+void CpuBackend::relay_unpermute(const HierPlan& plan) {
+  cpu::scatter_add_rows(relay_combine_recv_.data(), plan.relay_send_token.data(),
+                        static_cast<int64_t>(plan.relay_send_token.size()), hidden_,
+                        output_.data());
+}
+
+void CpuBackend::prepare(const DispatchPlan& plan) {
+  const size_t H = static_cast<size_t>(hidden_);
+  if (plan.token_end - plan.token_begin != num_tokens_)
+    throw Error("cpu backend: plan owns " + std::to_string(plan.token_end - plan.token_begin) +
+                " tokens but the input holds " + std::to_string(num_tokens_));
+  for (int32_t t : plan.send_token)
+    if (t < 0 || t >= num_held_) throw Error("cpu backend: plan sends a row this rank does not hold");
+  // Buffers only grow, so steady-state iterations never allocate. At least one row each so
+  // data() is never null for MPI.
+  ensure_size(dispatch_send_, std::max<size_t>(1, plan.rows_sent()) * H);
+  ensure_size(combine_recv_, std::max<size_t>(1, plan.rows_sent()) * H);
+  ensure_size(dispatch_recv_, std::max<size_t>(1, plan.rows_received()) * H);
+  ensure_size(combine_send_, std::max<size_t>(1, plan.rows_received()) * H);
+  output_.resize(static_cast<size_t>(num_held_ + 1) * H);  // held rows + spare row
+  int64_t max_rows = 0;
+  for (size_t i = 0; i + 1 < plan.expert_offsets.size(); ++i)
+    max_rows = std::max(max_rows, plan.expert_offsets[i + 1] - plan.expert_offsets[i]);
+  ensure_size(x_, static_cast<size_t>(max_rows) * H);
+  ensure_size(y_, static_cast<size_t>(max_rows) * H);
+  ensure_size(h1_, static_cast<size_t>(max_rows) * ffn_hidden_);
+  ensure_size(h3_, static_cast<size_t>(max_rows) * ffn_hidden_);
+}
+
+void CpuBackend::permute(const DispatchPlan& plan) {
+  cpu::gather_rows(input_.data(), plan.send_token.data(), plan.rows_sent(), hidden_,
+                   dispatch_send_.data());
+}
+
+void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {
+  const size_t H = static_cast<size_t>(hidden_);
+  std::fill_n(combine_send_.begin(), static_cast<size_t>(plan.rows_received()) * H, 0.0f);
+  for (size_t i = 0; i < plan.experts.size(); ++i) {
+    const int64_t begin = plan.expert_offsets[i];
+    const int64_t n = plan.expert_offsets[i + 1] - begin;
+    if (n == 0) continue;
+    const ExpertWeights& w = weights(layer, plan.experts[i]);
+    cpu::gather_rows(dispatch_recv_.data(), plan.expert_row.data() + begin, n, hidden_,
+                     x_.data());
+    cpu::expert_ffn_blas(x_.data(), n, hidden_, ffn_hidden_, w.w1.data(), w.w3.data(),
+                         w.w2.data(), {h1_.data(), h3_.data()}, y_.data());
+    if (fault_delta_ != 0)
+      for (int64_t r = 0; r < n; ++r) y_[static_cast<size_t>(r) * H] += fault_delta_;
+    cpu::scatter_add_weighted(y_.data(), plan.expert_row.data() + begin,
+                              plan.expert_weight.data() + begin, n, hidden_,
+                              combine_send_.data());
+  }
+}
+
+void CpuBackend::unpermute(const DispatchPlan& plan) {
+  std::fill_n(output_.begin(), static_cast<size_t>(num_held_) * hidden_, 0.0f);
+  cpu::scatter_add_rows(combine_recv_.data(), plan.send_token.data(), plan.rows_sent(), hidden_,
+                        output_.data());
+}
+
+void CpuBackend::read_output(std::span<const int64_t> local_tokens, std::span<float> out) {
+  const size_t H = static_cast<size_t>(hidden_);
+  if (out.size() != local_tokens.size() * H)
+    throw Error("cpu backend: read_output buffer size differs from tokens x hidden");
+  for (size_t i = 0; i < local_tokens.size(); ++i) {
+    const int64_t t = local_tokens[i];
+    if (t < 0 || t >= num_tokens_) throw Error("cpu backend: read_output token out of range");
+    std::copy_n(output_.begin() + static_cast<std::ptrdiff_t>(t * hidden_), H,
+                out.begin() + static_cast<std::ptrdiff_t>(i * H));
+  }
+}
+
+void CpuBackend::record_time(int slot) { stamps_.at(slot) = std::chrono::steady_clock::now(); }
+
+double CpuBackend::elapsed_s(int from_slot, int to_slot) {
+  return std::chrono::duration<double>(stamps_.at(to_slot) - stamps_.at(from_slot)).count();
+}
+
+}  // namespace moeb

@@ -1,0 +1,70 @@
+// The CPU backend: fp32 activations in host vectors, the grouped expert FFN as three OpenBLAS
+// sgemm calls per hosted expert (kernels/cpu), a steady clock for timers.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <vector>
+
+#include "core/expert_weights.hpp"
+#include "runtime/backend.hpp"
+
+namespace moeb {
+
+class CpuBackend final : public Backend {
+ public:
+  // Throws ConfigError when hidden or ffn_hidden is not positive.
+  explicit CpuBackend(const BackendOptions& opt);
+
+  std::string name() const override { return "cpu"; }
+  int64_t dispatch_row_bytes() const override { return row_bytes(); }
+  int64_t combine_row_bytes() const override { return row_bytes(); }
+  void load_experts(uint64_t seed, int layer, std::span<const int32_t> experts) override;
+  void set_input(std::span<const float> x, int64_t num_tokens) override;
+  void prepare(const DispatchPlan& plan) override;
+  void permute(const DispatchPlan& plan) override;
+  void expert_ffn(int layer, const DispatchPlan& plan) override;
+  void unpermute(const DispatchPlan& plan) override;
+  void* dispatch_send() override { return dispatch_send_.data(); }
+  void* dispatch_recv() override { return dispatch_recv_.data(); }
+  void* combine_send() override { return combine_send_.data(); }
+  void* combine_recv() override { return combine_recv_.data(); }
+  void read_output(std::span<const int64_t> local_tokens, std::span<float> out) override;
+  void synchronize() override {}
+  void record_time(int slot) override;
+  double elapsed_s(int from_slot, int to_slot) override;
+
+  bool supports_hierarchical() const override { return true; }
+  void prepare_relay(const HierPlan& plan) override;
+  void relay_permute(const HierPlan& plan) override;
+  void relay_unpermute(const HierPlan& plan) override;
+  void* relay_send() override { return relay_send_.data(); }
+  void* relay_recv() override { return input_.data() + static_cast<size_t>(num_tokens_) * hidden_; }
+  void* relay_combine_send() override {
+    return output_.data() + static_cast<size_t>(num_tokens_) * hidden_;
+  }
+  void* relay_combine_recv() override { return relay_combine_recv_.data(); }
+
+  // Test-only fault: adds `delta` to the first element of every expert output row, so the
+  // layer output is wrong while every count stays right. 0 (default) = no fault.
+  void inject_fault_for_testing(float delta) { fault_delta_ = delta; }
+
+ private:
+  int64_t row_bytes() const { return static_cast<int64_t>(hidden_) * sizeof(float); }
+  const ExpertWeights& weights(int layer, int expert) const;
+
+  int hidden_, ffn_hidden_;
+  std::map<std::pair<int, int>, ExpertWeights> weights_;  // (layer, expert) hosted here
+  // Held rows: owned tokens [0, num_tokens_), then relayed rows up to num_held_ (hierarchical).
+  // Both vectors keep one spare row so relay pointers stay inside them.
+  std::vector<float> input_, output_;
+  int64_t num_tokens_ = 0, num_held_ = 0;
+  std::vector<float> relay_send_, relay_combine_recv_;
+  std::vector<float> dispatch_send_, dispatch_recv_, combine_send_, combine_recv_;
+  std::vector<float> x_, y_, h1_, h3_;  // per-expert scratch of the grouped FFN
+  std::array<std::chrono::steady_clock::time_point, kMaxTimeSlots> stamps_{};
+  float fault_delta_ = 0;
+};
+
+}  // namespace moeb

@@ -1,0 +1,120 @@
+// The CUDA entry points of a build with the CUDA backend: device binding, backend, transport.
+#include "runtime/cuda/cuda_entry.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/device_binding.hpp"
+#include "core/error.hpp"
+#include "runtime/cuda/cuda_backend.hpp"
+#include "runtime/cuda/cuda_provenance.hpp"
+#include "runtime/cuda/error_format.hpp"
+#include "runtime/cuda/nccl_transport.hpp"
+#include "runtime/mpi_check.hpp"
+
+namespace moeb {
+
+namespace {
+
+constexpr int kCvdBytes = 1024;  // CUDA_VISIBLE_DEVICES value exchanged per local rank
+
+const char* env(const char* name) { return std::getenv(name); }
+
+std::string host_name() {
+  char buf[256] = {};
+  return gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf) : std::string();
+}
+
+DeviceView own_view() {
+  DeviceView v;
+  if (const char* cvd = env("CUDA_VISIBLE_DEVICES")) v.cuda_visible_devices = std::string(cvd);
+  const cudaError_t rc = cudaGetDeviceCount(&v.device_count);
+  if (rc != cudaSuccess) {
+    v.device_count = 0;
+    v.count_error = std::string("cudaGetDeviceCount: ") + cudaGetErrorName(rc) + ": " +
+                    cudaGetErrorString(rc);
+    (void)cudaGetLastError();
+  }
+  return v;
+}
+
+// Every local rank's view, gathered over the node's shared-memory communicator.
+BindingInput gather_binding_input(const BackendOptions& opt) {
+  BindingInput in;
+  in.host = host_name();
+  in.gpus_per_task = gpus_per_task_from_env(env);
+  const DeviceView mine = own_view();
+  int mpi_up = 0, mpi_down = 0;
+  MPI_Initialized(&mpi_up);
+  MPI_Finalized(&mpi_down);
+  if (!mpi_up || mpi_down) {
+    // No MPI: trust the caller's local rank and assume the other local ranks see what we see.
+    in.local_rank = opt.local_rank;
+    in.views.assign(static_cast<size_t>(opt.local_rank) + 1, mine);
+    return in;
+  }
+  MPI_Comm node = MPI_COMM_NULL;
+  MOEB_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int local_size = 1;
+  MOEB_MPI_CHECK(MPI_Comm_rank(node, &in.local_rank));
+  MOEB_MPI_CHECK(MPI_Comm_size(node, &local_size));
+  // Fixed-size record per local rank: CUDA_VISIBLE_DEVICES (and whether set), device count.
+  struct Record {
+    int set, count;
+    char cvd[kCvdBytes];
+  } rec{};
+  rec.set = mine.cuda_visible_devices ? 1 : 0;
+  rec.count = mine.device_count;
+  if (mine.cuda_visible_devices)
+    std::strncpy(rec.cvd, mine.cuda_visible_devices->c_str(), kCvdBytes - 1);
+  std::vector<Record> all(static_cast<size_t>(local_size));
+  MOEB_MPI_CHECK(MPI_Allgather(&rec, sizeof(Record), MPI_BYTE, all.data(), sizeof(Record),
+                               MPI_BYTE, node));
+  MOEB_MPI_CHECK(MPI_Comm_free(&node));
+  for (int r = 0; r < local_size; ++r) {
+    DeviceView v;
+    const Record& x = all[static_cast<size_t>(r)];
+    if (x.set) v.cuda_visible_devices = std::string(x.cvd);
+    v.device_count = x.count;
+    if (r == in.local_rank) v.count_error = mine.count_error;
+    in.views.push_back(v);
+  }
+  return in;
+}
+
+int world_rank() {
+  int up = 0, down = 0, rank = -1;
+  MPI_Initialized(&up);
+  MPI_Finalized(&down);
+  if (up && !down) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+}  // namespace
+
+bool cuda_backend_built() { return true; }
+
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& opt) {
+  set_device_error_identity(world_rank(), host_name());
+  const cuda::CudaBackendOptions cuda_opt = cuda::cuda_options_from_env(env);
+  const DeviceBinding binding = choose_device(gather_binding_input(opt));
+  return std::make_unique<cuda::CudaBackend>(opt, cuda_opt, binding.device);
+}
+
+std::unique_ptr<Transport> make_cuda_transport(Backend& backend, MPI_Comm comm) {
+  auto* cb = dynamic_cast<cuda::CudaBackend*>(&backend);
+  if (cb == nullptr)
+    throw ConfigError("transport nccl: needs the cuda backend (got backend '" + backend.name() +
+                      "')");
+  MOEB_CUDA_CHECK(cudaSetDevice(cb->device()));
+  return std::make_unique<cuda::NcclTransport>(comm, cb->stream());
+}
+
+std::vector<std::pair<std::string, std::string>> cuda_provenance(const Backend* backend) {
+  const auto* cb = dynamic_cast<const cuda::CudaBackend*>(backend);
+  return cuda::collect_provenance(cb);
+}
+
+}  // namespace moeb

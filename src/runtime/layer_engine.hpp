@@ -1,0 +1,73 @@
+// One MoE layer on one rank, as ARCHITECTURE.md "The MoE layer as measured" defines it:
+// gate (routing + dispatch plan), permute, sync probe + dispatch all-to-all-v, grouped expert
+// FFN, sync probe + combine all-to-all-v, unpermute; every phase timed, every count taken from
+// the plan handed to the transport. The harness calls it per (iteration, layer).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/dispatch_plan.hpp"
+#include "core/hier_plan.hpp"
+#include "core/placement.hpp"
+#include "core/routing.hpp"
+#include "core/topology.hpp"
+
+namespace moeb {
+
+class Backend;
+class Transport;
+
+constexpr int kNumCountMetrics = 10;  // count_metric_names() order
+constexpr int kNumTimeMetrics = 9;    // time_metric_names() order
+
+struct LayerInput {
+  const Topology* topo = nullptr;
+  const LayerPlacement* placement = nullptr;
+  ReplicaPolicyKind policy = ReplicaPolicyKind::kPrimary;
+  std::span<const int32_t> experts;  // the batch's top-k ids at this layer, token-major
+  std::span<const float> weights;    // their gate weights
+  int top_k = 0;
+  RouteContext route;                // seed, layer, batch index of the routing draws
+  bool dedup = true;
+  bool sync_probe = true;
+  bool hierarchical = false;         // two-hop dispatch (core/hier_plan) instead of flat
+};
+
+struct LayerSample {
+  std::array<int64_t, kNumCountMetrics> counts{};
+  std::array<double, kNumTimeMetrics> times{};  // seconds
+  std::vector<int64_t> rows_sent_to;             // [R] token copies sent per destination, all hops
+};
+
+// Plans and routing of the last layer run; reused across layers to avoid reallocation.
+struct LayerState {
+  std::vector<int32_t> dest;
+  DispatchPlan plan;  // flat plan, or the hop-2 plan of `hier`'s copy when hierarchical
+  HierPlan hier;
+};
+
+// Runs the layer. The backend's input must hold this rank's owned tokens already; afterwards
+// its output holds their layer output.
+LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& in,
+                      LayerState& state);
+
+// Counts of a hierarchical layer: hop-1 bytes are inter-node, hop-2 bytes intra-node (self 0).
+std::array<int64_t, kNumCountMetrics> hier_layer_counts(const HierPlan& plan,
+                                                        const Topology& topo,
+                                                        int64_t dispatch_row_bytes,
+                                                        int64_t combine_row_bytes);
+
+// Counts of count_metric_names() for one rank's plan: bytes from the per-peer row counts
+// actually exchanged, split intra/inter node by `topo`; sending to oneself is 0 bytes.
+std::array<int64_t, kNumCountMetrics> layer_counts(const DispatchPlan& plan, const Topology& topo,
+                                                   int64_t dispatch_row_bytes,
+                                                   int64_t combine_row_bytes);
+
+// Identity of global token `t` of batch `batch_index` for input generation: inputs depend on
+// (seed, layer, batch, token in batch) and never on the rank layout.
+inline int64_t input_token_id(int64_t batch_index, int64_t t) { return (batch_index << 32) + t; }
+
+}  // namespace moeb

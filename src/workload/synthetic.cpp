@@ -1,0 +1,234 @@
+#include "workload/synthetic.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+
+namespace moeb {
+
+namespace {
+// Stream ids keep the draws of different purposes independent.
+enum Stream : uint64_t {
+  kPermStream = 1,
+  kDecodeStream,
+  kHotStream,
+  kLengthStream,
+  kFamilyStream,
+  kRecurStream,
+  kBlockStream,
+  kPickStream,
+  kFallbackStream,
+  kWeightStream,
+};
+
+std::vector<int32_t> shuffled(int n, uint64_t seed) {
+  std::vector<int32_t> p(n);
+  std::iota(p.begin(), p.end(), 0);
+  Rng rng(seed);
+  for (int i = n - 1; i > 0; --i) std::swap(p[i], p[static_cast<int>(rng.below(i + 1))]);
+  return p;
+}
+}  // namespace
+
+std::vector<double> zipf_cdf(int n, double s) {
+  std::vector<double> cdf(n);
+  double acc = 0;
+  for (int r = 0; r < n; ++r) {
+    acc += std::pow(static_cast<double>(r + 1), -s);
+    cdf[r] = acc;
+  }
+  return cdf;
+}
+
+int sample_cdf(const std::vector<double>& cdf, double u) {
+  double x = u * cdf.back();
+  auto it = std::upper_bound(cdf.begin(), cdf.end(), x);
+  if (it == cdf.end()) --it;
+  return static_cast<int>(it - cdf.begin());
+}
+
+void validate_synthetic(const SyntheticSpec& s, const ModelSpec& m, const std::string& where) {
+  auto fail = [&](const std::string& key, const std::string& what) {
+    throw ConfigError(where + ": key '" + key + "': " + what);
+  };
+  if (s.distribution != "uniform" && s.distribution != "zipf" && s.distribution != "families")
+    fail("distribution", "expected uniform | zipf | families, got '" + s.distribution + "'");
+  if (!(s.zipf_s >= 0 && s.zipf_s <= 10)) fail("zipf_s", "expected a value in [0, 10]");
+  if (s.num_families < 1 || s.num_families > 4096) fail("families", "expected 1..4096");
+  if (!(s.family_hot_share >= 0 && s.family_hot_share <= 1))
+    fail("family_hot_share", "expected a value in [0, 1]");
+  if (s.block_experts < 0 || s.block_experts > m.num_experts)
+    fail("block_experts", "expected 0..num_experts (" + std::to_string(m.num_experts) + ")");
+  if (s.hot_blocks < 0) fail("hot_blocks", "expected >= 0");
+  if (!(s.recurrence >= 0 && s.recurrence < 1)) fail("recurrence", "expected a value in [0, 1)");
+  if (!(s.phase_mix >= 0 && s.phase_mix <= 1)) fail("phase_mix", "expected a value in [0, 1]");
+  if (s.request_tokens < 1) fail("request_tokens", "expected >= 1");
+  if (!(s.prefill_share >= 0 && s.prefill_share <= 1))
+    fail("prefill_share", "expected a value in [0, 1]");
+  if (m.num_expert_groups > 64) fail("expert_groups", "at most 64 expert groups are supported");
+  if (m.num_expert_groups > 1 &&
+      static_cast<long long>(m.topk_groups) * (m.num_experts / m.num_expert_groups) < m.top_k)
+    fail("topk_groups", "topk_groups * experts per group must be >= top_k");
+}
+
+SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& model, uint64_t seed)
+    : spec_(std::move(spec)), model_(model), seed_(seed) {
+  validate_synthetic(spec_, model_, "workload");
+  const int e = model_.num_experts, k = model_.top_k, l_count = model_.num_layers;
+  if (spec_.distribution != "families") {
+    spec_.num_families = 1;
+    spec_.family_hot_share = 0.0;
+  }
+  double s = spec_.distribution == "uniform" ? 0.0 : spec_.zipf_s;
+  zipf_cdf_ = zipf_cdf(e, s);
+  block_size_ = spec_.block_experts > 0 ? spec_.block_experts : std::min(e, 2 * k);
+  num_blocks_ = spec_.hot_blocks > 0 ? spec_.hot_blocks
+                                     : std::max(1, e / (spec_.num_families * block_size_));
+  num_blocks_ = std::max(1, std::min(num_blocks_, e / block_size_));
+  block_cdf_ = zipf_cdf(num_blocks_, s);
+  in_block_cdf_ = zipf_cdf(block_size_, s);
+
+  perm_prefill_.resize(l_count);
+  perm_decode_.resize(l_count);
+  hot_.resize(static_cast<size_t>(l_count) * spec_.num_families);
+  for (int l = 0; l < l_count; ++l) {
+    perm_prefill_[l] = shuffled(e, hash_counters(seed_, kPermStream, l));
+    // Decode ranking: prefill rank blended with an independent score; phase_mix = 1 keeps it.
+    std::vector<double> score(e);
+    for (int r = 0; r < e; ++r) {
+      double u = unit_double(hash_counters(seed_, kDecodeStream, l, r));
+      score[r] = spec_.phase_mix * (static_cast<double>(r) / e) + (1.0 - spec_.phase_mix) * u;
+    }
+    std::vector<int32_t> ranks(e);
+    std::iota(ranks.begin(), ranks.end(), 0);
+    std::stable_sort(ranks.begin(), ranks.end(), [&](int a, int b) { return score[a] < score[b]; });
+    perm_decode_[l].resize(e);
+    for (int r = 0; r < e; ++r) perm_decode_[l][r] = perm_prefill_[l][ranks[r]];
+    for (int f = 0; f < spec_.num_families; ++f) {
+      auto p = shuffled(e, hash_counters(seed_, kHotStream, l, f));
+      p.resize(static_cast<size_t>(num_blocks_) * block_size_);
+      hot_[static_cast<size_t>(l) * spec_.num_families + f] = std::move(p);
+    }
+  }
+}
+
+std::vector<std::string> SyntheticGenerator::family_names() const {
+  std::vector<std::string> names;
+  for (int f = 0; f < spec_.num_families; ++f) names.push_back("family" + std::to_string(f));
+  return names;
+}
+
+std::vector<TokenMeta> SyntheticGenerator::token_metas(int64_t tokens) const {
+  std::vector<TokenMeta> metas;
+  metas.reserve(static_cast<size_t>(std::max<int64_t>(tokens, 0)));
+  const int m = spec_.request_tokens;
+  for (int64_t r = 0; static_cast<int64_t>(metas.size()) < tokens; ++r) {
+    int len = std::max(1, m / 2 + static_cast<int>(bounded(hash_counters(seed_, kLengthStream, r),
+                                                           static_cast<uint64_t>(m) + 1)));
+    int family = spec_.num_families > 1
+                     ? static_cast<int>(bounded(hash_counters(seed_, kFamilyStream, r),
+                                                static_cast<uint64_t>(spec_.num_families)))
+                     : 0;
+    int prefill = static_cast<int>(std::llround(len * spec_.prefill_share));
+    for (int p = 0; p < len && static_cast<int64_t>(metas.size()) < tokens; ++p)
+      metas.push_back({r, family, p < prefill ? Phase::kPrefill : Phase::kDecode, p});
+  }
+  return metas;
+}
+
+int64_t SyntheticGenerator::draw_key(const std::vector<TokenMeta>& metas, int64_t t,
+                                     int layer) const {
+  if (spec_.recurrence <= 0) return t;
+  int64_t k = t;
+  while (k > 0 && metas[k - 1].request_id == metas[k].request_id &&
+         unit_double(hash_counters(seed_, kRecurStream, static_cast<uint64_t>(k), layer)) <
+             spec_.recurrence)
+    --k;
+  return k;
+}
+
+int32_t SyntheticGenerator::sample_pick(int layer, int family, Phase phase, int block, uint64_t h1,
+                                        uint64_t h2) const {
+  if (spec_.family_hot_share > 0 && unit_double(h1) < spec_.family_hot_share) {
+    const auto& hot = hot_[static_cast<size_t>(layer) * spec_.num_families + family];
+    return hot[static_cast<size_t>(block) * block_size_ + sample_cdf(in_block_cdf_, unit_double(h2))];
+  }
+  const auto& perm = phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer];
+  return perm[sample_cdf(zipf_cdf_, unit_double(h2))];
+}
+
+void SyntheticGenerator::route(const std::vector<TokenMeta>& metas, int64_t t, int layer,
+                               std::span<int32_t> experts, std::span<float> weights) const {
+  const int e_count = model_.num_experts, k = model_.top_k;
+  const auto& meta = metas[t];
+  const uint64_t key = static_cast<uint64_t>(draw_key(metas, t, layer));
+  const int family = spec_.num_families > 1 ? meta.family % spec_.num_families : 0;
+  const int block =
+      num_blocks_ > 1
+          ? sample_cdf(block_cdf_, unit_double(hash_counters(seed_, kBlockStream, key, layer)))
+          : 0;
+  const int groups = model_.num_expert_groups;
+  const int group_size = e_count / groups;
+  uint64_t group_mask = 0;
+  auto allowed = [&](int32_t e) {
+    for (int j = 0; j < k; ++j)
+      if (j < static_cast<int>(experts.size()) && experts[j] == e) return false;
+    if (groups <= 1) return true;
+    uint64_t bit = 1ULL << (e / group_size);
+    return (group_mask & bit) != 0 || std::popcount(group_mask) < model_.topk_groups;
+  };
+  std::fill(experts.begin(), experts.end(), -1);
+  int n = 0;
+  for (int a = 0; a < 32 * k && n < k; ++a) {
+    uint64_t h1 = hash_counters(seed_, kPickStream, key, layer, a);
+    int32_t e = sample_pick(layer, family, meta.phase, block, h1, splitmix64(h1));
+    if (!allowed(e)) continue;
+    experts[n++] = e;
+    if (groups > 1) group_mask |= 1ULL << (e / group_size);
+  }
+  // Rare: rejection ran long (top-k close to E, or a tight group limit). Fill deterministically.
+  uint64_t start = bounded(hash_counters(seed_, kFallbackStream, key, layer), e_count);
+  for (int i = 0; i < e_count && n < k; ++i) {
+    int32_t e = static_cast<int32_t>((start + i) % e_count);
+    if (!allowed(e)) continue;
+    experts[n++] = e;
+    if (groups > 1) group_mask |= 1ULL << (e / group_size);
+  }
+  // Softmax-like decreasing gate weights.
+  double sum = 0;
+  for (int j = 0; j < k; ++j) {
+    double u = unit_double(hash_counters(seed_, kWeightStream, key, layer, j));
+    weights[j] = static_cast<float>(std::exp(-0.8 * j - 0.5 * u));
+    sum += weights[j];
+  }
+  std::sort(weights.begin(), weights.end(), std::greater<float>());
+  for (int j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
+}
+
+RoutingTrace SyntheticGenerator::fetch(const std::vector<TokenMeta>& metas,
+                                       std::span<const int64_t> tokens, int num_layers) const {
+  RoutingTrace out(num_layers, model_.top_k, model_.num_experts,
+                   static_cast<int64_t>(tokens.size()));
+  out.family_names = family_names();
+  out.source = source();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    out.meta(static_cast<int64_t>(i)) = metas[tokens[i]];
+    for (int l = 0; l < num_layers; ++l)
+      route(metas, tokens[i], l, out.experts(l, static_cast<int64_t>(i)),
+            out.weights(l, static_cast<int64_t>(i)));
+  }
+  return out;
+}
+
+RoutingTrace SyntheticGenerator::generate(int64_t tokens) const {
+  auto metas = token_metas(tokens);
+  std::vector<int64_t> idx(metas.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  return fetch(metas, idx, model_.num_layers);
+}
+
+}  // namespace moeb

@@ -1,0 +1,79 @@
+// Synthetic routing generators: uniform, zipf and task families (co-activation blocks), with
+// request structure (prefill then decode tokens), prefill/decode ranking drift and adjacent-token
+// recurrence. Every draw is counter-based (core/rng.hpp): the routing of token t at layer l is a
+// pure function of (seed, t, l, the request table), so the same seed gives the same trace no
+// matter how it is batched, split or which rank asks.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/trace.hpp"
+
+namespace moeb {
+
+struct SyntheticSpec {
+  std::string distribution = "zipf";  // uniform | zipf | families
+  double zipf_s = 1.0;                // Zipf exponent over a per-layer expert permutation
+  int num_families = 1;               // task families (families only; else 1)
+  double family_hot_share = 0.0;      // families: P(a pick comes from the token's block)
+  int block_experts = 0;              // families: co-activation block size (0 = 2 * top_k)
+  int hot_blocks = 0;                 // families: blocks per family hot set (0 = fill E / families)
+  double recurrence = 0.0;            // P(token reuses the previous token's draws), per layer
+  double phase_mix = 1.0;             // decode ranking = prefill ranking (1) ... independent (0)
+  int request_tokens = 64;            // mean request length (uniform in [m/2, 3m/2])
+  double prefill_share = 0.5;         // leading share of each request in the prefill phase
+};
+
+// Throws ConfigError naming `where` (e.g. "workload") and the key when a value is out of range.
+void validate_synthetic(const SyntheticSpec& spec, const ModelSpec& model, const std::string& where);
+
+class SyntheticGenerator {
+ public:
+  SyntheticGenerator(SyntheticSpec spec, const ModelSpec& model, uint64_t seed);
+
+  const SyntheticSpec& spec() const { return spec_; }
+  // "family0", "family1", ...
+  std::vector<std::string> family_names() const;
+  // Metadata of exactly `tokens` tokens, requests in order, each request's tokens contiguous
+  // (the last request may be cut short).
+  std::vector<TokenMeta> token_metas(int64_t tokens) const;
+  // Routing of token `t` (an index into `metas`) at `layer`: top_k distinct experts, best first,
+  // and decreasing gate weights summing to 1.
+  void route(const std::vector<TokenMeta>& metas, int64_t t, int layer, std::span<int32_t> experts,
+             std::span<float> weights) const;
+  // The listed tokens (indices into `metas`), first `num_layers` layers, in the listed order.
+  RoutingTrace fetch(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens,
+                     int num_layers) const;
+  // Whole trace of `tokens` tokens (convenience for tests and the calibrated solver).
+  RoutingTrace generate(int64_t tokens) const;
+  std::string source() const {
+    return label_.empty() ? "synthetic:" + spec_.distribution : label_;
+  }
+  void set_source(std::string label) { label_ = std::move(label); }
+
+ private:
+  int64_t draw_key(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
+  int32_t sample_pick(int layer, int family, Phase phase, int block, uint64_t h1, uint64_t h2) const;
+
+  SyntheticSpec spec_;
+  std::string label_;
+  ModelSpec model_;
+  uint64_t seed_;
+  int block_size_ = 0, num_blocks_ = 0;
+  std::vector<double> zipf_cdf_;        // [E] over ranks
+  std::vector<double> block_cdf_;       // [num_blocks] over blocks of a family hot set
+  std::vector<double> in_block_cdf_;    // [block_size] within a block
+  std::vector<std::vector<int32_t>> perm_prefill_, perm_decode_;  // [L][rank] -> expert
+  std::vector<std::vector<int32_t>> hot_;  // [L * F][num_blocks * block_size] -> expert
+};
+
+// Index i with cdf[i-1] <= u * cdf.back() < cdf[i] (cdf non-decreasing, last > 0).
+int sample_cdf(const std::vector<double>& cdf, double u);
+// Cumulative Zipf weights 1/(r+1)^s for r in [0, n).
+std::vector<double> zipf_cdf(int n, double s);
+
+}  // namespace moeb

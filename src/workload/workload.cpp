@@ -1,0 +1,191 @@
+// open_workload: source (synthetic or traces) -> split by request -> replay order -> batches,
+// with the calibration statistics computed once, batch by batch, from the calibration part.
+#include "workload/workload.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "workload/replay.hpp"
+#include "workload/split.hpp"
+#include "workload/synthetic.hpp"
+#include "workload/token_source.hpp"
+
+namespace moeb {
+
+namespace {
+
+class BatchedWorkload final : public Workload {
+ public:
+  BatchedWorkload(std::shared_ptr<const TokenSource> src, std::vector<int64_t> order,
+                  int64_t batch_tokens, int num_layers, RoutingStats stats,
+                  std::map<std::string, std::string> prov, bool oracle)
+      : src_(std::move(src)),
+        order_(std::move(order)),
+        batch_tokens_(batch_tokens),
+        num_layers_(num_layers),
+        stats_(std::move(stats)),
+        prov_(std::move(prov)),
+        oracle_(oracle) {}
+  const RoutingStats& calibration_stats() const override { return stats_; }
+  int64_t num_batches() const override {
+    return (static_cast<int64_t>(order_.size()) + batch_tokens_ - 1) / batch_tokens_;
+  }
+  RoutingTrace batch(int64_t i) const override {
+    if (i < 0 || i >= num_batches())
+      throw Error("workload: batch " + std::to_string(i) + " outside [0, " +
+                  std::to_string(num_batches()) + ")");
+    int64_t begin = i * batch_tokens_;
+    int64_t end = std::min<int64_t>(begin + batch_tokens_, static_cast<int64_t>(order_.size()));
+    return src_->fetch(std::span<const int64_t>(order_).subspan(begin, end - begin), num_layers_);
+  }
+  std::map<std::string, std::string> provenance() const override { return prov_; }
+  bool oracle() const override { return oracle_; }
+
+ private:
+  std::shared_ptr<const TokenSource> src_;
+  std::vector<int64_t> order_;
+  int64_t batch_tokens_;
+  int num_layers_;
+  RoutingStats stats_;
+  std::map<std::string, std::string> prov_;
+  bool oracle_;
+};
+
+}  // namespace
+
+SyntheticSpec synthetic_spec_of(const WorkloadConfig& w) {
+  SyntheticSpec s;
+  s.distribution = w.distribution;
+  s.zipf_s = w.zipf_s;
+  s.num_families = w.num_families;
+  s.family_hot_share = w.family_hot_share;
+  s.block_experts = w.block_experts;
+  s.recurrence = w.recurrence;
+  s.phase_mix = w.phase_mix;
+  s.request_tokens = w.request_tokens;
+  s.prefill_share = w.prefill_share;
+  return s;
+}
+
+namespace {
+
+void check_shape(const TokenSource& src, const ModelSpec& model, const std::string& what) {
+  auto fail = [&](const std::string& m) { throw ConfigError("workload: " + what + ": " + m); };
+  if (src.num_experts() != model.num_experts)
+    fail("has " + std::to_string(src.num_experts()) + " experts, the model " +
+         std::to_string(model.num_experts));
+  if (src.top_k() != model.top_k)
+    fail("has top-" + std::to_string(src.top_k()) + " routing, the model top-" +
+         std::to_string(model.top_k));
+  if (src.num_layers() < model.num_layers)
+    fail("has " + std::to_string(src.num_layers()) + " layers, the run asks for " +
+         std::to_string(model.num_layers));
+}
+
+// Relative paths: as given when that exists (command line, CWD), else next to the suite file.
+std::string resolve_path(const std::string& p, const std::string& suite_path) {
+  namespace fs = std::filesystem;
+  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p) || suite_path.empty()) return p;
+  fs::path alt = fs::path(suite_path).parent_path() / p;
+  return fs::exists(alt) ? alt.lexically_normal().string() : p;
+}
+
+}  // namespace
+
+RoutingStats stats_of_tokens(const TokenSource& src, std::span<const int64_t> ordered,
+                             int num_layers, int64_t batch_tokens) {
+  RoutingStats stats(num_layers, src.num_experts(), src.family_names());
+  for (size_t b = 0; b < ordered.size(); b += static_cast<size_t>(batch_tokens)) {
+    size_t n = std::min(static_cast<size_t>(batch_tokens), ordered.size() - b);
+    stats.add_batch(src.fetch(ordered.subspan(b, n), num_layers));
+  }
+  return stats;
+}
+
+std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& model) {
+  const WorkloadConfig& w = cfg.workload;
+  validate_model(model, "model");
+  if (w.batch_tokens < 1)
+    throw ConfigError("workload: key 'batch_tokens': expected >= 1, got " +
+                      std::to_string(w.batch_tokens));
+  std::map<std::string, std::string> prov;
+  std::shared_ptr<const TokenSource> src;
+  if (w.kind == "synthetic") {
+    if (w.tokens < 2)
+      throw ConfigError("workload: key 'tokens': expected >= 2, got " + std::to_string(w.tokens));
+    std::shared_ptr<const SyntheticGenerator> gen =
+        w.distribution == "calibrated"
+            ? make_calibrated_generator(w, model, cfg.seed, &prov)
+            : std::make_shared<SyntheticGenerator>(synthetic_spec_of(w), model, cfg.seed);
+    src = make_synthetic_source(gen, model.num_layers, model.num_experts, model.top_k, w.tokens);
+    prov["workload_kind"] = "synthetic";
+    prov["distribution"] = w.distribution;
+  } else if (w.kind == "trace") {
+    std::vector<std::string> paths;
+    for (const auto& p : w.traces) paths.push_back(resolve_path(p, cfg.suite_path));
+    src = open_trace_mix(paths, w.trace_weights, cfg.seed);
+    check_shape(*src, model, "trace " + src->source());
+    prov["workload_kind"] = "trace";
+  } else {
+    throw ConfigError("workload: key 'kind': expected synthetic | trace, got '" + w.kind + "'");
+  }
+  prov["trace_source"] = src->source();
+  prov["trace_sha256"] = src->sha256();
+  prov["dropped_tokens"] = std::to_string(src->dropped_tokens());
+
+  const int64_t concurrency = default_concurrency(w.batch_tokens);
+  const auto& metas = src->metas();
+  std::vector<int64_t> eval_tokens;
+  RoutingStats stats;
+  bool oracle = false;
+  int64_t cal_tokens = 0, cal_requests = 0, eval_requests = 0;
+  if (w.split == "fraction" || w.split == "oracle") {
+    auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
+    eval_tokens = std::move(split.evaluation);
+    eval_requests = split.evaluation_requests;
+    oracle = w.split == "oracle";
+    if (oracle) {
+      auto ordered = order_tokens(metas, eval_tokens, w.order, concurrency);
+      stats = stats_of_tokens(*src, ordered, model.num_layers, w.batch_tokens);
+      cal_tokens = static_cast<int64_t>(eval_tokens.size());
+      cal_requests = eval_requests;
+    } else {
+      auto ordered = order_tokens(metas, split.calibration, w.order, concurrency);
+      stats = stats_of_tokens(*src, ordered, model.num_layers, w.batch_tokens);
+      cal_tokens = static_cast<int64_t>(split.calibration.size());
+      cal_requests = split.calibration_requests;
+    }
+    prov["calibration_fraction"] = std::to_string(w.calibration_fraction);
+  } else if (w.split == "trace") {
+    if (w.calibration_trace.empty())
+      throw ConfigError("workload: key 'calibration_trace': required when split = \"trace\"");
+    stats = calibration_stats_from_trace(resolve_path(w.calibration_trace, cfg.suite_path), model, w.order, w.batch_tokens,
+                                         &cal_tokens, &cal_requests);
+    eval_tokens.resize(metas.size());
+    std::iota(eval_tokens.begin(), eval_tokens.end(), 0);
+    eval_requests = count_requests(metas, eval_tokens);
+    prov["calibration_trace"] = w.calibration_trace;
+  } else {
+    throw ConfigError("workload: key 'split': expected fraction | trace | oracle, got '" + w.split +
+                      "'");
+  }
+  if (eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
+  auto order = order_tokens(metas, eval_tokens, w.order, concurrency);
+
+  prov["split"] = w.split;
+  prov["oracle"] = oracle ? "1" : "0";
+  prov["order"] = w.order;
+  prov["batch_tokens"] = std::to_string(w.batch_tokens);
+  prov["calibration_tokens"] = std::to_string(cal_tokens);
+  prov["calibration_requests"] = std::to_string(cal_requests);
+  prov["evaluation_tokens"] = std::to_string(order.size());
+  prov["evaluation_requests"] = std::to_string(eval_requests);
+  auto wl = std::make_unique<BatchedWorkload>(src, std::move(order), w.batch_tokens,
+                                              model.num_layers, std::move(stats), std::move(prov),
+                                              oracle);
+  return wl;
+}
+
+}  // namespace moeb

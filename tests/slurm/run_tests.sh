@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# Slurm tests: brings up the two-node test cluster (cluster.sh), submits the job scripts of
+# job_scripts/ through sbatch, checks what they produce, and tears the cluster down on any exit.
+#
+#   tests/slurm/run_tests.sh BUILD_DIR [CASE...]     CASE: single_job sweep resume requeue study
+#
+# Exit 0 when every case passes, 1 when one fails, 77 (ctest SKIP_RETURN_CODE) when the Slurm
+# or munge binaries are absent. Work files go to BUILD_DIR/slurm-tests/<case>/ (kept for
+# inspection, wiped at the start of the case), the cluster's state to BUILD_DIR/slurm-cluster.
+set -uo pipefail
+# shellcheck disable=SC2317  # case_* functions and traps are called indirectly
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BUILD="${1:?usage: run_tests.sh BUILD_DIR [CASE...]}"
+shift
+BUILD="$(cd "$BUILD" && pwd)"
+CASES=("$@")
+((${#CASES[@]})) || CASES=(single_job sweep resume requeue study)
+
+for b in munged slurmctld slurmd sbatch squeue scancel scontrol mpirun python3; do
+  if ! command -v "$b" >/dev/null 2>&1; then
+    echo "SKIP: $b not found; the Slurm tests need slurmctld slurmd slurm-client munge openmpi-bin (scripts/setup.sh installs them)"
+    exit 77
+  fi
+done
+# The Debian python3-h5py lives in /usr/bin/python3; a python3 earlier on PATH may lack it.
+PYTHON=""
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import h5py' 2>/dev/null; then PYTHON="$p"; break; fi
+done
+if [[ -z "$PYTHON" ]]; then
+  echo "SKIP: no python3 with h5py (Debian python3-h5py; scripts/setup.sh installs it)"
+  exit 77
+fi
+
+BIN="$BUILD/bin/moebench"
+[[ -x "$BIN" ]] || { echo "FAIL: $BIN not built (ninja -C $BUILD moebench)"; exit 1; }
+SUITES_DIR="$HERE/suites"
+H5CHECK="$HERE/h5check.py"
+CLUSTER_STATE="$BUILD/slurm-cluster"
+
+export MOEB_SLURM_DIR="$CLUSTER_STATE"
+export SLURM_CONF="$CLUSTER_STATE/slurm.conf"
+# Job-script variables for this cluster (docs/SLURM.md): two slurmd share one host, so Open MPI's
+# shared-memory transport (vader) must stay off; TCP over loopback only.
+export MOEBENCH="$BIN" MPI_NET=loopback OMPI_BTL=self,tcp CPU_BIND=none
+export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+# Four ranks on two real cores: ranks must yield while they wait, or progress crawls.
+export OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+unset SLURM_JOB_ID SLURM_JOBID SLURM_NODELIST SLURM_JOB_NODELIST LAUNCHER RESUME OUTPUT SYSTEM STRATEGIES
+
+cleanup() { "$HERE/cluster.sh" down "$CLUSTER_STATE" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+log() { echo "[slurm-test] $*"; }
+FAILED=0
+fail() { echo "FAIL [$CASE]: $*"; FAILED=1; return 1; }
+
+# wait_job ID TIMEOUT_S: waits until the job (all array tasks) left the queue; prints its state.
+wait_job() {
+  local id="$1" timeout_s="$2" i
+  for ((i = 0; i < timeout_s * 2; i++)); do
+    [[ -z "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]] && break
+    sleep 0.5
+  done
+  if [[ -n "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]]; then
+    scancel "$id" 2>/dev/null
+    echo "TIMEOUT"
+    return
+  fi
+  scontrol show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+show_logs() { local f; for f in "$@"; do [[ -f "$f" ]] && { echo "---- $f"; tail -n 40 "$f"; }; done; }
+
+# Runs `moebench validate FILE`; fails the case with its output otherwise.
+validate() {
+  local out
+  out="$("$BIN" validate "$1" 2>&1)" || { echo "$out"; fail "moebench validate $1 failed"; return 1; }
+}
+
+# ---- case: one suite on 2 nodes x 2 tasks through moebench.sbatch ---------------------------
+case_single_job() {
+  local suite="$SUITES_DIR/slurm_small.toml" id state file direct
+  id="$(RESULTS_DIR="$WORK" sbatch --parsable --nodes=2 --ntasks-per-node=2 \
+    --output="$WORK/job-%j.out" "$ROOT/job_scripts/moebench.sbatch" "$suite")" || { fail "sbatch refused the job"; return; }
+  log "submitted job $id"
+  state="$(wait_job "$id" 300)"
+  file="$WORK/slurm_small-$id.h5"
+  [[ "$state" == COMPLETED ]] || { show_logs "$WORK/job-$id.out"; fail "job $id ended $state, expected COMPLETED"; return; }
+  [[ -f "$file" ]] || { fail "results file $file missing (named by job id)"; return; }
+  validate "$file" || return
+  local jid nodelist nnodes
+  jid="$("$PYTHON" "$H5CHECK" attr "$file" slurm_job_id)" || { fail "slurm_job_id absent from $file"; return; }
+  nodelist="$("$PYTHON" "$H5CHECK" attr "$file" slurm_job_nodelist)" || { fail "slurm_job_nodelist absent from $file"; return; }
+  nnodes="$("$PYTHON" "$H5CHECK" attr "$file" slurm_nnodes 2>/dev/null || echo '?')"
+  [[ "$jid" == "$id" ]] || { fail "slurm_job_id is '$jid', expected '$id'"; return; }
+  [[ "$nodelist" == "node[1-2]" ]] || { fail "slurm_job_nodelist is '$nodelist', expected 'node[1-2]'"; return; }
+  log "file holds slurm_job_id=$jid slurm_job_nodelist=$nodelist slurm_nnodes=$nnodes"
+  # The same suite straight from mpirun, outside Slurm: byte counts must be identical.
+  direct="$WORK/direct.h5"
+  (cd "$WORK" && env -u OMPI_MCA_btl mpirun -np 4 --oversubscribe "$BIN" run "$suite" -o "$direct" >"$WORK/direct.out" 2>&1) \
+    || { show_logs "$WORK/direct.out"; fail "direct mpirun run failed"; return; }
+  "$PYTHON" "$H5CHECK" counts-equal "$file" "$direct" || { fail "byte counts of the sbatch run differ from the direct mpirun run"; return; }
+}
+
+# ---- case: 3-task job array (sweep.sbatch, mpirun launcher), then moebench report ----------
+case_sweep() {
+  local id state files n
+  id="$(SUITES="$SUITES_DIR/slurm_small.toml" STRATEGIES="baseline,round_robin,eplb" \
+    LAUNCHER=mpirun RESULTS_DIR="$WORK" \
+    sbatch --parsable --array="$(SUITES=x STRATEGIES="baseline,round_robin,eplb" "$ROOT/job_scripts/sweep.sbatch" --array-spec)" \
+    --nodes=2 --ntasks-per-node=2 --output="$WORK/sweep-%A_%a.out" "$ROOT/job_scripts/sweep.sbatch")" \
+    || { fail "sbatch refused the array"; return; }
+  log "submitted array $id"
+  state="$(wait_job "$id" 600)"
+  [[ "$state" == COMPLETED ]] || { show_logs "$WORK"/sweep-*.out; fail "array $id ended '$state', expected every task COMPLETED"; return; }
+  mapfile -t files < <(ls "$WORK/sweep-$id"/*.h5 2>/dev/null)
+  n=${#files[@]}
+  ((n == 3)) || { ls -R "$WORK"; fail "expected 3 results files in $WORK/sweep-$id, found $n"; return; }
+  local expect f
+  for expect in slurm_small-baseline-0.h5 slurm_small-round_robin-1.h5 slurm_small-eplb-2.h5; do
+    [[ -f "$WORK/sweep-$id/$expect" ]] || { fail "missing $expect"; return; }
+  done
+  for f in "${files[@]}"; do validate "$f" || return; done
+  "$BIN" report "${files[@]}" -o "$WORK/report.md" >"$WORK/report.out" 2>&1 \
+    || { show_logs "$WORK/report.out"; fail "moebench report over the sweep failed"; return; }
+  for expect in baseline round_robin eplb; do
+    grep -q "$expect" "$WORK/report.md" || { show_logs "$WORK/report.md"; fail "report lacks strategy $expect"; return; }
+  done
+  log "3 files, report: $WORK/report.md"
+}
+
+# ---- case: scancel --signal=TERM mid-run, then resume --------------------------------------
+case_resume() {
+  local suite="$SUITES_DIR/slurm_resume.toml" out="$WORK/resume.h5" id state i
+  local planned=(baseline round_robin eplb tacg) first_id
+  id="$(OUTPUT="$out" sbatch --parsable --nodes=2 --ntasks-per-node=2 --output="$WORK/first-%j.out" \
+    "$ROOT/job_scripts/moebench.sbatch" "$suite")" || { fail "sbatch refused the job"; return; }
+  log "submitted job $id; waiting for its first finished strategy"
+  for ((i = 0; i < 600; i++)); do
+    if [[ -f "$out" ]] && "$PYTHON" "$H5CHECK" strategies "$out" 2>/dev/null | grep -q ' complete$'; then break; fi
+    [[ -n "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]] || break
+    sleep 0.5
+  done
+  [[ -n "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]] || { show_logs "$WORK/first-$id.out"; fail "job $id ended before it could be cancelled mid-run"; return; }
+  scancel --signal=TERM "$id"
+  log "sent SIGTERM to job $id after: $("$PYTHON" "$H5CHECK" strategies "$out" | tr '\n' ';')"
+  state="$(wait_job "$id" 300)"
+  [[ "$state" == FAILED ]] || { show_logs "$WORK/first-$id.out"; fail "interrupted job ended '$state', expected FAILED (non-zero exit)"; return; }
+  grep -qi 'interrupt' "$WORK/first-$id.out" || { show_logs "$WORK/first-$id.out"; fail "job output does not say the run was interrupted"; return; }
+  local root_status listing done_before=() s st
+  root_status="$("$PYTHON" "$H5CHECK" attr "$out" status)"
+  [[ "$root_status" == interrupted ]] || { fail "root status after SIGTERM is '$root_status', expected interrupted"; return; }
+  listing="$("$PYTHON" "$H5CHECK" strategies "$out")"
+  log "after SIGTERM: $(tr '\n' ';' <<<"$listing")"
+  grep -q ' interrupted$' <<<"$listing" || { fail "no strategy marked interrupted"; return; }
+  declare -A print_before=()
+  while read -r s st; do
+    if [[ "$st" == complete ]]; then
+      done_before+=("$s")
+      print_before[$s]="$("$PYTHON" "$H5CHECK" fingerprint "$out" "$s")"
+    fi
+  done <<<"$listing"
+  ((${#done_before[@]} >= 1 && ${#done_before[@]} < ${#planned[@]})) \
+    || { fail "expected 1..$((${#planned[@]} - 1)) finished strategies before the resume, got ${#done_before[@]}"; return; }
+
+  first_id="$id"
+  # Same OUTPUT: the job script sees the file and passes --resume (RESUME=auto).
+  id="$(OUTPUT="$out" sbatch --parsable --nodes=2 --ntasks-per-node=2 --output="$WORK/second-%j.out" \
+    "$ROOT/job_scripts/moebench.sbatch" "$suite")" || { fail "sbatch refused the resume job"; return; }
+  log "submitted resume job $id"
+  state="$(wait_job "$id" 600)"
+  [[ "$state" == COMPLETED ]] || { show_logs "$WORK/second-$id.out"; fail "resume job ended '$state', expected COMPLETED"; return; }
+  grep -q -- "--resume $out" "$WORK/second-$id.out" || { fail "the job script did not pass --resume"; return; }
+  validate "$out" || return
+  listing="$("$PYTHON" "$H5CHECK" strategies "$out")"
+  local expected
+  expected="$(printf '%s complete\n' "${planned[@]}")"
+  [[ "$listing" == "$expected" ]] || { fail "final file lists '$(tr '\n' ';' <<<"$listing")', expected each of ${planned[*]} once, complete, in order"; return; }
+  for s in "${done_before[@]}"; do
+    [[ "$("$PYTHON" "$H5CHECK" fingerprint "$out" "$s")" == "${print_before[$s]}" ]] \
+      || { fail "strategy $s finished before the SIGTERM but its measurements changed: it was run again"; return; }
+    [[ "$("$PYTHON" "$H5CHECK" note "$out" "$s" measured_slurm_job_id)" == "$first_id" ]] \
+      || { fail "carried-over strategy $s does not name job $first_id as the one that measured it"; return; }
+  done
+  root_status="$("$PYTHON" "$H5CHECK" attr "$out" status)"
+  [[ "$root_status" == complete ]] || { fail "root status after resume is '$root_status'"; return; }
+  log "resumed: ${done_before[*]} kept as they were, the rest run once"
+}
+
+# ---- case: mpirun launcher, stop via the batch shell (as --signal=B:USR1 does before the time
+# limit), then `scontrol requeue`: same job id, so the job script finds its own file and resumes
+case_requeue() {
+  local suite="$SUITES_DIR/slurm_resume.toml" id state i out s st listing
+  local planned=(baseline round_robin eplb tacg)
+  id="$(LAUNCHER=mpirun RESULTS_DIR="$WORK" sbatch --parsable --requeue --open-mode=append \
+    --nodes=2 --ntasks-per-node=2 --output="$WORK/job-%j.out" "$ROOT/job_scripts/moebench.sbatch" "$suite")" \
+    || { fail "sbatch refused the job"; return; }
+  out="$WORK/slurm_resume-$id.h5"
+  log "submitted job $id (mpirun launcher); waiting for its first finished strategy"
+  for ((i = 0; i < 600; i++)); do
+    if [[ -f "$out" ]] && "$PYTHON" "$H5CHECK" strategies "$out" 2>/dev/null | grep -q ' complete$'; then break; fi
+    [[ -n "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]] || break
+    sleep 0.5
+  done
+  [[ -n "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]] || { show_logs "$WORK/job-$id.out"; fail "job $id ended before it could be stopped mid-run"; return; }
+  scancel --batch --signal=USR1 "$id"
+  state="$(wait_job "$id" 300)"
+  [[ "$state" == FAILED ]] || { show_logs "$WORK/job-$id.out"; fail "stopped job ended '$state', expected FAILED"; return; }
+  [[ "$("$PYTHON" "$H5CHECK" attr "$out" status)" == interrupted ]] || { show_logs "$WORK/job-$id.out"; fail "root status is not interrupted after SIGUSR1"; return; }
+  listing="$("$PYTHON" "$H5CHECK" strategies "$out")"
+  log "after SIGUSR1 to the batch shell: $(tr '\n' ';' <<<"$listing")"
+  declare -A print_before=()
+  while read -r s st; do
+    [[ "$st" != complete ]] || print_before[$s]="$("$PYTHON" "$H5CHECK" fingerprint "$out" "$s")"
+  done <<<"$listing"
+  ((${#print_before[@]} >= 1)) || { fail "no finished strategy before the requeue"; return; }
+  scontrol requeue "$id" || { fail "scontrol requeue $id refused"; return; }
+  scontrol update jobid="$id" StartTime=now >/dev/null 2>&1  # requeued jobs wait 120 s otherwise
+  state="$(wait_job "$id" 600)"
+  [[ "$state" == COMPLETED ]] || { show_logs "$WORK/job-$id.out"; fail "requeued job ended '$state', expected COMPLETED"; return; }
+  grep -q -- "--resume $out" "$WORK/job-$id.out" || { show_logs "$WORK/job-$id.out"; fail "the requeued job did not resume its own file"; return; }
+  validate "$out" || return
+  listing="$("$PYTHON" "$H5CHECK" strategies "$out")"
+  [[ "$listing" == "$(printf '%s complete\n' "${planned[@]}")" ]] || { fail "final file lists '$(tr '\n' ';' <<<"$listing")'"; return; }
+  for s in "${!print_before[@]}"; do
+    [[ "$("$PYTHON" "$H5CHECK" fingerprint "$out" "$s")" == "${print_before[$s]}" ]] || { fail "strategy $s was run again after the requeue"; return; }
+  done
+  log "requeued job $id resumed its own file; ${!print_before[*]} not run again"
+}
+
+# ---- case: interconnect study over two partitions, dependent report job --------------------
+case_study() {
+  local out rid dir
+  out="$(STUDY_DIR="$WORK/study" SBATCH_ARGS="--nodes=2 --ntasks-per-node=2" \
+    "$ROOT/job_scripts/interconnect_study.sh" "$SUITES_DIR/slurm_small.toml" \
+    'lo-debug:debug' 'lo-alt-tcp:alt:OMPI_MCA_btl=self,tcp UCX_TLS=tcp,self' 2>&1)" \
+    || { echo "$out"; fail "interconnect_study.sh failed"; return; }
+  echo "$out"
+  rid="$(sed -n 's/.*report -> job \([0-9]*\).*/\1/p' <<<"$out")"
+  [[ -n "$rid" ]] || { fail "no report job id in the script's output"; return; }
+  dir="$WORK/study"
+  local state
+  state="$(wait_job "$rid" 600)"
+  [[ "$state" == COMPLETED ]] || { show_logs "$dir"/*.out; fail "report job $rid ended '$state'"; return; }
+  local label
+  for label in lo-debug lo-alt-tcp; do
+    validate "$dir/$label.h5" || return
+    [[ "$("$PYTHON" "$H5CHECK" attr "$dir/$label.h5" system)" == "$label" ]] || { fail "$label.h5 has system '$("$PYTHON" "$H5CHECK" attr "$dir/$label.h5" system)'"; return; }
+    grep -q "$label" "$dir/report.md" || { show_logs "$dir/report.md"; fail "report lacks column $label"; return; }
+  done
+  [[ "$("$PYTHON" "$H5CHECK" attr "$dir/lo-alt-tcp.h5" slurm_job_partition)" == alt ]] || { fail "lo-alt-tcp did not run in partition alt"; return; }
+  log "two systems and a dependent report: $dir/report.md"
+}
+
+log "bringing up the test cluster in $CLUSTER_STATE"
+"$HERE/cluster.sh" down "$CLUSTER_STATE" >/dev/null 2>&1 || true
+"$HERE/cluster.sh" up "$CLUSTER_STATE" || { echo "FAIL: test cluster did not come up"; exit 1; }
+
+for CASE in "${CASES[@]}"; do
+  declare -F "case_$CASE" >/dev/null || { echo "FAIL: unknown case $CASE"; FAILED=1; continue; }
+  WORK="$BUILD/slurm-tests/$CASE"
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+  start=$SECONDS
+  before=$FAILED
+  FAILED=0
+  "case_$CASE"
+  if ((FAILED)); then
+    echo "FAILED: $CASE ($((SECONDS - start)) s; files in $WORK)"
+  else
+    echo "PASSED: $CASE ($((SECONDS - start)) s)"
+  fi
+  FAILED=$((FAILED | before))
+done
+exit "$FAILED"

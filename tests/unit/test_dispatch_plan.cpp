@@ -1,0 +1,141 @@
+// DispatchPlan (the runtime's index math) against the pure evaluator: the rows each rank sends
+// and receives, the rows it computes and the bytes the runtime would count must agree exactly,
+// with dedup on and off, with replicas and self copies.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "../mpi/test_workload.hpp"
+#include "core/dispatch_plan.hpp"
+#include "core/evaluator.hpp"
+#include "core/routing.hpp"
+#include "runtime/layer_engine.hpp"
+
+namespace moeb {
+namespace {
+
+constexpr int kLayers = 2, kTopK = 3, kExperts = 8;
+
+LayerPlacement contiguous(int E, int R) {
+  LayerPlacement lp;
+  lp.replicas.resize(E);
+  for (int e = 0; e < E; ++e) lp.replicas[e] = {static_cast<int>(static_cast<long long>(e) * R / E)};
+  return lp;
+}
+
+// Every expert on its contiguous rank plus the next rank: replicas, self copies, remote copies.
+LayerPlacement replicated(int E, int R) {
+  LayerPlacement lp = contiguous(E, R);
+  for (int e = 0; e < E; ++e) lp.replicas[e].push_back((lp.replicas[e][0] + 1) % R);
+  return lp;
+}
+
+struct Case {
+  bool dedup;
+  bool replicas;
+  int nodes, per_node;
+  int64_t tokens;
+};
+
+class PlanVsEvaluator : public ::testing::TestWithParam<Case> {};
+
+TEST_P(PlanVsEvaluator, RowsCountsAndBytesAgree) {
+  const Case c = GetParam();
+  const Topology topo = Topology::uniform(c.nodes, c.per_node);
+  const int R = topo.num_ranks();
+  const RoutingTrace batch = testing::make_random_trace(kLayers, kTopK, kExperts, c.tokens, 7);
+  const LayerPlacement lp = c.replicas ? replicated(kExperts, R) : contiguous(kExperts, R);
+  const auto policy = c.replicas ? ReplicaPolicyKind::kUniform : ReplicaPolicyKind::kPrimary;
+  const TrafficOptions topt{c.dedup, 256, 128};
+  for (int l = 0; l < kLayers; ++l) {
+    const RouteContext ctx{11, l, 3};
+    std::vector<int32_t> dest;
+    const LayerTraffic lt = evaluate_layer(batch, l, lp, policy, topo, topt, ctx, &dest);
+    std::vector<DispatchPlan> plans;
+    for (int me = 0; me < R; ++me)
+      plans.push_back(build_dispatch_plan(batch.layer_experts(l), batch.layer_weights(l), dest,
+                                          kTopK, R, me, c.dedup));
+    int64_t self_copies = 0;
+    for (int me = 0; me < R; ++me) {
+      const DispatchPlan& p = plans[me];
+      EXPECT_EQ(p.token_end - p.token_begin, lt.tokens_owned[me]);
+      EXPECT_EQ(p.rows_computed(), lt.rows_computed[me]) << "rank " << me;
+      for (int d = 0; d < R; ++d) {
+        EXPECT_EQ(p.send_counts[d], lt.rows[static_cast<size_t>(me) * R + d]) << me << "->" << d;
+        EXPECT_EQ(p.recv_counts[d], lt.rows[static_cast<size_t>(d) * R + me]) << d << "->" << me;
+        EXPECT_EQ(p.send_counts[d], plans[d].recv_counts[me]);
+      }
+      self_copies += p.send_counts[me];
+      // The runtime's byte counts (from the counts it hands to MPI) equal the evaluator's.
+      const auto counts = layer_counts(p, topo, topt.dispatch_row_bytes, topt.combine_row_bytes);
+      EXPECT_EQ(counts[2], lt.dispatch[me].sent_intra);
+      EXPECT_EQ(counts[3], lt.dispatch[me].sent_inter);
+      EXPECT_EQ(counts[4], lt.dispatch[me].recv_intra);
+      EXPECT_EQ(counts[5], lt.dispatch[me].recv_inter);
+      EXPECT_EQ(counts[6], lt.combine[me].sent_intra);
+      EXPECT_EQ(counts[7], lt.combine[me].sent_inter);
+      EXPECT_EQ(counts[8], lt.combine[me].recv_intra);
+      EXPECT_EQ(counts[9], lt.combine[me].recv_inter);
+    }
+    EXPECT_GT(self_copies, 0) << "the case should exercise local (self) copies";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DispatchPlan, PlanVsEvaluator,
+    ::testing::Values(Case{true, false, 1, 4, 61}, Case{false, false, 1, 4, 61},
+                      Case{true, true, 2, 2, 64}, Case{false, true, 2, 2, 64},
+                      Case{true, true, 3, 1, 17}, Case{true, false, 2, 3, 5}));
+
+// Every (token, slot) pair of the batch is received exactly once, by the rank routing chose,
+// with its expert and gate weight; the expert-grouped view is a permutation of those pairs.
+TEST(DispatchPlan, EveryPairReceivedOnceWithItsWeight) {
+  for (bool dedup : {true, false}) {
+    const int R = 4;
+    const Topology topo = Topology::uniform(2, 2);
+    const RoutingTrace batch = testing::make_random_trace(1, kTopK, kExperts, 50, 3);
+    const LayerPlacement lp = replicated(kExperts, R);
+    std::vector<int32_t> dest(batch.layer_experts(0).size());
+    route_layer(lp, ReplicaPolicyKind::kUniform, topo, batch.layer_experts(0), kTopK,
+                RouteContext{5, 0, 0}, dest);
+    std::map<std::pair<int64_t, int32_t>, int> seen;  // (token, expert) -> times
+    for (int me = 0; me < R; ++me) {
+      const DispatchPlan p = build_dispatch_plan(batch.layer_experts(0), batch.layer_weights(0),
+                                                 dest, kTopK, R, me, dedup);
+      ASSERT_EQ(p.recv_token.size(), static_cast<size_t>(p.rows_received()));
+      for (int64_t row = 0; row < p.rows_received(); ++row)
+        for (int64_t q = p.pair_offsets[row]; q < p.pair_offsets[row + 1]; ++q) {
+          const int64_t t = p.recv_token[row];
+          const auto e = batch.experts(0, t);
+          const auto j = std::find(e.begin(), e.end(), p.pair_expert[q]) - e.begin();
+          ASSERT_LT(j, kTopK);
+          EXPECT_EQ(dest[static_cast<size_t>(t) * kTopK + j], me);
+          EXPECT_FLOAT_EQ(p.pair_weight[q], batch.weights(0, t)[j]);
+          ++seen[{t, p.pair_expert[q]}];
+        }
+      // Grouped view: experts ascending, each group's rows carry that expert.
+      EXPECT_TRUE(std::is_sorted(p.experts.begin(), p.experts.end()));
+      ASSERT_EQ(p.expert_offsets.size(), p.experts.size() + 1);
+      for (size_t i = 0; i < p.experts.size(); ++i)
+        for (int64_t k = p.expert_offsets[i]; k < p.expert_offsets[i + 1]; ++k) {
+          const int64_t row = p.expert_row[k];
+          bool found = false;
+          for (int64_t q = p.pair_offsets[row]; q < p.pair_offsets[row + 1]; ++q)
+            found |= p.pair_expert[q] == p.experts[i] && p.pair_weight[q] == p.expert_weight[k];
+          EXPECT_TRUE(found);
+        }
+      if (!dedup) {
+        for (int64_t row = 0; row < p.rows_received(); ++row) {
+          EXPECT_EQ(p.pair_offsets[row + 1] - p.pair_offsets[row], 1);
+        }
+      }
+    }
+    EXPECT_EQ(seen.size(), static_cast<size_t>(50 * kTopK));
+    for (const auto& [key, n] : seen) EXPECT_EQ(n, 1);
+  }
+}
+
+}  // namespace
+}  // namespace moeb

@@ -1,0 +1,92 @@
+// The traffic evaluator on cases small enough to count by hand: dedup, self copies (0 bytes),
+// intra/inter split, combine as the mirror of dispatch.
+#include <gtest/gtest.h>
+
+#include "core/evaluator.hpp"
+
+namespace moeb {
+namespace {
+
+// 4 tokens, top-2, 4 experts on 4 ranks (expert e on rank e), 2 nodes x 2 ranks.
+// Owners: token t on rank t. Routing chosen so that:
+//   t0 -> {e0, e1}: self + intra;  t1 -> {e2, e3}: two inter copies to node 1;
+//   t2 -> {e2, e0}: self + inter;  t3 -> {e3, e1}: self + inter.
+struct Tiny {
+  RoutingTrace batch{1, 2, 4, 4};
+  LayerPlacement lp;
+  Topology topo = Topology::uniform(2, 2);
+  Tiny() {
+    const int32_t ids[4][2] = {{0, 1}, {2, 3}, {2, 0}, {3, 1}};
+    for (int t = 0; t < 4; ++t)
+      for (int j = 0; j < 2; ++j) {
+        batch.experts(0, t)[j] = ids[t][j];
+        batch.weights(0, t)[j] = 0.5f;
+      }
+    lp.replicas = {{0}, {1}, {2}, {3}};
+  }
+};
+
+TEST(Evaluator, CountsTinyCaseByHand) {
+  Tiny c;
+  const LayerTraffic lt = evaluate_layer(c.batch, 0, c.lp, ReplicaPolicyKind::kPrimary, c.topo,
+                                         TrafficOptions{true, 10, 4}, RouteContext{});
+  const std::vector<int64_t> rows = {1, 1, 0, 0,   // t0 from rank 0: e0 (self), e1
+                                     0, 0, 1, 1,   // t1 from rank 1: e2, e3
+                                     1, 0, 1, 0,   // t2 from rank 2: e2 (self), e0
+                                     0, 1, 0, 1};  // t3 from rank 3: e3 (self), e1
+  EXPECT_EQ(lt.rows, rows);
+  EXPECT_EQ(lt.rows_computed, (std::vector<int64_t>{2, 2, 2, 2}));
+  EXPECT_EQ(lt.tokens_owned, (std::vector<int64_t>{1, 1, 1, 1}));
+  // Rank 0: sends 1 row intra (to 1); receives 1 row inter (from 2). Self copies cost nothing.
+  EXPECT_EQ(lt.dispatch[0].sent_intra, 10);
+  EXPECT_EQ(lt.dispatch[0].sent_inter, 0);
+  EXPECT_EQ(lt.dispatch[0].recv_intra, 0);
+  EXPECT_EQ(lt.dispatch[0].recv_inter, 10);
+  // Rank 1: sends 2 rows inter; receives 1 intra (from 0) and 1 inter (from 3).
+  EXPECT_EQ(lt.dispatch[1].sent_inter, 20);
+  EXPECT_EQ(lt.dispatch[1].recv_intra, 10);
+  EXPECT_EQ(lt.dispatch[1].recv_inter, 10);
+  // Combine mirrors dispatch with its own row size.
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(lt.combine[r].sent_intra * 10, lt.dispatch[r].recv_intra * 4);
+    EXPECT_EQ(lt.combine[r].sent_inter * 10, lt.dispatch[r].recv_inter * 4);
+    EXPECT_EQ(lt.combine[r].recv_inter * 10, lt.dispatch[r].sent_inter * 4);
+  }
+  EXPECT_EQ(lt.dispatch_bytes(0, 0), 0);
+  EXPECT_EQ(lt.dispatch_bytes(1, 3), 10);
+  EXPECT_EQ(lt.max_rank_bytes(), 20);
+}
+
+TEST(Evaluator, DedupSendsATokenOncePerRank) {
+  Tiny c;
+  c.lp.replicas = {{1}, {1}, {0}, {0}};  // both experts of t0 on rank 1, of t1 on rank 0
+  const auto on = evaluate_layer(c.batch, 0, c.lp, ReplicaPolicyKind::kPrimary, c.topo,
+                                 TrafficOptions{true, 10, 10}, RouteContext{});
+  const auto off = evaluate_layer(c.batch, 0, c.lp, ReplicaPolicyKind::kPrimary, c.topo,
+                                  TrafficOptions{false, 10, 10}, RouteContext{});
+  EXPECT_EQ(on.rows[0 * 4 + 1], 1);   // t0: e0, e1 both on rank 1 -> one copy
+  EXPECT_EQ(off.rows[0 * 4 + 1], 2);  // one per pair without dedup
+  EXPECT_EQ(on.rows[1 * 4 + 0], 1);   // t1: e2, e3 both on rank 0 -> one copy
+  EXPECT_EQ(off.rows[1 * 4 + 0], 2);
+  EXPECT_EQ(on.rows_computed, off.rows_computed);  // compute load does not depend on dedup
+  EXPECT_EQ(off.total_bytes() - on.total_bytes(), 2 * 2 * 10);  // 2 copies saved, both ways
+}
+
+TEST(Evaluator, BytesAreConservedAcrossRanks) {
+  Tiny c;
+  const auto lt = evaluate_layer(c.batch, 0, c.lp, ReplicaPolicyKind::kPrimary, c.topo,
+                                 TrafficOptions{true, 8, 8}, RouteContext{});
+  int64_t si = 0, ri = 0, se = 0, re = 0;
+  for (const auto& b : lt.dispatch) {
+    si += b.sent_intra;
+    ri += b.recv_intra;
+    se += b.sent_inter;
+    re += b.recv_inter;
+  }
+  EXPECT_EQ(si, ri);
+  EXPECT_EQ(se, re);
+  EXPECT_EQ(lt.inter_node_bytes(), 2 * se);
+}
+
+}  // namespace
+}  // namespace moeb

@@ -1,0 +1,207 @@
+// HDF5 results writer/reader and sink (results_schema/README.md, v1).
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/summary.hpp"
+#include "io/h5_util.hpp"
+#include "io/results_file.hpp"
+#include "test_results_io_fixture.hpp"
+
+namespace fs = std::filesystem;
+using namespace moeb;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("moeb_io_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
+template <class T>
+void expect_cubes_equal(const std::map<std::string, Cube<T>>& a,
+                        const std::map<std::string, Cube<T>>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, c] : a) {
+    ASSERT_TRUE(b.count(name)) << name;
+    const auto& d = b.at(name);
+    EXPECT_EQ(c.iterations, d.iterations) << name;
+    EXPECT_EQ(c.layers, d.layers) << name;
+    EXPECT_EQ(c.ranks, d.ranks) << name;
+    EXPECT_EQ(c.data, d.data) << name;
+  }
+}
+
+void expect_strategy_equal(const StrategyResult& a, const StrategyResult& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.skip_reason, b.skip_reason);
+  EXPECT_EQ(a.description, b.description);
+  EXPECT_EQ(a.options, b.options);
+  EXPECT_EQ(a.replica_policy, b.replica_policy);
+  EXPECT_EQ(a.route_transform, b.route_transform);
+  EXPECT_EQ(a.routing_deviation, b.routing_deviation);
+  EXPECT_EQ(a.placement_time_s, b.placement_time_s);
+  EXPECT_EQ(a.oracle, b.oracle);
+  EXPECT_EQ(a.notes, b.notes);  // order kept
+  EXPECT_EQ(a.replicas, b.replicas);
+  EXPECT_EQ(a.slots_used, b.slots_used);
+  expect_cubes_equal(a.counts, b.counts);
+  expect_cubes_equal(a.times, b.times);
+  EXPECT_EQ(a.batch_index, b.batch_index);
+  EXPECT_EQ(a.batch_tokens, b.batch_tokens);
+  EXPECT_EQ(a.rows_matrix, b.rows_matrix);
+  EXPECT_EQ(a.predicted, b.predicted);
+  EXPECT_EQ(a.predicted_system_model, b.predicted_system_model);
+  EXPECT_EQ(a.checked_elements, b.checked_elements);
+  EXPECT_EQ(a.wrong_elements, b.wrong_elements);
+  EXPECT_EQ(a.max_abs_err, b.max_abs_err);
+}
+
+}  // namespace
+
+TEST(ResultsIo, RoundTripRestoresEveryField) {
+  RunResult r = fixture::make_run();
+  r.attrs_str["status"] = "complete";
+  r.attrs_str["end_time"] = "2026-01-01T00:01:00Z";
+  const std::string path = temp_path("roundtrip.h5");
+  write_results(path, r);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  const RunResult back = read_results(path);
+
+  // Root attributes: everything given, plus schema_version written by the writer.
+  auto expected_num = r.attrs_num;
+  expected_num["schema_version"] = 1;
+  EXPECT_EQ(back.attrs_str, r.attrs_str);
+  EXPECT_EQ(back.attrs_num, expected_num);
+  EXPECT_EQ(back.config_toml, r.config_toml);
+  EXPECT_EQ(back.hostnames, r.hostnames);
+  EXPECT_EQ(back.rank_node, r.rank_node);
+  EXPECT_EQ(back.rank_device, r.rank_device);
+  EXPECT_EQ(back.env, r.env);
+  ASSERT_EQ(back.strategies.size(), r.strategies.size());
+  for (size_t i = 0; i < r.strategies.size(); ++i)
+    expect_strategy_equal(r.strategies[i], back.strategies[i]);
+}
+
+TEST(ResultsIo, IntegerAttributesAreStoredAsIntegers) {
+  const std::string path = temp_path("types.h5");
+  write_results(path, fixture::make_run());
+  h5::Handle f = h5::open_file_read(path);
+  EXPECT_EQ(h5::attr_class(f, "num_ranks"), h5::AttrClass::kInt);
+  EXPECT_EQ(h5::attr_class(f, "seed"), h5::AttrClass::kInt);
+  EXPECT_EQ(h5::attr_class(f, "probe_overhead"), h5::AttrClass::kFloat);
+  EXPECT_EQ(h5::attr_class(f, "system"), h5::AttrClass::kString);
+  h5::Handle d = h5::open_dataset(f, "strategies/baseline/measured/bytes_sent_inter");
+  EXPECT_EQ(h5::read_attr_str(d, "units"), "bytes");
+  h5::Handle t = h5::open_dataset(f, "strategies/baseline/measured/t_ffn");
+  EXPECT_EQ(h5::read_attr_str(t, "units"), "s");
+}
+
+TEST(ResultsIo, SummaryStoredMatchesCoreSummary) {
+  const RunResult r = fixture::make_run();
+  const std::string path = temp_path("summary.h5");
+  write_results(path, r);
+  const StrategySummary want = summarize(r.strategies[0]);
+  h5::Handle f = h5::open_file_read(path);
+  h5::Handle g = h5::open_group(f, "strategies/baseline/summary");
+  for (const auto& field : summary_fields()) {
+    h5::Handle d = h5::open_dataset(g, field.name);
+    EXPECT_EQ(h5::read_double(d), want.*(field.per_layer)) << field.name;
+    EXPECT_EQ(h5::read_attr_str(d, "units"), field.units) << field.name;
+  }
+  for (const auto& [name, v] : summary_attributes(want))
+    EXPECT_EQ(h5::read_attr_float(g, name), v) << name;
+  EXPECT_FALSE(h5::exists(h5::open_group(f, "strategies/skipped_one"), "summary"));
+  EXPECT_FALSE(h5::exists(h5::open_group(f, "strategies/skipped_one"), "measured"));
+}
+
+TEST(ResultsIo, LargeDatasetsAreChunkedAndCompressed) {
+  RunResult r = fixture::make_run();
+  r.strategies = {fixture::make_strategy("big", 7, false, 600)};  // 600 x 2 x 4 elements
+  const std::string path = temp_path("big.h5");
+  write_results(path, r);
+  h5::Handle f = h5::open_file_read(path);
+  h5::Handle d = h5::open_dataset(f, "strategies/big/measured/t_layer");
+  h5::Handle dcpl(H5Dget_create_plist(d));
+  EXPECT_EQ(H5Pget_layout(dcpl), H5D_CHUNKED);
+  EXPECT_GT(H5Pget_nfilters(dcpl), 0);
+  EXPECT_EQ(read_results(path).strategies[0].times.at("t_layer").data,
+            r.strategies[0].times.at("t_layer").data);
+}
+
+TEST(ResultsIo, SinkPersistsEveryFinishedStrategy) {
+  const RunResult full = fixture::make_run();
+  const std::string path = temp_path("sink.h5");
+  Hdf5ResultSink sink(path);
+  RunResult prov = full;
+  prov.strategies.clear();
+  sink.begin(prov);
+  {
+    const RunResult now = read_results(path);
+    EXPECT_EQ(now.attrs_str.at("status"), "running");
+    EXPECT_TRUE(now.strategies.empty());
+  }
+  for (size_t i = 0; i < full.strategies.size(); ++i) {
+    sink.write_strategy(full.strategies[i]);
+    // A job killed here keeps every strategy finished so far, in a complete file.
+    const RunResult now = read_results(path);
+    ASSERT_EQ(now.strategies.size(), i + 1);
+    EXPECT_EQ(now.strategies[i].name, full.strategies[i].name);
+    EXPECT_EQ(now.attrs_str.at("status"), "running");
+    EXPECT_TRUE(now.attrs_str.count("end_time"));
+    EXPECT_FALSE(fs::exists(path + ".tmp"));
+  }
+  sink.finish("complete");
+  EXPECT_EQ(read_results(path).attrs_str.at("status"), "complete");
+}
+
+TEST(ResultsIo, MemorySinkKeepsWhatItIsGiven) {
+  const RunResult full = fixture::make_run();
+  MemoryResultSink sink;
+  sink.begin(full);
+  EXPECT_TRUE(sink.result().strategies.empty());
+  sink.write_strategy(full.strategies[0]);
+  sink.finish("interrupted");
+  EXPECT_TRUE(sink.finished());
+  ASSERT_EQ(sink.result().strategies.size(), 1u);
+  EXPECT_EQ(sink.result().attrs_str.at("status"), "interrupted");
+}
+
+TEST(ResultsIo, RefusesOtherSchemaVersionWithOneLine) {
+  const std::string path = temp_path("v2.h5");
+  write_results(path, fixture::make_run());
+  {
+    h5::Handle f = h5::open_file_rw(path);
+    h5::write_attr(f, "schema_version", static_cast<int64_t>(2));
+  }
+  try {
+    read_results(path);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("schema_version 2"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+}
+
+TEST(ResultsIo, MissingOrForeignFileIsInputError) {
+  EXPECT_THROW(read_results(temp_path("does_not_exist.h5")), InputError);
+  const std::string path = temp_path("foreign.h5");
+  { h5::Handle f = h5::create_file(path); }
+  EXPECT_THROW(read_results(path), InputError);
+}
+
+TEST(ResultsIo, RejectsDuplicateStrategyNamesAndLeavesNoTempFile) {
+  RunResult r = fixture::make_run();
+  r.strategies.push_back(r.strategies[0]);
+  const std::string path = temp_path("dup.h5");
+  EXPECT_THROW(write_results(path, r), H5Error);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_FALSE(fs::exists(path));
+}

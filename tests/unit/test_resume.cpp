@@ -1,0 +1,172 @@
+// Resume logic (src/io/resume.hpp): finished strategies, compatibility, merge order.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/error.hpp"
+#include "io/h5_util.hpp"
+#include "io/results_file.hpp"
+#include "io/resume.hpp"
+
+namespace {
+
+moeb::StrategyResult strategy(const std::string& name, const std::string& status,
+                              double placement_time_s = 0) {
+  moeb::StrategyResult s;
+  s.name = name;
+  s.status = status;
+  s.placement_time_s = placement_time_s;
+  return s;
+}
+
+std::vector<std::string> names(const std::vector<moeb::StrategyResult>& v) {
+  std::vector<std::string> out;
+  for (const auto& s : v) out.push_back(s.name);
+  return out;
+}
+
+TEST(Resume, CompleteAndSkippedAreFinishedInterruptedIsNot) {
+  moeb::RunResult r;
+  r.strategies = {strategy("baseline", "complete"), strategy("grace", "skipped"),
+                  strategy("eplb", "interrupted")};
+  EXPECT_EQ(moeb::completed_strategies(r), (std::set<std::string>{"baseline", "grace"}));
+}
+
+TEST(Resume, StrategiesToRunKeepPlannedOrderAndSkipFinished) {
+  const std::vector<std::string> planned = {"baseline", "eplb", "tacg", "eplb"};
+  EXPECT_EQ(moeb::strategies_to_run(planned, {"baseline"}),
+            (std::vector<std::string>{"eplb", "tacg"}));
+  EXPECT_TRUE(moeb::strategies_to_run(planned, {"baseline", "eplb", "tacg"}).empty());
+}
+
+TEST(Resume, MergeHoldsEveryStrategyOnceInPlannedOrder) {
+  const std::vector<std::string> planned = {"baseline", "eplb", "tacg"};
+  // Preempted during eplb: baseline finished, eplb interrupted.
+  const std::vector<moeb::StrategyResult> previous = {strategy("baseline", "complete", 1.0),
+                                                      strategy("eplb", "interrupted", 2.0)};
+  const std::vector<moeb::StrategyResult> fresh = {strategy("eplb", "complete", 3.0),
+                                                   strategy("tacg", "complete", 4.0)};
+  const auto merged = moeb::merge_resumed(planned, previous, fresh);
+  ASSERT_EQ(names(merged), (std::vector<std::string>{"baseline", "eplb", "tacg"}));
+  EXPECT_EQ(merged[0].placement_time_s, 1.0);  // kept from the file, not run again
+  EXPECT_EQ(merged[1].status, "complete");     // the fresh run replaces the interrupted one
+  EXPECT_EQ(merged[1].placement_time_s, 3.0);
+}
+
+TEST(Resume, MergeKeepsFinishedStrategiesThatAreNotPlannedAnyMore) {
+  const auto merged = moeb::merge_resumed({"eplb"}, {strategy("baseline", "complete")},
+                                          {strategy("eplb", "complete")});
+  EXPECT_EQ(names(merged), (std::vector<std::string>{"eplb", "baseline"}));
+}
+
+TEST(Resume, MergeMidRunListsOnlyWhatExists) {
+  // After the first fresh strategy of a resumed run, the file holds old + new, nothing planned-only.
+  const auto merged = moeb::merge_resumed({"baseline", "eplb", "tacg"},
+                                          {strategy("baseline", "complete")},
+                                          {strategy("eplb", "complete")});
+  EXPECT_EQ(names(merged), (std::vector<std::string>{"baseline", "eplb"}));
+}
+
+TEST(Resume, CompatibleWhenIdentityAttributesAgree) {
+  moeb::RunResult a, b;
+  a.attrs_str = {{"suite_name", "quickstart"}, {"system", "loopback"}, {"start_time", "x"}};
+  a.attrs_num = {{"num_ranks", 4}, {"seed", 42}};
+  b = a;
+  b.attrs_str["start_time"] = "y";  // provenance that differs between attempts is fine
+  EXPECT_NO_THROW(moeb::check_resume_compatible(a, b, "r.h5"));
+}
+
+TEST(Resume, IncompatibleRankCountIsRefusedNamingFileAndAttribute) {
+  moeb::RunResult a, b;
+  a.attrs_num = {{"num_ranks", 4}};
+  b.attrs_num = {{"num_ranks", 8}};
+  try {
+    moeb::check_resume_compatible(a, b, "r.h5");
+    FAIL() << "expected ConfigError";
+  } catch (const moeb::ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("r.h5"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("num_ranks"), std::string::npos) << msg;
+  }
+}
+
+TEST(Resume, IncompatibleSuiteIsRefused) {
+  moeb::RunResult a, b;
+  a.attrs_str = {{"suite_name", "quickstart"}};
+  b.attrs_str = {{"suite_name", "deepseek-v3"}};
+  EXPECT_THROW(moeb::check_resume_compatible(a, b, "r.h5"), moeb::ConfigError);
+}
+
+TEST(Resume, CarriedOverStrategySaysWhichAttemptMeasuredIt) {
+  moeb::RunResult first;
+  first.attrs_str = {{"start_time", "2026-01-01T00:00:00Z"}, {"slurm_job_id", "17"},
+                     {"slurm_job_nodelist", "node[1-2]"}};
+  auto s = strategy("baseline", "complete");
+  moeb::mark_carried_over(s, first, "r.h5");
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"carried_over_from", "r.h5"},
+      {"measured_start_time", "2026-01-01T00:00:00Z"},
+      {"measured_slurm_job_id", "17"},
+      {"measured_slurm_job_nodelist", "node[1-2]"}};
+  EXPECT_EQ(s.notes, expected);
+  // Resumed a second time: the origin stays the first attempt.
+  moeb::RunResult second;
+  second.attrs_str = {{"start_time", "2026-01-02T00:00:00Z"}, {"slurm_job_id", "18"}};
+  moeb::mark_carried_over(s, second, "r.h5");
+  EXPECT_EQ(s.notes, expected);
+}
+
+class ResumeFile : public ::testing::Test {
+ protected:
+  std::string path_ = (std::filesystem::temp_directory_path() /
+                       ("moeb_resume_" + std::to_string(::getpid()) + ".h5"))
+                          .string();
+  void TearDown() override { std::remove(path_.c_str()); }
+  void write(int64_t version, const std::vector<std::pair<std::string, std::string>>& strategies) {
+    auto f = moeb::h5::create_file(path_);
+    moeb::h5::write_attr(f, "schema_version", version);
+    auto g = moeb::h5::create_group(f, "strategies");
+    for (const auto& [name, status] : strategies) {
+      auto s = moeb::h5::create_group(g, name);
+      moeb::h5::write_attr(s, "status", status);
+    }
+  }
+};
+
+TEST_F(ResumeFile, ReadsFinishedStrategiesFromFile) {
+  write(1, {{"baseline", "complete"}, {"eplb", "interrupted"}, {"grace", "skipped"}});
+  EXPECT_EQ(moeb::completed_strategies(path_), (std::set<std::string>{"baseline", "grace"}));
+}
+
+TEST_F(ResumeFile, WrittenResultsRoundTripIntoMergeWithoutRerunningFinished) {
+  moeb::RunResult r;
+  r.attrs_str = {{"suite_name", "quickstart"}, {"status", "interrupted"}};
+  r.attrs_num = {{"num_ranks", 1}};
+  r.strategies = {strategy("baseline", "complete", 0.25), strategy("eplb", "interrupted", 0.5)};
+  moeb::write_results(path_, r);
+  EXPECT_EQ(moeb::completed_strategies(path_), (std::set<std::string>{"baseline"}));
+  const auto previous = moeb::load_for_resume(path_);
+  EXPECT_NO_THROW(moeb::check_resume_compatible(previous, r, path_));
+  const auto todo = moeb::strategies_to_run({"baseline", "eplb"}, moeb::completed_strategies(previous));
+  EXPECT_EQ(todo, (std::vector<std::string>{"eplb"}));
+  const auto merged = moeb::merge_resumed({"baseline", "eplb"}, previous.strategies,
+                                          {strategy("eplb", "complete", 0.75)});
+  ASSERT_EQ(names(merged), (std::vector<std::string>{"baseline", "eplb"}));
+  EXPECT_EQ(merged[0].placement_time_s, 0.25);
+  EXPECT_EQ(merged[1].placement_time_s, 0.75);
+}
+
+TEST_F(ResumeFile, RefusesOtherSchemaVersion) {
+  write(2, {{"baseline", "complete"}});
+  EXPECT_THROW(moeb::completed_strategies(path_), moeb::InputError);
+}
+
+TEST_F(ResumeFile, MissingFileIsAnInputError) {
+  EXPECT_THROW(moeb::completed_strategies(path_ + ".absent"), moeb::InputError);
+}
+
+}  // namespace
