@@ -2,7 +2,8 @@
 //  - permute (gather) and unpermute (CSR combine) bandwidth, bytes moved per second;
 //  - grouped expert GEMM (cublasGemmGroupedBatchedEx, and the per-expert cublasGemmEx loop)
 //    against one cublasGemmEx of the same FLOPs, the ceiling a grouped GEMM can reach.
-// Timed with CUDA events (manual time). Run: bench/bench_cuda_kernels --benchmark_counters_tabular=true
+// Timed with CUDA events (manual time). Run: bench/bench_cuda_kernels
+// --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -142,8 +143,8 @@ void BM_CudaExpertGemm(benchmark::State& state) {
   cublasHandle_t handle;
   MOEB_CUBLAS_CHECK(cublasCreate(&handle));
   {
-    moeb::cuda::GroupedGemm gemm(handle, mode == 1 ? moeb::cuda::GemmMode::kLoop
-                                                   : moeb::cuda::GemmMode::kGrouped);
+    moeb::cuda::GroupedGemm gemm(
+        handle, mode == 1 ? moeb::cuda::GemmMode::kLoop : moeb::cuda::GemmMode::kGrouped);
     moeb::GemmProblem single = probs[0];
     single.n = static_cast<int>(rows);
     single.b_offset = single.c_offset = 0;
@@ -155,8 +156,8 @@ void BM_CudaExpertGemm(benchmark::State& state) {
     });
   }
   const double flops = 2.0 * rows * H * F2;
-  state.counters["TFLOPS"] = benchmark::Counter(flops * 1e-12 * state.iterations(),
-                                                benchmark::Counter::kIsRate);
+  state.counters["TFLOPS"] =
+      benchmark::Counter(flops * 1e-12 * state.iterations(), benchmark::Counter::kIsRate);
   state.SetLabel(mode == 0 ? "grouped" : mode == 1 ? "loop" : "single GEMM, same FLOPs");
   cublasDestroy(handle);
   cudaFree(w);

@@ -4,11 +4,13 @@
 // machine noise hits both alike; each is timed as the slowest rank's time after a barrier.
 // Run: mpirun -np 4 --oversubscribe bench/bench_runtime_dispatch
 // Counters: runtime_us, bare_us (medians over iterations of the slowest rank), ratio =
-// runtime_us / bare_us; gate_us, permute_us, a2a_us: rank 0's phase medians.
+// runtime_us / bare_us; wrapper_us / wrapper_ratio: MpiTransport::alltoallv alone on the bare
+// buffers; gate_us, permute_us, a2a_us: rank 0's phase medians.
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <numeric>
 #include <vector>
@@ -80,38 +82,62 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       bare_recv(std::max<size_t>(1, ref.rows_received() * rb));
   MPI_Comm comm = transport.comm();
 
-  std::vector<double> runtime_s, bare_s, gate_s, permute_s, a2a_s;
+  std::vector<double> runtime_s, bare_s, wrapper_s, gate_s, permute_s, a2a_s;
   moeb::DispatchPlan plan;
-  for (auto _ : state) {
+  const auto bare_exchange = [&] {
     MPI_Barrier(comm);
-    auto t0 = Clock::now();
+    const auto t0 = Clock::now();
     MPI_Alltoallv(bare_send.data(), sc.data(), sd.data(), MPI_BYTE, bare_recv.data(), rc.data(),
                   rd.data(), MPI_BYTE, comm);
-    const double bare = max_over_ranks(comm, std::chrono::duration<double>(Clock::now() - t0).count());
-
+    bare_s.push_back(max_over_ranks(comm, std::chrono::duration<double>(Clock::now() - t0).count()));
+  };
+  // MpiTransport alone (row datatype, int64 counts converted) on the bare buffers.
+  const auto wrapper_exchange = [&] {
     MPI_Barrier(comm);
-    t0 = Clock::now();
+    const auto t0 = Clock::now();
+    transport.alltoallv(bare_send.data(), ref.send_counts, ref.send_offsets, bare_recv.data(),
+                        ref.recv_counts, ref.recv_offsets, rb);
+    wrapper_s.push_back(
+        max_over_ranks(comm, std::chrono::duration<double>(Clock::now() - t0).count()));
+  };
+  const auto runtime_dispatch = [&] {
+    MPI_Barrier(comm);
+    const auto t0 = Clock::now();
     moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
     plan = moeb::build_dispatch_plan(experts, weights, dest, kTopK, R, me, true);
     const auto t1 = Clock::now();
     backend.prepare(plan);
     backend.permute(plan);
+    if (getenv("MOEB_BENCH_PROBE")) MPI_Barrier(comm);
     const auto t2 = Clock::now();
     transport.alltoallv(backend.dispatch_send(), plan.send_counts, plan.send_offsets,
                         backend.dispatch_recv(), plan.recv_counts, plan.recv_offsets, rb);
     const auto t3 = Clock::now();
-    const double rt = max_over_ranks(comm, std::chrono::duration<double>(t3 - t0).count());
+    runtime_s.push_back(max_over_ranks(comm, std::chrono::duration<double>(t3 - t0).count()));
     gate_s.push_back(std::chrono::duration<double>(t1 - t0).count());
     permute_s.push_back(std::chrono::duration<double>(t2 - t1).count());
     a2a_s.push_back(std::chrono::duration<double>(t3 - t2).count());
-    state.SetIterationTime(rt);
-    runtime_s.push_back(rt);
-    bare_s.push_back(bare);
+  };
+  int64_t iter = 0;
+  for (auto _ : state) {
+    // Alternate the order so neither variant always runs on a warm cache.
+    if (iter++ % 2 == 0) {
+      bare_exchange();
+      wrapper_exchange();
+      runtime_dispatch();
+    } else {
+      runtime_dispatch();
+      wrapper_exchange();
+      bare_exchange();
+    }
+    state.SetIterationTime(runtime_s.back());
   }
   const double rt_med = moeb::median(runtime_s), bare_med = moeb::median(bare_s);
   state.counters["runtime_us"] = rt_med * 1e6;
   state.counters["bare_us"] = bare_med * 1e6;
   state.counters["ratio"] = rt_med / bare_med;
+  state.counters["wrapper_us"] = moeb::median(wrapper_s) * 1e6;
+  state.counters["wrapper_ratio"] = moeb::median(wrapper_s) / bare_med;
   // Rank 0's own phase medians: routing + plan, permute, the all-to-all-v itself.
   state.counters["gate_us"] = moeb::median(gate_s) * 1e6;
   state.counters["permute_us"] = moeb::median(permute_s) * 1e6;

@@ -192,9 +192,11 @@ def plot_bars(results, out):
         ax.set_xticks(x)
         ax.set_xticklabels(strategies, rotation=30, ha="right")
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize="small")
     fig.suptitle("moebench: %s" % ", ".join(sorted({r.suite for r in results})))
     fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small",
+               title="system")
     _save(fig, out)
 
 
@@ -314,7 +316,8 @@ def plot_all(results, out_dir, formats):
         for i, r in enumerate(results):
             stem = "%d_%s" % (i, r.system.replace("/", "_").replace(" ", "_"))
             for s in r.measured():
-                plot_heatmap(r, s["name"], os.path.join(out_dir, "%s_load_%s.%s" % (stem, s["name"], ext)))
+                plot_heatmap(r, s["name"],
+                             os.path.join(out_dir, "%s_load_%s.%s" % (stem, s["name"], ext)))
                 made += 1
                 if "rows_matrix" in s:
                     plot_traffic(r, s["name"], 0, os.path.join(

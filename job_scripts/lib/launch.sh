@@ -12,8 +12,9 @@
 #   OMPI_BTL []       sets OMPI_MCA_btl (e.g. self,tcp where several slurmd share one host)
 #   SETUP []          a file sourced first (module loads, site environment)
 #   SYSTEM []         --system label (the report's column); STRATEGIES [] --strategies a,b
-#   RESUME [auto]     auto: resume the output file when it exists (requeued job); 0: never;
-#                     a path: resume that file
+#   RESUME [auto]     auto: a requeued job resumes its output file; an existing output file
+#                     otherwise stops the job (exit 2); 0: overwrite; a path: resume that file
+#   REQUEUE_ON_STOP [0]  1: after a stop signal, `scontrol requeue` the job so that it resumes
 #   MOEB_ARGS []      extra `moebench run` arguments
 
 moeb_log() { echo "[moebench job ${SLURM_JOB_ID:-local}] $*"; }
@@ -77,8 +78,19 @@ moeb_run() {
   [[ -z "${SYSTEM:-}" ]] || args+=(--system "$SYSTEM")
   [[ -z "${STRATEGIES:-}" ]] || args+=(--strategies "$STRATEGIES")
   case "${RESUME:-auto}" in
-    auto) [[ ! -f "$out" ]] || args+=(--resume "$out") ;;
-    0 | no | "") ;;
+    auto)
+      # Only a requeued job (same id, SLURM_RESTART_COUNT >= 1) resumes by itself: a file of the
+      # same name from elsewhere (job ids restart on a new cluster) is never taken for its own.
+      if [[ -f "$out" ]]; then
+        if ((${SLURM_RESTART_COUNT:-0} > 0)); then
+          moeb_log "restart ${SLURM_RESTART_COUNT} of this job: resuming $out"
+          args+=(--resume "$out")
+        else
+          echo "moebench: $out already exists and this job is not a requeued one: set RESUME=$out to resume it, RESUME=0 to overwrite it, or choose another OUTPUT" >&2
+          exit 2
+        fi
+      fi ;;
+    0 | no) ;;
     *) args+=(--resume "$RESUME") ;;
   esac
   # shellcheck disable=SC2206
@@ -94,7 +106,8 @@ moeb_run() {
   # answers SIGTERM by killing its ranks, so TERM is not forwarded as TERM.)
   "${MOEB_LAUNCH[@]}" "$bin" "${args[@]}" &
   local pid=$! rc=0
-  trap 'moeb_log "stop signal received: asking the ranks to stop at the next iteration"; kill -USR1 '"$pid"' 2>/dev/null || true' USR1 TERM
+  MOEB_STOPPED=0
+  trap 'MOEB_STOPPED=1; moeb_log "stop signal received: asking the ranks to stop at the next iteration"; kill -USR1 '"$pid"' 2>/dev/null || true' USR1 TERM
   while true; do
     rc=0
     wait "$pid" || rc=$?
@@ -106,8 +119,13 @@ moeb_run() {
   trap - USR1 TERM
   if ((rc == 0)); then
     moeb_log "done: $out"
+  elif ((MOEB_STOPPED)) && [[ "${REQUEUE_ON_STOP:-0}" == 1 && -n "${SLURM_JOB_ID:-}" ]]; then
+    # Time limit ahead (--signal=B:USR1) or preemption notice: put the job back in the queue; it
+    # keeps its id and output file and resumes it when it starts again.
+    moeb_log "stopped with code $rc; finished strategies are kept in $out; requeueing job $SLURM_JOB_ID"
+    scontrol requeue "$SLURM_JOB_ID" || moeb_log "scontrol requeue failed (submit with --requeue?)"
   else
-    moeb_log "moebench exited with code $rc; finished strategies are kept in $out (resume with RESUME=$out or requeue the job)"
+    moeb_log "moebench exited with code $rc; finished strategies are kept in $out (requeue the job, or submit a new one with OUTPUT=$out RESUME=$out)"
   fi
   return "$rc"
 }

@@ -15,12 +15,12 @@ namespace moeb::cuda {
 using bf16 = __nv_bfloat16;
 
 // Permute (gather): dst[i, :] = src[index[i], :] for i in [0, rows).
-void gather_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems,
-                 bf16* dst, cudaStream_t stream);
+void gather_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems, bf16* dst,
+                 cudaStream_t stream);
 
 // Unpermute (scatter): dst[index[i], :] = src[i, :] for i in [0, rows). Indices must be distinct.
-void scatter_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems,
-                  bf16* dst, cudaStream_t stream);
+void scatter_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems, bf16* dst,
+                  cudaStream_t stream);
 
 // Gate-weighted combine, a CSR gather-reduce with fp32 accumulation in a fixed order (no
 // atomics, deterministic): out[r, :] = sum_{q in [offsets[r], offsets[r+1])} w_q * src[index[q], :]

@@ -33,25 +33,26 @@ void move_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_
   if (rows <= 0 || row_elems <= 0) return;
   if (detail::can_vectorize(src, dst, row_elems)) {
     const int64_t units = row_elems / detail::kVecElems;
-    move_rows_kernel<uint4, kScatter><<<detail::grid_for(rows * units, kThreads), kThreads, 0,
-                                        stream>>>(reinterpret_cast<const uint4*>(src), index, rows,
-                                                  units, reinterpret_cast<uint4*>(dst));
+    move_rows_kernel<uint4, kScatter>
+        <<<detail::grid_for(rows * units, kThreads), kThreads, 0, stream>>>(
+            reinterpret_cast<const uint4*>(src), index, rows, units, reinterpret_cast<uint4*>(dst));
   } else {
-    move_rows_kernel<bf16, kScatter><<<detail::grid_for(rows * row_elems, kThreads), kThreads, 0,
-                                       stream>>>(src, index, rows, row_elems, dst);
+    move_rows_kernel<bf16, kScatter>
+        <<<detail::grid_for(rows * row_elems, kThreads), kThreads, 0, stream>>>(src, index, rows,
+                                                                                row_elems, dst);
   }
   MOEB_CHECK_LAUNCH(name);
 }
 
 }  // namespace
 
-void gather_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems,
-                 bf16* dst, cudaStream_t stream) {
+void gather_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems, bf16* dst,
+                 cudaStream_t stream) {
   move_rows<false>(src, index, rows, row_elems, dst, stream, "gather_rows");
 }
 
-void scatter_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems,
-                  bf16* dst, cudaStream_t stream) {
+void scatter_rows(const bf16* src, const int32_t* index, int64_t rows, int64_t row_elems, bf16* dst,
+                  cudaStream_t stream) {
   move_rows<true>(src, index, rows, row_elems, dst, stream, "scatter_rows");
 }
 

@@ -18,9 +18,9 @@ __device__ inline bool better(float va, int ia, float vb, int ib) {
   return va > vb || (va == vb && ia >= 0 && (ib < 0 || ia < ib));
 }
 
-__global__ void topk_gate_kernel(const float* __restrict__ logits, int64_t tokens,
-                                 int num_experts, int top_k, bool renormalize,
-                                 int32_t* __restrict__ experts, float* __restrict__ weights) {
+__global__ void topk_gate_kernel(const float* __restrict__ logits, int64_t tokens, int num_experts,
+                                 int top_k, bool renormalize, int32_t* __restrict__ experts,
+                                 float* __restrict__ weights) {
   const int lane = threadIdx.x % 32;
   const int warp = threadIdx.x / 32;
   const int64_t warps_total = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
@@ -74,8 +74,10 @@ void topk_gate(const float* logits, int64_t tokens, int num_experts, int top_k, 
                int32_t* experts, float* weights, cudaStream_t stream) {
   if (num_experts < 1 || num_experts > kMaxExperts || top_k < 1 || top_k > kMaxTopK ||
       top_k > num_experts)
-    throw Error("topk_gate: need 1 <= top_k <= min(32, num_experts) and num_experts <= 1024, got "
-                "top_k=" + std::to_string(top_k) + ", num_experts=" + std::to_string(num_experts));
+    throw Error(
+        "topk_gate: need 1 <= top_k <= min(32, num_experts) and num_experts <= 1024, got "
+        "top_k=" +
+        std::to_string(top_k) + ", num_experts=" + std::to_string(num_experts));
   if (tokens <= 0) return;
   const int64_t blocks64 = (tokens + kWarpsPerBlock - 1) / kWarpsPerBlock;
   const unsigned blocks = static_cast<unsigned>(blocks64 > 65535 * 4 ? 65535 * 4 : blocks64);

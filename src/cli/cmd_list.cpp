@@ -43,7 +43,7 @@ std::string option_constraint(const OptionSpec& o) {
     return s;
   }
   if (o.type == OptionType::kInt || o.type == OptionType::kFloat) {
-    const bool lo = o.min > -1e299, hi = o.max < 1e299;
+    const bool lo = o.min > -1e299, hi = o.max < 2147483647.0;  // int's own limit: unbounded
     if (lo && hi) return "in [" + bound(o.min) + ", " + bound(o.max) + "]";
     if (lo) return ">= " + bound(o.min);
     if (hi) return "<= " + bound(o.max);
@@ -93,8 +93,10 @@ const ConfigKey* find_key(const std::string& table, const std::string& key) {
 
 void print_distributions() {
   std::printf("\nSynthetic distributions ([workload] distribution, with kind = \"synthetic\"):\n");
-  if (const ConfigKey* k = find_key("workload", "distribution"))
+  if (const ConfigKey* k = find_key("workload", "distribution")) {
     for (const auto& c : k->choices) std::printf("  %s\n", c.c_str());
+    std::printf("  (%s; keys: moebench list keys)\n", k->description.c_str());
+  }
 }
 
 void print_keys() {
@@ -119,8 +121,10 @@ void print_keys() {
       o.max = std::isfinite(k.max) ? k.max : 1e300;
       c = option_constraint(o);
     }
-    std::printf("    %-22s %s%s%s\n", k.key.c_str(), k.description.c_str(), c.empty() ? "" : "; ",
-                c.c_str());
+    const std::string def = k.table == "model" ? "preset" : format_config_field(k.field(defaults));
+    std::printf("    %-22s %-8s default %s%s%s\n        %s\n", k.key.c_str(),
+                config_field_type(k.field(defaults)), def.c_str(), c.empty() ? "" : ", ",
+                c.c_str(), k.description.c_str());
   }
 }
 

@@ -81,8 +81,7 @@ void register_report(CLI::App& app, int& exit_code) {
       "report",
       "Tables across results files: strategies as rows, systems as column groups, every figure "
       "with its baseline ratio (Markdown, LaTeX, CSV, JSON)");
-  sub->add_option("files", args->files, "results files (.h5) of moebench run/simulate")
-      ->required();
+  sub->add_option("files", args->files, "results files (.h5) of moebench run/simulate")->required();
   sub->add_option("--format", args->format, "md | latex | csv | json (default md)");
   sub->add_option("-o,--output", args->output, "write here instead of stdout");
   sub->add_option("--metrics", args->metrics, metrics_help());

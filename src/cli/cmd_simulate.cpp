@@ -51,7 +51,15 @@ struct SimSetup {
   int slots_per_rank = 0;
   std::vector<ResolvedStrategy> strategies;
   std::unique_ptr<Workload> workload;
+  // Simulated batches, generated once for all strategies when they fit in kMaxCachedBytes.
+  std::vector<RoutingTrace> cached_batches;
+
+  RoutingTrace batch(int64_t b) const {
+    return b < static_cast<int64_t>(cached_batches.size()) ? cached_batches[b] : workload->batch(b);
+  }
 };
+
+constexpr double kMaxCachedBytes = 2.0 * (1 << 30);
 
 void apply_overrides(RunConfig& cfg, const SimulateArgs& a) {
   if (!a.model.empty()) {
@@ -70,7 +78,7 @@ void apply_overrides(RunConfig& cfg, const SimulateArgs& a) {
     // Enough tokens for the calibration part and every simulated batch.
     const double eval_share = 1.0 - cfg.workload.calibration_fraction;
     const auto need = static_cast<int64_t>(static_cast<double>(a.batch_tokens) * a.iterations /
-                                           std::max(eval_share, 0.05) * 1.1) + a.batch_tokens;
+                                           std::max(eval_share, 0.05) * 1.1);
     if (cfg.workload.kind == "synthetic") cfg.workload.tokens = std::max(cfg.workload.tokens, need);
   }
   if (!a.strategies.empty()) {
@@ -121,6 +129,11 @@ SimSetup prepare(const SimulateArgs& a) {
                       std::to_string(m.num_experts) + " experts");
   s.workload = open_workload(s.cfg, m);
   if (s.workload->num_batches() < 1) throw ConfigError(a.suite + ": key 'workload': no evaluation batch");
+  const int64_t distinct = std::min<int64_t>(s.cfg.iterations, s.workload->num_batches());
+  const double bytes = static_cast<double>(distinct) * s.cfg.workload.batch_tokens * m.num_layers *
+                       m.top_k * (sizeof(int32_t) + sizeof(float));
+  if (bytes <= kMaxCachedBytes)
+    for (int64_t b = 0; b < distinct; ++b) s.cached_batches.push_back(s.workload->batch(b));
   return s;
 }
 
@@ -222,7 +235,7 @@ StrategyResult simulate_strategy(const SimSetup& s, const ResolvedStrategy& rs) 
   int64_t changed = 0, choices = 0;
   for (int i = 0; i < I; ++i) {
     const int64_t b = i % s.workload->num_batches();
-    RoutingTrace batch = s.workload->batch(b);
+    RoutingTrace batch = s.batch(b);
     res.batch_index.push_back(b);
     res.batch_tokens.push_back(batch.num_tokens());
     choices += batch.num_tokens() * batch.top_k() * L;

@@ -70,8 +70,9 @@ DeviceBinding choose_device(const BindingInput& in) {
                           std::to_string(local_size) + " on " + host;
   if (mine.device_count <= 0 ||
       (mine.cuda_visible_devices && parse_visible_devices(*mine.cuda_visible_devices).empty()))
-    throw ConfigError("no CUDA device visible: " + who + " (" + show_cvd(mine.cuda_visible_devices) +
-                      ", device count " + std::to_string(std::max(0, mine.device_count)) +
+    throw ConfigError("no CUDA device visible: " + who + " (" +
+                      show_cvd(mine.cuda_visible_devices) + ", device count " +
+                      std::to_string(std::max(0, mine.device_count)) +
                       (mine.count_error.empty() ? "" : "; " + mine.count_error) + ")");
 
   const bool shared = std::all_of(in.views.begin(), in.views.end(),
@@ -100,7 +101,8 @@ DeviceBinding choose_device(const BindingInput& in) {
   const auto my_list = parse_visible_devices(*mine.cuda_visible_devices);
   for (int r = 0; r < local_size; ++r) {
     if (r == in.local_rank) continue;
-    const auto other = parse_visible_devices(*in.views[static_cast<size_t>(r)].cuda_visible_devices);
+    const auto other =
+        parse_visible_devices(*in.views[static_cast<size_t>(r)].cuda_visible_devices);
     for (const auto& dev : my_list)
       if (std::find(other.begin(), other.end(), dev) != other.end())
         throw ConfigError("local ranks " + std::to_string(std::min(r, in.local_rank)) + " and " +

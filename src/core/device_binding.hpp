@@ -22,21 +22,21 @@ namespace moeb {
 struct DeviceView {
   // CUDA_VISIBLE_DEVICES as set for that rank; nullopt when unset (all devices visible).
   std::optional<std::string> cuda_visible_devices;
-  int device_count = 0;  // what cudaGetDeviceCount returned for that rank (0 on failure)
+  int device_count = 0;     // what cudaGetDeviceCount returned for that rank (0 on failure)
   std::string count_error;  // why the count is 0 ("cudaErrorNoDevice: no CUDA-capable ..."), or ""
 };
 
 struct BindingInput {
-  int local_rank = 0;              // this rank's index within its node (MPI shared-memory split)
-  std::vector<DeviceView> views;   // one per local rank, indexed by local rank (size = local size)
-  int gpus_per_task = 0;           // SLURM_GPUS_PER_TASK (0 = not set)
-  std::string host;                // for messages
+  int local_rank = 0;             // this rank's index within its node (MPI shared-memory split)
+  std::vector<DeviceView> views;  // one per local rank, indexed by local rank (size = local size)
+  int gpus_per_task = 0;          // SLURM_GPUS_PER_TASK (0 = not set)
+  std::string host;               // for messages
 };
 
 struct DeviceBinding {
-  int device = 0;          // index to pass to cudaSetDevice (in this rank's own view)
+  int device = 0;  // index to pass to cudaSetDevice (in this rank's own view)
   bool per_task_view = false;
-  std::string describe;    // "local rank 1 of 4 -> device 1 (shared view of 4 devices)"
+  std::string describe;  // "local rank 1 of 4 -> device 1 (shared view of 4 devices)"
 };
 
 // Entries of a CUDA_VISIBLE_DEVICES value: "0,1", "GPU-<uuid>,MIG-<uuid>", "" (none). Entries

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/options.hpp"
+#include "io/config_keys.hpp"
 
 namespace moeb {
 
@@ -14,5 +15,8 @@ std::string quote_toml(const std::string& s);
 std::string format_toml_float(double x);
 // An option value as a TOML value.
 std::string format_toml_option(const OptionValue& v);
+// A config field's value as a TOML value, and its type name ("int", "float", "[string]", ...).
+std::string format_config_field(const ConfigField& f);
+const char* config_field_type(const ConfigField& f);
 
 }  // namespace moeb

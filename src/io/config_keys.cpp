@@ -46,7 +46,10 @@ const std::vector<ConfigKey>& config_keys() {
       key("workload", "kind", MOEB_FIELD(workload.kind), "where routing comes from", -kInf, kInf,
           {"synthetic", "trace"}),
       key("workload", "distribution", MOEB_FIELD(workload.distribution),
-          "synthetic expert popularity", -kInf, kInf, {"uniform", "zipf", "families", "calibrated"}),
+          "synthetic expert popularity: uniform (every expert alike), zipf (power law, exponent "
+          "zipf_s), families (task families with hot expert sets), calibrated (solved for the "
+          "target_* statistics or a model's published ones)",
+          -kInf, kInf, {"uniform", "zipf", "families", "calibrated"}),
       key("workload", "zipf_s", MOEB_FIELD(workload.zipf_s), "Zipf exponent", 0, 100),
       key("workload", "families", MOEB_FIELD(workload.num_families), "task families", 1, 1024),
       key("workload", "family_hot_share", MOEB_FIELD(workload.family_hot_share),

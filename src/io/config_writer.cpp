@@ -51,9 +51,7 @@ std::string format_toml_option(const OptionValue& v) {
   return quote_toml(std::get<std::string>(v));
 }
 
-namespace {
-
-std::string format_field(const ConfigField& f) {
+std::string format_config_field(const ConfigField& f) {
   return std::visit(
       [](auto* p) -> std::string {
         using T = std::remove_pointer_t<decltype(p)>;
@@ -79,7 +77,10 @@ std::string format_field(const ConfigField& f) {
       f);
 }
 
-}  // namespace
+const char* config_field_type(const ConfigField& f) {
+  static const char* names[] = {"int", "int", "int", "float", "bool", "string", "[string]", "[float]"};
+  return names[f.index()];
+}
 
 std::string config_to_toml(const RunConfig& cfg_in) {
   RunConfig cfg = cfg_in;  // ConfigKey hands out pointers into a mutable config
@@ -100,7 +101,7 @@ std::string config_to_toml(const RunConfig& cfg_in) {
         out << "]\n";
       }
     }
-    out << k.key << " = " << format_field(k.field(cfg)) << "\n";
+    out << k.key << " = " << format_config_field(k.field(cfg)) << "\n";
   }
   for (const auto& r : resolved) {
     out << "\n[strategy." << r.name << "]\n";

@@ -54,16 +54,30 @@ Handle::~Handle() {
   }
 }
 
+namespace {
+// File access: lock where the file system supports it, carry on where it does not (Lustre and
+// NFS mounts on clusters often refuse flock, which would otherwise fail every open).
+Handle access_plist() {
+  Handle fapl(MOEB_H5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
+#if H5_VERSION_GE(1, 10, 7)
+  MOEB_H5_CHECK(H5Pset_file_locking(fapl, true, true));
+#endif
+  return fapl;
+}
+}  // namespace
+
 Handle create_file(const std::string& path) {
   silence_errors();
   Handle fcpl(MOEB_H5_CHECK(H5Pcreate(H5P_FILE_CREATE)));
   MOEB_H5_CHECK(H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED));
-  return Handle(MOEB_H5_CHECK(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT)));
+  Handle fapl = access_plist();
+  return Handle(MOEB_H5_CHECK(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl)));
 }
 
 Handle open_file_read(const std::string& path) {
   silence_errors();
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  Handle fapl = access_plist();
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
   if (f < 0) {
     H5Eclear2(H5E_DEFAULT);
     throw InputError(path + ": cannot open as an HDF5 file");
@@ -73,7 +87,8 @@ Handle open_file_read(const std::string& path) {
 
 Handle open_file_rw(const std::string& path) {
   silence_errors();
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  Handle fapl = access_plist();
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
   if (f < 0) {
     H5Eclear2(H5E_DEFAULT);
     throw InputError(path + ": cannot open as an HDF5 file for writing");

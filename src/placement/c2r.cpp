@@ -71,9 +71,9 @@ class C2r final : public PlacementStrategy {
     plan.transform = std::make_shared<C2rTransform>(std::move(lists));
     plan.policy.kind = ReplicaPolicyKind::kPrimary;  // no replicas
     plan.notes.push_back({"top_t", std::to_string(T)});
-    plan.notes.push_back({"routing_deviation",
-                          "changes routing: measure with moeb::routing_deviation(original, "
-                          "transformed) on the evaluation batches"});
+    plan.notes.push_back({"changes_routing",
+                          "yes: the result's routing_deviation is the share of (token, expert) "
+                          "choices changed on the evaluation batches"});
     return plan;
   }
 };

@@ -12,7 +12,8 @@ const std::vector<ColumnSpec>& report_columns() {
   using S = NumberStyle;
   static const std::vector<ColumnSpec> cols = {
       {"comm_gb", "comm GB", "Comm (GB)", "GB", B::kLower, S::kSig4, true, false,
-       "dispatch + combine bytes sent, all ranks, summed over layers (median over iterations), 1e9 bytes"},
+       "dispatch + combine bytes sent, all ranks, summed over layers (median over iterations), 1e9 "
+       "bytes"},
       {"comm_reduction", "comm red. %", "Comm red. (\\%)", "%", B::kHigher, S::kFixed1, true, true,
        "100 * (1 - comm / comm of baseline in the same file)"},
       {"inter_gb", "inter GB", "Inter-node (GB)", "GB", B::kLower, S::kSig4, false, false,
@@ -36,7 +37,8 @@ const std::vector<ColumnSpec>& report_columns() {
       {"p99_ms", "p99 ms", "p99 layer (ms)", "ms", B::kLower, S::kSig4, true, false,
        "99th percentile over (iteration, layer) of max_r t_layer"},
       {"meas_pred", "meas/pred", "Meas./pred.", "1", B::kNone, S::kFixed2, true, false,
-       "median batch time / cost-model predicted batch time (measured files with predictions)"},
+       "sum over layers of median max_r t_layer / sum of predicted t_layer (measured files "
+       "with predictions)"},
       {"routing_dev_pct", "route dev. %", "Routing dev. (\\%)", "%", B::kNone, S::kFixed1, false,
        false, "100 * share of (token, expert) choices changed by a routing-changing strategy"},
       {"placement_s", "place s", "Placement (s)", "s", B::kNone, S::kSig4, false, false,
@@ -77,7 +79,8 @@ std::vector<std::string> parse_column_list(const std::string& list) {
     }
     start = end + 1;
   }
-  if (ids.empty()) throw ConfigError("--metrics: expected a comma-separated list of metrics, got ''");
+  if (ids.empty())
+    throw ConfigError("--metrics: expected a comma-separated list of metrics, got ''");
   return ids;
 }
 
@@ -92,11 +95,16 @@ std::string format_number(double value, NumberStyle style) {
     return s;
   };
   switch (style) {
-    case NumberStyle::kFixed0: return fixed(0);
-    case NumberStyle::kFixed1: return fixed(1);
-    case NumberStyle::kFixed2: return fixed(2);
-    case NumberStyle::kFixed4: return fixed(4);
-    case NumberStyle::kSpeedup: return fixed(2) + "x";
+    case NumberStyle::kFixed0:
+      return fixed(0);
+    case NumberStyle::kFixed1:
+      return fixed(1);
+    case NumberStyle::kFixed2:
+      return fixed(2);
+    case NumberStyle::kFixed4:
+      return fixed(4);
+    case NumberStyle::kSpeedup:
+      return fixed(2) + "x";
     case NumberStyle::kSig4: {
       if (value == 0) return "0";
       const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(value))));

@@ -11,12 +11,12 @@ namespace moeb::report {
 
 enum class Better { kLower, kHigher, kNone };
 enum class NumberStyle {
-  kSig4,      // four significant digits, fixed notation (0.01234, 12.34, 1234)
-  kFixed0,    // integer
-  kFixed1,    // one decimal
-  kFixed2,    // two decimals
-  kFixed4,    // four decimals
-  kSpeedup,   // two decimals and an "x"
+  kSig4,     // four significant digits, fixed notation (0.01234, 12.34, 1234)
+  kFixed0,   // integer
+  kFixed1,   // one decimal
+  kFixed2,   // two decimals
+  kFixed4,   // four decimals
+  kSpeedup,  // two decimals and an "x"
 };
 
 struct ColumnSpec {
@@ -26,9 +26,9 @@ struct ColumnSpec {
   std::string unit;          // CSV/JSON `unit`
   Better better = Better::kNone;
   NumberStyle style = NumberStyle::kSig4;
-  bool is_default = false;   // shown without --metrics
+  bool is_default = false;  // shown without --metrics
   bool needs_baseline = false;
-  std::string definition;    // one line, for --help and docs
+  std::string definition;  // one line, for --help and docs
 };
 
 // Every column, in display order.

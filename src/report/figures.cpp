@@ -34,8 +34,7 @@ StrategyFigures compute_figures(const StrategyResult& s, bool simulated) {
   f.whole["routing_dev_pct"] = s.routing_deviation >= 0 ? 100.0 * s.routing_deviation : kNaN;
   f.whole["placement_s"] = s.placement_time_s;
   const Cube<double>* t_layer = time_cube(s, "t_layer");
-  if (!t_layer || t_layer->iterations == 0 || t_layer->layers == 0 || t_layer->ranks == 0)
-    return f;
+  if (!t_layer || t_layer->iterations == 0 || t_layer->layers == 0 || t_layer->ranks == 0) return f;
   // The per-layer statistics are the results file's own summary (core/summary.hpp), so the
   // table and the file's /summary datasets never disagree.
   const StrategySummary sum = summarize(s);
@@ -90,13 +89,16 @@ StrategyFigures compute_figures(const StrategyResult& s, bool simulated) {
   // Measured over predicted, when the cost model's times are stored next to measured ones.
   auto pred = s.predicted.find("t_layer");
   if (!simulated && pred != s.predicted.end() && static_cast<int>(pred->second.size()) == L) {
+    // Sum over layers of the median layer time over the predicted sum, as `moebench run`
+    // prints it, so the run's table and the report agree.
     auto& mp = f.per_layer["meas_pred"];
-    double pred_total = 0;
+    double pred_total = 0, meas_total = 0;
     for (int l = 0; l < L; ++l) {
       pred_total += pred->second[l];
+      meas_total += sum.t_layer_p50[l];
       mp.push_back(pred->second[l] > 0 ? sum.t_layer_p50[l] / pred->second[l] : kNaN);
     }
-    f.whole["meas_pred"] = pred_total > 0 ? t_batch / pred_total : kNaN;
+    f.whole["meas_pred"] = pred_total > 0 ? meas_total / pred_total : kNaN;
   }
   return f;
 }
@@ -127,7 +129,8 @@ void add_baseline_ratios(StrategyFigures& f, const StrategyFigures& baseline) {
   sp.clear();
   for (int l = 0; l < f.layers; ++l) {
     const bool lok = ok && l < baseline.layers;
-    cr.push_back(lok ? ratio_reduction(layer(f, "comm_gb", l), layer(baseline, "comm_gb", l)) : kNaN);
+    cr.push_back(lok ? ratio_reduction(layer(f, "comm_gb", l), layer(baseline, "comm_gb", l))
+                     : kNaN);
     ir.push_back(lok ? ratio_reduction(layer(f, "inter_gb", l), layer(baseline, "inter_gb", l))
                      : kNaN);
     sp.push_back(lok ? ratio_speedup(layer(f, "_t_layer_s", l), layer(baseline, "_t_layer_s", l))

@@ -13,11 +13,11 @@ namespace moeb::report {
 // Keys are column ids (columns.hpp), values in display units. Keys starting with '_' are raw
 // quantities the ratio columns need (not shown).
 struct StrategyFigures {
-  bool has_data = false;   // measured cubes present with at least one iteration
+  bool has_data = false;  // measured cubes present with at least one iteration
   int iterations = 0;
   int layers = 0;
-  std::map<std::string, double> whole;                     // whole batch, all layers
-  std::map<std::string, std::vector<double>> per_layer;    // [layer]
+  std::map<std::string, double> whole;                   // whole batch, all layers
+  std::map<std::string, std::vector<double>> per_layer;  // [layer]
 };
 
 // Absolute figures of `s`. `simulated` (backend "model") leaves meas_pred out: there the

@@ -63,9 +63,8 @@ void fill_strategy(const FixtureSpec& spec, const FixtureStrategy& st, StrategyR
       std::vector<double> ffn(R);
       double ffn_max = 0;
       for (int r = 0; r < R; ++r) {
-        s.counts["tokens_owned"].at(i, l, r) =
-            static_cast<int64_t>(r + 1) * spec.batch_tokens / R -
-            static_cast<int64_t>(r) * spec.batch_tokens / R;
+        s.counts["tokens_owned"].at(i, l, r) = static_cast<int64_t>(r + 1) * spec.batch_tokens / R -
+                                               static_cast<int64_t>(r) * spec.batch_tokens / R;
         int64_t rows = 0;
         for (int src = 0; src < R; ++src) rows += m[static_cast<size_t>(src) * R + r];
         s.counts["rows_computed"].at(i, l, r) = rows;
@@ -77,8 +76,10 @@ void fill_strategy(const FixtureSpec& spec, const FixtureStrategy& st, StrategyR
           s.counts[intra ? "bytes_sent_intra" : "bytes_sent_inter"].at(i, l, r) += out;
           s.counts[intra ? "bytes_recv_intra" : "bytes_recv_inter"].at(i, l, r) += in;
           // Combine mirrors dispatch: results go back to where the copies came from.
-          s.counts[intra ? "bytes_sent_intra_combine" : "bytes_sent_inter_combine"].at(i, l, r) += in;
-          s.counts[intra ? "bytes_recv_intra_combine" : "bytes_recv_inter_combine"].at(i, l, r) += out;
+          s.counts[intra ? "bytes_sent_intra_combine" : "bytes_sent_inter_combine"].at(i, l, r) +=
+              in;
+          s.counts[intra ? "bytes_recv_intra_combine" : "bytes_recv_inter_combine"].at(i, l, r) +=
+              out;
         }
         ffn[r] = 1e-6 * static_cast<double>(rows) * st.time_scale;
         ffn_max = std::max(ffn_max, ffn[r]);

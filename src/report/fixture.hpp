@@ -20,14 +20,14 @@ struct FixtureStrategy {
   double time_scale = 1.0;    // multiplies every phase time
   bool oracle = false;
   double routing_deviation = -1;
-  int iterations = -1;        // -1 = the run's; fewer for an interrupted strategy
+  int iterations = -1;  // -1 = the run's; fewer for an interrupted strategy
 };
 
 struct FixtureSpec {
   std::string suite = "fixture";
   std::string model = "mixtral-8x7b";
   std::string system = "sysA";
-  std::string backend = "cpu";     // "model" marks a simulated file
+  std::string backend = "cpu";  // "model" marks a simulated file
   std::string build_type = "Release";
   std::string status = "complete";
   int schema_version = 1;
@@ -35,8 +35,8 @@ struct FixtureSpec {
   int layers = 2, iterations = 3;
   int experts = 8, top_k = 2;
   int batch_tokens = 64;
-  int row_bytes = 1024;            // dispatch and combine
-  bool predicted = false;          // store cost-model times next to the measured ones
+  int row_bytes = 1024;    // dispatch and combine
+  bool predicted = false;  // store cost-model times next to the measured ones
   std::vector<FixtureStrategy> strategies;
 };
 

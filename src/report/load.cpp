@@ -13,8 +13,8 @@ std::vector<ReportInput> load_report_inputs(const std::vector<std::string>& path
     const ValidationReport v = validate_results(path);  // throws on open / schema version
     if (!v.ok()) {
       err << "moebench report: skipping " << path << ": fails validation (" << v.failures.size()
-          << (v.failures.size() == 1 ? " failure" : " failures") << ", first: "
-          << v.failures.front() << "); see moebench validate " << path << "\n";
+          << (v.failures.size() == 1 ? " failure" : " failures")
+          << ", first: " << v.failures.front() << "); see moebench validate " << path << "\n";
       continue;
     }
     inputs.push_back({path, read_results(path)});

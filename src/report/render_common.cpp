@@ -16,10 +16,14 @@ Format parse_format(const std::string& name) {
 
 std::string render(const Report& rep, Format format) {
   switch (format) {
-    case Format::kMarkdown: return render_markdown(rep);
-    case Format::kLatex: return render_latex(rep);
-    case Format::kCsv: return render_csv(rep);
-    case Format::kJson: return render_json(rep);
+    case Format::kMarkdown:
+      return render_markdown(rep);
+    case Format::kLatex:
+      return render_latex(rep);
+    case Format::kCsv:
+      return render_csv(rep);
+    case Format::kJson:
+      return render_json(rep);
   }
   return render_markdown(rep);
 }
@@ -28,17 +32,38 @@ std::string latex_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '\\': out += "\\textbackslash{}"; break;
-      case '{': out += "\\{"; break;
-      case '}': out += "\\}"; break;
-      case '$': out += "\\$"; break;
-      case '&': out += "\\&"; break;
-      case '#': out += "\\#"; break;
-      case '_': out += "\\_"; break;
-      case '%': out += "\\%"; break;
-      case '^': out += "\\textasciicircum{}"; break;
-      case '~': out += "\\textasciitilde{}"; break;
-      default: out += c;
+      case '\\':
+        out += "\\textbackslash{}";
+        break;
+      case '{':
+        out += "\\{";
+        break;
+      case '}':
+        out += "\\}";
+        break;
+      case '$':
+        out += "\\$";
+        break;
+      case '&':
+        out += "\\&";
+        break;
+      case '#':
+        out += "\\#";
+        break;
+      case '_':
+        out += "\\_";
+        break;
+      case '%':
+        out += "\\%";
+        break;
+      case '^':
+        out += "\\textasciicircum{}";
+        break;
+      case '~':
+        out += "\\textasciitilde{}";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

@@ -16,9 +16,9 @@ struct Row {
   const SystemColumn* system;
   const std::string* strategy;
   const Cell* cell;
-  std::string layer;          // "all" or the layer index
-  const ColumnSpec* column;   // nullptr for a skipped strategy's single row
-  const Stat* stat;           // nullptr when none
+  std::string layer;         // "all" or the layer index
+  const ColumnSpec* column;  // nullptr for a skipped strategy's single row
+  const Stat* stat;          // nullptr when none
 };
 
 std::string cell_notes(const ReportGroup& g, const Cell& c) {

@@ -40,9 +40,8 @@ std::string stat_text(const Stat& st, const ColumnSpec& col, bool spread, const 
   if (st.n == 0) return "n/a";
   const std::string v = format_number(st.median, col.style);
   std::string s = !best.empty() && v == best ? "\\textbf{" + v + "}" : v;
-  if (spread && st.n > 1)
-    s += "\\,{\\scriptsize[" + format_number(st.min, col.style) + ", " +
-         format_number(st.max, col.style) + "]}";
+  const std::string lo = format_number(st.min, col.style), hi = format_number(st.max, col.style);
+  if (spread && st.n > 1 && lo != hi) s += "\\,{\\scriptsize[" + lo + ", " + hi + "]}";
   return s;
 }
 
@@ -88,9 +87,9 @@ std::string render_latex(const Report& rep) {
             text = "skipped";
           } else {
             auto it = c.whole.find(col.id);
-            text = it == c.whole.end() ? "n/a"
-                                       : stat_text(it->second, col, sys.paths.size() > 1,
-                                                   best_text(g, sys, col));
+            text = it == c.whole.end()
+                       ? "n/a"
+                       : stat_text(it->second, col, sys.paths.size() > 1, best_text(g, sys, col));
           }
           if (j == 0) text += markers(c);
           out << " & " << text;
@@ -108,9 +107,10 @@ std::string render_latex(const Report& rep) {
     std::string systems;
     for (const auto& sys : g.systems)
       systems += (systems.empty() ? "" : "; ") + sys.label + ": " + detail::describe_system(sys);
-    out << "\\caption{" << latex_escape(g.suite + " (" + g.model + "). " + systems +
-                                        ". Ratios against baseline in the same file; medians "
-                                        "over iterations; best per column in bold.")
+    out << "\\caption{"
+        << latex_escape(g.suite + " (" + g.model + "). " + systems +
+                        ". Ratios against baseline in the same file; medians "
+                        "over iterations; best per column in bold.")
         << "}\n";
     out << "\\label{tab:moebench-" << latex_escape(g.suite) << "}\n\\end{table}\n";
 
@@ -120,7 +120,8 @@ std::string render_latex(const Report& rep) {
         const ColumnSpec& col = *find_column(id);
         begin_table(out, g.strategies.size());
         out << "Layer";
-        for (const auto& name : g.strategies) out << " & " << latex_escape(detail::row_label(g, name));
+        for (const auto& name : g.strategies)
+          out << " & " << latex_escape(detail::row_label(g, name));
         out << " \\\\\n\\midrule\n";
         for (int l = 0; l < g.num_layers; ++l) {
           out << l;
@@ -128,8 +129,10 @@ std::string render_latex(const Report& rep) {
             const Cell& c = sys.cells.at(name);
             auto it = c.per_layer.find(id);
             std::string text = "n/a";
-            if (c.status == "absent") text = "--";
-            else if (c.status == "skipped") text = "skipped";
+            if (c.status == "absent")
+              text = "--";
+            else if (c.status == "skipped")
+              text = "skipped";
             else if (it != c.per_layer.end() && l < static_cast<int>(it->second.size()))
               text = stat_text(it->second[l], col, sys.paths.size() > 1, "");
             out << " & " << text;

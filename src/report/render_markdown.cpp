@@ -17,8 +17,8 @@ std::string markers(const Cell& c) {
 std::string stat_text(const Stat& st, const ColumnSpec& col, bool show_spread) {
   if (st.n == 0) return "n/a";
   std::string s = format_number(st.median, col.style);
-  if (show_spread)
-    s += " [" + format_number(st.min, col.style) + ", " + format_number(st.max, col.style) + "]";
+  const std::string lo = format_number(st.min, col.style), hi = format_number(st.max, col.style);
+  if (show_spread && lo != hi) s += " [" + lo + ", " + hi + "]";  // no spread to show otherwise
   return s;
 }
 
@@ -88,8 +88,8 @@ std::string render_markdown(const Report& rep) {
         for (size_t j = 0; j < rep.columns.size(); ++j) {
           const ColumnSpec& col = *find_column(rep.columns[j]);
           auto it = c.whole.find(col.id);
-          row.push_back(cell_text(c, it == c.whole.end() ? nullptr : &it->second, col, spread,
-                                  j == 0));
+          row.push_back(
+              cell_text(c, it == c.whole.end() ? nullptr : &it->second, col, spread, j == 0));
         }
       }
       rows.push_back(std::move(row));
@@ -98,7 +98,9 @@ std::string render_markdown(const Report& rep) {
     out << "\n";
     out << "Ratios (red. %, speedup) are against baseline in the same file; figures are medians "
            "over iterations";
-    if (spread) out << "; with several files per system, the median over files [min, max]";
+    if (spread)
+      out << "; with several files per system, the median over files [min, max] where they "
+             "differ";
     out << ".\n";
     for (size_t k = 0; k < g.footnotes.size(); ++k)
       out << "(" << k + 1 << ") " << g.footnotes[k] << "\n";
@@ -119,9 +121,9 @@ std::string render_markdown(const Report& rep) {
           for (const auto& name : g.strategies) {
             const Cell& c = sys.cells.at(name);
             auto it = c.per_layer.find(id);
-            const Stat* st =
-                it == c.per_layer.end() || l >= static_cast<int>(it->second.size()) ? nullptr
-                                                                                    : &it->second[l];
+            const Stat* st = it == c.per_layer.end() || l >= static_cast<int>(it->second.size())
+                                 ? nullptr
+                                 : &it->second[l];
             row.push_back(cell_text(c, st, col, sys.paths.size() > 1, false));
           }
           lrows.push_back(std::move(row));

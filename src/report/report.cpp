@@ -18,9 +18,9 @@ std::string fmt_pct(double fraction) {
 }
 
 Stat make_stat(std::vector<double> values) {
-  values.erase(std::remove_if(values.begin(), values.end(),
-                              [](double v) { return !std::isfinite(v); }),
-               values.end());
+  values.erase(
+      std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),
+      values.end());
   Stat s;
   if (values.empty()) return s;
   std::sort(values.begin(), values.end());
@@ -81,27 +81,30 @@ void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strat
   }
   const int n = static_cast<int>(samples.size());
   if (cell.status == "skipped") {
-    add_cell_footnote(g, cell, where + ": skipped: " +
-                                   (skip_reason.empty() ? "no reason recorded" : skip_reason));
+    add_cell_footnote(
+        g, cell,
+        where + ": skipped: " + (skip_reason.empty() ? "no reason recorded" : skip_reason));
   } else if (skipped > 0) {
-    add_cell_footnote(g, cell, where + ": skipped in " + std::to_string(skipped) + " of " +
-                                   std::to_string(n) + " files (" + skip_reason + ")");
+    add_cell_footnote(g, cell,
+                      where + ": skipped in " + std::to_string(skipped) + " of " +
+                          std::to_string(n) + " files (" + skip_reason + ")");
   }
   if (interrupted > 0) {
     for (const auto& s : samples) {
       if (s.result->status != "interrupted") continue;
       add_cell_footnote(g, cell,
                         where + ": interrupted in " + *s.path +
-                            (s.figures.has_data ? "; its figures use the " +
-                                                      std::to_string(s.figures.iterations) +
-                                                      " iterations measured"
-                                                : "; no iterations measured"));
+                            (s.figures.has_data
+                                 ? "; its figures use the " + std::to_string(s.figures.iterations) +
+                                       " iterations measured"
+                                 : "; no iterations measured"));
     }
   }
   if (cell.oracle)
     add_cell_footnote(g, cell,
-                      strategy + ": oracle, placed with the evaluation part itself (a bound, "
-                                 "not a deployable strategy)");
+                      strategy +
+                          ": oracle, placed with the evaluation part itself (a bound, "
+                          "not a deployable strategy)");
   for (const auto& s : samples) {
     if (s.result->routing_deviation >= 0 && s.result->status != "skipped") {
       add_cell_footnote(g, cell,
@@ -176,10 +179,9 @@ Report build_report(const std::vector<ReportInput>& inputs, const ReportOptions&
   for (const auto& in : inputs) {
     const double version = run_num(in.run, "schema_version", -1);
     if (version != kResultsSchemaVersion)
-      throw InputError(in.path + ": schema_version " +
-                       run_attr(in.run, "schema_version", "(missing)") +
-                       " is not supported (expected " + std::to_string(kResultsSchemaVersion) +
-                       ")");
+      throw InputError(
+          in.path + ": schema_version " + run_attr(in.run, "schema_version", "(missing)") +
+          " is not supported (expected " + std::to_string(kResultsSchemaVersion) + ")");
   }
 
   // (group, system, strategy) -> samples, built in input order.
@@ -217,6 +219,8 @@ Report build_report(const std::vector<ReportInput>& inputs, const ReportOptions&
       sc.simulated = backend == "model";
       sc.num_ranks = ranks;
       sc.num_nodes = nodes;
+      sc.act_dtype = run_attr(run, "act_dtype", "?");
+      sc.dispatch_row_bytes = static_cast<int64_t>(run_num(run, "dispatch_row_bytes", 0));
       g.systems.push_back(sc);
       sit = g.systems.end() - 1;
     } else if (sit->backend != backend || sit->num_ranks != ranks || sit->num_nodes != nodes) {
@@ -265,6 +269,19 @@ Report build_report(const std::vector<ReportInput>& inputs, const ReportOptions&
 
   for (size_t gi = 0; gi < rep.groups.size(); ++gi) {
     ReportGroup& g = rep.groups[gi];
+    // Bytes scale with the row size: say so when the systems of one table differ in it.
+    bool rows_differ = false;
+    for (const auto& sys : g.systems)
+      rows_differ = rows_differ || sys.dispatch_row_bytes != g.systems.front().dispatch_row_bytes ||
+                    sys.act_dtype != g.systems.front().act_dtype;
+    if (rows_differ) {
+      std::string list;
+      for (const auto& sys : g.systems)
+        list += (list.empty() ? "" : ", ") + sys.label + " " + sys.act_dtype + " " +
+                std::to_string(sys.dispatch_row_bytes) + " B";
+      g.notes.push_back("the systems move rows of different sizes (" + list +
+                        "); compare their comm volumes through the reduction columns");
+    }
     // Baseline first; the others keep their order of first appearance.
     std::stable_partition(g.strategies.begin(), g.strategies.end(),
                           [](const std::string& s) { return s == "baseline"; });

@@ -32,17 +32,19 @@ struct Stat {
 struct Cell {
   std::string status = "absent";  // complete | skipped | interrupted | absent (not in the file)
   bool oracle = false;
-  std::vector<int> footnotes;     // 1-based numbers into ReportGroup::footnotes
-  std::map<std::string, Stat> whole;                   // column id -> stat
+  std::vector<int> footnotes;         // 1-based numbers into ReportGroup::footnotes
+  std::map<std::string, Stat> whole;  // column id -> stat
   std::map<std::string, std::vector<Stat>> per_layer;  // column id -> [layer]
 };
 
 struct SystemColumn {
-  std::string label;          // the files' `system` attribute
-  bool simulated = false;     // backend "model"
-  std::string backend;        // cpu | cuda | model (first file's)
+  std::string label;       // the files' `system` attribute
+  bool simulated = false;  // backend "model"
+  std::string backend;     // cpu | cuda | model (first file's)
   int num_ranks = 0, num_nodes = 0;
-  std::vector<std::string> paths;  // the repetitions, in input order
+  std::string act_dtype;              // first file's; comm volumes scale with it
+  int64_t dispatch_row_bytes = 0;     // first file's
+  std::vector<std::string> paths;     // the repetitions, in input order
   std::map<std::string, Cell> cells;  // strategy -> cell
 };
 
@@ -58,8 +60,8 @@ struct ReportGroup {
 struct Report {
   std::vector<std::string> columns;  // resolved column ids
   bool per_layer = false;
-  std::vector<ReportGroup> groups;   // in order of first appearance
-  std::vector<std::string> notes;    // about the whole input (e.g. several suites)
+  std::vector<ReportGroup> groups;  // in order of first appearance
+  std::vector<std::string> notes;   // about the whole input (e.g. several suites)
 };
 
 // Builds the report. Throws InputError (one line naming the file) for a file whose

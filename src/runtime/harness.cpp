@@ -61,6 +61,17 @@ void load_batch(const Workload& workload, const PlacementPlan& plan, int num_lay
                 int64_t index, LoadedBatch& b) {
   if (b.index == index) return;
   b.trace = workload.batch(index);
+  // Routing indexes the placement by expert id: a mismatch would read out of bounds.
+  if (b.trace.num_layers() < num_layers || b.trace.top_k() < 1)
+    throw InputError("workload batch " + std::to_string(index) + ": " +
+                     std::to_string(b.trace.num_layers()) + " layers, the run needs " +
+                     std::to_string(num_layers));
+  for (int l = 0; l < num_layers; ++l)
+    if (b.trace.num_experts() != plan.placement.layers[l].num_experts())
+      throw InputError("workload batch " + std::to_string(index) + ": " +
+                       std::to_string(b.trace.num_experts()) + " experts, the placement of layer " +
+                       std::to_string(l) + " has " +
+                       std::to_string(plan.placement.layers[l].num_experts()));
   if (plan.transform)
     for (int l = 0; l < num_layers; ++l) plan.transform->apply(l, b.trace);
   b.index = index;

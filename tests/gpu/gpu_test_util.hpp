@@ -23,10 +23,10 @@ inline std::string no_device_reason() {
   return "";
 }
 
-#define MOEB_SKIP_WITHOUT_GPU()                                                   \
-  do {                                                                            \
-    const std::string moeb_why_ = ::moeb::gputest::no_device_reason();            \
-    if (!moeb_why_.empty()) GTEST_SKIP() << moeb_why_;                            \
+#define MOEB_SKIP_WITHOUT_GPU()                                        \
+  do {                                                                 \
+    const std::string moeb_why_ = ::moeb::gputest::no_device_reason(); \
+    if (!moeb_why_.empty()) GTEST_SKIP() << moeb_why_;                 \
   } while (0)
 
 template <typename T>

@@ -74,7 +74,9 @@ TEST_P(GemmModes, GroupedProblemsMatchHostProduct) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, GemmModes,
                          ::testing::Values(cuda::GemmMode::kGrouped, cuda::GemmMode::kLoop),
-                         [](const auto& mode) { return std::string(cuda::gemm_mode_name(mode.param)); });
+                         [](const auto& mode) {
+                           return std::string(cuda::gemm_mode_name(mode.param));
+                         });
 
 TEST_P(GemmModes, SingleRankLayerMatchesReference) {
   MOEB_SKIP_WITHOUT_GPU();
@@ -110,11 +112,13 @@ TEST_P(GemmModes, SingleRankLayerMatchesReference) {
   // One rank: the all-to-alls are copies.
   ASSERT_EQ(cudaMemcpyAsync(be.dispatch_recv(), be.dispatch_send(),
                             plan.rows_sent() * be.dispatch_row_bytes(), cudaMemcpyDeviceToDevice,
-                            be.stream()), cudaSuccess);
+                            be.stream()),
+            cudaSuccess);
   be.expert_ffn(layer, plan);
   ASSERT_EQ(cudaMemcpyAsync(be.combine_recv(), be.combine_send(),
                             plan.rows_received() * be.combine_row_bytes(), cudaMemcpyDeviceToDevice,
-                            be.stream()), cudaSuccess);
+                            be.stream()),
+            cudaSuccess);
   be.unpermute(plan);
   be.synchronize();
   std::vector<int64_t> tokens(T);

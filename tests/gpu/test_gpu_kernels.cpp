@@ -156,7 +156,8 @@ TEST(GpuKernels, DeviceWeightsEqualCoreWeightsRoundedToBf16) {
   const auto got = to_f32(to_host(d, static_cast<size_t>(rows) * 2 * cols));
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c)
-      ASSERT_EQ(got[r * 2 * cols + cols + c], __bfloat162float(__float2bfloat16(core[r * cols + c])));
+      ASSERT_EQ(got[r * 2 * cols + cols + c],
+                __bfloat162float(__float2bfloat16(core[r * cols + c])));
   cudaFree(d);
 }
 

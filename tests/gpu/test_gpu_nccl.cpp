@@ -21,7 +21,8 @@ TEST(GpuNccl, AlltoallvDeliversEveryPeersRows) {
   MPI_Comm_size(node, &local_size);
   MPI_Comm_free(&node);
   ASSERT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
-  if (local_size > count) GTEST_SKIP() << local_size << " ranks on this node but " << count << " GPUs";
+  if (local_size > count)
+    GTEST_SKIP() << local_size << " ranks on this node but " << count << " GPUs";
   ASSERT_EQ(cudaSetDevice(local), cudaSuccess);
   cudaStream_t stream;
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
@@ -39,7 +40,8 @@ TEST(GpuNccl, AlltoallvDeliversEveryPeersRows) {
   for (int r = 0; r < R; ++r)
     for (int64_t i = 0; i < sc[r]; ++i)
       for (int64_t c = 0; c < row_elems; ++c)
-        send[(so[r] + i) * row_elems + c] = static_cast<int32_t>(me * 1000000 + r * 1000 + i * 10 + c % 10);
+        send[(so[r] + i) * row_elems + c] =
+            static_cast<int32_t>(me * 1000000 + r * 1000 + i * 10 + c % 10);
   int32_t* d_send = gputest::to_device(send);
   int32_t* d_recv = gputest::to_device(std::vector<int32_t>(ro[R] * row_elems, -1));
   tr.alltoallv(d_send, sc, so, d_recv, rc, ro, row_elems * static_cast<int64_t>(sizeof(int32_t)));

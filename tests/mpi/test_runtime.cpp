@@ -227,9 +227,10 @@ TEST(Runtime, StopRequestIsCollective) {
 
 TEST(Runtime, TimesPartitionTheLayer) {
   Env env;
-  for (bool probe : {true, false}) {
+  for (int variant = 0; variant < 4; ++variant) {
     HarnessOptions opt = env.options();
-    opt.sync_probe = probe;
+    opt.sync_probe = variant % 2 == 0;
+    opt.dispatch = variant < 2 ? "flat" : "hierarchical";
     StrategyResult out;
     auto backend = make_backend("cpu", env.backend_opt);
     run_harness(*backend, env.transport, env.topo, env.model, env.replicated(), env.workload,

@@ -12,14 +12,15 @@
 #
 # Variables: MOEB_SLURM_PORT (slurmctld port; slurmd use +1, +2; default 16800 + 3 * (hash of
 # STATE_DIR mod 300), so that clusters of different build trees do not collide),
-# MOEB_SLURM_CPUS (CPUs declared per node, default 2), MOEB_SLURM_TIMEOUT_S (wait for idle, 60).
+# MOEB_SLURM_CPUS (CPUs declared per node, default 4: the job scripts' default of 4 tasks on one
+# node fits; both slurmd share the host's cores, config_overrides lets Slurm believe it), MOEB_SLURM_TIMEOUT_S (wait for idle, 60).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CMD="${1:-status}"
 STATE="${2:-${MOEB_SLURM_DIR:-$ROOT/build/slurm-cluster}}"
 PORT="${MOEB_SLURM_PORT:-}"
-CPUS="${MOEB_SLURM_CPUS:-2}"
+CPUS="${MOEB_SLURM_CPUS:-4}"
 TIMEOUT_S="${MOEB_SLURM_TIMEOUT_S:-60}"
 NODES=(node1 node2)
 
@@ -53,6 +54,15 @@ live_pid() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Unix socket paths are limited to 108 bytes: deep build trees put the socket under /tmp instead.
+munge_socket() {
+  local sock="$STATE/munge/munge.socket.2"
+  if ((${#sock} >= 100)); then
+    sock="/tmp/moeb-munge-$(cksum <<<"$STATE" | cut -d' ' -f1)/munge.socket.2"
+  fi
+  echo "$sock"
+}
+
 write_conf() {
   local host; host="$(hostname -s)"
   cat >"$STATE/slurm.conf" <<EOF
@@ -60,11 +70,11 @@ write_conf() {
 ClusterName=moebtest
 SlurmctldHost=${host}(127.0.0.1)
 SlurmctldPort=${PORT}
-SlurmUser=root
-SlurmdUser=root
+SlurmUser=$(id -un)
+SlurmdUser=$(id -un)
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=${STATE}/munge/munge.socket.2
+AuthInfo=socket=$(munge_socket)
 StateSaveLocation=${STATE}/ctld
 SlurmdSpoolDir=${STATE}/spool/%n
 # Per-node TmpFS: two slurmd on one host would otherwise share PMIx's /tmp/spmix_appdir_* dirs.
@@ -75,6 +85,7 @@ SlurmctldLogFile=${STATE}/log/slurmctld.log
 SlurmdLogFile=${STATE}/log/slurmd.%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
+SlurmdParameters=config_overrides
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -117,8 +128,10 @@ start_munge() {
     fi
   fi
   chmod 0600 "$d/munge.key"
-  local sock="$d/munge.socket.2"
-  ((${#sock} < 100)) || die "munge socket path too long (${#sock} chars): $sock; use a shorter STATE_DIR"
+  local sock
+  sock="$(munge_socket)"
+  mkdir -p "$(dirname "$sock")"
+  chmod 0700 "$(dirname "$sock")"
   [[ -n "$(live_pid "$STATE/run/munged.pid" munged)" ]] && return 0
   munged --force --socket="$sock" --key-file="$d/munge.key" --pid-file="$STATE/run/munged.pid" \
     --log-file="$STATE/log/munged.log" --seed-file="$d/munged.seed" \
@@ -217,6 +230,9 @@ down() {
   done
   stop_pidfile "$STATE/run/slurmctld.pid" slurmctld
   stop_pidfile "$STATE/run/munged.pid" munged
+  local sock_dir
+  sock_dir="$(dirname "$(munge_socket)")"
+  [[ "$sock_dir" != /tmp/moeb-munge-* ]] || rm -rf "$sock_dir"
   echo "cluster.sh: down ($STATE)"
 }
 

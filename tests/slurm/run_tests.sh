@@ -169,8 +169,15 @@ case_resume() {
     || { fail "expected 1..$((${#planned[@]} - 1)) finished strategies before the resume, got ${#done_before[@]}"; return; }
 
   first_id="$id"
-  # Same OUTPUT: the job script sees the file and passes --resume (RESUME=auto).
-  id="$(OUTPUT="$out" sbatch --parsable --nodes=2 --ntasks-per-node=2 --output="$WORK/second-%j.out" \
+  # A new job over the same file without RESUME: the script refuses to touch it.
+  id="$(OUTPUT="$out" sbatch --parsable --nodes=2 --ntasks-per-node=2 --output="$WORK/refused-%j.out" \
+    "$ROOT/job_scripts/moebench.sbatch" "$suite")" || { fail "sbatch refused the job"; return; }
+  state="$(wait_job "$id" 120)"
+  [[ "$state" == FAILED ]] && grep -q 'already exists' "$WORK/refused-$id.out" \
+    || { show_logs "$WORK/refused-$id.out"; fail "a job over an existing results file without RESUME ended '$state', expected a refusal"; return; }
+  [[ "$("$PYTHON" "$H5CHECK" attr "$out" status)" == interrupted ]] || { fail "the refused job changed $out"; return; }
+  # Resubmitted with RESUME=FILE: the job script passes --resume FILE.
+  id="$(OUTPUT="$out" RESUME="$out" sbatch --parsable --nodes=2 --ntasks-per-node=2 --output="$WORK/second-%j.out" \
     "$ROOT/job_scripts/moebench.sbatch" "$suite")" || { fail "sbatch refused the resume job"; return; }
   log "submitted resume job $id"
   state="$(wait_job "$id" 600)"
@@ -192,16 +199,17 @@ case_resume() {
   log "resumed: ${done_before[*]} kept as they were, the rest run once"
 }
 
-# ---- case: mpirun launcher, stop via the batch shell (as --signal=B:USR1 does before the time
-# limit), then `scontrol requeue`: same job id, so the job script finds its own file and resumes
+# ---- case: mpirun launcher, stop through the batch shell (what --signal=B:USR1 does ahead of the
+# time limit) with REQUEUE_ON_STOP=1: the job requeues itself, keeps its id, and when it starts
+# again the script resumes its own file
 case_requeue() {
-  local suite="$SUITES_DIR/slurm_resume.toml" id state i out s st listing
+  local suite="$SUITES_DIR/slurm_resume.toml" id state i out s st listing info
   local planned=(baseline round_robin eplb tacg)
-  id="$(LAUNCHER=mpirun RESULTS_DIR="$WORK" sbatch --parsable --requeue --open-mode=append \
+  id="$(REQUEUE_ON_STOP=1 LAUNCHER=mpirun RESULTS_DIR="$WORK" sbatch --parsable --requeue \
     --nodes=2 --ntasks-per-node=2 --output="$WORK/job-%j.out" "$ROOT/job_scripts/moebench.sbatch" "$suite")" \
     || { fail "sbatch refused the job"; return; }
   out="$WORK/slurm_resume-$id.h5"
-  log "submitted job $id (mpirun launcher); waiting for its first finished strategy"
+  log "submitted job $id (mpirun launcher, REQUEUE_ON_STOP=1); waiting for its first finished strategy"
   for ((i = 0; i < 600; i++)); do
     if [[ -f "$out" ]] && "$PYTHON" "$H5CHECK" strategies "$out" 2>/dev/null | grep -q ' complete$'; then break; fi
     [[ -n "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]] || break
@@ -209,17 +217,21 @@ case_requeue() {
   done
   [[ -n "$(squeue -h -j "$id" -o %A 2>/dev/null)" ]] || { show_logs "$WORK/job-$id.out"; fail "job $id ended before it could be stopped mid-run"; return; }
   scancel --batch --signal=USR1 "$id"
-  state="$(wait_job "$id" 300)"
-  [[ "$state" == FAILED ]] || { show_logs "$WORK/job-$id.out"; fail "stopped job ended '$state', expected FAILED"; return; }
+  for ((i = 0; i < 600; i++)); do
+    info="$(scontrol show job "$id" 2>/dev/null)"
+    [[ "$info" == *Restarts=1* && "$info" == *JobState=PENDING* ]] && break
+    sleep 0.5
+  done
+  [[ "$info" == *Restarts=1* && "$info" == *JobState=PENDING* ]] \
+    || { show_logs "$WORK/job-$id.out"; fail "job $id did not requeue itself after SIGUSR1: $(grep -o 'JobState=[A-Z]*' <<<"$info")"; return; }
   [[ "$("$PYTHON" "$H5CHECK" attr "$out" status)" == interrupted ]] || { show_logs "$WORK/job-$id.out"; fail "root status is not interrupted after SIGUSR1"; return; }
   listing="$("$PYTHON" "$H5CHECK" strategies "$out")"
-  log "after SIGUSR1 to the batch shell: $(tr '\n' ';' <<<"$listing")"
+  log "after SIGUSR1 to the batch shell, job requeued: $(tr '\n' ';' <<<"$listing")"
   declare -A print_before=()
   while read -r s st; do
     [[ "$st" != complete ]] || print_before[$s]="$("$PYTHON" "$H5CHECK" fingerprint "$out" "$s")"
   done <<<"$listing"
   ((${#print_before[@]} >= 1)) || { fail "no finished strategy before the requeue"; return; }
-  scontrol requeue "$id" || { fail "scontrol requeue $id refused"; return; }
   scontrol update jobid="$id" StartTime=now >/dev/null 2>&1  # requeued jobs wait 120 s otherwise
   state="$(wait_job "$id" 600)"
   [[ "$state" == COMPLETED ]] || { show_logs "$WORK/job-$id.out"; fail "requeued job ended '$state', expected COMPLETED"; return; }
@@ -230,7 +242,7 @@ case_requeue() {
   for s in "${!print_before[@]}"; do
     [[ "$("$PYTHON" "$H5CHECK" fingerprint "$out" "$s")" == "${print_before[$s]}" ]] || { fail "strategy $s was run again after the requeue"; return; }
   done
-  log "requeued job $id resumed its own file; ${!print_before[*]} not run again"
+  log "job $id requeued itself and resumed its own file; ${!print_before[*]} not run again"
 }
 
 # ---- case: interconnect study over two partitions, dependent report job --------------------

@@ -15,8 +15,10 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s OUT.h5 [--system S] [--backend B] [--suite N] [--scale X] "
-                         "[--wrong-elements N] [--schema-version V] [--debug]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s OUT.h5 [--system S] [--backend B] [--suite N] [--scale X] "
+                 "[--wrong-elements N] [--schema-version V] [--debug]\n",
+                 argv[0]);
     return 2;
   }
   moeb::report::FixtureSpec spec;

@@ -1,6 +1,7 @@
 // Suite TOML -> RunConfig (io/config_loader): values, defaults, round trip, and one-line errors.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -287,4 +288,37 @@ TEST(Config, MissingFileIsOneLine) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()), "/nonexistent/suite.toml: cannot open the suite file");
   }
+}
+
+TEST(Config, EverySuiteInTheRepositoryLoads) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(MOEB_SOURCE_DIR) +
+                                                               "/suites")) {
+    if (entry.path().extension() != ".toml") continue;
+    ++n;
+    EXPECT_NO_THROW(load_suite(entry.path().string())) << entry.path();
+  }
+  EXPECT_GE(n, 1);
+}
+
+TEST(Config, SuitesReadmeExampleLoads) {
+  std::ifstream in(std::string(MOEB_SOURCE_DIR) + "/suites/README.md");
+  ASSERT_TRUE(in) << "suites/README.md";
+  std::string line, block;
+  bool inside = false, found = false;
+  while (std::getline(in, line)) {
+    if (!inside && line == "```toml") {
+      inside = true;
+    } else if (inside && line == "```") {
+      found = true;
+      break;
+    } else if (inside) {
+      block += line + "\n";
+    }
+  }
+  ASSERT_TRUE(found) << "no ```toml block in suites/README.md";
+  const RunConfig c = parse_suite(block, "README.md");
+  EXPECT_EQ(c.model.num_layers, 4);
+  ASSERT_EQ(c.strategies.size(), 2u);
+  EXPECT_EQ(c.strategies[1].name, "eplb");
 }

@@ -15,7 +15,8 @@ namespace {
 TEST(CudaHostErrors, MessageNamesSiteRankHostCodeAndDetail) {
   set_device_error_identity(3, "gpu12");
   const std::string msg = format_device_error(
-      "NCCL", DeviceErrorSite{"ncclSend(buf, n, ncclUint8, 2, comm, s)", "/x/src/runtime/cuda/t.cpp", 41},
+      "NCCL",
+      DeviceErrorSite{"ncclSend(buf, n, ncclUint8, 2, comm, s)", "/x/src/runtime/cuda/t.cpp", 41},
       "ncclSystemError", "unhandled system error", "socket closed\nby peer\n");
   EXPECT_EQ(msg,
             "src/runtime/cuda/t.cpp:41: rank 3 on gpu12: NCCL error ncclSystemError (unhandled "
@@ -25,10 +26,12 @@ TEST(CudaHostErrors, MessageNamesSiteRankHostCodeAndDetail) {
 
 TEST(CudaHostErrors, DetailIsOptional) {
   set_device_error_identity(0, "h");
-  const std::string msg = format_device_error("CUDA", DeviceErrorSite{"cudaMalloc(&p, n)", "a.cpp", 7},
-                                              "cudaErrorMemoryAllocation", "out of memory", "");
-  EXPECT_EQ(msg, "a.cpp:7: rank 0 on h: CUDA error cudaErrorMemoryAllocation (out of memory) in "
-                 "cudaMalloc(&p, n)");
+  const std::string msg =
+      format_device_error("CUDA", DeviceErrorSite{"cudaMalloc(&p, n)", "a.cpp", 7},
+                          "cudaErrorMemoryAllocation", "out of memory", "");
+  EXPECT_EQ(msg,
+            "a.cpp:7: rank 0 on h: CUDA error cudaErrorMemoryAllocation (out of memory) in "
+            "cudaMalloc(&p, n)");
 }
 
 // With no GPU (this CI machine) or without CUDA in the build, the cuda backend refuses with

@@ -71,7 +71,8 @@ std::vector<float> csr_combine(const CsrGather& c, const std::vector<float>& src
   for (size_t r = 0; r < rows; ++r)
     for (int64_t q = c.offsets[r]; q < c.offsets[r + 1]; ++q) {
       const float wq = c.weight.empty() ? 1.0f : c.weight[q];
-      for (int h = 0; h < w; ++h) out[r * w + h] += wq * src[static_cast<size_t>(c.index[q]) * w + h];
+      for (int h = 0; h < w; ++h)
+        out[r * w + h] += wq * src[static_cast<size_t>(c.index[q]) * w + h];
     }
   return out;
 }
@@ -117,8 +118,7 @@ std::vector<std::vector<float>> emulate_layer(const Batch& b, bool dedup) {
     const DispatchPlan& p = plans[r];
     std::vector<float> x((p.token_end - p.token_begin) * H);
     for (int64_t t = p.token_begin; t < p.token_end; ++t)
-      fill_token_input(b.seed, b.layer, t,
-                       std::span<float>(x.data() + (t - p.token_begin) * H, H));
+      fill_token_input(b.seed, b.layer, t, std::span<float>(x.data() + (t - p.token_begin) * H, H));
     send[r] = gather(x, p.send_token, H);
     recv[r].resize(p.rows_received() * H);
     crecv[r].resize(p.rows_sent() * H);
@@ -145,8 +145,8 @@ void expect_matches_reference(const Batch& b, const std::vector<std::vector<floa
   std::vector<double> y(H);
   int64_t checked = 0;
   for (int r = 0; r < b.num_ranks; ++r) {
-    const DispatchPlan p = build_dispatch_plan(b.experts, b.weights, b.dest, b.top_k,
-                                               b.num_ranks, r, true);
+    const DispatchPlan p =
+        build_dispatch_plan(b.experts, b.weights, b.dest, b.top_k, b.num_ranks, r, true);
     for (int64_t t = p.token_begin; t < p.token_end; ++t) {
       fill_token_input(b.seed, b.layer, t, x);
       std::fill(y.begin(), y.end(), 0.0);
@@ -155,8 +155,8 @@ void expect_matches_reference(const Batch& b, const std::vector<std::vector<floa
                              std::span<const float>(b.weights.data() + t * b.top_k, b.top_k), x, y);
       for (int h = 0; h < H; ++h) {
         const double got = out[r][(t - p.token_begin) * H + h];
-        ASSERT_NEAR(got, y[h], 1e-4 + 1e-4 * std::abs(y[h])) << "rank " << r << " token " << t
-                                                             << " element " << h;
+        ASSERT_NEAR(got, y[h], 1e-4 + 1e-4 * std::abs(y[h]))
+            << "rank " << r << " token " << t << " element " << h;
       }
       ++checked;
     }
@@ -253,6 +253,16 @@ TEST(CudaHostPlan, ExpertCombineCarriesEachPairOnceWithItsGateWeight) {
       ++used[c.index[q]];
     }
   for (int u : used) EXPECT_EQ(u, 1);
+}
+
+TEST(CudaHostPlan, InvertRowsGathersRepeatedTargetsInRowOrder) {
+  // The hierarchical relay returns one partial result per remote node: token 1 gets two.
+  const std::vector<int32_t> target = {1, 0, 3, 1};
+  const CsrGather c = invert_rows(target, 5);
+  EXPECT_EQ(c.offsets, (std::vector<int64_t>{0, 1, 3, 3, 4, 4}));
+  EXPECT_EQ(c.index, (std::vector<int32_t>{1, 0, 3, 2}));
+  EXPECT_TRUE(c.weight.empty());
+  EXPECT_THROW(invert_rows(target, 3), Error);  // target 3 is not held
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ std::string error_of(const BindingInput& in) {
 TEST(DeviceBinding, ParsesVisibleDevicesLikeCuda) {
   EXPECT_EQ(parse_visible_devices("0,1,3"), (std::vector<std::string>{"0", "1", "3"}));
   EXPECT_EQ(parse_visible_devices(" 2 , 0 "), (std::vector<std::string>{"2", "0"}));
-  EXPECT_EQ(parse_visible_devices("GPU-8a1b,MIG-77"), (std::vector<std::string>{"GPU-8a1b", "MIG-77"}));
+  EXPECT_EQ(parse_visible_devices("GPU-8a1b,MIG-77"),
+            (std::vector<std::string>{"GPU-8a1b", "MIG-77"}));
   EXPECT_TRUE(parse_visible_devices("").empty());
   EXPECT_TRUE(parse_visible_devices("-1").empty());
   // CUDA ignores everything from the first invalid entry on.
@@ -112,7 +113,8 @@ TEST(DeviceBinding, BadLocalRankIsRejected) {
 }
 
 TEST(DeviceBinding, LocalRankFromEnvPrefersSlurm) {
-  std::map<std::string, std::string> env{{"SLURM_LOCALID", "3"}, {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}};
+  std::map<std::string, std::string> env{{"SLURM_LOCALID", "3"},
+                                         {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}};
   auto get = [&](const char* n) -> const char* {
     auto it = env.find(n);
     return it == env.end() ? nullptr : it->second.c_str();

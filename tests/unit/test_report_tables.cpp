@@ -54,13 +54,15 @@ FixtureSpec three_strategies(const std::string& system) {
 Report report_of(const std::vector<FixtureSpec>& specs, const ReportOptions& opt = {}) {
   std::vector<ReportInput> in;
   int k = 0;
-  for (const auto& s : specs) in.push_back({"run" + std::to_string(k++) + ".h5", make_fixture_run(s)});
+  for (const auto& s : specs)
+    in.push_back({"run" + std::to_string(k++) + ".h5", make_fixture_run(s)});
   return build_report(in, opt);
 }
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
-  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size())) ++n;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size()))
+    ++n;
   return n;
 }
 
@@ -94,8 +96,8 @@ TEST(ReportTables, BaselineFirstAndRatiosAgainstItsOwnFile) {
   EXPECT_NEAR(loc.at("comm_reduction").median,
               100.0 * (1.0 - loc.at("comm_gb").median / base.at("comm_gb").median), 1e-9);
   // Same batches in one file: speedup equals the throughput ratio.
-  EXPECT_NEAR(loc.at("speedup").median,
-              loc.at("throughput").median / base.at("throughput").median, 1e-9);
+  EXPECT_NEAR(loc.at("speedup").median, loc.at("throughput").median / base.at("throughput").median,
+              1e-9);
   EXPECT_EQ(sys.cells.at("eplb").status, "skipped");
   EXPECT_EQ(sys.cells.at("eplb").whole.at("comm_gb").n, 0);
 }
@@ -143,12 +145,12 @@ TEST(ReportTables, TwoSystemLabelsGiveTwoColumnGroups) {
   EXPECT_FALSE(rep.groups[0].systems[0].simulated);
   EXPECT_TRUE(rep.groups[0].systems[1].simulated);
   const std::string md = render_markdown(rep);
-  EXPECT_NE(md.find("| sysA: comm GB"), std::string::npos) << md;
-  EXPECT_NE(md.find("| sysB: comm GB"), std::string::npos) << md;
+  EXPECT_NE(md.find("sysA: comm GB |"), std::string::npos) << md;
+  EXPECT_NE(md.find("sysB: comm GB |"), std::string::npos) << md;
   EXPECT_NE(md.find("sysB: simulated (cost model"), std::string::npos) << md;
   // The header has the strategy column plus every default column once per system.
-  const std::string header = md.substr(md.find("| strategy"), md.find('\n', md.find("| strategy")) -
-                                                                   md.find("| strategy"));
+  const std::string header = md.substr(
+      md.find("| strategy"), md.find('\n', md.find("| strategy")) - md.find("| strategy"));
   EXPECT_EQ(count(header, "|"), 2 * default_column_ids().size() + 2) << header;
   const std::string tex = render_latex(rep);
   EXPECT_EQ(count(tex, "\\multicolumn{9}{c}{sysA}"), 1u) << tex;
@@ -225,6 +227,19 @@ TEST(ReportTables, DebugBuildAndIncompleteRunAreFlagged) {
       << md;
 }
 
+TEST(ReportTables, SystemsWithDifferentRowSizesAreNoted) {
+  FixtureSpec b = three_strategies("sysB");
+  b.row_bytes = 2048;
+  const std::string md = render_markdown(report_of({three_strategies("sysA"), b}));
+  EXPECT_NE(md.find("Note: the systems move rows of different sizes (sysA bf16 1024 B, sysB bf16 "
+                    "2048 B)"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(render_markdown(report_of({three_strategies("sysA"), three_strategies("sysB")}))
+                .find("rows of different sizes"),
+            std::string::npos);
+}
+
 TEST(ReportTables, OracleAndRoutingChangesAreMarked) {
   FixtureSpec spec = three_strategies("sysA");
   spec.strategies[1].oracle = true;
@@ -269,7 +284,8 @@ TEST(ReportLatex, IsWellFormedWithEscapedNamesAndBoldBest) {
       i = tex.find('\n', i);
       continue;
     }
-    if (tex[i] == '\\' && i + 1 < tex.size() && std::string("{}%$&#_").find(tex[i + 1]) != std::string::npos) {
+    if (tex[i] == '\\' && i + 1 < tex.size() &&
+        std::string("{}%$&#_").find(tex[i + 1]) != std::string::npos) {
       ++i;
       continue;
     }
@@ -317,7 +333,9 @@ TEST(ReportColumns, ParsesListsAndRejectsUnknownNames) {
     parse_column_list("comm_gb,bogus");
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("--metrics: unknown metric 'bogus' (expected one of comm_gb,", 0), 0u)
+    EXPECT_EQ(std::string(e.what()).rfind(
+                  "--metrics: unknown metric 'bogus' (expected one of comm_gb,", 0),
+              0u)
         << e.what();
   }
   EXPECT_THROW(parse_column_list(""), ConfigError);

@@ -9,24 +9,6 @@
 
 namespace moeb::cuda {
 
-namespace {
-
-bool parse_flag(const char* name, const char* v) {
-  const std::string s(v);
-  if (s == "1" || s == "on" || s == "true") return true;
-  if (s == "0" || s == "off" || s == "false" || s.empty()) return false;
-  throw ConfigError(std::string(name) + "=\"" + s + "\": expected 0 or 1");
-}
-
-}  // namespace
-
-CudaBackendOptions cuda_options_from_env(const std::function<const char*(const char*)>& getenv_fn) {
-  CudaBackendOptions o;
-  if (const char* v = getenv_fn("MOEB_CUDA_GEMM")) o.gemm = parse_gemm_mode(v, "MOEB_CUDA_GEMM");
-  if (const char* v = getenv_fn("MOEB_CUDA_L2_FLUSH")) o.l2_flush = parse_flag("MOEB_CUDA_L2_FLUSH", v);
-  return o;
-}
-
 CudaBackend::CudaBackend(const BackendOptions& opt, const CudaBackendOptions& cuda_opt, int device)
     : hidden_(opt.hidden), ffn_hidden_(opt.ffn_hidden), device_(device), cuda_opt_(cuda_opt) {
   if (hidden_ <= 0 || ffn_hidden_ <= 0)
@@ -72,9 +54,10 @@ void CudaBackend::load_experts(uint64_t seed, int layer, std::span<const int32_t
   w13.ensure(static_cast<size_t>(new_slots) * H * 2 * F);
   w2.ensure(static_cast<size_t>(new_slots) * F * H);
   if (old_slots > 0) {
-    MOEB_CUDA_CHECK(cudaMemcpyAsync(w13.data(), lx.w13.data(),
-                                    static_cast<size_t>(old_slots) * H * 2 * F * sizeof(__nv_bfloat16),
-                                    cudaMemcpyDeviceToDevice, stream_));
+    MOEB_CUDA_CHECK(
+        cudaMemcpyAsync(w13.data(), lx.w13.data(),
+                        static_cast<size_t>(old_slots) * H * 2 * F * sizeof(__nv_bfloat16),
+                        cudaMemcpyDeviceToDevice, stream_));
     MOEB_CUDA_CHECK(cudaMemcpyAsync(w2.data(), lx.w2.data(),
                                     static_cast<size_t>(old_slots) * F * H * sizeof(__nv_bfloat16),
                                     cudaMemcpyDeviceToDevice, stream_));
@@ -89,8 +72,8 @@ void CudaBackend::load_experts(uint64_t seed, int layer, std::span<const int32_t
     fill_uniform_bf16(cudaval::expert_matrix_base(seed, layer, e, ExpertMatrix::kW3),
                       cudaval::expert_matrix_scale(hidden_), H, F, 2 * F, w13_slot + F, stream_);
     fill_uniform_bf16(cudaval::expert_matrix_base(seed, layer, e, ExpertMatrix::kW2),
-                      cudaval::expert_matrix_scale(ffn_hidden_), F, H, H,
-                      w2.data() + slot * F * H, stream_);
+                      cudaval::expert_matrix_scale(ffn_hidden_), F, H, H, w2.data() + slot * F * H,
+                      stream_);
     lx.slot_of[e] = static_cast<int>(slot);
   }
   MOEB_CUDA_CHECK(cudaStreamSynchronize(stream_));  // old storage is freed below
@@ -148,8 +131,8 @@ void CudaBackend::relay_permute(const HierPlan& plan) {
 
 void CudaBackend::relay_unpermute(const HierPlan& plan) {
   // A token relayed to several nodes gets one partial result back from each: CSR gather-add.
-  combine_rows(relay_combine_recv_.data(), d_relay_offsets_.data(), d_relay_index_.data(),
-               nullptr, num_tokens_, hidden_, output_.data(), stream_, /*accumulate=*/true);
+  combine_rows(relay_combine_recv_.data(), d_relay_offsets_.data(), d_relay_index_.data(), nullptr,
+               num_tokens_, hidden_, output_.data(), stream_, /*accumulate=*/true);
 }
 
 void CudaBackend::prepare(const DispatchPlan& plan) {

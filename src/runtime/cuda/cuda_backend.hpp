@@ -10,7 +10,6 @@
 #include <cuda_runtime_api.h>
 
 #include <array>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,21 +17,12 @@
 
 #include "core/device_binding.hpp"
 #include "runtime/backend.hpp"
+#include "runtime/cuda/cuda_options.hpp"
 #include "runtime/cuda/device_array.hpp"
 #include "runtime/cuda/ffn_plan.hpp"
 #include "runtime/cuda/grouped_gemm.hpp"
 
 namespace moeb::cuda {
-
-struct CudaBackendOptions {
-  GemmMode gemm = GemmMode::kGrouped;
-  bool l2_flush = false;  // flush L2 in set_input (before each layer's timed region)
-};
-
-// MOEB_CUDA_GEMM (grouped|loop), MOEB_CUDA_L2_FLUSH (0|1); unset ->
-// defaults. Throws ConfigError naming the variable on any other value. `getenv_fn` as in
-// core/device_binding.hpp.
-CudaBackendOptions cuda_options_from_env(const std::function<const char*(const char*)>& getenv_fn);
 
 class CudaBackend final : public Backend {
  public:

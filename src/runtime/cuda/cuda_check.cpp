@@ -5,8 +5,8 @@
 namespace moeb::cuda {
 
 void throw_cuda_error(cudaError_t code, const DeviceErrorSite& site) {
-  throw CudaError(format_device_error("CUDA", site, cudaGetErrorName(code),
-                                      cudaGetErrorString(code), ""));
+  throw CudaError(
+      format_device_error("CUDA", site, cudaGetErrorName(code), cudaGetErrorString(code), ""));
 }
 
 void throw_cublas_error(cublasStatus_t code, const DeviceErrorSite& site) {

@@ -18,19 +18,19 @@ void check_launch(const char* kernel, const char* file, int line);
 
 }  // namespace moeb::cuda
 
-#define MOEB_CUDA_CHECK(call)                                                              \
-  do {                                                                                     \
-    const cudaError_t moeb_cuda_rc_ = (call);                                              \
-    if (moeb_cuda_rc_ != cudaSuccess)                                                      \
-      ::moeb::cuda::throw_cuda_error(moeb_cuda_rc_,                                        \
-                                     ::moeb::DeviceErrorSite{#call, __FILE__, __LINE__});  \
+#define MOEB_CUDA_CHECK(call)                                                             \
+  do {                                                                                    \
+    const cudaError_t moeb_cuda_rc_ = (call);                                             \
+    if (moeb_cuda_rc_ != cudaSuccess)                                                     \
+      ::moeb::cuda::throw_cuda_error(moeb_cuda_rc_,                                       \
+                                     ::moeb::DeviceErrorSite{#call, __FILE__, __LINE__}); \
   } while (0)
 
-#define MOEB_CUBLAS_CHECK(call)                                                            \
-  do {                                                                                     \
-    const cublasStatus_t moeb_cublas_rc_ = (call);                                         \
-    if (moeb_cublas_rc_ != CUBLAS_STATUS_SUCCESS)                                          \
-      ::moeb::cuda::throw_cublas_error(moeb_cublas_rc_,                                    \
+#define MOEB_CUBLAS_CHECK(call)                                                             \
+  do {                                                                                      \
+    const cublasStatus_t moeb_cublas_rc_ = (call);                                          \
+    if (moeb_cublas_rc_ != CUBLAS_STATUS_SUCCESS)                                           \
+      ::moeb::cuda::throw_cublas_error(moeb_cublas_rc_,                                     \
                                        ::moeb::DeviceErrorSite{#call, __FILE__, __LINE__}); \
   } while (0)
 

@@ -33,8 +33,8 @@ DeviceView own_view() {
   const cudaError_t rc = cudaGetDeviceCount(&v.device_count);
   if (rc != cudaSuccess) {
     v.device_count = 0;
-    v.count_error = std::string("cudaGetDeviceCount: ") + cudaGetErrorName(rc) + ": " +
-                    cudaGetErrorString(rc);
+    v.count_error =
+        std::string("cudaGetDeviceCount: ") + cudaGetErrorName(rc) + ": " + cudaGetErrorString(rc);
     (void)cudaGetLastError();
   }
   return v;
@@ -56,7 +56,8 @@ BindingInput gather_binding_input(const BackendOptions& opt) {
     return in;
   }
   MPI_Comm node = MPI_COMM_NULL;
-  MOEB_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  MOEB_MPI_CHECK(
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   int local_size = 1;
   MOEB_MPI_CHECK(MPI_Comm_rank(node, &in.local_rank));
   MOEB_MPI_CHECK(MPI_Comm_size(node, &local_size));
@@ -70,8 +71,8 @@ BindingInput gather_binding_input(const BackendOptions& opt) {
   if (mine.cuda_visible_devices)
     std::strncpy(rec.cvd, mine.cuda_visible_devices->c_str(), kCvdBytes - 1);
   std::vector<Record> all(static_cast<size_t>(local_size));
-  MOEB_MPI_CHECK(MPI_Allgather(&rec, sizeof(Record), MPI_BYTE, all.data(), sizeof(Record),
-                               MPI_BYTE, node));
+  MOEB_MPI_CHECK(
+      MPI_Allgather(&rec, sizeof(Record), MPI_BYTE, all.data(), sizeof(Record), MPI_BYTE, node));
   MOEB_MPI_CHECK(MPI_Comm_free(&node));
   for (int r = 0; r < local_size; ++r) {
     DeviceView v;
@@ -109,7 +110,8 @@ std::unique_ptr<Transport> make_cuda_transport(Backend& backend, MPI_Comm comm) 
     throw ConfigError("transport nccl: needs the cuda backend (got backend '" + backend.name() +
                       "')");
   MOEB_CUDA_CHECK(cudaSetDevice(cb->device()));
-  return std::make_unique<cuda::NcclTransport>(comm, cb->stream());
+  return std::make_unique<cuda::NcclTransport>(comm, cb->stream(),
+                                               cb->cuda_options().exchange_counts);
 }
 
 std::vector<std::pair<std::string, std::string>> cuda_provenance(const Backend* backend) {

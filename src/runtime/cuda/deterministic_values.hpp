@@ -1,6 +1,7 @@
 // The base hashes and scales of core/expert_weights.cpp, so the CUDA backend generates expert
-// weights on the device (uniform_element.hpp per element) bit-identical to the CPU reference. Pure; tests/unit/test_cuda_host_values.cpp checks
-// it against fill_expert_matrix / fill_token_input element by element.
+// weights on the device (uniform_element.hpp per element) bit-identical to the CPU reference. Pure;
+// tests/unit/test_cuda_host_values.cpp checks it against fill_expert_matrix / fill_token_input
+// element by element.
 #pragma once
 
 #include <cmath>

@@ -46,7 +46,8 @@ class DeviceArray {
   // or be pageable, in which case the copy is synchronous w.r.t. the host).
   void upload(const T* host, size_t n, cudaStream_t stream) {
     ensure(n);
-    if (n > 0) MOEB_CUDA_CHECK(cudaMemcpyAsync(ptr_, host, n * sizeof(T), cudaMemcpyHostToDevice, stream));
+    if (n > 0)
+      MOEB_CUDA_CHECK(cudaMemcpyAsync(ptr_, host, n * sizeof(T), cudaMemcpyHostToDevice, stream));
   }
   T* data() { return ptr_; }
   const T* data() const { return ptr_; }

@@ -7,9 +7,9 @@
 namespace moeb {
 
 struct DeviceErrorSite {
-  const char* call = "";   // the checked expression, as written
-  const char* file = "";   // __FILE__
-  int line = 0;            // __LINE__
+  const char* call = "";  // the checked expression, as written
+  const char* file = "";  // __FILE__
+  int line = 0;           // __LINE__
 };
 
 // "src/runtime/cuda/x.cpp:12: rank 3 on node7: CUDA error cudaErrorInvalidValue (invalid

@@ -6,16 +6,6 @@
 
 namespace moeb::cuda {
 
-GemmMode parse_gemm_mode(const std::string& text, const std::string& where) {
-  if (text == "grouped") return GemmMode::kGrouped;
-  if (text == "loop") return GemmMode::kLoop;
-  throw ConfigError(where + ": unknown GEMM mode '" + text + "' (expected grouped or loop)");
-}
-
-const char* gemm_mode_name(GemmMode mode) {
-  return mode == GemmMode::kGrouped ? "grouped" : "loop";
-}
-
 GroupedGemm::~GroupedGemm() {
   if (staged_ != nullptr) cudaEventDestroy(staged_);
 }

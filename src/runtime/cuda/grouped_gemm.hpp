@@ -11,16 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cuda/cuda_options.hpp"
 #include "runtime/cuda/device_array.hpp"
 #include "runtime/cuda/ffn_plan.hpp"
 
 namespace moeb::cuda {
-
-enum class GemmMode { kGrouped, kLoop };
-
-// "grouped" | "loop"; throws ConfigError naming `where` otherwise.
-GemmMode parse_gemm_mode(const std::string& text, const std::string& where);
-const char* gemm_mode_name(GemmMode mode);
 
 class GroupedGemm {
  public:

@@ -13,10 +13,10 @@ namespace moeb::cuda {
 
 }  // namespace moeb::cuda
 
-#define MOEB_NCCL_CHECK(call, comm)                                                        \
-  do {                                                                                     \
-    const ncclResult_t moeb_nccl_rc_ = (call);                                             \
-    if (moeb_nccl_rc_ != ncclSuccess && moeb_nccl_rc_ != ncclInProgress)                   \
-      ::moeb::cuda::throw_nccl_error(moeb_nccl_rc_, (comm),                                \
-                                     ::moeb::DeviceErrorSite{#call, __FILE__, __LINE__});  \
+#define MOEB_NCCL_CHECK(call, comm)                                                       \
+  do {                                                                                    \
+    const ncclResult_t moeb_nccl_rc_ = (call);                                            \
+    if (moeb_nccl_rc_ != ncclSuccess && moeb_nccl_rc_ != ncclInProgress)                  \
+      ::moeb::cuda::throw_nccl_error(moeb_nccl_rc_, (comm),                               \
+                                     ::moeb::DeviceErrorSite{#call, __FILE__, __LINE__}); \
   } while (0)

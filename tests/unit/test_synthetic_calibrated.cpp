@@ -1,0 +1,84 @@
+// The calibrated generator: `trace info` statistics of a generated trace land within stated
+// tolerances of what each workload preset asks for.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "core/model.hpp"
+#include "workload/calibrated.hpp"
+#include "workload/synthetic_trace.hpp"
+#include "workload/trace_file.hpp"
+#include "workload/trace_info.hpp"
+
+using namespace moeb;
+namespace fs = std::filesystem;
+
+// Stated tolerances (results_schema/TRACE.md), for traces of >= 8 layers and >= 8192 tokens:
+constexpr double kSkewRelTol = 0.15;      // relative, on the mean over layers
+constexpr double kPairAbsTol = 0.05;      // absolute
+constexpr double kSpearmanAbsTol = 0.08;  // absolute
+constexpr double kRecurrenceAbsTol = 0.03;
+
+class CalibratedPreset : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CalibratedPreset, TraceInfoMatchesTheTargets) {
+  const std::string name = GetParam();
+  const auto& preset = workload_preset(name);
+  RunConfig cfg;
+  cfg.seed = 11;
+  cfg.model = model_preset(name);
+  cfg.model.num_layers = 8;
+  cfg.workload.distribution = "calibrated";
+  cfg.workload.preset = name;
+  cfg.workload.tokens = 12288;
+  fs::path path = fs::temp_directory_path() / ("moeb_test_calibrated_" + name + ".h5");
+  auto prov = write_synthetic_trace(cfg, path.string());
+  TraceInfo info = trace_info(TraceReader(path.string()));
+  fs::remove(path);
+  const auto& t = preset.targets;
+  EXPECT_NEAR(info.mean_skew, t.skew, kSkewRelTol * t.skew) << name;
+  EXPECT_NEAR(info.mean_pair_top10_share, t.pair_share, kPairAbsTol) << name;
+  EXPECT_NEAR(info.mean_phase_spearman, t.phase_spearman, kSpearmanAbsTol) << name;
+  EXPECT_NEAR(info.mean_recurrence, t.recurrence, kRecurrenceAbsTol) << name;
+  EXPECT_EQ(info.family_names.size(), static_cast<size_t>(t.num_families));
+  EXPECT_EQ(prov.at("workload_preset"), name);
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, CalibratedPreset,
+                         ::testing::Values("deepseek-v3", "qwen3-235b-a22b", "kimi-k2"),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+TEST(Calibrated, ExplicitTargetsAreHonoured) {
+  CalibrationTargets t;
+  t.skew = 6;
+  t.pair_share = 0.6;
+  t.phase_spearman = 0.9;
+  t.recurrence = 0.5;
+  t.num_families = 2;
+  ModelSpec m = model_preset("olmoe-1b-7b");
+  auto r = calibrate_generator(t, m, SyntheticSpec{}, 3, 4096);
+  EXPECT_NEAR(r.achieved_skew, 6, kSkewRelTol * 6);
+  EXPECT_NEAR(r.achieved_pair_share, 0.6, kPairAbsTol);
+  EXPECT_NEAR(r.achieved_phase_spearman, 0.9, kSpearmanAbsTol);
+  EXPECT_NEAR(r.achieved_recurrence, 0.5, kRecurrenceAbsTol);
+}
+
+TEST(Calibrated, SkewAboveWhatTopKAllowsIsClamped) {
+  CalibrationTargets t;
+  t.skew = 100;  // 128 experts, top-8: an expert in every token's top-k is 16x the mean
+  ModelSpec m = model_preset("qwen3-235b-a22b");
+  m.num_layers = 2;
+  auto r = calibrate_generator(t, m, SyntheticSpec{}, 3, 2048);
+  EXPECT_DOUBLE_EQ(r.targets.skew, 0.95 * 16);
+}
+
+TEST(Calibrated, UnknownPresetIsAConfigError) {
+  EXPECT_THROW(workload_preset("gpt-5"), ConfigError);
+}
