@@ -10,7 +10,6 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <numeric>
 #include <vector>
@@ -108,7 +107,6 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     const auto t1 = Clock::now();
     backend.prepare(plan);
     backend.permute(plan);
-    if (getenv("MOEB_BENCH_PROBE")) MPI_Barrier(comm);
     const auto t2 = Clock::now();
     transport.alltoallv(backend.dispatch_send(), plan.send_counts, plan.send_offsets,
                         backend.dispatch_recv(), plan.recv_counts, plan.recv_offsets, rb);

@@ -241,8 +241,6 @@ def plot_heatmap(r, strategy, out):
 
 def plot_traffic(r, strategy, layer, out):
     """Rank-to-rank token copies of one layer (rows_matrix), node boundaries drawn."""
-    import numpy as np
-
     plt = _pyplot()
     s = r.strategy(strategy)
     if "rows_matrix" not in s:

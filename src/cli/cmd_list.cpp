@@ -18,7 +18,8 @@ namespace {
 
 const char* policy_description(ReplicaPolicyKind k) {
   switch (k) {
-    case ReplicaPolicyKind::kPrimary: return "always the primary replica";
+    case ReplicaPolicyKind::kPrimary:
+      return "always the primary replica";
     case ReplicaPolicyKind::kUniform:
       return "uniform random per (token, expert), counter-based (SGLang \"dynamic\")";
     case ReplicaPolicyKind::kLocality:
@@ -107,8 +108,9 @@ void print_keys() {
     if (k.table != table) {
       table = k.table;
       std::printf("  [%s]%s\n", table.c_str(),
-                  table == "model" ? "  preset = <model preset>, then overrides" :
-                  table == "placement" ? "  strategies = [names] or [\"all\"]" : "");
+                  table == "model"       ? "  preset = <model preset>, then overrides"
+                  : table == "placement" ? "  strategies = [names] or [\"all\"]"
+                                         : "");
     }
     std::string c;
     if (!k.choices.empty()) {
@@ -123,8 +125,8 @@ void print_keys() {
     }
     const std::string def = k.table == "model" ? "preset" : format_config_field(k.field(defaults));
     std::printf("    %-22s %-8s default %s%s%s\n        %s\n", k.key.c_str(),
-                config_field_type(k.field(defaults)), def.c_str(), c.empty() ? "" : ", ",
-                c.c_str(), k.description.c_str());
+                config_field_type(k.field(defaults)), def.c_str(), c.empty() ? "" : ", ", c.c_str(),
+                k.description.c_str());
   }
 }
 

@@ -108,7 +108,7 @@ HopMatrices hierarchical_hops(std::span<const int32_t> dest, int top_k, int64_t 
     for (int32_t d : ranks) {
       const int n = topo.node_of(d);
       if (n == my_node) {
-        ++h.stage1[static_cast<size_t>(owner) * R + d];  // direct, same node
+        ++h.stage2[static_cast<size_t>(owner) * R + d];  // direct, same node (hop 2)
         continue;
       }
       const auto& peers = topo.ranks_of_node(n);
@@ -235,7 +235,10 @@ LayerCostInput hierarchical_cost_input(const LayerTraffic& lt, std::span<const i
   in.combine_hops.push_back(phase_traffic(h.stage1, topo, lt.combine_row_bytes, true));
   in.rows_computed = lt.rows_computed;
   in.tokens_owned = lt.tokens_owned;
+  // Every row a rank packs: its relays (hop 1) and its hop-2 sends (direct and forwarded).
   in.copies_sent = row_sums(h.stage1, lt.num_ranks);
+  const std::vector<int64_t> hop2 = row_sums(h.stage2, lt.num_ranks);
+  for (int r = 0; r < lt.num_ranks; ++r) in.copies_sent[r] += hop2[r];
   return in;
 }
 

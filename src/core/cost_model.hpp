@@ -79,11 +79,12 @@ PhaseTraffic phase_traffic(std::span<const int64_t> rows, const Topology& topo, 
 // Sent and received sides swapped (the mirror phase).
 PhaseTraffic mirror(const PhaseTraffic& p);
 
-// Hierarchical dispatch (GRACE-MoE HSC, DeepEP internode): a token goes once to each remote
-// node that hosts one of its destinations, to the peer rank there (same local index, modulo the
-// node's size), and that peer forwards it inside its node. Copies to the owner's own node go
-// directly. Stage 1 = owner -> peers (inter) and owner -> own-node destinations (intra);
-// stage 2 = peer -> remaining destinations of its node (intra). Matrices are [src * R + dst].
+// Hierarchical dispatch (GRACE-MoE HSC, DeepEP internode; the runtime's core/hier_plan): a token
+// goes once to each remote node that hosts one of its destinations, to the peer rank there (same
+// local index, modulo the node's size, as relay_peer), and that peer forwards it inside its node.
+// Stage 1 (hop 1) = owner -> peers, inter-node only; stage 2 (hop 2) = intra-node only: peers
+// forward to the other destinations of their node, owners send to their own node's
+// destinations. Matrices are [src * R + dst]; the diagonal holds copies that stay on a rank.
 struct HopMatrices {
   std::vector<int64_t> stage1, stage2;
 };

@@ -26,12 +26,9 @@ const std::vector<SummaryField>& summary_fields() {
 }
 
 std::vector<std::pair<std::string, double>> summary_attributes(const StrategySummary& s) {
-  return {{"comm_bytes", s.total_comm_bytes},
-          {"inter_node_bytes", s.total_inter_node_bytes},
-          {"idle_fraction", s.mean_idle_fraction},
-          {"jain", s.mean_jain},
-          {"balancedness", s.mean_balancedness},
-          {"throughput", s.batch_throughput}};
+  return {{"comm_bytes", s.total_comm_bytes},      {"inter_node_bytes", s.total_inter_node_bytes},
+          {"idle_fraction", s.mean_idle_fraction}, {"jain", s.mean_jain},
+          {"balancedness", s.mean_balancedness},   {"throughput", s.batch_throughput}};
 }
 
 namespace {
@@ -72,7 +69,9 @@ StrategySummary summarize(const StrategyResult& r) {
   if (r.batch_tokens.size() != static_cast<size_t>(I))
     throw Error("summary of strategy '" + r.name + "': batch_tokens has " +
                 std::to_string(r.batch_tokens.size()) + " entries, expected " + std::to_string(I));
-  auto cnt = [&](const char* n) -> const Cube<int64_t>& { return need(r.counts, n, shape, r.name); };
+  auto cnt = [&](const char* n) -> const Cube<int64_t>& {
+    return need(r.counts, n, shape, r.name);
+  };
   auto tim = [&](const char* n) -> const Cube<double>& { return need(r.times, n, shape, r.name); };
   const auto& rows = cnt("rows_computed");
   const auto& s_intra = cnt("bytes_sent_intra");

@@ -25,8 +25,8 @@ struct StrategySummary {
   std::vector<double> idle_fraction;     // 1: sum_r idle / sum_r t_layer (median)
   std::vector<double> throughput;        // tokens/s: median batch tokens / t_layer_p50
   std::vector<double> t_layer_p50, t_layer_p95, t_layer_p99;  // s: of max_r t_layer over iters
-  std::vector<double> algbw;             // bytes/s: max_rank_bytes / median_i max_r t_dispatch
-  std::vector<double> busbw;             // bytes/s: algbw * (R-1)/R
+  std::vector<double> algbw;  // bytes/s: max_rank_bytes / median_i max_r t_dispatch
+  std::vector<double> busbw;  // bytes/s: algbw * (R-1)/R
 
   // Whole batch (all layers).
   double total_comm_bytes = 0;        // sum over layers of comm_bytes

@@ -10,7 +10,7 @@ constexpr double kIntMax = 2147483647.0;
 ConfigKey key(std::string table, std::string name, std::function<ConfigField(RunConfig&)> f,
               std::string description, double min = -kInf, double max = kInf,
               std::vector<std::string> choices = {}) {
-  return ConfigKey{std::move(table), std::move(name), std::move(f), min, max,
+  return ConfigKey{std::move(table),   std::move(name),       std::move(f), min, max,
                    std::move(choices), std::move(description)};
 }
 
@@ -26,7 +26,8 @@ const std::vector<ConfigKey>& config_keys() {
       key("suite", "seed", MOEB_FIELD(seed), "seed of every random draw", 0),
       key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports"),
       // [model]: `preset` is handled by the loader; these override the preset's dimensions.
-      key("model", "experts", MOEB_FIELD(model.num_experts), "routed experts per layer", 1, kIntMax),
+      key("model", "experts", MOEB_FIELD(model.num_experts), "routed experts per layer", 1,
+          kIntMax),
       key("model", "top_k", MOEB_FIELD(model.top_k), "routed experts per token", 1, kIntMax),
       key("model", "hidden", MOEB_FIELD(model.hidden), "hidden dimension", 1, kIntMax),
       key("model", "ffn_hidden", MOEB_FIELD(model.ffn_hidden), "expert FFN width", 1, kIntMax),
@@ -35,8 +36,8 @@ const std::vector<ConfigKey>& config_keys() {
           "always-active experts (never dispatched)", 0, kIntMax),
       key("model", "expert_groups", MOEB_FIELD(model.num_expert_groups),
           "DeepSeek-style expert groups (1 = none)", 1, kIntMax),
-      key("model", "topk_groups", MOEB_FIELD(model.topk_groups),
-          "groups a token may route into", 1, kIntMax),
+      key("model", "topk_groups", MOEB_FIELD(model.topk_groups), "groups a token may route into", 1,
+          kIntMax),
       // [topology]
       key("topology", "nodes", MOEB_FIELD(nodes),
           "virtual nodes (0 = the MPI library's shared-memory split)", 0, kIntMax),
@@ -125,9 +126,8 @@ const std::vector<ConfigKey>& config_keys() {
 #undef MOEB_FIELD
 
 const std::vector<std::string>& config_tables() {
-  static const std::vector<std::string> t = {"suite",     "model", "topology", "workload",
-                                             "placement", "run",   "timing",   "check",
-                                             "system",    "strategy"};
+  static const std::vector<std::string> t = {"suite", "model",  "topology", "workload", "placement",
+                                             "run",   "timing", "check",    "system",   "strategy"};
   return t;
 }
 

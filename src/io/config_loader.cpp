@@ -80,7 +80,8 @@ std::string range_text(const char* what, double min, double max) {
   };
   std::string s = what;
   if (max >= 2147483647.0) max = std::numeric_limits<double>::infinity();  // int's own limit
-  if (std::isfinite(min) && std::isfinite(max)) return s + " in [" + num(min) + ", " + num(max) + "]";
+  if (std::isfinite(min) && std::isfinite(max))
+    return s + " in [" + num(min) + ", " + num(max) + "]";
   if (std::isfinite(min)) return s + " >= " + num(min);
   if (std::isfinite(max)) return s + " <= " + num(max);
   return s;
@@ -123,11 +124,11 @@ void Loader::load_key(const ConfigKey& k, const toml::node& v) {
           if (!v.as_boolean()) fail_key(dotted, "true or false", describe(v));
           *p = v.as_boolean()->get();
         } else if constexpr (std::is_same_v<T, std::string>) {
-          const std::string expected =
-              k.choices.empty() ? "a string" : "one of " + join(k.choices);
+          const std::string expected = k.choices.empty() ? "a string" : "one of " + join(k.choices);
           if (!v.as_string()) fail_key(dotted, expected, describe(v));
           const std::string s = v.as_string()->get();
-          if (!k.choices.empty() && std::find(k.choices.begin(), k.choices.end(), s) == k.choices.end())
+          if (!k.choices.empty() &&
+              std::find(k.choices.begin(), k.choices.end(), s) == k.choices.end())
             fail_key(dotted, expected, describe(v));
           *p = s;
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
@@ -135,7 +136,8 @@ void Loader::load_key(const ConfigKey& k, const toml::node& v) {
           if (!a) fail_key(dotted, "an array of strings", describe(v));
           p->clear();
           for (const auto& e : *a) {
-            if (!e.as_string()) fail_key(dotted, "an array of strings", "an element " + describe(e));
+            if (!e.as_string())
+              fail_key(dotted, "an array of strings", "an element " + describe(e));
             p->push_back(e.as_string()->get());
           }
         } else if constexpr (std::is_same_v<T, std::vector<double>>) {
@@ -222,10 +224,11 @@ void Loader::load_strategy_tables(const toml::table& t) {
     const std::string name(key.str());
     const std::string where = "[strategy." + name + "]";
     if (std::find(registered.begin(), registered.end(), name) == registered.end())
-      fail(key.source(), where + ": unknown strategy '" + name + "' (expected one of: " +
-                             join(registered) + ")");
+      fail(key.source(),
+           where + ": unknown strategy '" + name + "' (expected one of: " + join(registered) + ")");
     const auto* opts = value.as_table();
-    if (!opts) fail(value.source(), where + ": expected a table of options, got " + describe(value));
+    if (!opts)
+      fail(value.source(), where + ": expected a table of options, got " + describe(value));
     auto& out = strategy_options_[name];
     for (auto&& [okey, ov] : *opts) {
       const std::string o(okey.str());
@@ -247,8 +250,9 @@ void Loader::load_strategy_tables(const toml::table& t) {
 
 void Loader::check_model() {
   if (!given("model"))
-    fail({}, "table [model]: expected a preset or experts, top_k, hidden, ffn_hidden and layers, "
-             "got no [model] table");
+    fail({},
+         "table [model]: expected a preset or experts, top_k, hidden, ffn_hidden and layers, "
+         "got no [model] table");
   const ModelSpec& m = cfg_.model;
   if (cfg_.model_preset.empty()) {
     for (const char* k : {"experts", "top_k", "hidden", "ffn_hidden", "layers"})
@@ -263,9 +267,9 @@ void Loader::check_model() {
                std::to_string(m.num_layers));
   }
   if (m.top_k > m.num_experts)
-    fail_key(given("model.top_k") ? "model.top_k" : "model.experts",
-             "top_k <= experts", "top_k " + std::to_string(m.top_k) + " with " +
-                                     std::to_string(m.num_experts) + " experts");
+    fail_key(
+        given("model.top_k") ? "model.top_k" : "model.experts", "top_k <= experts",
+        "top_k " + std::to_string(m.top_k) + " with " + std::to_string(m.num_experts) + " experts");
   if (m.num_experts % m.num_expert_groups != 0)
     fail_key("model.expert_groups", "a divisor of experts (" + std::to_string(m.num_experts) + ")",
              std::to_string(m.num_expert_groups));
@@ -290,8 +294,7 @@ void Loader::check_workload() {
     fail_key("workload.calibration_trace", "a trace file when workload.split = \"trace\"",
              "nothing");
   if (w.split == "fraction" && w.calibration_fraction >= 1.0)
-    fail_key("workload.calibration_fraction",
-             "a number in [0, 1) (1 leaves no evaluation tokens)",
+    fail_key("workload.calibration_fraction", "a number in [0, 1) (1 leaves no evaluation tokens)",
              format_toml_float(w.calibration_fraction));
 }
 
@@ -345,8 +348,8 @@ RunConfig parse_suite(std::string_view toml_text, const std::string& path) {
   try {
     root = toml::parse(toml_text, path);
   } catch (const toml::parse_error& e) {
-    throw ConfigError(path + ":" + std::to_string(e.source().begin.line) + ": malformed TOML: " +
-                      std::string(e.description()));
+    throw ConfigError(path + ":" + std::to_string(e.source().begin.line) +
+                      ": malformed TOML: " + std::string(e.description()));
   }
   return Loader(root, path).load();
 }
@@ -376,7 +379,8 @@ std::vector<ResolvedStrategy> resolve_strategy_options(const RunConfig& cfg) {
     for (const auto& s : cfg.strategies)
       if (s.name == n) given = s.options;
     out.push_back(ResolvedStrategy{
-        n, &st, resolve_options(st.spec().options, given, cfg.suite_path + ": [strategy." + n + "]")});
+        n, &st,
+        resolve_options(st.spec().options, given, cfg.suite_path + ": [strategy." + n + "]")});
   }
   return out;
 }

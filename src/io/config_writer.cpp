@@ -15,11 +15,21 @@ std::string quote_toml(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -78,7 +88,8 @@ std::string format_config_field(const ConfigField& f) {
 }
 
 const char* config_field_type(const ConfigField& f) {
-  static const char* names[] = {"int", "int", "int", "float", "bool", "string", "[string]", "[float]"};
+  static const char* names[] = {"int",  "int",    "int",      "float",
+                                "bool", "string", "[string]", "[float]"};
   return names[f.index()];
 }
 

@@ -43,14 +43,29 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 Handle::~Handle() {
   if (id_ < 0) return;
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
-    default: break;
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
   }
 }
 
@@ -99,8 +114,7 @@ Handle open_file_rw(const std::string& path) {
 Handle create_group(hid_t parent, const std::string& name, bool track_order) {
   Handle gcpl(MOEB_H5_CHECK(H5Pcreate(H5P_GROUP_CREATE)));
   if (track_order) MOEB_H5_CHECK(H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED));
-  return Handle(
-      MOEB_H5_CHECK(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT)));
+  return Handle(MOEB_H5_CHECK(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT)));
 }
 
 Handle open_group(hid_t parent, const std::string& name) {
@@ -136,7 +150,8 @@ void write_attr_raw(hid_t obj, const std::string& name, hid_t mem_type, hid_t fi
                     const void* buf) {
   replace_attr(obj, name);
   Handle space(MOEB_H5_CHECK(H5Screate(H5S_SCALAR)));
-  Handle a(MOEB_H5_CHECK(H5Acreate2(obj, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT)));
+  Handle a(
+      MOEB_H5_CHECK(H5Acreate2(obj, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT)));
   MOEB_H5_CHECK(H5Awrite(a, mem_type, buf));
 }
 
@@ -210,18 +225,21 @@ AttrClass attr_class(hid_t obj, const std::string& name) {
   Handle a(MOEB_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
   Handle t(MOEB_H5_CHECK(H5Aget_type(a)));
   switch (H5Tget_class(t)) {
-    case H5T_STRING: return AttrClass::kString;
-    case H5T_INTEGER: return AttrClass::kInt;
-    case H5T_FLOAT: return AttrClass::kFloat;
-    default: return AttrClass::kOther;
+    case H5T_STRING:
+      return AttrClass::kString;
+    case H5T_INTEGER:
+      return AttrClass::kInt;
+    case H5T_FLOAT:
+      return AttrClass::kFloat;
+    default:
+      return AttrClass::kOther;
   }
 }
 
 std::string read_attr_str(hid_t obj, const std::string& name) {
   Handle a(MOEB_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
   Handle space(MOEB_H5_CHECK(H5Aget_space(a)));
-  if (space_elems(space) != 1)
-    throw H5Error("attribute '" + name + "': expected one string");
+  if (space_elems(space) != 1) throw H5Error("attribute '" + name + "': expected one string");
   return read_string_elems(a, true, 1)[0];
 }
 
@@ -294,7 +312,8 @@ namespace {
 
 void write_numeric(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
                    hid_t mem_type, hid_t file_type, const void* data, const char* units) {
-  Handle space(MOEB_H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
+  Handle space(
+      MOEB_H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
   size_t n = 1;
   for (auto d : dims) n *= d;
   Handle dcpl(MOEB_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
@@ -358,14 +377,21 @@ std::vector<T> read_numeric(hid_t dset, hid_t mem_type) {
   if (c != H5T_INTEGER && c != H5T_FLOAT) throw H5Error("expected a numeric dataset");
   Handle space(MOEB_H5_CHECK(H5Dget_space(dset)));
   std::vector<T> out(space_elems(space));
-  if (!out.empty()) MOEB_H5_CHECK(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  if (!out.empty())
+    MOEB_H5_CHECK(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
   return out;
 }
 }  // namespace
 
-std::vector<int64_t> read_int64(hid_t dset) { return read_numeric<int64_t>(dset, H5T_NATIVE_INT64); }
-std::vector<int32_t> read_int32(hid_t dset) { return read_numeric<int32_t>(dset, H5T_NATIVE_INT32); }
-std::vector<double> read_double(hid_t dset) { return read_numeric<double>(dset, H5T_NATIVE_DOUBLE); }
+std::vector<int64_t> read_int64(hid_t dset) {
+  return read_numeric<int64_t>(dset, H5T_NATIVE_INT64);
+}
+std::vector<int32_t> read_int32(hid_t dset) {
+  return read_numeric<int32_t>(dset, H5T_NATIVE_INT32);
+}
+std::vector<double> read_double(hid_t dset) {
+  return read_numeric<double>(dset, H5T_NATIVE_DOUBLE);
+}
 
 std::vector<std::string> read_strings(hid_t dset) {
   Handle space(MOEB_H5_CHECK(H5Dget_space(dset)));

@@ -21,11 +21,11 @@ void silence_errors();
 }  // namespace moeb::h5
 
 // Throws H5Error when an HDF5 call returns a negative value (herr_t, hid_t, htri_t, ssize_t).
-#define MOEB_H5_CHECK(call)                                              \
-  ([&]() {                                                               \
-    auto moeb_h5_rc_ = (call);                                           \
-    if (moeb_h5_rc_ < 0) ::moeb::h5::fail(#call, __FILE__, __LINE__);    \
-    return moeb_h5_rc_;                                                  \
+#define MOEB_H5_CHECK(call)                                           \
+  ([&]() {                                                            \
+    auto moeb_h5_rc_ = (call);                                        \
+    if (moeb_h5_rc_ < 0) ::moeb::h5::fail(#call, __FILE__, __LINE__); \
+    return moeb_h5_rc_;                                               \
   }())
 
 namespace moeb::h5 {
@@ -48,13 +48,13 @@ class Handle {
   hid_t id_ = -1;
 };
 
-Handle create_file(const std::string& path);        // truncates
-Handle open_file_read(const std::string& path);     // throws InputError when it cannot open
+Handle create_file(const std::string& path);     // truncates
+Handle open_file_read(const std::string& path);  // throws InputError when it cannot open
 Handle open_file_rw(const std::string& path);
 Handle create_group(hid_t parent, const std::string& name, bool track_order = false);
 Handle open_group(hid_t parent, const std::string& name);
 Handle open_dataset(hid_t parent, const std::string& name);
-bool exists(hid_t parent, const std::string& name);   // link exists (one path component)
+bool exists(hid_t parent, const std::string& name);  // link exists (one path component)
 bool has_attr(hid_t obj, const std::string& name);
 
 // Attributes.
@@ -66,7 +66,7 @@ enum class AttrClass { kString, kInt, kFloat, kOther };
 AttrClass attr_class(hid_t obj, const std::string& name);
 std::string read_attr_str(hid_t obj, const std::string& name);
 int64_t read_attr_int(hid_t obj, const std::string& name);
-double read_attr_float(hid_t obj, const std::string& name);   // ints are converted
+double read_attr_float(hid_t obj, const std::string& name);  // ints are converted
 std::vector<std::string> read_attr_str_list(hid_t obj, const std::string& name);
 // Attribute names of an object, in creation order when tracked, else name order.
 std::vector<std::string> attr_names(hid_t obj);
@@ -84,9 +84,9 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<hsiz
 void write_dataset(hid_t parent, const std::string& name, const std::vector<std::string>& v);
 
 std::vector<hsize_t> dataset_dims(hid_t dset);
-std::vector<int64_t> read_int64(hid_t dset);    // any integer type, converted
+std::vector<int64_t> read_int64(hid_t dset);  // any integer type, converted
 std::vector<int32_t> read_int32(hid_t dset);
-std::vector<double> read_double(hid_t dset);    // any numeric type, converted
+std::vector<double> read_double(hid_t dset);  // any numeric type, converted
 std::vector<std::string> read_strings(hid_t dset);
 
 }  // namespace moeb::h5

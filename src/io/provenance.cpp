@@ -64,7 +64,8 @@ std::string local_hostname() {
 
 namespace {
 std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r' || s.back() == '\0'))
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == ' ' || s.back() == '\r' || s.back() == '\0'))
     s.pop_back();
   size_t b = 0;
   while (b < s.size() && s[b] == ' ') ++b;
@@ -86,7 +87,18 @@ std::string ucx_version() {
 #ifdef MOEB_HAVE_UCX
   return ucp_get_version_string();
 #else
-  return "";
+  // Built without UCX headers: ask the tool, if the machine has one ("# Version 1.13.1").
+  FILE* p = popen("ucx_info -v 2>/dev/null", "r");
+  if (!p) return "";
+  char line[256] = {};
+  std::string v;
+  if (std::fgets(line, sizeof line, p)) {
+    const std::string s = trim(line);
+    const std::string tag = "# Version ";
+    if (s.rfind(tag, 0) == 0) v = s.substr(tag.size());
+  }
+  pclose(p);
+  return v;
 #endif
 }
 
@@ -115,8 +127,8 @@ std::string join_command_line(int argc, const char* const* argv) {
 }
 
 std::vector<std::pair<std::string, std::string>> slurm_fields() {
-  static const char* names[] = {"SLURM_JOB_ID",        "SLURM_JOB_NAME",      "SLURM_CLUSTER_NAME",
-                                "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST", "SLURM_NNODES",
+  static const char* names[] = {"SLURM_JOB_ID",         "SLURM_JOB_NAME",     "SLURM_CLUSTER_NAME",
+                                "SLURM_JOB_PARTITION",  "SLURM_JOB_NODELIST", "SLURM_NNODES",
                                 "SLURM_NTASKS_PER_NODE"};
   std::vector<std::pair<std::string, std::string>> out;
   for (const char* n : names) {

@@ -13,10 +13,10 @@
 namespace moeb {
 
 std::string moebench_version();
-std::string git_sha();       // "unknown" outside a git checkout
+std::string git_sha();  // "unknown" outside a git checkout
 bool git_dirty();
-std::string build_type();    // CMAKE_BUILD_TYPE of this build
-std::string compiler_id();   // e.g. "GCC 12.2.0"
+std::string build_type();       // CMAKE_BUILD_TYPE of this build
+std::string compiler_id();      // e.g. "GCC 12.2.0"
 std::string utc_now_iso8601();  // "2026-01-31T12:34:56Z"
 std::string local_hostname();
 std::string mpi_library_version();  // MPI_Get_library_version (valid before MPI_Init), trimmed

@@ -18,12 +18,17 @@ void read_root(hid_t file, RunResult& r) {
       continue;
     }
     switch (h5::attr_class(file, name)) {
-      case h5::AttrClass::kString: r.attrs_str[name] = h5::read_attr_str(file, name); break;
+      case h5::AttrClass::kString:
+        r.attrs_str[name] = h5::read_attr_str(file, name);
+        break;
       case h5::AttrClass::kInt:
         r.attrs_num[name] = static_cast<double>(h5::read_attr_int(file, name));
         break;
-      case h5::AttrClass::kFloat: r.attrs_num[name] = h5::read_attr_float(file, name); break;
-      case h5::AttrClass::kOther: break;  // not ours; ignored
+      case h5::AttrClass::kFloat:
+        r.attrs_num[name] = h5::read_attr_float(file, name);
+        break;
+      case h5::AttrClass::kOther:
+        break;  // not ours; ignored
     }
   }
   if (!h5::exists(file, "provenance")) return;
@@ -82,7 +87,8 @@ void read_measured(hid_t g, StrategyResult& s) {
     if (h5::exists(m, n)) s.counts[n] = read_cube<int64_t>(m, n, &h5::read_int64);
   for (const auto& n : time_metric_names())
     if (h5::exists(m, n)) s.times[n] = read_cube<double>(m, n, &h5::read_double);
-  if (h5::exists(m, "batch_index")) s.batch_index = h5::read_int64(h5::open_dataset(m, "batch_index"));
+  if (h5::exists(m, "batch_index"))
+    s.batch_index = h5::read_int64(h5::open_dataset(m, "batch_index"));
   if (h5::exists(m, "batch_tokens"))
     s.batch_tokens = h5::read_int64(h5::open_dataset(m, "batch_tokens"));
   if (h5::exists(m, "rows_matrix")) {
@@ -109,10 +115,13 @@ StrategyResult read_strategy(hid_t strategies, const std::string& name) {
   s.options = str("options");
   s.replica_policy = str("replica_policy");
   s.route_transform = str("route_transform");
-  if (h5::has_attr(g, "routing_deviation")) s.routing_deviation = h5::read_attr_float(g, "routing_deviation");
-  if (h5::has_attr(g, "placement_time_s")) s.placement_time_s = h5::read_attr_float(g, "placement_time_s");
+  if (h5::has_attr(g, "routing_deviation"))
+    s.routing_deviation = h5::read_attr_float(g, "routing_deviation");
+  if (h5::has_attr(g, "placement_time_s"))
+    s.placement_time_s = h5::read_attr_float(g, "placement_time_s");
   if (h5::has_attr(g, "oracle")) s.oracle = h5::read_attr_int(g, "oracle") != 0;
-  if (h5::has_attr(g, "checked_elements")) s.checked_elements = h5::read_attr_int(g, "checked_elements");
+  if (h5::has_attr(g, "checked_elements"))
+    s.checked_elements = h5::read_attr_int(g, "checked_elements");
   if (h5::has_attr(g, "wrong_elements")) s.wrong_elements = h5::read_attr_int(g, "wrong_elements");
   if (h5::has_attr(g, "max_abs_err")) s.max_abs_err = h5::read_attr_float(g, "max_abs_err");
   if (h5::exists(g, "notes")) {
@@ -123,8 +132,10 @@ StrategyResult read_strategy(hid_t strategies, const std::string& name) {
   if (h5::exists(g, "measured")) read_measured(g, s);
   if (h5::exists(g, "predicted")) {
     Handle p = h5::open_group(g, "predicted");
-    if (h5::has_attr(p, "system_model")) s.predicted_system_model = h5::read_attr_str(p, "system_model");
-    for (const auto& k : h5::child_names(p)) s.predicted[k] = h5::read_double(h5::open_dataset(p, k));
+    if (h5::has_attr(p, "system_model"))
+      s.predicted_system_model = h5::read_attr_str(p, "system_model");
+    for (const auto& k : h5::child_names(p))
+      s.predicted[k] = h5::read_double(h5::open_dataset(p, k));
   }
   return s;
 }
@@ -132,8 +143,9 @@ StrategyResult read_strategy(hid_t strategies, const std::string& name) {
 int64_t read_schema_version(hid_t file, const std::string& path) {
   if (!h5::has_attr(file, "schema_version") ||
       h5::attr_class(file, "schema_version") != h5::AttrClass::kInt)
-    throw InputError(path + ": not a moebench results file (no integer root attribute "
-                            "'schema_version')");
+    throw InputError(path +
+                     ": not a moebench results file (no integer root attribute "
+                     "'schema_version')");
   return h5::read_attr_int(file, "schema_version");
 }
 
@@ -151,8 +163,8 @@ RunResult read_results(const std::string& path) {
     read_root(file, r);
     if (h5::exists(file, "strategies")) {
       Handle st = h5::open_group(file, "strategies");
-      const auto order = h5::has_attr(st, "order") ? h5::read_attr_str_list(st, "order")
-                                                   : h5::child_names(st);
+      const auto order =
+          h5::has_attr(st, "order") ? h5::read_attr_str_list(st, "order") : h5::child_names(st);
       for (const auto& name : order) r.strategies.push_back(read_strategy(st, name));
     }
   } catch (const H5Error& e) {

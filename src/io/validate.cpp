@@ -83,10 +83,10 @@ void Validator::check_root() {
       continue;
     }
     const auto c = h5::attr_class(file_, a.name);
-    const bool ok = (a.type == AttrType::kString && c == h5::AttrClass::kString) ||
-                    (a.type == AttrType::kInt && c == h5::AttrClass::kInt) ||
-                    (a.type == AttrType::kFloat &&
-                     (c == h5::AttrClass::kFloat || c == h5::AttrClass::kInt));
+    const bool ok =
+        (a.type == AttrType::kString && c == h5::AttrClass::kString) ||
+        (a.type == AttrType::kInt && c == h5::AttrClass::kInt) ||
+        (a.type == AttrType::kFloat && (c == h5::AttrClass::kFloat || c == h5::AttrClass::kInt));
     if (!ok) f_.add(where, 2, "required root attribute", "has the wrong type");
   }
   if (h5::has_attr(file_, "status") && h5::attr_class(file_, "status") == h5::AttrClass::kString) {
@@ -119,11 +119,14 @@ void Validator::check_placement(hid_t g, const std::string& base) {
   Handle drep = h5::open_dataset(p, "replicas");
   Handle dnum = h5::open_dataset(p, "num_replicas");
   Handle dslots = h5::open_dataset(p, "slots_used");
-  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum), sd = h5::dataset_dims(dslots);
-  const auto L = static_cast<hsize_t>(root_.num_layers), E = static_cast<hsize_t>(root_.num_experts);
+  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum),
+             sd = h5::dataset_dims(dslots);
+  const auto L = static_cast<hsize_t>(root_.num_layers),
+             E = static_cast<hsize_t>(root_.num_experts);
   const auto R = static_cast<hsize_t>(root_.num_ranks);
   if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1) {
-    f_.add(pbase + "/replicas", 4, "placement shape", "expected [L, E, K] with L = num_layers, E = num_experts");
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "expected [L, E, K] with L = num_layers, E = num_experts");
     return;
   }
   if (nd != std::vector<hsize_t>{L, E}) {
@@ -209,7 +212,8 @@ void Validator::check_measured(hid_t g, const std::string& base) {
       f_.add(mbase + "/" + n, 4, "measured datasets", "expected shape [" + shape + "]");
       return false;
     }
-    if (!h5::has_attr(d, "units")) f_.add(mbase + "/" + n, 4, "measured datasets", "no 'units' attribute");
+    if (!h5::has_attr(d, "units"))
+      f_.add(mbase + "/" + n, 4, "measured datasets", "no 'units' attribute");
     return true;
   };
   shapes_ok &= check_shape("batch_index", {I});
@@ -233,8 +237,8 @@ void Validator::check_measured(hid_t g, const std::string& base) {
     for (size_t r = 0; r < R; ++r) s += c[n][idx(i, l, r)];
     return s;
   };
-  const bool mirror = root_.dispatch_row_bytes > 0 &&
-                      root_.combine_row_bytes == root_.dispatch_row_bytes;
+  const bool mirror =
+      root_.dispatch_row_bytes > 0 && root_.combine_row_bytes == root_.dispatch_row_bytes;
   for (size_t i = 0; i < I; ++i)
     for (size_t l = 0; l < L; ++l) {
       // Rule 5: conservation.
@@ -262,8 +266,8 @@ void Validator::check_measured(hid_t g, const std::string& base) {
       const int64_t rows = sum("rows_computed", i, l), owned = sum("tokens_owned", i, l);
       if (root_.top_k > 0 && rows != batch_tokens[i] * root_.top_k)
         f_.add(mbase + "/rows_computed", 6, "sum rows = batch_tokens * top_k",
-               at(i, l) + ": " + std::to_string(rows) + " != " +
-                   std::to_string(batch_tokens[i] * root_.top_k));
+               at(i, l) + ": " + std::to_string(rows) +
+                   " != " + std::to_string(batch_tokens[i] * root_.top_k));
       if (owned != batch_tokens[i])
         f_.add(mbase + "/tokens_owned", 6, "sum tokens_owned = batch_tokens",
                at(i, l) + ": " + std::to_string(owned) + " != " + std::to_string(batch_tokens[i]));
@@ -286,8 +290,8 @@ void Validator::check_measured(hid_t g, const std::string& base) {
                    at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(v));
         }
         const double layer = t["t_layer"][idx(i, l, r)];
-        for (const char* phase : {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine",
-                                  "t_unpermute"}) {
+        for (const char* phase :
+             {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine", "t_unpermute"}) {
           const double v = t[phase][idx(i, l, r)];
           if (std::isfinite(v) && std::isfinite(layer) && v > layer * (1 + 1e-9) + 1e-12)
             f_.add(mbase + "/t_layer", 7, "t_layer >= each phase",
@@ -357,8 +361,9 @@ ValidationReport validate_results(const std::string& path) {
   Handle file = h5::open_file_read(path);
   if (!h5::has_attr(file, "schema_version") ||
       h5::attr_class(file, "schema_version") != h5::AttrClass::kInt)
-    throw InputError(path + ": not a moebench results file (no integer root attribute "
-                            "'schema_version')");
+    throw InputError(path +
+                     ": not a moebench results file (no integer root attribute "
+                     "'schema_version')");
   const int64_t v = h5::read_attr_int(file, "schema_version");
   if (v != kResultsSchemaVersion)
     throw InputError(path + ": schema_version " + std::to_string(v) +

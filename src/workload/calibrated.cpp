@@ -84,9 +84,10 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
   r.targets = targets;
   r.targets.skew = std::min(targets.skew, 0.95 * model.num_experts / model.top_k);
   r.sample_tokens = sample_tokens;
-  // A four-layer copy of the model: statistics are means over layers of identical structure.
+  // An eight-layer copy of the model: statistics are means over layers (each layer draws its own
+  // permutation and hot sets, so fewer layers would leave the mean noisy).
   ModelSpec m = model;
-  m.num_layers = std::min(model.num_layers, 4);
+  m.num_layers = std::min(model.num_layers, 8);
   SyntheticSpec s = base;
   s.distribution = "families";
   s.num_families = targets.num_families;
@@ -106,26 +107,35 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
   };
   s.zipf_s = 1.0;
   s.family_hot_share = 0.5;
-  for (int round = 0; round < 2; ++round) {
+  for (int round = 0; round < 1; ++round) {
     solve_knob(&SyntheticSpec::zipf_s, 0.0, 3.0, r.targets.skew, &Measured::skew, 8);
     solve_knob(&SyntheticSpec::family_hot_share, 0.3, 0.95, r.targets.pair_share, &Measured::pair, 7);
     solve_knob(&SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman, &Measured::spearman, 7);
   }
-  // Skew and pair share are coupled most: solve them jointly, the exponent exactly on the skew
-  // target for every hot share tried (along that curve the pair share rises with the hot share).
+  // Skew and pair share are coupled most: solve them jointly. For each hot share on a grid the
+  // exponent is solved exactly for the skew target; the hot share whose pair share is closest
+  // wins (a grid, not a bisection: along the skew curve the pair share need not be monotone).
   auto skew_exponent = [&](SyntheticSpec t) {
     return solve(0.0, 3.0, r.targets.skew, 8, [&](double x) {
       t.zipf_s = x;
       return measure(t, m, seed, sample_tokens).skew;
     });
   };
-  s.family_hot_share = solve(0.3, 0.95, r.targets.pair_share, 7, [&](double h) {
+  double best_err = INFINITY;
+  SyntheticSpec best = s;
+  for (double h = 0.3; h < 0.951; h += 0.1) {
     SyntheticSpec t = s;
     t.family_hot_share = h;
     t.zipf_s = skew_exponent(t);
-    return measure(t, m, seed, sample_tokens).pair;
-  });
-  s.zipf_s = skew_exponent(s);
+    Measured got = measure(t, m, seed, sample_tokens);
+    double err = std::abs(got.pair - r.targets.pair_share) +
+                 0.5 * std::abs(got.skew - r.targets.skew) / r.targets.skew;
+    if (err < best_err) {
+      best_err = err;
+      best = t;
+    }
+  }
+  s = best;
   solve_knob(&SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman, &Measured::spearman, 7);
   s.recurrence = solve(0.0, 0.95, r.targets.recurrence, 8, [&](double x) {
     SyntheticSpec t = s;

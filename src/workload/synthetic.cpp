@@ -97,11 +97,14 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
   hot_.resize(static_cast<size_t>(l_count) * spec_.num_families);
   for (int l = 0; l < l_count; ++l) {
     perm_prefill_[l] = shuffled(e, hash_counters(seed_, kPermStream, l));
-    // Decode ranking: prefill rank blended with an independent score; phase_mix = 1 keeps it.
+    // Decode ranking: the top_k hottest prefill experts stay hottest (prefill predicts decode);
+    // below them, the prefill rank is blended with an independent score (phase_mix = 1 keeps
+    // the prefill ranking, 0 reshuffles the tail).
     std::vector<double> score(e);
     for (int r = 0; r < e; ++r) {
       double u = unit_double(hash_counters(seed_, kDecodeStream, l, r));
-      score[r] = spec_.phase_mix * (static_cast<double>(r) / e) + (1.0 - spec_.phase_mix) * u;
+      score[r] = r < k ? static_cast<double>(r) / e - 1.0
+                       : spec_.phase_mix * (static_cast<double>(r) / e) + (1.0 - spec_.phase_mix) * u;
     }
     std::vector<int32_t> ranks(e);
     std::iota(ranks.begin(), ranks.end(), 0);

@@ -2,7 +2,7 @@
 # Slurm tests: brings up the two-node test cluster (cluster.sh), submits the job scripts of
 # job_scripts/ through sbatch, checks what they produce, and tears the cluster down on any exit.
 #
-#   tests/slurm/run_tests.sh BUILD_DIR [CASE...]     CASE: single_job sweep resume requeue study
+#   tests/slurm/run_tests.sh BUILD_DIR [CASE...]     CASE: cluster single_job sweep resume requeue study
 #
 # Exit 0 when every case passes, 1 when one fails, 77 (ctest SKIP_RETURN_CODE) when the Slurm
 # or munge binaries are absent. Work files go to BUILD_DIR/slurm-tests/<case>/ (kept for
@@ -16,7 +16,7 @@ BUILD="${1:?usage: run_tests.sh BUILD_DIR [CASE...]}"
 shift
 BUILD="$(cd "$BUILD" && pwd)"
 CASES=("$@")
-((${#CASES[@]})) || CASES=(single_job sweep resume requeue study)
+((${#CASES[@]})) || CASES=(cluster single_job sweep resume requeue study)
 
 for b in munged slurmctld slurmd sbatch squeue scancel scontrol mpirun python3; do
   if ! command -v "$b" >/dev/null 2>&1; then
@@ -80,6 +80,23 @@ show_logs() { local f; for f in "$@"; do [[ -f "$f" ]] && { echo "---- $f"; tail
 validate() {
   local out
   out="$("$BIN" validate "$1" 2>&1)" || { echo "$out"; fail "moebench validate $1 failed"; return 1; }
+}
+
+# ---- case: the test cluster itself: two nodes run tasks; down stops exactly its processes ----
+case_cluster() {
+  local out pids=() f pid
+  "$HERE/cluster.sh" status "$CLUSTER_STATE" >"$WORK/status.out" 2>&1 || { cat "$WORK/status.out"; fail "cluster.sh status says not running"; return; }
+  out="$(srun --nodes=2 --ntasks-per-node=2 printenv SLURMD_NODENAME 2>&1 | sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')"
+  [[ "$out" == "node1x2 node2x2 " ]] || { fail "srun -N2 --ntasks-per-node=2 ran on '$out', expected node1x2 node2x2"; return; }
+  for f in "$CLUSTER_STATE"/run/*.pid; do pids+=("$(tr -dc '0-9' <"$f")"); done
+  ((${#pids[@]} == 4)) || { fail "expected 4 pid files (munged, slurmctld, 2 slurmd), found ${#pids[@]}"; return; }
+  "$HERE/cluster.sh" down "$CLUSTER_STATE" >/dev/null || { fail "cluster.sh down failed"; return; }
+  for pid in "${pids[@]}"; do
+    [[ ! -d "/proc/$pid" ]] || { fail "process $pid ($(cat "/proc/$pid/comm")) still alive after down"; return; }
+  done
+  compgen -G "$CLUSTER_STATE/run/*.pid" >/dev/null && { fail "pid files left after down"; return; }
+  "$HERE/cluster.sh" up "$CLUSTER_STATE" >/dev/null || { fail "cluster did not come up again"; return; }
+  log "srun on node1 and node2 ($out); down stopped its 4 processes; up again"
 }
 
 # ---- case: one suite on 2 nodes x 2 tasks through moebench.sbatch ---------------------------

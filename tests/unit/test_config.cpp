@@ -76,7 +76,7 @@ TEST(Config, LoadsQuickstartSuite) {
   EXPECT_EQ(c.model_preset, "mixtral-8x7b");
   EXPECT_EQ(c.model.num_experts, 8);  // from the preset
   EXPECT_EQ(c.model.top_k, 2);
-  EXPECT_EQ(c.model.hidden, 512);     // overridden
+  EXPECT_EQ(c.model.hidden, 512);  // overridden
   EXPECT_EQ(c.model.ffn_hidden, 1024);
   EXPECT_EQ(c.model.num_layers, 4);
   EXPECT_EQ(c.nodes, 2);
@@ -130,8 +130,8 @@ TEST(Config, DefaultsFillEveryUnsetKey) {
 }
 
 TEST(Config, AllExpandsToEveryRegisteredStrategy) {
-  const RunConfig c = parse_suite(std::string(kMinimal) + "[placement]\nstrategies = [\"all\"]\n",
-                                  "s.toml");
+  const RunConfig c =
+      parse_suite(std::string(kMinimal) + "[placement]\nstrategies = [\"all\"]\n", "s.toml");
   ASSERT_EQ(c.strategies.size(), strategy_names().size());
   for (size_t i = 0; i < c.strategies.size(); ++i)
     EXPECT_EQ(c.strategies[i].name, strategy_names()[i]);
@@ -154,9 +154,9 @@ TEST(Config, RoundTripKeepsStrategyOptions) {
     for (const auto& o : spec.options) {
       if (o.type != OptionType::kBool) continue;
       const bool flipped = !std::get<bool>(o.default_value);
-      const std::string text = std::string(kMinimal) + "[placement]\nstrategies = [\"" +
-                               spec.name + "\"]\n[strategy." + spec.name + "]\n" + o.name +
-                               " = " + (flipped ? "true" : "false") + "\n";
+      const std::string text = std::string(kMinimal) + "[placement]\nstrategies = [\"" + spec.name +
+                               "\"]\n[strategy." + spec.name + "]\n" + o.name + " = " +
+                               (flipped ? "true" : "false") + "\n";
       const RunConfig a = parse_suite(text, "s.toml");
       const auto ra = resolve_strategy_options(a);
       ASSERT_EQ(ra.size(), 1u);
@@ -239,8 +239,8 @@ TEST(Config, RejectsInconsistentWorkloads) {
 }
 
 TEST(Config, RejectsUnknownStrategiesAndOptions) {
-  const std::string s = error_of(std::string(kMinimal) +
-                                 "[placement]\nstrategies = [\"baseline\", \"magic\"]\n");
+  const std::string s =
+      error_of(std::string(kMinimal) + "[placement]\nstrategies = [\"baseline\", \"magic\"]\n");
   EXPECT_EQ(s.rfind("bad.toml:6: key 'placement.strategies': unknown strategy 'magic' (expected "
                     "one of: all, baseline",
                     0),
@@ -249,7 +249,8 @@ TEST(Config, RejectsUnknownStrategiesAndOptions) {
   const std::string o = error_of(std::string(kMinimal) +
                                  "[placement]\nstrategies = [\"baseline\"]\n"
                                  "[strategy.baseline]\nbogus = 1\n");
-  EXPECT_EQ(o.rfind("bad.toml: [strategy.baseline]: unknown option 'bogus' (expected one of", 0), 0u)
+  EXPECT_EQ(o.rfind("bad.toml: [strategy.baseline]: unknown option 'bogus' (expected one of", 0),
+            0u)
       << o;
   // A table for a registered strategy that is not listed is ignored ...
   EXPECT_EQ(error_of(std::string(kMinimal) + "[placement]\nstrategies = [\"baseline\"]\n"
@@ -259,8 +260,9 @@ TEST(Config, RejectsUnknownStrategiesAndOptions) {
   const std::string u = error_of(std::string(kMinimal) + "[strategy.magic]\nx = 1\n");
   EXPECT_EQ(u.rfind("bad.toml:5: [strategy.magic]: unknown strategy 'magic'", 0), 0u) << u;
   const std::string t = error_of(std::string(kMinimal) + "[strategy.baseline]\nx = [1]\n");
-  EXPECT_EQ(t, "bad.toml:6: [strategy.baseline]: option 'x': expected an integer, float, boolean "
-               "or string, got an array");
+  EXPECT_EQ(t,
+            "bad.toml:6: [strategy.baseline]: option 'x': expected an integer, float, boolean "
+            "or string, got an array");
 }
 
 TEST(Config, ResolveStrategyOptionsExpandsAllAndNamesTheSuite) {
@@ -292,8 +294,8 @@ TEST(Config, MissingFileIsOneLine) {
 
 TEST(Config, EverySuiteInTheRepositoryLoads) {
   int n = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(MOEB_SOURCE_DIR) +
-                                                               "/suites")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(MOEB_SOURCE_DIR) + "/suites")) {
     if (entry.path().extension() != ".toml") continue;
     ++n;
     EXPECT_NO_THROW(load_suite(entry.path().string())) << entry.path();

@@ -7,6 +7,8 @@
 #include "core/cost_model.hpp"
 #include "core/error.hpp"
 #include "core/evaluator.hpp"
+#include "core/hier_plan.hpp"
+#include "core/routing.hpp"
 
 using namespace moeb;
 
@@ -145,12 +147,13 @@ TEST(CostModel, HierarchicalSendsOneInterCopyPerNodeAndForwards) {
   }
   const HopMatrices h = hierarchical_hops(dest, k, 8, topo, true);
   auto at = [](const std::vector<int64_t>& m, int s, int d) { return m[s * 8 + d]; };
-  // Stage 1: rank 0 -> peer 4 (local index 0 on node 1), rank 5 -> peer 1; direct intra copies.
+  // Stage 1, inter-node only: rank 0 -> peer 4 (local index 0 on node 1), rank 5 -> peer 1.
   EXPECT_EQ(at(h.stage1, 0, 4), 1);
-  EXPECT_EQ(at(h.stage1, 0, 1), 1);
   EXPECT_EQ(at(h.stage1, 5, 1), 1);
-  EXPECT_EQ(at(h.stage1, 5, 6), 1);
-  // Stage 2: peers forward inside their node; rank 1 is itself a destination of token 5.
+  // Stage 2, intra-node only: owners' own-node copies, and peers forwarding inside their node
+  // (rank 1 is itself a destination of token 5, so it keeps its copy).
+  EXPECT_EQ(at(h.stage2, 0, 1), 1);
+  EXPECT_EQ(at(h.stage2, 5, 6), 1);
   EXPECT_EQ(at(h.stage2, 4, 5), 1);
   EXPECT_EQ(at(h.stage2, 4, 6), 1);
   EXPECT_EQ(at(h.stage2, 1, 0), 1);
@@ -162,8 +165,8 @@ TEST(CostModel, HierarchicalSendsOneInterCopyPerNodeAndForwards) {
         off_diag1 += at(h.stage1, s, d);
         off_diag2 += at(h.stage2, s, d);
       }
-  EXPECT_EQ(off_diag1, 4);
-  EXPECT_EQ(off_diag2, 4);
+  EXPECT_EQ(off_diag1, 2);
+  EXPECT_EQ(off_diag2, 6);
 
   const PhaseTraffic s1 = phase_traffic(h.stage1, topo, 10, false);
   const PhaseTraffic s2 = phase_traffic(h.stage2, topo, 10, false);
@@ -176,7 +179,7 @@ TEST(CostModel, HierarchicalSendsOneInterCopyPerNodeAndForwards) {
   }
   EXPECT_EQ(hier_inter_msgs, 2);
   EXPECT_EQ(hier_inter_bytes, 20);
-  EXPECT_EQ(stage2_intra_msgs, 4);
+  EXPECT_EQ(stage2_intra_msgs, 6);
   EXPECT_EQ(stage2_inter, 0);  // forwarding never leaves the node
 
   // Flat dispatch of the same routing: 3 + 3 inter copies, each its own message.
@@ -383,5 +386,26 @@ TEST(CostModel, ValidateSystemNamesTheBadKey) {
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("inter.bandwidth_Bps"), std::string::npos);
+  }
+}
+
+TEST(CostModel, HierarchicalHopsMatchTheRuntimesHierPlan) {
+  const Topology topo = Topology::uniform(3, 2);
+  const int R = 6, E = 12, k = 4;
+  const RandomCase c = random_case(1, E, k, 90, R, 11);
+  std::vector<int32_t> dest(90 * k);
+  route_layer(c.placement.layers[0], ReplicaPolicyKind::kPrimary, topo, c.trace.layer_experts(0), k,
+              {1, 0, 0}, dest);
+  for (bool dedup : {true, false}) {
+    const HopMatrices h = hierarchical_hops(dest, k, 90, topo, dedup);
+    for (int me = 0; me < R; ++me) {
+      const HierPlan p = build_hier_plan(c.trace.layer_experts(0), c.trace.layer_weights(0), dest, k,
+                                         topo, me, dedup);
+      for (int d = 0; d < R; ++d) {
+        if (d == me) continue;
+        EXPECT_EQ(h.stage1[me * R + d], p.relay_send_counts[d]) << me << "->" << d << " hop 1";
+        EXPECT_EQ(h.stage2[me * R + d], p.local.send_counts[d]) << me << "->" << d << " hop 2";
+      }
+    }
   }
 }

@@ -12,8 +12,10 @@
 #include "core/dispatch_plan.hpp"
 #include "core/error.hpp"
 #include "core/expert_weights.hpp"
+#include "core/hier_plan.hpp"
 #include "core/reference.hpp"
 #include "core/rng.hpp"
+#include "core/topology.hpp"
 #include "runtime/cuda/ffn_plan.hpp"
 
 namespace moeb {
@@ -138,6 +140,82 @@ std::vector<std::vector<float>> emulate_layer(const Batch& b, bool dedup) {
   return out;
 }
 
+// Moves rows of `send[s]` (per-peer counts/offsets of the senders) into `recv[r]`, as the
+// transport's alltoallv does for every rank at once.
+void alltoallv(const std::vector<std::vector<float>>& send,
+               const std::vector<std::vector<int64_t>>& send_offsets,
+               std::vector<std::vector<float>>& recv,
+               const std::vector<std::vector<int64_t>>& recv_counts,
+               const std::vector<std::vector<int64_t>>& recv_offsets, int w) {
+  const size_t R = send.size();
+  for (size_t r = 0; r < R; ++r)
+    for (size_t s = 0; s < R; ++s)
+      std::copy_n(send[s].begin() + send_offsets[s][r] * w, recv_counts[r][s] * w,
+                  recv[r].begin() + recv_offsets[r][s] * w);
+}
+
+// The hierarchical layer with the CUDA backend's buffer conventions: held rows = owned input
+// then relayed rows; unpermute over held rows (invert_rows of local.send_token); the relayed
+// rows' sums go home and are added per owned token (invert_rows of relay_send_token).
+std::vector<std::vector<float>> emulate_hier_layer(const Batch& b, const Topology& topo,
+                                                   bool dedup) {
+  const int R = topo.num_ranks(), H = b.hidden;
+  std::vector<HierPlan> hp;
+  for (int r = 0; r < R; ++r)
+    hp.push_back(build_hier_plan(b.experts, b.weights, b.dest, b.top_k, topo, r, dedup));
+  std::vector<std::vector<float>> held(R), relay_send(R), relay_recv(R);
+  std::vector<std::vector<int64_t>> rso(R), rrc(R), rro(R), lso(R), lrc(R), lro(R), lsc(R), lso2(R);
+  for (int r = 0; r < R; ++r) {
+    const HierPlan& h = hp[r];
+    held[r].assign(h.held() * H, 0.0f);
+    for (int64_t t = h.local.token_begin; t < h.local.token_end; ++t)
+      fill_token_input(b.seed, b.layer, t,
+                       std::span<float>(held[r].data() + (t - h.local.token_begin) * H, H));
+    relay_send[r] = gather(held[r], h.relay_send_token, H);
+    relay_recv[r].resize(h.relayed() * H);
+    rso[r] = h.relay_send_offsets;
+    rrc[r] = h.relay_recv_counts;
+    rro[r] = h.relay_recv_offsets;
+  }
+  int64_t relayed = 0;
+  for (const auto& h : hp) relayed += h.relayed();
+  EXPECT_GT(relayed, 0) << "the batch must exercise the inter-node relay";
+  alltoallv(relay_send, rso, relay_recv, rrc, rro, H);
+  std::vector<std::vector<float>> send(R), recv(R), csend(R), crecv(R), out_held(R);
+  for (int r = 0; r < R; ++r) {
+    const HierPlan& h = hp[r];
+    std::copy(relay_recv[r].begin(), relay_recv[r].end(), held[r].begin() + h.owned * H);
+    send[r] = gather(held[r], h.local.send_token, H);
+    recv[r].resize(h.local.rows_received() * H);
+    crecv[r].resize(h.local.rows_sent() * H);
+    lso[r] = h.local.send_offsets;
+    lrc[r] = h.local.recv_counts;
+    lro[r] = h.local.recv_offsets;
+    lsc[r] = h.local.send_counts;
+  }
+  alltoallv(send, lso, recv, lrc, lro, H);
+  for (int r = 0; r < R; ++r) csend[r] = emulate_expert_ffn(b, hp[r].local, recv[r]);
+  alltoallv(csend, lro, crecv, lsc, lso, H);
+  std::vector<std::vector<float>> rcsend(R), rcrecv(R), out(R);
+  std::vector<std::vector<int64_t>> rsc(R);
+  for (int r = 0; r < R; ++r) {
+    const HierPlan& h = hp[r];
+    out_held[r] = csr_combine(invert_rows(h.local.send_token, h.held()), crecv[r], H);
+    rcsend[r].assign(out_held[r].begin() + h.owned * H, out_held[r].end());
+    rcrecv[r].resize(h.relay_send_token.size() * H);
+    rsc[r] = h.relay_send_counts;
+  }
+  alltoallv(rcsend, rro, rcrecv, rsc, rso, H);
+  for (int r = 0; r < R; ++r) {
+    const HierPlan& h = hp[r];
+    out[r].assign(out_held[r].begin(), out_held[r].begin() + h.owned * H);
+    const std::vector<float> back =
+        csr_combine(invert_rows(h.relay_send_token, h.owned), rcrecv[r], H);
+    for (size_t i = 0; i < out[r].size(); ++i) out[r][i] += back[i];
+  }
+  return out;
+}
+
 void expect_matches_reference(const Batch& b, const std::vector<std::vector<float>>& out) {
   ReferenceExperts ref(b.seed, b.hidden, b.ffn);
   const int H = b.hidden;
@@ -172,6 +250,16 @@ TEST(CudaHostPlan, EmulatedPipelineMatchesReferenceWithDedup) {
 TEST(CudaHostPlan, EmulatedPipelineMatchesReferenceWithoutDedup) {
   const Batch b = make_batch(12);
   expect_matches_reference(b, emulate_layer(b, false));
+}
+
+TEST(CudaHostPlan, EmulatedHierarchicalPipelineMatchesReference) {
+  Batch b = make_batch(21);
+  b.num_ranks = 4;
+  Rng rng(5);
+  for (auto& d : b.dest) d = static_cast<int32_t>(rng.below(4));
+  const Topology topo = Topology::uniform(2, 2);
+  expect_matches_reference(b, emulate_hier_layer(b, topo, true));
+  expect_matches_reference(b, emulate_hier_layer(b, topo, false));
 }
 
 TEST(CudaHostPlan, GemmProblemsDescribeEachExpertWithRows) {

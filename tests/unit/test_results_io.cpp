@@ -16,11 +16,21 @@ using namespace moeb;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("moeb_io_test_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+fs::path temp_dir() {
+  return fs::temp_directory_path() / ("moeb_io_test_" + std::to_string(getpid()));
 }
+
+std::string temp_path(const std::string& name) {
+  fs::create_directories(temp_dir());
+  return (temp_dir() / name).string();
+}
+
+// Removes this process's scratch folder when the tests end.
+class ScratchCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override { fs::remove_all(temp_dir()); }
+};
+const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
 
 template <class T>
 void expect_cubes_equal(const std::map<std::string, Cube<T>>& a,

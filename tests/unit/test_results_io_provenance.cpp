@@ -98,8 +98,8 @@ TEST(Provenance, LocalAndConfigProvenanceMakeAValidFile) {
                         "dispatch_row_bytes", "combine_row_bytes", "slots_per_rank"})
     r.attrs_num[k] = fx.attrs_num.at(k);
   r.strategies = fx.strategies;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("moeb_prov_" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("moeb_prov_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "prov.h5").string();
   Hdf5ResultSink sink(path);

@@ -24,14 +24,18 @@ class Validate : public ::testing::Test {
   void SetUp() override {
     const fs::path dir = fs::temp_directory_path() / ("moeb_validate_" + std::to_string(getpid()));
     fs::create_directories(dir);
-    path_ = (dir / (std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                    ".h5"))
+    path_ = (dir /
+             (std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".h5"))
                 .string();
     RunResult r = fixture::make_run();
     r.attrs_str["status"] = "complete";
     write_results(path_, r);
   }
-  void TearDown() override { fs::remove(path_); }
+  void TearDown() override {
+    fs::remove(path_);
+    std::error_code ec;
+    fs::remove(fs::path(path_).parent_path(), ec);  // only once empty
+  }
 
   // Rewrites element `idx` of a numeric dataset.
   template <class T>
@@ -42,9 +46,12 @@ class Validate : public ::testing::Test {
                        : std::is_same_v<T, int32_t> ? H5T_NATIVE_INT32
                                                     : H5T_NATIVE_INT64;
     std::vector<T> v;
-    if constexpr (std::is_same_v<T, double>) v = h5::read_double(d);
-    else if constexpr (std::is_same_v<T, int32_t>) v = h5::read_int32(d);
-    else v = h5::read_int64(d);
+    if constexpr (std::is_same_v<T, double>)
+      v = h5::read_double(d);
+    else if constexpr (std::is_same_v<T, int32_t>)
+      v = h5::read_int32(d);
+    else
+      v = h5::read_int64(d);
     v.at(idx) = value;
     ASSERT_GE(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0);
   }

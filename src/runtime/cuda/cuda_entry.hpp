@@ -22,7 +22,7 @@ bool cuda_backend_built();
 // MPI_COMM_WORLD's shared-memory split when MPI is initialized) and creates the backend, with
 // the MOEB_CUDA_* environment options. Throws ConfigError with one line: "no CUDA device
 // visible: ...", "N ranks on node h but only M GPUs visible: ...", or, in a build without CUDA,
-// "backend cuda: this moebench was built without CUDA ...".
+// "backend cuda: this moebench was built without the CUDA backend (reason) ...".
 std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& opt);
 
 // The NCCL transport over `comm`, queued on the stream of `backend` (which must come from

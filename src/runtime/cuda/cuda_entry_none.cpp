@@ -11,7 +11,8 @@ namespace moeb {
 namespace {
 [[noreturn]] void unavailable() {
   throw ConfigError(
-      "backend cuda: this moebench was built without CUDA (" MOEB_CUDA_UNAVAILABLE_REASON
+      "backend cuda: this moebench was built without the CUDA backend "
+      "(" MOEB_CUDA_UNAVAILABLE_REASON
       "); rebuild with -DMOEB_WITH_CUDA=ON -DMOEB_WITH_NCCL=ON on a machine with the CUDA "
       "toolkit and NCCL, or use --backend cpu");
 }
