@@ -50,7 +50,11 @@ const PlacementStrategy& find_strategy(const std::string& name, const std::strin
 
 OptionSpec replica_policy_option(const std::string& default_policy) {
   return OptionSpec{"replica_policy", OptionType::kString, default_policy,
-                    "how a (token, expert) pair picks one of the expert's replicas",
+                    "how a (token, expert) pair picks one of the expert's replicas: primary = "
+                    "always the first; uniform = seeded random draw; locality = own rank, else "
+                    "same node, else a draw; wrr = own rank, else weighted round robin over "
+                    "same-node, else remote replicas; least_load = own rank, else same node, "
+                    "else least predicted load",
                     {"primary", "uniform", "locality", "wrr", "least_load"}};
 }
 

@@ -70,6 +70,9 @@ TEST(C2r, RaisesSameRankShareAndReportsDeviation) {
   const double base_share = same_rank_pairs(eval, base.placement.layers[0]);
   EXPECT_GT(c2r_share, base_share + 0.3) << "c2r " << c2r_share << " vs baseline " << base_share;
   const double dev = routing_deviation(eval, routed);
+  RecordProperty("same_rank_c2r", std::to_string(c2r_share));
+  RecordProperty("same_rank_baseline", std::to_string(base_share));
+  RecordProperty("routing_deviation", std::to_string(dev));
   EXPECT_GT(dev, 0.0);
   EXPECT_LT(dev, 0.5) << "top-1 is always kept, so at most half of top-2 choices change";
   EXPECT_EQ(routing_deviation(eval, eval), 0.0);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "placement/eplb_core.hpp"
+#include "placement_test_util.hpp"
 
 namespace moeb {
 namespace {
@@ -23,6 +24,34 @@ TEST(Eplb, MatchesPublishedGoldenPlacement) {
     EXPECT_EQ(r.phy2log, phy2log[l]) << "layer " << l;
     EXPECT_EQ(r.logcnt, logcnt[l]) << "layer " << l;
   }
+}
+
+TEST(Eplb, StrategyPutsTheGoldenPhysicalExpertsOnTheirRanks) {
+  // The same example through the strategy interface: 2 nodes x 4 ranks, 2 slots per rank
+  // (16 physical experts), 4 expert groups; physical slot p lives on rank p / 2.
+  const std::vector<std::vector<double>> weight = {
+      {90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86},
+      {20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27}};
+  const std::vector<std::vector<int>> phy2log = {
+      {5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1},
+      {7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1}};
+  ModelSpec m = test::small_model(12, 2, 2);
+  m.num_expert_groups = 4;
+  RoutingStats st(2, 12, {"default"});
+  for (int l = 0; l < 2; ++l)
+    for (int e = 0; e < 12; ++e) st.add_load(l, e, weight[l][e]);
+  const auto plan = test::place(find_strategy("eplb", "test"), m, Topology::uniform(2, 4), st, 2);
+  ASSERT_EQ(check_placement(plan.placement, 12, 2), "");
+  for (int l = 0; l < 2; ++l)
+    for (int e = 0; e < 12; ++e) {
+      std::vector<int> expect;
+      for (int p = 0; p < 16; ++p)
+        if (phy2log[l][p] == e) expect.push_back(p / 2);
+      auto got = plan.placement.layers[l].replicas[e];
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(got, expect) << "layer " << l << " expert " << e;
+    }
+  EXPECT_EQ(plan.policy.kind, ReplicaPolicyKind::kUniform);
 }
 
 TEST(Eplb, ReplicateFillsSlotsByHighestLoadPerReplica) {

@@ -44,6 +44,8 @@ TEST(Prefill, LowersMaxRankLoadAgainstBaseline) {
   const RoutingTrace eval = skewed_trace(4096, 2, false);
   const int64_t p = max_rank_rows(eval, plan, topo), b = max_rank_rows(eval, base, topo);
   EXPECT_LT(p, b) << "prefill " << p << " vs baseline " << b;
+  RecordProperty("max_rank_rows_prefill", std::to_string(p));
+  RecordProperty("max_rank_rows_baseline", std::to_string(b));
   // Remap alone (no spare slot) already lowers it.
   const auto remap = test::place(find_strategy("prefill", "test"), m, topo, calib, 4);
   EXPECT_EQ(remap.placement.max_replicas(), 1);

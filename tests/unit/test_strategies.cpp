@@ -61,6 +61,13 @@ TEST_P(EveryStrategy, FewerExpertsThanRanksWithSpareSlots) {
   check_runs(m, Topology::uniform(4, 4), 2, test::stats_of(tr, 256));
 }
 
+TEST_P(EveryStrategy, UnevenNodes) {
+  // Three ranks on node 0, two on node 1, interleaved rank ids.
+  const ModelSpec m = test::small_model(16, 2, 2);
+  const auto tr = test::make_trace(2, 16, 2, 1024, 9, test::zipf_picker(16, 1.0));
+  check_runs(m, Topology::from_node_map({0, 1, 0, 1, 0}), 5, test::stats_of(tr, 256));
+}
+
 TEST_P(EveryStrategy, OneRank) {
   const ModelSpec m = test::small_model(8, 2, 2);
   const auto tr = test::make_trace(2, 8, 2, 512, 5, test::zipf_picker(8, 1.0));

@@ -67,6 +67,7 @@ TEST(Tacg, KeepsEachFamilyBlockOnOneNodeAndCutsInterNodeBytes) {
   const double tacg_bytes = static_cast<double>(inter_node_bytes(eval, plan, topo));
   const double base_bytes = static_cast<double>(inter_node_bytes(eval, base, topo));
   ASSERT_GT(base_bytes, 0);
+  RecordProperty("inter_node_reduction", std::to_string(1.0 - tacg_bytes / base_bytes));
   EXPECT_LE(tacg_bytes, 0.75 * base_bytes) << "tacg " << tacg_bytes << " vs baseline " << base_bytes;
 }
 

@@ -4,7 +4,9 @@
 // evaluator's count for the same replayed batches.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
