@@ -39,49 +39,11 @@ struct CalibrateOptions {
   int64_t max_bytes = 4 << 20;
 };
 
-struct Sample {
-  double bytes = 0, seconds = 0;
-};
-
-struct Fit {
-  double alpha_s = 0, bandwidth_Bps = 0, max_rel_residual = 0;
-};
+using Sample = LatencySample;
 
 double now_s() {
   using clock = std::chrono::steady_clock;
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
-}
-
-// Least squares of t = alpha + bytes / bandwidth, weighted by 1 / t^2 so that every size counts
-// by its relative error (plain least squares would ignore the small sizes that fix alpha).
-Fit fit_alpha_beta(const std::vector<Sample>& s) {
-  double sw = 0, sx = 0, sxx = 0, st = 0, sxt = 0;
-  for (const auto& p : s) {
-    const double w = 1.0 / (p.seconds * p.seconds);
-    sw += w;
-    sx += w * p.bytes;
-    sxx += w * p.bytes * p.bytes;
-    st += w * p.seconds;
-    sxt += w * p.bytes * p.seconds;
-  }
-  double beta = (sw * sxt - sx * st) / (sw * sxx - sx * sx);
-  double alpha = (st - beta * sx) / sw;
-  if (alpha < 0) {  // refit through the origin
-    alpha = 0;
-    beta = sxt / sxx;
-  }
-  Fit f;
-  f.alpha_s = alpha;
-  if (!(beta > 0)) {  // flat curve: bandwidth from the largest message alone
-    const auto& big = *std::max_element(s.begin(), s.end(),
-                                        [](const Sample& a, const Sample& b) { return a.bytes < b.bytes; });
-    beta = big.seconds / big.bytes;
-  }
-  f.bandwidth_Bps = 1.0 / beta;
-  for (const auto& p : s)
-    f.max_rel_residual =
-        std::max(f.max_rel_residual, std::abs(alpha + p.bytes * beta - p.seconds) / p.seconds);
-  return f;
 }
 
 // Ranks that take no part in a measurement wait here without spinning, so that on an
@@ -309,9 +271,9 @@ void run_calibrate(const CalibrateOptions& o) {
           " B; fit t = alpha + bytes / bandwidth by least squares on relative error."};
   std::map<std::string, std::string> notes;
   auto fit_into = [&](const std::vector<Sample>& s, LinkModel& link, const std::string& cls, int peer) {
-    const Fit f = fit_alpha_beta(s);
-    link.alpha_s = f.alpha_s;
-    link.bandwidth_Bps = f.bandwidth_Bps;
+    const LinkFit f = fit_link(s);
+    link.alpha_s = f.link.alpha_s;
+    link.bandwidth_Bps = f.link.bandwidth_Bps;
     notes[cls + ".alpha_s"] = "ping-pong ranks 0<->" + std::to_string(peer) + ", " +
                               std::to_string(s.size()) + " sizes, max relative residual " +
                               fmt("%.0f%%", 100 * f.max_rel_residual);
@@ -403,7 +365,16 @@ void register_calibrate(CLI::App& app, int& exit_code) {
         if (!done) MPI_Finalize();
       }
     } finalize;
-    run_calibrate(*opt);
+    try {
+      run_calibrate(*opt);
+    } catch (const ConfigError&) {
+      // Every rank finds the same bad option: rank 0 says it once (main prints it), others exit 2.
+      int rank = 0;
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      if (rank == 0) throw;
+      exit_code = 2;
+      return;
+    }
     exit_code = 0;
   });
 }

@@ -113,7 +113,11 @@ SimSetup prepare(const SimulateArgs& a) {
   s.cfg.ranks_per_node = s.topo.ranks_per_node();
   const std::string system = !a.system.empty() ? a.system : s.cfg.system_file;
   if (system.empty())
-    throw ConfigError("simulate: no system model (give --system PRESET|FILE; presets: run `moebench simulate --help`)");
+  {
+    std::string known;
+    for (const auto& n : system_preset_names()) known += (known.empty() ? "" : ", ") + n;
+    throw ConfigError("simulate: no system model (give --system FILE or a preset: " + known + ")");
+  }
   s.sys = find_system(system);
   s.cfg.system_file = system;
   s.cfg.system = !a.label.empty() ? a.label : s.sys.name;
@@ -335,7 +339,8 @@ void register_simulate(CLI::App& app, int& exit_code) {
                   "strategies, cost-model times, results with backend = model");
   sub->add_option("suite", a->suite, "suite file (TOML)")->required()->check(CLI::ExistingFile);
   sub->add_option("--system", a->system,
-                  "system model: a preset (suites/systems/NAME.toml) or a system file")->required();
+                  "system model: a preset (suites/systems/NAME.toml) or a system file "
+                  "(default: the suite's)");
   sub->add_option("--topology", a->topology, "NODESxRANKS_PER_NODE, e.g. 32x8 (default: the suite's)");
   sub->add_option("-o,--output", a->output, "results file (default: SUITE-SYSTEM.h5)");
   sub->add_option("--label", a->label, "system label, the report's column (default: the system's name)");

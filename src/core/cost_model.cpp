@@ -15,6 +15,39 @@ double LinkModel::seconds(int64_t messages, int64_t bytes) const {
   return t;
 }
 
+LinkFit fit_link(std::span<const LatencySample> samples) {
+  if (samples.size() < 2) throw Error("fit_link: need at least 2 samples");
+  double sw = 0, sx = 0, sxx = 0, st = 0, sxt = 0;
+  for (const auto& p : samples) {
+    if (!(p.seconds > 0) || p.bytes < 0) throw Error("fit_link: sample with time <= 0 or bytes < 0");
+    const double w = 1.0 / (p.seconds * p.seconds);
+    sw += w;
+    sx += w * p.bytes;
+    sxx += w * p.bytes * p.bytes;
+    st += w * p.seconds;
+    sxt += w * p.bytes * p.seconds;
+  }
+  const double det = sw * sxx - sx * sx;
+  double beta = det > 0 ? (sw * sxt - sx * st) / det : 0;
+  double alpha = (st - beta * sx) / sw;
+  if (alpha < 0) {  // refit through the origin
+    alpha = 0;
+    beta = sxx > 0 ? sxt / sxx : 0;
+  }
+  if (!(beta > 0)) {  // flat curve: bandwidth from the largest message alone
+    const auto& big = *std::max_element(samples.begin(), samples.end(),
+                                        [](const auto& a, const auto& b) { return a.bytes < b.bytes; });
+    beta = big.bytes > 0 ? big.seconds / big.bytes : 1e-30;
+  }
+  LinkFit f;
+  f.link.alpha_s = alpha;
+  f.link.bandwidth_Bps = 1.0 / beta;
+  for (const auto& p : samples)
+    f.max_rel_residual =
+        std::max(f.max_rel_residual, std::abs(alpha + p.bytes * beta - p.seconds) / p.seconds);
+  return f;
+}
+
 void validate_system(const SystemModel& s, const std::string& where) {
   auto positive = [&](double v, const char* key) {
     if (!(std::isfinite(v) && v > 0))

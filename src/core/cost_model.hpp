@@ -61,6 +61,20 @@ struct SystemModel {
   }
 };
 
+// One timed message size (ping-pong one-way time) for calibration.
+struct LatencySample {
+  double bytes = 0, seconds = 0;
+};
+struct LinkFit {
+  LinkModel link;
+  double max_rel_residual = 0;  // max over samples of |fit - measured| / measured
+};
+// Least squares of seconds = alpha + bytes / bandwidth, weighted by 1 / seconds^2 (relative
+// error, so small messages fix alpha). A negative alpha is refitted through the origin; a
+// non-positive slope falls back to bandwidth = bytes / seconds of the largest sample. Throws
+// Error when fewer than 2 samples or a time <= 0 is given.
+LinkFit fit_link(std::span<const LatencySample> samples);
+
 // Throws ConfigError (prefixed by `where`) when a figure is missing, negative or not finite.
 void validate_system(const SystemModel& s, const std::string& where);
 

@@ -409,3 +409,18 @@ TEST(CostModel, HierarchicalHopsMatchTheRuntimesHierPlan) {
     }
   }
 }
+
+TEST(CostModel, FitLinkRecoversAlphaAndBandwidth) {
+  std::vector<LatencySample> s;
+  for (double b = 8; b <= 4 << 20; b *= 4) s.push_back({b, 2e-6 + b / 5e9});
+  const LinkFit f = fit_link(s);
+  EXPECT_NEAR(f.link.alpha_s, 2e-6, 1e-12);
+  EXPECT_NEAR(f.link.bandwidth_Bps, 5e9, 5e9 * 1e-9);
+  EXPECT_LT(f.max_rel_residual, 1e-9);
+  // A curve that would fit a negative latency is refitted through the origin.
+  const std::vector<LatencySample> neg = {{1000, 0.5e-6}, {2000, 1.5e-6}, {4000, 3.5e-6}};
+  const LinkFit g = fit_link(neg);
+  EXPECT_EQ(g.link.alpha_s, 0.0);
+  EXPECT_GT(g.link.bandwidth_Bps, 0.0);
+  EXPECT_THROW(fit_link(std::vector<LatencySample>{{8, 1e-6}}), Error);
+}

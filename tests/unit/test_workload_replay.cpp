@@ -186,3 +186,25 @@ TEST(WorkloadReplay, RejectsTracesThatDoNotFitTheModel) {
   EXPECT_THROW(open_workload(cfg, cfg.model), InputError);
   fs::remove_all(dir);
 }
+
+TEST(WorkloadSuites, EveryWorkloadSuiteParses) {
+  for (const char* name : {"mixtral-gsm8k", "deepseek-v3", "qwen3-235b-a22b", "kimi-k2", "olmoe",
+                           "qwen1.5-moe"}) {
+    const std::string path = std::string(MOEB_SOURCE_DIR) + "/suites/" + name + ".toml";
+    RunConfig cfg;
+    ASSERT_NO_THROW(cfg = load_suite(path)) << path;
+    EXPECT_EQ(cfg.suite_name, name);
+    EXPECT_EQ(cfg.nodes * cfg.ranks_per_node, 4) << name << ": suites run on 4 ranks";
+    EXPECT_LE(cfg.workload.tokens, 8192) << name;
+  }
+}
+
+TEST(WorkloadSuites, MixtralSuiteReplaysTheSharedTrace) {
+  if (!fs::exists(kMixtral)) GTEST_SKIP() << "shared traces absent (" << kMixtral << ")";
+  RunConfig cfg = load_suite(std::string(MOEB_SOURCE_DIR) + "/suites/mixtral-gsm8k.toml");
+  auto wl = open_workload(cfg, cfg.model);
+  auto prov = wl->provenance();
+  EXPECT_EQ(prov.at("dropped_tokens"), "3");
+  EXPECT_EQ(prov.at("trace_sha256").size(), 64u);
+  EXPECT_GT(wl->num_batches(), 0);
+}
