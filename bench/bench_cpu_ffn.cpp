@@ -1,9 +1,12 @@
-// The grouped CPU expert FFN (CpuBackend::expert_ffn: per hosted expert gather, three sgemm,
-// SwiGLU, gate-weighted scatter-add) against one OpenBLAS sgemm of the same FLOPs
-// (M = rows, K = hidden, N = 3 * ffn_hidden). Single process, one BLAS thread (the per-rank
-// default). Both run in each iteration, interleaved, so machine noise hits both alike.
-// Counters: grouped_GFLOPs, sgemm_GFLOPs (from median times), vs_sgemm = grouped rate / sgemm
-// rate (goal >= 0.8).
+// The grouped CPU expert FFN (CpuBackend::expert_ffn: per hosted expert one fused W1|W3 sgemm,
+// SwiGLU, one W2 sgemm, gate-weighted scatter-add; rows gathered only when not consecutive)
+// against one OpenBLAS sgemm of the same FLOPs (M = rows, K = hidden, N = 3 * ffn_hidden).
+// Single process, one BLAS thread for both (the per-rank default). One untimed warm-up round of
+// each, then both run in each iteration, interleaved, so machine noise hits both alike.
+// Counters (from median times): grouped_GFLOPs, sgemm_GFLOPs, vs_sgemm = grouped rate / sgemm
+// rate (goal >= 0.8); gemms_GFLOPs / gemms_vs_sgemm: the same per-expert GEMM shapes (two
+// sgemm per expert) on contiguous preallocated operands with no gather, SwiGLU or scatter, i.e.
+// the part of the gap that is small-GEMM efficiency, not backend overhead.
 // Run: bench/bench_cpu_ffn
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -66,30 +69,69 @@ void BM_GroupedFfnVsSgemm(benchmark::State& state) {
   const int M = static_cast<int>(sh.rows()), K = sh.hidden, N = 3 * sh.ffn_hidden;
   std::vector<float> a(static_cast<size_t>(M) * K, 0.5f), b(static_cast<size_t>(K) * N, 0.25f),
       c(static_cast<size_t>(M) * N);
-  using Clock = std::chrono::steady_clock;
-  std::vector<double> grouped_s, sgemm_s;
-  for (auto _ : state) {
-    auto t0 = Clock::now();
+  const auto big_sgemm = [&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a.data(), K, b.data(), N,
                 0.0f, c.data(), N);
     benchmark::DoNotOptimize(c.data());
-    sgemm_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    t0 = Clock::now();
+  };
+  // The per-expert GEMMs alone: expert i's rows, an [H x 2F] and an [F x H] weight of its own
+  // (as many weight bytes as the backend streams), contiguous operands.
+  const int H = sh.hidden, F = sh.ffn_hidden;
+  std::vector<std::vector<float>> w13(sh.experts), w2(sh.experts);
+  for (int e = 0; e < sh.experts; ++e) {
+    w13[e].assign(static_cast<size_t>(H) * 2 * F, 0.01f);
+    w2[e].assign(static_cast<size_t>(F) * H, 0.01f);
+  }
+  std::vector<float> h13(static_cast<size_t>(M) * 2 * F), y(static_cast<size_t>(M) * H);
+  const auto gemms_only = [&] {
+    for (size_t i = 0; i + 1 < plan.expert_offsets.size(); ++i) {
+      const int64_t begin = plan.expert_offsets[i];
+      const int m = static_cast<int>(plan.expert_offsets[i + 1] - begin);
+      if (m == 0) continue;
+      const int e = plan.experts[i];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 2 * F, H, 1.0f,
+                  a.data() + begin * H, H, w13[e].data(), 2 * F, 0.0f, h13.data() + begin * 2 * F,
+                  2 * F);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, H, F, 1.0f,
+                  h13.data() + begin * 2 * F, 2 * F, w2[e].data(), H, 0.0f, y.data() + begin * H,
+                  H);
+    }
+    benchmark::DoNotOptimize(y.data());
+  };
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](auto&& fn) {
+    const auto t0 = Clock::now();
+    fn();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  const auto grouped = [&] {
     backend.expert_ffn(0, plan);
     benchmark::DoNotOptimize(backend.combine_send());
-    grouped_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  };
+  big_sgemm();  // warm-up: page in operands, BLAS buffers
+  grouped();
+  gemms_only();
+  std::vector<double> grouped_s, sgemm_s, gemms_s;
+  for (auto _ : state) {
+    sgemm_s.push_back(seconds(big_sgemm));
+    grouped_s.push_back(seconds(grouped));
+    gemms_s.push_back(seconds(gemms_only));
     state.SetIterationTime(grouped_s.back());
   }
-  const double g = moeb::median(grouped_s), s = moeb::median(sgemm_s);
+  const double g = moeb::median(grouped_s), s = moeb::median(sgemm_s), gg = moeb::median(gemms_s);
   state.counters["grouped_GFLOPs"] = sh.flops() * 1e-9 / g;
   state.counters["sgemm_GFLOPs"] = sh.flops() * 1e-9 / s;
   state.counters["vs_sgemm"] = s / g;
+  state.counters["gemms_GFLOPs"] = sh.flops() * 1e-9 / gg;
+  state.counters["gemms_vs_sgemm"] = s / gg;
   state.counters["rows_per_expert"] = static_cast<double>(sh.rows()) / sh.experts;
 }
 
-// {hidden, ffn_hidden, experts, top_k, tokens}
+// {hidden, ffn_hidden, experts, top_k, tokens}: rows per expert = tokens * top_k / experts.
 void shapes(benchmark::internal::Benchmark* b) {
-  b->Args({1024, 512, 16, 4, 512})->Args({2048, 1024, 8, 2, 512})->Args({1024, 512, 32, 4, 256});
+  for (int64_t tokens : {64, 128, 256, 512, 1024})  // 16, 32, 64, 128, 256 rows per expert
+    b->Args({1024, 512, 16, 4, tokens});
+  b->Args({1024, 512, 32, 4, 256})->Args({2048, 1024, 8, 2, 512});
   b->ArgNames({"hidden", "ffn", "E", "k", "T"})->Unit(benchmark::kMillisecond);
   b->Iterations(8)->UseManualTime();
 }

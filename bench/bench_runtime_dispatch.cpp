@@ -1,11 +1,16 @@
 // The runtime's dispatch as the engine runs it (routing + dispatch plan + permute + all-to-all-v
 // through MpiTransport over CpuBackend buffers) against a bare MPI_Alltoallv with the same
-// per-peer byte counts on preallocated buffers. Both run in the same iteration, interleaved, so
-// machine noise hits both alike; each is timed as the slowest rank's time after a barrier.
+// per-peer byte counts on preallocated buffers. All variants run in every iteration, in rotating
+// order, so machine noise hits them alike; each is timed as the slowest rank's time (MPI_MAX).
 // Run: mpirun -np 4 --oversubscribe bench/bench_runtime_dispatch
-// Counters: runtime_us, bare_us (medians over iterations of the slowest rank), ratio =
-// runtime_us / bare_us; wrapper_us / wrapper_ratio: MpiTransport::alltoallv alone on the bare
-// buffers; gate_us, permute_us, a2a_us: rank 0's phase medians.
+// Counters (medians over iterations, microseconds):
+//   bare_us      bare MPI_Alltoallv of MPI_BYTE after a barrier
+//   wrapper_us   MpiTransport::alltoallv alone on the bare buffers (wrapper_ratio = / bare)
+//   dispatch_us  the engine's t_dispatch: its all-to-all-v after the sync-probe barrier, on the
+//                permuted CpuBackend buffers; ratio = dispatch_us / bare_us (goal <= 1.15)
+//   gate_us, permute_us  routing + build_dispatch_plan, and prepare + permute (slowest rank)
+//   wait_us      rank 0's time in the sync-probe barrier (arrival skew; t_wait_dispatch)
+//   nosync_us    gate + permute + all-to-all-v end to end without the probe (nosync_ratio)
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
@@ -68,7 +73,8 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   // The bare exchange: same per-peer byte counts, MPI_BYTE, buffers allocated once.
   std::vector<int32_t> dest(experts.size());
   moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
-  const moeb::DispatchPlan ref = moeb::build_dispatch_plan(experts, weights, dest, kTopK, R, me, true);
+  const moeb::DispatchPlan ref =
+      moeb::build_dispatch_plan(experts, weights, dest, kTopK, R, me, true);
   const int64_t rb = backend.dispatch_row_bytes();
   std::vector<int> sc(R), sd(R), rc(R), rd(R);
   for (int r = 0; r < R; ++r) {
@@ -81,14 +87,17 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       bare_recv(std::max<size_t>(1, ref.rows_received() * rb));
   MPI_Comm comm = transport.comm();
 
-  std::vector<double> runtime_s, bare_s, wrapper_s, gate_s, permute_s, a2a_s;
+  std::vector<double> bare_s, wrapper_s, dispatch_s, gate_s, permute_s, wait_s, nosync_s;
   moeb::DispatchPlan plan;
+  const auto elapsed = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
   const auto bare_exchange = [&] {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
     MPI_Alltoallv(bare_send.data(), sc.data(), sd.data(), MPI_BYTE, bare_recv.data(), rc.data(),
                   rd.data(), MPI_BYTE, comm);
-    bare_s.push_back(max_over_ranks(comm, std::chrono::duration<double>(Clock::now() - t0).count()));
+    bare_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
   };
   // MpiTransport alone (row datatype, int64 counts converted) on the bare buffers.
   const auto wrapper_exchange = [&] {
@@ -96,10 +105,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     const auto t0 = Clock::now();
     transport.alltoallv(bare_send.data(), ref.send_counts, ref.send_offsets, bare_recv.data(),
                         ref.recv_counts, ref.recv_offsets, rb);
-    wrapper_s.push_back(
-        max_over_ranks(comm, std::chrono::duration<double>(Clock::now() - t0).count()));
+    wrapper_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
   };
-  const auto runtime_dispatch = [&] {
+  // The engine's flat layer up to the end of dispatch, sync probe on (run_layer): gate (routing
+  // + plan), prepare + permute, barrier, then the all-to-all-v the engine times as t_dispatch.
+  const auto engine_dispatch = [&] {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
     moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
@@ -108,38 +118,80 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     backend.prepare(plan);
     backend.permute(plan);
     const auto t2 = Clock::now();
+    transport.barrier();  // the sync probe
+    const auto t3 = Clock::now();
     transport.alltoallv(backend.dispatch_send(), plan.send_counts, plan.send_offsets,
                         backend.dispatch_recv(), plan.recv_counts, plan.recv_offsets, rb);
-    const auto t3 = Clock::now();
-    runtime_s.push_back(max_over_ranks(comm, std::chrono::duration<double>(t3 - t0).count()));
-    gate_s.push_back(std::chrono::duration<double>(t1 - t0).count());
-    permute_s.push_back(std::chrono::duration<double>(t2 - t1).count());
-    a2a_s.push_back(std::chrono::duration<double>(t3 - t2).count());
+    const auto t4 = Clock::now();
+    double v[3] = {elapsed(t3, t4), elapsed(t0, t1), elapsed(t1, t2)};
+    MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_MAX, comm);
+    dispatch_s.push_back(v[0]);
+    gate_s.push_back(v[1]);
+    permute_s.push_back(v[2]);
+    wait_s.push_back(elapsed(t2, t3));
   };
+  // The same without the sync probe (sync_probe = false): gate + permute + all-to-all-v end to
+  // end, so rank arrival skew and the permute copy land in the time.
+  const auto engine_nosync = [&] {
+    MPI_Barrier(comm);
+    const auto t0 = Clock::now();
+    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
+    plan = moeb::build_dispatch_plan(experts, weights, dest, kTopK, R, me, true);
+    backend.prepare(plan);
+    backend.permute(plan);
+    transport.alltoallv(backend.dispatch_send(), plan.send_counts, plan.send_offsets,
+                        backend.dispatch_recv(), plan.recv_counts, plan.recv_offsets, rb);
+    nosync_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+  };
+  // One untimed round of each: first-touch of buffers, MPI connection setup.
+  engine_dispatch();
+  engine_nosync();
+  bare_exchange();
+  wrapper_exchange();
+  for (auto* v : {&bare_s, &wrapper_s, &dispatch_s, &gate_s, &permute_s, &wait_s, &nosync_s})
+    v->clear();
   int64_t iter = 0;
   for (auto _ : state) {
-    // Alternate the order so neither variant always runs on a warm cache.
-    if (iter++ % 2 == 0) {
-      bare_exchange();
-      wrapper_exchange();
-      runtime_dispatch();
-    } else {
-      runtime_dispatch();
-      wrapper_exchange();
-      bare_exchange();
+    // Rotate the order so no variant always runs first or last.
+    switch (iter++ % 4) {
+      case 0:
+        bare_exchange();
+        wrapper_exchange();
+        engine_dispatch();
+        engine_nosync();
+        break;
+      case 1:
+        engine_dispatch();
+        engine_nosync();
+        bare_exchange();
+        wrapper_exchange();
+        break;
+      case 2:
+        wrapper_exchange();
+        engine_nosync();
+        bare_exchange();
+        engine_dispatch();
+        break;
+      default:
+        engine_nosync();
+        engine_dispatch();
+        wrapper_exchange();
+        bare_exchange();
+        break;
     }
-    state.SetIterationTime(runtime_s.back());
+    state.SetIterationTime(dispatch_s.back());
   }
-  const double rt_med = moeb::median(runtime_s), bare_med = moeb::median(bare_s);
-  state.counters["runtime_us"] = rt_med * 1e6;
+  const double bare_med = moeb::median(bare_s);
   state.counters["bare_us"] = bare_med * 1e6;
-  state.counters["ratio"] = rt_med / bare_med;
   state.counters["wrapper_us"] = moeb::median(wrapper_s) * 1e6;
   state.counters["wrapper_ratio"] = moeb::median(wrapper_s) / bare_med;
-  // Rank 0's own phase medians: routing + plan, permute, the all-to-all-v itself.
+  state.counters["dispatch_us"] = moeb::median(dispatch_s) * 1e6;
+  state.counters["ratio"] = moeb::median(dispatch_s) / bare_med;
+  state.counters["nosync_us"] = moeb::median(nosync_s) * 1e6;
+  state.counters["nosync_ratio"] = moeb::median(nosync_s) / bare_med;
   state.counters["gate_us"] = moeb::median(gate_s) * 1e6;
   state.counters["permute_us"] = moeb::median(permute_s) * 1e6;
-  state.counters["a2a_us"] = moeb::median(a2a_s) * 1e6;
+  state.counters["wait_us"] = moeb::median(wait_s) * 1e6;
   state.counters["MB_sent_rank0"] = static_cast<double>(ref.rows_sent() * rb) / 1e6;
   state.counters["ranks"] = R;
 }

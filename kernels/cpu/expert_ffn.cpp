@@ -54,13 +54,35 @@ void expert_ffn_blas(const float* x, int64_t n, int hidden, int ffn_hidden, cons
                      const float* w3, const float* w2, FfnScratch scratch, float* y) {
   if (n <= 0) return;
   const int m = static_cast<int>(n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, ffn_hidden, hidden, 1.0f, x, hidden,
-              w1, ffn_hidden, 0.0f, scratch.h1, ffn_hidden);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, ffn_hidden, hidden, 1.0f, x, hidden,
-              w3, ffn_hidden, 0.0f, scratch.h3, ffn_hidden);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, ffn_hidden, hidden, 1.0f, x, hidden, w1,
+              ffn_hidden, 0.0f, scratch.h1, ffn_hidden);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, ffn_hidden, hidden, 1.0f, x, hidden, w3,
+              ffn_hidden, 0.0f, scratch.h3, ffn_hidden);
   swiglu_inplace(scratch.h1, scratch.h3, n * ffn_hidden);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hidden, ffn_hidden, 1.0f, scratch.h1,
               ffn_hidden, w2, hidden, 0.0f, y, hidden);
+}
+
+void fuse_w13(const float* w1, const float* w3, int hidden, int ffn_hidden, float* w13) {
+  const size_t F = static_cast<size_t>(ffn_hidden);
+  for (size_t h = 0; h < static_cast<size_t>(hidden); ++h) {
+    std::memcpy(w13 + h * 2 * F, w1 + h * F, F * sizeof(float));
+    std::memcpy(w13 + h * 2 * F + F, w3 + h * F, F * sizeof(float));
+  }
+}
+
+void expert_ffn_fused(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w13,
+                      const float* w2, float* h13, float* y) {
+  if (n <= 0) return;
+  const int m = static_cast<int>(n), f2 = 2 * ffn_hidden;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, f2, hidden, 1.0f, x, hidden, w13, f2,
+              0.0f, h13, f2);
+  for (int64_t r = 0; r < n; ++r) {
+    float* row = h13 + static_cast<size_t>(r) * f2;
+    swiglu_inplace(row, row + ffn_hidden, ffn_hidden);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hidden, ffn_hidden, 1.0f, h13, f2, w2,
+              hidden, 0.0f, y, hidden);
 }
 
 void expert_ffn_naive(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w1,

@@ -32,6 +32,16 @@ struct FfnScratch {
 void expert_ffn_blas(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w1,
                      const float* w3, const float* w2, FfnScratch scratch, float* y);
 
+// Fused up-projection layout: w13 is [hidden x 2*ffn_hidden] row-major, row h holding W1's row h
+// in columns [0, ffn) and W3's row h in columns [ffn, 2*ffn). Same values as w1/w3, new layout.
+void fuse_w13(const float* w1, const float* w3, int hidden, int ffn_hidden, float* w13);
+
+// y = (silu(x W1) * (x W3)) W2 with the fused weight: one sgemm x * w13 -> h13 [n x 2*ffn],
+// SwiGLU written into h13's first half of each row, one sgemm h13[:, :ffn] * w2 (lda = 2*ffn).
+// h13 must hold n * 2 * ffn_hidden floats. x and y row-major with leading dimension hidden.
+void expert_ffn_fused(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w13,
+                      const float* w2, float* h13, float* y);
+
 // Same contract with plain loops (float accumulation); the reference for kernel tests.
 void expert_ffn_naive(const float* x, int64_t n, int hidden, int ffn_hidden, const float* w1,
                       const float* w3, const float* w2, float* y);

@@ -30,12 +30,12 @@ namespace moeb::cli {
 namespace {
 
 struct CalibrateOptions {
-  std::string output;      // "" = print the system file on stdout
-  std::string name;        // system name ("" = calibrated-<host>)
-  int nodes = 0;           // virtual nodes (0 = MPI shared-memory split)
-  bool quick = false;      // few sizes and repetitions (tests)
+  std::string output;                               // "" = print the system file on stdout
+  std::string name;                                 // system name ("" = calibrated-<host>)
+  int nodes = 0;                                    // virtual nodes (0 = MPI shared-memory split)
+  bool quick = false;                               // few sizes and repetitions (tests)
   int hidden = 512, ffn_hidden = 1024, rows = 256;  // expert GEMM shape (quickstart's)
-  int threads = 1;         // BLAS threads per rank (as a run's threads_per_rank)
+  int threads = 1;  // BLAS threads per rank (as a run's threads_per_rank)
   int64_t max_bytes = 4 << 20;
 };
 
@@ -94,8 +94,8 @@ std::vector<int64_t> sweep_sizes(const CalibrateOptions& o) {
 
 int reps_for(int64_t bytes, bool quick) {
   const int64_t budget = quick ? (1 << 20) : (16 << 20);
-  return static_cast<int>(std::clamp<int64_t>(budget / std::max<int64_t>(bytes, 1), quick ? 3 : 10,
-                                              quick ? 50 : 500));
+  return static_cast<int>(
+      std::clamp<int64_t>(budget / std::max<int64_t>(bytes, 1), quick ? 3 : 10, quick ? 50 : 500));
 }
 
 std::vector<Sample> sweep_pingpong(MPI_Comm comm, int me, int a, int b, const CalibrateOptions& o) {
@@ -128,7 +128,8 @@ double ffn_flops(const CalibrateOptions& o) {
   const size_t h = o.hidden, f = o.ffn_hidden, n = o.rows;
   std::vector<float> x(n * h), w1(h * f), w3(h * f), w2(f * h), y(n * h), h1(n * f), h3(n * f);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 97) * 1e-3f;
-  for (size_t i = 0; i < w1.size(); ++i) w1[i] = w3[i] = w2[i] = static_cast<float>((i * 104729) % 89) * 1e-4f;
+  for (size_t i = 0; i < w1.size(); ++i)
+    w1[i] = w3[i] = w2[i] = static_cast<float>((i * 104729) % 89) * 1e-4f;
   const double flops = 6.0 * static_cast<double>(h * f * n);
   cpu::expert_ffn_blas(x.data(), n, o.hidden, o.ffn_hidden, w1.data(), w3.data(), w2.data(),
                        {h1.data(), h3.data()}, y.data());  // warm-up
@@ -180,7 +181,8 @@ std::vector<int> node_map(MPI_Comm comm, int virtual_nodes, std::string& source)
   std::vector<int> nodes(size);
   if (virtual_nodes > 0) {
     source = "virtual (--nodes " + std::to_string(virtual_nodes) + ")";
-    for (int r = 0; r < size; ++r) nodes[r] = static_cast<int>(static_cast<int64_t>(r) * virtual_nodes / size);
+    for (int r = 0; r < size; ++r)
+      nodes[r] = static_cast<int>(static_cast<int64_t>(r) * virtual_nodes / size);
     return nodes;
   }
   source = "mpi (shared-memory split)";
@@ -195,7 +197,8 @@ std::vector<int> node_map(MPI_Comm comm, int virtual_nodes, std::string& source)
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   for (int r = 0; r < size; ++r)
-    nodes[r] = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), leaders[r]) - distinct.begin());
+    nodes[r] = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), leaders[r]) -
+                                distinct.begin());
   return nodes;
 }
 
@@ -262,15 +265,17 @@ void run_calibrate(const CalibrateOptions& o) {
 
   SystemModel sys;
   sys.name = o.name.empty() ? "calibrated-" + host_name() : o.name;
-  sys.description = "measured by moebench calibrate on " + host_name() + ", " + std::to_string(size) +
-                    " ranks, " + topo.describe() + " " + topo_source + ", " + utc_now();
+  sys.description = "measured by moebench calibrate on " + host_name() + ", " +
+                    std::to_string(size) + " ranks, " + topo.describe() + " " + topo_source + ", " +
+                    utc_now();
   std::vector<std::string> header = {
       "Measured by `moebench calibrate` on " + host_name() + " at " + utc_now() + ".",
       std::to_string(size) + " ranks, nodes " + topo.describe() + " from " + topo_source + ".",
       "Ping-pong one-way times (median of 5 trials), sizes 8 B .. " + std::to_string(o.max_bytes) +
           " B; fit t = alpha + bytes / bandwidth by least squares on relative error."};
   std::map<std::string, std::string> notes;
-  auto fit_into = [&](const std::vector<Sample>& s, LinkModel& link, const std::string& cls, int peer) {
+  auto fit_into = [&](const std::vector<Sample>& s, LinkModel& link, const std::string& cls,
+                      int peer) {
     const LinkFit f = fit_link(s);
     link.alpha_s = f.link.alpha_s;
     link.bandwidth_Bps = f.link.bandwidth_Bps;
@@ -301,7 +306,8 @@ void run_calibrate(const CalibrateOptions& o) {
   notes["device.flops"] = "expert FFN (3 x sgemm) " + std::to_string(o.rows) + " rows x hidden " +
                           std::to_string(o.hidden) + " x ffn " + std::to_string(o.ffn_hidden) +
                           ", median over ranks, all ranks at once";
-  notes["device.mem_bandwidth_Bps"] = "memcpy read + write, best of 5, median over ranks, all ranks at once";
+  notes["device.mem_bandwidth_Bps"] =
+      "memcpy read + write, best of 5, median over ranks, all ranks at once";
 
   // Cross-check with MPI_Alltoall and pick the overlap mode that predicts it better.
   std::vector<int64_t> ones(static_cast<size_t>(size) * size, 1);
@@ -315,8 +321,9 @@ void run_calibrate(const CalibrateOptions& o) {
     const double ps = phase_seconds(sys, p, topo);
     err_overlap += std::abs(std::log(po / a2a_meas[i]));
     err_serial += std::abs(std::log(ps / a2a_meas[i]));
-    rows.push_back(fmt("  %8.0f B per peer: measured %10.2f us, predicted %10.2f us (overlap) %10.2f us (serial)",
-                       static_cast<double>(a2a_sizes[i]), a2a_meas[i] * 1e6, po * 1e6, ps * 1e6));
+    rows.push_back(fmt(
+        "  %8.0f B per peer: measured %10.2f us, predicted %10.2f us (overlap) %10.2f us (serial)",
+        static_cast<double>(a2a_sizes[i]), a2a_meas[i] * 1e6, po * 1e6, ps * 1e6));
   }
   sys.overlap_intra_inter = err_overlap < err_serial;
   notes["model.overlap_intra_inter"] = "chosen by the MPI_Alltoall cross-check in the header";
@@ -331,8 +338,9 @@ void run_calibrate(const CalibrateOptions& o) {
   } else {
     write_atomically(o.output, text);
     for (const auto& h : header) std::printf("%s\n", h.c_str());
-    std::printf("intra: alpha %.3g s, bandwidth %.3g B/s; inter: alpha %.3g s, bandwidth %.3g B/s\n",
-                sys.intra.alpha_s, sys.intra.bandwidth_Bps, sys.inter.alpha_s, sys.inter.bandwidth_Bps);
+    std::printf(
+        "intra: alpha %.3g s, bandwidth %.3g B/s; inter: alpha %.3g s, bandwidth %.3g B/s\n",
+        sys.intra.alpha_s, sys.intra.bandwidth_Bps, sys.inter.alpha_s, sys.inter.bandwidth_Bps);
     std::printf("device: %.3g FLOP/s, memory %.3g B/s; wrote %s\n", sys.device.flops,
                 sys.device.mem_bandwidth_Bps, o.output.c_str());
   }
@@ -343,17 +351,21 @@ void run_calibrate(const CalibrateOptions& o) {
 void register_calibrate(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<CalibrateOptions>();
   auto* sub = app.add_subcommand(
-      "calibrate", "Measure this MPI fabric and CPU (under mpirun) and write a system file for the cost model");
+      "calibrate",
+      "Measure this MPI fabric and CPU (under mpirun) and write a system file for the cost model");
   sub->add_option("-o,--output", opt->output, "System file to write (default: print it)");
   sub->add_option("--name", opt->name, "System name (default: calibrated-<host>)");
-  sub->add_option("--nodes", opt->nodes, "Virtual nodes (contiguous rank blocks); 0 = MPI shared-memory split")
+  sub->add_option("--nodes", opt->nodes,
+                  "Virtual nodes (contiguous rank blocks); 0 = MPI shared-memory split")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--quick", opt->quick, "Few sizes and repetitions (seconds; for tests)");
   sub->add_option("--hidden", opt->hidden, "Expert GEMM hidden width")->check(CLI::PositiveNumber);
-  sub->add_option("--ffn-hidden", opt->ffn_hidden, "Expert GEMM FFN width")->check(CLI::PositiveNumber);
+  sub->add_option("--ffn-hidden", opt->ffn_hidden, "Expert GEMM FFN width")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--rows", opt->rows, "Rows per expert GEMM")->check(CLI::PositiveNumber);
   sub->add_option("--threads", opt->threads, "BLAS threads per rank")->check(CLI::PositiveNumber);
-  sub->add_option("--max-bytes", opt->max_bytes, "Largest ping-pong message")->check(CLI::Range(8, 1 << 30));
+  sub->add_option("--max-bytes", opt->max_bytes, "Largest ping-pong message")
+      ->check(CLI::Range(8, 1 << 30));
   sub->callback([opt, &exit_code] {
     int initialized = 0;
     MPI_Initialized(&initialized);

@@ -233,6 +233,10 @@ void attach_predictions(StrategyResult& res, const Setup& s, const PlacementPlan
     so.dispatch = s.cfg.dispatch;
     so.dedup = s.cfg.dedup;
     so.keep_rows = false;
+    // Predict the bytes this backend actually moves (fp32 on CPU, bf16 on GPU), not the
+    // system file's activation size.
+    so.dispatch_row_bytes = s.backend->dispatch_row_bytes();
+    so.combine_row_bytes = s.backend->combine_row_bytes();
     so.seed = s.cfg.seed;
     so.batch_index = res.batch_index[i];
     auto sims = simulate_batch(sys, s.cfg.model, s.topo, plan.placement, plan.policy.kind,

@@ -30,9 +30,9 @@ constexpr int kMaxRanksForRowsMatrix = 256;  // results_schema: rows_matrix only
 
 struct SimulateArgs {
   std::string suite, output, system, label, topology, strategies, dispatch, model;
-  int iterations = 1;          // batches simulated
-  int64_t batch_tokens = 0;    // 0 = the suite's
-  int layers = 0;              // 0 = the suite's
+  int iterations = 1;        // batches simulated
+  int64_t batch_tokens = 0;  // 0 = the suite's
+  int layers = 0;            // 0 = the suite's
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -107,13 +107,13 @@ SimSetup prepare(const SimulateArgs& a) {
   } else if (s.cfg.nodes > 0 && s.cfg.ranks_per_node > 0) {
     s.topo = Topology::uniform(s.cfg.nodes, s.cfg.ranks_per_node);
   } else {
-    throw ConfigError(a.suite + ": key 'topology': simulate needs nodes and ranks_per_node, or --topology NxG");
+    throw ConfigError(
+        a.suite + ": key 'topology': simulate needs nodes and ranks_per_node, or --topology NxG");
   }
   s.cfg.nodes = s.topo.num_nodes();
   s.cfg.ranks_per_node = s.topo.ranks_per_node();
   const std::string system = !a.system.empty() ? a.system : s.cfg.system_file;
-  if (system.empty())
-  {
+  if (system.empty()) {
     std::string known;
     for (const auto& n : system_preset_names()) known += (known.empty() ? "" : ", ") + n;
     throw ConfigError("simulate: no system model (give --system FILE or a preset: " + known + ")");
@@ -123,16 +123,17 @@ SimSetup prepare(const SimulateArgs& a) {
   s.cfg.system = !a.label.empty() ? a.label : s.sys.name;
   s.strategies = resolve_strategy_options(s.cfg);
   const ModelSpec& m = s.cfg.model;
-  s.slots_per_rank = resolve_slots_per_rank(m, s.topo.num_ranks(), s.cfg.slots_per_rank,
-                                            s.cfg.expert_memory_gib, s.cfg.expert_dtype,
-                                            s.cfg.suite_path + ": key 'placement'");
+  s.slots_per_rank =
+      resolve_slots_per_rank(m, s.topo.num_ranks(), s.cfg.slots_per_rank, s.cfg.expert_memory_gib,
+                             s.cfg.expert_dtype, s.cfg.suite_path + ": key 'placement'");
   if (static_cast<long long>(s.slots_per_rank) * s.topo.num_ranks() < m.num_experts)
-    throw ConfigError(s.cfg.suite_path + ": key 'placement.slots_per_rank': " +
-                      std::to_string(s.slots_per_rank) + " slots x " +
-                      std::to_string(s.topo.num_ranks()) + " ranks cannot hold " +
+    throw ConfigError(s.cfg.suite_path +
+                      ": key 'placement.slots_per_rank': " + std::to_string(s.slots_per_rank) +
+                      " slots x " + std::to_string(s.topo.num_ranks()) + " ranks cannot hold " +
                       std::to_string(m.num_experts) + " experts");
   s.workload = open_workload(s.cfg, m);
-  if (s.workload->num_batches() < 1) throw ConfigError(a.suite + ": key 'workload': no evaluation batch");
+  if (s.workload->num_batches() < 1)
+    throw ConfigError(a.suite + ": key 'workload': no evaluation batch");
   const int64_t distinct = std::min<int64_t>(s.cfg.iterations, s.workload->num_batches());
   const double bytes = static_cast<double>(distinct) * s.cfg.workload.batch_tokens * m.num_layers *
                        m.top_k * (sizeof(int32_t) + sizeof(float));
@@ -148,7 +149,8 @@ RunResult provenance(const SimSetup& s, int argc, const char* const* argv) {
   const std::string host = prov.hostnames.empty() ? local_hostname() : prov.hostnames[0];
   prov.hostnames.assign(R, host);
   prov.rank_node = s.topo.node_of_rank();
-  prov.rank_device.assign(R, "model:" + (s.sys.device.name.empty() ? s.sys.name : s.sys.device.name));
+  prov.rank_device.assign(R,
+                          "model:" + (s.sys.device.name.empty() ? s.sys.name : s.sys.device.name));
   set_root_attr(prov, "backend", std::string("model"));
   set_root_attr(prov, "system", s.cfg.system);
   set_root_attr(prov, "system_model", s.sys.name);
@@ -218,9 +220,11 @@ StrategyResult simulate_strategy(const SimSetup& s, const ResolvedStrategy& rs) 
     return res;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  PlacementInput in{m, s.topo, s.workload->calibration_stats(), s.slots_per_rank, rs.options, s.cfg.seed};
+  PlacementInput in{m,          s.topo,    s.workload->calibration_stats(), s.slots_per_rank,
+                    rs.options, s.cfg.seed};
   const PlacementPlan plan = rs.strategy->place(in);
-  res.placement_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.placement_time_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (auto bad = check_placement(plan.placement, m.num_experts, s.slots_per_rank); !bad.empty())
     throw Error("strategy '" + rs.name + "' produced an invalid placement: " + bad);
   for (const auto& lp : plan.placement.layers) {
@@ -290,12 +294,15 @@ void print_row(const StrategyResult& r, int iterations) {
     return;
   }
   const double inter = static_cast<double>(cube_sum(r, "bytes_sent_inter") +
-                                           cube_sum(r, "bytes_sent_inter_combine")) / iterations;
+                                           cube_sum(r, "bytes_sent_inter_combine")) /
+                       iterations;
   const double all = inter + static_cast<double>(cube_sum(r, "bytes_sent_intra") +
-                                                 cube_sum(r, "bytes_sent_intra_combine")) / iterations;
+                                                 cube_sum(r, "bytes_sent_intra_combine")) /
+                                 iterations;
   std::printf("  %-14s %12.3f %12.3f %12.3f %12.3f %14.3f %14.3f\n", r.name.c_str(),
               layer_sum(r, "t_dispatch") * 1e3, layer_sum(r, "t_ffn") * 1e3,
-              layer_sum(r, "t_combine") * 1e3, layer_sum(r, "t_layer") * 1e3, all / 1e9, inter / 1e9);
+              layer_sum(r, "t_combine") * 1e3, layer_sum(r, "t_layer") * 1e3, all / 1e9,
+              inter / 1e9);
 }
 
 int simulate_main(const SimulateArgs& a) {
@@ -305,15 +312,16 @@ int simulate_main(const SimulateArgs& a) {
   std::vector<const char*> argv;
   for (const auto& x : cl) argv.push_back(x.c_str());
   const RunResult prov = provenance(s, static_cast<int>(argv.size()), argv.data());
-  const std::string out = !a.output.empty() ? a.output : s.cfg.suite_name + "-" + s.sys.name + ".h5";
+  const std::string out =
+      !a.output.empty() ? a.output : s.cfg.suite_name + "-" + s.sys.name + ".h5";
   Hdf5ResultSink sink(out);
   sink.begin(prov);
-  std::printf("moebench simulate: %s, model %s (%d layers), %d ranks (%s), system %s, dispatch %s, "
-              "%d batch(es) of %lld tokens -> %s\n",
-              s.cfg.suite_name.c_str(), s.cfg.model.name.c_str(), s.cfg.model.num_layers,
-              s.topo.num_ranks(), s.topo.describe().c_str(), s.sys.name.c_str(),
-              s.cfg.dispatch.c_str(), s.cfg.iterations,
-              static_cast<long long>(s.cfg.workload.batch_tokens), out.c_str());
+  std::printf(
+      "moebench simulate: %s, model %s (%d layers), %d ranks (%s), system %s, dispatch %s, "
+      "%d batch(es) of %lld tokens -> %s\n",
+      s.cfg.suite_name.c_str(), s.cfg.model.name.c_str(), s.cfg.model.num_layers,
+      s.topo.num_ranks(), s.topo.describe().c_str(), s.sys.name.c_str(), s.cfg.dispatch.c_str(),
+      s.cfg.iterations, static_cast<long long>(s.cfg.workload.batch_tokens), out.c_str());
   std::printf("  %-14s %12s %12s %12s %12s %14s %14s\n", "strategy", "dispatch ms", "ffn ms",
               "combine ms", "layers ms", "comm GB/batch", "inter GB/batch");
   for (const auto& rs : s.strategies) {
@@ -323,10 +331,11 @@ int simulate_main(const SimulateArgs& a) {
     std::fflush(stdout);
   }
   sink.finish("complete");
-  std::printf("times are predictions of the cost model summed over layers (medians over batches); "
-              "results: %s (%.1f s)\n",
-              out.c_str(),
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
+  std::printf(
+      "times are predictions of the cost model summed over layers (medians over batches); "
+      "results: %s (%.1f s)\n",
+      out.c_str(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
   return 0;
 }
 
@@ -334,20 +343,25 @@ int simulate_main(const SimulateArgs& a) {
 
 void register_simulate(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<SimulateArgs>();
-  auto* sub = app.add_subcommand(
-      "simulate", "model a suite on a cluster you do not have (no MPI): same workload and "
-                  "strategies, cost-model times, results with backend = model");
+  auto* sub =
+      app.add_subcommand("simulate",
+                         "model a suite on a cluster you do not have (no MPI): same workload and "
+                         "strategies, cost-model times, results with backend = model");
   sub->add_option("suite", a->suite, "suite file (TOML)")->required()->check(CLI::ExistingFile);
   sub->add_option("--system", a->system,
                   "system model: a preset (suites/systems/NAME.toml) or a system file "
                   "(default: the suite's)");
-  sub->add_option("--topology", a->topology, "NODESxRANKS_PER_NODE, e.g. 32x8 (default: the suite's)");
+  sub->add_option("--topology", a->topology,
+                  "NODESxRANKS_PER_NODE, e.g. 32x8 (default: the suite's)");
   sub->add_option("-o,--output", a->output, "results file (default: SUITE-SYSTEM.h5)");
-  sub->add_option("--label", a->label, "system label, the report's column (default: the system's name)");
+  sub->add_option("--label", a->label,
+                  "system label, the report's column (default: the system's name)");
   sub->add_option("--strategies", a->strategies, "comma-separated strategies, or 'all'");
   sub->add_option("--dispatch", a->dispatch, "dispatch mode: flat or hierarchical");
-  sub->add_option("--model", a->model, "model preset with its full dimensions (overrides the suite's)");
-  sub->add_option("--layers", a->layers, "MoE layers to simulate (overrides)")->check(CLI::PositiveNumber);
+  sub->add_option("--model", a->model,
+                  "model preset with its full dimensions (overrides the suite's)");
+  sub->add_option("--layers", a->layers, "MoE layers to simulate (overrides)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--batch-tokens", a->batch_tokens, "tokens per batch (overrides the suite)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--iterations", a->iterations, "batches simulated (default 1)")

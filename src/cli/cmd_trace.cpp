@@ -10,8 +10,8 @@
 #include "core/error.hpp"
 #include "core/model.hpp"
 #include "workload/importers.hpp"
-#include "workload/trace_info.hpp"
 #include "workload/synthetic_trace.hpp"
+#include "workload/trace_info.hpp"
 
 namespace moeb::cli {
 
@@ -42,17 +42,22 @@ void register_import(CLI::App& trace, int& exit_code) {
   sub->add_option("files", args->files, "input files")->required();
   sub->add_option("-o,--output", args->out, "routing-trace file to write (HDF5)")->required();
   sub->add_option("--model", args->opt.model, "model preset: fixes experts, top-k and layers");
-  sub->add_option("--experts", args->opt.num_experts, "experts per layer (default: model or max id + 1)");
+  sub->add_option("--experts", args->opt.num_experts,
+                  "experts per layer (default: model or max id + 1)");
   sub->add_option("--layers", args->opt.num_layers, "MoE layers (default: model or max layer + 1)");
-  sub->add_option("--top-k", args->opt.top_k, "coact-csv: top-k used to derive loads (default: model or 2)");
+  sub->add_option("--top-k", args->opt.top_k,
+                  "coact-csv: top-k used to derive loads (default: model or 2)");
   auto& f = args->opt.jsonl;
-  sub->add_option("--request-field", f.request, "jsonl-topk: request id field")->capture_default_str();
+  sub->add_option("--request-field", f.request, "jsonl-topk: request id field")
+      ->capture_default_str();
   sub->add_option("--token-field", f.token, "jsonl-topk: position field")->capture_default_str();
   sub->add_option("--layer-field", f.layer, "jsonl-topk: layer field")->capture_default_str();
-  sub->add_option("--experts-field", f.experts, "jsonl-topk: top-k ids field")->capture_default_str();
+  sub->add_option("--experts-field", f.experts, "jsonl-topk: top-k ids field")
+      ->capture_default_str();
   sub->add_option("--weights-field", f.weights, "jsonl-topk: gate weights field (\"\" = equal)")
       ->capture_default_str();
-  sub->add_option("--family-field", f.family, "jsonl-topk: task family field")->capture_default_str();
+  sub->add_option("--family-field", f.family, "jsonl-topk: task family field")
+      ->capture_default_str();
   sub->add_option("--phase-field", f.phase, "jsonl-topk: prefill/decode field (\"\" = all decode)");
   sub->callback([args, &exit_code] {
     ImportSummary s = import_trace(args->files, args->out, args->opt);
@@ -64,11 +69,12 @@ void register_import(CLI::App& trace, int& exit_code) {
       std::string fam;
       for (size_t i = 0; i < s.family_names.size(); ++i)
         fam += (i ? ", " : "") + s.family_names[i] + " " + std::to_string(s.family_tokens[i]);
-      std::printf("imported %lld tokens (%lld requests; families: %s) from %lld records: "
-                  "%d layers x %d experts, top-%d -> %s\n",
-                  static_cast<long long>(s.tokens), static_cast<long long>(s.requests),
-                  fam.c_str(), static_cast<long long>(s.records), s.num_layers, s.num_experts,
-                  s.top_k, args->out.c_str());
+      std::printf(
+          "imported %lld tokens (%lld requests; families: %s) from %lld records: "
+          "%d layers x %d experts, top-%d -> %s\n",
+          static_cast<long long>(s.tokens), static_cast<long long>(s.requests), fam.c_str(),
+          static_cast<long long>(s.records), s.num_layers, s.num_experts, s.top_k,
+          args->out.c_str());
       std::printf("dropped %lld tokens lacking a record at some layer (stored as dropped_tokens)\n",
                   static_cast<long long>(s.dropped_tokens));
     }
@@ -95,7 +101,8 @@ void register_info(CLI::App& trace, int& exit_code) {
 void register_export(CLI::App& trace, int& exit_code) {
   auto args = std::make_shared<std::pair<std::string, std::string>>();
   auto format = std::make_shared<std::string>();
-  auto* sub = trace.add_subcommand("export", "write a routing trace as jsonl-topk, csv or coact-csv");
+  auto* sub =
+      trace.add_subcommand("export", "write a routing trace as jsonl-topk, csv or coact-csv");
   sub->add_option("--format", *format, "jsonl-topk | csv | coact-csv")
       ->required()
       ->check(CLI::IsMember({"jsonl-topk", "csv", "coact-csv"}));
@@ -120,7 +127,8 @@ void register_generate(CLI::App& trace, int& exit_code) {
   sub->add_option("--distribution", a->distribution, "uniform | zipf | families | calibrated")
       ->capture_default_str()
       ->check(CLI::IsMember({"uniform", "zipf", "families", "calibrated"}));
-  sub->add_option("--preset", a->preset, "calibrated: workload preset (deepseek-v3, qwen3-235b-a22b, kimi-k2)");
+  sub->add_option("--preset", a->preset,
+                  "calibrated: workload preset (deepseek-v3, qwen3-235b-a22b, kimi-k2)");
   sub->add_option("--families", a->families, "task families");
   sub->add_option("--zipf-s", a->zipf_s, "Zipf exponent (zipf, families)");
   sub->add_option("--skew", a->skew, "calibrated: hottest / mean load target");

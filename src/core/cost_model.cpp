@@ -19,7 +19,8 @@ LinkFit fit_link(std::span<const LatencySample> samples) {
   if (samples.size() < 2) throw Error("fit_link: need at least 2 samples");
   double sw = 0, sx = 0, sxx = 0, st = 0, sxt = 0;
   for (const auto& p : samples) {
-    if (!(p.seconds > 0) || p.bytes < 0) throw Error("fit_link: sample with time <= 0 or bytes < 0");
+    if (!(p.seconds > 0) || p.bytes < 0)
+      throw Error("fit_link: sample with time <= 0 or bytes < 0");
     const double w = 1.0 / (p.seconds * p.seconds);
     sw += w;
     sx += w * p.bytes;
@@ -35,8 +36,9 @@ LinkFit fit_link(std::span<const LatencySample> samples) {
     beta = sxx > 0 ? sxt / sxx : 0;
   }
   if (!(beta > 0)) {  // flat curve: bandwidth from the largest message alone
-    const auto& big = *std::max_element(samples.begin(), samples.end(),
-                                        [](const auto& a, const auto& b) { return a.bytes < b.bytes; });
+    const auto& big =
+        *std::max_element(samples.begin(), samples.end(),
+                          [](const auto& a, const auto& b) { return a.bytes < b.bytes; });
     beta = big.bytes > 0 ? big.seconds / big.bytes : 1e-30;
   }
   LinkFit f;
@@ -161,8 +163,10 @@ double rank_phase_seconds(const SystemModel& sys, const RankPhaseTraffic& t) {
     const double a = sys.intra.seconds(mi, bi), b = sys.inter.seconds(mo, bo);
     return sys.overlap_intra_inter ? std::max(a, b) : a + b;
   };
-  const double send = side(t.msgs_sent_intra, t.bytes.sent_intra, t.msgs_sent_inter, t.bytes.sent_inter);
-  const double recv = side(t.msgs_recv_intra, t.bytes.recv_intra, t.msgs_recv_inter, t.bytes.recv_inter);
+  const double send =
+      side(t.msgs_sent_intra, t.bytes.sent_intra, t.msgs_sent_inter, t.bytes.sent_inter);
+  const double recv =
+      side(t.msgs_recv_intra, t.bytes.recv_intra, t.msgs_recv_inter, t.bytes.recv_inter);
   return std::max(send, recv);
 }
 
@@ -176,19 +180,23 @@ double phase_seconds(const SystemModel& sys, const PhaseTraffic& p, const Topolo
       recv[topo.node_of(static_cast<int>(r))] += p[r].bytes.recv_inter;
     }
     for (int n = 0; n < topo.num_nodes(); ++n)
-      m = std::max(m, static_cast<double>(std::max(sent[n], recv[n])) / sys.inter.node_bandwidth_Bps);
+      m = std::max(m,
+                   static_cast<double>(std::max(sent[n], recv[n])) / sys.inter.node_bandwidth_Bps);
   }
   return m;
 }
 
-double ffn_seconds(const SystemModel& sys, const ModelSpec& m, int64_t rows, int64_t experts_touched) {
+double ffn_seconds(const SystemModel& sys, const ModelSpec& m, int64_t rows,
+                   int64_t experts_touched) {
   if (rows <= 0) return 0;
   const double flops = m.flops_per_row() * static_cast<double>(rows);
   const double weight_bytes = static_cast<double>(experts_touched) *
-                              static_cast<double>(m.expert_params()) * sys.device.weight_dtype_bytes;
+                              static_cast<double>(m.expert_params()) *
+                              sys.device.weight_dtype_bytes;
   const double act_bytes = static_cast<double>(rows) * (2.0 * m.hidden + 2.0 * m.ffn_hidden) *
                            sys.device.act_dtype_bytes;
-  return std::max(flops / sys.device.flops, (weight_bytes + act_bytes) / sys.device.mem_bandwidth_Bps);
+  return std::max(flops / sys.device.flops,
+                  (weight_bytes + act_bytes) / sys.device.mem_bandwidth_Bps);
 }
 
 std::vector<int64_t> experts_touched(std::span<const int32_t> experts,
@@ -259,8 +267,8 @@ LayerCostInput hierarchical_cost_input(const LayerTraffic& lt, std::span<const i
   LayerCostInput in;
   in.dispatch_row_bytes = lt.dispatch_row_bytes;
   in.combine_row_bytes = lt.combine_row_bytes;
-  const HopMatrices h = hierarchical_hops(dest, top_k, static_cast<int64_t>(dest.size()) / top_k,
-                                          topo, dedup);
+  const HopMatrices h =
+      hierarchical_hops(dest, top_k, static_cast<int64_t>(dest.size()) / top_k, topo, dedup);
   in.dispatch_hops.push_back(phase_traffic(h.stage1, topo, lt.dispatch_row_bytes, false));
   in.dispatch_hops.push_back(phase_traffic(h.stage2, topo, lt.dispatch_row_bytes, false));
   // Combine mirrors: forwarded partial results return to the peer first, then cross once.
@@ -283,7 +291,8 @@ LayerPrediction predict_layer(const SystemModel& sys, const ModelSpec& m, const 
   p.rank_permute.assign(R, 0.0);
   p.rank_ffn.assign(R, 0.0);
   p.rank_unpermute.assign(R, 0.0);
-  const int64_t default_hosted = R ? (m.num_experts + static_cast<int64_t>(R) - 1) / static_cast<int64_t>(R) : 0;
+  const int64_t default_hosted =
+      R ? (m.num_experts + static_cast<int64_t>(R) - 1) / static_cast<int64_t>(R) : 0;
   double before_dispatch = 0;
   for (size_t r = 0; r < R; ++r) {
     if (r < in.tokens_owned.size())
@@ -298,7 +307,8 @@ LayerPrediction predict_layer(const SystemModel& sys, const ModelSpec& m, const 
     if (r < in.experts_touched.size())
       touched = in.experts_touched[r];
     else
-      touched = std::min(rows, r < in.experts_hosted.size() ? in.experts_hosted[r] : default_hosted);
+      touched =
+          std::min(rows, r < in.experts_hosted.size() ? in.experts_hosted[r] : default_hosted);
     p.rank_ffn[r] = ffn_seconds(sys, m, rows, touched);
     before_dispatch = std::max(before_dispatch, p.rank_gate[r] + p.rank_permute[r]);
   }

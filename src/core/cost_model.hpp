@@ -32,22 +32,22 @@ struct LinkModel {
 
 // One rank's compute device, as the roofline needs it.
 struct DeviceModel {
-  std::string name;              // e.g. "H100 SXM5"
-  double flops = 0;              // sustained FLOP/s of the expert GEMM in `flops_dtype`
+  std::string name;  // e.g. "H100 SXM5"
+  double flops = 0;  // sustained FLOP/s of the expert GEMM in `flops_dtype`
   std::string flops_dtype = "bf16";
   double mem_bandwidth_Bps = 0;  // sustained memory bandwidth
   std::string act_dtype = "bf16";
-  int act_dtype_bytes = 2;       // bytes per activation element (dispatch / combine rows)
-  int weight_dtype_bytes = 2;    // bytes per expert weight element
-  double gate_s_per_token = 0;   // optional fixed gate cost per owned token (0 = not modeled)
+  int act_dtype_bytes = 2;      // bytes per activation element (dispatch / combine rows)
+  int weight_dtype_bytes = 2;   // bytes per expert weight element
+  double gate_s_per_token = 0;  // optional fixed gate cost per owned token (0 = not modeled)
 };
 
 // A system file (suites/systems/*.toml) in memory.
 struct SystemModel {
   std::string name;
   std::string description;
-  std::string source;            // path it was read from ("" when built in code)
-  LinkModel intra, inter;        // same-node and cross-node links
+  std::string source;      // path it was read from ("" when built in code)
+  LinkModel intra, inter;  // same-node and cross-node links
   DeviceModel device;
   // A rank drives its intra- and inter-node links concurrently (max of the two per side); when
   // false they share one engine and add up. Default true: NVLink and the NIC are separate DMA
@@ -118,12 +118,12 @@ double phase_seconds(const SystemModel& sys, const PhaseTraffic& p, const Topolo
 // Roofline of one rank's grouped expert FFN: max(FLOPs / flops, bytes / mem_bandwidth), with
 // FLOPs = 6 * hidden * ffn_hidden * rows and bytes = experts_touched * 3 * hidden * ffn_hidden *
 // weight_dtype_bytes + rows * (2 * hidden + 2 * ffn_hidden) * act_dtype_bytes.
-double ffn_seconds(const SystemModel& sys, const ModelSpec& m, int64_t rows, int64_t experts_touched);
+double ffn_seconds(const SystemModel& sys, const ModelSpec& m, int64_t rows,
+                   int64_t experts_touched);
 
 // Distinct hosted experts each rank processes at least one row of (the weights it must read).
 std::vector<int64_t> experts_touched(std::span<const int32_t> experts,
-                                     std::span<const int32_t> dest, int num_ranks,
-                                     int num_experts);
+                                     std::span<const int32_t> dest, int num_ranks, int num_experts);
 
 // Predicted times of one layer of one batch. Per-rank vectors have R entries; the layer values
 // follow docs/COST_MODEL.md: t_layer = t_gate + t_permute + t_dispatch + t_ffn + t_combine +
@@ -164,17 +164,17 @@ LayerPrediction predict_layer(const SystemModel& sys, const ModelSpec& m, const 
 // Everything one simulated layer produces: the prediction and the counts a results file stores.
 struct LayerSimulation {
   LayerPrediction pred;
-  std::vector<RankBytes> dispatch, combine;   // per rank, over all hops
+  std::vector<RankBytes> dispatch, combine;  // per rank, over all hops
   std::vector<int64_t> rows_computed, tokens_owned;
-  std::vector<int64_t> rows;                  // [src * R + dst] logical copies; kept on request
-  int64_t changed_choices = 0;                // (token, expert) choices the route transform changed
+  std::vector<int64_t> rows;    // [src * R + dst] logical copies; kept on request
+  int64_t changed_choices = 0;  // (token, expert) choices the route transform changed
 };
 
 struct SimulateOptions {
   std::string dispatch = "flat";  // flat | hierarchical
   bool dedup = true;
-  bool keep_rows = true;          // keep LayerSimulation::rows (large for R > 256)
-  uint64_t seed = 0;              // RouteContext seed (the run's seed)
+  bool keep_rows = true;  // keep LayerSimulation::rows (large for R > 256)
+  uint64_t seed = 0;      // RouteContext seed (the run's seed)
   int64_t batch_index = 0;
   // Row sizes; 0 = hidden * the system's act_dtype_bytes. A measured run passes its backend's
   // sizes so that prediction and measurement move the same bytes.

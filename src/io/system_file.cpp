@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -9,7 +10,6 @@
 #include <iomanip>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/error.hpp"
 
@@ -27,13 +27,20 @@ std::string at_line(const std::string& path, const toml::node& n) {
 
 const char* type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    default: return "a date/time";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a date/time";
   }
 }
 
@@ -60,8 +67,8 @@ class TableReader {
     if (!n) return missing(key, required, fallback);
     if (auto v = n->value_exact<double>()) return *v;
     if (auto v = n->value_exact<int64_t>()) return static_cast<double>(*v);
-    throw ConfigError(at_line(path_, *n) + ": key '" + qualified(key) + "': expected a number, got " +
-                      type_name(*n));
+    throw ConfigError(at_line(path_, *n) + ": key '" + qualified(key) +
+                      "': expected a number, got " + type_name(*n));
   }
   int64_t integer(const std::string& key, bool required, int64_t fallback) const {
     const toml::node* n = find(key);
@@ -84,8 +91,8 @@ class TableReader {
       return fallback;
     }
     if (auto v = n->value_exact<std::string>()) return *v;
-    throw ConfigError(at_line(path_, *n) + ": key '" + qualified(key) + "': expected a string, got " +
-                      type_name(*n));
+    throw ConfigError(at_line(path_, *n) + ": key '" + qualified(key) +
+                      "': expected a string, got " + type_name(*n));
   }
   // Checks a number read from `key` against a condition, naming the line.
   void require(const std::string& key, bool ok, const std::string& expected) const {
@@ -96,7 +103,9 @@ class TableReader {
   }
 
  private:
-  std::string qualified(const std::string& key) const { return name_.empty() ? key : name_ + "." + key; }
+  std::string qualified(const std::string& key) const {
+    return name_.empty() ? key : name_ + "." + key;
+  }
   double missing(const std::string& key, bool required, double fallback) const {
     if (required) throw ConfigError(path_ + ": missing key '" + qualified(key) + "'");
     return fallback;
@@ -105,21 +114,25 @@ class TableReader {
   std::string path_, name_;
 };
 
-const toml::table& sub_table(const toml::table& root, const std::string& path, const std::string& name) {
+const toml::table& sub_table(const toml::table& root, const std::string& path,
+                             const std::string& name) {
   const toml::node* n = root.get(name);
   if (!n) throw ConfigError(path + ": missing table [" + name + "]");
   if (!n->is_table())
-    throw ConfigError(at_line(path, *n) + ": key '" + name + "': expected a table, got " + type_name(*n));
+    throw ConfigError(at_line(path, *n) + ": key '" + name + "': expected a table, got " +
+                      type_name(*n));
   return *n->as_table();
 }
 
 LinkModel read_link(const toml::table& root, const std::string& path, const std::string& name) {
-  TableReader r(sub_table(root, path, name), path, name, {"alpha_s", "bandwidth_Bps", "node_bandwidth_Bps"});
+  TableReader r(sub_table(root, path, name), path, name,
+                {"alpha_s", "bandwidth_Bps", "node_bandwidth_Bps"});
   LinkModel l;
   l.alpha_s = r.number("alpha_s", true, 0);
   l.bandwidth_Bps = r.number("bandwidth_Bps", true, 0);
   l.node_bandwidth_Bps = r.number("node_bandwidth_Bps", false, 0);
-  r.require("node_bandwidth_Bps", l.node_bandwidth_Bps >= 0, "a number >= 0 (0 = one link per rank)");
+  r.require("node_bandwidth_Bps", l.node_bandwidth_Bps >= 0,
+            "a number >= 0 (0 = one link per rank)");
   r.require("alpha_s", l.alpha_s >= 0, "a number >= 0 (seconds per message)");
   r.require("bandwidth_Bps", l.bandwidth_Bps > 0, "a number > 0 (bytes per second)");
   return l;
@@ -153,8 +166,7 @@ SystemModel parse_system_toml(const std::string& text, const std::string& path) 
     throw ConfigError(path + ":" + std::to_string(e.source().begin.line) + ": " +
                       std::string(e.description()));
   }
-  TableReader top(root, path, "",
-                  {"name", "description", "intra", "inter", "device", "model"});
+  TableReader top(root, path, "", {"name", "description", "intra", "inter", "device", "model"});
   SystemModel s;
   s.source = path;
   s.name = top.string("name", true, "");
@@ -171,7 +183,8 @@ SystemModel parse_system_toml(const std::string& text, const std::string& path) 
   dev.require("flops", s.device.flops > 0, "a number > 0 (FLOP/s)");
   s.device.flops_dtype = dev.string("flops_dtype", false, "bf16");
   s.device.mem_bandwidth_Bps = dev.number("mem_bandwidth_Bps", true, 0);
-  dev.require("mem_bandwidth_Bps", s.device.mem_bandwidth_Bps > 0, "a number > 0 (bytes per second)");
+  dev.require("mem_bandwidth_Bps", s.device.mem_bandwidth_Bps > 0,
+              "a number > 0 (bytes per second)");
   s.device.act_dtype = dev.string("act_dtype", false, "bf16");
   const int64_t act = dev.integer("act_dtype_bytes", true, 2);
   dev.require("act_dtype_bytes", act >= 1 && act <= 8, "an integer in 1..8");
@@ -184,7 +197,8 @@ SystemModel parse_system_toml(const std::string& text, const std::string& path) 
 
   if (const toml::node* m = root.get("model")) {
     if (!m->is_table())
-      throw ConfigError(at_line(path, *m) + ": key 'model': expected a table, got " + type_name(*m));
+      throw ConfigError(at_line(path, *m) + ": key 'model': expected a table, got " +
+                        type_name(*m));
     TableReader mr(*m->as_table(), path, "model", {"overlap_intra_inter", "model_permute"});
     s.overlap_intra_inter = mr.boolean("overlap_intra_inter", true);
     s.model_permute = mr.boolean("model_permute", true);
@@ -235,9 +249,9 @@ std::vector<std::string> system_preset_names() {
 
 std::string resolve_system_path(const std::string& name_or_path) {
   std::error_code ec;
-  const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
-                               (name_or_path.size() > 5 &&
-                                name_or_path.compare(name_or_path.size() - 5, 5, ".toml") == 0);
+  const bool looks_like_path =
+      name_or_path.find('/') != std::string::npos ||
+      (name_or_path.size() > 5 && name_or_path.compare(name_or_path.size() - 5, 5, ".toml") == 0);
   if (looks_like_path) {
     if (fs::is_regular_file(name_or_path, ec)) return name_or_path;
     throw ConfigError(name_or_path + ": system file not found");
@@ -248,9 +262,9 @@ std::string resolve_system_path(const std::string& name_or_path) {
   }
   std::string known;
   for (const auto& n : system_preset_names()) known += (known.empty() ? "" : ", ") + n;
-  throw ConfigError("unknown system '" + name_or_path + "' (expected a system file path or one of: " +
-                    (known.empty() ? std::string("<no presets found; set MOEB_SYSTEMS_DIR>") : known) +
-                    ")");
+  throw ConfigError(
+      "unknown system '" + name_or_path + "' (expected a system file path or one of: " +
+      (known.empty() ? std::string("<no presets found; set MOEB_SYSTEMS_DIR>") : known) + ")");
 }
 
 SystemModel find_system(const std::string& name_or_path) {
@@ -267,24 +281,29 @@ std::string format_system_toml(const SystemModel& s, const std::vector<std::stri
   for (const auto& h : header) o << "# " << h << "\n";
   o << "name = " << quoted(s.name) << "\n";
   o << "description = " << quoted(s.description) << "\n";
-  for (const auto& [tname, link] : {std::pair<std::string, LinkModel>{"intra", s.intra}, {"inter", s.inter}}) {
+  for (const auto& [tname, link] :
+       {std::pair<std::string, LinkModel>{"intra", s.intra}, {"inter", s.inter}}) {
     o << "\n[" << tname << "]\n";
     o << "alpha_s = " << num(link.alpha_s) << note(tname + ".alpha_s") << "\n";
     o << "bandwidth_Bps = " << num(link.bandwidth_Bps) << note(tname + ".bandwidth_Bps") << "\n";
     if (link.node_bandwidth_Bps > 0)
-      o << "node_bandwidth_Bps = " << num(link.node_bandwidth_Bps) << note(tname + ".node_bandwidth_Bps") << "\n";
+      o << "node_bandwidth_Bps = " << num(link.node_bandwidth_Bps)
+        << note(tname + ".node_bandwidth_Bps") << "\n";
   }
   o << "\n[device]\n";
   o << "name = " << quoted(s.device.name) << "\n";
   o << "flops = " << num(s.device.flops) << note("device.flops") << "\n";
   o << "flops_dtype = " << quoted(s.device.flops_dtype) << "\n";
-  o << "mem_bandwidth_Bps = " << num(s.device.mem_bandwidth_Bps) << note("device.mem_bandwidth_Bps") << "\n";
+  o << "mem_bandwidth_Bps = " << num(s.device.mem_bandwidth_Bps) << note("device.mem_bandwidth_Bps")
+    << "\n";
   o << "act_dtype = " << quoted(s.device.act_dtype) << "\n";
   o << "act_dtype_bytes = " << s.device.act_dtype_bytes << "\n";
   o << "weight_dtype_bytes = " << s.device.weight_dtype_bytes << "\n";
-  o << "gate_s_per_token = " << num(s.device.gate_s_per_token) << note("device.gate_s_per_token") << "\n";
+  o << "gate_s_per_token = " << num(s.device.gate_s_per_token) << note("device.gate_s_per_token")
+    << "\n";
   o << "\n[model]\n";
-  o << "overlap_intra_inter = " << (s.overlap_intra_inter ? "true" : "false") << note("model.overlap_intra_inter") << "\n";
+  o << "overlap_intra_inter = " << (s.overlap_intra_inter ? "true" : "false")
+    << note("model.overlap_intra_inter") << "\n";
   o << "model_permute = " << (s.model_permute ? "true" : "false") << "\n";
   return o.str();
 }

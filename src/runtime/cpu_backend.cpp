@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "core/error.hpp"
 #include "cpu/expert_ffn.hpp"
@@ -29,12 +30,17 @@ CpuBackend::CpuBackend(const BackendOptions& opt)
 void CpuBackend::load_experts(uint64_t seed, int layer, std::span<const int32_t> experts) {
   for (int32_t e : experts) {
     auto key = std::make_pair(layer, static_cast<int>(e));
-    if (weights_.count(key) == 0)
-      weights_.emplace(key, make_expert_weights(seed, layer, e, hidden_, ffn_hidden_));
+    if (weights_.count(key) != 0) continue;
+    ExpertWeights w = make_expert_weights(seed, layer, e, hidden_, ffn_hidden_);
+    FusedExpert f;
+    f.w13.resize(static_cast<size_t>(hidden_) * 2 * ffn_hidden_);
+    cpu::fuse_w13(w.w1.data(), w.w3.data(), hidden_, ffn_hidden_, f.w13.data());
+    f.w2 = std::move(w.w2);
+    weights_.emplace(key, std::move(f));
   }
 }
 
-const ExpertWeights& CpuBackend::weights(int layer, int expert) const {
+const CpuBackend::FusedExpert& CpuBackend::weights(int layer, int expert) const {
   auto it = weights_.find({layer, expert});
   if (it == weights_.end())
     throw Error("cpu backend: expert " + std::to_string(expert) + " of layer " +
@@ -64,8 +70,7 @@ void CpuBackend::prepare_relay(const HierPlan& plan) {
 
 void CpuBackend::relay_permute(const HierPlan& plan) {
   cpu::gather_rows(input_.data(), plan.relay_send_token.data(),
-                   static_cast<int64_t>(plan.relay_send_token.size()), hidden_,
-                   relay_send_.data());
+                   static_cast<int64_t>(plan.relay_send_token.size()), hidden_, relay_send_.data());
 }
 
 void CpuBackend::relay_unpermute(const HierPlan& plan) {
@@ -80,7 +85,8 @@ void CpuBackend::prepare(const DispatchPlan& plan) {
     throw Error("cpu backend: plan owns " + std::to_string(plan.token_end - plan.token_begin) +
                 " tokens but the input holds " + std::to_string(num_tokens_));
   for (int32_t t : plan.send_token)
-    if (t < 0 || t >= num_held_) throw Error("cpu backend: plan sends a row this rank does not hold");
+    if (t < 0 || t >= num_held_)
+      throw Error("cpu backend: plan sends a row this rank does not hold");
   // Buffers only grow, so steady-state iterations never allocate. At least one row each so
   // data() is never null for MPI.
   ensure_size(dispatch_send_, std::max<size_t>(1, plan.rows_sent()) * H);
@@ -93,8 +99,7 @@ void CpuBackend::prepare(const DispatchPlan& plan) {
     max_rows = std::max(max_rows, plan.expert_offsets[i + 1] - plan.expert_offsets[i]);
   ensure_size(x_, static_cast<size_t>(max_rows) * H);
   ensure_size(y_, static_cast<size_t>(max_rows) * H);
-  ensure_size(h1_, static_cast<size_t>(max_rows) * ffn_hidden_);
-  ensure_size(h3_, static_cast<size_t>(max_rows) * ffn_hidden_);
+  ensure_size(h13_, static_cast<size_t>(max_rows) * 2 * ffn_hidden_);
 }
 
 void CpuBackend::permute(const DispatchPlan& plan) {
@@ -109,16 +114,23 @@ void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {
     const int64_t begin = plan.expert_offsets[i];
     const int64_t n = plan.expert_offsets[i + 1] - begin;
     if (n == 0) continue;
-    const ExpertWeights& w = weights(layer, plan.experts[i]);
-    cpu::gather_rows(dispatch_recv_.data(), plan.expert_row.data() + begin, n, hidden_,
-                     x_.data());
-    cpu::expert_ffn_blas(x_.data(), n, hidden_, ffn_hidden_, w.w1.data(), w.w3.data(),
-                         w.w2.data(), {h1_.data(), h3_.data()}, y_.data());
+    const FusedExpert& w = weights(layer, plan.experts[i]);
+    const int64_t* rows = plan.expert_row.data() + begin;
+    // Rows already consecutive in the receive buffer are the GEMM operand as they lie; only
+    // scattered rows are gathered.
+    const float* x = dispatch_recv_.data() + static_cast<size_t>(rows[0]) * H;
+    bool consecutive = true;
+    for (int64_t r = 1; r < n && consecutive; ++r) consecutive = rows[r] == rows[r - 1] + 1;
+    if (!consecutive) {
+      cpu::gather_rows(dispatch_recv_.data(), rows, n, hidden_, x_.data());
+      x = x_.data();
+    }
+    cpu::expert_ffn_fused(x, n, hidden_, ffn_hidden_, w.w13.data(), w.w2.data(), h13_.data(),
+                          y_.data());
     if (fault_delta_ != 0)
       for (int64_t r = 0; r < n; ++r) y_[static_cast<size_t>(r) * H] += fault_delta_;
     cpu::scatter_add_weighted(y_.data(), plan.expert_row.data() + begin,
-                              plan.expert_weight.data() + begin, n, hidden_,
-                              combine_send_.data());
+                              plan.expert_weight.data() + begin, n, hidden_, combine_send_.data());
   }
 }
 

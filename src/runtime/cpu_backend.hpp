@@ -1,5 +1,6 @@
-// The CPU backend: fp32 activations in host vectors, the grouped expert FFN as three OpenBLAS
-// sgemm calls per hosted expert (kernels/cpu), a steady clock for timers.
+// The CPU backend: fp32 activations in host vectors, the grouped expert FFN as two OpenBLAS
+// sgemm calls per hosted expert (fused W1|W3 up-projection, then W2; kernels/cpu), a steady
+// clock for timers. Scratch buffers only grow, so steady-state layers do not allocate.
 #pragma once
 
 #include <array>
@@ -52,17 +53,22 @@ class CpuBackend final : public Backend {
 
  private:
   int64_t row_bytes() const { return static_cast<int64_t>(hidden_) * sizeof(float); }
-  const ExpertWeights& weights(int layer, int expert) const;
+  // One hosted expert in the layout the kernels use: w13 = [hidden x 2*ffn] (W1 | W3 per row,
+  // cpu::fuse_w13), w2 = [ffn x hidden]. Values are core/expert_weights' (seed, layer, expert).
+  struct FusedExpert {
+    std::vector<float> w13, w2;
+  };
+  const FusedExpert& weights(int layer, int expert) const;
 
   int hidden_, ffn_hidden_;
-  std::map<std::pair<int, int>, ExpertWeights> weights_;  // (layer, expert) hosted here
+  std::map<std::pair<int, int>, FusedExpert> weights_;  // (layer, expert) hosted here
   // Held rows: owned tokens [0, num_tokens_), then relayed rows up to num_held_ (hierarchical).
   // Both vectors keep one spare row so relay pointers stay inside them.
   std::vector<float> input_, output_;
   int64_t num_tokens_ = 0, num_held_ = 0;
   std::vector<float> relay_send_, relay_combine_recv_;
   std::vector<float> dispatch_send_, dispatch_recv_, combine_send_, combine_recv_;
-  std::vector<float> x_, y_, h1_, h3_;  // per-expert scratch of the grouped FFN
+  std::vector<float> x_, y_, h13_;  // per-expert scratch of the grouped FFN
   std::array<std::chrono::steady_clock::time_point, kMaxTimeSlots> stamps_{};
   float fault_delta_ = 0;
 };

@@ -21,7 +21,8 @@ const std::vector<WorkloadPreset>& workload_presets() {
   // 0.78. Recurrence is ours (not published).
   static const std::vector<WorkloadPreset> p = {
       {"deepseek-v3", {16.0, 0.70, 0.80, 0.30, 4}, "arXiv 2510.05497 ranges; recurrence ours"},
-      {"qwen3-235b-a22b", {12.0, 0.77, 0.80, 0.45, 4},
+      {"qwen3-235b-a22b",
+       {12.0, 0.77, 0.80, 0.45, 4},
        "arXiv 2510.05497 ranges, skew capped below E/k = 16; recurrence ours"},
       {"kimi-k2", {16.0, 0.78, 0.80, 0.30, 4}, "arXiv 2510.05497 ranges; recurrence ours"},
   };
@@ -52,7 +53,8 @@ Measured measure(const SyntheticSpec& spec, const ModelSpec& model, uint64_t see
 }
 
 // Bisection for an increasing f on [lo, hi]: the x whose f(x) is closest to target.
-double solve(double lo, double hi, double target, int steps, const std::function<double(double)>& f) {
+double solve(double lo, double hi, double target, int steps,
+             const std::function<double(double)>& f) {
   double best_x = lo, best_err = INFINITY;
   for (int i = 0; i < steps; ++i) {
     double mid = 0.5 * (lo + hi);
@@ -75,10 +77,12 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
     throw ConfigError("workload: key '" + key + "': " + what);
   };
   if (!(targets.skew >= 1)) fail("target_skew", "expected >= 1");
-  if (!(targets.pair_share > 0 && targets.pair_share <= 1)) fail("target_pair_share", "expected (0, 1]");
+  if (!(targets.pair_share > 0 && targets.pair_share <= 1))
+    fail("target_pair_share", "expected (0, 1]");
   if (!(targets.phase_spearman >= -1 && targets.phase_spearman <= 1))
     fail("target_phase_spearman", "expected [-1, 1]");
-  if (!(targets.recurrence >= 0 && targets.recurrence < 1)) fail("target_recurrence", "expected [0, 1)");
+  if (!(targets.recurrence >= 0 && targets.recurrence < 1))
+    fail("target_recurrence", "expected [0, 1)");
   if (targets.num_families < 1) fail("families", "expected >= 1");
   CalibrationResult r;
   r.targets = targets;
@@ -109,8 +113,10 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
   s.family_hot_share = 0.5;
   for (int round = 0; round < 1; ++round) {
     solve_knob(&SyntheticSpec::zipf_s, 0.0, 3.0, r.targets.skew, &Measured::skew, 8);
-    solve_knob(&SyntheticSpec::family_hot_share, 0.3, 0.95, r.targets.pair_share, &Measured::pair, 7);
-    solve_knob(&SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman, &Measured::spearman, 7);
+    solve_knob(&SyntheticSpec::family_hot_share, 0.3, 0.95, r.targets.pair_share, &Measured::pair,
+               7);
+    solve_knob(&SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman, &Measured::spearman,
+               7);
   }
   // Skew and pair share are coupled most: solve them jointly. For each hot share on a grid the
   // exponent is solved exactly for the skew target; the hot share whose pair share is closest

@@ -15,10 +15,10 @@
 namespace moeb {
 
 struct CalibrationTargets {
-  double skew = 16.0;            // mean over layers of hottest / mean expert load
-  double pair_share = 0.7;       // top 10% of expert pairs' share of co-activations
-  double phase_spearman = 0.8;   // Spearman(prefill loads, decode loads)
-  double recurrence = 0.3;       // adjacent-token expert recurrence
+  double skew = 16.0;           // mean over layers of hottest / mean expert load
+  double pair_share = 0.7;      // top 10% of expert pairs' share of co-activations
+  double phase_spearman = 0.8;  // Spearman(prefill loads, decode loads)
+  double recurrence = 0.3;      // adjacent-token expert recurrence
   int num_families = 4;
 };
 
@@ -33,8 +33,8 @@ const std::vector<WorkloadPreset>& workload_presets();
 const WorkloadPreset& workload_preset(const std::string& name);
 
 struct CalibrationResult {
-  SyntheticSpec spec;           // solved knobs
-  CalibrationTargets targets;   // as asked (skew clamped to what top-k allows, see below)
+  SyntheticSpec spec;          // solved knobs
+  CalibrationTargets targets;  // as asked (skew clamped to what top-k allows, see below)
   double achieved_skew = 0, achieved_pair_share = 0, achieved_phase_spearman = 0,
          achieved_recurrence = 0;  // measured on the calibration sample
   int64_t sample_tokens = 0;

@@ -95,7 +95,8 @@ std::string json_id(const json& v, const std::string& field, const std::string& 
 
 int64_t json_int(const json& obj, const std::string& field, const std::string& where) {
   auto it = obj.find(field);
-  if (it == obj.end()) bad(where, "field '" + field + "' missing (expected a non-negative integer)");
+  if (it == obj.end())
+    bad(where, "field '" + field + "' missing (expected a non-negative integer)");
   if (!it->is_number_integer() || it->get<int64_t>() < 0)
     bad(where, "field '" + field + "': expected a non-negative integer");
   return it->get<int64_t>();
@@ -120,7 +121,8 @@ void parse_jsonl(const std::string& path, const std::string& text, const JsonlFi
     r.family = tables.family(family);
     auto rit = obj.find(f.request);
     if (rit == obj.end())
-      bad(where, "field '" + f.request + "' missing (expected the request id; see --request-field)");
+      bad(where,
+          "field '" + f.request + "' missing (expected the request id; see --request-field)");
     r.request = tables.request(family + '\x1f' + json_id(*rit, f.request, where));
     r.token = json_int(obj, f.token, where);
     r.layer = static_cast<int>(json_int(obj, f.layer, where));
@@ -145,7 +147,8 @@ void parse_jsonl(const std::string& path, const std::string& text, const JsonlFi
     }
     if (!f.phase.empty()) {
       auto pit = obj.find(f.phase);
-      if (pit == obj.end()) bad(where, "field '" + f.phase + "' missing (expected prefill | decode)");
+      if (pit == obj.end())
+        bad(where, "field '" + f.phase + "' missing (expected prefill | decode)");
       r.phase = parse_phase(pit->is_string() ? pit->get<std::string>() : pit->dump(), where);
     }
     out.push_back(std::move(r));
@@ -159,7 +162,8 @@ std::vector<std::string_view> split_csv(std::string_view line) {
   size_t pos = 0;
   while (true) {
     size_t c = line.find(',', pos);
-    std::string_view cell = line.substr(pos, c == std::string_view::npos ? std::string_view::npos : c - pos);
+    std::string_view cell =
+        line.substr(pos, c == std::string_view::npos ? std::string_view::npos : c - pos);
     while (!cell.empty() && cell.front() == ' ') cell.remove_prefix(1);
     while (!cell.empty() && cell.back() == ' ') cell.remove_suffix(1);
     cells.push_back(cell);
@@ -173,7 +177,8 @@ int64_t parse_int(std::string_view s, const std::string& where, const std::strin
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < 0)
-    bad(where, "column '" + column + "': expected a non-negative integer, got '" + std::string(s) + "'");
+    bad(where,
+        "column '" + column + "': expected a non-negative integer, got '" + std::string(s) + "'");
   return v;
 }
 
@@ -220,7 +225,8 @@ void parse_csv(const std::string& path, const std::string& text, Tables& tables,
       h.weights = h.col.count("weight_0") > 0;
       for (int j = 0; h.weights && j < h.k; ++j)
         if (!h.col.count("weight_" + std::to_string(j)))
-          bad(where, "header: column 'weight_" + std::to_string(j) + "' missing (one per expert_ column)");
+          bad(where,
+              "header: column 'weight_" + std::to_string(j) + "' missing (one per expert_ column)");
       have_header = true;
       return;
     }
@@ -249,7 +255,8 @@ void parse_csv(const std::string& path, const std::string& text, Tables& tables,
     }
     out.push_back(std::move(r));
   });
-  if (!have_header) bad(path + ":1", "expected a CSV header line (request,token,layer,expert_0,...)");
+  if (!have_header)
+    bad(path + ":1", "expected a CSV header line (request,token,layer,expert_0,...)");
 }
 
 // ---- records -> tokens -------------------------------------------------------------------------
@@ -282,7 +289,8 @@ ImportSummary write_tokens(std::vector<Record>& records, Tables& tables, const I
   if (opt.num_experts > 0) num_experts = opt.num_experts;
   for (const auto& r : records) {
     if (r.layer >= num_layers)
-      bad(r.where, "layer " + std::to_string(r.layer) + " outside [0, " + std::to_string(num_layers) + ")");
+      bad(r.where,
+          "layer " + std::to_string(r.layer) + " outside [0, " + std::to_string(num_layers) + ")");
     for (size_t j = 0; j < r.experts.size(); ++j) {
       if (r.experts[j] >= num_experts)
         bad(r.where, "expert id " + std::to_string(r.experts[j]) + " outside [0, " +
@@ -302,9 +310,9 @@ ImportSummary write_tokens(std::vector<Record>& records, Tables& tables, const I
   std::map<std::pair<int64_t, int64_t>, Tok> toks;
   for (size_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
-    auto [it, fresh] = toks.try_emplace({r.request, r.token},
-                                        Tok{r.request, r.token, r.family, r.phase,
-                                            std::vector<int32_t>(num_layers, -1)});
+    auto [it, fresh] = toks.try_emplace(
+        {r.request, r.token},
+        Tok{r.request, r.token, r.family, r.phase, std::vector<int32_t>(num_layers, -1)});
     if (it->second.rec[r.layer] >= 0)
       bad(r.where, "second record for the same (request, token, layer); first at " +
                        records[it->second.rec[r.layer]].where);
@@ -320,7 +328,8 @@ ImportSummary write_tokens(std::vector<Record>& records, Tables& tables, const I
   if (keep.empty()) throw InputError(source + ": every token lacks a record at some layer");
   // Requests renumbered densely in order of first appearance among kept tokens.
   std::map<int64_t, int64_t> req_index;
-  for (const Tok* t : keep) req_index.try_emplace(t->request, static_cast<int64_t>(req_index.size()));
+  for (const Tok* t : keep)
+    req_index.try_emplace(t->request, static_cast<int64_t>(req_index.size()));
 
   // Drop the "default" family when no token uses it and other names exist.
   std::vector<int64_t> fam_count(tables.families.size(), 0);
@@ -400,8 +409,9 @@ ImportSummary import_coact(const std::vector<std::string>& files, const std::str
         auto cells = split_csv(line);
         is_load = std::find(cells.begin(), cells.end(), "expert") != cells.end();
         h = read_header(line, where,
-                        is_load ? std::vector<std::string>{"layer", "expert", "count"}
-                                : std::vector<std::string>{"layer", "expert_i", "expert_j", "count"});
+                        is_load
+                            ? std::vector<std::string>{"layer", "expert", "count"}
+                            : std::vector<std::string>{"layer", "expert_i", "expert_j", "count"});
         have_header = true;
         return;
       }
@@ -427,9 +437,11 @@ ImportSummary import_coact(const std::vector<std::string>& files, const std::str
       }
     });
     if (!have_header)
-      bad(path + ":1", "expected a CSV header (layer,expert_i,expert_j,count or layer,expert,count)");
+      bad(path + ":1",
+          "expected a CSV header (layer,expert_i,expert_j,count or layer,expert,count)");
   }
-  if (pairs.empty()) throw InputError(files.front() + ": no co-activation rows (layer,expert_i,expert_j,count)");
+  if (pairs.empty())
+    throw InputError(files.front() + ": no co-activation rows (layer,expert_i,expert_j,count)");
   int max_layer = 0, max_expert = 0;
   for (const auto* v : {&pairs, &loads})
     for (const auto& c : *v) {
@@ -541,7 +553,8 @@ void export_trace(const std::string& trace_path, const std::string& format,
         for (int i = 0; i < h.num_experts; ++i)
           for (int j = 0; j < h.num_experts; ++j)
             if (i != j)
-              std::fprintf(f, "%d,%d,%d,%.17g\n", l, i, j, st.layer(l).coact_at(i, j, h.num_experts));
+              std::fprintf(f, "%d,%d,%d,%.17g\n", l, i, j,
+                           st.layer(l).coact_at(i, j, h.num_experts));
     } else if (format == "jsonl-topk" || format == "csv") {
       if (h.statistics_only) fail(trace_path + ": statistics-only trace has no tokens to export");
       if (format == "csv") {
@@ -567,10 +580,13 @@ void export_trace(const std::string& trace_path, const std::string& format,
               for (int j = 0; j < h.top_k; ++j) std::fprintf(f, ",%.9g", static_cast<double>(w[j]));
               std::fprintf(f, "\n");
             } else {
-              json obj = {{"dataset", fam},       {"problem_id", m.request_id},
-                          {"layer", l},           {"experts", std::vector<int32_t>(e.begin(), e.end())},
+              json obj = {{"dataset", fam},
+                          {"problem_id", m.request_id},
+                          {"layer", l},
+                          {"experts", std::vector<int32_t>(e.begin(), e.end())},
                           {"gating_probs", std::vector<float>(w.begin(), w.end())},
-                          {"token_idx", m.position}, {"phase", phase}};
+                          {"token_idx", m.position},
+                          {"phase", phase}};
               std::fprintf(f, "%s\n", obj.dump().c_str());
             }
           }

@@ -16,24 +16,24 @@ struct JsonlFields {
   std::string request = "problem_id";  // request id (integer or string)
   std::string token = "token_idx";     // position of the token within its request
   std::string layer = "layer";
-  std::string experts = "experts";     // array of top-k expert ids, best first
+  std::string experts = "experts";       // array of top-k expert ids, best first
   std::string weights = "gating_probs";  // array of gate weights ("" = none: equal weights)
-  std::string family = "dataset";      // task family name ("" or absent field = "default")
-  std::string phase = "";              // "prefill"/"decode" or 0/1 ("" = every token decode)
+  std::string family = "dataset";        // task family name ("" or absent field = "default")
+  std::string phase = "";                // "prefill"/"decode" or 0/1 ("" = every token decode)
 };
 
 struct ImportOptions {
-  std::string format;       // jsonl-topk | csv | coact-csv
-  std::string model;        // preset: fixes experts, top_k and layers ("" = from the data)
-  int num_experts = 0;      // 0 = model's, else max id + 1
-  int num_layers = 0;       // 0 = model's, else max layer + 1
-  int top_k = 0;            // coact-csv: needed to derive loads (0 = model's, else 2)
+  std::string format;   // jsonl-topk | csv | coact-csv
+  std::string model;    // preset: fixes experts, top_k and layers ("" = from the data)
+  int num_experts = 0;  // 0 = model's, else max id + 1
+  int num_layers = 0;   // 0 = model's, else max layer + 1
+  int top_k = 0;        // coact-csv: needed to derive loads (0 = model's, else 2)
   JsonlFields jsonl;
 };
 
 struct ImportSummary {
-  int64_t records = 0;         // lines / rows read
-  int64_t tokens = 0;          // tokens written
+  int64_t records = 0;  // lines / rows read
+  int64_t tokens = 0;   // tokens written
   int64_t requests = 0;
   int64_t dropped_tokens = 0;  // tokens missing a record at some layer, dropped
   int num_layers = 0, num_experts = 0, top_k = 0;

@@ -76,9 +76,8 @@ std::vector<int64_t> order_tokens(const std::vector<TokenMeta>& metas,
                                   int64_t concurrency) {
   auto groups = group_by_request(metas, tokens);
   for (auto& g : groups.tokens)
-    std::stable_sort(g.begin(), g.end(), [&](int64_t a, int64_t b) {
-      return metas[a].position < metas[b].position;
-    });
+    std::stable_sort(g.begin(), g.end(),
+                     [&](int64_t a, int64_t b) { return metas[a].position < metas[b].position; });
   std::vector<int64_t> out;
   out.reserve(tokens.size());
   if (order == "by_request") {

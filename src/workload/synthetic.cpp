@@ -86,8 +86,8 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
   double s = spec_.distribution == "uniform" ? 0.0 : spec_.zipf_s;
   zipf_cdf_ = zipf_cdf(e, s);
   block_size_ = spec_.block_experts > 0 ? spec_.block_experts : std::min(e, 2 * k);
-  num_blocks_ = spec_.hot_blocks > 0 ? spec_.hot_blocks
-                                     : std::max(1, e / (spec_.num_families * block_size_));
+  num_blocks_ =
+      spec_.hot_blocks > 0 ? spec_.hot_blocks : std::max(1, e / (spec_.num_families * block_size_));
   num_blocks_ = std::max(1, std::min(num_blocks_, e / block_size_));
   block_cdf_ = zipf_cdf(num_blocks_, s);
   in_block_cdf_ = zipf_cdf(block_size_, s);
@@ -103,8 +103,9 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
     std::vector<double> score(e);
     for (int r = 0; r < e; ++r) {
       double u = unit_double(hash_counters(seed_, kDecodeStream, l, r));
-      score[r] = r < k ? static_cast<double>(r) / e - 1.0
-                       : spec_.phase_mix * (static_cast<double>(r) / e) + (1.0 - spec_.phase_mix) * u;
+      score[r] = r < k
+                     ? static_cast<double>(r) / e - 1.0
+                     : spec_.phase_mix * (static_cast<double>(r) / e) + (1.0 - spec_.phase_mix) * u;
     }
     std::vector<int32_t> ranks(e);
     std::iota(ranks.begin(), ranks.end(), 0);
@@ -158,7 +159,8 @@ int32_t SyntheticGenerator::sample_pick(int layer, int family, Phase phase, int 
                                         uint64_t h2) const {
   if (spec_.family_hot_share > 0 && unit_double(h1) < spec_.family_hot_share) {
     const auto& hot = hot_[static_cast<size_t>(layer) * spec_.num_families + family];
-    return hot[static_cast<size_t>(block) * block_size_ + sample_cdf(in_block_cdf_, unit_double(h2))];
+    return hot[static_cast<size_t>(block) * block_size_ +
+               sample_cdf(in_block_cdf_, unit_double(h2))];
   }
   const auto& perm = phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer];
   return perm[sample_cdf(zipf_cdf_, unit_double(h2))];

@@ -29,7 +29,8 @@ struct SyntheticSpec {
 };
 
 // Throws ConfigError naming `where` (e.g. "workload") and the key when a value is out of range.
-void validate_synthetic(const SyntheticSpec& spec, const ModelSpec& model, const std::string& where);
+void validate_synthetic(const SyntheticSpec& spec, const ModelSpec& model,
+                        const std::string& where);
 
 class SyntheticGenerator {
  public:
@@ -50,23 +51,22 @@ class SyntheticGenerator {
                      int num_layers) const;
   // Whole trace of `tokens` tokens (convenience for tests and the calibrated solver).
   RoutingTrace generate(int64_t tokens) const;
-  std::string source() const {
-    return label_.empty() ? "synthetic:" + spec_.distribution : label_;
-  }
+  std::string source() const { return label_.empty() ? "synthetic:" + spec_.distribution : label_; }
   void set_source(std::string label) { label_ = std::move(label); }
 
  private:
   int64_t draw_key(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
-  int32_t sample_pick(int layer, int family, Phase phase, int block, uint64_t h1, uint64_t h2) const;
+  int32_t sample_pick(int layer, int family, Phase phase, int block, uint64_t h1,
+                      uint64_t h2) const;
 
   SyntheticSpec spec_;
   std::string label_;
   ModelSpec model_;
   uint64_t seed_;
   int block_size_ = 0, num_blocks_ = 0;
-  std::vector<double> zipf_cdf_;        // [E] over ranks
-  std::vector<double> block_cdf_;       // [num_blocks] over blocks of a family hot set
-  std::vector<double> in_block_cdf_;    // [block_size] within a block
+  std::vector<double> zipf_cdf_;      // [E] over ranks
+  std::vector<double> block_cdf_;     // [num_blocks] over blocks of a family hot set
+  std::vector<double> in_block_cdf_;  // [block_size] within a block
   std::vector<std::vector<int32_t>> perm_prefill_, perm_decode_;  // [L][rank] -> expert
   std::vector<std::vector<int32_t>> hot_;  // [L * F][num_blocks * block_size] -> expert
 };

@@ -25,7 +25,7 @@ class TokenSource {
   virtual const std::vector<std::string>& family_names() const = 0;
   // The listed tokens in the listed order, first `num_layers` layers.
   virtual RoutingTrace fetch(std::span<const int64_t> tokens, int num_layers) const = 0;
-  virtual std::string source() const = 0;   // "synthetic:zipf", a file path, "a.h5*0.5+b.h5*0.5"
+  virtual std::string source() const = 0;  // "synthetic:zipf", a file path, "a.h5*0.5+b.h5*0.5"
   virtual std::string sha256() const { return ""; }
   virtual int64_t dropped_tokens() const { return 0; }
   int64_t num_tokens() const { return static_cast<int64_t>(metas().size()); }

@@ -170,8 +170,7 @@ std::vector<T> read_1d(hid_t file, const char* name, hid_t mem_type, int64_t n,
                        const std::string& path) {
   if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
     throw InputError(path + ": dataset '" + name + "' missing");
-  H5Id ds(check_id(H5Dopen2(file, name, H5P_DEFAULT), path, std::string("open ") + name),
-          H5Dclose);
+  H5Id ds(check_id(H5Dopen2(file, name, H5P_DEFAULT), path, std::string("open ") + name), H5Dclose);
   H5Id space(check_id(H5Dget_space(ds), path, "H5Dget_space"), H5Sclose);
   hsize_t dim = 0;
   if (H5Sget_simple_extent_ndims(space) != 1) throw InputError(path + ": '" + name + "' not 1-D");
@@ -198,7 +197,8 @@ TraceWriter::TraceWriter(const std::string& path, const TraceHeader& header)
   quiet_hdf5();
   if (header_.num_layers < 1 || header_.num_experts < 1 || header_.top_k < 1 ||
       header_.top_k > header_.num_experts)
-    throw InputError(path + ": trace header needs layers >= 1, experts >= 1, 1 <= top_k <= experts");
+    throw InputError(path +
+                     ": trace header needs layers >= 1, experts >= 1, 1 <= top_k <= experts");
   if (header_.family_names.empty()) header_.family_names = {"default"};
   auto& m = *impl_;
   m.file = H5Id(H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
@@ -215,7 +215,8 @@ TraceWriter::TraceWriter(const std::string& path, const TraceHeader& header)
   m.family = create_growing(m.tokens, "family", H5T_STD_I32LE, {0}, 0, {meta_chunk}, path_);
   m.phase = create_growing(m.tokens, "phase", H5T_STD_U8LE, {0}, 0, {meta_chunk}, path_);
   m.position = create_growing(m.tokens, "position", H5T_STD_I32LE, {0}, 0, {meta_chunk}, path_);
-  const hsize_t l = static_cast<hsize_t>(header_.num_layers), k = static_cast<hsize_t>(header_.top_k);
+  const hsize_t l = static_cast<hsize_t>(header_.num_layers),
+                k = static_cast<hsize_t>(header_.top_k);
   const hsize_t tok_chunk = std::max<hsize_t>(1024, 131072 / k);
   hid_t id_type = header_.num_experts <= 32767 ? H5T_STD_I16LE : H5T_STD_I32LE;
   m.experts = create_growing(m.routing, "experts", id_type, {l, 0, k}, 1, {1, tok_chunk, k}, path_);
@@ -263,7 +264,8 @@ void TraceWriter::append(const RoutingTrace& chunk) {
 
 void TraceWriter::write_statistics(const std::vector<std::vector<double>>& load,
                                    const std::vector<std::vector<double>>& coact) {
-  const size_t l = static_cast<size_t>(header_.num_layers), e = static_cast<size_t>(header_.num_experts);
+  const size_t l = static_cast<size_t>(header_.num_layers),
+               e = static_cast<size_t>(header_.num_experts);
   if (!header_.statistics_only || load.size() != l || coact.size() != l)
     throw InputError(path_ + ": statistics need a statistics-only header and one entry per layer");
   std::vector<double> flat_load, flat_coact;
@@ -388,7 +390,8 @@ TraceReader::TraceReader(const std::string& path) : impl_(std::make_unique<Impl>
   }
   H5Id dapl(check_id(H5Pcreate(H5P_DATASET_ACCESS), path, "H5Pcreate"), H5Pclose);
   check(H5Pset_chunk_cache(dapl, 12421, kChunkCacheBytes, 1.0), path, "H5Pset_chunk_cache");
-  for (auto [name, slot] : {std::pair{"/routing/experts", &m.experts}, {"/routing/weights", &m.weights}}) {
+  for (auto [name, slot] :
+       {std::pair{"/routing/experts", &m.experts}, {"/routing/weights", &m.weights}}) {
     if (H5Lexists(f, "routing", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0)
       throw InputError(path + ": dataset '" + name + "' missing");
     *slot = H5Id(check_id(H5Dopen2(f, name, dapl), path, std::string("open ") + name), H5Dclose);
@@ -440,12 +443,14 @@ RoutingTrace TraceReader::read(std::span<const int64_t> tokens, int num_layers) 
     hsize_t start[3] = {0, static_cast<hsize_t>(a), 0};
     hsize_t count[3] = {static_cast<hsize_t>(num_layers), static_cast<hsize_t>(span),
                         static_cast<hsize_t>(k)};
-    for (auto [ds, type, buf] : {std::tuple{impl_->experts.get(), H5T_NATIVE_INT32, static_cast<void*>(ebuf.data())},
-                                 std::tuple{impl_->weights.get(), H5T_NATIVE_FLOAT, static_cast<void*>(wbuf.data())}}) {
+    for (auto [ds, type, buf] :
+         {std::tuple{impl_->experts.get(), H5T_NATIVE_INT32, static_cast<void*>(ebuf.data())},
+          std::tuple{impl_->weights.get(), H5T_NATIVE_FLOAT, static_cast<void*>(wbuf.data())}}) {
       H5Id fspace(check_id(H5Dget_space(ds), path_, "H5Dget_space"), H5Sclose);
       check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr), path_,
             "H5Sselect_hyperslab");
-      H5Id mspace(check_id(H5Screate_simple(3, count, nullptr), path_, "H5Screate_simple"), H5Sclose);
+      H5Id mspace(check_id(H5Screate_simple(3, count, nullptr), path_, "H5Screate_simple"),
+                  H5Sclose);
       check(H5Dread(ds, type, mspace, fspace, H5P_DEFAULT, buf), path_, "read routing");
     }
     for (size_t q = i; q < j; ++q) {

@@ -19,11 +19,11 @@ constexpr int kTraceFormatVersion = 1;
 struct TraceHeader {
   int num_layers = 0, num_experts = 0, top_k = 0;
   std::vector<std::string> family_names{"default"};
-  std::string source;         // what was imported ("file.jsonl", "synthetic:calibrated ...")
-  std::string source_sha256;  // sha256 of the imported input files (hex), "" for synthetic
-  std::string import_format;  // jsonl-topk | csv | coact-csv | synthetic
-  std::string model;          // model preset the trace belongs to, "" when unknown
-  int64_t dropped_tokens = 0; // tokens the importer dropped (incomplete records)
+  std::string source;          // what was imported ("file.jsonl", "synthetic:calibrated ...")
+  std::string source_sha256;   // sha256 of the imported input files (hex), "" for synthetic
+  std::string import_format;   // jsonl-topk | csv | coact-csv | synthetic
+  std::string model;           // model preset the trace belongs to, "" when unknown
+  int64_t dropped_tokens = 0;  // tokens the importer dropped (incomplete records)
   bool statistics_only = false;
   // Read back only:
   int64_t num_tokens = 0, num_requests = 0;

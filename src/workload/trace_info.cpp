@@ -153,9 +153,8 @@ TraceInfo TraceInfoAccumulator::finish() const {
     for (size_t i = 0; i < e; ++i)
       for (size_t j = i + 1; j < e; ++j) pairs.push_back(coact_[l][i * e + j]);
     li.pair_top10_share = top10_share(std::move(pairs));
-    li.phase_spearman = (prefill_ > 0 && tokens_ > prefill_)
-                            ? spearman(prefill_load_[l], decode_load_[l])
-                            : kNaN;
+    li.phase_spearman =
+        (prefill_ > 0 && tokens_ > prefill_) ? spearman(prefill_load_[l], decode_load_[l]) : kNaN;
     li.recurrence = pairs_[l] > 0 ? shared_[l] / pairs_[l] : kNaN;
     info.layers.push_back(li);
   }
@@ -243,8 +242,8 @@ std::string format_trace_info(const TraceInfo& i) {
       fam += (f ? ", " : "") + i.family_names[f] + " " + std::to_string(i.family_tokens[f]);
     line("families", std::to_string(i.family_names.size()) + " (" + fam + ")");
   }
-  line("skew (hottest / mean load)", "mean " + num(i.mean_skew, "%.2f") + ", max " +
-                                         num(i.max_skew, "%.2f"));
+  line("skew (hottest / mean load)",
+       "mean " + num(i.mean_skew, "%.2f") + ", max " + num(i.max_skew, "%.2f"));
   line("top-10% pairs share of co-activations", "mean " + num(i.mean_pair_top10_share));
   line("prefill/decode Spearman of expert loads", "mean " + num(i.mean_phase_spearman));
   line("adjacent-token expert recurrence", "mean " + num(i.mean_recurrence));

@@ -161,8 +161,8 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   } else if (w.split == "trace") {
     if (w.calibration_trace.empty())
       throw ConfigError("workload: key 'calibration_trace': required when split = \"trace\"");
-    stats = calibration_stats_from_trace(resolve_path(w.calibration_trace, cfg.suite_path), model, w.order, w.batch_tokens,
-                                         &cal_tokens, &cal_requests);
+    stats = calibration_stats_from_trace(resolve_path(w.calibration_trace, cfg.suite_path), model,
+                                         w.order, w.batch_tokens, &cal_tokens, &cal_requests);
     eval_tokens.resize(metas.size());
     std::iota(eval_tokens.begin(), eval_tokens.end(), 0);
     eval_requests = count_requests(metas, eval_tokens);
@@ -182,9 +182,9 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   prov["calibration_requests"] = std::to_string(cal_requests);
   prov["evaluation_tokens"] = std::to_string(order.size());
   prov["evaluation_requests"] = std::to_string(eval_requests);
-  auto wl = std::make_unique<BatchedWorkload>(src, std::move(order), w.batch_tokens,
-                                              model.num_layers, std::move(stats), std::move(prov),
-                                              oracle);
+  auto wl =
+      std::make_unique<BatchedWorkload>(src, std::move(order), w.batch_tokens, model.num_layers,
+                                        std::move(stats), std::move(prov), oracle);
   return wl;
 }
 

@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 void replay_matches_evaluator(const RunConfig& cfg) {
   MpiTransport transport;
   const int R = transport.size();
-  const Topology topo = R >= 4 && R % 2 == 0 ? Topology::uniform(2, R / 2) : Topology::uniform(R, 1);
+  const Topology topo =
+      R >= 4 && R % 2 == 0 ? Topology::uniform(2, R / 2) : Topology::uniform(R, 1);
   const ModelSpec& model = cfg.model;
   auto wl = open_workload(cfg, model);
   ASSERT_GT(wl->num_batches(), 0);
@@ -59,8 +60,9 @@ void replay_matches_evaluator(const RunConfig& cfg) {
         for (int l = 0; l < model.num_layers; ++l) plan.transform->apply(l, batch);
       EXPECT_EQ(out.batch_tokens[i], batch.num_tokens());
       for (int l = 0; l < model.num_layers; ++l) {
-        const LayerTraffic lt = evaluate_layer(batch, l, plan.placement.layers[l], plan.policy.kind,
-                                               topo, topt, RouteContext{opt.seed, l, out.batch_index[i]});
+        const LayerTraffic lt =
+            evaluate_layer(batch, l, plan.placement.layers[l], plan.policy.kind, topo, topt,
+                           RouteContext{opt.seed, l, out.batch_index[i]});
         for (int r = 0; r < R; ++r) {
           const auto c = [&](const char* n) { return out.counts.at(n).at(i, l, r); };
           SCOPED_TRACE(s->name() + " iteration " + std::to_string(i) + " layer " +
@@ -101,7 +103,8 @@ TEST(Replay, SyntheticTraceFileMatchesEvaluator) {
   int stamp = 0;
   if (rank == 0) stamp = static_cast<int>(::getpid());
   MPI_Bcast(&stamp, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  const fs::path path = fs::temp_directory_path() / ("moeb_mpi_replay_" + std::to_string(stamp) + ".h5");
+  const fs::path path =
+      fs::temp_directory_path() / ("moeb_mpi_replay_" + std::to_string(stamp) + ".h5");
   if (rank == 0) {
     RunConfig gen;
     gen.seed = 3;
@@ -120,7 +123,8 @@ TEST(Replay, SyntheticTraceFileMatchesEvaluator) {
 
 TEST(Replay, SharedMixtralTraceMatchesEvaluator) {
   const char* env = std::getenv("MOEB_SHARED_TRACES");
-  const std::string path = std::string(env ? env : "../shared/traces") + "/mixtral-8x7b/gsm8k_2_routing.jsonl";
+  const std::string path =
+      std::string(env ? env : "../shared/traces") + "/mixtral-8x7b/gsm8k_2_routing.jsonl";
   if (!fs::exists(path)) GTEST_SKIP() << "shared traces absent (" << path << ")";
   replay_matches_evaluator(trace_config(path));
 }

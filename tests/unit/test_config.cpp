@@ -86,9 +86,11 @@ TEST(Config, LoadsQuickstartSuite) {
   EXPECT_DOUBLE_EQ(c.workload.zipf_s, 1.1);
   EXPECT_EQ(c.workload.tokens, 8192);
   EXPECT_EQ(c.workload.batch_tokens, 1024);
-  ASSERT_EQ(c.strategies.size(), 2u);
-  EXPECT_EQ(c.strategies[0].name, "baseline");
-  EXPECT_EQ(c.strategies[1].name, "round_robin");
+  // ["all"] expands to every registered strategy, in table order.
+  ASSERT_EQ(c.strategies.size(), strategy_names().size());
+  for (size_t i = 0; i < c.strategies.size(); ++i)
+    EXPECT_EQ(c.strategies[i].name, strategy_names()[i]);
+  EXPECT_EQ(c.slots_per_rank, 3);
   EXPECT_EQ(c.iterations, 8);
   EXPECT_TRUE(c.sync_probe);
   EXPECT_TRUE(c.check);

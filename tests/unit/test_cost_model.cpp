@@ -66,7 +66,8 @@ RandomCase random_case(int L, int E, int k, int64_t T, int R, uint32_t seed) {
   c.placement.layers.resize(L);
   for (auto& lp : c.placement.layers) {
     lp.replicas.resize(E);
-    for (int e = 0; e < E; ++e) lp.replicas[e] = {static_cast<int>(static_cast<int64_t>(e) * R / E)};
+    for (int e = 0; e < E; ++e)
+      lp.replicas[e] = {static_cast<int>(static_cast<int64_t>(e) * R / E)};
   }
   return c;
 }
@@ -93,9 +94,9 @@ TEST(CostModel, UniformAllToAllOnOneNode) {
 
 TEST(CostModel, TwoNodesKnownMatrixBusiestRankBoundsThePhase) {
   const Topology topo = Topology::uniform(2, 2);  // ranks 0,1 | 2,3
-  const std::vector<int64_t> rows = {5, 2, 1, 0,   //
-                                     0, 3, 4, 4,   //
-                                     1, 0, 2, 6,   //
+  const std::vector<int64_t> rows = {5, 2, 1, 0,  //
+                                     0, 3, 4, 4,  //
+                                     1, 0, 2, 6,  //
                                      0, 0, 0, 1};
   const LayerTraffic lt = traffic_from_rows(rows, topo, 1000);
   SystemModel sys = two_class_system();
@@ -328,11 +329,11 @@ TEST(CostModel, SimulateBatchCountsAsTheEvaluatorAndHierarchicalCrossesLess) {
   const SystemModel sys = two_class_system();
   SimulateOptions opt;
   opt.seed = 3;
-  const auto flat = simulate_batch(sys, m, topo, c.placement, ReplicaPolicyKind::kPrimary, nullptr,
-                                   c.trace, opt);
+  const auto flat =
+      simulate_batch(sys, m, topo, c.placement, ReplicaPolicyKind::kPrimary, nullptr, c.trace, opt);
   opt.dispatch = "hierarchical";
-  const auto hier = simulate_batch(sys, m, topo, c.placement, ReplicaPolicyKind::kPrimary, nullptr,
-                                   c.trace, opt);
+  const auto hier =
+      simulate_batch(sys, m, topo, c.placement, ReplicaPolicyKind::kPrimary, nullptr, c.trace, opt);
   ASSERT_EQ(flat.size(), 3u);
   TrafficOptions topt;
   topt.dispatch_row_bytes = topt.combine_row_bytes = sys.row_bytes(m);
@@ -399,8 +400,8 @@ TEST(CostModel, HierarchicalHopsMatchTheRuntimesHierPlan) {
   for (bool dedup : {true, false}) {
     const HopMatrices h = hierarchical_hops(dest, k, 90, topo, dedup);
     for (int me = 0; me < R; ++me) {
-      const HierPlan p = build_hier_plan(c.trace.layer_experts(0), c.trace.layer_weights(0), dest, k,
-                                         topo, me, dedup);
+      const HierPlan p = build_hier_plan(c.trace.layer_experts(0), c.trace.layer_weights(0), dest,
+                                         k, topo, me, dedup);
       for (int d = 0; d < R; ++d) {
         if (d == me) continue;
         EXPECT_EQ(h.stage1[me * R + d], p.relay_send_counts[d]) << me << "->" << d << " hop 1";

@@ -2,6 +2,9 @@
 // format, and one-line errors with nothing written for malformed input of every importer.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -16,12 +19,15 @@ using namespace moeb;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kMixtral = std::string(MOEB_SHARED_TRACES) + "/mixtral-8x7b/gsm8k_2_routing.jsonl";
-const std::string kLlamaCoact = std::string(MOEB_SHARED_TRACES) + "/llama-moe-3.5b/base_coactivation.csv";
+const std::string kMixtral =
+    std::string(MOEB_SHARED_TRACES) + "/mixtral-8x7b/gsm8k_2_routing.jsonl";
+const std::string kLlamaCoact =
+    std::string(MOEB_SHARED_TRACES) + "/llama-moe-3.5b/base_coactivation.csv";
 
 fs::path tmp_dir() {
   fs::path d = fs::temp_directory_path() /
-               ("moeb_test_import_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+               ("moeb_test_import_" +
+                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -180,7 +186,8 @@ TEST(Import, EveryFormatRoundTrips) {
   s.num_layers = 3;
   s.top_k = 2;
   import_trace({(dir / "c.csv").string()}, (dir / "from_coact.h5").string(), s);
-  auto want = TraceReader(orig).statistics(3), got = TraceReader((dir / "from_coact.h5").string()).statistics(3);
+  auto want = TraceReader(orig).statistics(3),
+       got = TraceReader((dir / "from_coact.h5").string()).statistics(3);
   for (int l = 0; l < 3; ++l) {
     EXPECT_EQ(got.layer(l).coact, want.layer(l).coact);
     EXPECT_EQ(got.layer(l).load, want.layer(l).load);
@@ -195,19 +202,39 @@ TEST(Import, BadJsonlIsOneLineWithFileAndLine) {
       R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 2], "gating_probs": [0.6, 0.4], "token_idx": 0})";
   write(f, ok + "\n{not json\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:2", "expected one JSON object per line");
-  write(f, ok + "\n" + R"({"dataset": "d", "problem_id": 0, "layer": 1, "gating_probs": [0.6, 0.4], "token_idx": 0})" + "\n");
+  write(
+      f,
+      ok + "\n" +
+          R"({"dataset": "d", "problem_id": 0, "layer": 1, "gating_probs": [0.6, 0.4], "token_idx": 0})" +
+          "\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:2", "field 'experts'");
-  write(f, R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 2], "gating_probs": [0.6, 0.4], "token_pos": 0})" "\n");
+  write(
+      f,
+      R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 2], "gating_probs": [0.6, 0.4], "token_pos": 0})"
+      "\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:1", "field 'token_idx' missing");
-  write(f, R"({"dataset": "d", "problem_id": 0, "layer": -1, "experts": [1, 2], "gating_probs": [0.6, 0.4], "token_idx": 0})" "\n");
+  write(
+      f,
+      R"({"dataset": "d", "problem_id": 0, "layer": -1, "experts": [1, 2], "gating_probs": [0.6, 0.4], "token_idx": 0})"
+      "\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:1", "field 'layer'");
-  write(f, R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 1], "gating_probs": [0.6, 0.4], "token_idx": 0})" "\n");
+  write(
+      f,
+      R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 1], "gating_probs": [0.6, 0.4], "token_idx": 0})"
+      "\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:1", "repeated");
-  write(f, R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 2], "gating_probs": [0.6], "token_idx": 0})" "\n");
+  write(
+      f,
+      R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 2], "gating_probs": [0.6], "token_idx": 0})"
+      "\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:1", "field 'gating_probs'");
   write(f, ok + "\n" + ok + "\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:2", "second record");
-  write(f, ok + "\n" + R"({"dataset": "d", "problem_id": 0, "layer": 1, "experts": [1, 2, 3], "gating_probs": [0.6, 0.3, 0.1], "token_idx": 0})" "\n");
+  write(
+      f,
+      ok + "\n" +
+          R"({"dataset": "d", "problem_id": 0, "layer": 1, "experts": [1, 2, 3], "gating_probs": [0.6, 0.3, 0.1], "token_idx": 0})"
+          "\n");
   expect_bad({f}, "jsonl-topk", "bad.jsonl:2", "expected top-2");
   fs::remove_all(dir);
 }
@@ -261,5 +288,29 @@ TEST(Import, IncompleteTokensAreDroppedAndCounted) {
   EXPECT_EQ(r.metas()[1].position, 2);
   // Equal weights when the CSV has none.
   EXPECT_FLOAT_EQ(r.read_range(0, 1).weights(0, 0)[0], 0.5f);
+  fs::remove_all(dir);
+}
+
+TEST(Import, CommandLineRejectsBadInputWithExitCodeTwo) {
+  const fs::path bin = fs::path(MOEB_BINARY_DIR) / "bin" / "moebench";
+  if (!fs::exists(bin)) GTEST_SKIP() << "moebench not built (" << bin << ")";
+  auto dir = tmp_dir();
+  write(dir / "bad.csv", "request,token,layer,expert_0\n0,0,0,x\n");
+  const std::string cmd = bin.string() + " trace import --format csv " +
+                          (dir / "bad.csv").string() + " -o " + (dir / "out.h5").string() + " > " +
+                          (dir / "log").string() + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(rc));
+  EXPECT_EQ(WEXITSTATUS(rc), 2);
+  std::ifstream in(dir / "log");
+  std::string line, all;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    all += line;
+  }
+  EXPECT_EQ(lines, 1) << all;
+  EXPECT_NE(all.find("bad.csv:2"), std::string::npos) << all;
+  EXPECT_FALSE(fs::exists(dir / "out.h5"));
   fs::remove_all(dir);
 }

@@ -70,7 +70,8 @@ int64_t layer_sum(const StrategyResult& s, const std::string& key, int layer) {
 
 TEST_F(Simulate, OutputValidatesWithModelBackendAndPredictions) {
   const std::string f = out("flat.h5");
-  const Outcome o = run(kSuite + " --system " + kSystems + "h100-ndr400.toml --topology 2x4 --iterations 2 -o " + f);
+  const Outcome o = run(kSuite + " --system " + kSystems +
+                        "h100-ndr400.toml --topology 2x4 --iterations 2 -o " + f);
   ASSERT_EQ(o.rc, 0) << o.stderr_text;
   const ValidationReport v = validate_results(f);
   EXPECT_TRUE(v.ok()) << (v.failures.empty() ? "" : v.failures.front());
@@ -89,8 +90,9 @@ TEST_F(Simulate, OutputValidatesWithModelBackendAndPredictions) {
     }
     for (int l = 0; l < L; ++l) {
       EXPECT_GT(s.predicted.at("t_dispatch")[l], 0);
-      EXPECT_GE(s.predicted.at("t_layer")[l],
-                s.predicted.at("t_dispatch")[l] + s.predicted.at("t_ffn")[l] + s.predicted.at("t_combine")[l]);
+      EXPECT_GE(s.predicted.at("t_layer")[l], s.predicted.at("t_dispatch")[l] +
+                                                  s.predicted.at("t_ffn")[l] +
+                                                  s.predicted.at("t_combine")[l]);
     }
     ASSERT_EQ(static_cast<int>(s.rows_matrix.size()), L);  // R = 8 <= 256: stored
   }
@@ -98,7 +100,8 @@ TEST_F(Simulate, OutputValidatesWithModelBackendAndPredictions) {
 
 TEST_F(Simulate, HierarchicalCrossesNodesNoMoreThanFlat) {
   const std::string flat = out("flat.h5"), hier = out("hier.h5");
-  const std::string common = kSuite + " --system " + kSystems + "a100-25gbe.toml --topology 2x4 --strategies baseline";
+  const std::string common =
+      kSuite + " --system " + kSystems + "a100-25gbe.toml --topology 2x4 --strategies baseline";
   ASSERT_EQ(run(common + " -o " + flat).rc, 0);
   ASSERT_EQ(run(common + " --dispatch hierarchical -o " + hier).rc, 0);
   EXPECT_TRUE(validate_results(hier).ok());
@@ -132,7 +135,8 @@ TEST_F(Simulate, UnknownSystemIsOneLineExit2AndWritesNothing) {
   const std::string f = out("none.h5");
   const Outcome o = run(kSuite + " --system no-such-system -o " + f);
   EXPECT_EQ(o.rc, 2);
-  EXPECT_NE(o.stderr_text.find("unknown system 'no-such-system'"), std::string::npos) << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("unknown system 'no-such-system'"), std::string::npos)
+      << o.stderr_text;
   EXPECT_EQ(std::count(o.stderr_text.begin(), o.stderr_text.end(), '\n'), 1) << o.stderr_text;
   EXPECT_FALSE(fs::exists(f));
   EXPECT_FALSE(fs::exists(f + ".tmp"));

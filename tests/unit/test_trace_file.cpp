@@ -17,9 +17,10 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path tmp_dir() {
-  fs::path d = fs::temp_directory_path() /
-               ("moeb_test_trace_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path d =
+      fs::temp_directory_path() /
+      ("moeb_test_trace_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+       "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
   fs::create_directories(d);
   return d;
 }
@@ -96,7 +97,8 @@ TEST(TraceFile, ReadsAnyTokenListInTheListedOrder) {
   std::vector<int64_t> idx = {2999, 0, 1500, 1501, 1502, 7, 2000, 0};
   auto part = r.read(idx, 3);
   ASSERT_EQ(part.num_layers(), 3);
-  for (size_t i = 0; i < idx.size(); ++i) expect_same_token(part, static_cast<int64_t>(i), t, idx[i]);
+  for (size_t i = 0; i < idx.size(); ++i)
+    expect_same_token(part, static_cast<int64_t>(i), t, idx[i]);
   EXPECT_THROW(r.read(std::vector<int64_t>{3000}, 3), InputError);
   EXPECT_THROW(r.read(idx, 6), InputError);
   fs::remove_all(dir);

@@ -19,11 +19,13 @@ using namespace moeb;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kMixtral = std::string(MOEB_SHARED_TRACES) + "/mixtral-8x7b/gsm8k_2_routing.jsonl";
+const std::string kMixtral =
+    std::string(MOEB_SHARED_TRACES) + "/mixtral-8x7b/gsm8k_2_routing.jsonl";
 
 fs::path tmp_dir() {
   fs::path d = fs::temp_directory_path() /
-               ("moeb_test_replay_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+               ("moeb_test_replay_" +
+                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -109,7 +111,8 @@ TEST(WorkloadReplay, ReplayedRoutingEqualsTheTrace) {
   // by_request order keeps each request's tokens together and in position order: find each
   // replayed token in the file by (request, position) and compare its routing.
   std::map<std::pair<int64_t, int32_t>, int64_t> where;
-  for (int64_t t = 0; t < all.num_tokens(); ++t) where[{all.meta(t).request_id, all.meta(t).position}] = t;
+  for (int64_t t = 0; t < all.num_tokens(); ++t)
+    where[{all.meta(t).request_id, all.meta(t).position}] = t;
   for (int64_t b = 0; b < wl->num_batches(); ++b) {
     auto batch = wl->batch(b);
     for (int64_t t = 0; t < batch.num_tokens(); ++t) {
@@ -140,10 +143,12 @@ TEST(WorkloadReplay, MixesTracesByWeightWithMergedFamilies) {
   // family0/1 in both traces merge by name; family2 only in b.
   EXPECT_EQ(wl->calibration_stats().family_names(),
             (std::vector<std::string>{"family0", "family1", "family2"}));
-  int64_t total = std::stoll(prov.at("calibration_tokens")) + std::stoll(prov.at("evaluation_tokens"));
+  int64_t total =
+      std::stoll(prov.at("calibration_tokens")) + std::stoll(prov.at("evaluation_tokens"));
   // All of a (4000 tokens) at weight 3/4 -> about 1333 tokens of b (whole requests).
   EXPECT_NEAR(static_cast<double>(total), 4000 + 1333, 120);
-  EXPECT_NE(prov.at("trace_source").find("a.h5*0.75"), std::string::npos) << prov.at("trace_source");
+  EXPECT_NE(prov.at("trace_source").find("a.h5*0.75"), std::string::npos)
+      << prov.at("trace_source");
   EXPECT_NE(prov.at("trace_sha256").find(','), std::string::npos);
   fs::remove_all(dir);
 }
@@ -188,8 +193,8 @@ TEST(WorkloadReplay, RejectsTracesThatDoNotFitTheModel) {
 }
 
 TEST(WorkloadSuites, EveryWorkloadSuiteParses) {
-  for (const char* name : {"mixtral-gsm8k", "deepseek-v3", "qwen3-235b-a22b", "kimi-k2", "olmoe",
-                           "qwen1.5-moe"}) {
+  for (const char* name :
+       {"mixtral-gsm8k", "deepseek-v3", "qwen3-235b-a22b", "kimi-k2", "olmoe", "qwen1.5-moe"}) {
     const std::string path = std::string(MOEB_SOURCE_DIR) + "/suites/" + name + ".toml";
     RunConfig cfg;
     ASSERT_NO_THROW(cfg = load_suite(path)) << path;
