@@ -428,7 +428,9 @@ RoutingTrace TraceReader::read(std::span<const int64_t> tokens, int num_layers) 
     out.meta(i) = metas_[tokens[i]];
   }
   std::sort(order.begin(), order.end());
-  constexpr int64_t kGap = 512, kMaxSpan = 1 << 16;
+  // Runs of nearby tokens (gaps <= kGap) are read as one hyperslab per layer, so buffers stay
+  // at kMaxSpan * k values whatever the batch, and memory does not grow with the layer count.
+  constexpr int64_t kGap = 512, kMaxSpan = 1 << 14;
   std::vector<int32_t> ebuf;
   std::vector<float> wbuf;
   size_t i = 0;
@@ -438,27 +440,25 @@ RoutingTrace TraceReader::read(std::span<const int64_t> tokens, int num_layers) 
     while (j < order.size() && order[j].first - b <= kGap && order[j].first + 1 - a <= kMaxSpan)
       b = std::max(b, order[j++].first + 1);
     const int64_t span = b - a;
-    ebuf.resize(static_cast<size_t>(num_layers) * span * k);
+    ebuf.resize(static_cast<size_t>(span) * k);
     wbuf.resize(ebuf.size());
-    hsize_t start[3] = {0, static_cast<hsize_t>(a), 0};
-    hsize_t count[3] = {static_cast<hsize_t>(num_layers), static_cast<hsize_t>(span),
-                        static_cast<hsize_t>(k)};
-    for (auto [ds, type, buf] :
-         {std::tuple{impl_->experts.get(), H5T_NATIVE_INT32, static_cast<void*>(ebuf.data())},
-          std::tuple{impl_->weights.get(), H5T_NATIVE_FLOAT, static_cast<void*>(wbuf.data())}}) {
-      H5Id fspace(check_id(H5Dget_space(ds), path_, "H5Dget_space"), H5Sclose);
-      check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr), path_,
-            "H5Sselect_hyperslab");
-      H5Id mspace(check_id(H5Screate_simple(3, count, nullptr), path_, "H5Screate_simple"),
-                  H5Sclose);
-      check(H5Dread(ds, type, mspace, fspace, H5P_DEFAULT, buf), path_, "read routing");
-    }
-    for (size_t q = i; q < j; ++q) {
-      const int64_t local = order[q].first - a, slot = order[q].second;
-      for (int l = 0; l < num_layers; ++l) {
-        const size_t src = (static_cast<size_t>(l) * span + local) * k;
-        auto e = out.experts(l, slot);
-        auto w = out.weights(l, slot);
+    for (int l = 0; l < num_layers; ++l) {
+      hsize_t start[3] = {static_cast<hsize_t>(l), static_cast<hsize_t>(a), 0};
+      hsize_t count[3] = {1, static_cast<hsize_t>(span), static_cast<hsize_t>(k)};
+      for (auto [ds, type, buf] :
+           {std::tuple{impl_->experts.get(), H5T_NATIVE_INT32, static_cast<void*>(ebuf.data())},
+            std::tuple{impl_->weights.get(), H5T_NATIVE_FLOAT, static_cast<void*>(wbuf.data())}}) {
+        H5Id fspace(check_id(H5Dget_space(ds), path_, "H5Dget_space"), H5Sclose);
+        check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, count, nullptr), path_,
+              "H5Sselect_hyperslab");
+        H5Id mspace(check_id(H5Screate_simple(3, count, nullptr), path_, "H5Screate_simple"),
+                    H5Sclose);
+        check(H5Dread(ds, type, mspace, fspace, H5P_DEFAULT, buf), path_, "read routing");
+      }
+      for (size_t q = i; q < j; ++q) {
+        const size_t src = static_cast<size_t>(order[q].first - a) * k;
+        auto e = out.experts(l, order[q].second);
+        auto w = out.weights(l, order[q].second);
         for (int x = 0; x < k; ++x) {
           e[x] = ebuf[src + x];
           w[x] = wbuf[src + x];
@@ -483,7 +483,7 @@ RoutingStats TraceReader::statistics(int num_layers) const {
   const int e = header_.num_experts;
   RoutingStats stats(num_layers, e, header_.family_names);
   if (!header_.statistics_only) {
-    constexpr int64_t kBlock = 65536;
+    constexpr int64_t kBlock = 8192;
     for (int64_t b = 0; b < num_tokens(); b += kBlock) {
       std::vector<int64_t> idx(static_cast<size_t>(std::min(kBlock, num_tokens() - b)));
       std::iota(idx.begin(), idx.end(), b);
