@@ -1,6 +1,7 @@
 #include "cpu/expert_ffn.hpp"
 
 #include <cblas.h>
+#include <emmintrin.h>
 
 #include <cmath>
 #include <cstring>
@@ -23,6 +24,20 @@ void gather_rows(const float* src, const int64_t* idx, int64_t n, int hidden, fl
 }
 void gather_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* dst) {
   gather_rows_impl(src, idx, n, hidden, dst);
+}
+
+void gather_rows_stream(const float* src, const int32_t* idx, int64_t n, int hidden, float* dst) {
+  const size_t row = static_cast<size_t>(hidden);
+  if (hidden % 4 != 0 || reinterpret_cast<uintptr_t>(dst) % 16 != 0) {
+    gather_rows_impl(src, idx, n, hidden, dst);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const float* s = src + static_cast<size_t>(idx[i]) * row;
+    float* d = dst + static_cast<size_t>(i) * row;
+    for (size_t h = 0; h < row; h += 4) _mm_stream_ps(d + h, _mm_loadu_ps(s + h));
+  }
+  _mm_sfence();
 }
 
 void scatter_add_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* out) {

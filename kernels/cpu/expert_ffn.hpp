@@ -11,6 +11,11 @@ namespace moeb::cpu {
 void gather_rows(const float* src, const int64_t* idx, int64_t n, int hidden, float* dst);
 void gather_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* dst);
 
+// gather_rows with non-temporal stores (dst bypasses this core's caches), for a buffer another
+// process reads next (the dispatch send buffer): the peer then does not have to pull freshly
+// written lines out of this core's cache. Falls back to memcpy when rows are not 16-byte aligned.
+void gather_rows_stream(const float* src, const int32_t* idx, int64_t n, int hidden, float* dst);
+
 // out[idx[i]] += src[i] for n rows of `hidden` floats (unpermute: sum partial results).
 void scatter_add_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* out);
 

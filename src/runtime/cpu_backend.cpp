@@ -103,8 +103,8 @@ void CpuBackend::prepare(const DispatchPlan& plan) {
 }
 
 void CpuBackend::permute(const DispatchPlan& plan) {
-  cpu::gather_rows(input_.data(), plan.send_token.data(), plan.rows_sent(), hidden_,
-                   dispatch_send_.data());
+  cpu::gather_rows_stream(input_.data(), plan.send_token.data(), plan.rows_sent(), hidden_,
+                          dispatch_send_.data());
 }
 
 void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {

@@ -16,7 +16,7 @@ namespace moeb {
 namespace {
 
 constexpr const char* kFormatName = "moebench-routing-trace";
-constexpr size_t kChunkCacheBytes = 64u << 20;
+constexpr size_t kChunkCacheBytes = 16u << 20;
 
 // RAII for one HDF5 id; the closer matches the id's kind.
 class H5Id {
@@ -389,7 +389,7 @@ TraceReader::TraceReader(const std::string& path) : impl_(std::make_unique<Impl>
     metas_[t] = {req[t], fam[t], static_cast<Phase>(ph[t]), pos[t]};
   }
   H5Id dapl(check_id(H5Pcreate(H5P_DATASET_ACCESS), path, "H5Pcreate"), H5Pclose);
-  check(H5Pset_chunk_cache(dapl, 12421, kChunkCacheBytes, 1.0), path, "H5Pset_chunk_cache");
+  check(H5Pset_chunk_cache(dapl, 1021, kChunkCacheBytes, 0.75), path, "H5Pset_chunk_cache");
   for (auto [name, slot] :
        {std::pair{"/routing/experts", &m.experts}, {"/routing/weights", &m.weights}}) {
     if (H5Lexists(f, "routing", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0)
@@ -429,21 +429,30 @@ RoutingTrace TraceReader::read(std::span<const int64_t> tokens, int num_layers) 
   }
   std::sort(order.begin(), order.end());
   // Runs of nearby tokens (gaps <= kGap) are read as one hyperslab per layer, so buffers stay
-  // at kMaxSpan * k values whatever the batch, and memory does not grow with the layer count.
+  // at kMaxSpan * k values whatever the batch. Layers outermost: consecutive runs of one layer
+  // share chunks, which the chunk cache then decompresses once.
   constexpr int64_t kGap = 512, kMaxSpan = 1 << 14;
-  std::vector<int32_t> ebuf;
-  std::vector<float> wbuf;
-  size_t i = 0;
-  while (i < order.size()) {
+  struct Run {
+    int64_t a, b;
+    size_t i, j;  // entries [i, j) of `order`
+  };
+  std::vector<Run> runs;
+  for (size_t i = 0; i < order.size();) {
     int64_t a = order[i].first, b = a + 1;
     size_t j = i + 1;
     while (j < order.size() && order[j].first - b <= kGap && order[j].first + 1 - a <= kMaxSpan)
       b = std::max(b, order[j++].first + 1);
-    const int64_t span = b - a;
-    ebuf.resize(static_cast<size_t>(span) * k);
-    wbuf.resize(ebuf.size());
-    for (int l = 0; l < num_layers; ++l) {
-      hsize_t start[3] = {static_cast<hsize_t>(l), static_cast<hsize_t>(a), 0};
+    runs.push_back({a, b, i, j});
+    i = j;
+  }
+  std::vector<int32_t> ebuf;
+  std::vector<float> wbuf;
+  for (int l = 0; l < num_layers; ++l) {
+    for (const Run& run : runs) {
+      const int64_t span = run.b - run.a;
+      ebuf.resize(static_cast<size_t>(span) * k);
+      wbuf.resize(ebuf.size());
+      hsize_t start[3] = {static_cast<hsize_t>(l), static_cast<hsize_t>(run.a), 0};
       hsize_t count[3] = {1, static_cast<hsize_t>(span), static_cast<hsize_t>(k)};
       for (auto [ds, type, buf] :
            {std::tuple{impl_->experts.get(), H5T_NATIVE_INT32, static_cast<void*>(ebuf.data())},
@@ -455,8 +464,8 @@ RoutingTrace TraceReader::read(std::span<const int64_t> tokens, int num_layers) 
                     H5Sclose);
         check(H5Dread(ds, type, mspace, fspace, H5P_DEFAULT, buf), path_, "read routing");
       }
-      for (size_t q = i; q < j; ++q) {
-        const size_t src = static_cast<size_t>(order[q].first - a) * k;
+      for (size_t q = run.i; q < run.j; ++q) {
+        const size_t src = static_cast<size_t>(order[q].first - run.a) * k;
         auto e = out.experts(l, order[q].second);
         auto w = out.weights(l, order[q].second);
         for (int x = 0; x < k; ++x) {
@@ -465,8 +474,8 @@ RoutingTrace TraceReader::read(std::span<const int64_t> tokens, int num_layers) 
         }
       }
     }
-    i = j;
   }
+
   return out;
 }
 
@@ -483,7 +492,7 @@ RoutingStats TraceReader::statistics(int num_layers) const {
   const int e = header_.num_experts;
   RoutingStats stats(num_layers, e, header_.family_names);
   if (!header_.statistics_only) {
-    constexpr int64_t kBlock = 8192;
+    constexpr int64_t kBlock = 16384;
     for (int64_t b = 0; b < num_tokens(); b += kBlock) {
       std::vector<int64_t> idx(static_cast<size_t>(std::min(kBlock, num_tokens() - b)));
       std::iota(idx.begin(), idx.end(), b);

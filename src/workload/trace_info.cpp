@@ -196,7 +196,7 @@ TraceInfo trace_info(const TraceReader& reader) {
     finish_summary(info);
   } else {
     TraceInfoAccumulator acc(h.num_layers, h.num_experts, h.top_k, h.family_names);
-    constexpr int64_t kBlock = 65536;
+    constexpr int64_t kBlock = 16384;
     for (int64_t b = 0; b < reader.num_tokens(); b += kBlock)
       acc.add(reader.read_range(b, std::min(reader.num_tokens(), b + kBlock)));
     info = acc.finish();

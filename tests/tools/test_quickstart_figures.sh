@@ -16,6 +16,7 @@ export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 for sys in clusterA clusterB; do
   mpirun --oversubscribe -np 4 "$MOEBENCH" run "$SUITE" --system "$sys" --iterations 2 \
+    --strategies baseline,round_robin,eplb,grace \
     --warmup 0 -o "$sys.h5" >"$sys.log" 2>&1 || fail "moebench run ($sys): $(tail -3 "$sys.log")"
 done
 "$MOEBENCH" report clusterA.h5 clusterB.h5 | tee report.md || fail "moebench report"

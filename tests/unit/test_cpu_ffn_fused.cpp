@@ -40,6 +40,25 @@ TEST(CpuFusedFfn, FuseW13KeepsValuesAndInterleavesRows) {
     }
 }
 
+// The streaming gather (dispatch permute) equals the plain one, on its aligned vector path and
+// on its fallbacks (row length not a multiple of 4; destination not 16-byte aligned).
+TEST(CpuFusedFfn, StreamingGatherEqualsGather) {
+  const std::vector<int32_t> idx = {3, 0, 3, 1, 2};
+  for (int H : {8, 6}) {
+    std::vector<float> src(4 * static_cast<size_t>(H));
+    std::iota(src.begin(), src.end(), 1.0f);
+    std::vector<float> want(idx.size() * H);
+    cpu::gather_rows(src.data(), idx.data(), 5, H, want.data());
+    std::vector<float> got(want.size() + 1, -1.0f);
+    for (size_t shift : {size_t{0}, size_t{1}}) {
+      float* dst = got.data() + shift;
+      cpu::gather_rows_stream(src.data(), idx.data(), 5, H, dst);
+      EXPECT_EQ(std::vector<float>(dst, dst + want.size()), want)
+          << "H " << H << " shift " << shift;
+    }
+  }
+}
+
 TEST(CpuFusedFfn, MatchesThreeGemmKernelAndReference) {
   const int H = 48, F = 80;
   const auto w = make_expert_weights(9, 0, 5, H, F);
