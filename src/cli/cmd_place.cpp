@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/strategy_common.hpp"
 #include "core/cost_model.hpp"
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
@@ -58,21 +59,7 @@ SystemModel counting_only_system() {
 PlaceSetup prepare(const PlaceArgs& a) {
   PlaceSetup s;
   s.cfg = load_suite(a.suite);
-  if (!a.strategies.empty()) {
-    std::vector<std::string> names;
-    std::stringstream ss(a.strategies);
-    for (std::string n; std::getline(ss, n, ',');)
-      if (!n.empty()) names.push_back(n);
-    if (names.size() == 1 && names[0] == "all") names = strategy_names();
-    s.cfg.strategies.clear();
-    for (const auto& n : names) {
-      find_strategy(n, "--strategy");
-      StrategyConfig sc{n, {}};
-      auto it = s.cfg.strategy_option_tables.find(n);
-      if (it != s.cfg.strategy_option_tables.end()) sc.options = it->second;
-      s.cfg.strategies.push_back(sc);
-    }
-  }
+  if (!a.strategies.empty()) select_strategies(s.cfg, a.strategies, "--strategy");
   validate_model(s.cfg.model, a.suite + ": [model]");
   if (!a.topology.empty())
     s.topo = parse_topology(a.topology, "--topology");
@@ -125,97 +112,14 @@ std::vector<LayerFigures> figures(const StrategyResult& r, int L, int R, int I) 
 }
 
 StrategyResult place_strategy(const PlaceSetup& s, const std::string& name, const Options& opt) {
-  const ModelSpec& m = s.cfg.model;
-  const int R = s.topo.num_ranks(), L = m.num_layers, I = s.cfg.iterations;
-  const PlacementStrategy& st = find_strategy(name, "--strategy");
   StrategyResult res;
-  res.name = name;
-  res.description = st.spec().description;
-  res.options = opt.describe();
-  res.oracle = s.workload->oracle();
-  if (auto reason = st.constraints(m, s.topo, s.slots, opt)) {
-    res.status = "skipped";
-    res.skip_reason = *reason;
-    return res;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  PlacementInput in{m, s.topo, s.workload->calibration_stats(), s.slots, opt, s.cfg.seed};
-  const PlacementPlan plan = st.place(in);
-  res.placement_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (auto bad = check_placement(plan.placement, m.num_experts, s.slots); !bad.empty())
-    throw Error("strategy '" + name + "' produced an invalid placement: " + bad);
-  for (const auto& lp : plan.placement.layers) {
-    res.replicas.push_back(lp.replicas);
-    res.slots_used.push_back(lp.slots_used(R));
-  }
-  res.replica_policy = to_string(plan.policy.kind);
-  res.route_transform = plan.transform ? plan.transform->name() : "";
-  res.notes = plan.notes;
-  for (const auto& n : count_metric_names()) res.counts[n].resize(I, L, R);
-  for (const auto& n : time_metric_names()) res.times[n].resize(I, L, R);
-  const bool keep_rows = R <= 256;
-  if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
-  std::vector<std::vector<LayerPrediction>> per_iter;
-  int64_t changed = 0, choices = 0;
-  for (int i = 0; i < I; ++i) {
-    const int64_t b = i % s.workload->num_batches();
-    RoutingTrace batch = s.workload->batch(b);
-    res.batch_index.push_back(b);
-    res.batch_tokens.push_back(batch.num_tokens());
-    choices += batch.num_tokens() * batch.top_k() * L;
-    SimulateOptions so;
-    so.dispatch = s.cfg.dispatch;
-    so.dedup = s.cfg.dedup;
-    so.keep_rows = keep_rows;
-    so.seed = s.cfg.seed;
-    so.batch_index = b;
-    const auto sims = simulate_batch(s.sys, m, s.topo, plan.placement, plan.policy.kind,
-                                     plan.transform.get(), std::move(batch), so);
-    std::vector<LayerPrediction> preds;
-    for (int l = 0; l < L; ++l) {
-      const LayerSimulation& ls = sims[l];
-      for (int r = 0; r < R; ++r) {
-        auto c = [&](const char* n) -> int64_t& { return res.counts.at(n).at(i, l, r); };
-        c("tokens_owned") = ls.tokens_owned[r];
-        c("rows_computed") = ls.rows_computed[r];
-        c("bytes_sent_intra") = ls.dispatch[r].sent_intra;
-        c("bytes_sent_inter") = ls.dispatch[r].sent_inter;
-        c("bytes_recv_intra") = ls.dispatch[r].recv_intra;
-        c("bytes_recv_inter") = ls.dispatch[r].recv_inter;
-        c("bytes_sent_intra_combine") = ls.combine[r].sent_intra;
-        c("bytes_sent_inter_combine") = ls.combine[r].sent_inter;
-        c("bytes_recv_intra_combine") = ls.combine[r].recv_intra;
-        c("bytes_recv_inter_combine") = ls.combine[r].recv_inter;
-        if (s.have_system) {
-          // Predicted times as a run with sync probes records them (waits = until the slowest
-          // rank arrives), as `moebench simulate` stores them.
-          const LayerPrediction& p = ls.pred;
-          double before = 0;
-          for (int k = 0; k < R; ++k) before = std::max(before, p.rank_gate[k] + p.rank_permute[k]);
-          auto t = [&](const char* n) -> double& { return res.times.at(n).at(i, l, r); };
-          t("t_gate") = p.rank_gate[r];
-          t("t_permute") = p.rank_permute[r];
-          t("t_wait_dispatch") = before - p.rank_gate[r] - p.rank_permute[r];
-          t("t_dispatch") = p.t_dispatch;
-          t("t_ffn") = p.rank_ffn[r];
-          t("t_wait_combine") = p.t_ffn - p.rank_ffn[r];
-          t("t_combine") = p.t_combine;
-          t("t_unpermute") = p.rank_unpermute[r];
-          t("t_layer") = before + p.t_dispatch + p.t_ffn + p.t_combine + p.rank_unpermute[r];
-        }
-      }
-      changed += ls.changed_choices;
-      if (keep_rows)
-        for (size_t k = 0; k < ls.rows.size(); ++k) res.rows_matrix[l][k] += ls.rows[k];
-      preds.push_back(ls.pred);
-    }
-    per_iter.push_back(std::move(preds));
-  }
-  if (plan.transform && choices > 0) res.routing_deviation = static_cast<double>(changed) / choices;
-  if (s.have_system) {
-    res.predicted = predicted_phase_times(per_iter);
-    res.predicted_system_model = s.sys.name;
-  }
+  auto plan = begin_strategy(res, name, find_strategy(name, "--strategy"), opt, s.cfg.model,
+                             s.topo, s.slots, s.workload->calibration_stats(), s.cfg.seed,
+                             s.workload->oracle());
+  if (plan)
+    fill_model_measurements(res, *plan, s.cfg, s.topo, s.sys, s.have_system,
+                            s.workload->num_batches(),
+                            [&](int64_t b) { return s.workload->batch(b); });
   return res;
 }
 

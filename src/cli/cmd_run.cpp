@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/run_support.hpp"
+#include "cli/strategy_common.hpp"
 #include "core/cost_model.hpp"
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
@@ -50,15 +51,6 @@ struct RunArgs {
   int warmup = -1;
 };
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 // Command-line choices override the suite; each is recorded in the resolved config.
 void apply_overrides(RunConfig& cfg, const RunArgs& a) {
   if (!a.system.empty()) cfg.system = a.system;
@@ -80,18 +72,7 @@ void apply_overrides(RunConfig& cfg, const RunArgs& a) {
     cfg.workload.traces = {a.trace};
     cfg.workload.trace_weights.clear();
   }
-  if (!a.strategies.empty()) {
-    std::vector<std::string> names = split_list(a.strategies);
-    if (names.size() == 1 && names[0] == "all") names = strategy_names();
-    cfg.strategies.clear();
-    for (const auto& n : names) {
-      find_strategy(n, "--strategies");
-      StrategyConfig sc{n, {}};
-      auto it = cfg.strategy_option_tables.find(n);
-      if (it != cfg.strategy_option_tables.end()) sc.options = it->second;
-      cfg.strategies.push_back(sc);
-    }
-  }
+  if (!a.strategies.empty()) select_strategies(cfg, a.strategies, "--strategies");
 }
 
 // The setup every rank does before any work: config, topology, budget, strategies, system
@@ -342,35 +323,18 @@ int run_body(const RunArgs& a, int argc, const char* const* argv, Setup& s) {
       continue;
     }
     StrategyResult res;
-    const StrategySpec spec = rs.strategy->spec();
-    res.name = rs.name;
-    res.description = spec.description;
-    res.options = rs.options.describe();
-    res.oracle = s.workload->oracle();
-    if (auto reason = rs.strategy->constraints(m, s.topo, s.slots_per_rank, rs.options)) {
-      res.status = "skipped";
-      res.skip_reason = *reason;
+    auto maybe_plan = begin_strategy(res, rs.name, *rs.strategy, rs.options, m, s.topo,
+                                     s.slots_per_rank, s.workload->calibration_stats(), s.cfg.seed,
+                                     s.workload->oracle());
+    if (!maybe_plan) {
       if (rank == 0) {
-        std::printf("  %-12s skipped: %s\n", rs.name.c_str(), reason->c_str());
+        std::printf("  %-12s skipped: %s\n", rs.name.c_str(), res.skip_reason.c_str());
         sink->write_strategy(res);
       }
       done.push_back(res);
       continue;
     }
-    auto t0 = std::chrono::steady_clock::now();
-    PlacementInput in{m, s.topo, s.workload->calibration_stats(), s.slots_per_rank, rs.options, s.cfg.seed};
-    PlacementPlan plan = rs.strategy->place(in);
-    res.placement_time_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (auto bad = check_placement(plan.placement, m.num_experts, s.slots_per_rank); !bad.empty())
-      throw Error("strategy '" + rs.name + "' produced an invalid placement: " + bad);
-    for (const auto& lp : plan.placement.layers) {
-      res.replicas.push_back(lp.replicas);
-      res.slots_used.push_back(lp.slots_used(s.topo.num_ranks()));
-    }
-    res.replica_policy = to_string(plan.policy.kind);
-    res.route_transform = plan.transform ? plan.transform->name() : "";
-    res.notes = plan.notes;
+    const PlacementPlan& plan = *maybe_plan;
 
     HarnessOptions ho;
     ho.warmup = s.cfg.warmup;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/strategy_common.hpp"
 #include "core/cost_model.hpp"
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
@@ -26,7 +27,6 @@ namespace moeb::cli {
 
 namespace {
 
-constexpr int kMaxRanksForRowsMatrix = 256;  // results_schema: rows_matrix only when R <= 256
 
 struct SimulateArgs {
   std::string suite, output, system, label, topology, strategies, dispatch, model;
@@ -34,15 +34,6 @@ struct SimulateArgs {
   int64_t batch_tokens = 0;  // 0 = the suite's
   int layers = 0;            // 0 = the suite's
 };
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 struct SimSetup {
   RunConfig cfg;
@@ -81,18 +72,7 @@ void apply_overrides(RunConfig& cfg, const SimulateArgs& a) {
                                            std::max(eval_share, 0.05) * 1.1);
     if (cfg.workload.kind == "synthetic") cfg.workload.tokens = std::max(cfg.workload.tokens, need);
   }
-  if (!a.strategies.empty()) {
-    std::vector<std::string> names = split_list(a.strategies);
-    if (names.size() == 1 && names[0] == "all") names = strategy_names();
-    cfg.strategies.clear();
-    for (const auto& n : names) {
-      find_strategy(n, "--strategies");
-      StrategyConfig sc{n, {}};
-      auto it = cfg.strategy_option_tables.find(n);
-      if (it != cfg.strategy_option_tables.end()) sc.options = it->second;
-      cfg.strategies.push_back(sc);
-    }
-  }
+  if (!a.strategies.empty()) select_strategies(cfg, a.strategies, "--strategies");
   cfg.iterations = a.iterations;
   cfg.warmup = 0;
 }
@@ -168,109 +148,14 @@ RunResult provenance(const SimSetup& s, int argc, const char* const* argv) {
   return prov;
 }
 
-void resize_cubes(StrategyResult& res, int I, int L, int R) {
-  for (const auto& n : count_metric_names()) res.counts[n].resize(I, L, R);
-  for (const auto& n : time_metric_names()) res.times[n].resize(I, L, R);
-}
-
-// One simulated layer into the cubes: counts as the evaluator gives them; times per rank as a
-// run with sync probes would record them (waits = time until the slowest rank arrives).
-void store_layer(StrategyResult& res, int i, int l, const LayerSimulation& ls) {
-  const LayerPrediction& p = ls.pred;
-  const int R = static_cast<int>(ls.rows_computed.size());
-  double before = 0;
-  for (int r = 0; r < R; ++r) before = std::max(before, p.rank_gate[r] + p.rank_permute[r]);
-  for (int r = 0; r < R; ++r) {
-    auto c = [&](const char* n) -> int64_t& { return res.counts.at(n).at(i, l, r); };
-    auto t = [&](const char* n) -> double& { return res.times.at(n).at(i, l, r); };
-    c("tokens_owned") = ls.tokens_owned[r];
-    c("rows_computed") = ls.rows_computed[r];
-    c("bytes_sent_intra") = ls.dispatch[r].sent_intra;
-    c("bytes_sent_inter") = ls.dispatch[r].sent_inter;
-    c("bytes_recv_intra") = ls.dispatch[r].recv_intra;
-    c("bytes_recv_inter") = ls.dispatch[r].recv_inter;
-    c("bytes_sent_intra_combine") = ls.combine[r].sent_intra;
-    c("bytes_sent_inter_combine") = ls.combine[r].sent_inter;
-    c("bytes_recv_intra_combine") = ls.combine[r].recv_intra;
-    c("bytes_recv_inter_combine") = ls.combine[r].recv_inter;
-    t("t_gate") = p.rank_gate[r];
-    t("t_permute") = p.rank_permute[r];
-    t("t_wait_dispatch") = before - p.rank_gate[r] - p.rank_permute[r];
-    t("t_dispatch") = p.t_dispatch;
-    t("t_ffn") = p.rank_ffn[r];
-    t("t_wait_combine") = p.t_ffn - p.rank_ffn[r];
-    t("t_combine") = p.t_combine;
-    t("t_unpermute") = p.rank_unpermute[r];
-    t("t_layer") = before + p.t_dispatch + p.t_ffn + p.t_combine + p.rank_unpermute[r];
-  }
-}
-
 StrategyResult simulate_strategy(const SimSetup& s, const ResolvedStrategy& rs) {
-  const ModelSpec& m = s.cfg.model;
-  const int R = s.topo.num_ranks();
   StrategyResult res;
-  const StrategySpec spec = rs.strategy->spec();
-  res.name = rs.name;
-  res.description = spec.description;
-  res.options = rs.options.describe();
-  res.oracle = s.workload->oracle();
-  if (auto reason = rs.strategy->constraints(m, s.topo, s.slots_per_rank, rs.options)) {
-    res.status = "skipped";
-    res.skip_reason = *reason;
-    return res;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  PlacementInput in{m,          s.topo,    s.workload->calibration_stats(), s.slots_per_rank,
-                    rs.options, s.cfg.seed};
-  const PlacementPlan plan = rs.strategy->place(in);
-  res.placement_time_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (auto bad = check_placement(plan.placement, m.num_experts, s.slots_per_rank); !bad.empty())
-    throw Error("strategy '" + rs.name + "' produced an invalid placement: " + bad);
-  for (const auto& lp : plan.placement.layers) {
-    res.replicas.push_back(lp.replicas);
-    res.slots_used.push_back(lp.slots_used(R));
-  }
-  res.replica_policy = to_string(plan.policy.kind);
-  res.route_transform = plan.transform ? plan.transform->name() : "";
-  res.notes = plan.notes;
-
-  const int I = s.cfg.iterations, L = m.num_layers;
-  resize_cubes(res, I, L, R);
-  const bool keep_rows = R <= kMaxRanksForRowsMatrix;
-  if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
-  std::vector<std::vector<LayerPrediction>> per_iter;
-  int64_t changed = 0, choices = 0;
-  for (int i = 0; i < I; ++i) {
-    const int64_t b = i % s.workload->num_batches();
-    RoutingTrace batch = s.batch(b);
-    res.batch_index.push_back(b);
-    res.batch_tokens.push_back(batch.num_tokens());
-    choices += batch.num_tokens() * batch.top_k() * L;
-    SimulateOptions so;
-    so.dispatch = s.cfg.dispatch;
-    so.dedup = s.cfg.dedup;
-    so.keep_rows = keep_rows;
-    so.seed = s.cfg.seed;
-    so.batch_index = b;
-    const auto sims = simulate_batch(s.sys, m, s.topo, plan.placement, plan.policy.kind,
-                                     plan.transform.get(), std::move(batch), so);
-    if (static_cast<int>(sims.size()) != L)
-      throw Error("simulate: strategy '" + rs.name + "' covers " + std::to_string(sims.size()) +
-                  " layers, expected " + std::to_string(L));
-    std::vector<LayerPrediction> preds;
-    for (int l = 0; l < L; ++l) {
-      store_layer(res, i, l, sims[l]);
-      changed += sims[l].changed_choices;
-      if (keep_rows)
-        for (size_t k = 0; k < sims[l].rows.size(); ++k) res.rows_matrix[l][k] += sims[l].rows[k];
-      preds.push_back(sims[l].pred);
-    }
-    per_iter.push_back(std::move(preds));
-  }
-  if (plan.transform && choices > 0) res.routing_deviation = static_cast<double>(changed) / choices;
-  res.predicted = predicted_phase_times(per_iter);
-  res.predicted_system_model = s.sys.name;
+  auto plan = begin_strategy(res, rs.name, *rs.strategy, rs.options, s.cfg.model, s.topo,
+                             s.slots_per_rank, s.workload->calibration_stats(), s.cfg.seed,
+                             s.workload->oracle());
+  if (plan)
+    fill_model_measurements(res, *plan, s.cfg, s.topo, s.sys, true, s.workload->num_batches(),
+                            [&](int64_t b) { return s.batch(b); });
   return res;
 }
 

@@ -1,6 +1,7 @@
 // baseline: contiguous expert parallelism. Expert e lives on rank floor(e * R / E); no replicas.
 // What DeepEP, Megatron and vLLM do by default, and the reference every ratio is taken against.
 #include "core/placement.hpp"
+#include "placement/common.hpp"
 #include "placement/strategy.hpp"
 
 namespace moeb {
@@ -14,11 +15,7 @@ class Baseline final : public PlacementStrategy {
   }
   std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
                                          const Options&) const override {
-    const int R = topo.num_ranks();
-    const int need = (m.num_experts + R - 1) / R;
-    if (slots < need)
-      return "needs " + std::to_string(need) + " slots per rank, budget is " + std::to_string(slots);
-    return std::nullopt;
+    return placement::check_min_slots(m, topo, slots);
   }
   PlacementPlan place(const PlacementInput& in) const override {
     PlacementPlan plan;

@@ -2,6 +2,7 @@
 // contiguous placement keeps together) over ranks; a second layout for placement-independence
 // checks and a common alternative in serving systems.
 #include "core/placement.hpp"
+#include "placement/common.hpp"
 #include "placement/strategy.hpp"
 
 namespace moeb {
@@ -14,11 +15,7 @@ class RoundRobin final : public PlacementStrategy {
   }
   std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
                                          const Options&) const override {
-    const int R = topo.num_ranks();
-    const int need = (m.num_experts + R - 1) / R;
-    if (slots < need)
-      return "needs " + std::to_string(need) + " slots per rank, budget is " + std::to_string(slots);
-    return std::nullopt;
+    return placement::check_min_slots(m, topo, slots);
   }
   PlacementPlan place(const PlacementInput& in) const override {
     PlacementPlan plan;
