@@ -164,29 +164,8 @@ RunResult provenance(const PlaceSetup& s) {
   const auto& cl = command_line();
   std::vector<const char*> argv;
   for (const auto& x : cl) argv.push_back(x.c_str());
-  RunResult prov = collect_local_provenance(static_cast<int>(argv.size()), argv.data());
-  add_config_provenance(prov, s.cfg);
-  const int R = s.topo.num_ranks();
-  const std::string host = prov.hostnames.empty() ? local_hostname() : prov.hostnames[0];
-  prov.hostnames.assign(R, host);
-  prov.rank_node = s.topo.node_of_rank();
-  prov.rank_device.assign(R, "model:" + s.sys.name);
-  const double row = static_cast<double>(s.sys.row_bytes(s.cfg.model));
-  set_root_attr(prov, "backend", std::string("model"));
-  set_root_attr(prov, "system", s.cfg.system);
-  set_root_attr(prov, "system_model", s.sys.name);
-  set_root_attr(prov, "num_ranks", static_cast<double>(R));
-  set_root_attr(prov, "num_nodes", static_cast<double>(s.topo.num_nodes()));
-  set_root_attr(prov, "topology", s.topo.describe());
-  set_root_attr(prov, "topology_source", std::string("suite"));
-  set_root_attr(prov, "slots_per_rank", static_cast<double>(s.slots));
-  set_root_attr(prov, "act_dtype", s.sys.device.act_dtype);
-  set_root_attr(prov, "dispatch_row_bytes", row);
-  set_root_attr(prov, "combine_row_bytes", row);
-  set_root_attr(prov, "probe_overhead", 0.0);
-  set_root_attr(prov, "sync_probe", 0.0);
-  for (const auto& [k, v] : s.workload->provenance()) set_root_attr(prov, k, v);
-  return prov;
+  return model_provenance(static_cast<int>(argv.size()), argv.data(), s.cfg, s.topo, s.sys,
+                          s.slots, *s.workload, "model:" + s.sys.name);
 }
 
 int place_main(const PlaceArgs& a) {

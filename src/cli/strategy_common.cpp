@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "io/provenance.hpp"
+#include "io/root_attributes.hpp"
 #include "placement/registry.hpp"
 
 namespace moeb::cli {
@@ -152,6 +154,34 @@ void fill_model_measurements(StrategyResult& res, const PlacementPlan& plan, con
     res.predicted = predicted_phase_times(per_iter);
     res.predicted_system_model = sys.name;
   }
+}
+
+RunResult model_provenance(int argc, const char* const* argv, const RunConfig& cfg,
+                           const Topology& topo, const SystemModel& sys, int slots_per_rank,
+                           const Workload& workload, const std::string& device_label) {
+  RunResult prov = collect_local_provenance(argc, argv);
+  add_config_provenance(prov, cfg);
+  const int R = topo.num_ranks();
+  const std::string host = prov.hostnames.empty() ? local_hostname() : prov.hostnames[0];
+  prov.hostnames.assign(R, host);
+  prov.rank_node = topo.node_of_rank();
+  prov.rank_device.assign(R, device_label);
+  const double row = static_cast<double>(sys.row_bytes(cfg.model));
+  set_root_attr(prov, "backend", std::string("model"));
+  set_root_attr(prov, "system", cfg.system);
+  set_root_attr(prov, "system_model", sys.name);
+  set_root_attr(prov, "num_ranks", static_cast<double>(R));
+  set_root_attr(prov, "num_nodes", static_cast<double>(topo.num_nodes()));
+  set_root_attr(prov, "topology", topo.describe());
+  set_root_attr(prov, "topology_source", std::string("suite"));
+  set_root_attr(prov, "slots_per_rank", static_cast<double>(slots_per_rank));
+  set_root_attr(prov, "act_dtype", sys.device.act_dtype);
+  set_root_attr(prov, "dispatch_row_bytes", row);
+  set_root_attr(prov, "combine_row_bytes", row);
+  set_root_attr(prov, "probe_overhead", 0.0);
+  set_root_attr(prov, "sync_probe", 0.0);
+  for (const auto& [k, v] : workload.provenance()) set_root_attr(prov, k, v);
+  return prov;
 }
 
 }  // namespace moeb::cli

@@ -14,6 +14,7 @@
 #include "core/cost_model.hpp"
 #include "core/results.hpp"
 #include "placement/strategy.hpp"
+#include "workload/workload.hpp"
 
 namespace moeb::cli {
 
@@ -45,5 +46,12 @@ void fill_model_measurements(StrategyResult& res, const PlacementPlan& plan, con
                              const Topology& topo, const SystemModel& system, bool predict,
                              int64_t num_batches,
                              const std::function<RoutingTrace(int64_t)>& batch);
+
+// Provenance of a model-only file (`place`, `simulate`): the process's own provenance and the
+// resolved config, plus backend "model", the modeled topology (every rank on this host, device
+// `device_label`), the system's row sizes and the workload's provenance; no sync probes.
+RunResult model_provenance(int argc, const char* const* argv, const RunConfig& cfg,
+                           const Topology& topo, const SystemModel& sys, int slots_per_rank,
+                           const Workload& workload, const std::string& device_label);
 
 }  // namespace moeb::cli

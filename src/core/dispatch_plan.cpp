@@ -13,6 +13,29 @@ void exclusive_scan_into(const std::vector<int64_t>& counts, std::vector<int64_t
 }
 }  // namespace
 
+void build_expert_view(DispatchPlan& p) {
+  int max_e = -1;
+  for (int32_t e : p.pair_expert) max_e = std::max(max_e, static_cast<int>(e));
+  std::vector<int64_t> count(static_cast<size_t>(max_e + 1), 0), start(count.size(), 0);
+  for (int32_t e : p.pair_expert) ++count[e];
+  p.experts.clear();
+  p.expert_offsets.assign(1, 0);
+  for (size_t e = 0; e < count.size(); ++e) {
+    if (count[e] == 0) continue;
+    start[e] = p.expert_offsets.back();
+    p.experts.push_back(static_cast<int32_t>(e));
+    p.expert_offsets.push_back(p.expert_offsets.back() + count[e]);
+  }
+  p.expert_row.assign(p.pair_expert.size(), 0);
+  p.expert_weight.assign(p.pair_expert.size(), 0.0f);
+  for (int64_t row = 0; row < p.rows_received(); ++row)
+    for (int64_t q = p.pair_offsets[row]; q < p.pair_offsets[row + 1]; ++q) {
+      const int64_t at = start[p.pair_expert[q]]++;
+      p.expert_row[at] = row;
+      p.expert_weight[at] = p.pair_weight[q];
+    }
+}
+
 DispatchPlan build_dispatch_plan(std::span<const int32_t> experts, std::span<const float> weights,
                                  std::span<const int32_t> dest, int top_k, int num_ranks, int me,
                                  bool dedup) {
@@ -87,27 +110,7 @@ DispatchPlan build_dispatch_plan(std::span<const int32_t> experts, std::span<con
       p.pair_offsets.push_back(static_cast<int64_t>(p.pair_expert.size()));
     }
 
-  // Expert-grouped order: counting sort of pairs by expert id.
-  int max_e = -1;
-  for (int32_t e : p.pair_expert) max_e = std::max(max_e, static_cast<int>(e));
-  std::vector<int64_t> count(static_cast<size_t>(max_e + 1), 0);
-  for (int32_t e : p.pair_expert) ++count[e];
-  std::vector<int64_t> start(count.size(), 0);
-  p.expert_offsets.assign(1, 0);
-  for (size_t e = 0; e < count.size(); ++e) {
-    if (count[e] == 0) continue;
-    start[e] = p.expert_offsets.back();
-    p.experts.push_back(static_cast<int32_t>(e));
-    p.expert_offsets.push_back(p.expert_offsets.back() + count[e]);
-  }
-  p.expert_row.assign(p.pair_expert.size(), 0);
-  p.expert_weight.assign(p.pair_expert.size(), 0.0f);
-  for (int64_t row = 0; row < p.rows_received(); ++row)
-    for (int64_t q = p.pair_offsets[row]; q < p.pair_offsets[row + 1]; ++q) {
-      const int64_t at = start[p.pair_expert[q]]++;
-      p.expert_row[at] = row;
-      p.expert_weight[at] = p.pair_weight[q];
-    }
+  build_expert_view(p);
   return p;
 }
 

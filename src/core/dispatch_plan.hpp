@@ -41,6 +41,10 @@ struct DispatchPlan {
   int64_t rows_computed() const { return static_cast<int64_t>(expert_row.size()); }
 };
 
+// Fills the expert-grouped view (experts, expert_offsets, expert_row, expert_weight) of `p` from
+// its received rows' (expert, weight) pairs: a counting sort by expert id, rows ascending within.
+void build_expert_view(DispatchPlan& p);
+
 // Builds rank `me`'s plan for one layer of a batch from its routing (dest of every (token, j)
 // pair, as route_layer computes it for the whole batch). With `dedup` a token goes once to each
 // distinct destination rank; without, once per (token, expert) pair.

@@ -89,28 +89,6 @@ std::vector<std::pair<int, std::vector<int>>> hop2_rows(const Batch& b, const He
   return out;
 }
 
-void build_expert_view(DispatchPlan& p) {
-  int max_e = -1;
-  for (int32_t e : p.pair_expert) max_e = std::max(max_e, static_cast<int>(e));
-  std::vector<int64_t> count(static_cast<size_t>(max_e + 1), 0), start(count.size(), 0);
-  for (int32_t e : p.pair_expert) ++count[e];
-  p.experts.clear();
-  p.expert_offsets.assign(1, 0);
-  for (size_t e = 0; e < count.size(); ++e) {
-    if (count[e] == 0) continue;
-    start[e] = p.expert_offsets.back();
-    p.experts.push_back(static_cast<int32_t>(e));
-    p.expert_offsets.push_back(p.expert_offsets.back() + count[e]);
-  }
-  p.expert_row.assign(p.pair_expert.size(), 0);
-  p.expert_weight.assign(p.pair_expert.size(), 0.0f);
-  for (int64_t row = 0; row < p.rows_received(); ++row)
-    for (int64_t q = p.pair_offsets[row]; q < p.pair_offsets[row + 1]; ++q) {
-      const int64_t at = start[p.pair_expert[q]]++;
-      p.expert_row[at] = row;
-      p.expert_weight[at] = p.pair_weight[q];
-    }
-}
 
 }  // namespace
 
