@@ -28,7 +28,7 @@ class Hdf5ResultSink : public ResultSink {
   explicit Hdf5ResultSink(std::string path) : path_(std::move(path)) {}
   void begin(const RunResult& provenance) override;
   void write_strategy(const StrategyResult& s) override;
-  void finish(const std::string& status) override;
+  void finish(RunStatus status) override;
   const std::string& path() const { return path_; }
 
  private:

@@ -109,8 +109,12 @@ StrategyResult read_strategy(hid_t strategies, const std::string& name) {
   s.name = name;
   Handle g = h5::open_group(strategies, name);
   auto str = [&](const char* a) { return h5::has_attr(g, a) ? h5::read_attr_str(g, a) : ""; };
-  s.status = str("status");
+  // An unknown status is kept as failed with the text as its reason; validate rejects it.
+  const std::string status = str("status");
+  const auto parsed = parse_strategy_status(status);
+  s.status = parsed.value_or(StrategyStatus::kFailed);
   s.skip_reason = str("skip_reason");
+  if (!parsed) s.skip_reason = "unknown status '" + status + "'";
   s.description = str("description");
   s.options = str("options");
   s.replica_policy = str("replica_policy");

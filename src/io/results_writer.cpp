@@ -17,11 +17,6 @@ namespace {
 
 using h5::Handle;
 
-const char* count_units(const std::string& name) {
-  if (name == "tokens_owned") return "tokens";
-  if (name == "rows_computed") return "rows";
-  return "bytes";
-}
 
 void write_root(hid_t file, const RunResult& r) {
   h5::write_attr(file, "schema_version", static_cast<int64_t>(kResultsSchemaVersion));
@@ -93,7 +88,10 @@ bool has_measurements(const StrategyResult& s) {
 
 void write_measured(hid_t g, const StrategyResult& s) {
   Handle m = h5::create_group(g, "measured");
-  for (const auto& [name, c] : s.counts) write_cube(m, name, c, count_units(name));
+  for (const auto& [name, c] : s.counts) {
+    const MetricSpec* spec = find_metric(name);
+    write_cube(m, name, c, spec ? spec->unit : "1");
+  }
   for (const auto& [name, c] : s.times) write_cube(m, name, c, "s");
   h5::write_dataset(m, "batch_index", {s.batch_index.size()}, s.batch_index.data(), "1");
   h5::write_dataset(m, "batch_tokens", {s.batch_tokens.size()}, s.batch_tokens.data(), "tokens");
@@ -123,7 +121,7 @@ void write_summary(hid_t g, const StrategyResult& s) {
 
 void write_strategy_group(hid_t strategies, const StrategyResult& s) {
   Handle g = h5::create_group(strategies, s.name);
-  h5::write_attr(g, "status", s.status);
+  h5::write_attr(g, "status", to_string(s.status));
   h5::write_attr(g, "skip_reason", s.skip_reason);
   h5::write_attr(g, "description", s.description);
   h5::write_attr(g, "options", s.options);
@@ -191,13 +189,14 @@ void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
   flush();
 }
 
-void Hdf5ResultSink::finish(const std::string& status) {
-  run_.attrs_str["status"] = status;
+void Hdf5ResultSink::finish(RunStatus status) {
+  run_.attrs_str["status"] = to_string(status);
   flush();
 }
 
 void Hdf5ResultSink::flush() {
   run_.attrs_str["end_time"] = utc_now_iso8601();
+  run_.attrs_num["load_avg_end"] = load_average();
   write_results(path_, run_);
 }
 

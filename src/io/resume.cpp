@@ -12,13 +12,14 @@
 namespace moeb {
 
 bool is_finished_status(const std::string& status) {
-  return status == "complete" || status == "skipped";
+  const auto s = parse_strategy_status(status);
+  return s && is_finished(*s);
 }
 
 std::set<std::string> completed_strategies(const RunResult& previous) {
   std::set<std::string> done;
   for (const auto& s : previous.strategies) {
-    if (is_finished_status(s.status)) done.insert(s.name);
+    if (is_finished(s.status)) done.insert(s.name);
   }
   return done;
 }

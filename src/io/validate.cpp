@@ -68,6 +68,7 @@ class Validator {
   void check_strategy(hid_t strategies, const std::string& name);
   void check_placement(hid_t g, const std::string& base);
   void check_measured(hid_t g, const std::string& base);
+  void check_failed(hid_t g, const std::string& base);
 
   hid_t file_;
   Failures& f_;
@@ -91,9 +92,9 @@ void Validator::check_root() {
   }
   if (h5::has_attr(file_, "status") && h5::attr_class(file_, "status") == h5::AttrClass::kString) {
     const std::string s = h5::read_attr_str(file_, "status");
-    if (s != "running" && s != "complete" && s != "interrupted")
+    if (!parse_run_status(s))
       f_.add("/ attribute 'status'", 2, "required root attribute",
-             "'" + s + "' is not running, complete or interrupted");
+             "'" + s + "' is not running, complete, interrupted or failed");
   }
   root_.num_ranks = int_attr_or(file_, "num_ranks", -1);
   root_.num_layers = int_attr_or(file_, "num_layers", -1);
@@ -302,18 +303,37 @@ void Validator::check_measured(hid_t g, const std::string& base) {
     }
 }
 
+// A failed strategy says why, and what it did record must be consistent (its wrong elements
+// are the reason it failed, so rule 8 does not apply).
+void Validator::check_failed(hid_t g, const std::string& base) {
+  const bool reason = h5::has_attr(g, "skip_reason") &&
+                      h5::attr_class(g, "skip_reason") == h5::AttrClass::kString &&
+                      !h5::read_attr_str(g, "skip_reason").empty();
+  if (!reason)
+    f_.add(base + " attribute 'skip_reason'", 3, "a failed strategy has a reason", "missing");
+  if (root_.num_layers < 1 || root_.num_ranks < 1 || root_.num_experts < 1) return;  // rule 2
+  if (h5::exists(g, "placement")) check_placement(g, base);
+  if (h5::exists(g, "measured")) check_measured(g, base);
+}
+
 void Validator::check_strategy(hid_t strategies, const std::string& name) {
   const std::string base = "/strategies/" + name;
   Handle g = h5::open_group(strategies, name);
   std::string status;
   if (h5::has_attr(g, "status") && h5::attr_class(g, "status") == h5::AttrClass::kString)
     status = h5::read_attr_str(g, "status");
-  if (status != "complete" && status != "skipped" && status != "interrupted") {
+  const auto st = parse_strategy_status(status);
+  if (!st) {
     f_.add(base + " attribute 'status'", 3, "valid status",
-           status.empty() ? "missing" : "'" + status + "' is not complete, skipped or interrupted");
+           status.empty() ? "missing"
+                          : "'" + status + "' is not complete, skipped, interrupted or failed");
     return;
   }
-  if (status != "complete") return;
+  if (*st == StrategyStatus::kFailed) {
+    check_failed(g, base);
+    return;
+  }
+  if (*st != StrategyStatus::kComplete) return;
   if (root_.num_layers < 1 || root_.num_ranks < 1 || root_.num_experts < 1) return;  // rule 2
   check_placement(g, base);
   check_measured(g, base);

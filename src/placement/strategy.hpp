@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/batch_routing.hpp"
 #include "core/model.hpp"
 #include "core/options.hpp"
 #include "core/placement.hpp"
@@ -38,6 +39,11 @@ struct PlacementPlan {
   // Free-form diagnostics worth keeping in the results (name -> value), e.g. "generic_experts".
   std::vector<std::pair<std::string, std::string>> notes;
 };
+
+// How the plan routes a batch (core/batch_routing).
+inline RoutingRule routing_rule(const PlacementPlan& p) {
+  return RoutingRule{&p.placement, p.policy.kind, p.transform.get()};
+}
 
 class PlacementStrategy {
  public:

@@ -35,7 +35,7 @@ void for_each_row(const Report& rep, const std::function<void(const Row&)>& emit
       for (const auto& name : g.strategies) {
         const Cell& c = sys.cells.at(name);
         if (c.status == "absent") continue;
-        if (c.status == "skipped") {
+        if (c.status == "skipped" || c.status == "failed") {
           emit(Row{&g, &sys, &name, &c, "all", nullptr, nullptr});
           continue;
         }

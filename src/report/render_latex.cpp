@@ -83,8 +83,8 @@ std::string render_latex(const Report& rep) {
           std::string text;
           if (c.status == "absent") {
             text = "--";
-          } else if (c.status == "skipped") {
-            text = "skipped";
+          } else if (c.status == "skipped" || c.status == "failed") {
+            text = c.status;
           } else {
             auto it = c.whole.find(col.id);
             text = it == c.whole.end()
@@ -131,8 +131,8 @@ std::string render_latex(const Report& rep) {
             std::string text = "n/a";
             if (c.status == "absent")
               text = "--";
-            else if (c.status == "skipped")
-              text = "skipped";
+            else if (c.status == "skipped" || c.status == "failed")
+              text = c.status;
             else if (it != c.per_layer.end() && l < static_cast<int>(it->second.size()))
               text = stat_text(it->second[l], col, sys.paths.size() > 1, "");
             out << " & " << text;

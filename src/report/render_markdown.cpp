@@ -26,7 +26,7 @@ std::string stat_text(const Stat& st, const ColumnSpec& col, bool show_spread) {
 std::string cell_text(const Cell& c, const Stat* st, const ColumnSpec& col, bool spread,
                       bool first) {
   if (c.status == "absent") return "-";
-  if (c.status == "skipped") return first ? "skipped" + markers(c) : "skipped";
+  if (c.status == "skipped" || c.status == "failed") return first ? c.status + markers(c) : c.status;
   std::string s = st ? stat_text(*st, col, spread && st->n > 1) : "n/a";
   return first ? s + markers(c) : s;
 }

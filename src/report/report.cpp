@@ -57,14 +57,17 @@ using CellSamples = std::vector<Sample>;
 
 void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strategy,
                const CellSamples& samples, Cell& cell) {
-  int complete = 0, skipped = 0, interrupted = 0;
-  std::string skip_reason;
+  int complete = 0, skipped = 0, interrupted = 0, failed = 0;
+  std::string skip_reason, fail_reason;
   for (const auto& s : samples) {
-    const std::string& st = s.result->status;
-    if (st == "skipped") {
+    const StrategyStatus st = s.result->status;
+    if (st == StrategyStatus::kSkipped) {
       ++skipped;
       if (skip_reason.empty()) skip_reason = s.result->skip_reason;
-    } else if (st == "interrupted") {
+    } else if (st == StrategyStatus::kFailed) {
+      ++failed;
+      if (fail_reason.empty()) fail_reason = s.result->skip_reason;
+    } else if (st == StrategyStatus::kInterrupted) {
       ++interrupted;
     } else {
       ++complete;
@@ -76,6 +79,8 @@ void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strat
     cell.status = "complete";
   } else if (interrupted > 0) {
     cell.status = "interrupted";
+  } else if (failed > 0) {
+    cell.status = "failed";
   } else {
     cell.status = "skipped";
   }
@@ -84,14 +89,20 @@ void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strat
     add_cell_footnote(
         g, cell,
         where + ": skipped: " + (skip_reason.empty() ? "no reason recorded" : skip_reason));
+  } else if (cell.status == "failed") {
+    add_cell_footnote(g, cell, where + ": failed: " + fail_reason);
   } else if (skipped > 0) {
     add_cell_footnote(g, cell,
                       where + ": skipped in " + std::to_string(skipped) + " of " +
                           std::to_string(n) + " files (" + skip_reason + ")");
   }
+  if (failed > 0 && cell.status != "failed")
+    add_cell_footnote(g, cell,
+                      where + ": failed in " + std::to_string(failed) + " of " +
+                          std::to_string(n) + " files (" + fail_reason + "); not aggregated");
   if (interrupted > 0) {
     for (const auto& s : samples) {
-      if (s.result->status != "interrupted") continue;
+      if (s.result->status != StrategyStatus::kInterrupted) continue;
       add_cell_footnote(g, cell,
                         where + ": interrupted in " + *s.path +
                             (s.figures.has_data
@@ -106,7 +117,7 @@ void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strat
                           ": oracle, placed with the evaluation part itself (a bound, "
                           "not a deployable strategy)");
   for (const auto& s : samples) {
-    if (s.result->routing_deviation >= 0 && s.result->status != "skipped") {
+    if (s.result->routing_deviation >= 0 && s.result->status != StrategyStatus::kSkipped) {
       add_cell_footnote(g, cell,
                         where + " changes routing: " + fmt_pct(s.result->routing_deviation) +
                             " of (token, expert) choices differ from the trace" +
@@ -117,8 +128,11 @@ void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strat
 
   // Aggregate every column over the samples that carry data (skipped ones have none).
   std::vector<const StrategyFigures*> with_data;
-  for (const auto& s : samples)
-    if (s.figures.has_data || s.result->status != "skipped") with_data.push_back(&s.figures);
+  for (const auto& s : samples) {
+    if (s.result->status == StrategyStatus::kFailed) continue;  // its figures are not trusted
+    if (s.figures.has_data || s.result->status != StrategyStatus::kSkipped)
+      with_data.push_back(&s.figures);
+  }
   for (const auto& col : report_columns()) {
     std::vector<double> w;
     for (const auto* f : with_data) {

@@ -30,7 +30,7 @@ struct Stat {
 };
 
 struct Cell {
-  std::string status = "absent";  // complete | skipped | interrupted | absent (not in the file)
+  std::string status = "absent";  // complete | skipped | interrupted | failed | absent (not in file)
   bool oracle = false;
   std::vector<int> footnotes;         // 1-based numbers into ReportGroup::footnotes
   std::map<std::string, Stat> whole;  // column id -> stat

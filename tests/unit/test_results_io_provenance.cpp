@@ -107,7 +107,7 @@ TEST(Provenance, LocalAndConfigProvenanceMakeAValidFile) {
   prov.strategies.clear();
   sink.begin(prov);
   for (const auto& s : r.strategies) sink.write_strategy(s);
-  sink.finish("complete");
+  sink.finish(RunStatus::kComplete);
   const ValidationReport rep = validate_results(path);
   for (const auto& f : rep.failures) ADD_FAILURE() << f;
   const RunResult back = read_results(path);

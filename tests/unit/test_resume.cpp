@@ -18,7 +18,7 @@ moeb::StrategyResult strategy(const std::string& name, const std::string& status
                               double placement_time_s = 0) {
   moeb::StrategyResult s;
   s.name = name;
-  s.status = status;
+  s.status = *moeb::parse_strategy_status(status);
   s.placement_time_s = placement_time_s;
   return s;
 }
@@ -53,7 +53,7 @@ TEST(Resume, MergeHoldsEveryStrategyOnceInPlannedOrder) {
   const auto merged = moeb::merge_resumed(planned, previous, fresh);
   ASSERT_EQ(names(merged), (std::vector<std::string>{"baseline", "eplb", "tacg"}));
   EXPECT_EQ(merged[0].placement_time_s, 1.0);  // kept from the file, not run again
-  EXPECT_EQ(merged[1].status, "complete");     // the fresh run replaces the interrupted one
+  EXPECT_EQ(merged[1].status, moeb::StrategyStatus::kComplete);     // the fresh run replaces the interrupted one
   EXPECT_EQ(merged[1].placement_time_s, 3.0);
 }
 

@@ -1,0 +1,195 @@
+// resolve_experiment: the one setup of run, simulate and place.
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/memory_budget.hpp"
+#include "experiment/experiment.hpp"
+#include "io/config_loader.hpp"
+#include "io/system_file.hpp"
+#include "placement/registry.hpp"
+
+namespace moeb {
+
+const char* to_string(ExperimentMode m) {
+  switch (m) {
+    case ExperimentMode::kRun: return "run";
+    case ExperimentMode::kSimulate: return "simulate";
+    case ExperimentMode::kPlace: return "place";
+  }
+  return "?";
+}
+
+namespace {
+
+// Evaluation batches kept in memory for all instances: simulate and place replay them per
+// strategy on one process; a run holds them on every rank.
+constexpr size_t kModelBatchBytes = size_t{2} << 30;
+constexpr size_t kRunBatchBytes = size_t{256} << 20;
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// Replaces cfg.strategies by `list` ("all" = every registered strategy), each with the options
+// of the suite's [strategy.<name>] table if it has one.
+void select_strategies(RunConfig& cfg, const std::string& list, const std::string& where) {
+  std::vector<std::string> names = split_list(list);
+  if (names.size() == 1 && names[0] == "all") names = strategy_names();
+  cfg.strategies.clear();
+  for (const auto& n : names) {
+    find_strategy(n, where);
+    StrategyConfig sc{n, {}};
+    auto it = cfg.strategy_option_tables.find(n);
+    if (it != cfg.strategy_option_tables.end()) sc.options = it->second;
+    cfg.strategies.push_back(sc);
+  }
+}
+
+// Overrides every mode shares, then the mode's own; each lands in the resolved config.
+void apply_overrides(RunConfig& cfg, const ExperimentRequest& r) {
+  if (!r.model.empty()) {
+    cfg.model = model_preset(r.model);
+    cfg.model_preset = cfg.model.name;
+  }
+  if (r.layers > 0) cfg.model.num_layers = r.layers;
+  if (!r.dispatch.empty()) cfg.dispatch = to_string(parse_dispatch_mode(r.dispatch, "--dispatch"));
+  if (!r.backend.empty()) cfg.backend = to_string(parse_backend(r.backend, "--backend"));
+  if (!r.system_model.empty() && r.mode == ExperimentMode::kRun) cfg.system_file = r.system_model;
+  if (!r.system_label.empty() && r.mode == ExperimentMode::kRun) cfg.system = r.system_label;
+  if (r.nodes > 0) {
+    cfg.nodes = r.nodes;
+    cfg.ranks_per_node = 0;
+  }
+  if (!r.trace.empty()) {
+    cfg.workload.kind = "trace";
+    cfg.workload.traces = {r.trace};
+    cfg.workload.trace_weights.clear();
+  }
+  if (r.batch_tokens > 0) {
+    cfg.workload.batch_tokens = r.batch_tokens;
+    // Enough tokens for the calibration part and every simulated batch.
+    const double eval_share = 1.0 - cfg.workload.calibration_fraction;
+    const auto need = static_cast<int64_t>(static_cast<double>(r.batch_tokens) *
+                                           std::max(r.iterations, 1) /
+                                           std::max(eval_share, 0.05) * 1.1);
+    if (cfg.workload.kind == "synthetic") cfg.workload.tokens = std::max(cfg.workload.tokens, need);
+  }
+  if (!r.strategies.empty()) select_strategies(cfg, r.strategies, r.strategies_option);
+  if (r.mode == ExperimentMode::kRun) {
+    if (r.iterations > 0) cfg.iterations = r.iterations;
+    if (r.warmup >= 0) cfg.warmup = r.warmup;
+  } else {
+    // Model-only: iterations are the evaluation batches modeled, without warm-up.
+    cfg.iterations = std::max(r.iterations, 1);
+    cfg.warmup = 0;
+  }
+}
+
+// Simulate and place model a topology: the option's, else the suite's.
+Topology model_topology(RunConfig& cfg, const ExperimentRequest& r, std::string& source) {
+  Topology topo;
+  if (!r.topology.empty()) {
+    topo = parse_topology(r.topology, "--topology");
+    source = "option";
+  } else if (cfg.nodes > 0 && cfg.ranks_per_node > 0) {
+    topo = Topology::uniform(cfg.nodes, cfg.ranks_per_node);
+    source = "suite";
+  } else {
+    throw ConfigError(r.suite + ": key 'topology': " + to_string(r.mode) +
+                      " needs nodes and ranks_per_node, or --topology NxG");
+  }
+  cfg.nodes = topo.num_nodes();
+  cfg.ranks_per_node = topo.ranks_per_node();
+  return topo;
+}
+
+// The cost model's system: a run predicts with the suite's (or --system-model), simulate needs
+// one, place uses one when given.
+std::optional<SystemModel> resolve_system(RunConfig& cfg, const ExperimentRequest& r) {
+  if (r.mode == ExperimentMode::kRun) {
+    if (cfg.system_file.empty()) return std::nullopt;
+    return find_system(cfg.system_file);
+  }
+  const std::string name = !r.system_model.empty() ? r.system_model : cfg.system_file;
+  if (name.empty()) {
+    if (r.mode == ExperimentMode::kPlace) return std::nullopt;
+    std::string known;
+    for (const auto& n : system_preset_names()) known += (known.empty() ? "" : ", ") + n;
+    throw ConfigError("simulate: no system model (give --system FILE or a preset: " + known + ")");
+  }
+  SystemModel sys = find_system(name);
+  cfg.system_file = name;
+  if (r.mode == ExperimentMode::kSimulate)
+    cfg.system = !r.system_label.empty() ? r.system_label : sys.name;
+  return sys;
+}
+
+int resolve_slots(const RunConfig& cfg, const Topology& topo) {
+  const ModelSpec& m = cfg.model;
+  const int R = topo.num_ranks();
+  const int slots = resolve_slots_per_rank(m, R, cfg.slots_per_rank, cfg.expert_memory_gib,
+                                           cfg.expert_dtype, cfg.suite_path + ": key 'placement'");
+  if (static_cast<long long>(slots) * R < m.num_experts)
+    throw ConfigError(cfg.suite_path + ": key 'placement.slots_per_rank': " +
+                      std::to_string(slots) + " slots x " + std::to_string(R) +
+                      " ranks cannot hold " + std::to_string(m.num_experts) +
+                      " experts (expected at least " +
+                      std::to_string((m.num_experts + R - 1) / R) + " slots per rank)");
+  return slots;
+}
+
+std::string default_output(const Experiment& e) {
+  const ExperimentRequest& r = e.request;
+  if (!r.output.empty()) return r.output;
+  const std::string& suite = e.cells.front().cfg.suite_name;
+  switch (r.mode) {
+    case ExperimentMode::kRun: return !r.resume.empty() ? r.resume : suite + ".h5";
+    case ExperimentMode::kSimulate: return suite + "-" + e.system->name + ".h5";
+    case ExperimentMode::kPlace: return suite + "-place.h5";
+  }
+  return suite + ".h5";
+}
+
+// One instance per listed strategy, named after it, with its resolved options.
+std::vector<StrategyInstance> resolve_instances(const RunConfig& cfg) {
+  std::vector<StrategyInstance> out;
+  for (auto& rs : resolve_strategy_options(cfg))
+    out.push_back(StrategyInstance{rs.name, rs.strategy, std::move(rs.options)});
+  return out;
+}
+
+}  // namespace
+
+Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolver& ranks) {
+  Experiment e;
+  e.request = req;
+  RunConfig cfg = load_suite(req.suite);
+  apply_overrides(cfg, req);
+  const bool model_only = req.mode != ExperimentMode::kRun;
+  if (model_only) validate_model(cfg.model, req.suite + ": [model]");
+  ExperimentCell cell;
+  cell.instances = resolve_instances(cfg);
+  cell.dispatch = parse_dispatch_mode(cfg.dispatch, cfg.suite_path + ": key 'run.dispatch'");
+  cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
+  e.topo = model_only ? model_topology(cfg, req, e.topology_source) : ranks(cfg, e.topology_source);
+  e.system = resolve_system(cfg, req);
+  e.slots_per_rank = resolve_slots(cfg, e.topo);
+  e.workload = open_workload(cfg, cfg.model);
+  if (e.workload->num_batches() < 1)
+    throw ConfigError(req.suite + ": key 'workload': no evaluation batch");
+  e.batches = std::make_unique<BatchSource>(*e.workload, model_only ? kModelBatchBytes
+                                                                    : kRunBatchBytes);
+  cell.cfg = std::move(cfg);
+  e.cells.push_back(std::move(cell));
+  if (req.mode == ExperimentMode::kPlace) e.reference = "baseline";
+  e.output = default_output(e);
+  return e;
+}
+
+}  // namespace moeb
