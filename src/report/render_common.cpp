@@ -74,7 +74,9 @@ namespace detail {
 std::vector<std::string> per_layer_columns(const Report& rep) {
   std::vector<std::string> ids;
   for (const auto& id : rep.columns)
-    if (id != "routing_dev_pct" && id != "placement_s") ids.push_back(id);
+    if (id != "routing_dev_pct" && id != "placement_s" && id != "batch_ms" &&
+        id != "combine_algbw_gbps" && id != "combine_busbw_gbps" && id != "expert_mem_gib")
+      ids.push_back(id);
   return ids;
 }
 
