@@ -53,7 +53,9 @@ DispatchMode parse_dispatch_mode(const std::string& name, const std::string& whe
 BackendKind parse_backend(const std::string& name, const std::string& where) {
   return parse_or_throw<BackendKind>(backend_names(), name, where);
 }
-std::optional<StrategyStatus> parse_strategy_status(const std::string& name) {
+std::optional<StrategyStatus> parse_strategy_status(const std::string& name, bool synonyms) {
+  if (synonyms && (name == "done" || name == "completed" || name == "ok" || name.empty()))
+    return StrategyStatus::kComplete;
   return parse_opt<StrategyStatus>(strategy_status_names(), name);
 }
 std::optional<RunStatus> parse_run_status(const std::string& name) {

@@ -39,7 +39,10 @@ std::string to_string(RunStatus s);
 DispatchMode parse_dispatch_mode(const std::string& name, const std::string& where);
 BackendKind parse_backend(const std::string& name, const std::string& where);
 // nullopt for a name outside the table (readers and validators report it their own way).
-std::optional<StrategyStatus> parse_strategy_status(const std::string& name);
+// With `synonyms`, the words other writers use for a finished strategy ("done", "completed",
+// "ok", "") read as complete (readers; the validator is strict).
+std::optional<StrategyStatus> parse_strategy_status(const std::string& name,
+                                                    bool synonyms = false);
 std::optional<RunStatus> parse_run_status(const std::string& name);
 
 // A status whose StrategyResult::reason says why (skipped: the constraint; failed: the error).

@@ -111,7 +111,7 @@ StrategyResult read_strategy(hid_t strategies, const std::string& name) {
   auto str = [&](const char* a) { return h5::has_attr(g, a) ? h5::read_attr_str(g, a) : ""; };
   // An unknown status is kept as failed with the text as its reason; validate rejects it.
   const std::string status = str("status");
-  const auto parsed = parse_strategy_status(status);
+  const auto parsed = parse_strategy_status(status, true);
   s.status = parsed.value_or(StrategyStatus::kFailed);
   s.skip_reason = str("skip_reason");
   if (!parsed) s.skip_reason = "unknown status '" + status + "'";

@@ -138,6 +138,35 @@ def check_quickstart(moebench, work):
     recompute_bytes(out)
 
 
+def check_failed_check(moebench, work):
+    """A strategy whose correctness check fails is recorded as failed with its reason, the run
+    goes on with the others and exits 1, the file validates, and `report` shows the failed
+    strategy with its reason next to the good ones. The failure is forced with the test-only
+    `--test-fail-check NAME` (a tolerance no element can meet, through the real check)."""
+    with open(QUICKSTART) as f:
+        text = small_suite(f.read())
+    suite = os.path.join(work, "quick.toml")
+    with open(suite, "w") as f:
+        f.write(text)
+    out = os.path.join(work, "failed.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", out, "--strategies", "baseline,grace,eplb",
+                   "--test-fail-check", "grace"], work)
+    sys.stdout.write(r.stdout)
+    assert r.returncode == 1, f"expected exit code 1, got {r.returncode}:\n{r.stdout}\n{r.stderr}"
+    assert "strategy 'grace'" in r.stderr and "correctness check failed" in r.stderr, r.stderr
+    v = subprocess.run([moebench, "validate", out], capture_output=True, text=True)
+    assert v.returncode == 0, f"validate failed:\n{v.stdout}\n{v.stderr}"
+    rep = subprocess.run([moebench, "report", out], capture_output=True, text=True)
+    assert rep.returncode == 0, f"report failed:\n{rep.stdout}\n{rep.stderr}"
+    rows = {line.split("|")[1].strip(): line for line in rep.stdout.splitlines()
+            if line.startswith("|") and not line.startswith("|:")}
+    assert "failed" in rows.get("grace", ""), rep.stdout
+    for good in ("baseline", "eplb"):
+        assert good in rows and "failed" not in rows[good], rep.stdout
+    assert re.search(r"grace on .*: failed: correctness check failed", rep.stdout), rep.stdout
+    print(rep.stdout)
+
+
 def main():
     moebench, case, work = sys.argv[1], sys.argv[2], sys.argv[3]
     work = os.path.join(work, case)
@@ -145,6 +174,8 @@ def main():
     os.makedirs(work)
     if case == "quickstart":
         check_quickstart(moebench, work)
+    elif case == "failed_check":
+        check_failed_check(moebench, work)
     else:
         check_bad(moebench, case, work)
 
