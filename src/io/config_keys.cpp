@@ -1,5 +1,7 @@
 #include "io/config_keys.hpp"
 
+#include "core/run_types.hpp"
+
 namespace moeb {
 
 namespace {
@@ -99,9 +101,10 @@ const std::vector<ConfigKey>& config_keys() {
           "dtype converting expert_memory_gib into slots", -kInf, kInf,
           {"fp32", "bf16", "fp16", "fp8"}),
       // [run]
-      key("run", "backend", MOEB_FIELD(backend), "compute backend", -kInf, kInf, {"cpu", "cuda"}),
+      key("run", "backend", MOEB_FIELD(backend), "compute backend", -kInf, kInf,
+          backend_names()),
       key("run", "dispatch", MOEB_FIELD(dispatch), "dispatch mode", -kInf, kInf,
-          {"flat", "hierarchical"}),
+          dispatch_mode_names()),
       key("run", "dedup", MOEB_FIELD(dedup), "one token copy per destination rank"),
       key("run", "warmup", MOEB_FIELD(warmup), "unmeasured iterations", 0, kIntMax),
       key("run", "iterations", MOEB_FIELD(iterations), "measured iterations", 1, kIntMax),
