@@ -45,7 +45,7 @@ TEST(Experiment, PlaceLoopsOverEveryStrategyIntoTheMemorySink) {
   const RunResult r = run_in_memory(quickstart_request(ExperimentMode::kPlace), e);
   EXPECT_EQ(r.attrs_str.at("status"), "complete");
   EXPECT_EQ(r.attrs_str.at("backend"), "model");
-  EXPECT_EQ(r.attrs_str.at("system_model"), "none");
+  EXPECT_EQ(r.attrs_str.at("system_model"), "loopback");  // the suite's [system] model
   EXPECT_GE(r.attrs_num.at("host_cores"), 1);
   ASSERT_EQ(r.strategies.size(), strategy_names().size());
   for (size_t k = 0; k < r.strategies.size(); ++k) {
