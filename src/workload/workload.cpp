@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "workload/generator.hpp"
 #include "workload/replay.hpp"
 #include "workload/split.hpp"
 #include "workload/synthetic.hpp"
@@ -53,24 +54,6 @@ class BatchedWorkload final : public Workload {
   bool oracle_;
 };
 
-}  // namespace
-
-SyntheticSpec synthetic_spec_of(const WorkloadConfig& w) {
-  SyntheticSpec s;
-  s.distribution = w.distribution;
-  s.zipf_s = w.zipf_s;
-  s.num_families = w.num_families;
-  s.family_hot_share = w.family_hot_share;
-  s.block_experts = w.block_experts;
-  s.recurrence = w.recurrence;
-  s.phase_mix = w.phase_mix;
-  s.request_tokens = w.request_tokens;
-  s.prefill_share = w.prefill_share;
-  return s;
-}
-
-namespace {
-
 void check_shape(const TokenSource& src, const ModelSpec& model, const std::string& what) {
   auto fail = [&](const std::string& m) { throw ConfigError("workload: " + what + ": " + m); };
   if (src.num_experts() != model.num_experts)
@@ -94,16 +77,6 @@ std::string resolve_path(const std::string& p, const std::string& suite_path) {
 
 }  // namespace
 
-RoutingStats stats_of_tokens(const TokenSource& src, std::span<const int64_t> ordered,
-                             int num_layers, int64_t batch_tokens) {
-  RoutingStats stats(num_layers, src.num_experts(), src.family_names());
-  for (size_t b = 0; b < ordered.size(); b += static_cast<size_t>(batch_tokens)) {
-    size_t n = std::min(static_cast<size_t>(batch_tokens), ordered.size() - b);
-    stats.add_batch(src.fetch(ordered.subspan(b, n), num_layers));
-  }
-  return stats;
-}
-
 std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& model) {
   const WorkloadConfig& w = cfg.workload;
   validate_model(model, "model");
@@ -115,10 +88,7 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   if (w.kind == "synthetic") {
     if (w.tokens < 2)
       throw ConfigError("workload: key 'tokens': expected >= 2, got " + std::to_string(w.tokens));
-    std::shared_ptr<const SyntheticGenerator> gen =
-        w.distribution == "calibrated"
-            ? make_calibrated_generator(w, model, cfg.seed, &prov)
-            : std::make_shared<SyntheticGenerator>(synthetic_spec_of(w), model, cfg.seed);
+    std::shared_ptr<const SyntheticGenerator> gen = make_generator(w, model, cfg.seed, &prov);
     src = make_synthetic_source(gen, model.num_layers, model.num_experts, model.top_k, w.tokens);
     prov["workload_kind"] = "synthetic";
     prov["distribution"] = w.distribution;

@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/cuda/cuda_entry.hpp"
-#include "runtime/cuda/error_format.hpp"
+#include "kernels/cuda/error_format.hpp"
 
 namespace moeb {
 namespace {
