@@ -29,6 +29,21 @@ struct TraceWriter::Impl {
       ok = id->reset() && ok;
     return file.reset() && ok;
   }
+  // After a failed write: shrinks every growing dataset to no tokens, which drops its cached
+  // chunks without writing them, so that closing has only metadata left to flush.
+  void abandon() {
+    for (Id* id : {&request_id, &family, &phase, &position, &experts, &weights}) {
+      if (id->get() < 0) continue;
+      hid_t space = H5Dget_space(*id);
+      hsize_t dims[3] = {0, 0, 0};
+      const int rank = space >= 0 ? H5Sget_simple_extent_dims(space, dims, nullptr) : -1;
+      if (space >= 0) H5Sclose(space);
+      if (rank == 3) dims[1] = 0;
+      if (rank == 1) dims[0] = 0;
+      if (rank == 1 || rank == 3) H5Dset_extent(*id, dims);
+    }
+    H5Eclear2(H5E_DEFAULT);
+  }
   ~Impl() { close(); }
 };
 
@@ -78,11 +93,16 @@ TraceWriter::TraceWriter(const std::string& path, const TraceHeader& header)
 }
 
 TraceWriter::~TraceWriter() {
-  if (!finished_) {
-    impl_.reset();
-    std::error_code ec;
-    std::filesystem::remove(tmp_path_, ec);
-  }
+  if (finished_) return;
+  // Truncating first frees the space a failed write (a full disk) left behind, so that closing,
+  // which flushes HDF5's metadata, succeeds: a file that fails to close stays open inside
+  // libhdf5, whose exit cleanup then crashes on it (1.10.8).
+  std::error_code ec;
+  std::filesystem::resize_file(tmp_path_, 0, ec);
+  if (impl_) impl_->abandon();
+  impl_.reset();
+  skip_exit_cleanup();
+  std::filesystem::remove(tmp_path_, ec);
 }
 
 void TraceWriter::append(const RoutingTrace& chunk) {

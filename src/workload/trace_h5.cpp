@@ -1,10 +1,26 @@
 #include "workload/trace_h5.hpp"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "core/error.hpp"
 
 namespace moeb::trace_h5 {
+
+namespace {
+// libhdf5 (1.10.8) closes every file still open when the process exits, and crashes
+// (H5F__close_cb) on a file whose H5Fclose failed, e.g. because its last flush hit a full disk.
+// Its own exit hook is replaced by one that skips that cleanup after such a failure (or after
+// a writer gave up on a file): the error has been reported and the temporary file removed.
+bool g_skip_exit_cleanup = false;
+void close_hdf5_at_exit() {
+  if (!g_skip_exit_cleanup) H5close();
+}
+[[maybe_unused]] const bool kExitHookInstalled = [] {
+  if (H5dont_atexit() >= 0) std::atexit(close_hdf5_at_exit);
+  return true;
+}();
+}  // namespace
 
 Id& Id::operator=(Id&& o) noexcept {
   if (this != &o) {
@@ -46,6 +62,8 @@ bool Id::reset() {
   id_ = -1;
   return rc >= 0;
 }
+
+void skip_exit_cleanup() { g_skip_exit_cleanup = true; }
 
 void quiet() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
@@ -196,13 +214,10 @@ void write_dense(hid_t loc, const char* name, std::vector<hsize_t> dims, const d
                  const std::string& path) {
   Id space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path,
                     "H5Screate_simple"));
-  Id dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), path, "H5Pcreate"));
-  std::vector<hsize_t> chunk = dims;
-  chunk[0] = 1;
-  check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), path, "H5Pset_chunk");
-  check(H5Pset_deflate(dcpl, 1), path, "H5Pset_deflate");
-  Id ds(check_id(H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), path,
-                 std::string("create dataset ") + name));
+  // Contiguous: the write goes straight to the file (no chunk cache left dirty on a failure).
+  Id ds(
+      check_id(H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               path, std::string("create dataset ") + name));
   check(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path, "H5Dwrite");
 }
 

@@ -32,6 +32,9 @@ class Id {
 };
 
 void quiet();
+// Tells the exit hook not to run libhdf5's cleanup (H5close), which crashes on a file whose
+// writing failed part-way (1.10.8, H5F__close_cb). Called by a writer that gives up on a file.
+void skip_exit_cleanup();
 // The system error behind the current HDF5 error stack ("No space left on device"), or "".
 std::string system_reason();
 

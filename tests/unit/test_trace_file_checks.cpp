@@ -321,3 +321,32 @@ TEST(TraceFileChecks, CommandLineRefusesWithExitCodeTwoAndLeavesNothing) {
   EXPECT_FALSE(fs::exists(dir / "out.csv"));
   fs::remove_all(dir);
 }
+
+// A write that fails part-way (here a file-size limit, as a full disk would) gives one line,
+// exit code 1, no file and no crash in libhdf5's exit cleanup (issue 17: exit 139 before).
+TEST(TraceFileChecks, WriteFailureLeavesNothingAndDoesNotCrash) {
+  const fs::path bin = fs::path(MOEB_BINARY_DIR) / "bin" / "moebench";
+  if (!fs::exists(bin)) GTEST_SKIP() << "moebench not built (" << bin << ")";
+  if (std::system("command -v bash > /dev/null") != 0) GTEST_SKIP() << "no bash";
+  auto dir = tmp_dir();
+  for (const std::string tokens : {"3000", "100000"}) {
+    const std::string out = (dir / "g.h5").string();
+    Ran r = run_cli("trace generate -o " + out + " --tokens " + tokens + " --layers 4", dir);
+    ASSERT_EQ(r.code, 0) << r.out;  // the same command without a limit works
+    fs::remove(out);
+    const std::string cmd = "bash -c 'trap \"\" XFSZ; ulimit -f 64; " + bin.string() +
+                            " trace generate -o " + out + " --tokens " + tokens +
+                            " --layers 4' > " + (dir / "log").string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(dir / "log");
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_TRUE(WIFEXITED(rc)) << text;
+    EXPECT_EQ(WEXITSTATUS(rc), 1) << text;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    EXPECT_NE(text.find("g.h5: HDF5"), std::string::npos) << text;
+    EXPECT_NE(text.find("File too large"), std::string::npos) << text;
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_FALSE(fs::exists(out + ".tmp"));
+  }
+  fs::remove_all(dir);
+}
