@@ -95,7 +95,8 @@ std::string resolve_path(const std::string& p, const std::string& suite_path,
   if (!fs::path(p).is_absolute() && !suite_path.empty()) {
     fs::path alt = fs::path(suite_path).parent_path() / p;
     if (fs::exists(alt, ec)) return alt.lexically_normal().string();
-    looked += ", " + fs::absolute(alt, ec).lexically_normal().string() + " (next to the suite)";
+    const std::string next_to_suite = fs::absolute(alt, ec).lexically_normal().string();
+    if (next_to_suite != looked) looked += ", " + next_to_suite + " (next to the suite)";
   }
   throw InputError("workload: key '" + key + "': trace file '" + p + "' not found; looked in " +
                    looked);

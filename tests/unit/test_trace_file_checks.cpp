@@ -350,3 +350,27 @@ TEST(TraceFileChecks, WriteFailureLeavesNothingAndDoesNotCrash) {
   }
   fs::remove_all(dir);
 }
+
+// A trace named in a suite that exists nowhere is reported with every place looked in.
+TEST(TraceFileChecks, MissingSuiteTraceListsThePlacesLookedIn) {
+  const fs::path bin = fs::path(MOEB_BINARY_DIR) / "bin" / "moebench";
+  if (!fs::exists(bin)) GTEST_SKIP() << "moebench not built (" << bin << ")";
+  auto dir = tmp_dir();
+  std::ifstream in(fs::path(MOEB_SOURCE_DIR) / "suites" / "mixtral-gsm8k.toml");
+  std::string suite((std::istreambuf_iterator<char>(in)), {});
+  const size_t at = suite.find("traces = [");
+  ASSERT_NE(at, std::string::npos);
+  suite.replace(at, suite.find('\n', at) - at, "traces = [\"nothere.h5\"]");
+  fs::create_directories(dir / "suites");
+  std::ofstream(dir / "suites" / "s.toml") << suite;
+  Ran r = run_cli("simulate " + (dir / "suites" / "s.toml").string() + " --system loopback -o " +
+                      (dir / "o.h5").string(),
+                  dir);
+  expect_exit2(r, "trace file 'nothere.h5' not found; looked in ");
+  EXPECT_NE(
+      r.out.find(fs::absolute(dir / "suites" / "nothere.h5").string() + " (next to the suite)"),
+      std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(dir / "o.h5"));
+  fs::remove_all(dir);
+}
