@@ -29,43 +29,31 @@ void write_coact(const TraceReader& reader, std::FILE* f, const std::string& pat
                       path);
 }
 
-void write_csv_token(const RoutingTrace& t, int64_t i, const TraceHeader& h, std::FILE* f,
-                     const std::string& path) {
+// One (token, layer) record as a csv row or a JSON line (default field names).
+std::string record_line(const RoutingTrace& t, int64_t i, int l, const TraceHeader& h, bool csv) {
   const auto& m = t.meta(i);
   const std::string& fam = h.family_names[static_cast<size_t>(m.family)];
   const char* phase = m.phase == Phase::kPrefill ? "prefill" : "decode";
-  for (int l = 0; l < h.num_layers; ++l) {
-    auto e = t.experts(l, i);
-    auto w = t.weights(l, i);
-    std::string line = std::to_string(m.request_id) + "," + std::to_string(m.position) + "," +
-                       std::to_string(l) + "," + fam + "," + phase;
-    for (int j = 0; j < h.top_k; ++j) line += "," + std::to_string(e[j]);
-    char buf[32];
-    for (int j = 0; j < h.top_k; ++j) {
-      std::snprintf(buf, sizeof buf, ",%.9g", static_cast<double>(w[j]));
-      line += buf;
-    }
-    check_write(std::fprintf(f, "%s\n", line.c_str()), path);
+  auto e = t.experts(l, i);
+  auto w = t.weights(l, i);
+  if (!csv)
+    return json({{"dataset", fam},
+                 {"problem_id", m.request_id},
+                 {"layer", l},
+                 {"experts", std::vector<int32_t>(e.begin(), e.end())},
+                 {"gating_probs", std::vector<float>(w.begin(), w.end())},
+                 {"token_idx", m.position},
+                 {"phase", phase}})
+        .dump();
+  std::string line = std::to_string(m.request_id) + "," + std::to_string(m.position) + "," +
+                     std::to_string(l) + "," + fam + "," + phase;
+  for (int j = 0; j < h.top_k; ++j) line += "," + std::to_string(e[j]);
+  char buf[32];
+  for (int j = 0; j < h.top_k; ++j) {
+    std::snprintf(buf, sizeof buf, ",%.9g", static_cast<double>(w[j]));
+    line += buf;
   }
-}
-
-void write_jsonl_token(const RoutingTrace& t, int64_t i, const TraceHeader& h, std::FILE* f,
-                       const std::string& path) {
-  const auto& m = t.meta(i);
-  const std::string& fam = h.family_names[static_cast<size_t>(m.family)];
-  const char* phase = m.phase == Phase::kPrefill ? "prefill" : "decode";
-  for (int l = 0; l < h.num_layers; ++l) {
-    auto e = t.experts(l, i);
-    auto w = t.weights(l, i);
-    json obj = {{"dataset", fam},
-                {"problem_id", m.request_id},
-                {"layer", l},
-                {"experts", std::vector<int32_t>(e.begin(), e.end())},
-                {"gating_probs", std::vector<float>(w.begin(), w.end())},
-                {"token_idx", m.position},
-                {"phase", phase}};
-    check_write(std::fprintf(f, "%s\n", obj.dump().c_str()), path);
-  }
+  return line;
 }
 
 void write_tokens(const TraceReader& reader, const std::string& format, std::FILE* f,
@@ -82,12 +70,10 @@ void write_tokens(const TraceReader& reader, const std::string& format, std::FIL
   constexpr int64_t kBlock = 16384;
   for (int64_t b = 0; b < reader.num_tokens(); b += kBlock) {
     RoutingTrace t = reader.read_range(b, std::min(reader.num_tokens(), b + kBlock));
-    for (int64_t i = 0; i < t.num_tokens(); ++i) {
-      if (format == "csv")
-        write_csv_token(t, i, h, f, path);
-      else
-        write_jsonl_token(t, i, h, f, path);
-    }
+    for (int64_t i = 0; i < t.num_tokens(); ++i)
+      for (int l = 0; l < h.num_layers; ++l)
+        check_write(std::fprintf(f, "%s\n", record_line(t, i, l, h, format == "csv").c_str()),
+                    path);
   }
 }
 
