@@ -16,6 +16,10 @@ PACKAGES=(
   libucx-dev ucx-utils
   python3 python3-h5py python3-matplotlib python3-numpy
 )
+# TeX for the test that compiles `moebench report --format latex` (48 MB; opt-in).
+if [[ ${MOEB_SETUP_TEX:-0} == 1 ]]; then
+  PACKAGES+=(texlive-latex-base texlive-latex-recommended)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
