@@ -1,4 +1,4 @@
-// Wording of CUDA/cuBLAS/NCCL failures (runtime/cuda/error_format) and the CUDA entry point on
+// Wording of CUDA/cuBLAS/NCCL failures (kernels/cuda/error_format) and the CUDA entry point on
 // a machine without a GPU or a build without CUDA: one clear line.
 #include <gtest/gtest.h>
 
