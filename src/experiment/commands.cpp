@@ -9,6 +9,7 @@
 #include "experiment/measurer.hpp"
 #include "experiment/runtime_measurer.hpp"
 #include "io/results_file.hpp"
+#include "platform/mpi_env.hpp"
 #include "runtime/stop_signal.hpp"
 
 namespace moeb {
@@ -24,22 +25,6 @@ int run_model_experiment(const ExperimentRequest& req, bool replica_tables) {
 }
 
 namespace {
-
-struct MpiSession {
-  MpiSession() {
-    int initialized = 0;
-    MPI_Initialized(&initialized);
-    if (!initialized) {
-      int provided = 0;
-      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-    }
-  }
-  ~MpiSession() {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized) MPI_Finalize();
-  }
-};
 
 // Setup on every rank, agreed: nullopt (error printed once) when any rank failed.
 bool setup(const ExperimentRequest& req, Measurer& m, Experiment& e, MeasurementProvenance& mp) {
@@ -77,17 +62,15 @@ int run_body(const ExperimentRequest& req, Measurer& m) {
 }  // namespace
 
 int run_mpi_experiment(const ExperimentRequest& req) {
-  MpiSession session;
+  mpi::World world(MPI_THREAD_FUNNELED);
   install_stop_handlers();
-  auto m = make_runtime_measurer(MPI_COMM_WORLD);
+  auto m = make_runtime_measurer(world.comm());
   try {
     return run_body(req, *m);
   } catch (const Error& e) {
     // Past setup an error on one rank leaves the others inside a collective: say it once and
     // abort the communicator, as nccl-tests does. Finished strategies are already on disk.
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    std::fprintf(stderr, "moebench: error (rank %d): %s\n", rank, e.what());
+    std::fprintf(stderr, "moebench: error (rank %d): %s\n", world.rank(), e.what());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
     return 1;

@@ -1,12 +1,11 @@
 #include "experiment/runtime_measurer.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "platform/mpi_env.hpp"
 #include "runtime/backend.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/cuda/cuda_entry.hpp"
@@ -21,58 +20,9 @@ namespace {
 // Routed batches rank 0 keeps for the predictions after the harness.
 constexpr size_t kRoutedBatchBytes = size_t{1} << 30;
 
-int comm_rank(MPI_Comm comm) {
-  int r = 0;
-  MPI_Comm_rank(comm, &r);
-  return r;
-}
-
-// Node id of every rank = index of its node's lowest world rank among all node leaders.
-Topology shared_memory_topology(MPI_Comm comm) {
-  int size = 0;
-  MPI_Comm_size(comm, &size);
-  MPI_Comm shm;
-  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, comm_rank(comm), MPI_INFO_NULL, &shm);
-  int leader = comm_rank(comm);
-  MPI_Bcast(&leader, 1, MPI_INT, 0, shm);
-  MPI_Comm_free(&shm);
-  std::vector<int> leaders(size);
-  MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, comm);
-  std::vector<int> distinct = leaders;
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  std::vector<int> node_of(size);
-  for (int r = 0; r < size; ++r)
-    node_of[r] = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), leaders[r]) -
-                                  distinct.begin());
-  return Topology::from_node_map(node_of);
-}
-
-std::vector<std::string> gather_hostnames(MPI_Comm comm) {
-  int size = 0;
-  MPI_Comm_size(comm, &size);
-  char name[256] = {};
-  gethostname(name, sizeof name - 1);
-  std::vector<char> all(static_cast<size_t>(size) * 256);
-  MPI_Allgather(name, 256, MPI_CHAR, all.data(), 256, MPI_CHAR, comm);
-  std::vector<std::string> out;
-  for (int r = 0; r < size; ++r) out.emplace_back(&all[static_cast<size_t>(r) * 256]);
-  return out;
-}
-
-// The device index of this rank: its index among the ranks of its real node.
-int node_local_rank(MPI_Comm comm) {
-  MPI_Comm shm;
-  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, comm_rank(comm), MPI_INFO_NULL, &shm);
-  int local = 0;
-  MPI_Comm_rank(shm, &local);
-  MPI_Comm_free(&shm);
-  return local;
-}
-
 class RuntimeMeasurer final : public Measurer {
  public:
-  explicit RuntimeMeasurer(MPI_Comm comm) : comm_(comm), rank_(comm_rank(comm)) {}
+  explicit RuntimeMeasurer(MPI_Comm comm) : comm_(comm), rank_(mpi::rank(comm)) {}
   bool root() const override { return rank_ == 0; }
   void open(Experiment& e) override;
   MeasurementProvenance prepare(Experiment& e) override;
@@ -100,7 +50,7 @@ void RuntimeMeasurer::open(Experiment& e) {
   bo.hidden = m.hidden;
   bo.ffn_hidden = m.ffn_hidden;
   bo.threads_per_rank = cell.cfg.threads_per_rank;
-  bo.local_rank = node_local_rank(comm_);
+  bo.local_rank = mpi::local_rank(comm_);  // the device index on the real node
   backend_ = make_backend(cell.backend, bo);
   // bf16 activations cannot meet fp32 tolerances: use at least bf16's, and record them in the
   // resolved config so the file says which tolerance was applied.
@@ -117,7 +67,7 @@ MeasurementProvenance RuntimeMeasurer::prepare(Experiment& e) {
   transport_ = make_transport(*backend_, comm_);
   MeasurementProvenance p;
   p.backend = cell.cfg.backend;
-  p.hostnames = gather_hostnames(comm_);
+  p.hostnames = mpi::gather_hostnames(comm_);
   for (int r = 0; r < e.topo.num_ranks(); ++r)
     p.rank_device.push_back(backend_->name() + ":rank" + std::to_string(r));
   const int64_t elem = backend_->dispatch_row_bytes() / std::max(1, m.hidden);
@@ -191,24 +141,16 @@ void RuntimeMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
 }
 
 bool RuntimeMeasurer::failed_anywhere(const std::string& error) {
-  int size = 1;
-  MPI_Comm_size(comm_, &size);
-  int mine = error.empty() ? size : rank_;
-  int first = size;
-  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_);
-  if (first == size) return false;
-  if (rank_ == first) std::fprintf(stderr, "moebench: error: %s\n", error.c_str());
-  return true;
+  const mpi::AgreedError agreed = mpi::agree_on_error(comm_, error);
+  if (agreed && rank_ == agreed.rank)
+    std::fprintf(stderr, "moebench: error: %s\n", agreed.message.c_str());
+  return static_cast<bool>(agreed);
 }
 
 void RuntimeMeasurer::share_from_root(std::set<std::string>& names) {
   std::string joined;
-  if (rank_ == 0)
-    for (const auto& n : names) joined += n + "\n";
-  int len = static_cast<int>(joined.size());
-  MPI_Bcast(&len, 1, MPI_INT, 0, comm_);
-  joined.resize(len);
-  MPI_Bcast(joined.data(), len, MPI_CHAR, 0, comm_);
+  for (const auto& n : names) joined += n + "\n";
+  mpi::broadcast_string(joined, 0, comm_);
   names.clear();
   std::stringstream ss(joined);
   std::string n;
@@ -220,12 +162,11 @@ void RuntimeMeasurer::share_from_root(std::set<std::string>& names) {
 
 TopologyResolver mpi_topology(MPI_Comm comm) {
   return [comm](const RunConfig& cfg, std::string& source) {
-    int size = 0;
-    MPI_Comm_size(comm, &size);
+    const int size = mpi::size(comm);
     const std::string where = cfg.suite_path.empty() ? std::string("suite") : cfg.suite_path;
     if (cfg.nodes <= 0) {
       source = "mpi";
-      return shared_memory_topology(comm);
+      return Topology::from_node_map(mpi::node_map(comm));
     }
     source = "suite";
     if (cfg.ranks_per_node > 0 && cfg.nodes * cfg.ranks_per_node != size)
