@@ -125,6 +125,8 @@ void write_strategy_group(hid_t strategies, const StrategyResult& s) {
   h5::write_attr(g, "skip_reason", s.skip_reason);
   h5::write_attr(g, "description", s.description);
   h5::write_attr(g, "options", s.options);
+  h5::write_attr(g, "strategy", s.strategy.empty() ? s.name : s.strategy);
+  h5::write_attr(g, "run_overrides", s.run_overrides);
   h5::write_attr(g, "replica_policy", s.replica_policy);
   h5::write_attr(g, "route_transform", s.route_transform);
   h5::write_attr(g, "routing_deviation", s.routing_deviation);
