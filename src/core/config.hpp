@@ -62,7 +62,7 @@ struct RunConfig {
   std::string suite_name;
   std::string description;
   uint64_t seed = 42;
-  std::string system = "unlabeled";      // column label for cross-system reports
+  std::string system;                    // report column label; "" = Slurm cluster name or host
   std::string system_file;               // cost-model system (preset name or path); "" = none
 
   std::string model_preset;

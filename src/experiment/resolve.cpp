@@ -1,6 +1,7 @@
 // resolve_experiment: the one setup of run, simulate and place.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 #include "core/memory_budget.hpp"
 #include "experiment/experiment.hpp"
 #include "io/config_loader.hpp"
+#include "io/provenance.hpp"
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
 
@@ -60,6 +62,14 @@ void select_strategies(RunConfig& cfg, const std::string& list, const std::strin
 }
 
 void apply_slots_option(RunConfig& cfg, const std::string& v);
+
+// The label of a run whose suite gives none: where it runs, never a fixed word.
+std::string default_system_label() {
+  const char* cluster = std::getenv("SLURM_CLUSTER_NAME");
+  if (cluster && *cluster) return cluster;
+  const std::string host = local_hostname();
+  return host.empty() ? "unknown-host" : host;
+}
 
 // Overrides every mode shares, then the mode's own; each lands in the resolved config.
 void apply_overrides(RunConfig& cfg, const ExperimentRequest& r) {
@@ -260,6 +270,7 @@ Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolv
   cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
   e.topo = model_only ? model_topology(cfg, req, e.topology_source) : ranks(cfg, e.topology_source);
   e.system = resolve_system(cfg, req);
+  if (cfg.system.empty()) cfg.system = default_system_label();
   e.slots_per_rank = resolve_slots(cfg, e.topo);
   if (req.warn_rank0) warn_indistinguishable(cfg, e.topo, e.slots_per_rank);
   e.workload = open_workload(cfg, cfg.model);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 
@@ -27,15 +28,21 @@ int comm_rank(MPI_Comm comm) {
   return r;
 }
 
-// Node id of every rank = index of its node's lowest world rank among all node leaders.
+// Node id of every rank = index of its node's lowest world rank among all node leaders. Two
+// ranks share a node when they share memory and, under Slurm, the same SLURM_NODEID (so that a
+// test cluster whose Slurm nodes run on one host still has the allocation's nodes).
 Topology shared_memory_topology(MPI_Comm comm) {
   int size = 0;
   MPI_Comm_size(comm, &size);
-  MPI_Comm shm;
+  MPI_Comm shm, node;
   MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, comm_rank(comm), MPI_INFO_NULL, &shm);
-  int leader = comm_rank(comm);
-  MPI_Bcast(&leader, 1, MPI_INT, 0, shm);
+  const char* slurm_node = std::getenv("SLURM_NODEID");
+  const int slurm_id = slurm_node && *slurm_node ? std::atoi(slurm_node) : 0;
+  MPI_Comm_split(shm, slurm_id < 0 ? 0 : slurm_id, comm_rank(comm), &node);
   MPI_Comm_free(&shm);
+  int leader = comm_rank(comm);
+  MPI_Bcast(&leader, 1, MPI_INT, 0, node);
+  MPI_Comm_free(&node);
   std::vector<int> leaders(size);
   MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, comm);
   std::vector<int> distinct = leaders;

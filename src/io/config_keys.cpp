@@ -26,7 +26,7 @@ const std::vector<ConfigKey>& config_keys() {
       key("suite", "name", MOEB_FIELD(suite_name), "suite name (default: the file's stem)"),
       key("suite", "description", MOEB_FIELD(description), "one line about the suite"),
       key("suite", "seed", MOEB_FIELD(seed), "seed of every random draw", 0),
-      key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports"),
+      key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports (\"\" = the Slurm cluster name, else the host name)"),
       // [model]: `preset` is handled by the loader; these override the preset's dimensions.
       key("model", "experts", MOEB_FIELD(model.num_experts), "routed experts per layer", 1,
           kIntMax),
