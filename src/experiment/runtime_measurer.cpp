@@ -1,6 +1,7 @@
 #include "experiment/runtime_measurer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 

@@ -27,7 +27,7 @@ const std::vector<ConfigKey>& config_keys() {
       key("suite", "name", MOEB_FIELD(suite_name), "suite name (default: the file's stem)"),
       key("suite", "description", MOEB_FIELD(description), "one line about the suite"),
       key("suite", "seed", MOEB_FIELD(seed), "seed of every random draw", 0),
-      key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports"),
+      key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports (\"\" = the Slurm cluster name, else the host name)"),
       // [model]: `preset` is handled by the loader; these override the preset's dimensions.
       key("model", "experts", MOEB_FIELD(model.num_experts), "routed experts per layer", 1,
           kIntMax),
@@ -98,6 +98,14 @@ const std::vector<ConfigKey>& config_keys() {
           "experts a rank can hold, replicas included (0 = ceil(experts / ranks))", 0, kIntMax),
       key("placement", "expert_memory_gib", MOEB_FIELD(expert_memory_gib),
           "alternative budget: memory per rank for experts, GiB (0 = unused)", 0),
+      key("placement", "spare_slots_per_rank", MOEB_FIELD(spare_slots_per_rank),
+          "relative budget: slots per rank beyond ceil(experts / ranks), rescaled with the "
+          "topology (0 = unused)",
+          0, kIntMax),
+      key("placement", "replicas_per_layer", MOEB_FIELD(replicas_per_layer),
+          "relative budget: extra expert copies per layer over all ranks; slots per rank = "
+          "ceil((experts + replicas) / ranks) (0 = unused)",
+          0, kIntMax),
       key("placement", "expert_dtype", MOEB_FIELD(expert_dtype),
           "dtype converting expert_memory_gib into slots", -kInf, kInf,
           {"fp32", "bf16", "fp16", "fp8"}),
@@ -131,7 +139,7 @@ const std::vector<ConfigKey>& config_keys() {
 
 const std::vector<std::string>& config_tables() {
   static const std::vector<std::string> t = {"suite", "model",  "topology", "workload", "placement",
-                                             "run",   "timing", "check",    "system",   "strategy"};
+                                             "run",   "timing", "check",    "system",   "strategy", "variant"};
   return t;
 }
 

@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/model.hpp"
+#include "core/run_types.hpp"
 #include "io/config_format.hpp"
 #include "io/config_keys.hpp"
 #include "placement/registry.hpp"
@@ -51,6 +53,11 @@ class Loader {
   void load_key(const ConfigKey& k, const toml::node& v);
   void load_table(const std::string& name, const toml::table& t);
   void load_strategy_tables(const toml::table& t);
+  void load_option(const std::string& where, const std::string& o, const toml::node& ov,
+                   std::map<std::string, OptionValue>& out);
+  void load_variant_tables(const toml::table& t);
+  void load_variant(const std::string& name, const toml::node& value);
+  bool is_variant(const std::string& n) const;
   void load_strategy_list(const toml::node& v);
   void check_model();
   void check_workload();
@@ -205,11 +212,16 @@ void Loader::load_strategy_list(const toml::node& v) {
     if (n == "all") {
       for (const auto& r : registered)
         if (std::find(names.begin(), names.end(), r) == names.end()) names.push_back(r);
+      for (const auto& var : cfg_.variants)
+        if (std::find(names.begin(), names.end(), var.name) == names.end())
+          names.push_back(var.name);
       continue;
     }
-    if (std::find(registered.begin(), registered.end(), n) == registered.end())
-      fail(e.source(), "key 'placement.strategies': unknown strategy '" + n +
-                           "' (expected one of: all, " + join(registered) + ")");
+    if (std::find(registered.begin(), registered.end(), n) == registered.end() && !is_variant(n))
+      fail(e.source(), "key 'placement.strategies': unknown strategy or variant '" + n +
+                           "' (expected one of: all, " + join(registered) +
+                           (cfg_.variants.empty() ? "" : ", or a [variant.NAME] of this suite") +
+                           ")");
     if (std::find(names.begin(), names.end(), n) != names.end())
       fail(e.source(), "key 'placement.strategies': strategy '" + n + "' listed twice");
     names.push_back(n);
@@ -230,22 +242,75 @@ void Loader::load_strategy_tables(const toml::table& t) {
     if (!opts)
       fail(value.source(), where + ": expected a table of options, got " + describe(value));
     auto& out = strategy_options_[name];
-    for (auto&& [okey, ov] : *opts) {
-      const std::string o(okey.str());
-      if (auto i = ov.as_integer())
-        out[o] = static_cast<int64_t>(i->get());
-      else if (auto f = ov.as_floating_point())
-        out[o] = f->get();
-      else if (auto b = ov.as_boolean())
-        out[o] = b->get();
-      else if (auto s = ov.as_string())
-        out[o] = s->get();
-      else
-        fail(ov.source(), where + ": option '" + o +
-                              "': expected an integer, float, boolean or string, got " +
-                              describe(ov));
+    for (auto&& [okey, ov] : *opts) load_option(where, std::string(okey.str()), ov, out);
+  }
+}
+
+void Loader::load_option(const std::string& where, const std::string& o, const toml::node& ov,
+                         std::map<std::string, OptionValue>& out) {
+  if (auto i = ov.as_integer())
+    out[o] = static_cast<int64_t>(i->get());
+  else if (auto f = ov.as_floating_point())
+    out[o] = f->get();
+  else if (auto b = ov.as_boolean())
+    out[o] = b->get();
+  else if (auto str = ov.as_string())
+    out[o] = str->get();
+  else
+    fail(ov.source(), where + ": option '" + o +
+                          "': expected an integer, float, boolean or string, got " + describe(ov));
+}
+
+bool Loader::is_variant(const std::string& n) const {
+  for (const auto& v : cfg_.variants)
+    if (v.name == n) return true;
+  return false;
+}
+
+// [variant.<name>]: strategy = "<registered id>", optional run-wide dispatch and dedup for this
+// instance, every other key an option of that strategy.
+void Loader::load_variant(const std::string& name, const toml::node& value) {
+  const std::string where = "[variant." + name + "]";
+  const auto registered = strategy_names();
+  if (std::find(registered.begin(), registered.end(), name) != registered.end() || name == "all")
+    fail(value.source(), where + ": a variant needs a name of its own, got the strategy name '" +
+                             name + "'");
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '+')
+      fail(value.source(), where + ": expected a name of letters, digits, '-', '_' or '+'");
+  const auto* t = value.as_table();
+  if (!t) fail(value.source(), where + ": expected a table, got " + describe(value));
+  VariantConfig v;
+  v.name = name;
+  for (auto&& [okey, ov] : *t) {
+    const std::string o(okey.str());
+    if (o == "strategy" || o == "dispatch") {
+      if (!ov.as_string()) fail(ov.source(), where + ": key '" + o + "': expected a string");
+      (o == "strategy" ? v.strategy : v.dispatch) = ov.as_string()->get();
+    } else if (o == "dedup") {
+      if (!ov.as_boolean()) fail(ov.source(), where + ": key 'dedup': expected true or false");
+      v.dedup = ov.as_boolean()->get() ? 1 : 0;
+    } else {
+      load_option(where, o, ov, v.options);
     }
   }
+  if (v.strategy.empty())
+    fail(value.source(), where + ": key 'strategy': expected a registered strategy (one of: " +
+                             join(registered) + "), got nothing");
+  if (std::find(registered.begin(), registered.end(), v.strategy) == registered.end())
+    fail(t->get("strategy")->source(), where + ": key 'strategy': expected one of: " +
+                                           join(registered) + ", got " + quote_toml(v.strategy));
+  if (!v.dispatch.empty()) {
+    const auto modes = dispatch_mode_names();
+    if (std::find(modes.begin(), modes.end(), v.dispatch) == modes.end())
+      fail(t->get("dispatch")->source(), where + ": key 'dispatch': expected one of: " +
+                                             join(modes) + ", got " + quote_toml(v.dispatch));
+  }
+  cfg_.variants.push_back(std::move(v));
+}
+
+void Loader::load_variant_tables(const toml::table& t) {
+  for (auto&& [key, value] : t) load_variant(std::string(key.str()), value);
 }
 
 void Loader::check_model() {
@@ -299,12 +364,20 @@ void Loader::check_workload() {
 }
 
 void Loader::check_placement() {
-  if (cfg_.slots_per_rank > 0 && cfg_.expert_memory_gib > 0)
-    fail_key("placement.expert_memory_gib", "0 when placement.slots_per_rank is set",
-             format_toml_float(cfg_.expert_memory_gib));
+  const char* budgets[] = {"slots_per_rank", "expert_memory_gib", "spare_slots_per_rank",
+                           "replicas_per_layer"};
+  const bool set[] = {cfg_.slots_per_rank > 0, cfg_.expert_memory_gib > 0,
+                      cfg_.spare_slots_per_rank > 0, cfg_.replicas_per_layer > 0};
+  for (int i = 0; i < 4; ++i)
+    for (int j = i + 1; j < 4; ++j)
+      if (set[i] && set[j])
+        fail_key(std::string("placement.") + budgets[j],
+                 std::string("0 when placement.") + budgets[i] + " is set (one budget at a time)",
+                 "a second budget");
   if (!given("placement.strategies")) {
     cfg_.strategies.clear();
     for (const auto& n : strategy_names()) cfg_.strategies.push_back(StrategyConfig{n, {}});
+    for (const auto& v : cfg_.variants) cfg_.strategies.push_back(StrategyConfig{v.name, {}});
   }
   for (auto& s : cfg_.strategies) {
     auto it = strategy_options_.find(s.name);
@@ -326,9 +399,11 @@ RunConfig Loader::load() {
       fail(value.source(), "key '" + name + "': expected a table, got " + describe(value));
     where_[name] = value.source();
   }
+  // Variants first: placement.strategies may name them.
+  if (const toml::node* v = root_.get("variant")) load_variant_tables(*v->as_table());
   for (const auto& name : tables) {
     const toml::node* t = root_.get(name);
-    if (!t) continue;
+    if (!t || name == "variant") continue;
     if (name == "strategy")
       load_strategy_tables(*t->as_table());
     else
@@ -363,24 +438,40 @@ RunConfig load_suite(const std::string& path) {
 }
 
 std::vector<ResolvedStrategy> resolve_strategy_options(const RunConfig& cfg) {
+  auto variant = [&](const std::string& n) -> const VariantConfig* {
+    for (const auto& v : cfg.variants)
+      if (v.name == n) return &v;
+    return nullptr;
+  };
   std::vector<std::string> names;
+  auto add = [&](const std::string& n) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  };
   for (const auto& s : cfg.strategies) {
-    if (s.name == "all") {
-      for (const auto& n : strategy_names())
-        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-    } else if (std::find(names.begin(), names.end(), s.name) == names.end()) {
-      names.push_back(s.name);
+    if (s.name != "all") {
+      add(s.name);
+      continue;
     }
+    for (const auto& n : strategy_names()) add(n);
+    for (const auto& v : cfg.variants) add(v.name);
   }
   std::vector<ResolvedStrategy> out;
   for (const auto& n : names) {
+    if (const VariantConfig* v = variant(n)) {
+      const std::string where = cfg.suite_path + ": [variant." + n + "]";
+      const PlacementStrategy& st = find_strategy(v->strategy, where + ": key 'strategy'");
+      out.push_back(ResolvedStrategy{n, &st, resolve_options(st.spec().options, v->options, where),
+                                     v->dispatch, v->dedup});
+      continue;
+    }
     const PlacementStrategy& st = find_strategy(n, cfg.suite_path + ": key 'placement.strategies'");
     std::map<std::string, OptionValue> given;
     for (const auto& s : cfg.strategies)
       if (s.name == n) given = s.options;
     out.push_back(ResolvedStrategy{
         n, &st,
-        resolve_options(st.spec().options, given, cfg.suite_path + ": [strategy." + n + "]")});
+        resolve_options(st.spec().options, given, cfg.suite_path + ": [strategy." + n + "]"),
+        "", -1});
   }
   return out;
 }

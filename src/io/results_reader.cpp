@@ -117,6 +117,8 @@ StrategyResult read_strategy(hid_t strategies, const std::string& name) {
   if (!parsed) s.skip_reason = "unknown status '" + status + "'";
   s.description = str("description");
   s.options = str("options");
+  s.strategy = h5::has_attr(g, "strategy") ? str("strategy") : name;
+  s.run_overrides = str("run_overrides");
   s.replica_policy = str("replica_policy");
   s.route_transform = str("route_transform");
   if (h5::has_attr(g, "routing_deviation"))

@@ -72,7 +72,7 @@ TEST(Config, LoadsQuickstartSuite) {
   EXPECT_EQ(c.suite_path, kQuickstart);
   EXPECT_EQ(c.suite_name, "quickstart");
   EXPECT_EQ(c.seed, 42u);
-  EXPECT_EQ(c.system, "loopback");
+  EXPECT_EQ(c.system, "");  // the label comes from where it runs (resolve_experiment)
   EXPECT_EQ(c.model_preset, "mixtral-8x7b");
   EXPECT_EQ(c.model.num_experts, 8);  // from the preset
   EXPECT_EQ(c.model.top_k, 2);
