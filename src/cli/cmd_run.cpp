@@ -31,6 +31,7 @@
 #include "runtime/mpi_transport.hpp"
 #include "runtime/stop_signal.hpp"
 #include "workload/workload.hpp"
+#include "io/output_name.hpp"
 
 namespace moeb::cli {
 
@@ -277,7 +278,7 @@ int run_body(const RunArgs& a, int argc, const char* const* argv, Setup& s) {
   MPI_Comm_rank(comm, &rank);
   std::string error;
   const std::string out_path =
-      !a.output.empty() ? a.output : !a.resume.empty() ? a.resume : s.cfg.suite_name + ".h5";
+      !a.output.empty() ? a.output : !a.resume.empty() ? a.resume : safe_file_stem(s.cfg.suite_name) + ".h5";
   auto transport_ptr = make_transport(*s.backend, comm);
   Transport& transport = *transport_ptr;
   const double probe = measure_probe_overhead(*s.backend, transport);
@@ -289,7 +290,7 @@ int run_body(const RunArgs& a, int argc, const char* const* argv, Setup& s) {
   error.clear();
   if (!a.resume.empty() && rank == 0) {
     try {
-      previous = read_results(a.resume);
+      previous = load_for_resume(a.resume);  // validated first
       check_resume_compatible(previous, prov, a.resume);
       finished = completed_strategies(previous);
       for (auto& p : previous.strategies) mark_carried_over(p, previous, a.resume);

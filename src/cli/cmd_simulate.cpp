@@ -22,6 +22,7 @@
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
 #include "workload/workload.hpp"
+#include "io/output_name.hpp"
 
 namespace moeb::cli {
 
@@ -177,7 +178,7 @@ int simulate_main(const SimulateArgs& a) {
   for (const auto& x : cl) argv.push_back(x.c_str());
   const RunResult prov = provenance(s, static_cast<int>(argv.size()), argv.data());
   const std::string out =
-      !a.output.empty() ? a.output : s.cfg.suite_name + "-" + s.sys.name + ".h5";
+      !a.output.empty() ? a.output : safe_file_stem(s.cfg.suite_name + "-" + s.sys.name) + ".h5";
   Hdf5ResultSink sink(out);
   sink.begin(prov);
   std::printf(
