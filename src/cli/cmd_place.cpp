@@ -18,13 +18,13 @@
 #include "core/metrics.hpp"
 #include "core/results.hpp"
 #include "io/config_loader.hpp"
+#include "io/output_name.hpp"
 #include "io/provenance.hpp"
 #include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
 #include "workload/workload.hpp"
-#include "io/output_name.hpp"
 
 namespace moeb::cli {
 
@@ -172,7 +172,8 @@ RunResult provenance(const PlaceSetup& s) {
 int place_main(const PlaceArgs& a) {
   PlaceSetup s = prepare(a);
   const int R = s.topo.num_ranks(), L = s.cfg.model.num_layers, I = s.cfg.iterations;
-  const std::string out = !a.output.empty() ? a.output : safe_file_stem(s.cfg.suite_name) + "-place.h5";
+  const std::string out =
+      !a.output.empty() ? a.output : safe_file_stem(s.cfg.suite_name) + "-place.h5";
   Hdf5ResultSink sink(out);
   sink.begin(provenance(s));
   std::printf("moebench place: %s, model %s (%d layers, %d experts, top-%d), %d ranks (%s), "

@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
 #include "io/config_loader.hpp"
+#include "io/output_name.hpp"
 #include "io/provenance.hpp"
 #include "io/result_sink.hpp"
 #include "io/results_file.hpp"
@@ -31,7 +32,6 @@
 #include "runtime/mpi_transport.hpp"
 #include "runtime/stop_signal.hpp"
 #include "workload/workload.hpp"
-#include "io/output_name.hpp"
 
 namespace moeb::cli {
 
@@ -277,8 +277,9 @@ int run_body(const RunArgs& a, int argc, const char* const* argv, Setup& s) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   std::string error;
-  const std::string out_path =
-      !a.output.empty() ? a.output : !a.resume.empty() ? a.resume : safe_file_stem(s.cfg.suite_name) + ".h5";
+  const std::string out_path = !a.output.empty()   ? a.output
+                               : !a.resume.empty() ? a.resume
+                                                   : safe_file_stem(s.cfg.suite_name) + ".h5";
   auto transport_ptr = make_transport(*s.backend, comm);
   Transport& transport = *transport_ptr;
   const double probe = measure_probe_overhead(*s.backend, transport);

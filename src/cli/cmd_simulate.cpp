@@ -16,13 +16,13 @@
 #include "core/memory_budget.hpp"
 #include "core/results.hpp"
 #include "io/config_loader.hpp"
+#include "io/output_name.hpp"
 #include "io/provenance.hpp"
 #include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
 #include "workload/workload.hpp"
-#include "io/output_name.hpp"
 
 namespace moeb::cli {
 

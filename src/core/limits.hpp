@@ -11,21 +11,21 @@
 
 namespace moeb::limits {
 
-inline constexpr int kMaxExperts = 1 << 16;        // routed experts per layer
-inline constexpr int kMaxTopK = 1 << 10;           // experts per token
-inline constexpr int kMaxLayers = 1 << 12;         // MoE layers
-inline constexpr int kMaxHidden = 1 << 17;         // hidden and ffn_hidden
-inline constexpr int kMaxSharedExperts = 1 << 10;  // always-active experts
+inline constexpr int kMaxExperts = 1 << 16;                    // routed experts per layer
+inline constexpr int kMaxTopK = 1 << 10;                       // experts per token
+inline constexpr int kMaxLayers = 1 << 12;                     // MoE layers
+inline constexpr int kMaxHidden = 1 << 17;                     // hidden and ffn_hidden
+inline constexpr int kMaxSharedExperts = 1 << 10;              // always-active experts
 inline constexpr int64_t kMaxExpertParams = int64_t{1} << 32;  // 3 * hidden * ffn_hidden
-inline constexpr int kMaxRanks = 1 << 16;          // nodes, ranks per node, and their product
-inline constexpr int kMaxSlotsPerRank = 1 << 16;   // experts one rank holds, replicas included
+inline constexpr int kMaxRanks = 1 << 16;               // nodes, ranks per node, and their product
+inline constexpr int kMaxSlotsPerRank = 1 << 16;        // experts one rank holds, replicas included
 inline constexpr int64_t kMaxSlots = int64_t{1} << 24;  // slots of all ranks together (per layer)
 inline constexpr int64_t kMaxTokens = int64_t{1} << 28;  // tokens of a workload or trace
 // Routing entries held at once (tokens x layers x top-k of one batch or one trace read):
 // 8 bytes each (int32 id + float weight), so 2^30 entries are 8 GiB.
 inline constexpr int64_t kMaxRoutingEntries = int64_t{1} << 30;
-inline constexpr int kMaxCheckSamples = 1 << 16;  // [check] samples_per_rank
-inline constexpr int kMaxIterations = 1 << 20;    // warmup + iterations
+inline constexpr int kMaxCheckSamples = 1 << 16;                // [check] samples_per_rank
+inline constexpr int kMaxIterations = 1 << 20;                  // warmup + iterations
 inline constexpr int64_t kMaxRequestTokens = int64_t{1} << 24;  // mean tokens per request
 // Results files: measured iterations per strategy, elements of one dataset read (2 GiB of
 // int64), and strings of /provenance/env.

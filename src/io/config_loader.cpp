@@ -106,7 +106,8 @@ void Loader::load_key(const ConfigKey& k, const toml::node& v) {
       x = f->get();
     else
       fail_key(dotted, range_text(what, k.min, k.max), describe(n));
-    if (!std::isfinite(x) || !(x >= k.min && x <= k.max)) fail_key(dotted, range_text(what, k.min, k.max), describe(n));
+    if (!std::isfinite(x) || !(x >= k.min && x <= k.max))
+      fail_key(dotted, range_text(what, k.min, k.max), describe(n));
     return x;
   };
   ConfigField field = k.field(cfg_);
@@ -328,15 +329,15 @@ void Loader::check_limits() {
              std::to_string(w.batch_tokens) + " x " + std::to_string(m.num_layers) + " x " +
                  std::to_string(m.top_k));
   if (!product_within(std::max(cfg_.nodes, 1), std::max(cfg_.ranks_per_node, 1), limits::kMaxRanks))
-    fail_key("topology.ranks_per_node",
-             "nodes x ranks_per_node <= " + std::to_string(limits::kMaxRanks) +
-                 " (documented limit)",
-             std::to_string(cfg_.nodes) + " x " + std::to_string(cfg_.ranks_per_node));
+    fail_key(
+        "topology.ranks_per_node",
+        "nodes x ranks_per_node <= " + std::to_string(limits::kMaxRanks) + " (documented limit)",
+        std::to_string(cfg_.nodes) + " x " + std::to_string(cfg_.ranks_per_node));
   if (int64_t{cfg_.warmup} + cfg_.iterations > limits::kMaxIterations)
-    fail_key("run.iterations",
-             "warmup + iterations <= " + std::to_string(limits::kMaxIterations) +
-                 " (documented limit)",
-             std::to_string(cfg_.warmup) + " + " + std::to_string(cfg_.iterations));
+    fail_key(
+        "run.iterations",
+        "warmup + iterations <= " + std::to_string(limits::kMaxIterations) + " (documented limit)",
+        std::to_string(cfg_.warmup) + " + " + std::to_string(cfg_.iterations));
   if (cfg_.expert_memory_gib > 0) {
     const auto line = source_of("placement.expert_memory_gib").begin.line;
     const std::string where =

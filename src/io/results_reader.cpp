@@ -173,7 +173,8 @@ void Reader::read_measured(hid_t g, const std::string& base, StrategyResult& s) 
   const int64_t layers = L_ > 0 ? L_ : limits::kMaxLayers, ranks = R_ > 0 ? R_ : limits::kMaxRanks;
   auto cube = [&](const std::string& n, auto read, auto& out) {
     Handle d = h5::open_dataset(m, n);
-    const auto dm = dims(d, mb + n, {I, L_, R_}, std::max({layers, ranks, limits::kMaxResultIterations}));
+    const auto dm =
+        dims(d, mb + n, {I, L_, R_}, std::max({layers, ranks, limits::kMaxResultIterations}));
     if (dm[1] > static_cast<hsize_t>(layers) || dm[2] > static_cast<hsize_t>(ranks))
       bad(mb + n, "more layers or ranks than the documented limits");
     I = static_cast<int64_t>(dm[0]);

@@ -6,9 +6,9 @@
 
 #include "core/error.hpp"
 #include "core/limits.hpp"
-#include "io/results_file.hpp"
 #include "core/results.hpp"
 #include "io/h5_util.hpp"
+#include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
 
 namespace moeb {

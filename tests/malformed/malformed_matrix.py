@@ -39,9 +39,10 @@ EXPECTED_TO_FAIL = {}
 
 
 class Case:
-    def __init__(self, name, command, make, place, code=2, output=None, np_=None):
+    def __init__(self, name, command, make, place, code=2, output=None, np_=None,
+                 must_exist=None):
         self.name, self.command, self.make, self.place = name, command, make, place
-        self.code, self.output, self.np = code, output, np_
+        self.code, self.output, self.np, self.must_exist = code, output, np_, must_exist
 
 
 # ---------------------------------------------------------------------------- environment
@@ -153,6 +154,12 @@ def suite_cases():
         cases.append(Case(f"suite.{name}", "run", make, place, output="out.h5", np_=4))
 
     K = set_key
+    cases.append(Case("suite.control", "run", lambda work: [
+        "run", write(os.path.join(work, "control.toml"), small_suite()), "-o",
+        os.path.join(work, "out.h5")], "", code=0, np_=4))
+    cases.append(Case("suite.name_escapes_directory", "run", lambda work: [
+        "run", write(os.path.join(work, "n.toml"), K(small_suite(), "suite", "name", '"../x"'))],
+        "", code=0, np_=4, must_exist="_._x.h5"))
     suite("hidden_1e9", lambda t: K(t, "model", "hidden", "1000000000"), r"model\.hidden")
     suite("ffn_2e9", lambda t: K(t, "model", "ffn_hidden", "2000000000"), r"model\.ffn_hidden")
     suite("tokens_1e12", lambda t: K(t, "workload", "tokens", "1000000000000"), r"workload\.tokens")
@@ -219,6 +226,9 @@ def results_cases(base):
         "replica_rank_99": (lambda p: copy_with(base, p, lambda f: f[
             f"strategies/{s}/placement/replicas"].__setitem__((0, 0, 0), 99)), r"replicas", 1),
     }
+    cases.append(Case("results.control.validate", "validate",
+                      lambda work: ["validate", shutil.copy(base, os.path.join(work, "c.h5"))],
+                      "", code=0))
     for name, (maker, place, vcode) in mutations.items():
         def make_validate(work, maker=maker, name=name):
             return ["validate", maker(os.path.join(work, f"{name}.h5"))]
@@ -265,6 +275,7 @@ def trace_cases(base):
         "family_out_of_range": (lambda p: copy_with(base, p, lambda f: f["tokens/family"].__setitem__(
             0, 1000)), r"famil"),
     }
+    mutations = {"control": (lambda p: shutil.copy(base, p) and p, ""), **mutations}
     for name, (maker, place) in mutations.items():
         def make_info(work, maker=maker, name=name):
             return ["trace", "info", maker(os.path.join(work, f"{name}.h5"))]
@@ -276,8 +287,10 @@ def trace_cases(base):
             t = set_key(t, "model", "layers", "2")
             return ["run", write(os.path.join(work, "trace_run.toml"), t), "-o",
                     os.path.join(work, "out.h5")]
-        cases.append(Case(f"trace.{name}.info", "trace info", make_info, place))
-        cases.append(Case(f"trace.{name}.run", "run", make_run, place, output="out.h5", np_=4))
+        code = 0 if name == "control" else 2
+        cases.append(Case(f"trace.{name}.info", "trace info", make_info, place, code=code))
+        cases.append(Case(f"trace.{name}.run", "run", make_run, place, code=code,
+                          output=None if code == 0 else "out.h5", np_=4))
     return cases
 
 
@@ -340,6 +353,12 @@ def check(moebench, case, work):
         left = [f for f in os.listdir(work) if f.startswith(case.output)]
         if left:
             problems.append(f"output left behind: {left}")
+    if case.must_exist:
+        if not os.path.exists(os.path.join(work, case.must_exist)):
+            problems.append(f"{case.must_exist} not written in the working directory")
+        if os.path.exists(os.path.join(os.path.dirname(work), "x.h5")):
+            os.remove(os.path.join(os.path.dirname(work), "x.h5"))
+            problems.append("the output escaped the working directory (../x.h5)")
     detail = (errors[0] if errors else (out.strip().splitlines() or [""])[0])[:160]
     return "; ".join(problems), detail, secs
 
@@ -350,7 +369,7 @@ def make_bases(moebench, work):
     results = os.path.join(work, "base_results.h5")
     suite = write(os.path.join(work, "base.toml"), small_suite())
     for args in (["trace", "generate", "-o", trace, "--model", "mixtral-8x7b", "--layers", "2",
-                  "--tokens", "256"],
+                  "--tokens", "4096"],
                  ["place", suite, "-o", results, "--no-table"]):
         code, out, err, _ = launch([moebench] + args, None, work)
         if code != 0:

@@ -174,7 +174,8 @@ TEST(Config, RoundTripKeepsStrategyOptions) {
 
 TEST(Config, ErrorsAreOneLineWithFileLineAndKey) {
   const std::string msg = error_of(std::string(kMinimal) + "[run]\niterations = \"ten\"\n");
-  EXPECT_EQ(msg, "bad.toml:6: key 'run.iterations': expected an integer in [1, 1048576], got \"ten\"");
+  EXPECT_EQ(msg,
+            "bad.toml:6: key 'run.iterations': expected an integer in [1, 1048576], got \"ten\"");
 }
 
 TEST(Config, RejectsOutOfRangeValues) {
@@ -345,8 +346,9 @@ TEST(Config, RejectsSizesPastTheDocumentedLimits) {
   EXPECT_NE(err("[topology]\nnodes = 60000\nranks_per_node = 60000\n")
                 .find("nodes x ranks_per_node <= 65536"),
             std::string::npos);
-  EXPECT_NE(err("[placement]\nslots_per_rank = 2147483647\n").find("key 'placement.slots_per_rank'"),
-            std::string::npos);
+  EXPECT_NE(
+      err("[placement]\nslots_per_rank = 2147483647\n").find("key 'placement.slots_per_rank'"),
+      std::string::npos);
   EXPECT_NE(err("[check]\nsamples_per_rank = 1000000000\n").find("key 'check.samples_per_rank'"),
             std::string::npos);
   EXPECT_NE(err("[run]\niterations = 1000000000\n").find("key 'run.iterations'"),

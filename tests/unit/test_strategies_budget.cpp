@@ -60,7 +60,7 @@ TEST(StrategiesBudget, HugeBudgetsAreRefusedNotConverted) {
 TEST(StrategiesBudget, ProductWithinDetectsOverflowAndLimits) {
   EXPECT_EQ(product_within(3, 4), 12);
   EXPECT_EQ(product_within(int64_t{1} << 40, int64_t{1} << 30), std::nullopt);  // overflows
-  EXPECT_EQ(product_within(1000, 1000, 999999), std::nullopt);                   // past limit
+  EXPECT_EQ(product_within(1000, 1000, 999999), std::nullopt);                  // past limit
   EXPECT_EQ(product_within(-1, 5), std::nullopt);
   EXPECT_EQ(product_within(1 << 10, 1 << 10, 1 << 10, int64_t{1} << 30), int64_t{1} << 30);
   EXPECT_EQ(product_within(1 << 10, 1 << 10, (1 << 10) + 1, int64_t{1} << 30), std::nullopt);

@@ -307,8 +307,8 @@ TEST_F(Validate, RowsMatrixOfWrongShapeIsRefused) {
     ASSERT_GE(H5Ldelete(f, (m_ + "rows_matrix").c_str(), H5P_DEFAULT), 0);
     std::vector<int64_t> v(fixture::kLayers * fixture::kRanks * (fixture::kRanks + 1), 0);
     h5::Handle g = h5::open_group(f, m_);
-    h5::write_dataset(g, "rows_matrix",
-                      {fixture::kLayers, fixture::kRanks, fixture::kRanks + 1}, v.data(), "rows");
+    h5::write_dataset(g, "rows_matrix", {fixture::kLayers, fixture::kRanks, fixture::kRanks + 1},
+                      v.data(), "rows");
   }
   EXPECT_FALSE(validate_results(path_).ok());
   EXPECT_TRUE(read_refused(path_, "rows_matrix"));
