@@ -1,11 +1,20 @@
 #include "core/memory_budget.hpp"
 
 #include <cmath>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/limits.hpp"
 
 namespace moeb {
+
+namespace {
+std::string gib_text(double gib) {  // 1e+300, not 300 digits
+  std::ostringstream os;
+  os << gib;
+  return os.str();
+}
+}  // namespace
 
 int dtype_bytes(const std::string& dtype, const std::string& where) {
   if (dtype == "fp32") return 4;
@@ -24,12 +33,12 @@ int slots_from_memory(const ModelSpec& model, double memory_gib, const std::stri
   if (per <= 0) throw ConfigError(where + ": model has zero-sized experts");
   if (!std::isfinite(memory_gib) || memory_gib < 0)
     throw ConfigError(where + ": expert_memory_gib: expected a finite number >= 0, got " +
-                      std::to_string(memory_gib));
+                      gib_text(memory_gib));
   const double bytes = memory_gib * 1024.0 * 1024.0 * 1024.0;
   const double slots = std::floor(bytes / static_cast<double>(per));
   // Checked before the conversion to int (which is undefined past INT_MAX).
   if (slots > limits::kMaxSlotsPerRank)
-    throw ConfigError(where + ": expert_memory_gib = " + std::to_string(memory_gib) +
+    throw ConfigError(where + ": expert_memory_gib = " + gib_text(memory_gib) +
                       " holds more than " + std::to_string(limits::kMaxSlotsPerRank) +
                       " experts of " + std::to_string(per) + " bytes per rank (documented limit " +
                       "of slots_per_rank)");

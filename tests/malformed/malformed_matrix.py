@@ -35,7 +35,25 @@ LIMIT_S = 60
 BIG = 2**40  # a declared extent no file of ours could hold
 
 # Case name -> why it still fails (owner). Keep this list short and honest (see the docstring).
-EXPECTED_TO_FAIL = {}
+_IMPORT = "import: boundary validation of traces and imports (issue 17), not landed yet"
+EXPECTED_TO_FAIL = {
+    "trace.expert_id_too_large.info": _IMPORT,
+    "trace.expert_id_too_large.run": _IMPORT,
+    "trace.expert_id_negative.info": _IMPORT,
+    "trace.expert_id_negative.run": _IMPORT,
+    "trace.duplicate_expert.info": _IMPORT,
+    "trace.duplicate_expert.run": _IMPORT,
+    "trace.nan_weight.info": _IMPORT,
+    "trace.nan_weight.run": _IMPORT,
+    "import.jsonl_layer_2p31": _IMPORT,
+    "import.csv_layer_2p31": _IMPORT,
+    "import.csv_expert_2p32m1": _IMPORT,
+    "import.csv_expert_2p32p1": _IMPORT,
+    "import.coact_expert_2p32m1": _IMPORT,
+    "import.coact_layer_2p32m1": _IMPORT,
+    "import.coact_1e5_experts": _IMPORT,
+    "import.layers_option_1e9": _IMPORT,
+}
 
 
 class Case:
@@ -176,7 +194,7 @@ def suite_cases():
                                       "expert_memory_gib", "1e300"), r"expert_memory_gib")
     suite("memory_nan", lambda t: K(K(t, "placement", "slots_per_rank", "0"), "placement",
                                     "expert_memory_gib", "nan"), r"expert_memory_gib")
-    suite("samples_1e9", lambda t: t + "\n[check]\nsamples_per_rank = 1000000000\n",
+    suite("samples_1e9", lambda t: K(t, "check", "samples_per_rank", "1000000000"),
           r"check\.samples_per_rank")
     suite("iterations_1e9", lambda t: K(t, "run", "iterations", "1000000000"), r"run\.iterations")
     suite("zipf_nan", lambda t: K(t, "workload", "zipf_s", "nan"), r"workload\.zipf_s")
