@@ -15,6 +15,7 @@ PACKAGES=(
   slurmctld slurmd slurm-client munge
   libucx-dev ucx-utils
   python3 python3-h5py python3-matplotlib python3-numpy
+  clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes (scripts/fuzz.sh, CI)
 )
 
 missing=()
