@@ -17,6 +17,10 @@ PACKAGES=(
   python3 python3-h5py python3-matplotlib python3-numpy
   clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes (scripts/fuzz.sh, CI)
 )
+# TeX for the test that compiles `moebench report --format latex` (48 MB; opt-in).
+if [[ ${MOEB_SETUP_TEX:-0} == 1 ]]; then
+  PACKAGES+=(texlive-latex-base texlive-latex-recommended)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

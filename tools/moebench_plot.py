@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Figures from moebench results files (results_schema/README.md, schema version 1).
 
-Subcommands (each writes one figure; the output's extension, .png or .pdf, picks the format):
+Subcommands (each writes one figure; the output's extension, .png, .pdf or .svg, picks the
+format):
 
   bars     FILES... -o OUT    per-strategy bars of comm volume (GB), idle (%) and throughput
                               (tokens/s), one bar per system label, one panel per metric
@@ -11,13 +12,20 @@ Subcommands (each writes one figure; the output's extension, .png or .pdf, picks
   traffic  FILE -o OUT        rank-to-rank traffic matrix (token copies, src -> dst, summed over
                               measured iterations) of one layer, node boundaries drawn
   scatter  FILES... -o OUT    measured vs predicted layer time, one point per (strategy, layer)
-  all      FILES... --out-dir DIR [--formats png,pdf]   every figure above, for every file
+  all      FILES... --out-dir DIR [--formats png,pdf,svg]   every figure above, for every file
+                              (-o DIR is accepted for --out-dir)
+
+Series get colours from the Okabe-Ito colour-blind-safe palette with a marker (and hatch or line
+style) as a second channel, so no two series look alike. Error bars span the minimum and
+maximum over measured iterations and repetitions. Units follow the magnitude (B/KB/MB/GB,
+tokens/s or k/M tokens/s). Above 64 ranks, heatmap and traffic draw aggregated views (per-layer
+summaries and the top-k hottest ranks; node-by-node traffic) instead of full rank matrices.
 
 Examples:
   python3 tools/moebench_plot.py bars results/a.h5 results/b.h5 -o bars.png
   python3 tools/moebench_plot.py heatmap results/a.h5 --strategy baseline -o load.pdf
   python3 tools/moebench_plot.py traffic results/a.h5 --strategy baseline --layer 0 -o m.png
-  python3 tools/moebench_plot.py all results/a.h5 --out-dir figures
+  python3 tools/moebench_plot.py all results/a.h5 --out-dir figures --formats png,svg
 
 Numbers follow METRICS.md: comm volume and throughput are the files' summary attributes
 (medians over iterations), idle % = 100 * summary idle_fraction. Bad input: one line on stderr,
@@ -113,6 +121,9 @@ class Results:
             s["rows_matrix"] = np.asarray(g["measured/rows_matrix"][...])
         if "placement/replicas" in g:
             s["replicas"] = np.asarray(g["placement/replicas"][...])
+        for name in ("t_layer", "t_wait_dispatch", "t_wait_combine", "batch_tokens"):
+            if "measured/" + name in g:
+                s[name] = np.asarray(g["measured/" + name][...], dtype=float)
         if "predicted/t_layer" in g:
             s["predicted_t_layer"] = np.asarray(g["predicted/t_layer"][...], dtype=float)
         return s
@@ -135,10 +146,49 @@ def _pyplot():
     return plt
 
 
+# Okabe & Ito (2008), "Color universal design": distinguishable with every common colour vision
+# deficiency. Black is left for reference lines.
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+           "#999999"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+HATCHES = ["", "//", "..", "xx", "\\\\", "++", "oo", "--"]
+LINESTYLES = ["-", "--", ":", "-."]
+MAX_RANKS_FULL = 64  # above this, aggregated views replace rank x rank figures
+MAX_INCHES = (12.0, 9.0)  # no canvas grows past this (at 150 dpi: 1800 x 1350 pixels)
+
+
+def series_style(i):
+    """Style of series i: colour, marker, hatch, line style. Colour cycles fastest, then the
+    marker, then hatch and line style, so (colour, marker) pairs repeat only after 80 series
+    and the full style only after 2560."""
+    n_c, n_m = len(PALETTE), len(MARKERS)
+    return {"color": PALETTE[i % n_c], "marker": MARKERS[(i // n_c) % n_m],
+            "hatch": HATCHES[(i // (n_c * n_m)) % len(HATCHES)],
+            "linestyle": LINESTYLES[(i // (n_c * n_m * len(HATCHES))) % len(LINESTYLES)]}
+
+
+def scale_unit(max_value, base_unit, factors):
+    """(divisor, label) for the largest unit in `factors` [(divisor, prefix)] at most max_value,
+    so axes read 20 MB rather than 0.02 GB."""
+    best = (1.0, base_unit)
+    for div, prefix in sorted(factors):
+        if max_value >= div:
+            best = (div, prefix + base_unit)
+    return best
+
+
+BYTE_UNITS = [(1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "G"), (1e12, "T")]
+TIME_UNITS = [(1e-6, "µ"), (1e-3, "m"), (1.0, "")]
+
+
+def _figsize(width, height):
+    return (min(width, MAX_INCHES[0]), min(height, MAX_INCHES[1]))
+
+
 def _save(fig, out):
     ext = os.path.splitext(out)[1].lower()
-    if ext not in (".png", ".pdf"):
-        raise BadInput("%s: output must end in .png or .pdf" % out)
+    if ext not in (".png", ".pdf", ".svg"):
+        raise BadInput("%s: output must end in .png, .pdf or .svg" % out)
     d = os.path.dirname(out)
     if d:
         os.makedirs(d, exist_ok=True)
@@ -153,11 +203,46 @@ def _system_label(r):
     return r.system + (" (simulated)" if r.backend == "model" else "")
 
 
-def plot_bars(results, out):
-    """Per-strategy bars of comm volume, idle time and throughput, one bar per system."""
+def _iteration_values(s, key):
+    """Per-iteration values of a bars panel (None when the cubes are absent): throughput =
+    batch tokens / sum over layers of max_r t_layer; idle = 100 * mean over layers of
+    sum_r waits / sum_r t_layer."""
     import numpy as np
 
-    plt = _pyplot()
+    if "t_layer" not in s:
+        return None
+    t = s["t_layer"]  # [I, L, R]
+    if key == "throughput" and "batch_tokens" in s:
+        batch = t.max(axis=2).sum(axis=1)
+        return s["batch_tokens"][: len(batch)] / np.where(batch > 0, batch, np.nan)
+    if key == "idle_fraction" and "t_wait_dispatch" in s and "t_wait_combine" in s:
+        idle = (s["t_wait_dispatch"] + s["t_wait_combine"]).sum(axis=2)
+        total = t.sum(axis=2)
+        return 100.0 * np.nanmean(idle / np.where(total > 0, total, np.nan), axis=1)
+    return None
+
+
+def _bar_stats(runs, name, key, scale):
+    """(value, low, high): the median over files of the summary figure, and the min-max over
+    iterations and files of the per-iteration values (over files for byte counts)."""
+    import numpy as np
+
+    values, spread = [], []
+    for r in runs:
+        for s in r.measured():
+            if s["name"] != name:
+                continue
+            v = s["summary"].get(key, np.nan) * scale
+            values.append(v)
+            it = _iteration_values(s, key)
+            spread.extend(list(it) if it is not None else [v])
+    if not values:
+        return np.nan, np.nan, np.nan
+    spread = [x for x in spread if np.isfinite(x)] or [np.nan]
+    return float(np.median(values)), float(np.min(spread)), float(np.max(spread))
+
+
+def _group_by_system(results):
     systems, by_system = [], {}
     for r in results:  # repetitions of a system: the median over files, as `moebench report`
         label = _system_label(r)
@@ -165,6 +250,10 @@ def plot_bars(results, out):
             systems.append(label)
             by_system[label] = []
         by_system[label].append(r)
+    return systems, by_system
+
+
+def _strategies_of(results):
     strategies = []
     for r in results:
         for s in r.measured():
@@ -175,24 +264,47 @@ def plot_bars(results, out):
         strategies.insert(0, "baseline")
     if not strategies:
         raise BadInput("%s: no strategy with measurements" % ", ".join(r.path for r in results))
-    panels = [("comm_bytes", "comm volume (GB)", 1e-9), ("idle_fraction", "idle (%)", 100.0),
-              ("throughput", "throughput (tokens/s)", 1.0)]
-    fig, axes = plt.subplots(1, 3, figsize=(4.2 * 3, 3.6))
+    return strategies
+
+
+def _bar_panel(ax, systems, by_system, strategies, key, title, scale, unit):
+    """One panel: bars per (strategy, system) with min-max error bars, units by magnitude."""
+    import numpy as np
+
+    stats = {(label, name): _bar_stats(by_system[label], name, key, scale)
+             for label in systems for name in strategies}
+    top = max([v[2] for v in stats.values() if np.isfinite(v[2])] or [1.0])
+    div, unit_label = scale_unit(top, unit[0], unit[1]) if unit else (1.0, "")
     width = 0.8 / max(1, len(systems))
     x = np.arange(len(strategies))
-    for ax, (key, title, scale) in zip(axes, panels):
-        for j, label in enumerate(systems):
-            values = []
-            for name in strategies:
-                v = [s["summary"].get(key, np.nan) * scale for r in by_system[label]
-                     for s in r.measured() if s["name"] == name]
-                values.append(float(np.median(v)) if v else np.nan)
-            ax.bar(x + (j - (len(systems) - 1) / 2) * width, values, width, label=label)
-        ax.set_title(title)
-        ax.set_xticks(x)
-        ax.set_xticklabels(strategies, rotation=30, ha="right")
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("moebench: %s" % ", ".join(sorted({r.suite for r in results})))
+    for j, label in enumerate(systems):
+        st = series_style(j)
+        v = np.array([stats[(label, n)] for n in strategies], dtype=float) / div
+        err = np.vstack([np.clip(v[:, 0] - v[:, 1], 0, None), np.clip(v[:, 2] - v[:, 0], 0, None)])
+        ax.bar(x + (j - (len(systems) - 1) / 2) * width, v[:, 0], width, label=label,
+               color=st["color"], hatch=st["hatch"] or None, edgecolor="black", linewidth=0.4,
+               yerr=np.nan_to_num(err), capsize=2, error_kw={"elinewidth": 0.8})
+    ax.set_title(title % unit_label if "%s" in title else title)
+    ax.set_xticks(x)
+    ax.set_xticklabels(strategies, rotation=30, ha="right")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def plot_bars(results, out):
+    """Per-strategy bars of comm volume, idle time and throughput, one bar per system."""
+    plt = _pyplot()
+    systems, by_system = _group_by_system(results)
+    strategies = _strategies_of(results)
+    panels = [("comm_bytes", "comm volume (%s)", 1.0, ("B", BYTE_UNITS)),
+              ("idle_fraction", "idle (%%)", 100.0, None),
+              ("throughput", "throughput (%s)", 1.0,
+               ("tokens/s", [(1.0, ""), (1e3, "k "), (1e6, "M ")]))]
+    fig, axes = plt.subplots(1, 3, figsize=_figsize(4.2 * 3, 3.6))
+    for ax, (key, title, scale, unit) in zip(axes, panels):
+        _bar_panel(ax, systems, by_system, strategies, key, title.replace("%%", "%"), scale,
+                   unit)
+    fig.suptitle("moebench: %s (error bars: min-max over iterations and files)"
+                 % ", ".join(sorted({r.suite for r in results})), fontsize="medium")
     fig.tight_layout()
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small",
@@ -211,7 +323,9 @@ def plot_heatmap(r, strategy, out):
                        % (r.path, strategy, s["status"]))
     load = np.median(s["rows_computed"].astype(float), axis=0)  # [L, R]
     L, R = load.shape
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * R + 2), max(2.5, 0.5 * L + 1.5)))
+    if R > MAX_RANKS_FULL:
+        return _plot_load_summary(r, s, strategy, load, out)
+    fig, ax = plt.subplots(figsize=_figsize(max(4.0, 0.9 * R + 2), max(2.5, 0.5 * L + 1.5)))
     im = ax.imshow(load, aspect="auto", cmap="viridis", origin="lower")
     fig.colorbar(im, ax=ax, label="rows computed (median over iterations)")
     if "replicas" in s:
@@ -239,6 +353,72 @@ def plot_heatmap(r, strategy, out):
     _save(fig, out)
 
 
+def _plot_load_summary(r, s, strategy, load, out, top_k=8):
+    """Above 64 ranks: per-layer min / mean / max load over ranks, and the top-k hottest ranks
+    (by load summed over layers) as a layer x rank heatmap."""
+    import numpy as np
+
+    plt = _pyplot()
+    L, R = load.shape
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=_figsize(11.0, max(3.5, 0.25 * L + 2.5)))
+    layers = np.arange(L)
+    for i, (label, values) in enumerate([("max over ranks", load.max(axis=1)),
+                                         ("mean", load.mean(axis=1)),
+                                         ("min", load.min(axis=1))]):
+        st = series_style(i)
+        ax1.plot(layers, values, color=st["color"], marker=st["marker"],
+                 linestyle=LINESTYLES[i % len(LINESTYLES)], label=label)
+    ax1.set_xlabel("layer")
+    if L <= 64:
+        ax1.set_xticks(layers)
+        ax2.set_yticks(range(L))
+    ax1.set_ylabel("rows computed (median over iterations)")
+    ax1.set_title("per-layer load over %d ranks" % R, fontsize="medium")
+    ax1.legend(fontsize="small")
+    ax1.grid(alpha=0.3)
+    hot = np.argsort(-load.sum(axis=0), kind="stable")[:top_k]
+    im = ax2.imshow(load[:, hot], aspect="auto", cmap="viridis", origin="lower")
+    fig.colorbar(im, ax=ax2, label="rows computed")
+    ax2.set_xticks(range(len(hot)))
+    ax2.set_xticklabels([str(int(h)) for h in hot])
+    ax2.set_xlabel("rank (the %d hottest)" % len(hot))
+    ax2.set_ylabel("layer")
+    ax2.set_title("top-%d hottest ranks" % len(hot), fontsize="medium")
+    fig.suptitle("%s on %s" % (strategy, _system_label(r)), fontsize="medium")
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def _plot_node_traffic(r, strategy, layer, mat, out):
+    """Above 64 ranks: node-by-node token copies (sums over the ranks of each node)."""
+    import numpy as np
+
+    plt = _pyplot()
+    R = mat.shape[0]
+    nodes = (np.asarray(r.rank_node) if r.rank_node is not None and len(r.rank_node) == R
+             else np.arange(R) * r.num_nodes // R)
+    N = int(nodes.max()) + 1
+    agg = np.zeros((N, N))
+    np.add.at(agg, (nodes[:, None].repeat(R, 1), nodes[None, :].repeat(R, 0)), mat)
+    fig, ax = plt.subplots(figsize=_figsize(max(4.5, 0.45 * N + 2.5), max(4.0, 0.45 * N + 1.5)))
+    im = ax.imshow(agg, cmap="magma", origin="upper")
+    fig.colorbar(im, ax=ax, label="token copies (sum over measured iterations)")
+    if N <= 16:
+        mid = agg.min() + 0.5 * (agg.max() - agg.min())
+        for i in range(N):
+            for j in range(N):
+                ax.text(j, i, "%d" % agg[i, j], ha="center", va="center", fontsize=7,
+                        color="white" if agg[i, j] <= mid else "black")
+    if N <= 32:
+        ax.set_xticks(range(N))
+        ax.set_yticks(range(N))
+    ax.set_xlabel("destination node")
+    ax.set_ylabel("source node")
+    ax.set_title("%s on %s, layer %d: node-by-node traffic of %d ranks (diagonal = intra-node)"
+                 % (strategy, _system_label(r), layer, R), fontsize="medium")
+    _save(fig, out)
+
+
 def plot_traffic(r, strategy, layer, out):
     """Rank-to-rank token copies of one layer (rows_matrix), node boundaries drawn."""
     plt = _pyplot()
@@ -252,7 +432,9 @@ def plot_traffic(r, strategy, layer, out):
                        % (r.path, layer, m.shape[0]))
     mat = m[layer].astype(float)
     R = mat.shape[0]
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 * R + 2.5), max(3.5, 0.5 * R + 1.5)))
+    if R > MAX_RANKS_FULL:
+        return _plot_node_traffic(r, strategy, layer, mat, out)
+    fig, ax = plt.subplots(figsize=_figsize(max(4.0, 0.5 * R + 2.5), max(3.5, 0.5 * R + 1.5)))
     im = ax.imshow(mat, cmap="magma", origin="upper")
     fig.colorbar(im, ax=ax, label="token copies (sum over measured iterations)")
     nodes = r.rank_node if r.rank_node is not None and len(r.rank_node) == R else None
@@ -280,8 +462,8 @@ def plot_traffic(r, strategy, layer, out):
 def plot_scatter(results, out):
     """Measured (median max_r t_layer) vs predicted t_layer per (strategy, layer)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.8, 4.4))
-    points = 0
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    points, series = 0, 0
     lo, hi = float("inf"), 0.0
     for r in results:
         for s in r.measured():
@@ -290,7 +472,11 @@ def plot_scatter(results, out):
             pred = s["predicted_t_layer"] * 1e3
             meas = s["per_layer"]["t_layer_p50"] * 1e3
             n = min(len(pred), len(meas))
-            ax.scatter(pred[:n], meas[:n], s=18, label="%s / %s" % (r.system, s["name"]))
+            st = series_style(series)
+            series += 1
+            ax.scatter(pred[:n], meas[:n], s=22, color=st["color"], marker=st["marker"],
+                       edgecolors="black", linewidths=0.3,
+                       label="%s / %s" % (r.system, s["name"]))
             points += n
             lo = min(lo, float(min(pred[:n].min(), meas[:n].min())))
             hi = max(hi, float(max(pred[:n].max(), meas[:n].max())))
@@ -300,7 +486,8 @@ def plot_scatter(results, out):
     ax.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="measured = predicted")
     ax.set_xlabel("predicted t_layer (ms)")
     ax.set_ylabel("measured t_layer, median (ms)")
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.02, 0.5),
+              ncol=1 + series // 20)
     ax.grid(alpha=0.3)
     _save(fig, out)
 
@@ -336,23 +523,23 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("bars", help="per-strategy bars: comm GB, idle %%, tokens/s per system")
     p.add_argument("files", nargs="+")
-    p.add_argument("-o", "--output", required=True, help="OUT.png or OUT.pdf")
+    p.add_argument("-o", "--output", required=True, help="OUT.png, OUT.pdf or OUT.svg")
     p = sub.add_parser("heatmap", help="layer x rank load heatmap with the placement overlaid")
     p.add_argument("file")
     p.add_argument("--strategy", default="baseline")
-    p.add_argument("-o", "--output", required=True, help="OUT.png or OUT.pdf")
+    p.add_argument("-o", "--output", required=True, help="OUT.png, OUT.pdf or OUT.svg")
     p = sub.add_parser("traffic", help="rank-to-rank traffic matrix of one layer")
     p.add_argument("file")
     p.add_argument("--strategy", default="baseline")
     p.add_argument("--layer", type=int, default=0)
-    p.add_argument("-o", "--output", required=True, help="OUT.png or OUT.pdf")
+    p.add_argument("-o", "--output", required=True, help="OUT.png, OUT.pdf or OUT.svg")
     p = sub.add_parser("scatter", help="measured vs predicted layer time")
     p.add_argument("files", nargs="+")
-    p.add_argument("-o", "--output", required=True, help="OUT.png or OUT.pdf")
+    p.add_argument("-o", "--output", required=True, help="OUT.png, OUT.pdf or OUT.svg")
     p = sub.add_parser("all", help="every figure for every file")
     p.add_argument("files", nargs="+")
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--formats", default="png", help="comma list of png, pdf (default png)")
+    p.add_argument("-o", "--out-dir", required=True, help="directory for the figures")
+    p.add_argument("--formats", default="png", help="comma list of png, pdf, svg (default png)")
     args = ap.parse_args(argv)
     _need_modules()
     try:
@@ -366,9 +553,9 @@ def main(argv=None):
             plot_scatter([Results(f) for f in args.files], args.output)
         else:
             formats = [x.strip() for x in args.formats.split(",") if x.strip()]
-            bad = [x for x in formats if x not in ("png", "pdf")]
+            bad = [x for x in formats if x not in ("png", "pdf", "svg")]
             if bad or not formats:
-                raise BadInput("--formats: expected png and/or pdf, got '%s'" % args.formats)
+                raise BadInput("--formats: expected png, pdf and/or svg, got '%s'" % args.formats)
             plot_all([Results(f) for f in args.files], args.out_dir, formats)
     except BadInput as e:
         sys.stderr.write("moebench_plot.py: error: %s\n" % e)

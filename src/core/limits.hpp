@@ -22,8 +22,9 @@ inline constexpr int kMaxSlotsPerRank = 1 << 16;        // experts one rank hold
 inline constexpr int64_t kMaxSlots = int64_t{1} << 24;  // slots of all ranks together (per layer)
 inline constexpr int64_t kMaxTokens = int64_t{1} << 28;  // tokens of a workload or trace
 // Routing entries held at once (tokens x layers x top-k of one batch or one trace read):
-// 8 bytes each (int32 id + float weight), so 2^30 entries are 8 GiB.
-inline constexpr int64_t kMaxRoutingEntries = int64_t{1} << 30;
+// 8 bytes each (int32 id + float weight), so 2^31 entries are 16 GiB (the same bound as an
+// import assembled in memory, workload/trace_limits.hpp).
+inline constexpr int64_t kMaxRoutingEntries = int64_t{1} << 31;
 inline constexpr int kMaxCheckSamples = 1 << 16;                // [check] samples_per_rank
 inline constexpr int kMaxIterations = 1 << 20;                  // warmup + iterations
 inline constexpr int64_t kMaxRequestTokens = int64_t{1} << 24;  // mean tokens per request

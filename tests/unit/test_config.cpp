@@ -353,7 +353,7 @@ TEST(Config, RejectsSizesPastTheDocumentedLimits) {
             std::string::npos);
   EXPECT_NE(err("[run]\niterations = 1000000000\n").find("key 'run.iterations'"),
             std::string::npos);
-  EXPECT_NE(error_of("[model]\npreset = \"mixtral-8x7b\"\nlayers = 8\n[workload]\n"
+  EXPECT_NE(error_of("[model]\npreset = \"mixtral-8x7b\"\nlayers = 16\n[workload]\n"
                      "batch_tokens = 134217728\n")
                 .find("batch_tokens x layers x top_k"),
             std::string::npos);
