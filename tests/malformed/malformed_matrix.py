@@ -35,25 +35,7 @@ LIMIT_S = 60
 BIG = 2**40  # a declared extent no file of ours could hold
 
 # Case name -> why it still fails (owner). Keep this list short and honest (see the docstring).
-_IMPORT = "import: boundary validation of traces and imports (issue 17), not landed yet"
-EXPECTED_TO_FAIL = {
-    "trace.expert_id_too_large.info": _IMPORT,
-    "trace.expert_id_too_large.run": _IMPORT,
-    "trace.expert_id_negative.info": _IMPORT,
-    "trace.expert_id_negative.run": _IMPORT,
-    "trace.duplicate_expert.info": _IMPORT,
-    "trace.duplicate_expert.run": _IMPORT,
-    "trace.nan_weight.info": _IMPORT,
-    "trace.nan_weight.run": _IMPORT,
-    "import.jsonl_layer_2p31": _IMPORT,
-    "import.csv_layer_2p31": _IMPORT,
-    "import.csv_expert_2p32m1": _IMPORT,
-    "import.csv_expert_2p32p1": _IMPORT,
-    "import.coact_expert_2p32m1": _IMPORT,
-    "import.coact_layer_2p32m1": _IMPORT,
-    "import.coact_1e5_experts": _IMPORT,
-    "import.layers_option_1e9": _IMPORT,
-}
+EXPECTED_TO_FAIL = {}
 
 
 class Case:
