@@ -4,7 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/limits.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 
 namespace moeb {

@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "core/limits.hpp"
 #include "core/results.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
 

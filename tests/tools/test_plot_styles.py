@@ -12,7 +12,8 @@ def load(path):
     spec = importlib.util.spec_from_file_location("moebench_plot", path)
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
-    return m
+    # tools/moebench_plot.py is a shim over the moebench package: patch the real module.
+    return getattr(m, "_impl", m)
 
 
 def png_size(path):
