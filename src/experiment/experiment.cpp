@@ -125,7 +125,7 @@ bool load_resume(const Experiment& e, const RunResult& prov, Measurer& m,
   std::string error;
   if (m.root()) {
     try {
-      RunResult previous = read_results(path);
+      RunResult previous = load_for_resume(path);  // validated first
       check_resume_compatible(previous, prov, path);
       finished = completed_strategies(previous);
       for (auto& p : previous.strategies) {

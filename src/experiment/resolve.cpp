@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
 #include "experiment/experiment.hpp"
+#include "io/output_name.hpp"
 #include "io/config_loader.hpp"
 #include "io/provenance.hpp"
 #include "io/system_file.hpp"
@@ -237,13 +238,14 @@ void warn_indistinguishable(const RunConfig& cfg, const Topology& topo, int slot
 std::string default_output(const Experiment& e) {
   const ExperimentRequest& r = e.request;
   if (!r.output.empty()) return r.output;
+  // Names read from input never become paths outside the working directory (io/output_name).
   const std::string& suite = e.cells.front().cfg.suite_name;
   switch (r.mode) {
-    case ExperimentMode::kRun: return !r.resume.empty() ? r.resume : suite + ".h5";
-    case ExperimentMode::kSimulate: return suite + "-" + e.system->name + ".h5";
-    case ExperimentMode::kPlace: return suite + "-place.h5";
+    case ExperimentMode::kRun: return !r.resume.empty() ? r.resume : safe_file_stem(suite) + ".h5";
+    case ExperimentMode::kSimulate: return safe_file_stem(suite + "-" + e.system->name) + ".h5";
+    case ExperimentMode::kPlace: return safe_file_stem(suite) + "-place.h5";
   }
-  return suite + ".h5";
+  return safe_file_stem(suite) + ".h5";
 }
 
 // One instance per listed strategy, named after it, with its resolved options.

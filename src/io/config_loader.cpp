@@ -16,6 +16,8 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/memory_budget.hpp"
 #include "core/model.hpp"
 #include "core/run_types.hpp"
 #include "io/config_format.hpp"
@@ -62,6 +64,7 @@ class Loader {
   void check_model();
   void check_workload();
   void check_placement();
+  void check_limits();
 
   const toml::table& root_;
   std::string file_;
@@ -110,7 +113,8 @@ void Loader::load_key(const ConfigKey& k, const toml::node& v) {
       x = f->get();
     else
       fail_key(dotted, range_text(what, k.min, k.max), describe(n));
-    if (!(x >= k.min && x <= k.max)) fail_key(dotted, range_text(what, k.min, k.max), describe(n));
+    if (!std::isfinite(x) || !(x >= k.min && x <= k.max))
+      fail_key(dotted, range_text(what, k.min, k.max), describe(n));
     return x;
   };
   ConfigField field = k.field(cfg_);
@@ -386,6 +390,40 @@ void Loader::check_placement() {
   cfg_.strategy_option_tables = strategy_options_;
 }
 
+// Sizes computed from several keys, against the documented limits (core/limits.hpp), so that
+// nothing is allocated, no rank starts and no file is created from a suite that cannot run.
+void Loader::check_limits() {
+  const ModelSpec& m = cfg_.model;
+  const WorkloadConfig& w = cfg_.workload;
+  if (!product_within(w.batch_tokens, m.num_layers, m.top_k, limits::kMaxRoutingEntries))
+    fail_key("workload.batch_tokens",
+             "batch_tokens x layers x top_k <= " + std::to_string(limits::kMaxRoutingEntries) +
+                 " routing entries (documented limit)",
+             std::to_string(w.batch_tokens) + " x " + std::to_string(m.num_layers) + " x " +
+                 std::to_string(m.top_k));
+  if (!product_within(std::max(cfg_.nodes, 1), std::max(cfg_.ranks_per_node, 1), limits::kMaxRanks))
+    fail_key(
+        "topology.ranks_per_node",
+        "nodes x ranks_per_node <= " + std::to_string(limits::kMaxRanks) + " (documented limit)",
+        std::to_string(cfg_.nodes) + " x " + std::to_string(cfg_.ranks_per_node));
+  if (int64_t{cfg_.warmup} + cfg_.iterations > limits::kMaxIterations)
+    fail_key(
+        "run.iterations",
+        "warmup + iterations <= " + std::to_string(limits::kMaxIterations) + " (documented limit)",
+        std::to_string(cfg_.warmup) + " + " + std::to_string(cfg_.iterations));
+  if (cfg_.expert_memory_gib > 0) {
+    const auto line = source_of("placement.expert_memory_gib").begin.line;
+    const std::string where =
+        file_ + (line ? ":" + std::to_string(line) : "") + ": key 'placement.expert_memory_gib'";
+    slots_from_memory(m, cfg_.expert_memory_gib, cfg_.expert_dtype, where);  // throws past limits
+  }
+  if (cfg_.slots_per_rank > 0 && cfg_.nodes > 0 && cfg_.ranks_per_node > 0) {
+    const auto line = source_of("placement.slots_per_rank").begin.line;
+    check_slot_limits(cfg_.slots_per_rank, cfg_.nodes * cfg_.ranks_per_node,
+                      file_ + (line ? ":" + std::to_string(line) : "") + ": [placement]");
+  }
+}
+
 RunConfig Loader::load() {
   cfg_.suite_path = file_;
   cfg_.suite_name = std::filesystem::path(file_).stem().string();
@@ -412,6 +450,7 @@ RunConfig Loader::load() {
   check_model();
   check_workload();
   check_placement();
+  check_limits();
   resolve_strategy_options(cfg_);
   return cfg_;
 }
