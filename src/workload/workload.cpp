@@ -139,30 +139,27 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   const auto& metas = src->metas();
   std::vector<int64_t> eval_tokens;
   RoutingStats stats;
-  bool oracle = false;
+  const bool oracle = w.split == "oracle";
   int64_t cal_tokens = 0, cal_requests = 0, eval_requests = 0;
-  if (w.split == "fraction" || w.split == "oracle") {
+  const std::string honest = oracle ? honest_split(w) : w.split;
+  if (honest == "fraction") {
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
     eval_tokens = std::move(split.evaluation);
     eval_requests = split.evaluation_requests;
-    oracle = w.split == "oracle";
-    if (oracle) {
-      auto ordered = order_tokens(metas, eval_tokens, w.order, concurrency);
-      stats = stats_of_tokens(*src, ordered, model.num_layers, w.batch_tokens);
-      cal_tokens = static_cast<int64_t>(eval_tokens.size());
-      cal_requests = eval_requests;
-    } else {
+    if (!oracle) {
       auto ordered = order_tokens(metas, split.calibration, w.order, concurrency);
       stats = stats_of_tokens(*src, ordered, model.num_layers, w.batch_tokens);
       cal_tokens = static_cast<int64_t>(split.calibration.size());
       cal_requests = split.calibration_requests;
     }
     prov["calibration_fraction"] = std::to_string(w.calibration_fraction);
-  } else if (w.split == "trace") {
+  } else if (honest == "trace") {
     if (w.calibration_trace.empty())
       throw ConfigError("workload: key 'calibration_trace': required when split = \"trace\"");
-    stats = calibration_stats_from_trace(resolve_path(w.calibration_trace, cfg.suite_path), model,
-                                         w.order, w.batch_tokens, &cal_tokens, &cal_requests);
+    if (!oracle)
+      stats = calibration_stats_from_trace(resolve_path(w.calibration_trace, cfg.suite_path),
+                                           model, w.order, w.batch_tokens, &cal_tokens,
+                                           &cal_requests);
     eval_tokens.resize(metas.size());
     std::iota(eval_tokens.begin(), eval_tokens.end(), 0);
     eval_requests = count_requests(metas, eval_tokens);
@@ -173,6 +170,12 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   }
   if (eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
   auto order = order_tokens(metas, eval_tokens, w.order, concurrency);
+  if (oracle) {  // calibrate on exactly the evaluation batches
+    stats = stats_of_tokens(*src, order, model.num_layers, w.batch_tokens);
+    cal_tokens = static_cast<int64_t>(order.size());
+    cal_requests = eval_requests;
+    prov["oracle_of_split"] = honest;
+  }
 
   prov["split"] = w.split;
   prov["oracle"] = oracle ? "1" : "0";
