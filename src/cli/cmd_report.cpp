@@ -21,6 +21,9 @@ struct ReportArgs {
   std::string output;
   std::string metrics;
   bool per_layer = false;
+  std::string baseline = "baseline";
+  std::string spread = "auto";
+  bool strict = false;
 };
 
 std::string metrics_help() {
@@ -55,6 +58,9 @@ void run_report(const ReportArgs& a) {
   report::ReportOptions opt;
   if (!a.metrics.empty()) opt.columns = report::parse_column_list(a.metrics);
   opt.per_layer = a.per_layer;
+  opt.baseline = a.baseline;
+  opt.spread = report::parse_spread(a.spread);
+  opt.strict = a.strict;
   const report::Format format = report::parse_format(a.format);
   const auto inputs = report::load_report_inputs(a.files, std::cerr);
   const report::Report rep = report::build_report(inputs, opt);
@@ -86,6 +92,15 @@ void register_report(CLI::App& app, int& exit_code) {
   sub->add_option("-o,--output", args->output, "write here instead of stdout");
   sub->add_option("--metrics", args->metrics, metrics_help());
   sub->add_flag("--per-layer", args->per_layer, "add per-layer tables (rows: layers)");
+  sub->add_option("--baseline", args->baseline,
+                  "reference strategy of the ratio columns (comm/inter reduction, speedup); "
+                  "default baseline");
+  sub->add_option("--spread", args->spread,
+                  "auto (min-max over files when several) | none | minmax (over iterations and "
+                  "files) | ci (95% bootstrap interval over iterations and files)");
+  sub->add_flag("--strict", args->strict,
+                "refuse files of one system that differ in configuration (and systems that "
+                "differ in experiment keys) instead of separating them into column groups");
   sub->callback([args, &exit_code] {
     run_report(*args);
     exit_code = 0;

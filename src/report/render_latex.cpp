@@ -17,31 +17,13 @@ std::string markers(const Cell& c) {
   return "\\textsuperscript{" + s + "}";
 }
 
-// The text of the best median of a (system, column), or "" when there is nothing to compare.
-std::string best_text(const ReportGroup& g, const SystemColumn& sys, const ColumnSpec& col) {
-  if (col.better == Better::kNone) return "";
-  bool found = false;
-  double best = 0;
-  int values = 0;
-  for (const auto& name : g.strategies) {
-    const Cell& c = sys.cells.at(name);
-    if (c.status != "complete" && c.status != "interrupted") continue;
-    auto it = c.whole.find(col.id);
-    if (it == c.whole.end() || it->second.n == 0) continue;
-    ++values;
-    const double v = it->second.median;
-    if (!found || (col.better == Better::kLower ? v < best : v > best)) best = v;
-    found = true;
-  }
-  return values >= 2 ? format_number(best, col.style) : "";
-}
-
-std::string stat_text(const Stat& st, const ColumnSpec& col, bool spread, const std::string& best) {
+std::string stat_text(const Stat& st, const ColumnSpec& col, Spread spread, bool several,
+                      bool best) {
   if (st.n == 0) return "n/a";
   const std::string v = format_number(st.median, col.style);
-  std::string s = !best.empty() && v == best ? "\\textbf{" + v + "}" : v;
-  const std::string lo = format_number(st.min, col.style), hi = format_number(st.max, col.style);
-  if (spread && st.n > 1 && lo != hi) s += "\\,{\\scriptsize[" + lo + ", " + hi + "]}";
+  std::string s = best ? "\\textbf{" + v + "}" : v;
+  const auto sp = detail::spread_texts(st, col, spread, several);
+  if (!sp.empty()) s += "\\,{\\scriptsize[" + sp[0] + ", " + sp[1] + "]}";
   return s;
 }
 
@@ -64,7 +46,7 @@ std::string render_latex(const Report& rep) {
     // Column groups: one \multicolumn per system, then a \cmidrule under each.
     out << "";
     for (const auto& sys : g.systems)
-      out << " & \\multicolumn{" << per_sys << "}{c}{" << latex_escape(sys.label)
+      out << " & \\multicolumn{" << per_sys << "}{c}{" << latex_escape(sys.title)
           << (sys.simulated ? " (simulated)" : "") << "}";
     out << " \\\\\n";
     for (size_t s = 0; s < g.systems.size(); ++s)
@@ -83,13 +65,15 @@ std::string render_latex(const Report& rep) {
           std::string text;
           if (c.status == "absent") {
             text = "--";
-          } else if (c.status == "skipped") {
-            text = "skipped";
+          } else if (!detail::has_figures(c)) {
+            text = latex_escape(c.status);
           } else {
             auto it = c.whole.find(col.id);
+            const auto best = detail::best_strategies(g, sys, col);
             text = it == c.whole.end()
                        ? "n/a"
-                       : stat_text(it->second, col, sys.paths.size() > 1, best_text(g, sys, col));
+                       : stat_text(it->second, col, rep.spread, sys.paths.size() > 1,
+                                   std::find(best.begin(), best.end(), name) != best.end());
           }
           if (j == 0) text += markers(c);
           out << " & " << text;
@@ -106,11 +90,12 @@ std::string render_latex(const Report& rep) {
     }
     std::string systems;
     for (const auto& sys : g.systems)
-      systems += (systems.empty() ? "" : "; ") + sys.label + ": " + detail::describe_system(sys);
+      systems += (systems.empty() ? "" : "; ") + sys.title + ": " + detail::describe_system(sys);
     out << "\\caption{"
         << latex_escape(g.suite + " (" + g.model + "). " + systems +
-                        ". Ratios against baseline in the same file; medians "
-                        "over iterations; best per column in bold.")
+                        ". Ratios against " + g.reference +
+                        " in the same file; medians over iterations; best per column in bold "
+                        "where its interval does not overlap the others.")
         << "}\n";
     out << "\\label{tab:moebench-" << latex_escape(g.suite) << "}\n\\end{table}\n";
 
@@ -131,17 +116,17 @@ std::string render_latex(const Report& rep) {
             std::string text = "n/a";
             if (c.status == "absent")
               text = "--";
-            else if (c.status == "skipped")
-              text = "skipped";
+            else if (!detail::has_figures(c))
+              text = latex_escape(c.status);
             else if (it != c.per_layer.end() && l < static_cast<int>(it->second.size()))
-              text = stat_text(it->second[l], col, sys.paths.size() > 1, "");
+              text = stat_text(it->second[l], col, Spread::kAuto, sys.paths.size() > 1, false);
             out << " & " << text;
           }
           out << " \\\\\n";
         }
         out << "\\bottomrule\n\\end{tabular}\n";
         out << "\\caption{" << latex_escape(g.suite + " per layer: ") << col.latex_header
-            << latex_escape(" on " + sys.label) << "}\n\\end{table}\n";
+            << latex_escape(" on " + sys.title) << "}\n\\end{table}\n";
       }
     }
   }

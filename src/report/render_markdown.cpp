@@ -14,20 +14,20 @@ std::string markers(const Cell& c) {
   return s;
 }
 
-std::string stat_text(const Stat& st, const ColumnSpec& col, bool show_spread) {
+std::string stat_text(const Stat& st, const ColumnSpec& col, Spread spread, bool several) {
   if (st.n == 0) return "n/a";
   std::string s = format_number(st.median, col.style);
-  const std::string lo = format_number(st.min, col.style), hi = format_number(st.max, col.style);
-  if (show_spread && lo != hi) s += " [" + lo + ", " + hi + "]";  // no spread to show otherwise
+  const auto sp = detail::spread_texts(st, col, spread, several);
+  if (!sp.empty()) s += " [" + sp[0] + ", " + sp[1] + "]";
   return s;
 }
 
 // Text of one cell; `first` is the first column of its system group (carries the markers).
-std::string cell_text(const Cell& c, const Stat* st, const ColumnSpec& col, bool spread,
-                      bool first) {
+std::string cell_text(const Cell& c, const Stat* st, const ColumnSpec& col, Spread spread,
+                      bool several, bool first) {
   if (c.status == "absent") return "-";
-  if (c.status == "skipped") return first ? "skipped" + markers(c) : "skipped";
-  std::string s = st ? stat_text(*st, col, spread && st->n > 1) : "n/a";
+  if (!detail::has_figures(c)) return first ? c.status + markers(c) : c.status;
+  std::string s = st ? stat_text(*st, col, spread, several) : "n/a";
   return first ? s + markers(c) : s;
 }
 
@@ -67,7 +67,7 @@ std::string render_markdown(const Report& rep) {
   for (const auto& g : rep.groups) {
     out << "## " << g.suite << " (" << g.model << ")\n\n";
     for (const auto& sys : g.systems) {
-      out << "- " << sys.label << ": " << detail::describe_system(sys) << ":";
+      out << "- " << sys.title << ": " << detail::describe_system(sys) << ":";
       for (const auto& p : sys.paths) out << " " << p;
       out << "\n";
     }
@@ -78,7 +78,7 @@ std::string render_markdown(const Report& rep) {
     std::vector<std::string> header = {"strategy"};
     for (const auto& sys : g.systems)
       for (const auto& id : rep.columns)
-        header.push_back(multi ? sys.label + ": " + find_column(id)->md_header
+        header.push_back(multi ? sys.title + ": " + find_column(id)->md_header
                                : find_column(id)->md_header);
     std::vector<std::vector<std::string>> rows;
     for (const auto& name : g.strategies) {
@@ -88,19 +88,18 @@ std::string render_markdown(const Report& rep) {
         for (size_t j = 0; j < rep.columns.size(); ++j) {
           const ColumnSpec& col = *find_column(rep.columns[j]);
           auto it = c.whole.find(col.id);
-          row.push_back(
-              cell_text(c, it == c.whole.end() ? nullptr : &it->second, col, spread, j == 0));
+          row.push_back(cell_text(c, it == c.whole.end() ? nullptr : &it->second, col, rep.spread,
+                                  sys.paths.size() > 1, j == 0));
         }
       }
       rows.push_back(std::move(row));
     }
     write_table(out, header, rows);
     out << "\n";
-    out << "Ratios (red. %, speedup) are against baseline in the same file; figures are medians "
-           "over iterations";
-    if (spread)
-      out << "; with several files per system, the median over files [min, max] where they "
-             "differ";
+    out << "Ratios (red. %, speedup) are against " << g.reference
+        << " in the same file; figures are medians over iterations";
+    const std::string sentence = detail::spread_sentence(rep.spread, spread);
+    if (!sentence.empty()) out << "; " << sentence;
     out << ".\n";
     for (size_t k = 0; k < g.footnotes.size(); ++k)
       out << "(" << k + 1 << ") " << g.footnotes[k] << "\n";
@@ -111,7 +110,7 @@ std::string render_markdown(const Report& rep) {
     for (const auto& sys : g.systems) {
       for (const auto& id : detail::per_layer_columns(rep)) {
         const ColumnSpec& col = *find_column(id);
-        out << "### " << g.suite << " per layer: " << col.md_header << " on " << sys.label
+        out << "### " << g.suite << " per layer: " << col.md_header << " on " << sys.title
             << "\n\n";
         std::vector<std::string> lh = {"layer"};
         for (const auto& name : g.strategies) lh.push_back(detail::row_label(g, name));
@@ -124,7 +123,7 @@ std::string render_markdown(const Report& rep) {
             const Stat* st = it == c.per_layer.end() || l >= static_cast<int>(it->second.size())
                                  ? nullptr
                                  : &it->second[l];
-            row.push_back(cell_text(c, st, col, sys.paths.size() > 1, false));
+            row.push_back(cell_text(c, st, col, Spread::kAuto, sys.paths.size() > 1, false));
           }
           lrows.push_back(std::move(row));
         }

@@ -2,7 +2,7 @@
 // like the quickstart run (4 ranks on 2 nodes, 4 layers, 8 experts, top-2), for the tests of
 // `moebench report` and tools/moebench_plot.py. Options can make it invalid on purpose.
 //   moeb_report_fixture OUT.h5 [--system S] [--backend cpu|model] [--suite NAME] [--scale X]
-//                       [--wrong-elements N] [--schema-version V] [--debug]
+//                       [--wrong-elements N] [--schema-version V] [--debug] [--hidden H]
 #include <hdf5.h>
 
 #include <cstdio>
@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s OUT.h5 [--system S] [--backend B] [--suite N] [--scale X] "
-                 "[--wrong-elements N] [--schema-version V] [--debug]\n",
+                 "[--wrong-elements N] [--schema-version V] [--debug] [--hidden H]\n",
                  argv[0]);
     return 2;
   }
@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
       scale = std::atof(argv[++i]);
     } else if (a == "--wrong-elements") {
       wrong = std::atol(argv[++i]);
+    } else if (a == "--hidden") {
+      spec.hidden = std::atoi(argv[++i]);
     } else if (a == "--schema-version") {
       version = std::atol(argv[++i]);
     } else {
