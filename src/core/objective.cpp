@@ -62,15 +62,38 @@ void LayerTokens::append_batch(const RoutingTrace& batch, int layer, int num_ran
   }
 }
 
+namespace {
+// Indices of the sample to use: all, or the max_tokens with the smallest hash, ascending.
+std::vector<size_t> sample_indices(const RoutingStats& stats, int64_t max_tokens) {
+  const size_t n = stats.sample_size();
+  std::vector<size_t> idx(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = i;
+  if (max_tokens <= 0 || static_cast<size_t>(max_tokens) >= n) return idx;
+  auto key = [&](size_t i) {
+    const auto& s = stats.sample_token(i);
+    return hash_counters(0x0B7E, static_cast<uint64_t>(s.batch_index),
+                         static_cast<uint64_t>(s.position));
+  };
+  std::vector<std::pair<uint64_t, size_t>> keyed(n);
+  for (size_t i = 0; i < n; ++i) keyed[i] = {key(i), i};
+  std::nth_element(keyed.begin(), keyed.begin() + max_tokens, keyed.end());
+  idx.clear();
+  for (int64_t j = 0; j < max_tokens; ++j) idx.push_back(keyed[j].second);
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+}  // namespace
+
 LayerTokens sample_layer_tokens(const RoutingStats& stats, int layer, int num_ranks,
-                                uint64_t seed) {
+                                uint64_t seed, int64_t max_tokens) {
   LayerTokens out;
   out.top_k = stats.sample_top_k();
-  const size_t n = stats.sample_size();
+  const std::vector<size_t> use = sample_indices(stats, max_tokens);
+  const size_t n = use.size();
   out.owner.reserve(n);
   out.experts.reserve(n * out.top_k);
   out.route_hash.reserve(n * out.top_k);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i : use) {
     const auto& s = stats.sample_token(i);
     out.owner.push_back(owner_of_token(s.position, s.batch_tokens, num_ranks));
     auto ids = stats.sample_experts(i, layer);

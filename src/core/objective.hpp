@@ -55,9 +55,11 @@ struct LayerTokens {
   void append_batch(const RoutingTrace& batch, int layer, int num_ranks, uint64_t seed,
                     int64_t batch_index);
 };
-// Layer `layer` of the token sample of calibration statistics (RoutingStats::sample_*).
+// Layer `layer` of the token sample of calibration statistics (RoutingStats::sample_*); with
+// 0 < max_tokens < the sample's size, a uniform sub-sample of max_tokens of them (the smallest
+// hashes of (batch, position)), the same for every layer.
 LayerTokens sample_layer_tokens(const RoutingStats& stats, int layer, int num_ranks,
-                                uint64_t seed);
+                                uint64_t seed, int64_t max_tokens = 0);
 
 // One replica choice of a stateless policy, exactly as route_layer makes it.
 int route_choice(const std::vector<int>& reps, ReplicaPolicyKind policy, const Topology& topo,

@@ -279,12 +279,18 @@ class Optimal final : public PlacementStrategy {
               "policies only, so that a change re-evaluates only the tokens it affects",
               {"primary", "uniform", "locality"}},
              {"iterations", OptionType::kInt, int64_t{0},
-              "proposed changes per layer; 0 = auto (max(20000, 20 x experts x slots per rank))", {}, 0,
-              1e12},
-             {"time_limit_s", OptionType::kFloat, 25.0,
-              "cap on the whole placement in seconds (start strategies included; 0 = none); a "
-              "run that hits it depends on the machine's speed",
+              "proposed changes per layer; 0 = auto: a fixed amount of work per placement, "
+              "clamp(4e9 / (layers x 4 T k^2 / E), 1000, 10000) with T the tokens counted",
+              {}, 0, 1e12},
+             {"time_limit_s", OptionType::kFloat, 0.0,
+              "cap on the search in seconds, after the start placements; 0 = none (default: the "
+              "result is a function of the seed); a run that reaches it depends on the "
+              "machine's speed, and each MPI rank places for itself",
               {}, 0, 1e9},
+             {"max_tokens", OptionType::kInt, int64_t{16384},
+              "calibration tokens the objective counts: a uniform sub-sample of the kept "
+              "sample (up to 65536 tokens); 0 = all of it",
+              {}, 0, 1e12},
              {"start", OptionType::kString, std::string("best"),
               "start placements: best = every other registered strategy that keeps routing, "
               "per layer the best of them; or a comma-separated list of strategy names",
@@ -318,6 +324,17 @@ ObjectiveConfig objective_config(const PlacementInput& in) {
   return cfg;
 }
 
+// Proposals per layer for a fixed amount of work per placement: a proposal re-routes about
+// 2 T k / E tokens of k choices, twice (remove, add) and again when undone.
+int64_t auto_iterations(const PlacementInput& in, int64_t max_tokens) {
+  constexpr double kWork = 4e9;
+  double tokens = static_cast<double>(in.stats.sample_size());
+  if (max_tokens > 0) tokens = std::min(tokens, static_cast<double>(max_tokens));
+  const double k = in.model.top_k, E = in.model.num_experts, L = in.model.num_layers;
+  const double per_proposal = std::max(1.0, 4.0 * tokens * k * k / E);
+  return std::clamp<int64_t>(static_cast<int64_t>(kWork / (L * per_proposal)), 1000, 10000);
+}
+
 std::string fmt(double v) {
   std::ostringstream o;
   o.precision(6);
@@ -326,16 +343,16 @@ std::string fmt(double v) {
 }
 
 PlacementPlan Optimal::place(const PlacementInput& in) const {
-  const auto t0 = Clock::now();
-  const double limit = in.options.get_float("time_limit_s");
-  const auto deadline = limit > 0 ? t0 + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(limit))
-                                  : Clock::time_point::max();
   const ObjectiveConfig cfg = objective_config(in);
   const auto starts = start_candidates(in, in.options.get_string("start"));
+  const double limit = in.options.get_float("time_limit_s");
+  const auto deadline = limit > 0 ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                       std::chrono::duration<double>(limit))
+                                  : Clock::time_point::max();
   const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
+  const int64_t max_tokens = in.options.get_int("max_tokens");
   int64_t iters = in.options.get_int("iterations");
-  if (iters == 0) iters = std::max<int64_t>(20000, 20LL * E * in.slots_per_rank);
+  if (iters == 0) iters = auto_iterations(in, max_tokens);
 
   PlacementPlan plan;
   plan.policy.kind = cfg.policy;
@@ -345,7 +362,7 @@ PlacementPlan Optimal::place(const PlacementInput& in) const {
   int64_t done = 0;
   bool capped = false;
   for (int l = 0; l < L; ++l) {
-    LayerObjective obj(cfg, in.topo, E, sample_layer_tokens(in.stats, l, R, in.seed));
+    LayerObjective obj(cfg, in.topo, E, sample_layer_tokens(in.stats, l, R, in.seed, max_tokens));
     size_t best = 0;
     double best_v = 0;
     for (size_t c = 0; c < starts.size(); ++c) {
