@@ -7,8 +7,10 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "platform/atomic_file.hpp"
 #include "report/columns.hpp"
 #include "report/load.hpp"
+#include "report/pivot.hpp"
 #include "report/render.hpp"
 #include "report/report.hpp"
 
@@ -24,6 +26,8 @@ struct ReportArgs {
   std::string baseline = "baseline";
   std::string spread = "auto";
   bool strict = false;
+  std::string rows, cols, layout = "wide", ratio;
+  int latex_max_columns = 10;
 };
 
 std::string metrics_help() {
@@ -37,20 +41,10 @@ std::string metrics_help() {
 
 // Writes under OUT.tmp and renames, so an error never leaves a half-written OUT.
 void write_output(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw InputError("-o " + path + ": cannot open " + tmp + " for writing");
-    out << text;
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError("-o " + path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError("-o " + path + ": cannot rename " + tmp);
+  try {
+    write_file_atomically(path, text);
+  } catch (const InputError& e) {
+    throw InputError(std::string("-o ") + e.what());
   }
 }
 
@@ -61,6 +55,14 @@ void run_report(const ReportArgs& a) {
   opt.baseline = a.baseline;
   opt.spread = report::parse_spread(a.spread);
   opt.strict = a.strict;
+  opt.pivot.rows = report::parse_dims(a.rows);
+  opt.pivot.cols = report::parse_dims(a.cols);
+  opt.pivot.layout = report::parse_layout(a.layout);
+  opt.pivot.ratio = a.ratio;
+  if (a.latex_max_columns < 1)
+    throw ConfigError("--latex-max-columns: expected a positive number, got " +
+                      std::to_string(a.latex_max_columns));
+  opt.pivot.latex_max_columns = a.latex_max_columns;
   const report::Format format = report::parse_format(a.format);
   const auto inputs = report::load_report_inputs(a.files, std::cerr);
   const report::Report rep = report::build_report(inputs, opt);
@@ -101,6 +103,19 @@ void register_report(CLI::App& app, int& exit_code) {
   sub->add_flag("--strict", args->strict,
                 "refuse files of one system that differ in configuration (and systems that "
                 "differ in experiment keys) instead of separating them into column groups");
+  sub->add_option("--rows", args->rows,
+                  "comma list of row dimensions: strategy, system, label, metric or a "
+                  "configuration key such as model.hidden (default strategy)");
+  sub->add_option("--cols", args->cols,
+                  "comma list of column dimensions, as --rows (default system; metric is "
+                  "innermost unless named)");
+  sub->add_option("--layout", args->layout,
+                  "wide (default) | long (one value per line) | transposed (metrics as rows)");
+  sub->add_option("--ratio", args->ratio,
+                  "B/A: add a column group of B's values over A's (two column group titles, "
+                  "for example two systems)");
+  sub->add_option("--latex-max-columns", args->latex_max_columns,
+                  "data columns per LaTeX tabular before the table is split (default 10)");
   sub->callback([args, &exit_code] {
     run_report(*args);
     exit_code = 0;

@@ -24,6 +24,7 @@
 #include "io/root_attributes.hpp"
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
+#include "platform/mpi_env.hpp"
 #include "runtime/backend.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/cuda/cuda_entry.hpp"
@@ -166,7 +167,7 @@ RunResult build_provenance(const Setup& s, int argc, const char* const* argv, MP
   RunResult prov = collect_local_provenance(argc, argv);
   add_config_provenance(prov, s.cfg);
   const int R = s.topo.num_ranks();
-  prov.hostnames = gather_hostnames(comm);
+  prov.hostnames = mpi::gather_hostnames(comm);
   prov.rank_node = s.topo.node_of_rank();
   prov.rank_device.clear();
   for (int r = 0; r < R; ++r) prov.rank_device.push_back(s.backend->name() + ":rank" + std::to_string(r));

@@ -1,20 +1,16 @@
 #include "cli/run_support.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <map>
 
 #include "core/error.hpp"
 #include "core/summary.hpp"
+#include "platform/mpi_env.hpp"
 
 namespace moeb::cli {
 
 Topology resolve_topology(const RunConfig& cfg, MPI_Comm comm, std::string& source) {
-  int size = 0, rank = 0;
-  MPI_Comm_size(comm, &size);
-  MPI_Comm_rank(comm, &rank);
+  const int size = mpi::size(comm);
   const std::string where = cfg.suite_path.empty() ? std::string("suite") : cfg.suite_path;
   if (cfg.nodes > 0) {
     source = "suite";
@@ -30,36 +26,7 @@ Topology resolve_topology(const RunConfig& cfg, MPI_Comm comm, std::string& sour
     return Topology::uniform(cfg.nodes, size / cfg.nodes);
   }
   source = "mpi";
-  // Node id = index of the node's lowest world rank among all node leaders.
-  MPI_Comm shm;
-  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &shm);
-  int shm_rank = 0;
-  MPI_Comm_rank(shm, &shm_rank);
-  int leader = rank;
-  MPI_Bcast(&leader, 1, MPI_INT, 0, shm);
-  MPI_Comm_free(&shm);
-  std::vector<int> leaders(size);
-  MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, comm);
-  std::vector<int> distinct = leaders;
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  std::vector<int> node_of(size);
-  for (int r = 0; r < size; ++r)
-    node_of[r] = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), leaders[r]) -
-                                  distinct.begin());
-  return Topology::from_node_map(node_of);
-}
-
-std::vector<std::string> gather_hostnames(MPI_Comm comm) {
-  int size = 0;
-  MPI_Comm_size(comm, &size);
-  char name[256] = {};
-  gethostname(name, sizeof name - 1);
-  std::vector<char> all(static_cast<size_t>(size) * 256);
-  MPI_Allgather(name, 256, MPI_CHAR, all.data(), 256, MPI_CHAR, comm);
-  std::vector<std::string> out;
-  for (int r = 0; r < size; ++r) out.emplace_back(&all[static_cast<size_t>(r) * 256]);
-  return out;
+  return Topology::from_node_map(mpi::node_map(comm));
 }
 
 std::string format_bytes(double b) {

@@ -18,9 +18,6 @@ namespace moeb::cli {
 // Throws ConfigError naming the suite file and key when the rank count cannot be used.
 Topology resolve_topology(const RunConfig& cfg, MPI_Comm comm, std::string& source);
 
-// Hostname of every rank, gathered on every rank.
-std::vector<std::string> gather_hostnames(MPI_Comm comm);
-
 // Human-readable numbers: 1.23 GB, 4.5 MB ...
 std::string format_bytes(double bytes);
 std::string format_rate(double per_s);

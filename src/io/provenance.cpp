@@ -1,7 +1,6 @@
 #include "io/provenance.hpp"
 
 #include <mpi.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -11,6 +10,7 @@
 
 #include "io/config_loader.hpp"
 #include "io/root_attributes.hpp"
+#include "platform/host.hpp"
 #include "moeb_git.hpp"
 
 #ifdef MOEB_HAVE_UCX
@@ -57,9 +57,8 @@ std::string utc_now_iso8601() {
 }
 
 std::string local_hostname() {
-  std::array<char, 256> buf{};
-  if (gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
-  return buf.data();
+  const std::string host = host_name();
+  return host.empty() ? "unknown" : host;
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/results.hpp"
 #include "io/result_sink.hpp"
@@ -21,8 +22,13 @@ void write_results(const std::string& path, const RunResult& r);
 // absent or not 1; H5Error when a dataset is malformed.
 RunResult read_results(const std::string& path);
 
-// ResultSink that persists after every strategy: the whole file (provenance and every strategy
-// so far) is rewritten under path.tmp and renamed to path. `end_time` is updated each time.
+// ResultSink that persists after every strategy by appending to one file. begin() creates the
+// file whole (path.tmp renamed to path) with the provenance and no strategies; write_strategy()
+// opens it, writes the strategy into a group linked nowhere, links it under /strategies, rewrites
+// the `order` attribute and `end_time`, flushes and closes; finish() sets `status`. The cost of
+// a strategy does not grow with the strategies before it, and between calls the file is closed
+// and valid with every strategy finished so far: a job killed between strategies (or one whose
+// write fails half-way) keeps them all. Throws H5Error (prefixed by the path) on failure.
 class Hdf5ResultSink : public ResultSink {
  public:
   explicit Hdf5ResultSink(std::string path) : path_(std::move(path)) {}
@@ -32,9 +38,8 @@ class Hdf5ResultSink : public ResultSink {
   const std::string& path() const { return path_; }
 
  private:
-  void flush();
   std::string path_;
-  RunResult run_;
+  std::vector<std::string> order_;  // strategies in the file, in the order they were appended
 };
 
 }  // namespace moeb

@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 
 namespace moeb {

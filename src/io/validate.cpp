@@ -6,7 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/results.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/root_attributes.hpp"
 
 namespace moeb {

@@ -42,6 +42,8 @@ std::vector<std::string> spread_texts(const Stat& st, const ColumnSpec& col, Spr
 // fewer than two cells have a value or the column has no better direction.
 std::vector<std::string> best_strategies(const ReportGroup& g, const SystemColumn& sys,
                                          const ColumnSpec& col);
+// The same over any values of one column (nullptr = no value).
+std::vector<bool> best_mask(const std::vector<const Stat*>& stats, const ColumnSpec& col);
 // Whether a cell's status is one with figures (complete or interrupted).
 bool has_figures(const Cell& c);
 // One sentence on what the bracketed spreads are, for the table's caption or footer.

@@ -107,21 +107,9 @@ std::vector<std::string> spread_texts(const Stat& st, const ColumnSpec& col, Spr
   return {a, b};
 }
 
-std::vector<std::string> best_strategies(const ReportGroup& g, const SystemColumn& sys,
-                                         const ColumnSpec& col) {
-  if (col.better == Better::kNone) return {};
-  struct V {
-    const std::string* name;
-    const Stat* st;
-  };
-  std::vector<V> vals;
-  for (const auto& name : g.strategies) {
-    const Cell& c = sys.cells.at(name);
-    if (!has_figures(c)) continue;
-    auto it = c.whole.find(col.id);
-    if (it != c.whole.end() && it->second.n > 0) vals.push_back({&name, &it->second});
-  }
-  if (vals.size() < 2) return {};
+std::vector<bool> best_mask(const std::vector<const Stat*>& stats, const ColumnSpec& col) {
+  std::vector<bool> best(stats.size(), false);
+  if (col.better == Better::kNone) return best;
   const bool lower = col.better == Better::kLower;
   auto beats = [&](const Stat& a, const Stat& b) {  // a's whole interval better than b's
     return lower ? a.hi < b.lo : a.lo > b.hi;
@@ -129,14 +117,35 @@ std::vector<std::string> best_strategies(const ReportGroup& g, const SystemColum
   auto point_tie = [](const Stat& a, const Stat& b) {
     return a.lo == a.hi && b.lo == b.hi && a.median == b.median;
   };
-  std::vector<std::string> best;
-  for (const auto& c : vals) {
+  size_t values = 0, marked = 0;
+  for (size_t i = 0; i < stats.size(); ++i) {
+    if (!stats[i] || stats[i]->n == 0) continue;
+    ++values;
     bool ok = true;
-    for (const auto& o : vals)
-      if (o.name != c.name && !beats(*c.st, *o.st) && !point_tie(*c.st, *o.st)) ok = false;
-    if (ok) best.push_back(*c.name);
+    for (size_t j = 0; j < stats.size() && ok; ++j)
+      if (j != i && stats[j] && stats[j]->n > 0 && !beats(*stats[i], *stats[j]) &&
+          !point_tie(*stats[i], *stats[j]))
+        ok = false;
+    best[i] = ok;
+    marked += ok;
   }
-  return best.size() == vals.size() ? std::vector<std::string>{} : best;
+  if (values < 2 || marked == values) best.assign(stats.size(), false);
+  return best;
+}
+
+std::vector<std::string> best_strategies(const ReportGroup& g, const SystemColumn& sys,
+                                         const ColumnSpec& col) {
+  std::vector<const Stat*> stats;
+  for (const auto& name : g.strategies) {
+    const Cell& c = sys.cells.at(name);
+    auto it = c.whole.find(col.id);
+    stats.push_back(has_figures(c) && it != c.whole.end() ? &it->second : nullptr);
+  }
+  const auto mask = best_mask(stats, col);
+  std::vector<std::string> best;
+  for (size_t i = 0; i < mask.size(); ++i)
+    if (mask[i]) best.push_back(g.strategies[i]);
+  return best;
 }
 
 std::string spread_sentence(Spread spread, bool any_repetitions) {

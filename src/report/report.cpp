@@ -131,6 +131,13 @@ Spread parse_spread(const std::string& name) {
   throw ConfigError("--spread: expected auto, none, minmax or ci, got '" + name + "'");
 }
 
+Layout parse_layout(const std::string& name) {
+  if (name == "wide") return Layout::kWide;
+  if (name == "long") return Layout::kLong;
+  if (name == "transposed") return Layout::kTransposed;
+  throw ConfigError("--layout: expected wide, long or transposed, got '" + name + "'");
+}
+
 std::string run_attr(const RunResult& run, const std::string& name, const std::string& fallback) {
   auto s = run.attrs_str.find(name);
   if (s != run.attrs_str.end()) return s->second;
@@ -212,6 +219,7 @@ class Builder {
     rep_.columns = opt.columns.empty() ? default_column_ids() : opt.columns;
     rep_.per_layer = opt.per_layer;
     rep_.spread = opt.spread;
+    rep_.pivot = opt.pivot;
   }
 
   void add_file(const ReportInput& in);

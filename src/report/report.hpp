@@ -29,6 +29,20 @@ enum class Spread {
 // "auto" | "none" | "minmax" | "ci"; throws ConfigError otherwise.
 Spread parse_spread(const std::string& name);
 
+// Table shape (pivot.hpp): wide (metrics as columns under column groups), long (one value per
+// line), transposed (metrics as rows).
+enum class Layout { kWide, kLong, kTransposed };
+// "wide" | "long" | "transposed"; throws ConfigError otherwise.
+Layout parse_layout(const std::string& name);
+
+struct PivotOptions {
+  std::vector<std::string> rows;  // dimensions; empty = {"strategy"}
+  std::vector<std::string> cols;  // dimensions; empty = {"system"}
+  Layout layout = Layout::kWide;
+  std::string ratio;              // "B/A": a column group of B's values over A's
+  int latex_max_columns = 10;     // data columns per LaTeX tabular before it is split
+};
+
 struct ReportOptions {
   std::vector<std::string> columns;  // column ids; empty = default_column_ids()
   bool per_layer = false;
@@ -38,6 +52,7 @@ struct ReportOptions {
   // their fingerprint, instead of giving each configuration its own column group.
   bool strict = false;
   int bootstrap_resamples = 2000;
+  PivotOptions pivot;
 };
 
 // A figure over repetitions: median, min, max of the per-file values; n files contributed.
@@ -88,6 +103,7 @@ struct Report {
   std::vector<std::string> columns;  // resolved column ids
   bool per_layer = false;
   Spread spread = Spread::kAuto;
+  PivotOptions pivot;
   std::vector<ReportGroup> groups;  // in order of first appearance
   std::vector<std::string> notes;   // about the whole input (e.g. several suites)
 };

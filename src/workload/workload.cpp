@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "workload/generator.hpp"
 #include "workload/replay.hpp"
 #include "workload/split.hpp"
 #include "workload/synthetic.hpp"
@@ -53,24 +54,6 @@ class BatchedWorkload final : public Workload {
   bool oracle_;
 };
 
-}  // namespace
-
-SyntheticSpec synthetic_spec_of(const WorkloadConfig& w) {
-  SyntheticSpec s;
-  s.distribution = w.distribution;
-  s.zipf_s = w.zipf_s;
-  s.num_families = w.num_families;
-  s.family_hot_share = w.family_hot_share;
-  s.block_experts = w.block_experts;
-  s.recurrence = w.recurrence;
-  s.phase_mix = w.phase_mix;
-  s.request_tokens = w.request_tokens;
-  s.prefill_share = w.prefill_share;
-  return s;
-}
-
-namespace {
-
 void check_shape(const TokenSource& src, const ModelSpec& model, const std::string& what) {
   auto fail = [&](const std::string& m) { throw ConfigError("workload: " + what + ": " + m); };
   if (src.num_experts() != model.num_experts)
@@ -85,46 +68,39 @@ void check_shape(const TokenSource& src, const ModelSpec& model, const std::stri
 }
 
 // Relative paths: as given when that exists (command line, CWD), else next to the suite file.
-std::string resolve_path(const std::string& p, const std::string& suite_path) {
+// A file found in neither place is reported with every place looked in.
+std::string resolve_path(const std::string& p, const std::string& suite_path,
+                         const std::string& key) {
   namespace fs = std::filesystem;
-  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p) || suite_path.empty()) return p;
-  fs::path alt = fs::path(suite_path).parent_path() / p;
-  return fs::exists(alt) ? alt.lexically_normal().string() : p;
-}
-
-}  // namespace
-
-RoutingStats stats_of_tokens(const TokenSource& src, std::span<const int64_t> ordered,
-                             int num_layers, int64_t batch_tokens) {
-  RoutingStats stats(num_layers, src.num_experts(), src.family_names());
-  for (size_t b = 0; b < ordered.size(); b += static_cast<size_t>(batch_tokens)) {
-    size_t n = std::min(static_cast<size_t>(batch_tokens), ordered.size() - b);
-    stats.add_batch(src.fetch(ordered.subspan(b, n), num_layers));
+  std::error_code ec;
+  if (p.empty() || fs::exists(p, ec)) return p;
+  std::string looked = fs::absolute(p, ec).lexically_normal().string();
+  if (!fs::path(p).is_absolute() && !suite_path.empty()) {
+    fs::path alt = fs::path(suite_path).parent_path() / p;
+    if (fs::exists(alt, ec)) return alt.lexically_normal().string();
+    const std::string next_to_suite = fs::absolute(alt, ec).lexically_normal().string();
+    if (next_to_suite != looked) looked += ", " + next_to_suite + " (next to the suite)";
   }
-  return stats;
+  throw InputError("workload: key '" + key + "': trace file '" + p + "' not found; looked in " +
+                   looked);
 }
 
-std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& model) {
+// The token source the config names (synthetic generator or trace files); its provenance goes
+// into `prov`.
+std::shared_ptr<const TokenSource> open_source(const RunConfig& cfg, const ModelSpec& model,
+                                               std::map<std::string, std::string>& prov) {
   const WorkloadConfig& w = cfg.workload;
-  validate_model(model, "model");
-  if (w.batch_tokens < 1)
-    throw ConfigError("workload: key 'batch_tokens': expected >= 1, got " +
-                      std::to_string(w.batch_tokens));
-  std::map<std::string, std::string> prov;
   std::shared_ptr<const TokenSource> src;
   if (w.kind == "synthetic") {
     if (w.tokens < 2)
       throw ConfigError("workload: key 'tokens': expected >= 2, got " + std::to_string(w.tokens));
-    std::shared_ptr<const SyntheticGenerator> gen =
-        w.distribution == "calibrated"
-            ? make_calibrated_generator(w, model, cfg.seed, &prov)
-            : std::make_shared<SyntheticGenerator>(synthetic_spec_of(w), model, cfg.seed);
+    std::shared_ptr<const SyntheticGenerator> gen = make_generator(w, model, cfg.seed, &prov);
     src = make_synthetic_source(gen, model.num_layers, model.num_experts, model.top_k, w.tokens);
     prov["workload_kind"] = "synthetic";
     prov["distribution"] = w.distribution;
   } else if (w.kind == "trace") {
     std::vector<std::string> paths;
-    for (const auto& p : w.traces) paths.push_back(resolve_path(p, cfg.suite_path));
+    for (const auto& p : w.traces) paths.push_back(resolve_path(p, cfg.suite_path, "traces"));
     src = open_trace_mix(paths, w.trace_weights, cfg.seed);
     check_shape(*src, model, "trace " + src->source());
     prov["workload_kind"] = "trace";
@@ -134,61 +110,87 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   prov["trace_source"] = src->source();
   prov["trace_sha256"] = src->sha256();
   prov["dropped_tokens"] = std::to_string(src->dropped_tokens());
+  return src;
+}
 
-  const int64_t concurrency = default_concurrency(w.batch_tokens);
-  const auto& metas = src->metas();
+// The calibration / evaluation split of a source: what the strategies calibrate on and which
+// tokens are replayed.
+struct SplitParts {
   std::vector<int64_t> eval_tokens;
-  RoutingStats stats;
-  const bool oracle = w.split == "oracle";
+  RoutingStats stats;  // of the calibration part (the evaluation part when oracle)
+  bool oracle = false;
   int64_t cal_tokens = 0, cal_requests = 0, eval_requests = 0;
-  const std::string honest = oracle ? honest_split(w) : w.split;
+};
+
+SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const TokenSource& src,
+                        std::map<std::string, std::string>& prov) {
+  const WorkloadConfig& w = cfg.workload;
+  const int64_t concurrency = default_concurrency(w.batch_tokens);
+  const auto& metas = src.metas();
+  SplitParts out;
+  out.oracle = w.split == "oracle";
+  const std::string honest = out.oracle ? honest_split(w) : w.split;
   if (honest == "fraction") {
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
-    eval_tokens = std::move(split.evaluation);
-    eval_requests = split.evaluation_requests;
-    if (!oracle) {
+    out.eval_tokens = std::move(split.evaluation);
+    out.eval_requests = split.evaluation_requests;
+    if (!out.oracle) {
       auto ordered = order_tokens(metas, split.calibration, w.order, concurrency);
-      stats = stats_of_tokens(*src, ordered, model.num_layers, w.batch_tokens);
-      cal_tokens = static_cast<int64_t>(split.calibration.size());
-      cal_requests = split.calibration_requests;
+      out.stats = stats_of_tokens(src, ordered, model.num_layers, w.batch_tokens);
+      out.cal_tokens = static_cast<int64_t>(split.calibration.size());
+      out.cal_requests = split.calibration_requests;
     }
     prov["calibration_fraction"] = std::to_string(w.calibration_fraction);
   } else if (honest == "trace") {
     if (w.calibration_trace.empty())
       throw ConfigError("workload: key 'calibration_trace': required when split = \"trace\"");
-    if (!oracle)
-      stats = calibration_stats_from_trace(resolve_path(w.calibration_trace, cfg.suite_path),
-                                           model, w.order, w.batch_tokens, &cal_tokens,
-                                           &cal_requests);
-    eval_tokens.resize(metas.size());
-    std::iota(eval_tokens.begin(), eval_tokens.end(), 0);
-    eval_requests = count_requests(metas, eval_tokens);
+    if (!out.oracle)
+      out.stats = calibration_stats_from_trace(
+          resolve_path(w.calibration_trace, cfg.suite_path, "calibration_trace"), model, w.order,
+          w.batch_tokens, &out.cal_tokens, &out.cal_requests);
+    out.eval_tokens.resize(metas.size());
+    std::iota(out.eval_tokens.begin(), out.eval_tokens.end(), 0);
+    out.eval_requests = count_requests(metas, out.eval_tokens);
     prov["calibration_trace"] = w.calibration_trace;
   } else {
     throw ConfigError("workload: key 'split': expected fraction | trace | oracle, got '" + w.split +
                       "'");
   }
-  if (eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
-  auto order = order_tokens(metas, eval_tokens, w.order, concurrency);
-  if (oracle) {  // calibrate on exactly the evaluation batches
-    stats = stats_of_tokens(*src, order, model.num_layers, w.batch_tokens);
-    cal_tokens = static_cast<int64_t>(order.size());
-    cal_requests = eval_requests;
-    prov["oracle_of_split"] = honest;
+  if (out.eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& model) {
+  const WorkloadConfig& w = cfg.workload;
+  validate_model(model, "model");
+  if (w.batch_tokens < 1)
+    throw ConfigError("workload: key 'batch_tokens': expected >= 1, got " +
+                      std::to_string(w.batch_tokens));
+  std::map<std::string, std::string> prov;
+  std::shared_ptr<const TokenSource> src = open_source(cfg, model, prov);
+  SplitParts parts = split_source(cfg, model, *src, prov);
+  auto order = order_tokens(src->metas(), parts.eval_tokens, w.order,
+                            default_concurrency(w.batch_tokens));
+  if (parts.oracle) {  // calibrate on exactly the evaluation batches
+    parts.stats = stats_of_tokens(*src, order, model.num_layers, w.batch_tokens);
+    parts.cal_tokens = static_cast<int64_t>(order.size());
+    parts.cal_requests = parts.eval_requests;
+    prov["oracle_of_split"] = honest_split(w);
   }
 
   prov["split"] = w.split;
-  prov["oracle"] = oracle ? "1" : "0";
+  prov["oracle"] = parts.oracle ? "1" : "0";
   prov["order"] = w.order;
   prov["batch_tokens"] = std::to_string(w.batch_tokens);
-  prov["calibration_tokens"] = std::to_string(cal_tokens);
-  prov["calibration_requests"] = std::to_string(cal_requests);
+  prov["calibration_tokens"] = std::to_string(parts.cal_tokens);
+  prov["calibration_requests"] = std::to_string(parts.cal_requests);
   prov["evaluation_tokens"] = std::to_string(order.size());
-  prov["evaluation_requests"] = std::to_string(eval_requests);
-  auto wl =
-      std::make_unique<BatchedWorkload>(src, std::move(order), w.batch_tokens, model.num_layers,
-                                        std::move(stats), std::move(prov), oracle);
-  return wl;
+  prov["evaluation_requests"] = std::to_string(parts.eval_requests);
+  return std::make_unique<BatchedWorkload>(src, std::move(order), w.batch_tokens,
+                                           model.num_layers, std::move(parts.stats),
+                                           std::move(prov), parts.oracle);
 }
 
 }  // namespace moeb

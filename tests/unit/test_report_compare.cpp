@@ -10,6 +10,7 @@
 #include "report/columns.hpp"
 #include "report/fingerprint.hpp"
 #include "report/fixture.hpp"
+#include "report/pivot.hpp"
 #include "report/render.hpp"
 #include "report/report.hpp"
 
@@ -349,6 +350,115 @@ TEST(ReportColumns, BandwidthPhaseAndPlacementColumns) {
   EXPECT_NEAR(w.at("algbw_gbps").median, median(bytes) / median(secs) / 1e9, 1e-9);
   const std::string md = render_markdown(rep);
   EXPECT_TRUE(contains(md, "| strategy    | algbw GB/s | busbw GB/s |")) << md;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size()))
+    ++n;
+  return n;
+}
+
+TEST(ReportPivot, ColumnsOverAConfigurationKey) {
+  FixtureSpec a = two_strategies(), b = two_strategies();
+  a.hidden = 512;
+  b.hidden = 2048;
+  ReportOptions opt;
+  opt.columns = {"comm_gb", "throughput"};
+  opt.pivot.cols = {"model.hidden"};
+  const std::string md = render_markdown(report_of({a, b}, opt));
+  EXPECT_TRUE(contains(md, "| strategy    | model.hidden=512: comm GB | model.hidden=512: tok/s | "
+                           "model.hidden=2048: comm GB |"))
+      << md;
+  // Rows over strategy and the key, metrics as columns.
+  opt.pivot.rows = {"strategy", "model.hidden"};
+  opt.pivot.cols = {"metric"};
+  const std::string md2 = render_markdown(report_of({a, b}, opt));
+  EXPECT_TRUE(contains(md2, "| strategy    | model.hidden |  comm GB |")) << md2;
+  EXPECT_TRUE(contains(md2, "| baseline    | 2048         |")) << md2;
+}
+
+TEST(ReportPivot, DimensionsLeftVaryingAreNamed) {
+  ReportOptions opt;
+  opt.pivot.cols = {"model.hidden"};  // equal in both files: sysA and sysB would share a cell
+  try {
+    report_of({two_strategies("sysA"), two_strategies("sysB")}, opt);
+    render_markdown(report_of({two_strategies("sysA"), two_strategies("sysB")}, opt));
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(contains(e.what(), "they differ in system: add one of these to --rows or --cols"))
+        << e.what();
+  }
+  opt.pivot.cols = {"bogus.key"};
+  EXPECT_THROW(render_markdown(report_of({two_strategies()}, opt)), ConfigError);
+  opt.pivot.cols = {"strategy"};  // also a row
+  EXPECT_THROW(render_markdown(report_of({two_strategies()}, opt)), ConfigError);
+}
+
+TEST(ReportPivot, LongAndTransposedLayouts) {
+  ReportOptions opt;
+  opt.columns = {"comm_gb", "speedup"};
+  opt.pivot.layout = Layout::kLong;
+  const Report rep = report_of({two_strategies("sysA"), two_strategies("sysB")}, opt);
+  const std::string md = render_markdown(rep);
+  EXPECT_TRUE(contains(md, "| strategy    | system | metric  |    value |")) << md;
+  // 2 strategies x 2 systems x 2 metrics, one value per line.
+  EXPECT_EQ(count_of(md, "\n| baseline "), 4u) << md;
+  EXPECT_EQ(count_of(md, "\n| local_first "), 4u) << md;
+  opt.pivot.layout = Layout::kTransposed;
+  const std::string tr = render_markdown(report_of({two_strategies("sysA")}, opt));
+  EXPECT_TRUE(contains(tr, "| system | metric  | baseline | local_first |")) << tr;
+  EXPECT_TRUE(contains(tr, "| sysA   | speedup |    1.00x |")) << tr;
+  EXPECT_TRUE(contains(render_latex(report_of({two_strategies("sysA")}, opt)),
+                       "System & Metric & baseline & local\\_first \\\\"));
+}
+
+TEST(ReportPivot, RatioOfTwoSystems) {
+  FixtureSpec a = two_strategies("sysA"), b = two_strategies("sysB");
+  for (auto& st : b.strategies) st.time_scale *= 2;
+  ReportOptions opt;
+  opt.columns = {"throughput", "comm_gb"};
+  opt.pivot.ratio = "sysB/sysA";
+  const Report rep = report_of({a, b}, opt);
+  const PivotTable t = build_pivot(rep, rep.groups[0]);
+  ASSERT_EQ(t.columns.size(), 6u);
+  EXPECT_EQ(t.columns[4].group, "sysB / sysA");
+  const auto& ca = rep.groups[0].systems[0].cells.at("baseline").whole;
+  const auto& cb = rep.groups[0].systems[1].cells.at("baseline").whole;
+  EXPECT_DOUBLE_EQ(t.cells[0][4].ratio, cb.at("throughput").median / ca.at("throughput").median);
+  EXPECT_NEAR(t.cells[0][4].ratio, 0.5, 0.01);
+  EXPECT_DOUBLE_EQ(t.cells[0][5].ratio, 1.0);  // same bytes on both
+  const std::string md = render_markdown(rep);
+  EXPECT_TRUE(contains(md, "sysB / sysA: tok/s")) << md;
+  EXPECT_TRUE(contains(md, "1.00x |\n")) << md;
+  opt.pivot.ratio = "sysC/sysA";
+  try {
+    render_markdown(report_of({a, b}, opt));
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(contains(e.what(), "--ratio sysC/sysA: no column group named 'sysC' (column "
+                                   "groups: 'sysA', 'sysB')"))
+        << e.what();
+  }
+  EXPECT_EQ(parse_ratio("a b / c"), (std::pair<std::string, std::string>{"a b", "c"}));
+  EXPECT_THROW(parse_ratio("nothing"), ConfigError);
+}
+
+TEST(ReportLatexFit, WideTablesAreSplitAndScaledToTheLine) {
+  std::vector<FixtureSpec> specs;
+  for (const char* s : {"sysA", "sysB", "sysC", "sysD"}) specs.push_back(two_strategies(s));
+  const std::string tex = render_latex(report_of(specs));
+  // 4 systems x 9 default columns: four tabulars of one system each, one table, one caption.
+  EXPECT_EQ(count_of(tex, "\\begin{tabular}{lrrrrrrrrr}"), 4u) << tex;
+  EXPECT_EQ(count_of(tex, "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}"
+                          "{!}{%"),
+            4u);
+  EXPECT_EQ(count_of(tex, "\\caption{"), 1u);
+  ReportOptions opt;
+  opt.pivot.latex_max_columns = 4;  // a column group wider than the limit is cut by metrics
+  const std::string cut = render_latex(report_of({two_strategies()}, opt));
+  EXPECT_EQ(count_of(cut, "\\begin{tabular}{lrrrr}"), 2u) << cut;
+  EXPECT_EQ(count_of(cut, "\\begin{tabular}{lr}"), 1u) << cut;
 }
 
 }  // namespace

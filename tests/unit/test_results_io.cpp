@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/summary.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 #include "test_results_io_fixture.hpp"
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 #include "io/resume.hpp"
 

@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "core/error.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 #include "io/validate.hpp"
 #include "test_results_io_fixture.hpp"
