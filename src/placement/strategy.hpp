@@ -16,6 +16,8 @@
 
 namespace moeb {
 
+struct SystemModel;  // core/cost_model.hpp
+
 struct StrategySpec {
   std::string name;
   std::string description;  // one line: what it optimizes
@@ -30,6 +32,9 @@ struct PlacementInput {
   int slots_per_rank = 0;     // memory budget: experts a rank can hold, replicas included
   const Options& options;     // resolved against spec()
   uint64_t seed = 0;
+  // The cost model of the run's system when the caller has one (objectives in predicted time,
+  // e.g. optimal's layer_time); null otherwise.
+  const SystemModel* system = nullptr;
 };
 
 struct PlacementPlan {
