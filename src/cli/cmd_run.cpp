@@ -212,7 +212,7 @@ void attach_predictions(StrategyResult& res, const Setup& s, const PlacementPlan
   for (size_t i = 0; i < res.batch_index.size(); ++i) {
     SimulateOptions so;
     so.dispatch = s.cfg.dispatch;
-    so.dedup = s.cfg.dedup;
+    so.dedup = plan_dedup(plan, s.cfg.dedup);
     so.keep_rows = false;
     // Predict the bytes this backend actually moves (fp32 on CPU, bf16 on GPU), not the
     // system file's activation size.
@@ -340,7 +340,7 @@ int run_body(const RunArgs& a, int argc, const char* const* argv, Setup& s) {
     ho.warmup = s.cfg.warmup;
     ho.iterations = s.cfg.iterations;
     ho.sync_probe = s.cfg.sync_probe;
-    ho.dedup = s.cfg.dedup;
+    ho.dedup = plan_dedup(plan, s.cfg.dedup);
     ho.dispatch = s.cfg.dispatch;
     ho.check = s.cfg.check;
     ho.check_samples = s.cfg.check_samples;

@@ -129,7 +129,7 @@ void fill_model_measurements(StrategyResult& res, const PlacementPlan& plan, con
     choices += tokens.num_tokens() * tokens.top_k() * L;
     SimulateOptions so;
     so.dispatch = cfg.dispatch;
-    so.dedup = cfg.dedup;
+    so.dedup = plan_dedup(plan, cfg.dedup);
     so.keep_rows = keep_rows;
     so.seed = cfg.seed;
     so.batch_index = b;

@@ -39,6 +39,9 @@ struct WorkloadConfig {
   std::string split = "fraction";       // fraction | trace | oracle
   double calibration_fraction = 0.25;   // share of requests used for calibration
   std::string calibration_trace;        // split = trace
+  // Phases each part keeps: all | prefill | decode (token phase from the trace or generator).
+  std::string calib_phase = "all";      // calibration tokens the strategies see (fraction, oracle)
+  std::string eval_phase = "all";       // evaluation tokens batched and measured
   int64_t batch_tokens = 1024;          // tokens per batch (per iteration, all ranks together)
 };
 

@@ -40,6 +40,7 @@ struct DeviceModel {
   int act_dtype_bytes = 2;      // bytes per activation element (dispatch / combine rows)
   int weight_dtype_bytes = 2;   // bytes per expert weight element
   double gate_s_per_token = 0;  // optional fixed gate cost per owned token (0 = not modeled)
+  double memory_bytes = 0;      // device memory for the memory model (0 = not given)
 };
 
 // A system file (suites/systems/*.toml) in memory.

@@ -90,6 +90,11 @@ const std::vector<ConfigKey>& config_keys() {
           "share of requests used for calibration", 0, 1),
       key("workload", "calibration_trace", MOEB_FIELD(workload.calibration_trace),
           "calibration trace (split = \"trace\")"),
+      key("workload", "calib_phase", MOEB_FIELD(workload.calib_phase),
+          "calibration tokens kept, by phase (split = fraction or oracle)", -kInf, kInf,
+          {"all", "prefill", "decode"}),
+      key("workload", "eval_phase", MOEB_FIELD(workload.eval_phase),
+          "evaluation tokens kept, by phase", -kInf, kInf, {"all", "prefill", "decode"}),
       // [placement]: `strategies` is handled by the loader.
       key("placement", "slots_per_rank", MOEB_FIELD(slots_per_rank),
           "experts a rank can hold, replicas included (0 = ceil(experts / ranks))", 0, kIntMax),

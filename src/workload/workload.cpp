@@ -143,7 +143,12 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   int64_t cal_tokens = 0, cal_requests = 0, eval_requests = 0;
   if (w.split == "fraction" || w.split == "oracle") {
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
-    eval_tokens = std::move(split.evaluation);
+    split.calibration =
+        filter_phase(metas, split.calibration, w.calib_phase, "workload: key 'calib_phase'");
+    if (split.calibration.empty())
+      throw ConfigError("workload: key 'calib_phase': the calibration part has no " +
+                        w.calib_phase + " tokens");
+    eval_tokens = filter_phase(metas, split.evaluation, w.eval_phase, "workload: key 'eval_phase'");
     eval_requests = split.evaluation_requests;
     oracle = w.split == "oracle";
     if (oracle) {
@@ -171,10 +176,16 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
     throw ConfigError("workload: key 'split': expected fraction | trace | oracle, got '" + w.split +
                       "'");
   }
-  if (eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
+  eval_tokens = filter_phase(metas, eval_tokens, w.eval_phase, "workload: key 'eval_phase'");
+  if (eval_tokens.empty())
+    throw ConfigError("workload: the evaluation part has no tokens (eval_phase = \"" +
+                      w.eval_phase + "\")");
+  eval_requests = count_requests(metas, eval_tokens);
   auto order = order_tokens(metas, eval_tokens, w.order, concurrency);
 
   prov["split"] = w.split;
+  prov["calib_phase"] = w.calib_phase;
+  prov["eval_phase"] = w.eval_phase;
   prov["oracle"] = oracle ? "1" : "0";
   prov["order"] = w.order;
   prov["batch_tokens"] = std::to_string(w.batch_tokens);
