@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/memory_model.hpp"
 #include "io/provenance.hpp"
 #include "io/root_attributes.hpp"
 #include "placement/registry.hpp"
@@ -121,6 +122,16 @@ void fill_model_measurements(StrategyResult& res, const PlacementPlan& plan, con
   if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
   std::vector<std::vector<LayerPrediction>> per_iter;
   int64_t changed = 0, choices = 0;
+  // Memory model: the batch that fits next to this placement's experts, predicted throughput.
+  const auto mem = predict ? memory_spec(m, sys,
+                                         {cfg.context_tokens, cfg.reserved_memory_gib,
+                                          cfg.kv_dtype, cfg.expert_dtype,
+                                          cfg.model_preset.empty()
+                                              ? 0
+                                              : model_preset(cfg.model_preset).num_layers})
+                           : std::nullopt;
+  const MemoryFit fit = mem ? fit_batch(plan.placement, *mem, cfg.suite_path) : MemoryFit{};
+  std::vector<double> t_fit, t_sim;
   for (int i = 0; i < I; ++i) {
     const int64_t b = i % num_batches;
     RoutingTrace tokens = batch(b);
@@ -133,6 +144,7 @@ void fill_model_measurements(StrategyResult& res, const PlacementPlan& plan, con
     so.keep_rows = keep_rows;
     so.seed = cfg.seed;
     so.batch_index = b;
+    so.scale_to_tokens = fit.batch_tokens;
     const auto sims = simulate_batch(sys, m, topo, plan.placement, plan.policy.kind,
                                      plan.transform.get(), std::move(tokens), so);
     if (static_cast<int>(sims.size()) != L)
@@ -147,12 +159,25 @@ void fill_model_measurements(StrategyResult& res, const PlacementPlan& plan, con
         for (size_t k = 0; k < sims[l].rows.size(); ++k) res.rows_matrix[l][k] += sims[l].rows[k];
       preds.push_back(sims[l].pred);
     }
+    if (mem) {
+      std::vector<LayerPrediction> scaled;
+      for (const auto& s : sims) scaled.push_back(s.pred_scaled);
+      t_fit.push_back(predicted_throughput(fit.batch_tokens, scaled));
+      t_sim.push_back(predicted_throughput(res.batch_tokens.back(), preds));
+    }
     per_iter.push_back(std::move(preds));
   }
   if (plan.transform && choices > 0) res.routing_deviation = static_cast<double>(changed) / choices;
   if (predict) {
     res.predicted = predicted_phase_times(per_iter);
     res.predicted_system_model = sys.name;
+  }
+  if (mem && !t_fit.empty()) {
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    for (auto& n : memory_notes(fit, median(t_fit), median(t_sim))) res.notes.push_back(n);
   }
 }
 

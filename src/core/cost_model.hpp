@@ -169,6 +169,7 @@ struct LayerSimulation {
   std::vector<int64_t> rows_computed, tokens_owned;
   std::vector<int64_t> rows;    // [src * R + dst] logical copies; kept on request
   int64_t changed_choices = 0;  // (token, expert) choices the route transform changed
+  LayerPrediction pred_scaled;  // at SimulateOptions::scale_to_tokens (memory model's batch)
 };
 
 struct SimulateOptions {
@@ -180,6 +181,8 @@ struct SimulateOptions {
   // Row sizes; 0 = hidden * the system's act_dtype_bytes. A measured run passes its backend's
   // sizes so that prediction and measurement move the same bytes.
   int64_t dispatch_row_bytes = 0, combine_row_bytes = 0;
+  // > 0: also predict each layer rescaled to this many tokens (LayerSimulation::pred_scaled).
+  int64_t scale_to_tokens = 0;
 };
 
 // Routes, counts and predicts every layer of one batch under a placement, exactly as a run would

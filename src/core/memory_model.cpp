@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/error.hpp"
+#include "core/memory_budget.hpp"
 
 namespace moeb {
 
@@ -35,6 +37,7 @@ MemoryFit fit_batch(const Placement& p, const MemorySpec& spec, const std::strin
   need("kv_bytes_per_token", spec.kv_bytes_per_token > 0,
        "> 0 (the model preset needs attention dimensions)");
   need("context_tokens", spec.context_tokens > 0, "an integer > 0");
+  need("expert_layer_scale", spec.expert_layer_scale > 0, "> 0");
   MemoryFit fit;
   const std::vector<int64_t> slots = expert_slots_per_rank(p);
   const double per_seq =
@@ -42,7 +45,8 @@ MemoryFit fit_batch(const Placement& p, const MemorySpec& spec, const std::strin
   fit.weights_fit = true;
   int64_t seqs = -1;
   for (int r = 0; r < p.num_ranks; ++r) {
-    const double ex = static_cast<double>(slots[r]) * static_cast<double>(spec.expert_bytes);
+    const double ex = static_cast<double>(slots[r]) * static_cast<double>(spec.expert_bytes) *
+                      spec.expert_layer_scale;
     const double kv = spec.device_bytes - spec.reserved_bytes - ex;
     fit.expert_bytes.push_back(ex);
     fit.kv_bytes.push_back(kv);
@@ -94,6 +98,42 @@ double predicted_throughput(int64_t batch_tokens, const std::vector<LayerPredict
   double t = 0;
   for (const auto& l : layers) t += l.t_layer;
   return t > 0 ? static_cast<double>(batch_tokens) / t : 0.0;
+}
+
+std::optional<MemorySpec> memory_spec(const ModelSpec& m, const SystemModel& sys,
+                                      const MemoryConfig& c) {
+  if (c.context_tokens <= 0 || sys.device.memory_bytes <= 0) return std::nullopt;
+  const int64_t kv = kv_bytes_per_token(m, dtype_bytes(c.kv_dtype, "placement: key 'kv_dtype'"));
+  if (kv <= 0) return std::nullopt;
+  MemorySpec s;
+  s.device_bytes = sys.device.memory_bytes;
+  s.reserved_bytes = c.reserved_gib * 1024.0 * 1024.0 * 1024.0;
+  s.expert_bytes = expert_bytes(m, c.expert_dtype, "placement: key 'expert_dtype'");
+  s.kv_bytes_per_token = kv;
+  s.context_tokens = c.context_tokens;
+  if (c.full_layers > 0 && m.num_layers > 0)
+    s.expert_layer_scale = static_cast<double>(c.full_layers) / m.num_layers;
+  return s;
+}
+
+std::vector<std::pair<std::string, std::string>> memory_notes(const MemoryFit& fit,
+                                                              double throughput_at_fit,
+                                                              double throughput_simulated) {
+  auto num = [](double x) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", x);
+    return std::string(buf);
+  };
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  const double max_expert =
+      fit.expert_bytes.empty() ? 0.0 : *std::max_element(fit.expert_bytes.begin(), fit.expert_bytes.end());
+  return {{"memory_expert_gib_max", num(max_expert / gib)},
+          {"memory_sequences_per_rank", std::to_string(fit.sequences_per_rank)},
+          {"memory_batch_tokens", std::to_string(fit.batch_tokens)},
+          {"memory_binding_rank", std::to_string(fit.binding_rank)},
+          {"memory_weights_fit", fit.weights_fit ? "yes" : "no"},
+          {"throughput_at_memory_batch_tok_s", num(throughput_at_fit)},
+          {"throughput_simulated_batch_tok_s", num(throughput_simulated)}};
 }
 
 }  // namespace moeb

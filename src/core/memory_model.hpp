@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/cost_model.hpp"
@@ -29,6 +31,9 @@ struct MemorySpec {
   int64_t expert_bytes = 0;        // one routed expert's weights (expert_bytes(model, dtype))
   int64_t kv_bytes_per_token = 0;  // kv_bytes_per_token(model, kv dtype)
   int64_t context_tokens = 0;      // KV tokens held per sequence (prompt + generated)
+  // Expert memory per rank is the placement's slots times this (ours: a run simulating fewer
+  // layers than the model has extrapolates its expert memory to all of them).
+  double expert_layer_scale = 1.0;
 };
 
 struct MemoryFit {
@@ -52,5 +57,25 @@ LayerPrediction predict_layer_scaled(const SystemModel& sys, const ModelSpec& m,
 
 // Tokens per second: batch_tokens / sum of the layers' predicted seconds (0 when no time).
 double predicted_throughput(int64_t batch_tokens, const std::vector<LayerPrediction>& layers);
+
+// The run's memory settings ([placement] context_tokens, reserved_memory_gib, kv_dtype and
+// expert_dtype).
+struct MemoryConfig {
+  int64_t context_tokens = 0;  // 0 = no memory figure
+  double reserved_gib = 0;
+  std::string kv_dtype = "bf16";
+  std::string expert_dtype = "bf16";
+  int full_layers = 0;  // MoE layers of the full model (0 = the simulated ones)
+};
+// The MemorySpec of a model on a system, or nullopt when there is nothing to compute: no
+// context_tokens, no device memory in the system file, or no attention dimensions.
+std::optional<MemorySpec> memory_spec(const ModelSpec& m, const SystemModel& sys,
+                                      const MemoryConfig& c);
+
+// Result notes of the memory model: the batch that fits, the expert memory of the binding
+// rank, and the predicted throughput at that batch and at the simulated one (tokens/s).
+std::vector<std::pair<std::string, std::string>> memory_notes(const MemoryFit& fit,
+                                                              double throughput_at_fit,
+                                                              double throughput_simulated);
 
 }  // namespace moeb

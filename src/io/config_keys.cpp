@@ -103,6 +103,12 @@ const std::vector<ConfigKey>& config_keys() {
       key("placement", "expert_dtype", MOEB_FIELD(expert_dtype),
           "dtype converting expert_memory_gib into slots", -kInf, kInf,
           {"fp32", "bf16", "fp16", "fp8"}),
+      key("placement", "context_tokens", MOEB_FIELD(context_tokens),
+          "memory model: KV tokens per sequence (0 = no memory figure)", 0),
+      key("placement", "reserved_memory_gib", MOEB_FIELD(reserved_memory_gib),
+          "memory model: GiB per rank kept for non-expert weights and workspace", 0),
+      key("placement", "kv_dtype", MOEB_FIELD(kv_dtype), "memory model: KV-cache dtype", -kInf,
+          kInf, {"fp32", "bf16", "fp16", "fp8"}),
       // [run]
       key("run", "backend", MOEB_FIELD(backend), "compute backend", -kInf, kInf, {"cpu", "cuda"}),
       key("run", "dispatch", MOEB_FIELD(dispatch), "dispatch mode", -kInf, kInf,
