@@ -14,8 +14,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   slurmctld slurmd slurm-client munge
   libucx-dev ucx-utils
-  python3 python3-h5py python3-matplotlib python3-numpy
+  python3 python3-h5py python3-matplotlib python3-numpy python3-pandas
+  python3-venv python3-pip python3-setuptools python3-wheel
 )
+# TeX for the test that compiles `moebench report --format latex` (48 MB; opt-in).
+if [[ ${MOEB_SETUP_TEX:-0} == 1 ]]; then
+  PACKAGES+=(texlive-latex-base texlive-latex-recommended)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

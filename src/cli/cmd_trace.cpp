@@ -1,6 +1,9 @@
 // moebench trace: import routing data into the HDF5 routing-trace format, inspect a trace's
 // statistics, export it back, or generate a synthetic one (results_schema/TRACE.md).
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +15,7 @@
 #include "workload/importers.hpp"
 #include "workload/synthetic_trace.hpp"
 #include "workload/trace_info.hpp"
+#include "workload/trace_limits.hpp"
 
 namespace moeb::cli {
 
@@ -25,40 +29,76 @@ struct ImportArgs {
 
 struct GenerateArgs {
   std::string out, model = "mixtral-8x7b", distribution = "calibrated", preset;
-  int64_t tokens = 65536;
-  int layers = 0, families = 0;
+  int64_t tokens = 65536, layers = 0;
+  int families = 0;
   uint64_t seed = 42;
   double zipf_s = -1, skew = -1, pair_share = -1, spearman = -2, recurrence = -1;
 };
 
+// An integer that may be written 1e9; anything beyond int64 is "too large", not wrapped.
+int64_t parse_count(const std::string& s, const std::string& option) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (!s.empty() && *end == '\0' && errno == 0) return v;
+  const double d = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || std::isnan(d) || (std::isfinite(d) && d != std::floor(d)))
+    throw InputError(option + ": expected an integer, got '" + s + "'");
+  if (!(std::fabs(d) < 9.2e18)) throw InputError(option + " " + s + " is too large");
+  return static_cast<int64_t>(d);
+}
+
+CLI::Option* count_option(CLI::App* sub, const std::string& name, int64_t& out,
+                          const std::string& description) {
+  return sub
+      ->add_option_function<std::string>(
+          name, [&out, name](const std::string& s) { out = parse_count(s, name); }, description)
+      ->type_name("INT");
+}
+
+void check_limit(int64_t v, int64_t lo, int64_t hi, const std::string& what) {
+  if (v < lo || v > hi)
+    throw InputError("trace generate: " + what + " " + std::to_string(v) + " outside " +
+                     std::to_string(lo) + ".." + std::to_string(hi) +
+                     " (results_schema/TRACE.md, Limits)");
+}
+
+void add_import_options(CLI::App* sub, ImportArgs& a) {
+  sub->add_option("--model", a.opt.model, "model preset: fixes experts, top-k and layers");
+  count_option(sub, "--experts", a.opt.num_experts,
+               "experts per layer (default: model or max id + 1)");
+  count_option(sub, "--layers", a.opt.num_layers, "MoE layers (default: model or max layer + 1)");
+  count_option(sub, "--top-k", a.opt.top_k,
+               "coact-csv: top-k used to derive loads (default: model or 2)");
+  auto& fields = a.opt.fields;
+  sub->add_option_function<std::string>(
+         "--fields",
+         [&fields](const std::string& text) {
+           for (const auto& [k, v] : parse_field_map(text)) fields[k] = v;
+         },
+         "field map KEY=NAME,... (keys: request, token, layer, experts, weights, family, "
+         "phase; csv: experts/weights name column prefixes; weights= for equal weights)")
+      ->type_name("MAP");
+  // One option per field, kept for existing scripts: --request-field NAME = --fields request=NAME.
+  for (const char* key : {"request", "token", "layer", "experts", "weights", "family", "phase"})
+    sub->add_option_function<std::string>(
+        std::string("--") + key + "-field",
+        [&fields, key](const std::string& name) { fields[key] = name; },
+        std::string("same as --fields ") + key + "=NAME");
+}
+
 void register_import(CLI::App& trace, int& exit_code) {
   auto args = std::make_shared<ImportArgs>();
   auto* sub = trace.add_subcommand("import", "convert routing data into a routing-trace file");
-  sub->add_option("--format", args->opt.format,
-                  "jsonl-topk (per-token JSON lines), csv (request,token,layer,expert_0.. rows), "
-                  "coact-csv (co-activation or load counts: statistics only)")
+  sub->add_option(
+         "--format", args->opt.format,
+         "jsonl-topk (per-token JSON lines), csv (request,token,layer,expert_0.. rows), "
+         "coact-csv (co-activation or load counts: statistics only); results_schema/TRACE.md")
       ->required()
       ->check(CLI::IsMember({"jsonl-topk", "csv", "coact-csv"}));
   sub->add_option("files", args->files, "input files")->required();
   sub->add_option("-o,--output", args->out, "routing-trace file to write (HDF5)")->required();
-  sub->add_option("--model", args->opt.model, "model preset: fixes experts, top-k and layers");
-  sub->add_option("--experts", args->opt.num_experts,
-                  "experts per layer (default: model or max id + 1)");
-  sub->add_option("--layers", args->opt.num_layers, "MoE layers (default: model or max layer + 1)");
-  sub->add_option("--top-k", args->opt.top_k,
-                  "coact-csv: top-k used to derive loads (default: model or 2)");
-  auto& f = args->opt.jsonl;
-  sub->add_option("--request-field", f.request, "jsonl-topk: request id field")
-      ->capture_default_str();
-  sub->add_option("--token-field", f.token, "jsonl-topk: position field")->capture_default_str();
-  sub->add_option("--layer-field", f.layer, "jsonl-topk: layer field")->capture_default_str();
-  sub->add_option("--experts-field", f.experts, "jsonl-topk: top-k ids field")
-      ->capture_default_str();
-  sub->add_option("--weights-field", f.weights, "jsonl-topk: gate weights field (\"\" = equal)")
-      ->capture_default_str();
-  sub->add_option("--family-field", f.family, "jsonl-topk: task family field")
-      ->capture_default_str();
-  sub->add_option("--phase-field", f.phase, "jsonl-topk: prefill/decode field (\"\" = all decode)");
+  add_import_options(sub, *args);
   sub->callback([args, &exit_code] {
     ImportSummary s = import_trace(args->files, args->out, args->opt);
     if (args->opt.format == "coact-csv") {
@@ -121,8 +161,8 @@ void register_generate(CLI::App& trace, int& exit_code) {
   auto* sub = trace.add_subcommand("generate", "write a synthetic routing trace (HDF5)");
   sub->add_option("-o,--output", a->out, "routing-trace file to write")->required();
   sub->add_option("--model", a->model, "model preset")->capture_default_str();
-  sub->add_option("--layers", a->layers, "MoE layers (default: the preset's)");
-  sub->add_option("--tokens", a->tokens, "tokens")->capture_default_str();
+  count_option(sub, "--layers", a->layers, "MoE layers (default: the preset's)");
+  count_option(sub, "--tokens", a->tokens, "tokens (default 65536)");
   sub->add_option("--seed", a->seed, "seed")->capture_default_str();
   sub->add_option("--distribution", a->distribution, "uniform | zipf | families | calibrated")
       ->capture_default_str()
@@ -139,7 +179,9 @@ void register_generate(CLI::App& trace, int& exit_code) {
     RunConfig cfg;
     cfg.seed = a->seed;
     cfg.model = model_preset(a->model);
-    if (a->layers > 0) cfg.model.num_layers = a->layers;
+    check_limit(a->layers, 0, TraceLimits::kMaxLayers, "--layers");
+    check_limit(a->tokens, 1, TraceLimits::kMaxTokens, "--tokens");
+    if (a->layers > 0) cfg.model.num_layers = static_cast<int>(a->layers);
     auto& w = cfg.workload;
     w.distribution = a->distribution;
     w.tokens = a->tokens;

@@ -2,7 +2,9 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "core/error.hpp"
 #include "io/validate.hpp"
+#include "workload/trace_file.hpp"
 
 namespace moeb::cli {
 
@@ -15,6 +17,11 @@ void register_validate(CLI::App& app, int& exit_code) {
     // Unreadable files and unknown schema versions throw InputError: one line, exit 2 (main).
     int rc = 0;
     for (const auto& path : *files) {
+      if (is_routing_trace_file(path))
+        throw InputError(path +
+                         ": a routing-trace file, not a results file; inspect it with "
+                         "`moebench trace info " +
+                         path + "`");
       const ValidationReport rep = validate_results(path);
       for (const auto& line : rep.failures) std::printf("%s: %s\n", path.c_str(), line.c_str());
       if (rep.ok())

@@ -29,6 +29,7 @@ struct ColumnSpec {
   bool is_default = false;  // shown without --metrics
   bool needs_baseline = false;
   std::string definition;  // one line, for --help and docs
+  bool time_derived = false;  // from measured times: noisy; spreads cover iterations too
 };
 
 // Every column, in display order.

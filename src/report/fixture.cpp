@@ -149,7 +149,8 @@ RunResult make_fixture_run(const FixtureSpec& spec) {
   a["model_preset"] = spec.model;
   n["num_experts"] = spec.experts;
   n["top_k"] = spec.top_k;
-  n["hidden"] = spec.row_bytes / 2;
+  const int hidden = spec.hidden > 0 ? spec.hidden : spec.row_bytes / 2;
+  n["hidden"] = hidden;
   n["ffn_hidden"] = spec.row_bytes;
   n["num_layers"] = spec.layers;
   n["num_shared_experts"] = 0;
@@ -164,7 +165,13 @@ RunResult make_fixture_run(const FixtureSpec& spec) {
   a["trace_source"] = "synthetic";
   a["split"] = "fraction";
   n["oracle"] = 0;
-  run.config_toml = "[suite]\nname = \"" + spec.suite + "\"\n";
+  run.config_toml = "[suite]\nname = \"" + spec.suite + "\"\nsystem = \"" + spec.system +
+                    "\"\nseed = 42\n\n[model]\npreset = \"" + spec.model +
+                    "\"\nhidden = " + std::to_string(hidden) + "\nffn_hidden = " +
+                    std::to_string(spec.row_bytes) + "\n\n[run]\niterations = " +
+                    std::to_string(spec.iterations) + "\ndispatch = \"flat\"\ndedup = false\n";
+  run.env = spec.env;
+  for (const auto& [k, v] : spec.attrs) n[k] = v;
   for (int r = 0; r < R; ++r) {
     run.hostnames.push_back("node" + std::to_string(r / spec.ranks_per_node));
     run.rank_node.push_back(r / spec.ranks_per_node);
@@ -179,6 +186,7 @@ RunResult make_fixture_run(const FixtureSpec& spec) {
     s.oracle = fs.oracle;
     s.routing_deviation = fs.routing_deviation;
     s.placement_time_s = 0.001;
+    s.options = fs.options;
     s.replica_policy = "primary";
     if (fs.status != "skipped") fill_strategy(spec, fs, s);
     run.strategies.push_back(std::move(s));

@@ -20,6 +20,7 @@ struct FixtureStrategy {
   double time_scale = 1.0;    // multiplies every phase time
   bool oracle = false;
   double routing_deviation = -1;
+  std::string options;  // resolved options text
   int iterations = -1;  // -1 = the run's; fewer for an interrupted strategy
 };
 
@@ -37,6 +38,9 @@ struct FixtureSpec {
   int batch_tokens = 64;
   int row_bytes = 1024;    // dispatch and combine
   bool predicted = false;  // store cost-model times next to the measured ones
+  int hidden = 0;          // model.hidden in the stored config (0 = row_bytes / 2)
+  std::vector<std::string> env;                        // provenance environment, "NAME=value"
+  std::vector<std::pair<std::string, double>> attrs;   // extra numeric root attributes
   std::vector<FixtureStrategy> strategies;
 };
 

@@ -35,7 +35,7 @@ void for_each_row(const Report& rep, const std::function<void(const Row&)>& emit
       for (const auto& name : g.strategies) {
         const Cell& c = sys.cells.at(name);
         if (c.status == "absent") continue;
-        if (c.status == "skipped") {
+        if (!detail::has_figures(c)) {
           emit(Row{&g, &sys, &name, &c, "all", nullptr, nullptr});
           continue;
         }
@@ -79,16 +79,18 @@ nlohmann::ordered_json json_num(const Stat* st, double Stat::*field) {
 
 std::string render_csv(const Report& rep) {
   std::ostringstream out;
-  out << "suite,model,system,kind,strategy,status,layer,metric,unit,value,min,max,files,notes\n";
+  out << "suite,model,system,kind,strategy,status,layer,metric,unit,value,min,max,files,notes,lo,"
+         "hi,config\n";
   for_each_row(rep, [&](const Row& r) {
     const bool has = r.stat && r.stat->n > 0;
     out << csv_field(r.group->suite) << "," << csv_field(r.group->model) << ","
-        << csv_field(r.system->label) << "," << (r.system->simulated ? "simulated" : "measured")
+        << csv_field(r.system->title) << "," << (r.system->simulated ? "simulated" : "measured")
         << "," << csv_field(*r.strategy) << "," << r.cell->status << "," << r.layer << ","
         << (r.column ? r.column->id : "") << "," << (r.column ? r.column->unit : "") << ","
         << (has ? num(r.stat->median) : "") << "," << (has ? num(r.stat->min) : "") << ","
         << (has ? num(r.stat->max) : "") << "," << (r.stat ? r.stat->n : 0) << ","
-        << csv_field(cell_notes(*r.group, *r.cell)) << "\n";
+        << csv_field(cell_notes(*r.group, *r.cell)) << "," << (has ? num(r.stat->lo) : "") << ","
+        << (has ? num(r.stat->hi) : "") << "," << r.system->fingerprint.short_hash() << "\n";
   });
   return out.str();
 }
@@ -111,13 +113,16 @@ std::string render_json(const Report& rep) {
     jg["model"] = g.model;
     jg["systems"] = J::array();
     for (const auto& s : g.systems)
-      jg["systems"].push_back({{"system", s.label},
+      jg["systems"].push_back({{"system", s.title},
+                               {"label", s.label},
+                               {"config", s.fingerprint.hash},
                                {"kind", s.simulated ? "simulated" : "measured"},
                                {"backend", s.backend},
                                {"num_ranks", s.num_ranks},
                                {"num_nodes", s.num_nodes},
                                {"files", s.paths}});
     jg["strategies"] = g.strategies;
+    jg["reference"] = g.reference;
     jg["footnotes"] = g.footnotes;
     jg["notes"] = g.notes;
     doc["groups"].push_back(std::move(jg));
@@ -127,7 +132,7 @@ std::string render_json(const Report& rep) {
     J row;
     row["suite"] = r.group->suite;
     row["model"] = r.group->model;
-    row["system"] = r.system->label;
+    row["system"] = r.system->title;
     row["kind"] = r.system->simulated ? "simulated" : "measured";
     row["strategy"] = *r.strategy;
     row["status"] = r.cell->status;
@@ -137,6 +142,8 @@ std::string render_json(const Report& rep) {
     row["value"] = json_num(r.stat, &Stat::median);
     row["min"] = json_num(r.stat, &Stat::min);
     row["max"] = json_num(r.stat, &Stat::max);
+    row["lo"] = json_num(r.stat, &Stat::lo);
+    row["hi"] = json_num(r.stat, &Stat::hi);
     row["files"] = r.stat ? r.stat->n : 0;
     row["notes"] = cell_notes(*r.group, *r.cell);
     doc["rows"].push_back(std::move(row));

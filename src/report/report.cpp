@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "report/aggregate.hpp"
 #include "report/columns.hpp"
 #include "report/figures.hpp"
 
@@ -15,21 +16,6 @@ std::string fmt_pct(double fraction) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * fraction);
   return buf;
-}
-
-Stat make_stat(std::vector<double> values) {
-  values.erase(
-      std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),
-      values.end());
-  Stat s;
-  if (values.empty()) return s;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  s.n = static_cast<int>(n);
-  s.min = values.front();
-  s.max = values.back();
-  s.median = n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-  return s;
 }
 
 int add_footnote(ReportGroup& g, const std::string& text) {
@@ -45,66 +31,71 @@ void add_cell_footnote(ReportGroup& g, Cell& c, const std::string& text) {
     c.footnotes.push_back(k);
 }
 
-// One strategy of one file, ready to aggregate.
-struct Sample {
-  const StrategyResult* result = nullptr;
-  const std::string* path = nullptr;
-  StrategyFigures figures;
-};
+// Status strings of a strategy in a file: "done" and "completed" read as "complete".
+std::string normalized_status(const std::string& s) {
+  if (s == "done" || s == "completed" || s == "ok" || s.empty()) return "complete";
+  return s;
+}
 
-// Every sample of one (system, strategy) cell.
-using CellSamples = std::vector<Sample>;
-
-void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strategy,
-               const CellSamples& samples, Cell& cell) {
-  int complete = 0, skipped = 0, interrupted = 0;
-  std::string skip_reason;
+// A cell's status: complete when any file completed it, else interrupted, else the first
+// other status (failed, skipped, ...). Footnotes say what happened in which file.
+void set_cell_status(ReportGroup& g, const std::string& where, const CellSamples& samples,
+                     Cell& cell) {
+  int complete = 0, interrupted = 0;
+  std::map<std::string, int> others;  // status -> files
   for (const auto& s : samples) {
-    const std::string& st = s.result->status;
-    if (st == "skipped") {
-      ++skipped;
-      if (skip_reason.empty()) skip_reason = s.result->skip_reason;
+    const std::string st = normalized_status(s.result->status);
+    if (st == "complete") {
+      ++complete;
     } else if (st == "interrupted") {
       ++interrupted;
     } else {
-      ++complete;
+      if (!others.count(st) && cell.reason.empty()) cell.reason = s.result->skip_reason;
+      ++others[st];
     }
-    cell.oracle = cell.oracle || s.result->oracle;
-  }
-  const std::string where = strategy + " on " + sys.label;
-  if (complete > 0) {
-    cell.status = "complete";
-  } else if (interrupted > 0) {
-    cell.status = "interrupted";
-  } else {
-    cell.status = "skipped";
   }
   const int n = static_cast<int>(samples.size());
-  if (cell.status == "skipped") {
-    add_cell_footnote(
-        g, cell,
-        where + ": skipped: " + (skip_reason.empty() ? "no reason recorded" : skip_reason));
-  } else if (skipped > 0) {
-    add_cell_footnote(g, cell,
-                      where + ": skipped in " + std::to_string(skipped) + " of " +
-                          std::to_string(n) + " files (" + skip_reason + ")");
-  }
-  if (interrupted > 0) {
-    for (const auto& s : samples) {
-      if (s.result->status != "interrupted") continue;
+  if (complete > 0)
+    cell.status = "complete";
+  else if (interrupted > 0)
+    cell.status = "interrupted";
+  else
+    cell.status = normalized_status(samples.front().result->status);
+  for (const auto& [st, count] : others) {
+    std::string reason;
+    for (const auto& s : samples)
+      if (normalized_status(s.result->status) == st && !s.result->skip_reason.empty()) {
+        reason = s.result->skip_reason;
+        break;
+      }
+    if (reason.empty()) reason = "no reason recorded";
+    if (count == n)
+      add_cell_footnote(g, cell, where + ": " + st + ": " + reason);
+    else
       add_cell_footnote(g, cell,
-                        where + ": interrupted in " + *s.path +
-                            (s.figures.has_data
-                                 ? "; its figures use the " + std::to_string(s.figures.iterations) +
-                                       " iterations measured"
-                                 : "; no iterations measured"));
-    }
+                        where + ": " + st + " in " + std::to_string(count) + " of " +
+                            std::to_string(n) + " files (" + reason + ")");
   }
+  for (const auto& s : samples) {
+    if (s.result->status != "interrupted") continue;
+    add_cell_footnote(g, cell,
+                      where + ": interrupted in " + *s.path +
+                          (s.figures.has_data
+                               ? "; its figures use the " + std::to_string(s.figures.iterations) +
+                                     " iterations measured"
+                               : "; no iterations measured"));
+  }
+}
+
+void add_cell_notes(ReportGroup& g, const std::string& strategy, const std::string& where,
+                    const CellSamples& samples, Cell& cell) {
+  for (const auto& s : samples) cell.oracle = cell.oracle || s.result->oracle;
   if (cell.oracle)
     add_cell_footnote(g, cell,
                       strategy +
                           ": oracle, placed with the evaluation part itself (a bound, "
                           "not a deployable strategy)");
+  const int n = static_cast<int>(samples.size());
   for (const auto& s : samples) {
     if (s.result->routing_deviation >= 0 && s.result->status != "skipped") {
       add_cell_footnote(g, cell,
@@ -114,33 +105,38 @@ void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strat
       break;
     }
   }
-
-  // Aggregate every column over the samples that carry data (skipped ones have none).
-  std::vector<const StrategyFigures*> with_data;
   for (const auto& s : samples)
-    if (s.figures.has_data || s.result->status != "skipped") with_data.push_back(&s.figures);
-  for (const auto& col : report_columns()) {
-    std::vector<double> w;
-    for (const auto* f : with_data) {
-      auto it = f->whole.find(col.id);
-      if (it != f->whole.end()) w.push_back(it->second);
-    }
-    cell.whole[col.id] = make_stat(w);
-    std::vector<Stat> layers;
-    for (int l = 0; l < g.num_layers; ++l) {
-      std::vector<double> v;
-      for (const auto* f : with_data) {
-        auto it = f->per_layer.find(col.id);
-        if (it != f->per_layer.end() && l < static_cast<int>(it->second.size()))
-          v.push_back(it->second[l]);
-      }
-      layers.push_back(make_stat(v));
-    }
-    cell.per_layer[col.id] = std::move(layers);
-  }
+    if (s.result->options != samples.front().result->options)
+      add_cell_footnote(g, cell,
+                        where + ": the files ran it with different options (" +
+                            samples.front().result->options + " in " + *samples.front().path +
+                            ", " + s.result->options + " in " + *s.path + ")");
+}
+
+void fill_cell(ReportGroup& g, const SystemColumn& sys, const std::string& strategy,
+               const CellSamples& samples, const ReportOptions& opt, Cell& cell) {
+  const std::string where = strategy + " on " + sys.title;
+  set_cell_status(g, where, samples, cell);
+  add_cell_notes(g, strategy, where, samples, cell);
+  aggregate_cell(samples, g.num_layers, opt, cell);
 }
 
 }  // namespace
+
+Spread parse_spread(const std::string& name) {
+  if (name == "auto") return Spread::kAuto;
+  if (name == "none") return Spread::kNone;
+  if (name == "minmax") return Spread::kMinMax;
+  if (name == "ci") return Spread::kCi;
+  throw ConfigError("--spread: expected auto, none, minmax or ci, got '" + name + "'");
+}
+
+Layout parse_layout(const std::string& name) {
+  if (name == "wide") return Layout::kWide;
+  if (name == "long") return Layout::kLong;
+  if (name == "transposed") return Layout::kTransposed;
+  throw ConfigError("--layout: expected wide, long or transposed, got '" + name + "'");
+}
 
 std::string run_attr(const RunResult& run, const std::string& name, const std::string& fallback) {
   auto s = run.attrs_str.find(name);
@@ -171,11 +167,290 @@ double run_num(const RunResult& run, const std::string& name, double fallback) {
   return fallback;
 }
 
-Report build_report(const std::vector<ReportInput>& inputs, const ReportOptions& options) {
-  Report rep;
-  rep.columns = options.columns.empty() ? default_column_ids() : options.columns;
-  rep.per_layer = options.per_layer;
+namespace {
 
+// The first of several attribute names a file holds (provenance fields named by other layers).
+double first_num(const RunResult& run, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    const double v = run_num(run, n, std::nan(""));
+    if (std::isfinite(v)) return v;
+  }
+  return std::nan("");
+}
+
+int ranks_on_busiest_host(const RunResult& run) {
+  const int ranks = static_cast<int>(run_num(run, "num_ranks", 0));
+  if (run.hostnames.size() != static_cast<size_t>(ranks) || ranks == 0) return ranks;
+  std::map<std::string, int> per_host;
+  int most = 0;
+  for (const auto& h : run.hostnames) most = std::max(most, ++per_host[h]);
+  return most;
+}
+
+// "" or why the timings of a file may be noisy: more ranks than cores on a host, or a host
+// loaded by other work (attributes absent in a file: nothing to say).
+std::string host_warning(const RunResult& run, const std::string& path) {
+  const double cores = first_num(run, {"host_cores", "cpu_cores", "num_cores", "cores"});
+  if (!std::isfinite(cores) || cores <= 0) return "";
+  const int ranks = ranks_on_busiest_host(run);
+  char buf[256];
+  if (ranks > cores) {
+    std::snprintf(buf, sizeof buf, "%s ran %d ranks on a host with %.0f cores", path.c_str(), ranks,
+                  cores);
+    return buf;
+  }
+  const double start = first_num(
+      run, {"load_avg_start", "load_average_start", "loadavg_start", "load_start", "load_avg"});
+  const double end = first_num(run, {"load_avg_end", "load_average_end", "loadavg_end", "load_end"});
+  const double free_cores = std::max(1.0, cores - ranks);
+  const bool loaded_start = std::isfinite(start) && start >= free_cores;
+  const bool loaded_end = std::isfinite(end) && end - ranks >= free_cores;
+  if (!loaded_start && !loaded_end) return "";
+  std::snprintf(buf, sizeof buf, "%s: host load average %.2f at %s with %d ranks on %.0f cores",
+                path.c_str(), loaded_start ? start : end, loaded_start ? "start" : "end", ranks,
+                cores);
+  return buf;
+}
+
+// Builds the report file by file, then fills every group's cells.
+class Builder {
+ public:
+  explicit Builder(const ReportOptions& opt) : opt_(opt) {
+    rep_.columns = opt.columns.empty() ? default_column_ids() : opt.columns;
+    rep_.per_layer = opt.per_layer;
+    rep_.spread = opt.spread;
+    rep_.pivot = opt.pivot;
+  }
+
+  void add_file(const ReportInput& in);
+  Report finish();
+
+ private:
+  size_t group_of(const RunResult& run);
+  size_t column_of(ReportGroup& g, const ReportInput& in, Fingerprint fp);
+  void add_file_notes(ReportGroup& g, const ReportInput& in, const std::string& label);
+  std::vector<Sample> file_samples(ReportGroup& g, const ReportInput& in, const std::string& label,
+                                   double expert_bytes);
+  void finish_group(size_t gi);
+  void title_columns(ReportGroup& g);
+  void check_like_with_like(ReportGroup& g);
+
+  const ReportOptions& opt_;
+  Report rep_;
+  // [group][column index] strategy -> samples
+  std::vector<std::vector<std::map<std::string, CellSamples>>> samples_;
+  std::vector<std::vector<std::string>> warnings_;  // [group] host warnings
+  bool reference_seen_ = false;
+};
+
+size_t Builder::group_of(const RunResult& run) {
+  std::string suite = run_attr(run, "suite_name", "");
+  std::string model = run_attr(run, "model_preset", "");
+  if (suite.empty()) suite = "(unnamed suite)";
+  if (model.empty()) model = "custom model";
+  for (size_t i = 0; i < rep_.groups.size(); ++i)
+    if (rep_.groups[i].suite == suite && rep_.groups[i].model == model) return i;
+  rep_.groups.push_back(ReportGroup{});
+  rep_.groups.back().suite = suite;
+  rep_.groups.back().model = model;
+  rep_.groups.back().reference = opt_.baseline;
+  samples_.emplace_back();
+  warnings_.emplace_back();
+  return rep_.groups.size() - 1;
+}
+
+// The column group of a file: same system label and same fingerprint hash = a repetition.
+size_t Builder::column_of(ReportGroup& g, const ReportInput& in, Fingerprint fp) {
+  const RunResult& run = in.run;
+  std::string label = run_attr(run, "system", "");
+  if (label.empty()) label = "(no system label)";
+  const SystemColumn* same_label = nullptr;
+  for (size_t i = 0; i < g.systems.size(); ++i) {
+    if (g.systems[i].label != label) continue;
+    if (g.systems[i].fingerprint.hash == fp.hash) return i;
+    if (!same_label) same_label = &g.systems[i];
+  }
+  if (same_label) {
+    const std::string diffs = describe_diffs(differing_keys(same_label->fingerprint, fp));
+    if (opt_.strict)
+      throw InputError("moebench report: " + same_label->paths.front() + " and " + in.path +
+                       " (system " + label + ") are not repetitions: they differ in " + diffs +
+                       " (--strict)");
+    g.notes.push_back(in.path + " (system " + label + ") differs from " +
+                      same_label->paths.front() + " in " + diffs +
+                      ": not a repetition; it has its own column group");
+  }
+  SystemColumn sc;
+  sc.label = label;
+  sc.title = label;
+  sc.backend = run_attr(run, "backend", "?");
+  sc.simulated = sc.backend == "model";
+  sc.num_ranks = static_cast<int>(run_num(run, "num_ranks", 0));
+  sc.num_nodes = static_cast<int>(run_num(run, "num_nodes", 0));
+  sc.act_dtype = run_attr(run, "act_dtype", "?");
+  sc.dispatch_row_bytes = static_cast<int64_t>(run_num(run, "dispatch_row_bytes", 0));
+  sc.fingerprint = std::move(fp);
+  g.systems.push_back(std::move(sc));
+  samples_[&g - rep_.groups.data()].emplace_back();
+  return g.systems.size() - 1;
+}
+
+void Builder::add_file_notes(ReportGroup& g, const ReportInput& in, const std::string& label) {
+  const RunResult& run = in.run;
+  if (run_attr(run, "build_type", "") == "Debug")
+    g.notes.push_back(in.path + " (system " + label +
+                      "): Debug build; its timings are not representative");
+  const std::string status = normalized_status(run_attr(run, "status", "complete"));
+  if (status != "complete")
+    g.notes.push_back(in.path + " (system " + label + "): run status '" + status +
+                      "'; strategies it did not reach are absent");
+  const std::string w = host_warning(run, in.path);
+  if (!w.empty()) warnings_[&g - rep_.groups.data()].push_back(w);
+}
+
+// Figures of every strategy of a file, with ratios against the file's reference strategy.
+std::vector<Sample> Builder::file_samples(ReportGroup& g, const ReportInput& in,
+                                          const std::string& label, double expert_bytes) {
+  const RunResult& run = in.run;
+  FileContext ctx;
+  ctx.simulated = run_attr(run, "backend", "?") == "model";
+  ctx.expert_bytes = expert_bytes;
+  std::vector<Sample> out;
+  for (const auto& s : run.strategies) {
+    Sample smp;
+    smp.result = &s;
+    smp.path = &in.path;
+    smp.figures = compute_figures(s, ctx);
+    out.push_back(std::move(smp));
+  }
+  const StrategyFigures* base = nullptr;
+  for (const auto& smp : out) {
+    if (smp.result->name != opt_.baseline) continue;
+    reference_seen_ = true;
+    if (smp.figures.has_data) base = &smp.figures;
+  }
+  if (!base && !run.strategies.empty())
+    g.notes.push_back(in.path + " (system " + label + "): no measured " + opt_.baseline +
+                      "; ratio columns are n/a");
+  const StrategyFigures empty;
+  for (auto& smp : out) add_baseline_ratios(smp.figures, base ? *base : empty);
+  return out;
+}
+
+void Builder::add_file(const ReportInput& in) {
+  const size_t gi = group_of(in.run);
+  ReportGroup& g = rep_.groups[gi];
+  Fingerprint fp = config_fingerprint(in.run, in.path);
+  const double expert_bytes = expert_bytes_of(fp);
+  const size_t ci = column_of(g, in, std::move(fp));
+  g.systems[ci].paths.push_back(in.path);
+  const std::string label = g.systems[ci].label;
+  add_file_notes(g, in, label);
+  for (auto& smp : file_samples(g, in, label, expert_bytes)) {
+    const std::string& name = smp.result->name;
+    if (std::find(g.strategies.begin(), g.strategies.end(), name) == g.strategies.end())
+      g.strategies.push_back(name);
+    g.num_layers = std::max(g.num_layers, smp.figures.layers);
+    samples_[gi][ci][name].push_back(std::move(smp));
+  }
+}
+
+// Columns that share a label are told apart by the keys in which they differ.
+void Builder::title_columns(ReportGroup& g) {
+  for (auto& sys : g.systems) {
+    std::map<std::string, std::string> keys;  // key -> this column's value
+    for (const auto& other : g.systems) {
+      if (&other == &sys || other.label != sys.label) continue;
+      for (const auto& d : differing_keys(sys.fingerprint, other.fingerprint)) keys[d.key] = d.a;
+    }
+    if (keys.empty()) continue;
+    std::string t;
+    size_t shown = 0;
+    for (const auto& [k, v] : keys) {
+      if (shown++ == 3) {
+        t += ", ...";
+        break;
+      }
+      t += (t.empty() ? "" : ", ") + k + "=" + v;
+    }
+    sys.title = sys.label + " [" + t + "]";
+  }
+}
+
+// Column groups of different systems should still measure the same experiment.
+void Builder::check_like_with_like(ReportGroup& g) {
+  for (size_t i = 1; i < g.systems.size(); ++i) {
+    const SystemColumn& a = g.systems.front();
+    const SystemColumn& b = g.systems[i];
+    if (a.label == b.label) continue;  // told apart by title_columns
+    std::vector<KeyDiff> exp;
+    for (const auto& d : differing_keys(a.fingerprint, b.fingerprint))
+      if (key_kind(d.key) == KeyKind::kExperiment) exp.push_back(d);
+    if (exp.empty()) continue;
+    if (opt_.strict)
+      throw InputError("moebench report: " + a.paths.front() + " (system " + a.label + ") and " +
+                       b.paths.front() + " (system " + b.label +
+                       ") measure different experiments: " + describe_diffs(exp) + " (--strict)");
+    g.notes.push_back(b.title + " and " + a.title + " differ in " + describe_diffs(exp) +
+                      ": their columns do not compare like with like");
+  }
+}
+
+void Builder::finish_group(size_t gi) {
+  ReportGroup& g = rep_.groups[gi];
+  title_columns(g);
+  check_like_with_like(g);
+  // Bytes scale with the row size: say so when the systems of one table differ in it.
+  bool rows_differ = false;
+  for (const auto& sys : g.systems)
+    rows_differ = rows_differ || sys.dispatch_row_bytes != g.systems.front().dispatch_row_bytes ||
+                  sys.act_dtype != g.systems.front().act_dtype;
+  if (rows_differ) {
+    std::string list;
+    for (const auto& sys : g.systems)
+      list += (list.empty() ? "" : ", ") + sys.title + " " + sys.act_dtype + " " +
+              std::to_string(sys.dispatch_row_bytes) + " B";
+    g.notes.push_back("the systems move rows of different sizes (" + list +
+                      "); compare their comm volumes through the reduction columns");
+  }
+  if (!warnings_[gi].empty()) {
+    std::string w;
+    for (const auto& x : warnings_[gi]) w += (w.empty() ? "" : "; ") + x;
+    g.notes.push_back("timings may be noisy: " + w);
+  }
+  // The reference first; the others keep their order of first appearance.
+  std::stable_partition(g.strategies.begin(), g.strategies.end(),
+                        [&](const std::string& s) { return s == g.reference; });
+  for (const auto& name : g.strategies) {
+    for (size_t ci = 0; ci < g.systems.size(); ++ci) {
+      SystemColumn& sys = g.systems[ci];
+      Cell& cell = sys.cells[name];
+      auto it = samples_[gi][ci].find(name);
+      if (it == samples_[gi][ci].end()) continue;  // stays "absent"
+      fill_cell(g, sys, name, it->second, opt_, cell);
+    }
+  }
+}
+
+Report Builder::finish() {
+  if (!reference_seen_ && opt_.baseline != "baseline")
+    throw ConfigError("--baseline " + opt_.baseline + ": no input file has a strategy of that name");
+  for (size_t gi = 0; gi < rep_.groups.size(); ++gi) finish_group(gi);
+  if (rep_.groups.size() > 1) {
+    std::string list;
+    for (const auto& g : rep_.groups)
+      list += (list.empty() ? "" : ", ") + g.suite + " / " + g.model;
+    rep_.notes.push_back("the inputs hold " + std::to_string(rep_.groups.size()) +
+                         " different (suite, model) pairs, which are not comparable; each has "
+                         "its own table: " +
+                         list);
+  }
+  return std::move(rep_);
+}
+
+}  // namespace
+
+Report build_report(const std::vector<ReportInput>& inputs, const ReportOptions& options) {
   for (const auto& in : inputs) {
     const double version = run_num(in.run, "schema_version", -1);
     if (version != kResultsSchemaVersion)
@@ -183,128 +458,9 @@ Report build_report(const std::vector<ReportInput>& inputs, const ReportOptions&
           in.path + ": schema_version " + run_attr(in.run, "schema_version", "(missing)") +
           " is not supported (expected " + std::to_string(kResultsSchemaVersion) + ")");
   }
-
-  // (group, system, strategy) -> samples, built in input order.
-  std::vector<std::map<std::string, std::map<std::string, CellSamples>>> samples;
-  for (const auto& in : inputs) {
-    const RunResult& run = in.run;
-    std::string suite = run_attr(run, "suite_name", "");
-    std::string model = run_attr(run, "model_preset", "");
-    if (suite.empty()) suite = "(unnamed suite)";
-    if (model.empty()) model = "custom model";
-    auto git = std::find_if(rep.groups.begin(), rep.groups.end(), [&](const ReportGroup& g) {
-      return g.suite == suite && g.model == model;
-    });
-    if (git == rep.groups.end()) {
-      rep.groups.push_back(ReportGroup{});
-      rep.groups.back().suite = suite;
-      rep.groups.back().model = model;
-      samples.emplace_back();
-      git = rep.groups.end() - 1;
-    }
-    ReportGroup& g = *git;
-    auto& group_samples = samples[git - rep.groups.begin()];
-
-    std::string label = run_attr(run, "system", "");
-    if (label.empty()) label = "(no system label)";
-    auto sit = std::find_if(g.systems.begin(), g.systems.end(),
-                            [&](const SystemColumn& s) { return s.label == label; });
-    const std::string backend = run_attr(run, "backend", "?");
-    const int ranks = static_cast<int>(run_num(run, "num_ranks", 0));
-    const int nodes = static_cast<int>(run_num(run, "num_nodes", 0));
-    if (sit == g.systems.end()) {
-      SystemColumn sc;
-      sc.label = label;
-      sc.backend = backend;
-      sc.simulated = backend == "model";
-      sc.num_ranks = ranks;
-      sc.num_nodes = nodes;
-      sc.act_dtype = run_attr(run, "act_dtype", "?");
-      sc.dispatch_row_bytes = static_cast<int64_t>(run_num(run, "dispatch_row_bytes", 0));
-      g.systems.push_back(sc);
-      sit = g.systems.end() - 1;
-    } else if (sit->backend != backend || sit->num_ranks != ranks || sit->num_nodes != nodes) {
-      g.notes.push_back(in.path + " (system " + label + "): backend " + backend + ", " +
-                        std::to_string(ranks) + " ranks on " + std::to_string(nodes) +
-                        " nodes differs from the system's first file (" + sit->paths.front() +
-                        "); its repetitions are not alike");
-    }
-    sit->paths.push_back(in.path);
-
-    if (run_attr(run, "build_type", "") == "Debug")
-      g.notes.push_back(in.path + " (system " + label +
-                        "): Debug build; its timings are not representative");
-    const std::string status = run_attr(run, "status", "complete");
-    if (status != "complete")
-      g.notes.push_back(in.path + " (system " + label + "): run status '" + status +
-                        "'; strategies it did not reach are absent");
-
-    // Figures of every strategy of this file, then ratios against this file's baseline.
-    const bool simulated = backend == "model";
-    std::vector<Sample> file_samples;
-    const StrategyFigures* base = nullptr;
-    for (const auto& s : run.strategies) {
-      Sample smp;
-      smp.result = &s;
-      smp.path = &in.path;
-      smp.figures = compute_figures(s, simulated);
-      file_samples.push_back(std::move(smp));
-    }
-    for (const auto& smp : file_samples)
-      if (smp.result->name == "baseline" && smp.figures.has_data) base = &smp.figures;
-    if (!base && !run.strategies.empty())
-      g.notes.push_back(in.path + " (system " + label +
-                        "): no measured baseline; ratio columns are n/a");
-    const StrategyFigures empty;
-    for (auto& smp : file_samples) add_baseline_ratios(smp.figures, base ? *base : empty);
-
-    for (auto& smp : file_samples) {
-      const std::string& name = smp.result->name;
-      if (std::find(g.strategies.begin(), g.strategies.end(), name) == g.strategies.end())
-        g.strategies.push_back(name);
-      g.num_layers = std::max(g.num_layers, smp.figures.layers);
-      group_samples[label][name].push_back(std::move(smp));
-    }
-  }
-
-  for (size_t gi = 0; gi < rep.groups.size(); ++gi) {
-    ReportGroup& g = rep.groups[gi];
-    // Bytes scale with the row size: say so when the systems of one table differ in it.
-    bool rows_differ = false;
-    for (const auto& sys : g.systems)
-      rows_differ = rows_differ || sys.dispatch_row_bytes != g.systems.front().dispatch_row_bytes ||
-                    sys.act_dtype != g.systems.front().act_dtype;
-    if (rows_differ) {
-      std::string list;
-      for (const auto& sys : g.systems)
-        list += (list.empty() ? "" : ", ") + sys.label + " " + sys.act_dtype + " " +
-                std::to_string(sys.dispatch_row_bytes) + " B";
-      g.notes.push_back("the systems move rows of different sizes (" + list +
-                        "); compare their comm volumes through the reduction columns");
-    }
-    // Baseline first; the others keep their order of first appearance.
-    std::stable_partition(g.strategies.begin(), g.strategies.end(),
-                          [](const std::string& s) { return s == "baseline"; });
-    for (const auto& name : g.strategies) {
-      for (auto& sys : g.systems) {
-        Cell& cell = sys.cells[name];
-        auto& by_strategy = samples[gi][sys.label];
-        auto it = by_strategy.find(name);
-        if (it == by_strategy.end()) continue;  // stays "absent"
-        fill_cell(g, sys, name, it->second, cell);
-      }
-    }
-  }
-
-  if (rep.groups.size() > 1) {
-    std::string list;
-    for (const auto& g : rep.groups) list += (list.empty() ? "" : ", ") + g.suite + " / " + g.model;
-    rep.notes.push_back("the inputs hold " + std::to_string(rep.groups.size()) +
-                        " different (suite, model) pairs, which are not comparable; each has "
-                        "its own table: " +
-                        list);
-  }
-  return rep;
+  Builder b(options);
+  for (const auto& in : inputs) b.add_file(in);
+  return b.finish();
 }
 
 }  // namespace moeb::report

@@ -15,6 +15,7 @@
 namespace moeb {
 
 constexpr int kTraceFormatVersion = 1;
+inline constexpr char kTraceFormatName[] = "moebench-routing-trace";
 
 struct TraceHeader {
   int num_layers = 0, num_experts = 0, top_k = 0;
@@ -56,9 +57,16 @@ class TraceWriter {
   bool finished_ = false;
 };
 
+// True when `path` is an HDF5 file whose root attribute 'format' names a routing trace (a quick
+// look for messages such as "this is a trace, not a results file"; no other check).
+bool is_routing_trace_file(const std::string& path);
+
 class TraceReader {
  public:
-  // Throws InputError naming the file when it is not a routing trace of a known version.
+  // Throws InputError naming the file when it is not a routing trace of a known version, or
+  // when any attribute, dataset shape or value breaks results_schema/TRACE.md (ids outside
+  // [0, E), repeated ids in a top-k, gate weights not finite or negative, sizes above the
+  // limits): the routing is read once, in blocks, to check it.
   explicit TraceReader(const std::string& path);
   ~TraceReader();
   TraceReader(const TraceReader&) = delete;

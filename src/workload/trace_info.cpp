@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "core/error.hpp"
+
 namespace moeb {
 
 namespace {
@@ -99,6 +101,10 @@ TraceInfoAccumulator::TraceInfoAccumulator(int num_layers, int num_experts, int 
 
 void TraceInfoAccumulator::add(const RoutingTrace& block) {
   const size_t e = static_cast<size_t>(num_experts_);
+  if (block.num_layers() < num_layers_ || block.top_k() != top_k_ ||
+      block.num_experts() != num_experts_)
+    throw InputError(block.source + ": trace info: block shape differs from the trace header");
+  block.validate(block.source.empty() ? "trace info" : block.source);
   for (int64_t t = 0; t < block.num_tokens(); ++t) {
     const auto& m = block.meta(t);
     ++tokens_;

@@ -85,11 +85,21 @@ void check_shape(const TokenSource& src, const ModelSpec& model, const std::stri
 }
 
 // Relative paths: as given when that exists (command line, CWD), else next to the suite file.
-std::string resolve_path(const std::string& p, const std::string& suite_path) {
+// A file found in neither place is reported with every place looked in.
+std::string resolve_path(const std::string& p, const std::string& suite_path,
+                         const std::string& key) {
   namespace fs = std::filesystem;
-  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p) || suite_path.empty()) return p;
-  fs::path alt = fs::path(suite_path).parent_path() / p;
-  return fs::exists(alt) ? alt.lexically_normal().string() : p;
+  std::error_code ec;
+  if (p.empty() || fs::exists(p, ec)) return p;
+  std::string looked = fs::absolute(p, ec).lexically_normal().string();
+  if (!fs::path(p).is_absolute() && !suite_path.empty()) {
+    fs::path alt = fs::path(suite_path).parent_path() / p;
+    if (fs::exists(alt, ec)) return alt.lexically_normal().string();
+    const std::string next_to_suite = fs::absolute(alt, ec).lexically_normal().string();
+    if (next_to_suite != looked) looked += ", " + next_to_suite + " (next to the suite)";
+  }
+  throw InputError("workload: key '" + key + "': trace file '" + p + "' not found; looked in " +
+                   looked);
 }
 
 }  // namespace
@@ -124,7 +134,7 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
     prov["distribution"] = w.distribution;
   } else if (w.kind == "trace") {
     std::vector<std::string> paths;
-    for (const auto& p : w.traces) paths.push_back(resolve_path(p, cfg.suite_path));
+    for (const auto& p : w.traces) paths.push_back(resolve_path(p, cfg.suite_path, "traces"));
     src = open_trace_mix(paths, w.trace_weights, cfg.seed);
     check_shape(*src, model, "trace " + src->source());
     prov["workload_kind"] = "trace";
@@ -166,8 +176,9 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   } else if (w.split == "trace") {
     if (w.calibration_trace.empty())
       throw ConfigError("workload: key 'calibration_trace': required when split = \"trace\"");
-    stats = calibration_stats_from_trace(resolve_path(w.calibration_trace, cfg.suite_path), model,
-                                         w.order, w.batch_tokens, &cal_tokens, &cal_requests);
+    stats = calibration_stats_from_trace(
+        resolve_path(w.calibration_trace, cfg.suite_path, "calibration_trace"), model, w.order,
+        w.batch_tokens, &cal_tokens, &cal_requests);
     eval_tokens.resize(metas.size());
     std::iota(eval_tokens.begin(), eval_tokens.end(), 0);
     eval_requests = count_requests(metas, eval_tokens);

@@ -2,7 +2,8 @@
 // like the quickstart run (4 ranks on 2 nodes, 4 layers, 8 experts, top-2), for the tests of
 // `moebench report` and tools/moebench_plot.py. Options can make it invalid on purpose.
 //   moeb_report_fixture OUT.h5 [--system S] [--backend cpu|model] [--suite NAME] [--scale X]
-//                       [--wrong-elements N] [--schema-version V] [--debug]
+//                       [--wrong-elements N] [--schema-version V] [--debug] [--hidden H]
+//                       [--nodes N] [--ranks-per-node R] [--strategies K (extra measured ones)]
 #include <hdf5.h>
 
 #include <cstdio>
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s OUT.h5 [--system S] [--backend B] [--suite N] [--scale X] "
-                 "[--wrong-elements N] [--schema-version V] [--debug]\n",
+                 "[--wrong-elements N] [--schema-version V] [--debug] [--hidden H] [--nodes N] [--ranks-per-node R] [--strategies K]\n",
                  argv[0]);
     return 2;
   }
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   spec.predicted = true;
   double scale = 1.0;
   long wrong = 0, version = 1;
+  int extra_strategies = 0;  // more measured strategies (many series in one figure)
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -48,6 +50,14 @@ int main(int argc, char** argv) {
       scale = std::atof(argv[++i]);
     } else if (a == "--wrong-elements") {
       wrong = std::atol(argv[++i]);
+    } else if (a == "--nodes") {
+      spec.nodes = std::atoi(argv[++i]);
+    } else if (a == "--ranks-per-node") {
+      spec.ranks_per_node = std::atoi(argv[++i]);
+    } else if (a == "--strategies") {
+      extra_strategies = std::atoi(argv[++i]);
+    } else if (a == "--hidden") {
+      spec.hidden = std::atoi(argv[++i]);
     } else if (a == "--schema-version") {
       version = std::atol(argv[++i]);
     } else {
@@ -67,6 +77,12 @@ int main(int argc, char** argv) {
   skipped.status = "skipped";
   skipped.skip_reason = "needs slots_per_rank above experts / ranks";
   spec.strategies = {base, local, skipped};
+  for (int k = 0; k < extra_strategies; ++k) {
+    moeb::report::FixtureStrategy x = local;
+    x.name = "variant_" + std::to_string(k);
+    x.time_scale = scale * (0.7 + 0.02 * k);
+    spec.strategies.push_back(x);
+  }
   moeb::RunResult run = moeb::report::make_fixture_run(spec);
   for (auto& s : run.strategies) s.predicted_system_model = "fixture";
   run.strategies[1].wrong_elements = wrong;

@@ -19,7 +19,7 @@ cat out.md
 grep -q 'clusterA: comm GB |' out.md || fail "no clusterA column group"
 grep -q 'clusterB: comm GB |' out.md || fail "no clusterB column group"
 grep -q 'clusterB: simulated' out.md || fail "clusterB not marked simulated"
-grep -q 'clusterA: measured (cpu, 4 ranks on 2 nodes, 2 files): a.h5 a2.h5' out.md \
+grep -Eq 'clusterA: measured \(cpu, 4 ranks on 2 nodes, 2 files, config [0-9a-f]{8}\): a.h5 a2.h5' out.md \
   || fail "repetitions of clusterA not listed"
 grep -q 'eplb on clusterA: skipped: needs slots_per_rank' out.md || fail "skip footnote missing"
 grep -q 'skipping bad.h5: fails validation' err.txt || fail "bad.h5 not named on stderr: $(cat err.txt)"
@@ -38,7 +38,7 @@ grep -q 'v2.h5' v2.err && grep -q 'schema_version' v2.err || fail "line does not
 "$MOEBENCH" report a.h5 b.h5 --format latex -o table.tex || fail "latex"
 grep -q '\\begin{tabular}' table.tex && grep -q '\\bottomrule' table.tex || fail "latex table"
 "$MOEBENCH" report a.h5 b.h5 --format csv -o table.csv || fail "csv"
-head -1 table.csv | grep -q '^suite,model,system,kind,strategy,status,layer,metric,unit,value,min,max,files,notes$' \
+head -1 table.csv | grep -q '^suite,model,system,kind,strategy,status,layer,metric,unit,value,min,max,files,notes,lo,hi,config$' \
   || fail "csv header"
 "$MOEBENCH" report a.h5 --format json --per-layer -o table.json || fail "json"
 grep -q '"layer": "3"' table.json || fail "json per-layer rows"
@@ -46,4 +46,20 @@ grep -q '"layer": "3"' table.json || fail "json per-layer rows"
 [ $? -eq 2 ] || fail "unknown metric not exit 2"
 grep -q "unknown metric 'bogus'" m.err || fail "unknown metric message: $(cat m.err)"
 [ -e table.csv.tmp ] && fail "temporary output left behind"
+
+# Like with like: another hidden size is its own column group, or a refusal with --strict.
+"$FIXTURE" h.h5 --system clusterA --hidden 2048 || fail "fixture h.h5"
+"$MOEBENCH" report a.h5 h.h5 >h.md 2>h.err || fail "report of two hidden sizes exited $?"
+grep -q 'clusterA \[model.hidden=2048\]: comm GB' h.md || fail "no separate column group: $(cat h.md)"
+grep -q 'differs from a.h5 in model.hidden (512 vs 2048)' h.md || fail "key not named: $(cat h.md)"
+"$MOEBENCH" report a.h5 h.h5 --strict >hs.out 2>hs.err
+[ $? -eq 2 ] || fail "--strict did not refuse with exit 2"
+[ "$(wc -l <hs.err)" -eq 1 ] && grep -q 'model.hidden (512 vs 2048)' hs.err \
+  || fail "--strict refusal does not name model.hidden: $(cat hs.err)"
+[ -s hs.out ] && fail "refused report still printed a table"
+"$MOEBENCH" report a.h5 a2.h5 --baseline round_robin --spread ci >ci.md || fail "--baseline/--spread"
+grep -q 'are against round_robin in the same file' ci.md || fail "reference not named: $(cat ci.md)"
+grep -q '95% bootstrap confidence interval' ci.md || fail "ci not described"
+"$MOEBENCH" report a.h5 --baseline nonesuch >/dev/null 2>bn.err
+[ $? -eq 2 ] && grep -q 'nonesuch' bn.err || fail "unknown --baseline: $(cat bn.err)"
 echo "PASS"

@@ -166,7 +166,7 @@ TEST(Import, EveryFormatRoundTrips) {
   export_trace(orig, "jsonl-topk", (dir / "t.jsonl").string());
   ImportOptions j;
   j.format = "jsonl-topk";
-  j.jsonl.phase = "phase";
+  j.fields["phase"] = "phase";
   j.num_experts = 16;
   import_trace({(dir / "t.jsonl").string()}, (dir / "from_jsonl.h5").string(), j);
   expect_same_trace(orig, (dir / "from_jsonl.h5").string());
@@ -207,12 +207,12 @@ TEST(Import, BadJsonlIsOneLineWithFileAndLine) {
       ok + "\n" +
           R"({"dataset": "d", "problem_id": 0, "layer": 1, "gating_probs": [0.6, 0.4], "token_idx": 0})" +
           "\n");
-  expect_bad({f}, "jsonl-topk", "bad.jsonl:2", "field 'experts'");
+  expect_bad({f}, "jsonl-topk", "bad.jsonl:2", "field missing: 'experts'");
   write(
       f,
       R"({"dataset": "d", "problem_id": 0, "layer": 0, "experts": [1, 2], "gating_probs": [0.6, 0.4], "token_pos": 0})"
       "\n");
-  expect_bad({f}, "jsonl-topk", "bad.jsonl:1", "field 'token_idx' missing");
+  expect_bad({f}, "jsonl-topk", "bad.jsonl:1", "field missing: 'token_idx'");
   write(
       f,
       R"({"dataset": "d", "problem_id": 0, "layer": -1, "experts": [1, 2], "gating_probs": [0.6, 0.4], "token_idx": 0})"
@@ -245,7 +245,7 @@ TEST(Import, BadCsvIsOneLineWithFileAndLine) {
   write(f, "request,token,layer,expert_0,expert_1\n0,0,0,1,2\n0,1,0,1\n");
   expect_bad({f}, "csv", "bad.csv:3", "expected 5 comma-separated cells");
   write(f, "request,token,expert_0\n0,0,1\n");
-  expect_bad({f}, "csv", "bad.csv:1", "column 'layer' missing");
+  expect_bad({f}, "csv", "bad.csv:1", "column missing: 'layer'");
   write(f, "request,token,layer,expert_0,expert_1\n0,0,zero,1,2\n");
   expect_bad({f}, "csv", "bad.csv:2", "column 'layer'");
   write(f, "request,token,layer,expert_0,expert_1,weight_0,weight_1\n0,0,0,1,2,0.5,x\n");
