@@ -191,9 +191,12 @@ OURS = """## Steps that are ours, and disagreements
   total padded to a multiple of R); the monotone ladder and the knapsack objective on max rank
   load are ours. Throughput comes from the memory model (docs/COST_MODEL.md, "Memory"): expert
   memory is extrapolated from the simulated layers to all 58, 14 GiB per rank is reserved for
-  non-expert weights and workspace, sequences hold 4096 KV tokens (all ours). The cost model is
-  near linear in the batch at these sizes, so a larger batch buys little: CRAFT's gain here is
-  mostly the batch that fits, not time per token.
+  non-expert weights and workspace, sequences hold 4096 KV tokens (all ours). Disagreement: the
+  paper reports CRAFT tying EPLB's balancedness at the same batch; here CRAFT's layer time at
+  the same batch is lower than EPLB's. EPLB's `auto` policy is hierarchical for DeepSeek-V3 on
+  8 nodes (as eplb.py: groups packed onto nodes, replicas kept inside a node) and its replicas
+  are chosen uniformly at random per token; which of the two costs EPLB the time is not
+  isolated here. The throughput gain is that time gain times the larger batch that fits.
 - **C2R.** The paper's 20-30% is total running time against MegaBlocks (no deduplication);
   `megablocks` is our MegaBlocks-like reference (contiguous, one copy per (token, expert)).
   Against a deduplicating baseline most of C2R's gain is available losslessly from grouping
@@ -212,7 +215,7 @@ OURS = """## Steps that are ours, and disagreements
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--moebench", default=os.path.join(ROOT, "build", "dev", "src", "cli", "moebench"))
+    ap.add_argument("--moebench", default=os.path.join(ROOT, "build", "dev", "bin", "moebench"))
     ap.add_argument("--out", default=None, help="directory for results files (default: temporary)")
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "REPRODUCTION.md"))
     ap.add_argument("--no-doc", action="store_true", help="do not write the document")

@@ -141,8 +141,9 @@ TEST(Grace, NodeGroupSizesRespectTheRatioBoundAtAnySlotCount) {
     for (const auto& reps : free.placement.layers[0].replicas) ++size[topo.node_of(reps[0])];
     widest_unbounded = std::max({widest_unbounded, size[0], size[1]});
   }
-  // Without the bound the block follows the memory (the behaviour the bound removes).
-  EXPECT_GT(widest_unbounded, 8 + 4);
+  // Without the bound the block follows the memory beyond the r = 0.25 bound (the behaviour the
+  // bound removes).
+  EXPECT_GT(widest_unbounded, 8 + 2);
 }
 
 }  // namespace
