@@ -1,13 +1,23 @@
 // The model measurer: every evaluation batch routed once under the plan (core/batch_routing),
 // counted by the evaluator and, with a system model, timed by the cost model.
+#include <algorithm>
+
 #include "core/cost_model.hpp"
+#include "core/memory_model.hpp"
+#include "core/model.hpp"
 #include "core/error.hpp"
 #include "experiment/measurer.hpp"
+#include "placement/strategy.hpp"
 #include "io/provenance.hpp"
 
 namespace moeb {
 
 namespace {
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 
 constexpr int kMaxRanksForRowsMatrix = 256;
 // Routed batches kept per instance when iterations revisit batches.
@@ -62,10 +72,20 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   res.resize_measurements(I, L, R);
   const bool keep_rows = R <= kMaxRanksForRowsMatrix;
   if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
+  // Memory model: the batch that fits next to this placement's experts, predicted throughput.
+  const auto mem =
+      predict ? memory_spec(cfg.model, sys_,
+                            {cfg.context_tokens, cfg.reserved_memory_gib, cfg.kv_dtype,
+                             cfg.expert_dtype,
+                             cfg.model_preset.empty() ? 0 : model_preset(cfg.model_preset).num_layers})
+              : std::nullopt;
+  const MemoryFit fit = mem ? fit_batch(plan.placement, *mem, cfg.suite_path) : MemoryFit{};
+  std::vector<double> t_fit, t_sim;
   SimulateOptions so;
   so.dispatch = cell.dispatch;
-  so.dedup = cfg.dedup;
+  so.dedup = plan_dedup(plan, cfg.dedup);
   so.keep_rows = keep_rows;
+  so.scale_to_tokens = fit.batch_tokens;
   std::vector<std::vector<LayerPrediction>> per_iter;
   for (int i = 0; i < I; ++i) {
     RoutedBatch& batch = router.get(i % e.batches->num_batches());
@@ -82,6 +102,12 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
         for (size_t k = 0; k < sims[l].rows.size(); ++k) res.rows_matrix[l][k] += sims[l].rows[k];
       preds.push_back(sims[l].pred);
     }
+    if (mem) {
+      std::vector<LayerPrediction> scaled;
+      for (const auto& sim : sims) scaled.push_back(sim.pred_scaled);
+      t_fit.push_back(predicted_throughput(fit.batch_tokens, scaled));
+      t_sim.push_back(predicted_throughput(res.batch_tokens.back(), preds));
+    }
     per_iter.push_back(std::move(preds));
   }
   res.routing_deviation = router.deviation(res.batch_index);
@@ -89,6 +115,8 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
     res.predicted = predicted_phase_times(per_iter);
     res.predicted_system_model = sys_.name;
   }
+  if (mem && !t_fit.empty())
+    for (auto& n : memory_notes(fit, median_of(t_fit), median_of(t_sim))) res.notes.push_back(n);
 }
 
 }  // namespace

@@ -132,6 +132,11 @@ SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const Toke
   const std::string honest = out.oracle ? honest_split(w) : w.split;
   if (honest == "fraction") {
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
+    split.calibration =
+        filter_phase(metas, split.calibration, w.calib_phase, "workload: key 'calib_phase'");
+    if (split.calibration.empty())
+      throw ConfigError("workload: key 'calib_phase': the calibration part has no " +
+                        w.calib_phase + " tokens");
     out.eval_tokens = std::move(split.evaluation);
     out.eval_requests = split.evaluation_requests;
     if (!out.oracle) {
@@ -171,6 +176,12 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   std::map<std::string, std::string> prov;
   std::shared_ptr<const TokenSource> src = open_source(cfg, model, prov);
   SplitParts parts = split_source(cfg, model, *src, prov);
+  parts.eval_tokens =
+      filter_phase(src->metas(), parts.eval_tokens, w.eval_phase, "workload: key 'eval_phase'");
+  if (parts.eval_tokens.empty())
+    throw ConfigError("workload: the evaluation part has no tokens (eval_phase = \"" +
+                      w.eval_phase + "\")");
+  parts.eval_requests = count_requests(src->metas(), parts.eval_tokens);
   auto order = order_tokens(src->metas(), parts.eval_tokens, w.order,
                             default_concurrency(w.batch_tokens));
   if (parts.oracle) {  // calibrate on exactly the evaluation batches
@@ -181,6 +192,8 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   }
 
   prov["split"] = w.split;
+  prov["calib_phase"] = w.calib_phase;
+  prov["eval_phase"] = w.eval_phase;
   prov["oracle"] = parts.oracle ? "1" : "0";
   prov["order"] = w.order;
   prov["batch_tokens"] = std::to_string(w.batch_tokens);
