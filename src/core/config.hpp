@@ -77,14 +77,14 @@ struct RunConfig {
   int slots_per_rank = 0;                // 0 = ceil(E / R)
   double expert_memory_gib = 0;          // alternative budget: memory left for experts per rank
   std::string expert_dtype = "bf16";     // dtype used to convert expert_memory_gib into slots
-  // Budgets relative to the topology (one of these or the two above, never two):
-  int spare_slots_per_rank = 0;          // slots = ceil(E / R) + spare
-  int replicas_per_layer = 0;            // slots = ceil((E + replicas) / R)
   // Memory model (core/memory_model): KV tokens per sequence (0 = no memory figure), memory per
   // rank kept for non-expert weights, activations and workspace, KV-cache dtype.
   int64_t context_tokens = 0;
   double reserved_memory_gib = 0;
   std::string kv_dtype = "bf16";
+  // Budgets relative to the topology (one of these or the two above, never two):
+  int spare_slots_per_rank = 0;          // slots = ceil(E / R) + spare
+  int replicas_per_layer = 0;            // slots = ceil((E + replicas) / R)
 
   WorkloadConfig workload;
   std::vector<StrategyConfig> strategies;

@@ -176,8 +176,6 @@ struct LayerSimulation {
   // Rank r's row of the time metrics as a run with sync probes records them: each rank waits
   // in the probe until the slowest rank arrives, so every rank's layer ends together.
   TimeRow time_row(int r) const;
-  std::vector<int64_t> rows;    // [src * R + dst] logical copies; kept on request
-  int64_t changed_choices = 0;  // (token, expert) choices the route transform changed
   LayerPrediction pred_scaled;  // at SimulateOptions::scale_to_tokens (memory model's batch)
 };
 

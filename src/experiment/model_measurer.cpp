@@ -3,21 +3,14 @@
 #include <algorithm>
 
 #include "core/cost_model.hpp"
-#include "core/memory_model.hpp"
-#include "core/model.hpp"
 #include "core/error.hpp"
+#include "core/memory_model.hpp"
 #include "experiment/measurer.hpp"
-#include "placement/strategy.hpp"
 #include "io/provenance.hpp"
 
 namespace moeb {
 
 namespace {
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 constexpr int kMaxRanksForRowsMatrix = 256;
 // Routed batches kept per instance when iterations revisit batches.
@@ -32,6 +25,16 @@ SystemModel counting_only_system() {
   s.device.name = "none";
   s.device.flops = s.device.mem_bandwidth_Bps = 1.0;
   return s;
+}
+
+MemoryConfig memory_config(const RunConfig& cfg) {
+  return {cfg.context_tokens, cfg.reserved_memory_gib, cfg.kv_dtype, cfg.expert_dtype,
+          cfg.model_preset.empty() ? 0 : model_preset(cfg.model_preset).num_layers};
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 class ModelMeasurer final : public Measurer {
@@ -72,20 +75,15 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   res.resize_measurements(I, L, R);
   const bool keep_rows = R <= kMaxRanksForRowsMatrix;
   if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
-  // Memory model: the batch that fits next to this placement's experts, predicted throughput.
-  const auto mem =
-      predict ? memory_spec(cfg.model, sys_,
-                            {cfg.context_tokens, cfg.reserved_memory_gib, cfg.kv_dtype,
-                             cfg.expert_dtype,
-                             cfg.model_preset.empty() ? 0 : model_preset(cfg.model_preset).num_layers})
-              : std::nullopt;
-  const MemoryFit fit = mem ? fit_batch(plan.placement, *mem, cfg.suite_path) : MemoryFit{};
-  std::vector<double> t_fit, t_sim;
   SimulateOptions so;
   so.dispatch = cell.dispatch;
-  so.dedup = plan_dedup(plan, cfg.dedup);
+  so.dedup = plan_dedup(plan, cfg.dedup);  // a plan may override the run's dedup (megablocks)
   so.keep_rows = keep_rows;
+  // Memory model: the batch that fits next to this placement's experts, predicted throughput.
+  const auto mem = predict ? memory_spec(cfg.model, sys_, memory_config(cfg)) : std::nullopt;
+  const MemoryFit fit = mem ? fit_batch(plan.placement, *mem, cfg.suite_path) : MemoryFit{};
   so.scale_to_tokens = fit.batch_tokens;
+  std::vector<double> thr_fit, thr_sim;
   std::vector<std::vector<LayerPrediction>> per_iter;
   for (int i = 0; i < I; ++i) {
     RoutedBatch& batch = router.get(i % e.batches->num_batches());
@@ -105,8 +103,8 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
     if (mem) {
       std::vector<LayerPrediction> scaled;
       for (const auto& sim : sims) scaled.push_back(sim.pred_scaled);
-      t_fit.push_back(predicted_throughput(fit.batch_tokens, scaled));
-      t_sim.push_back(predicted_throughput(res.batch_tokens.back(), preds));
+      thr_fit.push_back(predicted_throughput(fit.batch_tokens, scaled));
+      thr_sim.push_back(predicted_throughput(res.batch_tokens.back(), preds));
     }
     per_iter.push_back(std::move(preds));
   }
@@ -115,8 +113,8 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
     res.predicted = predicted_phase_times(per_iter);
     res.predicted_system_model = sys_.name;
   }
-  if (mem && !t_fit.empty())
-    for (auto& n : memory_notes(fit, median_of(t_fit), median_of(t_sim))) res.notes.push_back(n);
+  if (mem && !thr_fit.empty())
+    for (auto& n : memory_notes(fit, median_of(thr_fit), median_of(thr_sim))) res.notes.push_back(n);
 }
 
 }  // namespace

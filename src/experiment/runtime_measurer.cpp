@@ -35,13 +35,14 @@ class RuntimeMeasurer final : public Measurer {
  private:
   HarnessOptions harness_options(const ExperimentCell& cell, const StrategyInstance& inst,
                                  const Experiment& e) const;
-  void predict(const Experiment& e, const ExperimentCell& cell, bool dedup, BatchRouter& router,
+  void predict(const Experiment& e, const ExperimentCell& cell, BatchRouter& router,
                StrategyResult& res) const;
 
   MPI_Comm comm_;
   int rank_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Transport> transport_;
+  bool dedup_ = true;  // the dedup the current plan runs with
 };
 
 void RuntimeMeasurer::open(Experiment& e) {
@@ -108,11 +109,11 @@ HarnessOptions RuntimeMeasurer::harness_options(const ExperimentCell& cell,
 }
 
 // Predicted phase times of the measured batches, from the routed batches the harness used.
-void RuntimeMeasurer::predict(const Experiment& e, const ExperimentCell& cell, bool dedup,
+void RuntimeMeasurer::predict(const Experiment& e, const ExperimentCell& cell,
                               BatchRouter& router, StrategyResult& res) const {
   SimulateOptions so;
   so.dispatch = cell.dispatch;
-  so.dedup = dedup;
+  so.dedup = dedup_;
   so.keep_rows = false;
   // Predict the bytes this backend actually moves (fp32 on CPU, bf16 on GPU), not the system
   // file's activation size.
@@ -135,12 +136,13 @@ void RuntimeMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   BatchRouter router([&](int64_t b) { return e.batches->get(b); }, routing_rule(plan), e.topo,
                      cell.cfg.seed, cell.cfg.model.num_layers, root() ? kRoutedBatchBytes : 0);
   HarnessOptions ho = harness_options(cell, inst, e);
-  ho.dedup = plan_dedup(plan, ho.dedup);  // a reference strategy may send one copy per pair
+  ho.dedup = plan_dedup(plan, ho.dedup);  // a plan may override the run's dedup (megablocks)
+  dedup_ = ho.dedup;
   run_harness(*backend_, *transport_, e.topo, cell.cfg.model, plan, router,
               e.batches->num_batches(), ho, res);
   if (!root()) return;
   res.routing_deviation = router.deviation(res.batch_index);
-  if (e.system) predict(e, cell, plan_dedup(plan, cell.cfg.dedup), router, res);
+  if (e.system) predict(e, cell, router, res);
 }
 
 bool RuntimeMeasurer::failed_anywhere(const std::string& error) {

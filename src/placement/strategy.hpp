@@ -49,14 +49,14 @@ struct PlacementPlan {
   std::optional<bool> dedup;
 };
 
-// How the plan routes a batch (core/batch_routing).
-inline RoutingRule routing_rule(const PlacementPlan& p) {
-  return RoutingRule{&p.placement, p.policy.kind, p.transform.get()};
-}
-
 // The dedup setting a plan runs with: its override, else the run's.
 inline bool plan_dedup(const PlacementPlan& plan, bool configured) {
   return plan.dedup.value_or(configured);
+}
+
+// How the plan routes a batch (core/batch_routing).
+inline RoutingRule routing_rule(const PlacementPlan& p) {
+  return RoutingRule{&p.placement, p.policy.kind, p.transform.get()};
 }
 
 class PlacementStrategy {

@@ -132,13 +132,13 @@ SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const Toke
   const std::string honest = out.oracle ? honest_split(w) : w.split;
   if (honest == "fraction") {
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
-    split.calibration =
-        filter_phase(metas, split.calibration, w.calib_phase, "workload: key 'calib_phase'");
-    if (split.calibration.empty())
-      throw ConfigError("workload: key 'calib_phase': the calibration part has no " +
-                        w.calib_phase + " tokens");
     out.eval_tokens = std::move(split.evaluation);
     out.eval_requests = split.evaluation_requests;
+    split.calibration =
+        filter_phase(metas, split.calibration, w.calib_phase, "workload: key 'calib_phase'");
+    if (!out.oracle && split.calibration.empty())
+      throw ConfigError("workload: key 'calib_phase': the calibration part has no " +
+                        w.calib_phase + " tokens");
     if (!out.oracle) {
       auto ordered = order_tokens(metas, split.calibration, w.order, concurrency);
       out.stats = stats_of_tokens(src, ordered, model.num_layers, w.batch_tokens);
@@ -161,7 +161,11 @@ SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const Toke
     throw ConfigError("workload: key 'split': expected fraction | trace | oracle, got '" + w.split +
                       "'");
   }
-  if (out.eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
+  out.eval_tokens = filter_phase(metas, out.eval_tokens, w.eval_phase, "workload: key 'eval_phase'");
+  if (out.eval_tokens.empty())
+    throw ConfigError("workload: the evaluation part has no tokens (eval_phase = \"" +
+                      w.eval_phase + "\")");
+  out.eval_requests = count_requests(metas, out.eval_tokens);
   return out;
 }
 
@@ -176,12 +180,6 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   std::map<std::string, std::string> prov;
   std::shared_ptr<const TokenSource> src = open_source(cfg, model, prov);
   SplitParts parts = split_source(cfg, model, *src, prov);
-  parts.eval_tokens =
-      filter_phase(src->metas(), parts.eval_tokens, w.eval_phase, "workload: key 'eval_phase'");
-  if (parts.eval_tokens.empty())
-    throw ConfigError("workload: the evaluation part has no tokens (eval_phase = \"" +
-                      w.eval_phase + "\")");
-  parts.eval_requests = count_requests(src->metas(), parts.eval_tokens);
   auto order = order_tokens(src->metas(), parts.eval_tokens, w.order,
                             default_concurrency(w.batch_tokens));
   if (parts.oracle) {  // calibrate on exactly the evaluation batches
