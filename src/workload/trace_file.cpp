@@ -65,7 +65,7 @@ Id create_file(const std::string& tmp) {
 
 TraceWriter::TraceWriter(const std::string& path, const TraceHeader& header)
     : impl_(std::make_unique<Impl>()), header_(header), path_(path), tmp_path_(path + ".tmp") {
-  quiet();
+  h5::silence_errors();
   if (header_.num_layers < 1 || header_.num_experts < 1 || header_.top_k < 1 ||
       header_.top_k > header_.num_experts)
     throw InputError(path +
@@ -157,7 +157,7 @@ void TraceWriter::write_statistics(const std::vector<std::vector<double>>& load,
 
 namespace {
 void write_families(hid_t f, const std::vector<std::string>& names, const std::string& path) {
-  Id type = vlen_string_type(path);
+  Id type = h5::vlen_string_type();
   hsize_t n = names.size();
   Id space(check_id(H5Screate_simple(1, &n, nullptr), path, "H5Screate_simple"));
   Id ds(check_id(H5Dcreate2(f, "families", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
