@@ -19,11 +19,6 @@ namespace {
 
 using h5::Handle;
 
-const char* count_units(const std::string& name) {
-  if (name == "tokens_owned") return "tokens";
-  if (name == "rows_computed") return "rows";
-  return "bytes";
-}
 
 void write_root(hid_t file, const RunResult& r) {
   h5::write_attr(file, "schema_version", static_cast<int64_t>(kResultsSchemaVersion));
@@ -95,7 +90,10 @@ bool has_measurements(const StrategyResult& s) {
 
 void write_measured(hid_t g, const StrategyResult& s) {
   Handle m = h5::create_group(g, "measured");
-  for (const auto& [name, c] : s.counts) write_cube(m, name, c, count_units(name));
+  for (const auto& [name, c] : s.counts) {
+    const MetricSpec* spec = find_metric(name);
+    write_cube(m, name, c, spec ? spec->unit : "1");
+  }
   for (const auto& [name, c] : s.times) write_cube(m, name, c, "s");
   h5::write_dataset(m, "batch_index", {s.batch_index.size()}, s.batch_index.data(), "1");
   h5::write_dataset(m, "batch_tokens", {s.batch_tokens.size()}, s.batch_tokens.data(), "tokens");
@@ -126,10 +124,12 @@ void write_summary(hid_t g, const StrategyResult& s) {
 // Fills group `g` with strategy `s` (attributes, notes, placement, measured, summary,
 // predicted).
 void write_strategy_contents(hid_t g, const StrategyResult& s) {
-  h5::write_attr(g, "status", s.status);
+  h5::write_attr(g, "status", to_string(s.status));
   h5::write_attr(g, "skip_reason", s.skip_reason);
   h5::write_attr(g, "description", s.description);
   h5::write_attr(g, "options", s.options);
+  h5::write_attr(g, "strategy", s.strategy.empty() ? s.name : s.strategy);
+  h5::write_attr(g, "run_overrides", s.run_overrides);
   h5::write_attr(g, "replica_policy", s.replica_policy);
   h5::write_attr(g, "route_transform", s.route_transform);
   h5::write_attr(g, "routing_deviation", s.routing_deviation);
@@ -223,6 +223,7 @@ void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
     std::vector<std::string> order = order_;
     append_strategy(file, s, order);
     h5::write_attr(file, "end_time", utc_now_iso8601());
+    h5::write_attr(file, "load_avg_end", load_average());
     h5::flush(file);
     order_ = std::move(order);
   } catch (const Error& e) {
@@ -230,11 +231,12 @@ void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
   }
 }
 
-void Hdf5ResultSink::finish(const std::string& status) {
+void Hdf5ResultSink::finish(RunStatus status) {
   try {
     Handle file = h5::open_file_rw(path_);
-    h5::write_attr(file, "status", status);
+    h5::write_attr(file, "status", to_string(status));
     h5::write_attr(file, "end_time", utc_now_iso8601());
+    h5::write_attr(file, "load_avg_end", load_average());
     h5::flush(file);
   } catch (const Error& e) {
     throw H5Error(path_ + ": " + e.what());

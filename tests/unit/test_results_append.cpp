@@ -105,7 +105,7 @@ TEST(ResultsAppend, StrategyThatFailsHalfWayLeavesTheFileValid) {
   // The sink goes on: the same name can still be written once it is right.
   sink.write_strategy(full.strategies[1]);
   expect_valid_with(path, {full.strategies[0].name, full.strategies[1].name});
-  sink.finish("complete");
+  sink.finish(RunStatus::kComplete);
   EXPECT_TRUE(validate_results(path).ok());
 }
 
@@ -120,7 +120,7 @@ TEST(ResultsAppend, AppendsToTheSameFileInsteadOfRewritingIt) {
     // A rewrite goes through path.tmp and a rename, which gives the path a new inode.
     EXPECT_EQ(inode_of(path), created);
   }
-  sink.finish("complete");
+  sink.finish(RunStatus::kComplete);
   EXPECT_EQ(inode_of(path), created);
   // What is read back equals what one whole-file write produces.
   const std::string whole = scratch("whole.h5");
