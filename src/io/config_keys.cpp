@@ -113,11 +113,11 @@ const std::vector<ConfigKey>& config_keys() {
       key("placement", "spare_slots_per_rank", MOEB_FIELD(spare_slots_per_rank),
           "relative budget: slots per rank beyond ceil(experts / ranks), rescaled with the "
           "topology (0 = unused)",
-          0, kIntMax),
+          0, limits::kMaxSlotsPerRank),
       key("placement", "replicas_per_layer", MOEB_FIELD(replicas_per_layer),
           "relative budget: extra expert copies per layer over all ranks; slots per rank = "
           "ceil((experts + replicas) / ranks) (0 = unused)",
-          0, kIntMax),
+          0, limits::kMaxExperts),
       key("placement", "expert_dtype", MOEB_FIELD(expert_dtype),
           "dtype converting expert_memory_gib into slots", -kInf, kInf,
           {"fp32", "bf16", "fp16", "fp8"}),
