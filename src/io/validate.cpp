@@ -60,12 +60,6 @@ int64_t int_attr_or(hid_t obj, const char* name, int64_t fallback) {
   return h5::read_attr_int(obj, name);
 }
 
-// A placement group read back: replicas [L, E, K], num_replicas [L, E], slots_used [L, R].
-struct Placement {
-  size_t L = 0, E = 0, R = 0, K = 0;
-  std::vector<int32_t> rep, num, slots;
-};
-
 // The measured cubes of a strategy read back, [I, L, R] each, and batch_tokens [I].
 struct Measured {
   size_t I = 0, L = 0, R = 0;
@@ -89,7 +83,7 @@ class Validator {
   void check_root();
   void check_strategy(hid_t strategies, const std::string& name);
   void check_placement(hid_t g, const std::string& base);
-  void check_placement_layer(const std::string& pbase, const Placement& p, size_t l);
+  hsize_t placement_columns(hid_t p, const std::string& pbase);
   void check_measured(hid_t g, const std::string& base);
   bool read_measured(hid_t m, const std::string& mbase, Measured& out);
   void check_measured_point(const std::string& mbase, const Measured& d, size_t i, size_t l);
@@ -140,6 +134,40 @@ void Validator::check_root() {
   root_.combine_row_bytes = int_attr_or(file_, "combine_row_bytes", 0);
 }
 
+// The placement datasets' shapes against the root attributes and limits; K (replica columns),
+// or 0 after recording a failure.
+hsize_t Validator::placement_columns(hid_t p, const std::string& pbase) {
+  Handle drep = h5::open_dataset(p, "replicas");
+  Handle dnum = h5::open_dataset(p, "num_replicas");
+  Handle dslots = h5::open_dataset(p, "slots_used");
+  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum),
+             sd = h5::dataset_dims(dslots);
+  const auto L = static_cast<hsize_t>(root_.num_layers),
+             E = static_cast<hsize_t>(root_.num_experts);
+  const auto R = static_cast<hsize_t>(root_.num_ranks);
+  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1 || rd[2] > R) {
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "expected [L, E, K] with L = num_layers, E = num_experts, 1 <= K <= num_ranks");
+    return 0;
+  }
+  if (!product_within(static_cast<int64_t>(L * E), static_cast<int64_t>(rd[2]),
+                      limits::kMaxDatasetElements)) {
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "more than the documented limit of " + std::to_string(limits::kMaxDatasetElements) +
+               " elements");
+    return 0;
+  }
+  if (nd != std::vector<hsize_t>{L, E}) {
+    f_.add(pbase + "/num_replicas", 4, "placement shape", "expected [L, E]");
+    return 0;
+  }
+  if (sd != std::vector<hsize_t>{L, R}) {
+    f_.add(pbase + "/slots_used", 4, "placement shape", "expected [L, R] with R = num_ranks");
+    return 0;
+  }
+  return rd[2];
+}
+
 void Validator::check_placement(hid_t g, const std::string& base) {
   const std::string pbase = base + "/placement";
   if (!h5::exists(g, "placement")) {
@@ -152,84 +180,53 @@ void Validator::check_placement(hid_t g, const std::string& base) {
       f_.add(pbase + "/" + n, 4, "placement shape", "missing");
       return;
     }
-  Handle drep = h5::open_dataset(p, "replicas");
-  Handle dnum = h5::open_dataset(p, "num_replicas");
-  Handle dslots = h5::open_dataset(p, "slots_used");
-  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum),
-             sd = h5::dataset_dims(dslots);
+  const hsize_t K = placement_columns(p, pbase);
+  if (K == 0) return;
   const auto L = static_cast<hsize_t>(root_.num_layers),
              E = static_cast<hsize_t>(root_.num_experts);
   const auto R = static_cast<hsize_t>(root_.num_ranks);
-  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1 || rd[2] > R) {
-    f_.add(pbase + "/replicas", 4, "placement shape",
-           "expected [L, E, K] with L = num_layers, E = num_experts, 1 <= K <= num_ranks");
-    return;
-  }
-  if (!product_within(static_cast<int64_t>(L * E), static_cast<int64_t>(rd[2]),
-                      limits::kMaxDatasetElements)) {
-    f_.add(pbase + "/replicas", 4, "placement shape",
-           "more than the documented limit of " + std::to_string(limits::kMaxDatasetElements) +
-               " elements");
-    return;
-  }
-  if (nd != std::vector<hsize_t>{L, E}) {
-    f_.add(pbase + "/num_replicas", 4, "placement shape", "expected [L, E]");
-    return;
-  }
-  if (sd != std::vector<hsize_t>{L, R}) {
-    f_.add(pbase + "/slots_used", 4, "placement shape", "expected [L, R] with R = num_ranks");
-    return;
-  }
-  Placement pl;
-  pl.L = L;
-  pl.E = E;
-  pl.R = R;
-  pl.K = rd[2];
-  pl.rep = h5::read_int32(drep);
-  pl.num = h5::read_int32(dnum);
-  pl.slots = h5::read_int32(dslots);
-  for (size_t l = 0; l < L; ++l) check_placement_layer(pbase, pl, l);
-}
-
-void Validator::check_placement_layer(const std::string& pbase, const Placement& p, size_t l) {
-  const size_t E = p.E, R = p.R, K = p.K;
-  std::vector<int> hosted(R, 0);
-  for (size_t e = 0; e < E; ++e) {
-    std::set<int> seen;
-    int count = 0;
-    for (size_t k = 0; k < K; ++k) {
-      const int32_t v = p.rep[(l * E + e) * K + k];
-      if (v < 0) continue;
-      ++count;
-      if (static_cast<hsize_t>(v) >= R)
-        f_.add(pbase + "/replicas", 4, "replica ranks in [0, R)",
-               "layer " + std::to_string(l) + " expert " + std::to_string(e) + " on rank " +
-                   std::to_string(v));
-      else if (!seen.insert(v).second)
-        f_.add(pbase + "/replicas", 4, "replicas on distinct ranks",
-               "layer " + std::to_string(l) + " expert " + std::to_string(e) +
-                   " has two replicas on rank " + std::to_string(v));
-      else
-        ++hosted[v];
+  const auto rep = h5::read_int32(h5::open_dataset(p, "replicas"));
+  const auto num = h5::read_int32(h5::open_dataset(p, "num_replicas"));
+  const auto slots = h5::read_int32(h5::open_dataset(p, "slots_used"));
+  for (size_t l = 0; l < L; ++l) {
+    std::vector<int> hosted(R, 0);
+    for (size_t e = 0; e < E; ++e) {
+      std::set<int> seen;
+      int count = 0;
+      for (size_t k = 0; k < K; ++k) {
+        const int32_t v = rep[(l * E + e) * K + k];
+        if (v < 0) continue;
+        ++count;
+        if (static_cast<hsize_t>(v) >= R)
+          f_.add(pbase + "/replicas", 4, "replica ranks in [0, R)",
+                 "layer " + std::to_string(l) + " expert " + std::to_string(e) + " on rank " +
+                     std::to_string(v));
+        else if (!seen.insert(v).second)
+          f_.add(pbase + "/replicas", 4, "replicas on distinct ranks",
+                 "layer " + std::to_string(l) + " expert " + std::to_string(e) +
+                     " has two replicas on rank " + std::to_string(v));
+        else
+          ++hosted[v];
+      }
+      if (count < 1)
+        f_.add(pbase + "/replicas", 4, "every expert has >= 1 replica",
+               "layer " + std::to_string(l) + " expert " + std::to_string(e) + " has none");
+      if (num[l * E + e] != count)
+        f_.add(pbase + "/num_replicas", 4, "matches replicas",
+               "layer " + std::to_string(l) + " expert " + std::to_string(e) + ": " +
+                   std::to_string(num[l * E + e]) + " != " + std::to_string(count));
     }
-    if (count < 1)
-      f_.add(pbase + "/replicas", 4, "every expert has >= 1 replica",
-             "layer " + std::to_string(l) + " expert " + std::to_string(e) + " has none");
-    if (p.num[l * E + e] != count)
-      f_.add(pbase + "/num_replicas", 4, "matches replicas",
-             "layer " + std::to_string(l) + " expert " + std::to_string(e) + ": " +
-                 std::to_string(p.num[l * E + e]) + " != " + std::to_string(count));
-  }
-  for (size_t r = 0; r < R; ++r) {
-    const int32_t s = p.slots[l * R + r];
-    if (root_.slots_per_rank > 0 && s > root_.slots_per_rank)
-      f_.add(pbase + "/slots_used", 4, "slots_used <= slots_per_rank",
-             "layer " + std::to_string(l) + " rank " + std::to_string(r) + " uses " +
-                 std::to_string(s) + " > " + std::to_string(root_.slots_per_rank));
-    if (s != hosted[r])
-      f_.add(pbase + "/slots_used", 4, "matches replicas",
-             "layer " + std::to_string(l) + " rank " + std::to_string(r) + ": " +
-                 std::to_string(s) + " != " + std::to_string(hosted[r]) + " hosted");
+    for (size_t r = 0; r < R; ++r) {
+      const int32_t s = slots[l * R + r];
+      if (root_.slots_per_rank > 0 && s > root_.slots_per_rank)
+        f_.add(pbase + "/slots_used", 4, "slots_used <= slots_per_rank",
+               "layer " + std::to_string(l) + " rank " + std::to_string(r) + " uses " +
+                   std::to_string(s) + " > " + std::to_string(root_.slots_per_rank));
+      if (s != hosted[r])
+        f_.add(pbase + "/slots_used", 4, "matches replicas",
+               "layer " + std::to_string(l) + " rank " + std::to_string(r) + ": " +
+                   std::to_string(s) + " != " + std::to_string(hosted[r]) + " hosted");
+    }
   }
 }
 
