@@ -23,6 +23,10 @@ herr_t first_message(unsigned n, const H5E_error2_t* e, void* out) {
 void fail(const char* call, const char* file, int line) {
   std::string detail;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, first_message, &detail);
+  // The system error underneath (a full disk: "No space left on device") says what to fix.
+  const std::string reason = system_reason();
+  if (!reason.empty() && detail.find(reason) == std::string::npos)
+    detail += (detail.empty() ? "" : ": ") + reason;
   H5Eclear2(H5E_DEFAULT);
   std::string c(call);
   auto paren = c.find('(');
