@@ -31,9 +31,7 @@ bool setup(const ExperimentRequest& req, Measurer& m, Experiment& e, Measurement
   std::string error;
   try {
     ExperimentRequest r = req;
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    r.warn_rank0 = rank == 0;
+    r.warn_rank0 = mpi::rank(MPI_COMM_WORLD) == 0;
     e = resolve_experiment(r, mpi_topology(MPI_COMM_WORLD));
     m.open(e);
   } catch (const Error& err) {

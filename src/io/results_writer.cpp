@@ -172,18 +172,34 @@ void append_strategy(hid_t file, const StrategyResult& s, std::vector<std::strin
   h5::write_attr(st, "order", order);
 }
 
+// Runs `body` on `file` and closes it. A file that fails to close (its last flush hit a full
+// disk) is left to the operating system, not to libhdf5's exit cleanup, which would crash on it.
+template <class Body>
+void write_and_close(Handle file, Body&& body) {
+  try {
+    body(file.get());
+  } catch (const Error&) {
+    if (!file.reset()) h5::skip_exit_cleanup();
+    throw;
+  }
+  if (!file.reset()) {
+    const std::string reason = h5::system_reason();
+    h5::skip_exit_cleanup();
+    throw H5Error("HDF5 close failed" + (reason.empty() ? "" : ": " + reason));
+  }
+}
+
 // Creates `path` (through PATH.tmp and a rename) with the root attributes, /provenance and the
 // strategies of `r`.
 void create_file(const std::string& path, const RunResult& r, std::vector<std::string>& order) {
   AtomicFile out(path);
-  {
-    Handle file = h5::create_file(out.temp_path());
+  write_and_close(h5::create_file(out.temp_path()), [&](hid_t file) {
     write_root(file, r);
     Handle st = h5::create_group(file, "strategies");
     h5::write_attr(st, "order", order);
     for (const auto& s : r.strategies) append_strategy(file, s, order);
     h5::flush(file);
-  }
+  });
   out.commit();
 }
 
@@ -219,12 +235,13 @@ void Hdf5ResultSink::begin(const RunResult& provenance) {
 
 void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
   try {
-    Handle file = h5::open_file_rw(path_);
     std::vector<std::string> order = order_;
-    append_strategy(file, s, order);
-    h5::write_attr(file, "end_time", utc_now_iso8601());
-    h5::write_attr(file, "load_avg_end", load_average());
-    h5::flush(file);
+    write_and_close(h5::open_file_rw(path_), [&](hid_t file) {
+      append_strategy(file, s, order);
+      h5::write_attr(file, "end_time", utc_now_iso8601());
+      h5::write_attr(file, "load_avg_end", load_average());
+      h5::flush(file);
+    });
     order_ = std::move(order);
   } catch (const Error& e) {
     throw H5Error(path_ + ": " + e.what());
@@ -233,11 +250,12 @@ void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
 
 void Hdf5ResultSink::finish(RunStatus status) {
   try {
-    Handle file = h5::open_file_rw(path_);
-    h5::write_attr(file, "status", to_string(status));
-    h5::write_attr(file, "end_time", utc_now_iso8601());
-    h5::write_attr(file, "load_avg_end", load_average());
-    h5::flush(file);
+    write_and_close(h5::open_file_rw(path_), [&](hid_t file) {
+      h5::write_attr(file, "status", to_string(status));
+      h5::write_attr(file, "end_time", utc_now_iso8601());
+      h5::write_attr(file, "load_avg_end", load_average());
+      h5::flush(file);
+    });
   } catch (const Error& e) {
     throw H5Error(path_ + ": " + e.what());
   }

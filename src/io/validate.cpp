@@ -60,6 +60,20 @@ int64_t int_attr_or(hid_t obj, const char* name, int64_t fallback) {
   return h5::read_attr_int(obj, name);
 }
 
+// The measured cubes of a strategy read back, [I, L, R] each, and batch_tokens [I].
+struct Measured {
+  size_t I = 0, L = 0, R = 0;
+  std::map<std::string, std::vector<int64_t>> c;
+  std::map<std::string, std::vector<double>> t;
+  std::vector<int64_t> batch_tokens;
+  size_t idx(size_t i, size_t l, size_t r) const { return (i * L + l) * R + r; }
+  int64_t sum(const std::string& n, size_t i, size_t l) const {
+    int64_t s = 0;
+    for (size_t r = 0; r < R; ++r) s += c.at(n)[idx(i, l, r)];
+    return s;
+  }
+};
+
 class Validator {
  public:
   Validator(hid_t file, Failures& f) : file_(file), f_(f) {}
@@ -71,6 +85,10 @@ class Validator {
   void check_placement(hid_t g, const std::string& base);
   hsize_t placement_columns(hid_t p, const std::string& pbase);
   void check_measured(hid_t g, const std::string& base);
+  bool read_measured(hid_t m, const std::string& mbase, Measured& out);
+  void check_measured_point(const std::string& mbase, const Measured& d, size_t i, size_t l);
+  void check_measured_rank(const std::string& mbase, const Measured& d, size_t i, size_t l,
+                           size_t r);
   void check_failed(hid_t g, const std::string& base);
 
   hid_t file_;
@@ -219,6 +237,15 @@ void Validator::check_measured(hid_t g, const std::string& base) {
     return;
   }
   Handle m = h5::open_group(g, "measured");
+  Measured d;
+  if (!read_measured(m, mbase, d)) return;
+  for (size_t i = 0; i < d.I; ++i)
+    for (size_t l = 0; l < d.L; ++l) check_measured_point(mbase, d, i, l);
+}
+
+// Rule 4 for the measured group: every cube present, shaped [I, L, R], with units, within the
+// documented limits; reads them into `out`. False when any is missing or misshaped.
+bool Validator::read_measured(hid_t m, const std::string& mbase, Measured& out) {
   const auto L = static_cast<hsize_t>(root_.num_layers), R = static_cast<hsize_t>(root_.num_ranks);
   hsize_t I = 0;  // iterations: from tokens_owned, else batch_tokens
   for (const char* n : {"batch_tokens", "tokens_owned"})
@@ -233,10 +260,8 @@ void Validator::check_measured(hid_t g, const std::string& base) {
            std::to_string(I) + " iterations: more than the documented limits (" +
                std::to_string(limits::kMaxResultIterations) + " iterations, " +
                std::to_string(limits::kMaxDatasetElements) + " elements per dataset)");
-    return;
+    return false;
   }
-  std::map<std::string, std::vector<int64_t>> c;
-  std::map<std::string, std::vector<double>> t;
   bool shapes_ok = true;
   auto check_shape = [&](const std::string& n, std::vector<hsize_t> want) -> bool {
     if (!h5::exists(m, n)) {
@@ -258,86 +283,88 @@ void Validator::check_measured(hid_t g, const std::string& base) {
   shapes_ok &= check_shape("batch_tokens", {I});
   for (const auto& n : count_metric_names())
     if (check_shape(n, {I, L, R}))
-      c[n] = h5::read_int64(h5::open_dataset(m, n));
+      out.c[n] = h5::read_int64(h5::open_dataset(m, n));
     else
       shapes_ok = false;
   for (const auto& n : time_metric_names())
     if (check_shape(n, {I, L, R}))
-      t[n] = h5::read_double(h5::open_dataset(m, n));
+      out.t[n] = h5::read_double(h5::open_dataset(m, n));
     else
       shapes_ok = false;
-  if (!shapes_ok) return;
-  const auto batch_tokens = h5::read_int64(h5::open_dataset(m, "batch_tokens"));
+  if (!shapes_ok) return false;
+  out.batch_tokens = h5::read_int64(h5::open_dataset(m, "batch_tokens"));
+  out.I = I;
+  out.L = L;
+  out.R = R;
+  return true;
+}
 
-  auto idx = [&](size_t i, size_t l, size_t r) { return (i * L + l) * R + r; };
-  auto sum = [&](const std::string& n, size_t i, size_t l) {
-    int64_t s = 0;
-    for (size_t r = 0; r < R; ++r) s += c[n][idx(i, l, r)];
-    return s;
-  };
+// Rules 5 (conservation), 6 (rows and tokens) and 7 (bytes, times) at one (iteration, layer).
+void Validator::check_measured_point(const std::string& mbase, const Measured& d, size_t i,
+                                     size_t l) {
+  for (const char* kind : {"intra", "inter", "intra_combine", "inter_combine"}) {
+    const std::string sent = std::string("bytes_sent_") + kind;
+    const std::string recv = std::string("bytes_recv_") + kind;
+    const int64_t s = d.sum(sent, i, l), rcv = d.sum(recv, i, l);
+    if (s != rcv)
+      f_.add(mbase + "/" + sent, 5, "bytes sent = bytes received",
+             at(i, l) + ": sum sent " + std::to_string(s) + " != sum received " +
+                 std::to_string(rcv));
+  }
   const bool mirror =
       root_.dispatch_row_bytes > 0 && root_.combine_row_bytes == root_.dispatch_row_bytes;
-  for (size_t i = 0; i < I; ++i)
-    for (size_t l = 0; l < L; ++l) {
-      // Rule 5: conservation.
-      for (const char* kind : {"intra", "inter", "intra_combine", "inter_combine"}) {
-        const std::string sent = std::string("bytes_sent_") + kind;
-        const std::string recv = std::string("bytes_recv_") + kind;
-        const int64_t s = sum(sent, i, l), rcv = sum(recv, i, l);
-        if (s != rcv)
-          f_.add(mbase + "/" + sent, 5, "bytes sent = bytes received",
-                 at(i, l) + ": sum sent " + std::to_string(s) + " != sum received " +
-                     std::to_string(rcv));
+  if (mirror)
+    for (const char* kind : {"intra", "inter"})
+      for (size_t r = 0; r < d.R; ++r) {
+        const auto a = d.c.at(std::string("bytes_sent_") + kind + "_combine")[d.idx(i, l, r)];
+        const auto b = d.c.at(std::string("bytes_recv_") + kind)[d.idx(i, l, r)];
+        if (a != b)
+          f_.add(mbase + "/bytes_sent_" + kind + "_combine", 5,
+                 "combine sent = dispatch received",
+                 at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(a) +
+                     " != " + std::to_string(b));
       }
-      if (mirror)
-        for (const char* kind : {"intra", "inter"})
-          for (size_t r = 0; r < R; ++r) {
-            const auto a = c[std::string("bytes_sent_") + kind + "_combine"][idx(i, l, r)];
-            const auto b = c[std::string("bytes_recv_") + kind][idx(i, l, r)];
-            if (a != b)
-              f_.add(mbase + "/bytes_sent_" + kind + "_combine", 5,
-                     "combine sent = dispatch received",
-                     at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(a) +
-                         " != " + std::to_string(b));
-          }
-      // Rule 6: rows and tokens.
-      const int64_t rows = sum("rows_computed", i, l), owned = sum("tokens_owned", i, l);
-      if (root_.top_k > 0 && rows != batch_tokens[i] * root_.top_k)
-        f_.add(mbase + "/rows_computed", 6, "sum rows = batch_tokens * top_k",
-               at(i, l) + ": " + std::to_string(rows) +
-                   " != " + std::to_string(batch_tokens[i] * root_.top_k));
-      if (owned != batch_tokens[i])
-        f_.add(mbase + "/tokens_owned", 6, "sum tokens_owned = batch_tokens",
-               at(i, l) + ": " + std::to_string(owned) + " != " + std::to_string(batch_tokens[i]));
-      // Rule 7: bytes, times.
-      for (size_t r = 0; r < R; ++r) {
-        for (const auto& n : count_metric_names()) {
-          if (n.rfind("bytes_", 0) != 0) continue;
-          const bool combine = n.find("_combine") != std::string::npos;
-          const int64_t row = combine ? root_.combine_row_bytes : root_.dispatch_row_bytes;
-          const int64_t v = c[n][idx(i, l, r)];
-          if (v < 0 || (row > 0 && v % row != 0))
-            f_.add(mbase + "/" + n, 7, "bytes are non-negative multiples of the row size",
-                   at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(v) +
-                       " bytes, row " + std::to_string(row));
-        }
-        for (const auto& n : time_metric_names()) {
-          const double v = t[n][idx(i, l, r)];
-          if (!std::isfinite(v) || v < 0)
-            f_.add(mbase + "/" + n, 7, "times finite and >= 0",
-                   at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(v));
-        }
-        const double layer = t["t_layer"][idx(i, l, r)];
-        for (const char* phase :
-             {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine", "t_unpermute"}) {
-          const double v = t[phase][idx(i, l, r)];
-          if (std::isfinite(v) && std::isfinite(layer) && v > layer * (1 + 1e-9) + 1e-12)
-            f_.add(mbase + "/t_layer", 7, "t_layer >= each phase",
-                   at(i, l) + " rank " + std::to_string(r) + ": " + phase + " " +
-                       std::to_string(v) + " > t_layer " + std::to_string(layer));
-        }
-      }
-    }
+  const int64_t rows = d.sum("rows_computed", i, l), owned = d.sum("tokens_owned", i, l);
+  if (root_.top_k > 0 && rows != d.batch_tokens[i] * root_.top_k)
+    f_.add(mbase + "/rows_computed", 6, "sum rows = batch_tokens * top_k",
+           at(i, l) + ": " + std::to_string(rows) +
+               " != " + std::to_string(d.batch_tokens[i] * root_.top_k));
+  if (owned != d.batch_tokens[i])
+    f_.add(mbase + "/tokens_owned", 6, "sum tokens_owned = batch_tokens",
+           at(i, l) + ": " + std::to_string(owned) + " != " + std::to_string(d.batch_tokens[i]));
+  for (size_t r = 0; r < d.R; ++r) check_measured_rank(mbase, d, i, l, r);
+}
+
+// Rule 7 for one rank: bytes are non-negative multiples of the row size, times finite and
+// non-negative, no phase longer than the layer.
+void Validator::check_measured_rank(const std::string& mbase, const Measured& d, size_t i,
+                                    size_t l, size_t r) {
+  const size_t x = d.idx(i, l, r);
+  for (const auto& n : count_metric_names()) {
+    if (n.rfind("bytes_", 0) != 0) continue;
+    const bool combine = n.find("_combine") != std::string::npos;
+    const int64_t row = combine ? root_.combine_row_bytes : root_.dispatch_row_bytes;
+    const int64_t v = d.c.at(n)[x];
+    if (v < 0 || (row > 0 && v % row != 0))
+      f_.add(mbase + "/" + n, 7, "bytes are non-negative multiples of the row size",
+             at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(v) + " bytes, row " +
+                 std::to_string(row));
+  }
+  for (const auto& n : time_metric_names()) {
+    const double v = d.t.at(n)[x];
+    if (!std::isfinite(v) || v < 0)
+      f_.add(mbase + "/" + n, 7, "times finite and >= 0",
+             at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(v));
+  }
+  const double layer = d.t.at("t_layer")[x];
+  for (const char* phase :
+       {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine", "t_unpermute"}) {
+    const double v = d.t.at(phase)[x];
+    if (std::isfinite(v) && std::isfinite(layer) && v > layer * (1 + 1e-9) + 1e-12)
+      f_.add(mbase + "/t_layer", 7, "t_layer >= each phase",
+             at(i, l) + " rank " + std::to_string(r) + ": " + phase + " " + std::to_string(v) +
+                 " > t_layer " + std::to_string(layer));
+  }
 }
 
 // A failed strategy says why, and what it did record must be consistent (its wrong elements

@@ -23,6 +23,10 @@ herr_t first_message(unsigned n, const H5E_error2_t* e, void* out) {
 void fail(const char* call, const char* file, int line) {
   std::string detail;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, first_message, &detail);
+  // The system error underneath (a full disk: "No space left on device") says what to fix.
+  const std::string reason = system_reason();
+  if (!reason.empty() && detail.find(reason) == std::string::npos)
+    detail += (detail.empty() ? "" : ": ") + reason;
   H5Eclear2(H5E_DEFAULT);
   std::string c(call);
   auto paren = c.find('(');
@@ -40,33 +44,66 @@ Handle& Handle::operator=(Handle&& o) noexcept {
   return *this;
 }
 
-Handle::~Handle() {
-  if (id_ < 0) return;
+bool Handle::reset() {
+  if (id_ < 0) return true;
+  herr_t rc = 0;
   switch (H5Iget_type(id_)) {
     case H5I_FILE:
-      H5Fclose(id_);
+      rc = H5Fclose(id_);
       break;
     case H5I_GROUP:
-      H5Gclose(id_);
+      rc = H5Gclose(id_);
       break;
     case H5I_DATASET:
-      H5Dclose(id_);
+      rc = H5Dclose(id_);
       break;
     case H5I_ATTR:
-      H5Aclose(id_);
+      rc = H5Aclose(id_);
       break;
     case H5I_DATATYPE:
-      H5Tclose(id_);
+      rc = H5Tclose(id_);
       break;
     case H5I_DATASPACE:
-      H5Sclose(id_);
+      rc = H5Sclose(id_);
       break;
     case H5I_GENPROP_LST:
-      H5Pclose(id_);
+      rc = H5Pclose(id_);
       break;
     default:
       break;
   }
+  id_ = -1;
+  return rc >= 0;
+}
+
+namespace {
+bool g_skip_exit_cleanup = false;
+void close_hdf5_at_exit() {
+  if (!g_skip_exit_cleanup) H5close();
+}
+[[maybe_unused]] const bool kExitHookInstalled = [] {
+  if (H5dont_atexit() >= 0) std::atexit(close_hdf5_at_exit);
+  return true;
+}();
+
+herr_t find_reason(unsigned, const H5E_error2_t* e, void* out) {
+  auto* reason = static_cast<std::string*>(out);
+  if (!e->desc) return 0;
+  const char* m = std::strstr(e->desc, "error message = '");
+  if (!m) return 0;
+  m += std::strlen("error message = '");
+  const char* end = std::strchr(m, '\'');
+  *reason = std::string(m, end ? static_cast<size_t>(end - m) : std::strlen(m));
+  return 0;
+}
+}  // namespace
+
+void skip_exit_cleanup() { g_skip_exit_cleanup = true; }
+
+std::string system_reason() {
+  std::string reason;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_reason, &reason);
+  return reason;
 }
 
 namespace {
@@ -145,14 +182,14 @@ bool has_attr(hid_t obj, const std::string& name) {
   return MOEB_H5_CHECK(H5Aexists(obj, name.c_str())) > 0;
 }
 
-namespace {
-
 Handle vlen_string_type() {
   Handle t(MOEB_H5_CHECK(H5Tcopy(H5T_C_S1)));
   MOEB_H5_CHECK(H5Tset_size(t, H5T_VARIABLE));
   MOEB_H5_CHECK(H5Tset_cset(t, H5T_CSET_UTF8));
   return t;
 }
+
+namespace {
 
 void replace_attr(hid_t obj, const std::string& name) {
   if (has_attr(obj, name)) MOEB_H5_CHECK(H5Adelete(obj, name.c_str()));

@@ -18,6 +18,15 @@ void silence_errors();
 
 [[noreturn]] void fail(const char* call, const char* file, int line);
 
+// The system error behind the current HDF5 error stack ("No space left on device"), or "".
+std::string system_reason();
+
+// libhdf5 closes every file still open when the process exits and crashes (1.10.8,
+// H5F__close_cb) on a file whose H5Fclose failed (a last flush on a full disk). Its exit hook is
+// replaced by one that skips that cleanup once this was called, by a writer that gave up on a
+// file after reporting the error.
+void skip_exit_cleanup();
+
 }  // namespace moeb::h5
 
 // Throws H5Error when an HDF5 call returns a negative value (herr_t, hid_t, htri_t, ssize_t).
@@ -39,7 +48,10 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
   Handle(Handle&& o) noexcept : id_(o.id_) { o.id_ = -1; }
   Handle& operator=(Handle&& o) noexcept;
-  ~Handle();
+  ~Handle() { reset(); }
+  // Closes the id now; false when HDF5 reports an error while closing (a file whose last flush
+  // fails, e.g. on a full disk).
+  bool reset();
   hid_t get() const { return id_; }
   operator hid_t() const { return id_; }  // NOLINT: handles pass straight into the C API
   bool valid() const { return id_ >= 0; }
@@ -48,6 +60,7 @@ class Handle {
   hid_t id_ = -1;
 };
 
+Handle vlen_string_type();                       // variable-length UTF-8 string
 Handle create_file(const std::string& path);     // truncates
 Handle open_file_read(const std::string& path);  // throws InputError when it cannot open
 Handle open_file_rw(const std::string& path);

@@ -47,7 +47,7 @@ std::vector<std::string> read_families(hid_t file, const std::string& path) {
   if (n < 1 || n > static_cast<hsize_t>(TraceLimits::kMaxFamilies))
     fail(path, "dataset '/families': " + std::to_string(n) + " names, expected 1.." +
                    std::to_string(TraceLimits::kMaxFamilies));
-  Id mtype = trace_h5::vlen_string_type(path);
+  Id mtype = h5::vlen_string_type();
   std::vector<char*> p(n, nullptr);
   check_read(H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), path,
              "dataset '/families'");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "platform/atomic_file.hpp"
 #include "workload/importers.hpp"
 
 namespace moeb {
@@ -85,7 +86,8 @@ void export_trace(const std::string& trace_path, const std::string& format,
     throw InputError("trace export: --format: expected jsonl-topk | csv | coact-csv, got '" +
                      format + "'");
   TraceReader reader(trace_path);
-  const std::string tmp = out_path + ".tmp";
+  AtomicFile out(out_path);  // removes the temporary unless committed
+  const std::string& tmp = out.temp_path();
   std::FILE* f = std::fopen(tmp.c_str(), "w");
   if (!f) throw InputError(tmp + ": cannot create file");
   try {
@@ -96,17 +98,10 @@ void export_trace(const std::string& trace_path, const std::string& format,
     if (std::fflush(f) != 0) throw InputError(tmp + ": write failed (disk full?)");
   } catch (...) {
     std::fclose(f);
-    std::remove(tmp.c_str());
     throw;
   }
-  if (std::fclose(f) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(out_path + ": write failed (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), out_path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(out_path + ": cannot rename " + tmp);
-  }
+  if (std::fclose(f) != 0) throw InputError(out_path + ": write failed (disk full?)");
+  out.commit();
 }
 
 }  // namespace moeb

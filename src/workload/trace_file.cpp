@@ -64,15 +64,15 @@ Id create_file(const std::string& tmp) {
 }  // namespace
 
 TraceWriter::TraceWriter(const std::string& path, const TraceHeader& header)
-    : impl_(std::make_unique<Impl>()), header_(header), path_(path), tmp_path_(path + ".tmp") {
-  quiet();
+    : impl_(std::make_unique<Impl>()), header_(header), path_(path), out_(path) {
+  h5::silence_errors();
   if (header_.num_layers < 1 || header_.num_experts < 1 || header_.top_k < 1 ||
       header_.top_k > header_.num_experts)
     throw InputError(path +
                      ": trace header needs layers >= 1, experts >= 1, 1 <= top_k <= experts");
   if (header_.family_names.empty()) header_.family_names = {"default"};
   auto& m = *impl_;
-  m.file = create_file(tmp_path_);
+  m.file = create_file(out_.temp_path());
   if (header_.statistics_only) return;
   m.tokens = Id(check_id(H5Gcreate2(m.file, "tokens", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path_,
                          "create group"));
@@ -98,12 +98,11 @@ TraceWriter::~TraceWriter() {
   // which flushes HDF5's metadata, succeeds: a file that fails to close stays open inside
   // libhdf5, whose exit cleanup then crashes on it (1.10.8).
   std::error_code ec;
-  std::filesystem::resize_file(tmp_path_, 0, ec);
+  std::filesystem::resize_file(out_.temp_path(), 0, ec);
   if (impl_) impl_->abandon();
   impl_.reset();
   skip_exit_cleanup();
-  std::filesystem::remove(tmp_path_, ec);
-}
+}  // out_ removes the temporary
 
 void TraceWriter::append(const RoutingTrace& chunk) {
   if (header_.statistics_only) throw InputError(path_ + ": statistics-only trace takes no tokens");
@@ -157,7 +156,7 @@ void TraceWriter::write_statistics(const std::vector<std::vector<double>>& load,
 
 namespace {
 void write_families(hid_t f, const std::vector<std::string>& names, const std::string& path) {
-  Id type = vlen_string_type(path);
+  Id type = h5::vlen_string_type();
   hsize_t n = names.size();
   Id space(check_id(H5Screate_simple(1, &n, nullptr), path, "H5Screate_simple"));
   Id ds(check_id(H5Dcreate2(f, "families", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
@@ -190,10 +189,8 @@ void TraceWriter::finish() {
   write_attr_str(f, "model", header_.model, path_);
   write_families(f, header_.family_names, path_);
   check(H5Fflush(f, H5F_SCOPE_GLOBAL), path_, "H5Fflush");
-  if (!m.close()) check(-1, tmp_path_, "close");  // the last flush failed: nothing renamed
-  std::error_code ec;
-  std::filesystem::rename(tmp_path_, path_, ec);
-  if (ec) throw InputError(path_ + ": cannot rename " + tmp_path_ + ": " + ec.message());
+  if (!m.close()) check(-1, out_.temp_path(), "close");  // the last flush failed: nothing renamed
+  out_.commit();
   finished_ = true;
 }
 

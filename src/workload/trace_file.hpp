@@ -11,6 +11,7 @@
 
 #include "core/stats.hpp"
 #include "core/trace.hpp"
+#include "platform/atomic_file.hpp"
 
 namespace moeb {
 
@@ -52,7 +53,8 @@ class TraceWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   TraceHeader header_;
-  std::string path_, tmp_path_;
+  std::string path_;
+  AtomicFile out_;  // path_.tmp, renamed onto path_ by finish(), removed otherwise
   int64_t tokens_ = 0;
   bool finished_ = false;
 };

@@ -1,90 +1,10 @@
 #include "workload/trace_h5.hpp"
 
-#include <cstdlib>
 #include <cstring>
 
 #include "core/error.hpp"
 
 namespace moeb::trace_h5 {
-
-namespace {
-// libhdf5 (1.10.8) closes every file still open when the process exits, and crashes
-// (H5F__close_cb) on a file whose H5Fclose failed, e.g. because its last flush hit a full disk.
-// Its own exit hook is replaced by one that skips that cleanup after such a failure (or after
-// a writer gave up on a file): the error has been reported and the temporary file removed.
-bool g_skip_exit_cleanup = false;
-void close_hdf5_at_exit() {
-  if (!g_skip_exit_cleanup) H5close();
-}
-[[maybe_unused]] const bool kExitHookInstalled = [] {
-  if (H5dont_atexit() >= 0) std::atexit(close_hdf5_at_exit);
-  return true;
-}();
-}  // namespace
-
-Id& Id::operator=(Id&& o) noexcept {
-  if (this != &o) {
-    reset();
-    id_ = o.id_;
-    o.id_ = -1;
-  }
-  return *this;
-}
-
-bool Id::reset() {
-  if (id_ < 0) return true;
-  herr_t rc = 0;
-  switch (H5Iget_type(id_)) {
-    case H5I_FILE:
-      rc = H5Fclose(id_);
-      break;
-    case H5I_GROUP:
-      rc = H5Gclose(id_);
-      break;
-    case H5I_DATASET:
-      rc = H5Dclose(id_);
-      break;
-    case H5I_ATTR:
-      rc = H5Aclose(id_);
-      break;
-    case H5I_DATATYPE:
-      rc = H5Tclose(id_);
-      break;
-    case H5I_DATASPACE:
-      rc = H5Sclose(id_);
-      break;
-    case H5I_GENPROP_LST:
-      rc = H5Pclose(id_);
-      break;
-    default:
-      break;
-  }
-  id_ = -1;
-  return rc >= 0;
-}
-
-void skip_exit_cleanup() { g_skip_exit_cleanup = true; }
-
-void quiet() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
-namespace {
-herr_t find_reason(unsigned, const H5E_error2_t* e, void* out) {
-  auto* reason = static_cast<std::string*>(out);
-  if (!e->desc) return 0;
-  const char* m = std::strstr(e->desc, "error message = '");
-  if (!m) return 0;
-  m += std::strlen("error message = '");
-  const char* end = std::strchr(m, '\'');
-  *reason = std::string(m, end ? static_cast<size_t>(end - m) : std::strlen(m));
-  return 0;
-}
-}  // namespace
-
-std::string system_reason() {
-  std::string reason;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_reason, &reason);
-  return reason;
-}
 
 hid_t check_id(hid_t id, const std::string& path, const std::string& what) {
   if (id < 0) check(-1, path, what);
@@ -116,15 +36,8 @@ void write_attr_i64(hid_t obj, const char* name, int64_t v, const std::string& p
   check(H5Awrite(attr, H5T_NATIVE_INT64, &v), path, std::string("write attribute ") + name);
 }
 
-Id vlen_string_type(const std::string& path) {
-  Id t(check_id(H5Tcopy(H5T_C_S1), path, "H5Tcopy"));
-  check(H5Tset_size(t, H5T_VARIABLE), path, "H5Tset_size");
-  check(H5Tset_cset(t, H5T_CSET_UTF8), path, "H5Tset_cset");
-  return t;
-}
-
 void write_attr_str(hid_t obj, const char* name, const std::string& v, const std::string& path) {
-  Id type = vlen_string_type(path);
+  Id type = h5::vlen_string_type();
   Id space(check_id(H5Screate(H5S_SCALAR), path, "H5Screate"));
   Id attr(check_id(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), path,
                    std::string("create attribute ") + name));
@@ -159,7 +72,7 @@ std::string read_attr_str(hid_t obj, const char* name, const std::string& path) 
   const std::string what = std::string("attribute '") + name + "'";
   Id ftype(check_read_id(H5Aget_type(attr), path, what));
   if (H5Tis_variable_str(ftype) > 0) {
-    Id type = vlen_string_type(path);
+    Id type = h5::vlen_string_type();
     char* p = nullptr;
     check_read(H5Aread(attr, type, &p), path, what);
     std::string s = p ? p : "";

@@ -103,7 +103,7 @@ std::vector<double> read_stats(hid_t file, const char* name, const std::vector<h
 }  // namespace
 
 bool is_routing_trace_file(const std::string& path) {
-  quiet();
+  h5::silence_errors();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec) || H5Fis_hdf5(path.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
@@ -127,7 +127,7 @@ struct TraceReader::Impl {
 };
 
 TraceReader::TraceReader(const std::string& path) : impl_(std::make_unique<Impl>()), path_(path) {
-  quiet();
+  h5::silence_errors();
   auto& m = *impl_;
   m.file = open_trace_file(path);
   header_ = trace_check::read_header(m.file, path);
