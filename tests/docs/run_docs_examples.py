@@ -32,6 +32,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -47,13 +48,17 @@ COMMAND_START = re.compile(
 PAGE_TIMEOUT_S = int(os.environ.get("MOEB_DOCS_PAGE_TIMEOUT", "900"))
 
 # Suites rewritten in the copy: (table, key) -> value. Widths, tokens and iterations scaled so
-# every documented run finishes in seconds on 2 cores; structure (ranks, nodes, strategies,
-# split) as written. A key that is not in the file fails the test (the table stays true).
+# every documented run finishes in seconds on 2 cores (and the quickstart to four strategies, one
+# of each kind: reference, replication, grouping, hierarchical grouping, so that `plot all` draws
+# a quarter of the figures); ranks, nodes and split as written. A key that is not in the file
+# fails the test (the table stays true).
 SCALE_SUITES = {
     "suites/quickstart.toml": {("model", "hidden"): 128, ("model", "ffn_hidden"): 256,
                                ("model", "layers"): 2, ("workload", "tokens"): 2048,
                                ("workload", "batch_tokens"): 256, ("run", "warmup"): 0,
-                               ("run", "iterations"): 2, ("check", "samples_per_rank"): 2},
+                               ("run", "iterations"): 2, ("check", "samples_per_rank"): 2,
+                               ("placement", "strategies"):
+                                   '["baseline", "eplb", "tacg", "grace"]'},
     "suites/interconnect-local.toml": {("model", "hidden"): 256, ("workload", "tokens"): 2048,
                                        ("workload", "batch_tokens"): 512, ("run", "warmup"): 0,
                                        ("run", "iterations"): 2,
@@ -211,9 +216,16 @@ def make_copy(root, build, work):
     if os.path.exists(work):
         shutil.rmtree(work)
     os.makedirs(copy)
-    files = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others",
-                            "--exclude-standard"], capture_output=True, check=True).stdout
-    for rel in filter(None, files.decode().split("\0")):
+    git = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others",
+                          "--exclude-standard"], capture_output=True)
+    if git.returncode == 0:  # the files of a fresh clone (plus new, not ignored, ones)
+        rels = [r for r in git.stdout.decode().split("\0") if r]
+    else:  # not a git checkout (an unpacked archive): everything but build outputs
+        rels = [os.path.relpath(os.path.join(d, f), root)
+                for d, dirs, fs in os.walk(root)
+                for f in fs if not os.path.relpath(d, root).split(os.sep)[0] in (
+                    "build", ".git", "results")]
+    for rel in rels:
         src = os.path.join(root, rel)
         if not os.path.isfile(src) or rel.startswith("build/"):
             continue
@@ -248,8 +260,9 @@ def shell_script(page, cmds, subs, log):
     for line, cmd in cmds:
         where = "%s:%d" % (page, line)
         action, reason, run = "run", None, cmd
+        flat = re.sub(r"\s+", " ", cmd.replace("\\\n", " "))  # continuations joined
         for pat, repl, why in subs:
-            m = re.search(pat, cmd, re.S)
+            m = re.search(pat, flat)
             if m:
                 if repl is None:
                     action, reason = "excluded", why
@@ -306,14 +319,20 @@ def run_page(page, root, copy, subs):
     print("== %s: %d commands, %d python blocks" % (page, len(cmds), len(pys)), flush=True)
     t0 = time.time()
     if cmds:
+        # Own process group: a timeout (or ctest killing this driver) ends every command the
+        # page started, mpirun's ranks included.
+        p = subprocess.Popen(["bash", log], env=fresh_env(copy), stdout=sys.stdout,
+                             stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            p = subprocess.run(["bash", log], env=fresh_env(copy), stdout=sys.stdout,
-                               stderr=subprocess.STDOUT, timeout=PAGE_TIMEOUT_S)
-            if p.returncode != 0:
+            if p.wait(timeout=PAGE_TIMEOUT_S) != 0:
                 problems.append("%s: a documented command failed (DOCS-FAIL above)" % page)
         except subprocess.TimeoutExpired:
             problems.append("%s: timed out after %d s (the last '+' line above is the "
                             "command)" % (page, PAGE_TIMEOUT_S))
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
     for line, body in pys:
         if problems:
             break
@@ -333,6 +352,7 @@ def run_page(page, root, copy, subs):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # ctest's timeout: clean up pages
     args = sys.argv[1:]
     only = None
     if "--only" in args:
