@@ -1,7 +1,7 @@
 // Gate-weighted combine: CSR gather-reduce with fp32 accumulation in plan order.
 #include "kernels/cuda/moe_kernels.hpp"
 #include "kernels/cuda/vec_access.cuh"
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 
 namespace moeb::cuda {
 

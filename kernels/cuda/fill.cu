@@ -1,8 +1,8 @@
 // Deterministic weight/input fills (bit-identical to core/expert_weights), conversions, L2 flush.
 #include "kernels/cuda/moe_kernels.hpp"
 #include "kernels/cuda/vec_access.cuh"
-#include "runtime/cuda/cuda_check.hpp"
-#include "runtime/cuda/uniform_element.hpp"
+#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/uniform_element.hpp"
 
 namespace moeb::cuda {
 

@@ -1,7 +1,7 @@
 // Token permute (gather) and unpermute (scatter) by plan indices.
 #include "kernels/cuda/moe_kernels.hpp"
 #include "kernels/cuda/vec_access.cuh"
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 
 namespace moeb::cuda {
 

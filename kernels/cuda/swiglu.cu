@@ -1,7 +1,7 @@
 // SwiGLU activation on the fused up-projection output.
 #include "kernels/cuda/moe_kernels.hpp"
 #include "kernels/cuda/vec_access.cuh"
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 
 namespace moeb::cuda {
 

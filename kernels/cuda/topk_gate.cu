@@ -3,7 +3,7 @@
 
 #include "core/error.hpp"
 #include "kernels/cuda/moe_kernels.hpp"
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 
 namespace moeb::cuda {
 

@@ -3,7 +3,6 @@
 // an all-to-all sweep to cross-check them (and to pick whether the two link classes overlap), the
 // expert FFN rate of the CPU backend's own kernel (OpenBLAS sgemm) and a stream-like copy rate.
 #include <mpi.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,8 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -23,7 +20,9 @@
 #include "core/topology.hpp"
 #include "cpu/expert_ffn.hpp"
 #include "io/system_file.hpp"
-#include "runtime/mpi_check.hpp"
+#include "platform/atomic_file.hpp"
+#include "platform/host.hpp"
+#include "platform/mpi_env.hpp"
 
 namespace moeb::cli {
 
@@ -166,39 +165,22 @@ double copy_bandwidth(bool quick) {
 }
 
 double median_over_ranks(MPI_Comm comm, double x) {
-  int size = 0;
-  MPI_Comm_size(comm, &size);
-  std::vector<double> all(size);
+  std::vector<double> all(static_cast<size_t>(mpi::size(comm)));
   MOEB_MPI_CHECK(MPI_Allgather(&x, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, comm));
   return median(all);
 }
 
 // Node of every rank: virtual nodes (contiguous blocks) or the shared-memory split.
 std::vector<int> node_map(MPI_Comm comm, int virtual_nodes, std::string& source) {
-  int me = 0, size = 0;
-  MPI_Comm_rank(comm, &me);
-  MPI_Comm_size(comm, &size);
-  std::vector<int> nodes(size);
-  if (virtual_nodes > 0) {
-    source = "virtual (--nodes " + std::to_string(virtual_nodes) + ")";
-    for (int r = 0; r < size; ++r)
-      nodes[r] = static_cast<int>(static_cast<int64_t>(r) * virtual_nodes / size);
-    return nodes;
+  if (virtual_nodes <= 0) {
+    source = "mpi (shared-memory split)";
+    return mpi::node_map(comm);
   }
-  source = "mpi (shared-memory split)";
-  MPI_Comm shm;
-  MOEB_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, me, MPI_INFO_NULL, &shm));
-  int leader = me;
-  MOEB_MPI_CHECK(MPI_Bcast(&leader, 1, MPI_INT, 0, shm));
-  MPI_Comm_free(&shm);
-  std::vector<int> leaders(size);
-  MOEB_MPI_CHECK(MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, comm));
-  std::vector<int> distinct = leaders;
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const int size = mpi::size(comm);
+  std::vector<int> nodes(size);
+  source = "virtual (--nodes " + std::to_string(virtual_nodes) + ")";
   for (int r = 0; r < size; ++r)
-    nodes[r] = static_cast<int>(std::lower_bound(distinct.begin(), distinct.end(), leaders[r]) -
-                                distinct.begin());
+    nodes[r] = static_cast<int>(static_cast<int64_t>(r) * virtual_nodes / size);
   return nodes;
 }
 
@@ -208,12 +190,6 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
   return buf;
 }
 
-std::string host_name() {
-  char h[256] = {0};
-  gethostname(h, sizeof h - 1);
-  return h;
-}
-
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -221,129 +197,157 @@ std::string utc_now() {
   return buf;
 }
 
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw ConfigError(path + ": cannot write the system file");
-    out << text;
-    if (!out.flush()) throw ConfigError(path + ": cannot write the system file");
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-void run_calibrate(const CalibrateOptions& o) {
-  int me = 0, size = 0;
-  MPI_Comm comm = MPI_COMM_WORLD;
-  MPI_Comm_rank(comm, &me);
-  MPI_Comm_size(comm, &size);
+// Every rank finds the same bad option; checked before any measurement.
+void check_options(const CalibrateOptions& o, int size) {
   if (size < 2)
     throw ConfigError("calibrate: needs at least 2 ranks (run it under mpirun -np 2 or more)");
   if (o.nodes > size)
     throw ConfigError("calibrate: --nodes " + std::to_string(o.nodes) + " exceeds the " +
                       std::to_string(size) + " ranks");
-  const double t_start = now_s();
+}
+
+// What every rank measures together; valid on rank 0.
+struct Measurements {
+  Topology topo;
   std::string topo_source;
-  const std::vector<int> nodes = node_map(comm, o.nodes, topo_source);
-  const Topology topo = Topology::from_node_map(nodes);
-  const auto& node0 = topo.ranks_of_node(0);
-  const int intra_peer = node0.size() > 1 ? node0[1] : -1;
-  const int inter_peer = topo.num_nodes() > 1 ? topo.ranks_of_node(1)[0] : -1;
-
+  int intra_peer = -1, inter_peer = -1;  // rank 0's peer on its own node and on node 1
   std::vector<Sample> intra_s, inter_s;
-  if (intra_peer >= 0) intra_s = sweep_pingpong(comm, me, 0, intra_peer, o);
-  if (inter_peer >= 0) inter_s = sweep_pingpong(comm, me, 0, inter_peer, o);
-
-  const double flops = median_over_ranks(comm, ffn_flops(o));
-  const double mem_bw = median_over_ranks(comm, copy_bandwidth(o.quick));
-
-  std::vector<int64_t> a2a_sizes = o.quick ? std::vector<int64_t>{64, 4096, 65536}
-                                           : std::vector<int64_t>{64, 4096, 65536, 524288};
+  double flops = 0, mem_bw = 0;
+  std::vector<int64_t> a2a_sizes;
   std::vector<double> a2a_meas;
-  for (int64_t s : a2a_sizes) a2a_meas.push_back(alltoall_seconds(comm, size, s, o.quick ? 5 : 20));
-  if (me != 0) return;
+};
 
+Measurements measure(const CalibrateOptions& o, const mpi::World& world) {
+  MPI_Comm comm = world.comm();
+  const int me = world.rank();
+  Measurements m;
+  m.topo = Topology::from_node_map(node_map(comm, o.nodes, m.topo_source));
+  const auto& node0 = m.topo.ranks_of_node(0);
+  m.intra_peer = node0.size() > 1 ? node0[1] : -1;
+  m.inter_peer = m.topo.num_nodes() > 1 ? m.topo.ranks_of_node(1)[0] : -1;
+  if (m.intra_peer >= 0) m.intra_s = sweep_pingpong(comm, me, 0, m.intra_peer, o);
+  if (m.inter_peer >= 0) m.inter_s = sweep_pingpong(comm, me, 0, m.inter_peer, o);
+  m.flops = median_over_ranks(comm, ffn_flops(o));
+  m.mem_bw = median_over_ranks(comm, copy_bandwidth(o.quick));
+  m.a2a_sizes = o.quick ? std::vector<int64_t>{64, 4096, 65536}
+                        : std::vector<int64_t>{64, 4096, 65536, 524288};
+  for (int64_t s : m.a2a_sizes)
+    m.a2a_meas.push_back(alltoall_seconds(comm, world.size(), s, o.quick ? 5 : 20));
+  return m;
+}
+
+// The system file being written: the model, its header comment lines and per-key notes.
+struct SystemDraft {
   SystemModel sys;
-  sys.name = o.name.empty() ? "calibrated-" + host_name() : o.name;
-  sys.description = "measured by moebench calibrate on " + host_name() + ", " +
-                    std::to_string(size) + " ranks, " + topo.describe() + " " + topo_source + ", " +
-                    utc_now();
-  std::vector<std::string> header = {
+  std::vector<std::string> header;
+  std::map<std::string, std::string> notes;
+};
+
+SystemDraft start_draft(const CalibrateOptions& o, const Measurements& m, int size) {
+  SystemDraft d;
+  d.sys.name = o.name.empty() ? "calibrated-" + host_name() : o.name;
+  d.sys.description = "measured by moebench calibrate on " + host_name() + ", " +
+                      std::to_string(size) + " ranks, " + m.topo.describe() + " " +
+                      m.topo_source + ", " + utc_now();
+  d.header = {
       "Measured by `moebench calibrate` on " + host_name() + " at " + utc_now() + ".",
-      std::to_string(size) + " ranks, nodes " + topo.describe() + " from " + topo_source + ".",
+      std::to_string(size) + " ranks, nodes " + m.topo.describe() + " from " + m.topo_source + ".",
       "Ping-pong one-way times (median of 5 trials), sizes 8 B .. " + std::to_string(o.max_bytes) +
           " B; fit t = alpha + bytes / bandwidth by least squares on relative error."};
-  std::map<std::string, std::string> notes;
-  auto fit_into = [&](const std::vector<Sample>& s, LinkModel& link, const std::string& cls,
-                      int peer) {
-    const LinkFit f = fit_link(s);
-    link.alpha_s = f.link.alpha_s;
-    link.bandwidth_Bps = f.link.bandwidth_Bps;
-    notes[cls + ".alpha_s"] = "ping-pong ranks 0<->" + std::to_string(peer) + ", " +
+  return d;
+}
+
+void fit_into(SystemDraft& d, const std::vector<Sample>& s, LinkModel& link,
+              const std::string& cls, int peer) {
+  const LinkFit f = fit_link(s);
+  link.alpha_s = f.link.alpha_s;
+  link.bandwidth_Bps = f.link.bandwidth_Bps;
+  d.notes[cls + ".alpha_s"] = "ping-pong ranks 0<->" + std::to_string(peer) + ", " +
                               std::to_string(s.size()) + " sizes, max relative residual " +
                               fmt("%.0f%%", 100 * f.max_rel_residual);
-    std::string row = cls + " samples (bytes: us):";
-    for (const auto& p : s) row += fmt(" %.0f:%.2f", p.bytes, p.seconds * 1e6);
-    header.push_back(row);
-  };
-  if (!intra_s.empty()) fit_into(intra_s, sys.intra, "intra", intra_peer);
-  if (!inter_s.empty()) fit_into(inter_s, sys.inter, "inter", inter_peer);
-  if (intra_s.empty()) {
-    sys.intra = sys.inter;
-    notes["intra.alpha_s"] = "no two ranks share a node: copied from inter";
-  }
-  if (inter_s.empty()) {
-    sys.inter = sys.intra;
-    notes["inter.alpha_s"] = "one node only: copied from intra (use --nodes N or several nodes)";
-  }
-  sys.device.name = "CPU (" + std::to_string(o.threads) + " BLAS thread(s) per rank)";
-  sys.device.flops = flops;
-  sys.device.flops_dtype = "fp32";
-  sys.device.mem_bandwidth_Bps = mem_bw;
-  sys.device.act_dtype = "fp32";  // the CPU backend's activations and weights
-  sys.device.act_dtype_bytes = 4;
-  sys.device.weight_dtype_bytes = 4;
-  notes["device.flops"] = "expert FFN (3 x sgemm) " + std::to_string(o.rows) + " rows x hidden " +
-                          std::to_string(o.hidden) + " x ffn " + std::to_string(o.ffn_hidden) +
-                          ", median over ranks, all ranks at once";
-  notes["device.mem_bandwidth_Bps"] =
-      "memcpy read + write, best of 5, median over ranks, all ranks at once";
+  std::string row = cls + " samples (bytes: us):";
+  for (const auto& p : s) row += fmt(" %.0f:%.2f", p.bytes, p.seconds * 1e6);
+  d.header.push_back(row);
+}
 
-  // Cross-check with MPI_Alltoall and pick the overlap mode that predicts it better.
+void fit_links(SystemDraft& d, const Measurements& m) {
+  if (!m.intra_s.empty()) fit_into(d, m.intra_s, d.sys.intra, "intra", m.intra_peer);
+  if (!m.inter_s.empty()) fit_into(d, m.inter_s, d.sys.inter, "inter", m.inter_peer);
+  if (m.intra_s.empty()) {
+    d.sys.intra = d.sys.inter;
+    d.notes["intra.alpha_s"] = "no two ranks share a node: copied from inter";
+  }
+  if (m.inter_s.empty()) {
+    d.sys.inter = d.sys.intra;
+    d.notes["inter.alpha_s"] = "one node only: copied from intra (use --nodes N or several nodes)";
+  }
+}
+
+void set_device(SystemDraft& d, const CalibrateOptions& o, const Measurements& m) {
+  d.sys.device.name = "CPU (" + std::to_string(o.threads) + " BLAS thread(s) per rank)";
+  d.sys.device.flops = m.flops;
+  d.sys.device.flops_dtype = "fp32";
+  d.sys.device.mem_bandwidth_Bps = m.mem_bw;
+  d.sys.device.act_dtype = "fp32";  // the CPU backend's activations and weights
+  d.sys.device.act_dtype_bytes = 4;
+  d.sys.device.weight_dtype_bytes = 4;
+  d.notes["device.flops"] = "expert FFN (3 x sgemm) " + std::to_string(o.rows) +
+                            " rows x hidden " + std::to_string(o.hidden) + " x ffn " +
+                            std::to_string(o.ffn_hidden) + ", median over ranks, all ranks at once";
+  d.notes["device.mem_bandwidth_Bps"] =
+      "memcpy read + write, best of 5, median over ranks, all ranks at once";
+}
+
+// Cross-check with MPI_Alltoall and pick the overlap mode that predicts it better.
+void choose_overlap(SystemDraft& d, const Measurements& m, int size) {
   std::vector<int64_t> ones(static_cast<size_t>(size) * size, 1);
   double err_overlap = 0, err_serial = 0;
   std::vector<std::string> rows;
-  for (size_t i = 0; i < a2a_sizes.size(); ++i) {
-    const PhaseTraffic p = phase_traffic(ones, topo, a2a_sizes[i], false);
-    sys.overlap_intra_inter = true;
-    const double po = phase_seconds(sys, p, topo);
-    sys.overlap_intra_inter = false;
-    const double ps = phase_seconds(sys, p, topo);
-    err_overlap += std::abs(std::log(po / a2a_meas[i]));
-    err_serial += std::abs(std::log(ps / a2a_meas[i]));
+  for (size_t i = 0; i < m.a2a_sizes.size(); ++i) {
+    const PhaseTraffic p = phase_traffic(ones, m.topo, m.a2a_sizes[i], false);
+    d.sys.overlap_intra_inter = true;
+    const double po = phase_seconds(d.sys, p, m.topo);
+    d.sys.overlap_intra_inter = false;
+    const double ps = phase_seconds(d.sys, p, m.topo);
+    err_overlap += std::abs(std::log(po / m.a2a_meas[i]));
+    err_serial += std::abs(std::log(ps / m.a2a_meas[i]));
     rows.push_back(fmt(
         "  %8.0f B per peer: measured %10.2f us, predicted %10.2f us (overlap) %10.2f us (serial)",
-        static_cast<double>(a2a_sizes[i]), a2a_meas[i] * 1e6, po * 1e6, ps * 1e6));
+        static_cast<double>(m.a2a_sizes[i]), m.a2a_meas[i] * 1e6, po * 1e6, ps * 1e6));
   }
-  sys.overlap_intra_inter = err_overlap < err_serial;
-  notes["model.overlap_intra_inter"] = "chosen by the MPI_Alltoall cross-check in the header";
-  header.push_back("MPI_Alltoall cross-check (max over ranks of the median time):");
-  for (const auto& r : rows) header.push_back(r);
-  header.push_back(fmt("calibrate took %.1f s", now_s() - t_start));
-  validate_system(sys, "calibrate");
+  d.sys.overlap_intra_inter = err_overlap < err_serial;
+  d.notes["model.overlap_intra_inter"] = "chosen by the MPI_Alltoall cross-check in the header";
+  d.header.push_back("MPI_Alltoall cross-check (max over ranks of the median time):");
+  for (const auto& r : rows) d.header.push_back(r);
+}
 
-  const std::string text = format_system_toml(sys, header, notes);
+void emit(const CalibrateOptions& o, const SystemDraft& d) {
+  const SystemModel& sys = d.sys;
+  const std::string text = format_system_toml(sys, d.header, d.notes);
   if (o.output.empty()) {
     std::fputs(text.c_str(), stdout);
-  } else {
-    write_atomically(o.output, text);
-    for (const auto& h : header) std::printf("%s\n", h.c_str());
-    std::printf(
-        "intra: alpha %.3g s, bandwidth %.3g B/s; inter: alpha %.3g s, bandwidth %.3g B/s\n",
-        sys.intra.alpha_s, sys.intra.bandwidth_Bps, sys.inter.alpha_s, sys.inter.bandwidth_Bps);
-    std::printf("device: %.3g FLOP/s, memory %.3g B/s; wrote %s\n", sys.device.flops,
-                sys.device.mem_bandwidth_Bps, o.output.c_str());
+    return;
   }
+  write_file_atomically(o.output, text);
+  for (const auto& h : d.header) std::printf("%s\n", h.c_str());
+  std::printf("intra: alpha %.3g s, bandwidth %.3g B/s; inter: alpha %.3g s, bandwidth %.3g B/s\n",
+              sys.intra.alpha_s, sys.intra.bandwidth_Bps, sys.inter.alpha_s,
+              sys.inter.bandwidth_Bps);
+  std::printf("device: %.3g FLOP/s, memory %.3g B/s; wrote %s\n", sys.device.flops,
+              sys.device.mem_bandwidth_Bps, o.output.c_str());
+}
+
+void run_calibrate(const CalibrateOptions& o, const mpi::World& world) {
+  const double t_start = now_s();
+  const Measurements m = measure(o, world);
+  if (world.rank() != 0) return;
+  SystemDraft d = start_draft(o, m, world.size());
+  fit_links(d, m);
+  set_device(d, o, m);
+  choose_overlap(d, m, world.size());
+  d.header.push_back(fmt("calibrate took %.1f s", now_s() - t_start));
+  validate_system(d.sys, "calibrate");
+  emit(o, d);
 }
 
 }  // namespace
@@ -367,26 +371,20 @@ void register_calibrate(CLI::App& app, int& exit_code) {
   sub->add_option("--max-bytes", opt->max_bytes, "Largest ping-pong message")
       ->check(CLI::Range(8, 1 << 30));
   sub->callback([opt, &exit_code] {
-    int initialized = 0;
-    MPI_Initialized(&initialized);
-    if (!initialized) MPI_Init(nullptr, nullptr);
-    struct Finalize {
-      ~Finalize() {
-        int done = 0;
-        MPI_Finalized(&done);
-        if (!done) MPI_Finalize();
-      }
-    } finalize;
+    mpi::World world;
+    std::string error;
     try {
-      run_calibrate(*opt);
-    } catch (const ConfigError&) {
-      // Every rank finds the same bad option: rank 0 says it once (main prints it), others exit 2.
-      int rank = 0;
-      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-      if (rank == 0) throw;
+      check_options(*opt, world.size());
+    } catch (const ConfigError& e) {
+      error = e.what();
+    }
+    if (const mpi::AgreedError agreed = mpi::agree_on_error(world.comm(), error)) {
+      // Rank 0 says it once (main prints it and exits 2); the others exit 2 quietly.
+      if (world.rank() == 0) throw ConfigError(agreed.message);
       exit_code = 2;
       return;
     }
+    run_calibrate(*opt, world);
     exit_code = 0;
   });
 }

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "platform/atomic_file.hpp"
 #include "report/columns.hpp"
 #include "report/load.hpp"
 #include "report/pivot.hpp"
@@ -40,20 +41,10 @@ std::string metrics_help() {
 
 // Writes under OUT.tmp and renames, so an error never leaves a half-written OUT.
 void write_output(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw InputError("-o " + path + ": cannot open " + tmp + " for writing");
-    out << text;
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw InputError("-o " + path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError("-o " + path + ": cannot rename " + tmp);
+  try {
+    write_file_atomically(path, text);
+  } catch (const InputError& e) {
+    throw InputError(std::string("-o ") + e.what());
   }
 }
 

@@ -326,36 +326,25 @@ LayerPrediction predict_layer(const SystemModel& sys, const ModelSpec& m, const 
   return p;
 }
 
-std::vector<LayerSimulation> simulate_batch(const SystemModel& sys, const ModelSpec& m,
-                                            const Topology& topo, const Placement& placement,
-                                            ReplicaPolicyKind policy,
-                                            const RouteTransform* transform, RoutingTrace batch,
-                                            const SimulateOptions& opt) {
-  if (opt.dispatch != "flat" && opt.dispatch != "hierarchical")
-    throw ConfigError("dispatch: expected flat or hierarchical, got '" + opt.dispatch + "'");
-  const int L = std::min(batch.num_layers(), placement.num_layers());
+std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,
+                                             const Topology& topo, RoutedBatch& batch,
+                                             const SimulateOptions& opt) {
+  const int L = batch.num_layers();
   const int R = topo.num_ranks();
+  const RoutingTrace& trace = batch.trace();
   TrafficOptions topt;
   topt.dedup = opt.dedup;
   topt.dispatch_row_bytes = opt.dispatch_row_bytes > 0 ? opt.dispatch_row_bytes : sys.row_bytes(m);
   topt.combine_row_bytes = opt.combine_row_bytes > 0 ? opt.combine_row_bytes : sys.row_bytes(m);
   std::vector<LayerSimulation> out(L);
-  std::vector<int32_t> dest, before;
   for (int l = 0; l < L; ++l) {
     LayerSimulation& s = out[l];
-    if (transform) {
-      auto ids = batch.layer_experts(l);
-      before.assign(ids.begin(), ids.end());
-      transform->apply(l, batch);
-      auto after = batch.layer_experts(l);
-      for (size_t i = 0; i < before.size(); ++i) s.changed_choices += before[i] != after[i];
-    }
-    const RouteContext ctx{opt.seed, l, opt.batch_index};
-    LayerTraffic lt = evaluate_layer(batch, l, placement.layers[l], policy, topo, topt, ctx, &dest);
-    LayerCostInput in = opt.dispatch == "flat"
+    const auto dest = batch.dest(l);
+    LayerTraffic lt = evaluate_routed_layer(dest, trace.top_k(), topo, topt);
+    LayerCostInput in = opt.dispatch == DispatchMode::kFlat
                             ? flat_cost_input(lt, topo)
-                            : hierarchical_cost_input(lt, dest, batch.top_k(), topo, opt.dedup);
-    in.experts_touched = experts_touched(batch.layer_experts(l), dest, R, batch.num_experts());
+                            : hierarchical_cost_input(lt, dest, trace.top_k(), topo, opt.dedup);
+    in.experts_touched = experts_touched(trace.layer_experts(l), dest, R, trace.num_experts());
     s.pred = predict_layer(sys, m, topo, in);
     s.dispatch = in.dispatch_bytes();
     s.combine = in.combine_bytes();
@@ -364,6 +353,48 @@ std::vector<LayerSimulation> simulate_batch(const SystemModel& sys, const ModelS
     if (opt.keep_rows) s.rows = std::move(lt.rows);
   }
   return out;
+}
+
+std::vector<LayerSimulation> simulate_batch(const SystemModel& sys, const ModelSpec& m,
+                                            const Topology& topo, const Placement& placement,
+                                            ReplicaPolicyKind policy,
+                                            const RouteTransform* transform, RoutingTrace batch,
+                                            const SimulateOptions& opt) {
+  const int L = std::min(batch.num_layers(), placement.num_layers());
+  RoutedBatch routed(std::move(batch), opt.batch_index, RoutingRule{&placement, policy, transform},
+                     topo, opt.seed, L);
+  return simulate_routed(sys, m, topo, routed, opt);
+}
+
+CountRow LayerSimulation::count_row(int r) const {
+  CountRow c{};
+  c[kTokensOwned] = tokens_owned[r];
+  c[kRowsComputed] = rows_computed[r];
+  for (const bool inter : {false, true})
+    for (const bool combine : {false, true}) {
+      const RankBytes& b = combine ? this->combine[r] : dispatch[r];
+      c[bytes_metric(combine, false, inter)] = inter ? b.sent_inter : b.sent_intra;
+      c[bytes_metric(combine, true, inter)] = inter ? b.recv_inter : b.recv_intra;
+    }
+  return c;
+}
+
+TimeRow LayerSimulation::time_row(int r) const {
+  const LayerPrediction& p = pred;
+  double before = 0;
+  for (size_t k = 0; k < p.rank_gate.size(); ++k)
+    before = std::max(before, p.rank_gate[k] + p.rank_permute[k]);
+  TimeRow t{};
+  t[kTGate] = p.rank_gate[r];
+  t[kTPermute] = p.rank_permute[r];
+  t[kTWaitDispatch] = before - p.rank_gate[r] - p.rank_permute[r];
+  t[kTDispatch] = p.t_dispatch;
+  t[kTFfn] = p.rank_ffn[r];
+  t[kTWaitCombine] = p.t_ffn - p.rank_ffn[r];
+  t[kTCombine] = p.t_combine;
+  t[kTUnpermute] = p.rank_unpermute[r];
+  t[kTLayer] = before + p.t_dispatch + p.t_ffn + p.t_combine + p.rank_unpermute[r];
+  return t;
 }
 
 std::map<std::string, std::vector<double>> predicted_phase_times(

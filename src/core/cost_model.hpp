@@ -11,9 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "core/batch_routing.hpp"
 #include "core/evaluator.hpp"
 #include "core/model.hpp"
 #include "core/placement.hpp"
+#include "core/results.hpp"
+#include "core/run_types.hpp"
 #include "core/topology.hpp"
 #include "core/trace.hpp"
 
@@ -166,23 +169,34 @@ struct LayerSimulation {
   LayerPrediction pred;
   std::vector<RankBytes> dispatch, combine;  // per rank, over all hops
   std::vector<int64_t> rows_computed, tokens_owned;
-  std::vector<int64_t> rows;    // [src * R + dst] logical copies; kept on request
-  int64_t changed_choices = 0;  // (token, expert) choices the route transform changed
+  std::vector<int64_t> rows;  // [src * R + dst] logical copies; kept on request
+  // Rank r's row of the count metrics (core/results.hpp), as a run records them.
+  CountRow count_row(int r) const;
+  // Rank r's row of the time metrics as a run with sync probes records them: each rank waits
+  // in the probe until the slowest rank arrives, so every rank's layer ends together.
+  TimeRow time_row(int r) const;
 };
 
 struct SimulateOptions {
-  std::string dispatch = "flat";  // flat | hierarchical
+  DispatchMode dispatch = DispatchMode::kFlat;
   bool dedup = true;
   bool keep_rows = true;  // keep LayerSimulation::rows (large for R > 256)
-  uint64_t seed = 0;      // RouteContext seed (the run's seed)
-  int64_t batch_index = 0;
   // Row sizes; 0 = hidden * the system's act_dtype_bytes. A measured run passes its backend's
   // sizes so that prediction and measurement move the same bytes.
   int64_t dispatch_row_bytes = 0, combine_row_bytes = 0;
+  // simulate_batch only (a RoutedBatch carries its own): routing draws' seed and batch index.
+  uint64_t seed = 0;
+  int64_t batch_index = 0;
 };
 
-// Routes, counts and predicts every layer of one batch under a placement, exactly as a run would
-// route it (the route transform, if any, first).
+// Counts and predicts every layer of a routed batch (core/batch_routing), exactly as the run
+// routed it.
+std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,
+                                             const Topology& topo, RoutedBatch& batch,
+                                             const SimulateOptions& opt);
+
+// Routes `batch` once under a placement (draws from opt.seed, opt.batch_index) and simulates
+// it: RoutedBatch + simulate_routed.
 std::vector<LayerSimulation> simulate_batch(const SystemModel& sys, const ModelSpec& m,
                                             const Topology& topo, const Placement& placement,
                                             ReplicaPolicyKind policy,

@@ -47,6 +47,13 @@ class Interrupted : public Error {
   using Error::Error;
 };
 
+// Raised when the correctness check finds wrong elements (the run records the strategy as
+// failed with this message as its reason).
+class CheckFailed : public Error {
+ public:
+  using Error::Error;
+};
+
 // "file:line: " prefix for errors raised inside moebench code.
 std::string source_location_prefix(const char* file, int line);
 

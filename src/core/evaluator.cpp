@@ -28,12 +28,18 @@ LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPla
                             ReplicaPolicyKind policy, const Topology& topo,
                             const TrafficOptions& opt, const RouteContext& ctx,
                             std::vector<int32_t>* dest_out) {
-  const int R = topo.num_ranks();
-  const int k = batch.top_k();
-  const int64_t T = batch.num_tokens();
-  std::vector<int32_t> dest(static_cast<size_t>(T) * k);
-  route_layer(lp, policy, topo, batch.layer_experts(layer), k, ctx, dest);
+  std::vector<int32_t> dest(static_cast<size_t>(batch.num_tokens()) * batch.top_k());
+  route_layer(lp, policy, topo, batch.layer_experts(layer), batch.top_k(), ctx, dest);
+  LayerTraffic lt = evaluate_routed_layer(dest, batch.top_k(), topo, opt);
+  if (dest_out) *dest_out = std::move(dest);
+  return lt;
+}
 
+LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, const Topology& topo,
+                                   const TrafficOptions& opt) {
+  const int R = topo.num_ranks();
+  const int k = top_k;
+  const int64_t T = static_cast<int64_t>(dest.size()) / k;
   LayerTraffic lt;
   lt.num_ranks = R;
   lt.dispatch_row_bytes = opt.dispatch_row_bytes;
@@ -61,7 +67,6 @@ LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPla
   // dispatch rows[s][d].
   lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
   lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
-  if (dest_out) *dest_out = std::move(dest);
   return lt;
 }
 

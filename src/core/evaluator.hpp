@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/placement.hpp"
@@ -47,6 +48,11 @@ LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPla
                             ReplicaPolicyKind policy, const Topology& topo,
                             const TrafficOptions& opt, const RouteContext& ctx,
                             std::vector<int32_t>* dest_out = nullptr);
+
+// Counts one layer of one batch already routed: `dest` is route_layer's output (num_tokens *
+// top_k ranks, token-major; core/batch_routing RoutedBatch::dest).
+LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, const Topology& topo,
+                                   const TrafficOptions& opt);
 
 // Per-rank intra/inter totals from a rows matrix.
 std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,

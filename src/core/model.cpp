@@ -1,6 +1,9 @@
 #include "core/model.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
+#include "core/limits.hpp"
 
 namespace moeb {
 
@@ -54,6 +57,27 @@ void validate_model(const ModelSpec& m, const std::string& where) {
                               "), got " + std::to_string(m.num_expert_groups));
   if (m.topk_groups < 1 || m.topk_groups > m.num_expert_groups)
     fail("topk_groups", "expected 1..expert_groups, got " + std::to_string(m.topk_groups));
+  check_model_limits(m, where);
+}
+
+void check_model_limits(const ModelSpec& m, const std::string& where) {
+  auto at_most = [&](const char* key, long long v, long long max) {
+    if (v > max)
+      throw ConfigError(where + ": key '" + key + "': expected at most " + std::to_string(max) +
+                        " (documented limit), got " + std::to_string(v));
+  };
+  at_most("num_experts", m.num_experts, limits::kMaxExperts);
+  at_most("top_k", m.top_k, limits::kMaxTopK);
+  at_most("hidden", m.hidden, limits::kMaxHidden);
+  at_most("ffn_hidden", m.ffn_hidden, limits::kMaxHidden);
+  at_most("layers", m.num_layers, limits::kMaxLayers);
+  at_most("shared_experts", m.num_shared_experts, limits::kMaxSharedExperts);
+  if (!product_within(3LL * std::max(m.hidden, 0), std::max(m.ffn_hidden, 0),
+                      limits::kMaxExpertParams))
+    throw ConfigError(where + ": keys 'hidden' x 'ffn_hidden': an expert of 3 x " +
+                      std::to_string(m.hidden) + " x " + std::to_string(m.ffn_hidden) +
+                      " parameters exceeds the documented limit of " +
+                      std::to_string(limits::kMaxExpertParams));
 }
 
 }  // namespace moeb

@@ -32,6 +32,9 @@ const std::vector<ModelSpec>& model_presets();
 const ModelSpec& model_preset(std::string_view name);
 
 // Throws ConfigError (prefixed by `where`) when the spec is inconsistent (top-k > experts, ...).
+// Also applies check_model_limits.
 void validate_model(const ModelSpec& m, const std::string& where);
+// Throws ConfigError when a dimension exceeds the documented limits of core/limits.hpp.
+void check_model_limits(const ModelSpec& m, const std::string& where);
 
 }  // namespace moeb

@@ -1,5 +1,7 @@
 #include "core/placement.hpp"
 
+#include "core/batch_routing.hpp"
+
 #include <algorithm>
 
 #include "core/error.hpp"
@@ -79,14 +81,11 @@ double routing_deviation(const RoutingTrace& original, const RoutingTrace& trans
       original.num_tokens() != transformed.num_tokens() || original.top_k() != transformed.top_k())
     throw Error("routing_deviation: traces differ in shape");
   int64_t changed = 0, total = 0;
-  for (int l = 0; l < original.num_layers(); ++l)
-    for (int64_t t = 0; t < original.num_tokens(); ++t) {
-      auto a = original.experts(l, t);
-      for (int32_t e : transformed.experts(l, t)) {
-        ++total;
-        if (std::find(a.begin(), a.end(), e) == a.end()) ++changed;
-      }
-    }
+  for (int l = 0; l < original.num_layers(); ++l) {
+    changed += count_changed_choices(original.layer_experts(l), transformed.layer_experts(l),
+                                     original.top_k());
+    total += static_cast<int64_t>(transformed.layer_experts(l).size());
+  }
   return total > 0 ? static_cast<double>(changed) / static_cast<double>(total) : 0.0;
 }
 

@@ -2,10 +2,13 @@
 // writer stores them (results_schema/README.md, version 1). Pure data: no HDF5 here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "core/run_types.hpp"
 
 namespace moeb {
 
@@ -28,26 +31,85 @@ struct Cube {
   }
 };
 
-// Names of the per-(iteration, layer, rank) measurements, in storage order (METRICS.md).
-inline const std::vector<std::string>& count_metric_names() {
-  static const std::vector<std::string> n = {
-      "tokens_owned",           "rows_computed",          "bytes_sent_intra",
-      "bytes_sent_inter",       "bytes_recv_intra",       "bytes_recv_inter",
-      "bytes_sent_intra_combine", "bytes_sent_inter_combine", "bytes_recv_intra_combine",
-      "bytes_recv_inter_combine"};
-  return n;
-}
-inline const std::vector<std::string>& time_metric_names() {
-  static const std::vector<std::string> n = {"t_gate",    "t_permute",       "t_dispatch",
-                                             "t_ffn",     "t_combine",       "t_unpermute",
-                                             "t_layer",   "t_wait_dispatch", "t_wait_combine"};
-  return n;
+// ---- The raw measurement datasets: one table (METRICS.md, results_schema/README.md) -----------
+// Every dataset of /strategies/<name>/measured with shape [iterations, layers, ranks] is one row
+// below. Producers fill a CountRow / TimeRow per (iteration, layer, rank) indexed by these enums;
+// the writer, reader, validator, summaries and the harness's gather iterate the table. Adding a
+// raw dataset = one enum entry + one table row (results.cpp) + its producers (the layer engine
+// for runs, core/cost_model's LayerSimulation::count_row for the model).
+enum CountMetric : int {
+  kTokensOwned,
+  kRowsComputed,
+  kBytesSentIntra,
+  kBytesSentInter,
+  kBytesRecvIntra,
+  kBytesRecvInter,
+  kBytesSentIntraCombine,
+  kBytesSentInterCombine,
+  kBytesRecvIntraCombine,
+  kBytesRecvInterCombine,
+  kNumCountMetrics
+};
+enum TimeMetric : int {
+  kTGate,
+  kTPermute,
+  kTDispatch,
+  kTFfn,
+  kTCombine,
+  kTUnpermute,
+  kTLayer,
+  kTWaitDispatch,
+  kTWaitCombine,
+  kNumTimeMetrics
+};
+
+enum class MetricKind { kCount, kTime };
+
+struct MetricSpec {
+  const char* name;      // dataset name
+  const char* unit;      // its `units` attribute
+  MetricKind kind;       // int64 count or float64 seconds
+  const char* producer;  // what fills it
+  const char* meaning;   // one line (METRICS.md has the definitions)
+};
+
+// Rows in CountMetric / TimeMetric order.
+const std::vector<MetricSpec>& count_metrics();
+const std::vector<MetricSpec>& time_metrics();
+// The spec of a count or time dataset named `name`, or nullptr.
+const MetricSpec* find_metric(const std::string& name);
+
+// One (iteration, layer, rank) of every count / time metric.
+using CountRow = std::array<int64_t, kNumCountMetrics>;
+using TimeRow = std::array<double, kNumTimeMetrics>;
+
+// Index of a byte counter: dispatch or combine, sent or received, intra- or inter-node.
+constexpr CountMetric bytes_metric(bool combine, bool recv, bool inter) {
+  return static_cast<CountMetric>(kBytesSentIntra + (combine ? 4 : 0) + (recv ? 2 : 0) +
+                                  (inter ? 1 : 0));
 }
 
+// Adds one peer link's traffic to a rank's counts: `sent_rows` token copies sent in dispatch
+// and `recv_rows` received; combine mirrors dispatch (received copies go back, sent ones come
+// back). Sending to oneself is not a link: callers skip it.
+inline void add_link_rows(CountRow& c, bool inter, int64_t sent_rows, int64_t recv_rows,
+                          int64_t dispatch_row_bytes, int64_t combine_row_bytes) {
+  c[bytes_metric(false, false, inter)] += sent_rows * dispatch_row_bytes;
+  c[bytes_metric(false, true, inter)] += recv_rows * dispatch_row_bytes;
+  c[bytes_metric(true, false, inter)] += recv_rows * combine_row_bytes;
+  c[bytes_metric(true, true, inter)] += sent_rows * combine_row_bytes;
+}
+
+// Names of the per-(iteration, layer, rank) measurements, in storage order (the tables above).
+const std::vector<std::string>& count_metric_names();
+const std::vector<std::string>& time_metric_names();
+
 struct StrategyResult {
-  std::string name;
-  std::string status = "complete";  // complete | skipped | interrupted
-  std::string skip_reason;
+  std::string name;                 // instance name: the strategy's, or a variant's
+  std::string strategy;             // registered strategy id (attribute strategy; "" = name)
+  std::string run_overrides;        // a variant's own run-wide knobs, "dispatch=..., dedup=..."
+  StrategyStatus status = StrategyStatus::kComplete;
+  std::string skip_reason;          // why it was skipped or failed (attribute skip_reason)
   std::string description;
   std::string options;              // "k=v, ..." resolved options
   std::string replica_policy;
@@ -61,9 +123,14 @@ struct StrategyResult {
   std::vector<std::vector<std::vector<int>>> replicas;
   std::vector<std::vector<int>> slots_used;  // [layer][rank]
 
-  // Measurements, [iteration][layer][rank]; names from count_/time_metric_names().
+  // Measurements, [iteration][layer][rank]; names from count_metrics() / time_metrics().
   std::map<std::string, Cube<int64_t>> counts;
   std::map<std::string, Cube<double>> times;  // seconds
+  // Every cube of the metric tables at [iterations][layers][ranks], zeroed.
+  void resize_measurements(int iterations, int layers, int ranks);
+  // One (iteration, layer, rank) of every count or time metric.
+  void store(int i, int l, int r, const CountRow& c);
+  void store(int i, int l, int r, const TimeRow& t);
   std::vector<int64_t> batch_index;           // [iteration] batch replayed
   std::vector<int64_t> batch_tokens;          // [iteration] tokens in that batch
   // Traffic matrix summed over measured iterations: [layer][src * R + dst] token copies.

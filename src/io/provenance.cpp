@@ -1,7 +1,6 @@
 #include "io/provenance.hpp"
 
 #include <mpi.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -11,6 +10,7 @@
 
 #include "io/config_loader.hpp"
 #include "io/root_attributes.hpp"
+#include "platform/host.hpp"
 #include "moeb_git.hpp"
 
 #ifdef MOEB_HAVE_UCX
@@ -57,9 +57,8 @@ std::string utc_now_iso8601() {
 }
 
 std::string local_hostname() {
-  std::array<char, 256> buf{};
-  if (gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
-  return buf.data();
+  const std::string host = host_name();
+  return host.empty() ? "unknown" : host;
 }
 
 namespace {
@@ -143,18 +142,32 @@ std::vector<std::pair<std::string, std::string>> slurm_fields() {
 }
 
 std::vector<std::string> communication_env() {
-  static const char* prefixes[] = {"NCCL_", "UCX_", "OMPI_", "MPICH_"};
+  static const char* prefixes[] = {"FI_",   "I_MPI_", "MV2_", "PSM2_", "HCOLL_",
+                                   "UCX_",  "NCCL_",  "OMPI_", "MPICH_"};
+  static const char* names[] = {"CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",  "OMP_PROC_BIND",
+                                "OMP_PLACES",           "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                "GOTO_NUM_THREADS"};
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
     const std::string kv(*e);
-    const auto eq = kv.find('=');
-    const std::string name = kv.substr(0, eq);
-    bool keep = name == "CUDA_VISIBLE_DEVICES";
+    const std::string name = kv.substr(0, kv.find('='));
+    bool keep = false;
+    for (const char* n : names) keep |= name == n;
     for (const char* p : prefixes) keep |= name.rfind(p, 0) == 0;
     if (keep) out.push_back(kv);
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+int host_cores() {
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+double load_average() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : -1.0;
 }
 
 RunResult collect_local_provenance(int argc, const char* const* argv) {
@@ -175,16 +188,19 @@ RunResult collect_local_provenance(int argc, const char* const* argv) {
   const std::string blas = blas_version();
   if (!blas.empty()) set_root_attr(r, "blas", blas);
   for (const auto& [k, v] : slurm_fields()) set_root_attr(r, k, v);
+  set_root_attr(r, "host_cores", static_cast<double>(host_cores()));
+  set_root_attr(r, "load_avg_start", load_average());
   r.hostnames = {local_hostname()};
   r.env = communication_env();
   return r;
 }
 
-void add_config_provenance(RunResult& r, const RunConfig& cfg) {
+namespace {
+
+void add_config_attributes(RunResult& r, const RunConfig& cfg) {
   set_root_attr(r, "suite_name", cfg.suite_name);
   set_root_attr(r, "suite_path", cfg.suite_path);
   set_root_attr(r, "system", cfg.system);
-  set_root_attr(r, "backend", cfg.backend);
   set_root_attr(r, "seed", static_cast<double>(cfg.seed));
   set_root_attr(r, "model_preset", cfg.model_preset);
   set_root_attr(r, "num_experts", cfg.model.num_experts);
@@ -195,9 +211,42 @@ void add_config_provenance(RunResult& r, const RunConfig& cfg) {
   set_root_attr(r, "num_shared_experts", cfg.model.num_shared_experts);
   set_root_attr(r, "dispatch", cfg.dispatch);
   set_root_attr(r, "dedup", cfg.dedup ? 1.0 : 0.0);
-  set_root_attr(r, "sync_probe", cfg.sync_probe ? 1.0 : 0.0);
-  set_root_attr(r, "slots_per_rank", cfg.slots_per_rank);
   r.config_toml = config_to_toml(cfg);
+}
+
+void add_measurement_attributes(RunResult& r, const MeasurementProvenance& m) {
+  r.hostnames = m.hostnames;
+  r.rank_device = m.rank_device;
+  set_root_attr(r, "backend", m.backend);
+  set_root_attr(r, "sync_probe", m.sync_probe ? 1.0 : 0.0);
+  set_root_attr(r, "act_dtype", m.act_dtype);
+  set_root_attr(r, "dispatch_row_bytes", static_cast<double>(m.dispatch_row_bytes));
+  set_root_attr(r, "combine_row_bytes", static_cast<double>(m.combine_row_bytes));
+  set_root_attr(r, "probe_overhead", m.probe_overhead);
+  if (!m.system_model.empty()) set_root_attr(r, "system_model", m.system_model);
+  for (const auto& [k, v] : m.extra) set_root_attr(r, k, v);
+}
+
+}  // namespace
+
+RunResult build_provenance(const std::vector<std::string>& command_line, const RunConfig& cfg,
+                           const Topology& topo, const std::string& topology_source,
+                           int slots_per_rank,
+                           const std::map<std::string, std::string>& workload_provenance,
+                           const MeasurementProvenance& m) {
+  std::vector<const char*> argv;
+  for (const auto& a : command_line) argv.push_back(a.c_str());
+  RunResult r = collect_local_provenance(static_cast<int>(argv.size()), argv.data());
+  add_config_attributes(r, cfg);
+  add_measurement_attributes(r, m);
+  r.rank_node = topo.node_of_rank();
+  set_root_attr(r, "num_ranks", static_cast<double>(topo.num_ranks()));
+  set_root_attr(r, "num_nodes", static_cast<double>(topo.num_nodes()));
+  set_root_attr(r, "topology", topo.describe());
+  set_root_attr(r, "topology_source", topology_source);
+  set_root_attr(r, "slots_per_rank", static_cast<double>(slots_per_rank));
+  for (const auto& [k, v] : workload_provenance) set_root_attr(r, k, v);
+  return r;
 }
 
 }  // namespace moeb

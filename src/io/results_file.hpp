@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/results.hpp"
 #include "io/result_sink.hpp"
@@ -17,24 +18,30 @@ void write_results(const std::string& path, const RunResult& r);
 // Reads a results file back, every field restored: root attributes (strings to attrs_str,
 // numbers to attrs_num, `config_toml` to config_toml), /provenance, and every strategy in
 // `order`. Summaries are not read back (they derive from the cubes; see core/summary.hpp).
-// Throws InputError with one line when the file cannot be opened, or its schema_version is
-// absent or not 1; H5Error when a dataset is malformed.
+// Throws InputError with one line when the file cannot be opened, its schema_version is absent
+// or not 1, or a dataset or attribute is malformed: every dataset's shape is checked against the
+// root attributes (num_layers, num_ranks, num_experts) and the documented limits of
+// core/limits.hpp before it is read, so a declared extent is never allocated blindly.
 RunResult read_results(const std::string& path);
 
-// ResultSink that persists after every strategy: the whole file (provenance and every strategy
-// so far) is rewritten under path.tmp and renamed to path. `end_time` is updated each time.
+// ResultSink that persists after every strategy by appending to one file. begin() creates the
+// file whole (path.tmp renamed to path) with the provenance and no strategies; write_strategy()
+// opens it, writes the strategy into a group linked nowhere, links it under /strategies, rewrites
+// the `order` attribute and `end_time`, flushes and closes; finish() sets `status`. The cost of
+// a strategy does not grow with the strategies before it, and between calls the file is closed
+// and valid with every strategy finished so far: a job killed between strategies (or one whose
+// write fails half-way) keeps them all. Throws H5Error (prefixed by the path) on failure.
 class Hdf5ResultSink : public ResultSink {
  public:
   explicit Hdf5ResultSink(std::string path) : path_(std::move(path)) {}
   void begin(const RunResult& provenance) override;
   void write_strategy(const StrategyResult& s) override;
-  void finish(const std::string& status) override;
+  void finish(RunStatus status) override;
   const std::string& path() const { return path_; }
 
  private:
-  void flush();
   std::string path_;
-  RunResult run_;
+  std::vector<std::string> order_;  // strategies in the file, in the order they were appended
 };
 
 }  // namespace moeb

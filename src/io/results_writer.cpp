@@ -1,15 +1,17 @@
-// Writer of results files, schema v1 (results_schema/README.md) and the Hdf5ResultSink.
+// Writer of results files, schema v1 (results_schema/README.md) and the Hdf5ResultSink, which
+// appends each finished strategy to the file instead of rewriting it.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <set>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/summary.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/provenance.hpp"
 #include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
+#include "platform/atomic_file.hpp"
 
 namespace moeb {
 
@@ -17,11 +19,6 @@ namespace {
 
 using h5::Handle;
 
-const char* count_units(const std::string& name) {
-  if (name == "tokens_owned") return "tokens";
-  if (name == "rows_computed") return "rows";
-  return "bytes";
-}
 
 void write_root(hid_t file, const RunResult& r) {
   h5::write_attr(file, "schema_version", static_cast<int64_t>(kResultsSchemaVersion));
@@ -93,7 +90,10 @@ bool has_measurements(const StrategyResult& s) {
 
 void write_measured(hid_t g, const StrategyResult& s) {
   Handle m = h5::create_group(g, "measured");
-  for (const auto& [name, c] : s.counts) write_cube(m, name, c, count_units(name));
+  for (const auto& [name, c] : s.counts) {
+    const MetricSpec* spec = find_metric(name);
+    write_cube(m, name, c, spec ? spec->unit : "1");
+  }
   for (const auto& [name, c] : s.times) write_cube(m, name, c, "s");
   h5::write_dataset(m, "batch_index", {s.batch_index.size()}, s.batch_index.data(), "1");
   h5::write_dataset(m, "batch_tokens", {s.batch_tokens.size()}, s.batch_tokens.data(), "tokens");
@@ -121,12 +121,15 @@ void write_summary(hid_t g, const StrategyResult& s) {
   for (const auto& [k, v] : summary_attributes(sum)) h5::write_attr(m, k, v);
 }
 
-void write_strategy_group(hid_t strategies, const StrategyResult& s) {
-  Handle g = h5::create_group(strategies, s.name);
-  h5::write_attr(g, "status", s.status);
+// Fills group `g` with strategy `s` (attributes, notes, placement, measured, summary,
+// predicted).
+void write_strategy_contents(hid_t g, const StrategyResult& s) {
+  h5::write_attr(g, "status", to_string(s.status));
   h5::write_attr(g, "skip_reason", s.skip_reason);
   h5::write_attr(g, "description", s.description);
   h5::write_attr(g, "options", s.options);
+  h5::write_attr(g, "strategy", s.strategy.empty() ? s.name : s.strategy);
+  h5::write_attr(g, "run_overrides", s.run_overrides);
   h5::write_attr(g, "replica_policy", s.replica_policy);
   h5::write_attr(g, "route_transform", s.route_transform);
   h5::write_attr(g, "routing_deviation", s.routing_deviation);
@@ -149,56 +152,95 @@ void write_strategy_group(hid_t strategies, const StrategyResult& s) {
   }
 }
 
+// Throws Error when `name` cannot be a strategy group or is already in `order`.
+void check_strategy_name(const std::string& name, const std::vector<std::string>& order) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." ||
+      std::find(order.begin(), order.end(), name) != order.end())
+    throw Error("strategy name '" + name + "' is empty, contains '/', or repeats");
+}
+
+// Appends `s` to /strategies of an open file and commits it: the group is filled while linked
+// nowhere, then linked under its name, and `order` (the list readers follow) is rewritten last.
+// Until that point the file on disk still lists only the strategies before `s`.
+void append_strategy(hid_t file, const StrategyResult& s, std::vector<std::string>& order) {
+  check_strategy_name(s.name, order);
+  Handle g = h5::create_unlinked_group(file);
+  write_strategy_contents(g, s);
+  Handle st = h5::open_group(file, "strategies");
+  h5::link(g, st, s.name);
+  order.push_back(s.name);
+  h5::write_attr(st, "order", order);
+}
+
+// Creates `path` (through PATH.tmp and a rename) with the root attributes, /provenance and the
+// strategies of `r`.
+void create_file(const std::string& path, const RunResult& r, std::vector<std::string>& order) {
+  AtomicFile out(path);
+  {
+    Handle file = h5::create_file(out.temp_path());
+    write_root(file, r);
+    Handle st = h5::create_group(file, "strategies");
+    h5::write_attr(st, "order", order);
+    for (const auto& s : r.strategies) append_strategy(file, s, order);
+    h5::flush(file);
+  }
+  out.commit();
+}
+
 }  // namespace
 
 void write_results(const std::string& path, const RunResult& r) {
-  const std::string tmp = path + ".tmp";
   try {
-    {
-      Handle file = h5::create_file(tmp);
-      write_root(file, r);
-      Handle st = h5::create_group(file, "strategies");
-      std::vector<std::string> order;
-      std::set<std::string> seen;
-      for (const auto& s : r.strategies) {
-        if (s.name.empty() || s.name.find('/') != std::string::npos || s.name == "." ||
-            !seen.insert(s.name).second)
-          throw Error("strategy name '" + s.name + "' is empty, contains '/', or repeats");
-        order.push_back(s.name);
-      }
-      h5::write_attr(st, "order", order);
-      for (const auto& s : r.strategies) write_strategy_group(st, s);
-      MOEB_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL));
+    std::vector<std::string> order;
+    for (const auto& s : r.strategies) {
+      check_strategy_name(s.name, order);  // before any file is created
+      order.push_back(s.name);
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw H5Error("cannot rename " + tmp + " to " + path);
+    order.clear();
+    create_file(path, r, order);
   } catch (const Error& e) {
-    std::remove(tmp.c_str());
     throw H5Error(path + ": " + e.what());
   }
 }
 
 void Hdf5ResultSink::begin(const RunResult& provenance) {
-  run_ = provenance;
-  run_.strategies.clear();
-  run_.attrs_str["status"] = "running";
-  if (!run_.attrs_str.count("start_time")) run_.attrs_str["start_time"] = utc_now_iso8601();
-  flush();
+  RunResult run = provenance;
+  run.strategies.clear();
+  run.attrs_str["status"] = "running";
+  if (!run.attrs_str.count("start_time")) run.attrs_str["start_time"] = utc_now_iso8601();
+  run.attrs_str["end_time"] = utc_now_iso8601();
+  order_.clear();
+  try {
+    create_file(path_, run, order_);
+  } catch (const Error& e) {
+    throw H5Error(path_ + ": " + e.what());
+  }
 }
 
 void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
-  run_.strategies.push_back(s);
-  flush();
+  try {
+    Handle file = h5::open_file_rw(path_);
+    std::vector<std::string> order = order_;
+    append_strategy(file, s, order);
+    h5::write_attr(file, "end_time", utc_now_iso8601());
+    h5::write_attr(file, "load_avg_end", load_average());
+    h5::flush(file);
+    order_ = std::move(order);
+  } catch (const Error& e) {
+    throw H5Error(path_ + ": " + e.what());
+  }
 }
 
-void Hdf5ResultSink::finish(const std::string& status) {
-  run_.attrs_str["status"] = status;
-  flush();
-}
-
-void Hdf5ResultSink::flush() {
-  run_.attrs_str["end_time"] = utc_now_iso8601();
-  write_results(path_, run_);
+void Hdf5ResultSink::finish(RunStatus status) {
+  try {
+    Handle file = h5::open_file_rw(path_);
+    h5::write_attr(file, "status", to_string(status));
+    h5::write_attr(file, "end_time", utc_now_iso8601());
+    h5::write_attr(file, "load_avg_end", load_average());
+    h5::flush(file);
+  } catch (const Error& e) {
+    throw H5Error(path_ + ": " + e.what());
+  }
 }
 
 }  // namespace moeb

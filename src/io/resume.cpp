@@ -6,19 +6,21 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
+#include "io/validate.hpp"
 
 namespace moeb {
 
 bool is_finished_status(const std::string& status) {
-  return status == "complete" || status == "skipped";
+  const auto s = parse_strategy_status(status);
+  return s && is_finished(*s);
 }
 
 std::set<std::string> completed_strategies(const RunResult& previous) {
   std::set<std::string> done;
   for (const auto& s : previous.strategies) {
-    if (is_finished_status(s.status)) done.insert(s.name);
+    if (is_finished(s.status)) done.insert(s.name);
   }
   return done;
 }
@@ -46,7 +48,17 @@ std::set<std::string> completed_strategies(const std::string& results_path) {
   return done;
 }
 
-RunResult load_for_resume(const std::string& results_path) { return read_results(results_path); }
+RunResult load_for_resume(const std::string& results_path) {
+  // Nothing is carried over from a file that validate would refuse (issue 17): a strategy with a
+  // replica on rank 99 or a negative time would otherwise be copied into the new file.
+  const ValidationReport v = validate_results(results_path);
+  if (!v.ok())
+    throw InputError(results_path + ": cannot resume: the file fails validation (" +
+                     std::to_string(v.failures.size()) +
+                     (v.failures.size() == 1 ? " failure" : " failures") +
+                     ", first: " + v.failures.front() + "); see moebench validate");
+  return read_results(results_path);
+}
 
 std::vector<std::string> strategies_to_run(const std::vector<std::string>& planned,
                                            const std::set<std::string>& finished) {

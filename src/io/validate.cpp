@@ -5,8 +5,10 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "core/results.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
+#include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
 
 namespace moeb {
@@ -68,6 +70,7 @@ class Validator {
   void check_strategy(hid_t strategies, const std::string& name);
   void check_placement(hid_t g, const std::string& base);
   void check_measured(hid_t g, const std::string& base);
+  void check_failed(hid_t g, const std::string& base);
 
   hid_t file_;
   Failures& f_;
@@ -91,14 +94,22 @@ void Validator::check_root() {
   }
   if (h5::has_attr(file_, "status") && h5::attr_class(file_, "status") == h5::AttrClass::kString) {
     const std::string s = h5::read_attr_str(file_, "status");
-    if (s != "running" && s != "complete" && s != "interrupted")
+    if (!parse_run_status(s))
       f_.add("/ attribute 'status'", 2, "required root attribute",
-             "'" + s + "' is not running, complete or interrupted");
+             "'" + s + "' is not running, complete, interrupted or failed");
   }
-  root_.num_ranks = int_attr_or(file_, "num_ranks", -1);
-  root_.num_layers = int_attr_or(file_, "num_layers", -1);
-  root_.num_experts = int_attr_or(file_, "num_experts", -1);
-  root_.top_k = int_attr_or(file_, "top_k", -1);
+  auto bounded = [&](const char* name, int64_t max) -> int64_t {
+    const int64_t v = int_attr_or(file_, name, -1);
+    if (v == -1) return -1;
+    if (v >= 1 && v <= max) return v;
+    f_.add(std::string("/ attribute '") + name + "'", 2, "required root attribute",
+           std::to_string(v) + " outside [1, " + std::to_string(max) + "] (documented limit)");
+    return -1;  // strategies are not checked against it
+  };
+  root_.num_ranks = bounded("num_ranks", limits::kMaxRanks);
+  root_.num_layers = bounded("num_layers", limits::kMaxLayers);
+  root_.num_experts = bounded("num_experts", limits::kMaxExperts);
+  root_.top_k = bounded("top_k", limits::kMaxTopK);
   root_.slots_per_rank = int_attr_or(file_, "slots_per_rank", 0);
   root_.dispatch_row_bytes = int_attr_or(file_, "dispatch_row_bytes", 0);
   root_.combine_row_bytes = int_attr_or(file_, "combine_row_bytes", 0);
@@ -124,9 +135,16 @@ void Validator::check_placement(hid_t g, const std::string& base) {
   const auto L = static_cast<hsize_t>(root_.num_layers),
              E = static_cast<hsize_t>(root_.num_experts);
   const auto R = static_cast<hsize_t>(root_.num_ranks);
-  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1) {
+  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1 || rd[2] > R) {
     f_.add(pbase + "/replicas", 4, "placement shape",
-           "expected [L, E, K] with L = num_layers, E = num_experts");
+           "expected [L, E, K] with L = num_layers, E = num_experts, 1 <= K <= num_ranks");
+    return;
+  }
+  if (!product_within(static_cast<int64_t>(L * E), static_cast<int64_t>(rd[2]),
+                      limits::kMaxDatasetElements)) {
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "more than the documented limit of " + std::to_string(limits::kMaxDatasetElements) +
+               " elements");
     return;
   }
   if (nd != std::vector<hsize_t>{L, E}) {
@@ -197,6 +215,15 @@ void Validator::check_measured(hid_t g, const std::string& base) {
       const auto d = h5::dataset_dims(h5::open_dataset(m, n));
       if (!d.empty()) I = d[0];
     }
+  if (I > static_cast<hsize_t>(limits::kMaxResultIterations) ||
+      !product_within(static_cast<int64_t>(I), static_cast<int64_t>(L * R),
+                      limits::kMaxDatasetElements)) {
+    f_.add(mbase + "/batch_tokens", 4, "measured datasets",
+           std::to_string(I) + " iterations: more than the documented limits (" +
+               std::to_string(limits::kMaxResultIterations) + " iterations, " +
+               std::to_string(limits::kMaxDatasetElements) + " elements per dataset)");
+    return;
+  }
   std::map<std::string, std::vector<int64_t>> c;
   std::map<std::string, std::vector<double>> t;
   bool shapes_ok = true;
@@ -302,18 +329,37 @@ void Validator::check_measured(hid_t g, const std::string& base) {
     }
 }
 
+// A failed strategy says why, and what it did record must be consistent (its wrong elements
+// are the reason it failed, so rule 8 does not apply).
+void Validator::check_failed(hid_t g, const std::string& base) {
+  const bool reason = h5::has_attr(g, "skip_reason") &&
+                      h5::attr_class(g, "skip_reason") == h5::AttrClass::kString &&
+                      !h5::read_attr_str(g, "skip_reason").empty();
+  if (!reason)
+    f_.add(base + " attribute 'skip_reason'", 3, "a failed strategy has a reason", "missing");
+  if (root_.num_layers < 1 || root_.num_ranks < 1 || root_.num_experts < 1) return;  // rule 2
+  if (h5::exists(g, "placement")) check_placement(g, base);
+  if (h5::exists(g, "measured")) check_measured(g, base);
+}
+
 void Validator::check_strategy(hid_t strategies, const std::string& name) {
   const std::string base = "/strategies/" + name;
   Handle g = h5::open_group(strategies, name);
   std::string status;
   if (h5::has_attr(g, "status") && h5::attr_class(g, "status") == h5::AttrClass::kString)
     status = h5::read_attr_str(g, "status");
-  if (status != "complete" && status != "skipped" && status != "interrupted") {
+  const auto st = parse_strategy_status(status);
+  if (!st) {
     f_.add(base + " attribute 'status'", 3, "valid status",
-           status.empty() ? "missing" : "'" + status + "' is not complete, skipped or interrupted");
+           status.empty() ? "missing"
+                          : "'" + status + "' is not complete, skipped, interrupted or failed");
     return;
   }
-  if (status != "complete") return;
+  if (*st == StrategyStatus::kFailed) {
+    check_failed(g, base);
+    return;
+  }
+  if (*st != StrategyStatus::kComplete) return;
   if (root_.num_layers < 1 || root_.num_ranks < 1 || root_.num_experts < 1) return;  // rule 2
   check_placement(g, base);
   check_measured(g, base);
@@ -357,7 +403,9 @@ int Validator::run() {
 
 }  // namespace
 
-ValidationReport validate_results(const std::string& path) {
+namespace {
+
+ValidationReport validate_file(const std::string& path) {
   Handle file = h5::open_file_read(path);
   if (!h5::has_attr(file, "schema_version") ||
       h5::attr_class(file, "schema_version") != h5::AttrClass::kInt)
@@ -371,13 +419,35 @@ ValidationReport validate_results(const std::string& path) {
                      std::to_string(kResultsSchemaVersion) + ")");
   Failures f;
   ValidationReport rep;
+  if (h5::has_attr(file, "status") && h5::attr_class(file, "status") == h5::AttrClass::kString)
+    rep.status = h5::read_attr_str(file, "status");
   try {
     rep.num_strategies = Validator(file, f).run();
   } catch (const H5Error& e) {
     f.add("/", 1, "file readable", e.what());
   }
   rep.failures = f.lines();
+  if (rep.failures.empty()) {
+    // What report and --resume read must read: the same checks, one place (read_results).
+    try {
+      read_results(path);
+    } catch (const Error& e) {
+      std::string what = e.what();
+      if (what.rfind(path + ": ", 0) == 0) what = what.substr(path.size() + 2);
+      rep.failures.push_back("rule 1 (readable by report and --resume): " + what);
+    }
+  }
   return rep;
+}
+
+}  // namespace
+
+ValidationReport validate_results(const std::string& path) {
+  try {
+    return validate_file(path);
+  } catch (const H5Error& e) {
+    throw InputError(path + ": malformed HDF5 file: " + e.what());
+  }
 }
 
 }  // namespace moeb

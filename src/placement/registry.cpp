@@ -13,6 +13,7 @@ std::unique_ptr<PlacementStrategy> make_grace();
 std::unique_ptr<PlacementStrategy> make_craft();
 std::unique_ptr<PlacementStrategy> make_c2r();
 std::unique_ptr<PlacementStrategy> make_prefill();
+std::unique_ptr<PlacementStrategy> make_optimal();
 
 namespace {
 std::vector<std::unique_ptr<PlacementStrategy>> build_table() {
@@ -25,6 +26,7 @@ std::vector<std::unique_ptr<PlacementStrategy>> build_table() {
   t.push_back(make_craft());
   t.push_back(make_c2r());
   t.push_back(make_prefill());
+  t.push_back(make_optimal());
   return t;
 }
 }  // namespace

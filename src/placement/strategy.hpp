@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/batch_routing.hpp"
 #include "core/model.hpp"
 #include "core/options.hpp"
 #include "core/placement.hpp"
@@ -14,6 +15,8 @@
 #include "core/topology.hpp"
 
 namespace moeb {
+
+struct SystemModel;  // core/cost_model.hpp
 
 struct StrategySpec {
   std::string name;
@@ -29,6 +32,9 @@ struct PlacementInput {
   int slots_per_rank = 0;     // memory budget: experts a rank can hold, replicas included
   const Options& options;     // resolved against spec()
   uint64_t seed = 0;
+  // The cost model of the run's system when the caller has one (objectives in predicted time,
+  // e.g. optimal's layer_time); null otherwise.
+  const SystemModel* system = nullptr;
 };
 
 struct PlacementPlan {
@@ -38,6 +44,11 @@ struct PlacementPlan {
   // Free-form diagnostics worth keeping in the results (name -> value), e.g. "generic_experts".
   std::vector<std::pair<std::string, std::string>> notes;
 };
+
+// How the plan routes a batch (core/batch_routing).
+inline RoutingRule routing_rule(const PlacementPlan& p) {
+  return RoutingRule{&p.placement, p.policy.kind, p.transform.get()};
+}
 
 class PlacementStrategy {
  public:

@@ -136,7 +136,7 @@ void aggregate_cell(const CellSamples& samples, int num_layers, const ReportOpti
     // Placement-only figures exist without measurements too (a skipped run has none).
     if (with.empty() && (col.id == "placement_s" || col.id == "routing_dev_pct"))
       for (const auto& s : samples)
-        if (s.result->status != "skipped" && s.result->status != "failed") {
+        if (to_string(s.result->status) != "skipped" && to_string(s.result->status) != "failed") {
           auto it = s.figures.whole.find(col.id);
           if (it != s.figures.whole.end()) w.push_back(it->second);
         }

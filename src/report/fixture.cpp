@@ -180,7 +180,7 @@ RunResult make_fixture_run(const FixtureSpec& spec) {
   for (const auto& fs : spec.strategies) {
     StrategyResult s;
     s.name = fs.name;
-    s.status = fs.status;
+    s.status = parse_strategy_status(fs.status, true).value_or(StrategyStatus::kFailed);
     s.skip_reason = fs.skip_reason;
     s.description = "fixture strategy " + fs.name;
     s.oracle = fs.oracle;

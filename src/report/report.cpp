@@ -44,7 +44,7 @@ void set_cell_status(ReportGroup& g, const std::string& where, const CellSamples
   int complete = 0, interrupted = 0;
   std::map<std::string, int> others;  // status -> files
   for (const auto& s : samples) {
-    const std::string st = normalized_status(s.result->status);
+    const std::string st = normalized_status(to_string(s.result->status));
     if (st == "complete") {
       ++complete;
     } else if (st == "interrupted") {
@@ -60,11 +60,11 @@ void set_cell_status(ReportGroup& g, const std::string& where, const CellSamples
   else if (interrupted > 0)
     cell.status = "interrupted";
   else
-    cell.status = normalized_status(samples.front().result->status);
+    cell.status = normalized_status(to_string(samples.front().result->status));
   for (const auto& [st, count] : others) {
     std::string reason;
     for (const auto& s : samples)
-      if (normalized_status(s.result->status) == st && !s.result->skip_reason.empty()) {
+      if (normalized_status(to_string(s.result->status)) == st && !s.result->skip_reason.empty()) {
         reason = s.result->skip_reason;
         break;
       }
@@ -77,7 +77,7 @@ void set_cell_status(ReportGroup& g, const std::string& where, const CellSamples
                             std::to_string(n) + " files (" + reason + ")");
   }
   for (const auto& s : samples) {
-    if (s.result->status != "interrupted") continue;
+    if (to_string(s.result->status) != "interrupted") continue;
     add_cell_footnote(g, cell,
                       where + ": interrupted in " + *s.path +
                           (s.figures.has_data
@@ -97,7 +97,7 @@ void add_cell_notes(ReportGroup& g, const std::string& strategy, const std::stri
                           "not a deployable strategy)");
   const int n = static_cast<int>(samples.size());
   for (const auto& s : samples) {
-    if (s.result->routing_deviation >= 0 && s.result->status != "skipped") {
+    if (s.result->routing_deviation >= 0 && to_string(s.result->status) != "skipped") {
       add_cell_footnote(g, cell,
                         where + " changes routing: " + fmt_pct(s.result->routing_deviation) +
                             " of (token, expert) choices differ from the trace" +

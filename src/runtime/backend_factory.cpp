@@ -7,14 +7,16 @@
 
 namespace moeb {
 
-std::vector<std::string> backend_names() { return {"cpu", "cuda"}; }
+std::unique_ptr<Backend> make_backend(BackendKind kind, const BackendOptions& opt) {
+  switch (kind) {
+    case BackendKind::kCpu: return std::make_unique<CpuBackend>(opt);
+    case BackendKind::kCuda: return make_cuda_backend(opt);  // says so when built without CUDA
+  }
+  throw Error("make_backend: unhandled backend kind");
+}
 
 std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& opt) {
-  if (name == "cpu") return std::make_unique<CpuBackend>(opt);
-  if (name == "cuda") return make_cuda_backend(opt);  // says so when built without CUDA
-  std::string known;
-  for (const auto& n : backend_names()) known += (known.empty() ? "" : ", ") + n;
-  throw ConfigError("backend: unknown backend '" + name + "' (expected one of: " + known + ")");
+  return make_backend(parse_backend(name, "backend"), opt);
 }
 
 std::unique_ptr<Transport> make_transport(Backend& backend, MPI_Comm comm) {

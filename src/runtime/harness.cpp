@@ -24,13 +24,10 @@ namespace {
 constexpr int kMaxRowsMatrixRanks = 256;
 
 void validate(const Transport& transport, const Topology& topo, const ModelSpec& model,
-              const PlacementPlan& plan, const Workload& workload, const HarnessOptions& opt) {
+              const PlacementPlan& plan, int64_t num_batches, const HarnessOptions& opt) {
   if (opt.iterations < 1 || opt.warmup < 0)
     throw ConfigError("timing: iterations must be >= 1 and warmup >= 0 (got " +
                       std::to_string(opt.iterations) + ", " + std::to_string(opt.warmup) + ")");
-  if (opt.dispatch != "flat" && opt.dispatch != "hierarchical")
-    throw ConfigError("dispatch: '" + opt.dispatch + "' is not a dispatch mode "
-                      "(expected: flat, hierarchical)");
   if (opt.check && opt.check_samples < 1)
     throw ConfigError("check_samples must be >= 1 when check is on");
   if (topo.num_ranks() != transport.size())
@@ -39,7 +36,7 @@ void validate(const Transport& transport, const Topology& topo, const ModelSpec&
   if (plan.placement.num_layers() < model.num_layers)
     throw ConfigError("placement has " + std::to_string(plan.placement.num_layers()) +
                       " layers, model runs " + std::to_string(model.num_layers));
-  if (workload.num_batches() < 1) throw ConfigError("workload has no evaluation batches");
+  if (num_batches < 1) throw ConfigError("workload has no evaluation batches");
 }
 
 // Experts of `lp` with a replica on rank `me`.
@@ -49,32 +46,6 @@ std::vector<int32_t> hosted_experts(const LayerPlacement& lp, int me) {
     if (std::find(lp.replicas[e].begin(), lp.replicas[e].end(), me) != lp.replicas[e].end())
       out.push_back(e);
   return out;
-}
-
-// The batch an iteration replays, with the plan's route transform applied to a copy.
-struct LoadedBatch {
-  int64_t index = -1;
-  RoutingTrace trace;
-};
-
-void load_batch(const Workload& workload, const PlacementPlan& plan, int num_layers,
-                int64_t index, LoadedBatch& b) {
-  if (b.index == index) return;
-  b.trace = workload.batch(index);
-  // Routing indexes the placement by expert id: a mismatch would read out of bounds.
-  if (b.trace.num_layers() < num_layers || b.trace.top_k() < 1)
-    throw InputError("workload batch " + std::to_string(index) + ": " +
-                     std::to_string(b.trace.num_layers()) + " layers, the run needs " +
-                     std::to_string(num_layers));
-  for (int l = 0; l < num_layers; ++l)
-    if (b.trace.num_experts() != plan.placement.layers[l].num_experts())
-      throw InputError("workload batch " + std::to_string(index) + ": " +
-                       std::to_string(b.trace.num_experts()) + " experts, the placement of layer " +
-                       std::to_string(l) + " has " +
-                       std::to_string(plan.placement.layers[l].num_experts()));
-  if (plan.transform)
-    for (int l = 0; l < num_layers; ++l) plan.transform->apply(l, b.trace);
-  b.index = index;
 }
 
 // Per-rank measurements of the measured iterations, flat: [iteration][layer][metric].
@@ -152,10 +123,7 @@ void gather_results(Transport& transport, const LocalMeasurements& m, StrategyRe
                            all_times.data());
   transport.gather_to_root(m.rows.data(), static_cast<int64_t>(m.rows.size() * sizeof(int64_t)),
                            all_rows.data());
-  const auto& cn = count_metric_names();
-  const auto& tn = time_metric_names();
-  for (const auto& n : cn) out.counts[n].resize(I, L, R);
-  for (const auto& n : tn) out.times[n].resize(I, L, R);
+  out.resize_measurements(I, L, R);
   for (int r = 0; r < R; ++r) {
     if (me != 0 && r != me) continue;
     const int64_t* c = me == 0 ? all_counts.data() + m.counts.size() * r : m.counts.data();
@@ -163,10 +131,12 @@ void gather_results(Transport& transport, const LocalMeasurements& m, StrategyRe
     for (int i = 0; i < I; ++i)
       for (int l = 0; l < L; ++l) {
         const size_t base = static_cast<size_t>(i) * L + l;
-        for (int k = 0; k < kNumCountMetrics; ++k)
-          out.counts[cn[k]].at(i, l, r) = c[base * kNumCountMetrics + k];
-        for (int k = 0; k < kNumTimeMetrics; ++k)
-          out.times[tn[k]].at(i, l, r) = t[base * kNumTimeMetrics + k];
+        CountRow cr;
+        TimeRow tr;
+        std::copy_n(c + base * kNumCountMetrics, kNumCountMetrics, cr.begin());
+        std::copy_n(t + base * kNumTimeMetrics, kNumTimeMetrics, tr.begin());
+        out.store(i, l, r, cr);
+        out.store(i, l, r, tr);
       }
   }
   out.rows_matrix.clear();
@@ -182,19 +152,15 @@ void gather_results(Transport& transport, const LocalMeasurements& m, StrategyRe
   }
 }
 
-LayerInput layer_input(const Topology& topo, const PlacementPlan& plan, const LoadedBatch& batch,
-                       int layer, const HarnessOptions& opt) {
+LayerInput layer_input(const Topology& topo, RoutedBatch& batch, int layer,
+                       const HarnessOptions& opt) {
   LayerInput in;
   in.topo = &topo;
-  in.placement = &plan.placement.layers[layer];
-  in.policy = plan.policy.kind;
-  in.experts = batch.trace.layer_experts(layer);
-  in.weights = batch.trace.layer_weights(layer);
-  in.top_k = batch.trace.top_k();
-  in.route = RouteContext{opt.seed, layer, batch.index};
+  in.batch = &batch;
+  in.layer = layer;
   in.dedup = opt.dedup;
   in.sync_probe = opt.sync_probe;
-  in.hierarchical = opt.dispatch == "hierarchical";
+  in.hierarchical = opt.dispatch == DispatchMode::kHierarchical;
   return in;
 }
 
@@ -208,32 +174,55 @@ void inspect_output(Backend& backend, int layer, const DispatchRange& range, int
   opt.inspect_output(layer, range.begin, y);
 }
 
-void record_placement(const PlacementPlan& plan, int num_layers, int num_ranks,
-                      StrategyResult& out) {
-  out.replicas.resize(num_layers);
-  out.slots_used.resize(num_layers);
-  for (int l = 0; l < num_layers; ++l) {
-    out.replicas[l] = plan.placement.layers[l].replicas;
-    out.slots_used[l] = plan.placement.layers[l].slots_used(num_ranks);
-  }
-  out.replica_policy = to_string(plan.policy.kind);
-  out.route_transform = plan.transform ? plan.transform->name() : "";
-}
-
 }  // namespace
 
 void run_harness(Backend& backend, Transport& transport, const Topology& topo,
                  const ModelSpec& model, const PlacementPlan& plan, const Workload& workload,
                  const HarnessOptions& opt, StrategyResult& out) {
-  validate(transport, topo, model, plan, workload, opt);
-  if (opt.dispatch == "hierarchical" && !backend.supports_hierarchical())
+  BatchRouter router([&](int64_t b) { return workload.batch(b); }, routing_rule(plan), topo,
+                     opt.seed, model.num_layers, 0);
+  run_harness(backend, transport, topo, model, plan, router, workload.num_batches(), opt, out);
+}
+
+namespace {
+
+// Runs the layers of one iteration; on the first measured one, hands outputs to the hook and
+// checks them.
+void run_iteration(Backend& backend, Transport& transport, const Topology& topo,
+                   const ModelSpec& model, RoutedBatch& batch, int measured,
+                   const HarnessOptions& opt, LocalMeasurements& m, LayerState& state,
+                   ReferenceExperts& ref, CheckTotals& check) {
+  const int R = transport.size(), me = transport.rank();
+  const int64_t bi = batch.index(), T = batch.trace().num_tokens();
+  const DispatchRange range{token_begin(me, T, R), token_begin(me + 1, T, R)};
+  batch.clear_routes();  // routed inside the gate phase of every iteration
+  for (int l = 0; l < model.num_layers; ++l) {
+    backend.set_input(layer_inputs(opt.seed, l, bi, range, model.hidden), range.end - range.begin);
+    const LayerSample s = run_layer(backend, transport, layer_input(topo, batch, l, opt), state);
+    if (measured < 0) continue;
+    m.store(measured, l, s);
+    if (measured != 0) continue;
+    if (opt.inspect_output) inspect_output(backend, l, range, model.hidden, opt);
+    if (opt.check) {
+      const CheckParams cp{opt.seed,          me,           bi,          range.begin, range.end,
+                           opt.check_samples, opt.check_rtol, opt.check_atol};
+      check_layer_output(backend, batch.trace(), l, cp, ref, check);
+    }
+  }
+}
+
+}  // namespace
+
+void run_harness(Backend& backend, Transport& transport, const Topology& topo,
+                 const ModelSpec& model, const PlacementPlan& plan, BatchRouter& router,
+                 int64_t num_batches, const HarnessOptions& opt, StrategyResult& out) {
+  validate(transport, topo, model, plan, num_batches, opt);
+  if (opt.dispatch == DispatchMode::kHierarchical && !backend.supports_hierarchical())
     throw ConfigError("dispatch: backend '" + backend.name() +
                       "' does not support hierarchical dispatch");
   const int R = transport.size(), me = transport.rank(), L = model.num_layers;
-  const int64_t num_batches = workload.num_batches();
   for (int l = 0; l < L; ++l)
     backend.load_experts(opt.seed, l, hosted_experts(plan.placement.layers[l], me));
-  record_placement(plan, L, R, out);
 
   LocalMeasurements m;
   m.init(opt.iterations, L, R);
@@ -241,34 +230,18 @@ void run_harness(Backend& backend, Transport& transport, const Topology& topo,
   out.batch_tokens.assign(opt.iterations, 0);
   CheckTotals check;
   ReferenceExperts ref(opt.seed, model.hidden, model.ffn_hidden);
-  LoadedBatch batch;
   LayerState state;
 
   for (int it = 0; it < opt.warmup + opt.iterations; ++it) {
     poll_stop(transport, opt, it);
     const int measured = it - opt.warmup;  // < 0 during warm-up
     const int64_t bi = (measured < 0 ? it : measured) % num_batches;
-    load_batch(workload, plan, L, bi, batch);
-    const int64_t T = batch.trace.num_tokens();
-    const DispatchRange range{token_begin(me, T, R), token_begin(me + 1, T, R)};
+    RoutedBatch& batch = router.get(bi);
     if (measured >= 0) {
       out.batch_index[measured] = bi;
-      out.batch_tokens[measured] = T;
+      out.batch_tokens[measured] = batch.trace().num_tokens();
     }
-    for (int l = 0; l < L; ++l) {
-      backend.set_input(layer_inputs(opt.seed, l, bi, range, model.hidden), range.end - range.begin);
-      const LayerSample s =
-          run_layer(backend, transport, layer_input(topo, plan, batch, l, opt), state);
-      if (measured < 0) continue;
-      m.store(measured, l, s);
-      if (measured != 0) continue;
-      if (opt.inspect_output) inspect_output(backend, l, range, model.hidden, opt);
-      if (opt.check) {
-        const CheckParams cp{opt.seed, me, bi, range.begin, range.end,
-                             opt.check_samples, opt.check_rtol, opt.check_atol};
-        check_layer_output(backend, batch.trace, l, cp, ref, check);
-      }
-    }
+    run_iteration(backend, transport, topo, model, batch, measured, opt, m, state, ref, check);
     if (measured == 0 && opt.check) reduce_check(transport, check);
   }
 
@@ -277,11 +250,12 @@ void run_harness(Backend& backend, Transport& transport, const Topology& topo,
   out.wrong_elements = check.wrong_elements;
   out.max_abs_err = check.max_abs_err;
   if (check.wrong_elements > 0)
-    throw Error("correctness check failed for strategy '" + out.name + "': " +
-                std::to_string(check.wrong_elements) + " of " +
-                std::to_string(check.checked_elements) + " checked elements wrong (max |err| " +
-                std::to_string(check.max_abs_err) + ", rtol " + std::to_string(opt.check_rtol) +
-                ", atol " + std::to_string(opt.check_atol) + ")");
+    throw CheckFailed("correctness check failed for strategy '" + out.name + "': " +
+                      std::to_string(check.wrong_elements) + " of " +
+                      std::to_string(check.checked_elements) + " checked elements wrong (max |err| " +
+                      std::to_string(check.max_abs_err) + ", rtol " +
+                      std::to_string(opt.check_rtol) + ", atol " + std::to_string(opt.check_atol) +
+                      ")");
 }
 
 double measure_probe_overhead(Backend& backend, Transport& transport, int repetitions) {

@@ -8,7 +8,9 @@
 #include <span>
 #include <string>
 
+#include "core/batch_routing.hpp"
 #include "core/model.hpp"
+#include "core/run_types.hpp"
 #include "core/results.hpp"
 #include "core/topology.hpp"
 #include "placement/strategy.hpp"
@@ -24,7 +26,7 @@ struct HarnessOptions {
   int iterations = 10;           // iteration i replays batch i mod num_batches
   bool sync_probe = true;
   bool dedup = true;
-  std::string dispatch = "flat";  // flat | hierarchical
+  DispatchMode dispatch = DispatchMode::kFlat;
   bool check = true;
   int check_samples = 8;          // sampled tokens per rank per layer (first measured iteration)
   double check_rtol = 1e-3, check_atol = 1e-4;
@@ -38,11 +40,19 @@ struct HarnessOptions {
       inspect_output;
 };
 
-// Collective over the transport's ranks. On rank 0 `out` receives the measured cubes, the
-// rows matrix and the check totals; other ranks' `out` holds only their own values.
+// Collective over the transport's ranks. Iteration i replays batch i mod num_batches, taken
+// from `router` (core/batch_routing: fetched and transformed once; routed in each iteration's
+// gate phase). On rank 0 `out` receives the measured cubes, the rows matrix and the check
+// totals; other ranks' `out` holds only their own values. The placement itself is recorded
+// by the caller (experiment layer), not here.
 // Throws ConfigError on options it cannot run (iterations < 1, a placement with fewer layers
-// than the model, a topology of another size than the transport, an unknown dispatch mode).
-// Throws Error when the correctness check finds wrong elements (after filling `out`).
+// than the model, a topology of another size than the transport, hierarchical dispatch on a
+// backend without it). Throws CheckFailed when the correctness check finds wrong elements
+// (after filling `out`), Interrupted on a stop request.
+void run_harness(Backend& backend, Transport& transport, const Topology& topo,
+                 const ModelSpec& model, const PlacementPlan& plan, BatchRouter& router,
+                 int64_t num_batches, const HarnessOptions& opt, StrategyResult& out);
+// The same over `workload`'s batches, keeping no routed batch beyond the current one.
 void run_harness(Backend& backend, Transport& transport, const Topology& topo,
                  const ModelSpec& model, const PlacementPlan& plan, const Workload& workload,
                  const HarnessOptions& opt, StrategyResult& out);

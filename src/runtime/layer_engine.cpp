@@ -26,35 +26,33 @@ void sync_probe(Backend& backend, Transport& transport, bool enabled) {
 }
 }  // namespace
 
-std::array<int64_t, kNumCountMetrics> layer_counts(const DispatchPlan& plan, const Topology& topo,
-                                                   int64_t dispatch_row_bytes,
-                                                   int64_t combine_row_bytes) {
-  std::array<int64_t, kNumCountMetrics> c{};
-  c[0] = plan.token_end - plan.token_begin;
-  c[1] = plan.rows_computed();
-  for (int r = 0; r < plan.num_ranks; ++r) {
-    if (r == plan.me) continue;
-    const int inter = topo.same_node(plan.me, r) ? 0 : 1;
-    c[2 + inter] += plan.send_counts[r] * dispatch_row_bytes;  // bytes_sent_{intra,inter}
-    c[4 + inter] += plan.recv_counts[r] * dispatch_row_bytes;  // bytes_recv_{intra,inter}
-    // Combine mirrors dispatch: what was received goes back, what was sent comes back.
-    c[6 + inter] += plan.recv_counts[r] * combine_row_bytes;
-    c[8 + inter] += plan.send_counts[r] * combine_row_bytes;
-  }
+CountRow layer_counts(const DispatchPlan& plan, const Topology& topo, int64_t dispatch_row_bytes,
+                      int64_t combine_row_bytes) {
+  CountRow c{};
+  c[kTokensOwned] = plan.token_end - plan.token_begin;
+  c[kRowsComputed] = plan.rows_computed();
+  for (int r = 0; r < plan.num_ranks; ++r)
+    if (r != plan.me)
+      add_link_rows(c, !topo.same_node(plan.me, r), plan.send_counts[r], plan.recv_counts[r],
+                    dispatch_row_bytes, combine_row_bytes);
   return c;
 }
 
 namespace {
 
-// The per-phase seconds of time_metric_names(): t_gate, t_permute, t_dispatch, t_ffn,
-// t_combine, t_unpermute, t_layer, t_wait_dispatch, t_wait_combine.
-std::array<double, kNumTimeMetrics> phase_times(Backend& backend) {
-  return {backend.elapsed_s(kStart, kGated),          backend.elapsed_s(kGated, kPermuted),
-          backend.elapsed_s(kDispatchReady, kDispatched),
-          backend.elapsed_s(kDispatched, kComputed),  backend.elapsed_s(kCombineReady, kCombined),
-          backend.elapsed_s(kCombined, kEnd),         backend.elapsed_s(kStart, kEnd),
-          backend.elapsed_s(kPermuted, kDispatchReady),
-          backend.elapsed_s(kComputed, kCombineReady)};
+// The per-phase seconds of the time metrics (core/results.hpp) from the timestamp slots.
+TimeRow phase_times(Backend& backend) {
+  TimeRow t{};
+  t[kTGate] = backend.elapsed_s(kStart, kGated);
+  t[kTPermute] = backend.elapsed_s(kGated, kPermuted);
+  t[kTDispatch] = backend.elapsed_s(kDispatchReady, kDispatched);
+  t[kTFfn] = backend.elapsed_s(kDispatched, kComputed);
+  t[kTCombine] = backend.elapsed_s(kCombineReady, kCombined);
+  t[kTUnpermute] = backend.elapsed_s(kCombined, kEnd);
+  t[kTLayer] = backend.elapsed_s(kStart, kEnd);
+  t[kTWaitDispatch] = backend.elapsed_s(kPermuted, kDispatchReady);
+  t[kTWaitCombine] = backend.elapsed_s(kComputed, kCombineReady);
+  return t;
 }
 
 // Hierarchical layer: hop 1 relays owned rows to peers on other nodes, hop 2 forwards held
@@ -68,9 +66,9 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
     if (sync_before_a2a) backend.synchronize();
   };
   backend.record_time(kStart);
-  st.dest.resize(in.experts.size());
-  route_layer(*in.placement, in.policy, *in.topo, in.experts, in.top_k, in.route, st.dest);
-  st.hier = build_hier_plan(in.experts, in.weights, st.dest, in.top_k, *in.topo, me, in.dedup);
+  const RoutingTrace& trace = in.batch->trace();
+  st.hier = build_hier_plan(trace.layer_experts(in.layer), trace.layer_weights(in.layer),
+                            in.batch->dest(in.layer), trace.top_k(), *in.topo, me, in.dedup);
   const HierPlan& h = st.hier;
   backend.record_time(kGated);
 
@@ -92,7 +90,7 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
                       backend.dispatch_row_bytes());
   backend.record_time(kDispatched);
 
-  backend.expert_ffn(in.route.layer, h.local);
+  backend.expert_ffn(in.layer, h.local);
   backend.record_time(kComputed);
 
   sync_probe(backend, transport, in.sync_probe);
@@ -124,22 +122,16 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
 
 }  // namespace
 
-std::array<int64_t, kNumCountMetrics> hier_layer_counts(const HierPlan& h, const Topology& topo,
-                                                        int64_t dispatch_row_bytes,
-                                                        int64_t combine_row_bytes) {
+CountRow hier_layer_counts(const HierPlan& h, const Topology& topo, int64_t dispatch_row_bytes,
+                           int64_t combine_row_bytes) {
   // Hop 2 is counted like a flat plan (it only reaches ranks of the node); hop 1 adds the relay
   // rows on the links it actually uses.
-  std::array<int64_t, kNumCountMetrics> c =
-      layer_counts(h.local, topo, dispatch_row_bytes, combine_row_bytes);
+  CountRow c = layer_counts(h.local, topo, dispatch_row_bytes, combine_row_bytes);
   const int me = h.local.me;
-  for (int r = 0; r < h.local.num_ranks; ++r) {
-    if (r == me) continue;
-    const int inter = topo.same_node(me, r) ? 0 : 1;
-    c[2 + inter] += h.relay_send_counts[r] * dispatch_row_bytes;
-    c[4 + inter] += h.relay_recv_counts[r] * dispatch_row_bytes;
-    c[6 + inter] += h.relay_recv_counts[r] * combine_row_bytes;
-    c[8 + inter] += h.relay_send_counts[r] * combine_row_bytes;
-  }
+  for (int r = 0; r < h.local.num_ranks; ++r)
+    if (r != me)
+      add_link_rows(c, !topo.same_node(me, r), h.relay_send_counts[r], h.relay_recv_counts[r],
+                    dispatch_row_bytes, combine_row_bytes);
   return c;
 }
 
@@ -151,10 +143,11 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
   DispatchPlan& plan = st.plan;
 
   backend.record_time(kStart);
-  // Gate: the whole batch's routing (every rank computes it identically), then this rank's plan.
-  st.dest.resize(in.experts.size());
-  route_layer(*in.placement, in.policy, *in.topo, in.experts, in.top_k, in.route, st.dest);
-  plan = build_dispatch_plan(in.experts, in.weights, st.dest, in.top_k, R, me, in.dedup);
+  // Gate: the whole batch's routing (every rank computes it identically, once per batch and
+  // layer: RoutedBatch), then this rank's plan.
+  const RoutingTrace& trace = in.batch->trace();
+  plan = build_dispatch_plan(trace.layer_experts(in.layer), trace.layer_weights(in.layer),
+                             in.batch->dest(in.layer), trace.top_k(), R, me, in.dedup);
   backend.record_time(kGated);
 
   backend.prepare(plan);
@@ -169,7 +162,7 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
                       backend.dispatch_row_bytes());
   backend.record_time(kDispatched);
 
-  backend.expert_ffn(in.route.layer, plan);
+  backend.expert_ffn(in.layer, plan);
   backend.record_time(kComputed);
 
   sync_probe(backend, transport, in.sync_probe);

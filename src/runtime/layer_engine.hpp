@@ -9,10 +9,11 @@
 #include <span>
 #include <vector>
 
+#include "core/batch_routing.hpp"
 #include "core/dispatch_plan.hpp"
 #include "core/hier_plan.hpp"
 #include "core/placement.hpp"
-#include "core/routing.hpp"
+#include "core/results.hpp"
 #include "core/topology.hpp"
 
 namespace moeb {
@@ -20,31 +21,23 @@ namespace moeb {
 class Backend;
 class Transport;
 
-constexpr int kNumCountMetrics = 10;  // count_metric_names() order
-constexpr int kNumTimeMetrics = 9;    // time_metric_names() order
-
 struct LayerInput {
   const Topology* topo = nullptr;
-  const LayerPlacement* placement = nullptr;
-  ReplicaPolicyKind policy = ReplicaPolicyKind::kPrimary;
-  std::span<const int32_t> experts;  // the batch's top-k ids at this layer, token-major
-  std::span<const float> weights;    // their gate weights
-  int top_k = 0;
-  RouteContext route;                // seed, layer, batch index of the routing draws
+  RoutedBatch* batch = nullptr;      // the batch under the plan; routed once (in the gate phase)
+  int layer = 0;
   bool dedup = true;
   bool sync_probe = true;
   bool hierarchical = false;         // two-hop dispatch (core/hier_plan) instead of flat
 };
 
 struct LayerSample {
-  std::array<int64_t, kNumCountMetrics> counts{};
-  std::array<double, kNumTimeMetrics> times{};  // seconds
+  CountRow counts{};
+  TimeRow times{};                               // seconds
   std::vector<int64_t> rows_sent_to;             // [R] token copies sent per destination, all hops
 };
 
-// Plans and routing of the last layer run; reused across layers to avoid reallocation.
+// Plans of the last layer run; reused across layers to avoid reallocation.
 struct LayerState {
-  std::vector<int32_t> dest;
   DispatchPlan plan;  // flat plan, or the hop-2 plan of `hier`'s copy when hierarchical
   HierPlan hier;
 };
@@ -55,16 +48,13 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
                       LayerState& state);
 
 // Counts of a hierarchical layer: hop-1 bytes are inter-node, hop-2 bytes intra-node (self 0).
-std::array<int64_t, kNumCountMetrics> hier_layer_counts(const HierPlan& plan,
-                                                        const Topology& topo,
-                                                        int64_t dispatch_row_bytes,
-                                                        int64_t combine_row_bytes);
+CountRow hier_layer_counts(const HierPlan& plan, const Topology& topo, int64_t dispatch_row_bytes,
+                           int64_t combine_row_bytes);
 
 // Counts of count_metric_names() for one rank's plan: bytes from the per-peer row counts
 // actually exchanged, split intra/inter node by `topo`; sending to oneself is 0 bytes.
-std::array<int64_t, kNumCountMetrics> layer_counts(const DispatchPlan& plan, const Topology& topo,
-                                                   int64_t dispatch_row_bytes,
-                                                   int64_t combine_row_bytes);
+CountRow layer_counts(const DispatchPlan& plan, const Topology& topo, int64_t dispatch_row_bytes,
+                      int64_t combine_row_bytes);
 
 // Identity of global token `t` of batch `batch_index` for input generation: inputs depend on
 // (seed, layer, batch, token in batch) and never on the rank layout.

@@ -3,7 +3,7 @@
 #include <limits>
 #include <string>
 
-#include "runtime/mpi_check.hpp"
+#include "platform/mpi_env.hpp"
 
 namespace moeb {
 

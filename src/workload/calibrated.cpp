@@ -70,9 +70,9 @@ double solve(double lo, double hi, double target, int steps,
 
 }  // namespace
 
-CalibrationResult calibrate_generator(const CalibrationTargets& targets, const ModelSpec& model,
-                                      const SyntheticSpec& base, uint64_t seed,
-                                      int64_t sample_tokens) {
+namespace {
+
+void check_targets(const CalibrationTargets& targets) {
   auto fail = [](const std::string& key, const std::string& what) {
     throw ConfigError("workload: key '" + key + "': " + what);
   };
@@ -84,47 +84,34 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
   if (!(targets.recurrence >= 0 && targets.recurrence < 1))
     fail("target_recurrence", "expected [0, 1)");
   if (targets.num_families < 1) fail("families", "expected >= 1");
-  CalibrationResult r;
-  r.targets = targets;
-  r.targets.skew = std::min(targets.skew, 0.95 * model.num_experts / model.top_k);
-  r.sample_tokens = sample_tokens;
-  // An eight-layer copy of the model: statistics are means over layers (each layer draws its own
-  // permutation and hot sets, so fewer layers would leave the mean noisy).
-  ModelSpec m = model;
-  m.num_layers = std::min(model.num_layers, 8);
-  SyntheticSpec s = base;
-  s.distribution = "families";
-  s.num_families = targets.num_families;
-  s.recurrence = 0.0;
-  s.phase_mix = 1.0;
-  // Coordinate rounds: skew rises with the Zipf exponent; the pair share (from a hot share of
-  // about 0.3 up) with the family hot share; Spearman with phase_mix. Each knob moves the other
-  // statistics too (a drifting decode ranking flattens the combined loads), hence three rounds
-  // and a final skew pass, the statistic most sensitive to the others.
-  auto solve_knob = [&](double SyntheticSpec::*knob, double lo, double hi, double target,
-                        double Measured::*stat, int steps) {
+}
+
+// Measures generator knobs on the fixed calibration sample.
+struct Sampler {
+  ModelSpec model;  // the (at most eight-layer) copy the statistics are measured on
+  uint64_t seed;
+  int64_t tokens;
+  Measured operator()(const SyntheticSpec& s) const { return measure(s, model, seed, tokens); }
+  // Sets `knob` of `s` by bisection on [lo, hi] so that `stat` comes closest to `target`.
+  void solve_knob(SyntheticSpec& s, double SyntheticSpec::*knob, double lo, double hi,
+                  double target, double Measured::*stat, int steps) const {
     s.*knob = solve(lo, hi, target, steps, [&](double x) {
       SyntheticSpec t = s;
       t.*knob = x;
-      return measure(t, m, seed, sample_tokens).*stat;
+      return (*this)(t).*stat;
     });
-  };
-  s.zipf_s = 1.0;
-  s.family_hot_share = 0.5;
-  for (int round = 0; round < 1; ++round) {
-    solve_knob(&SyntheticSpec::zipf_s, 0.0, 3.0, r.targets.skew, &Measured::skew, 8);
-    solve_knob(&SyntheticSpec::family_hot_share, 0.3, 0.95, r.targets.pair_share, &Measured::pair,
-               7);
-    solve_knob(&SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman, &Measured::spearman,
-               7);
   }
-  // Skew and pair share are coupled most: solve them jointly. For each hot share on a grid the
-  // exponent is solved exactly for the skew target; the hot share whose pair share is closest
-  // wins (a grid, not a bisection: along the skew curve the pair share need not be monotone).
+};
+
+// Skew and pair share are coupled most: solve them jointly. For each hot share on a grid the
+// exponent is solved exactly for the skew target; the hot share whose pair share is closest
+// wins (a grid, not a bisection: along the skew curve the pair share need not be monotone).
+SyntheticSpec solve_skew_and_pair(const SyntheticSpec& s, const CalibrationTargets& targets,
+                                  const Sampler& sample) {
   auto skew_exponent = [&](SyntheticSpec t) {
-    return solve(0.0, 3.0, r.targets.skew, 8, [&](double x) {
+    return solve(0.0, 3.0, targets.skew, 8, [&](double x) {
       t.zipf_s = x;
-      return measure(t, m, seed, sample_tokens).skew;
+      return sample(t).skew;
     });
   };
   double best_err = INFINITY;
@@ -133,22 +120,53 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
     SyntheticSpec t = s;
     t.family_hot_share = h;
     t.zipf_s = skew_exponent(t);
-    Measured got = measure(t, m, seed, sample_tokens);
-    double err = std::abs(got.pair - r.targets.pair_share) +
-                 0.5 * std::abs(got.skew - r.targets.skew) / r.targets.skew;
+    Measured got = sample(t);
+    double err = std::abs(got.pair - targets.pair_share) +
+                 0.5 * std::abs(got.skew - targets.skew) / targets.skew;
     if (err < best_err) {
       best_err = err;
       best = t;
     }
   }
-  s = best;
-  solve_knob(&SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman, &Measured::spearman, 7);
-  s.recurrence = solve(0.0, 0.95, r.targets.recurrence, 8, [&](double x) {
-    SyntheticSpec t = s;
-    t.recurrence = x;
-    return measure(t, m, seed, sample_tokens).recurrence;
-  });
-  Measured a = measure(s, m, seed, sample_tokens);
+  return best;
+}
+
+}  // namespace
+
+CalibrationResult calibrate_generator(const CalibrationTargets& targets, const ModelSpec& model,
+                                      const SyntheticSpec& base, uint64_t seed,
+                                      int64_t sample_tokens) {
+  check_targets(targets);
+  CalibrationResult r;
+  r.targets = targets;
+  r.targets.skew = std::min(targets.skew, 0.95 * model.num_experts / model.top_k);
+  r.sample_tokens = sample_tokens;
+  // An eight-layer copy of the model: statistics are means over layers (each layer draws its own
+  // permutation and hot sets, so fewer layers would leave the mean noisy).
+  Sampler sample{model, seed, sample_tokens};
+  sample.model.num_layers = std::min(model.num_layers, 8);
+  SyntheticSpec s = base;
+  s.distribution = "families";
+  s.num_families = targets.num_families;
+  s.recurrence = 0.0;
+  s.phase_mix = 1.0;
+  // Coordinate rounds: skew rises with the Zipf exponent; the pair share (from a hot share of
+  // about 0.3 up) with the family hot share; Spearman with phase_mix. Each knob moves the other
+  // statistics too (a drifting decode ranking flattens the combined loads), hence a joint skew
+  // and pair-share pass afterwards, then Spearman and recurrence again.
+  s.zipf_s = 1.0;
+  s.family_hot_share = 0.5;
+  sample.solve_knob(s, &SyntheticSpec::zipf_s, 0.0, 3.0, r.targets.skew, &Measured::skew, 8);
+  sample.solve_knob(s, &SyntheticSpec::family_hot_share, 0.3, 0.95, r.targets.pair_share,
+                    &Measured::pair, 7);
+  sample.solve_knob(s, &SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman,
+                    &Measured::spearman, 7);
+  s = solve_skew_and_pair(s, r.targets, sample);
+  sample.solve_knob(s, &SyntheticSpec::phase_mix, 0.0, 1.0, r.targets.phase_spearman,
+                    &Measured::spearman, 7);
+  sample.solve_knob(s, &SyntheticSpec::recurrence, 0.0, 0.95, r.targets.recurrence,
+                    &Measured::recurrence, 8);
+  Measured a = sample(s);
   r.spec = s;
   r.achieved_skew = a.skew;
   r.achieved_pair_share = a.pair;
@@ -157,14 +175,8 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
   return r;
 }
 
-}  // namespace moeb
-
-#include "workload/replay.hpp"
-
-namespace moeb {
-
 std::shared_ptr<const SyntheticGenerator> make_calibrated_generator(
-    const WorkloadConfig& w, const ModelSpec& model, uint64_t seed,
+    const WorkloadConfig& w, const SyntheticSpec& base, const ModelSpec& model, uint64_t seed,
     std::map<std::string, std::string>* prov) {
   CalibrationTargets t;
   if (!w.preset.empty()) {
@@ -176,7 +188,6 @@ std::shared_ptr<const SyntheticGenerator> make_calibrated_generator(
     t.recurrence = w.target_recurrence;
     t.num_families = w.num_families;
   }
-  SyntheticSpec base = synthetic_spec_of(w);
   const int64_t sample = 4096;
   CalibrationResult r = calibrate_generator(t, model, base, seed, sample);
   if (prov) {

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/model.hpp"
 #include "workload/synthetic.hpp"
 
@@ -46,5 +49,12 @@ struct CalibrationResult {
 CalibrationResult calibrate_generator(const CalibrationTargets& targets, const ModelSpec& model,
                                       const SyntheticSpec& base, uint64_t seed,
                                       int64_t sample_tokens);
+
+// The calibrated generator (distribution = "calibrated"): solves knobs, starting from `base`
+// (the knobs `w` names), for the targets in `w` or its workload preset, and records targets and
+// knobs in `prov` when given.
+std::shared_ptr<const SyntheticGenerator> make_calibrated_generator(
+    const WorkloadConfig& w, const SyntheticSpec& base, const ModelSpec& model, uint64_t seed,
+    std::map<std::string, std::string>* prov);
 
 }  // namespace moeb

@@ -1,25 +1,16 @@
-// Pieces of open_workload that involve trace files and the calibrated generator.
+// Trace replay for open_workload: trace files (one or a weighted mix) as one token source, and
+// calibration statistics from a separate trace.
 #pragma once
 
-#include <map>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
 #include "core/stats.hpp"
-#include "workload/synthetic.hpp"
 #include "workload/token_source.hpp"
 
 namespace moeb {
-
-// The generator knobs a workload config names (distribution uniform | zipf | families).
-SyntheticSpec synthetic_spec_of(const WorkloadConfig& w);
-
-// Statistics of `ordered` tokens of `src`, added batch by batch (batches of batch_tokens).
-RoutingStats stats_of_tokens(const TokenSource& src, std::span<const int64_t> ordered,
-                             int num_layers, int64_t batch_tokens);
 
 // Opens one or several routing-trace files (results_schema/TRACE.md) as one source. With
 // several, requests are drawn from each so that trace i contributes a share weights[i] of the
@@ -33,11 +24,5 @@ std::shared_ptr<TokenSource> open_trace_mix(const std::vector<std::string>& path
 RoutingStats calibration_stats_from_trace(const std::string& path, const ModelSpec& model,
                                           const std::string& order, int64_t batch_tokens,
                                           int64_t* tokens, int64_t* requests);
-
-// The calibrated generator (distribution = "calibrated"): solves generator knobs for the
-// targets in `w` (or its workload preset) and records targets and knobs in `prov`.
-std::shared_ptr<const SyntheticGenerator> make_calibrated_generator(
-    const WorkloadConfig& w, const ModelSpec& model, uint64_t seed,
-    std::map<std::string, std::string>* prov);
 
 }  // namespace moeb

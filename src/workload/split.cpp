@@ -36,6 +36,10 @@ RequestGroups group_by_request(const std::vector<TokenMeta>& metas,
 }
 }  // namespace
 
+std::string honest_split(const WorkloadConfig& w) {
+  return w.calibration_trace.empty() ? "fraction" : "trace";
+}
+
 int64_t count_requests(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens) {
   std::unordered_set<int64_t> ids;
   for (int64_t t : tokens) ids.insert(metas[t].request_id);

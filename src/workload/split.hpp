@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/trace.hpp"
 
 namespace moeb {
@@ -21,6 +22,11 @@ struct SplitResult {
 // round(fraction * requests) of them (at least 1, and at least 1 left) go to calibration.
 // Throws ConfigError when there are fewer than 2 requests or fraction is outside (0, 1).
 SplitResult split_by_request(const std::vector<TokenMeta>& metas, double fraction, uint64_t seed);
+
+// The honest split whose evaluation tokens split = "oracle" evaluates (and calibrates on):
+// "trace" when the workload names a calibration trace (the whole trace is evaluated), else
+// "fraction" (the evaluation part of the split by request).
+std::string honest_split(const WorkloadConfig& w);
 
 // Number of distinct request ids among `tokens`.
 int64_t count_requests(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens);

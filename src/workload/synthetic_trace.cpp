@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
-#include "workload/replay.hpp"
+#include "workload/generator.hpp"
 #include "workload/trace_file.hpp"
 
 namespace moeb {
@@ -15,10 +15,7 @@ std::map<std::string, std::string> write_synthetic_trace(const RunConfig& cfg,
   validate_model(model, "model");
   if (cfg.workload.tokens < 1) throw ConfigError("workload: key 'tokens': expected >= 1");
   std::map<std::string, std::string> prov;
-  std::shared_ptr<const SyntheticGenerator> gen =
-      cfg.workload.distribution == "calibrated"
-          ? make_calibrated_generator(cfg.workload, model, cfg.seed, &prov)
-          : std::make_shared<SyntheticGenerator>(synthetic_spec_of(cfg.workload), model, cfg.seed);
+  std::shared_ptr<const SyntheticGenerator> gen = make_generator(cfg.workload, model, cfg.seed, &prov);
   auto metas = gen->token_metas(cfg.workload.tokens);
   TraceHeader h;
   h.num_layers = model.num_layers;

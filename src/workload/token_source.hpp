@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/stats.hpp"
 #include "core/trace.hpp"
 #include "workload/synthetic.hpp"
 
@@ -35,5 +36,9 @@ class TokenSource {
 std::shared_ptr<TokenSource> make_synthetic_source(std::shared_ptr<const SyntheticGenerator> gen,
                                                    int num_layers, int num_experts, int top_k,
                                                    int64_t tokens);
+
+// Statistics of `ordered` tokens of `src`, added batch by batch (batches of batch_tokens).
+RoutingStats stats_of_tokens(const TokenSource& src, std::span<const int64_t> ordered,
+                             int num_layers, int64_t batch_tokens);
 
 }  // namespace moeb

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "workload/generator.hpp"
 #include "workload/replay.hpp"
 #include "workload/split.hpp"
 #include "workload/synthetic.hpp"
@@ -53,24 +54,6 @@ class BatchedWorkload final : public Workload {
   bool oracle_;
 };
 
-}  // namespace
-
-SyntheticSpec synthetic_spec_of(const WorkloadConfig& w) {
-  SyntheticSpec s;
-  s.distribution = w.distribution;
-  s.zipf_s = w.zipf_s;
-  s.num_families = w.num_families;
-  s.family_hot_share = w.family_hot_share;
-  s.block_experts = w.block_experts;
-  s.recurrence = w.recurrence;
-  s.phase_mix = w.phase_mix;
-  s.request_tokens = w.request_tokens;
-  s.prefill_share = w.prefill_share;
-  return s;
-}
-
-namespace {
-
 void check_shape(const TokenSource& src, const ModelSpec& model, const std::string& what) {
   auto fail = [&](const std::string& m) { throw ConfigError("workload: " + what + ": " + m); };
   if (src.num_experts() != model.num_experts)
@@ -102,33 +85,16 @@ std::string resolve_path(const std::string& p, const std::string& suite_path,
                    looked);
 }
 
-}  // namespace
-
-RoutingStats stats_of_tokens(const TokenSource& src, std::span<const int64_t> ordered,
-                             int num_layers, int64_t batch_tokens) {
-  RoutingStats stats(num_layers, src.num_experts(), src.family_names());
-  for (size_t b = 0; b < ordered.size(); b += static_cast<size_t>(batch_tokens)) {
-    size_t n = std::min(static_cast<size_t>(batch_tokens), ordered.size() - b);
-    stats.add_batch(src.fetch(ordered.subspan(b, n), num_layers));
-  }
-  return stats;
-}
-
-std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& model) {
+// The token source the config names (synthetic generator or trace files); its provenance goes
+// into `prov`.
+std::shared_ptr<const TokenSource> open_source(const RunConfig& cfg, const ModelSpec& model,
+                                               std::map<std::string, std::string>& prov) {
   const WorkloadConfig& w = cfg.workload;
-  validate_model(model, "model");
-  if (w.batch_tokens < 1)
-    throw ConfigError("workload: key 'batch_tokens': expected >= 1, got " +
-                      std::to_string(w.batch_tokens));
-  std::map<std::string, std::string> prov;
   std::shared_ptr<const TokenSource> src;
   if (w.kind == "synthetic") {
     if (w.tokens < 2)
       throw ConfigError("workload: key 'tokens': expected >= 2, got " + std::to_string(w.tokens));
-    std::shared_ptr<const SyntheticGenerator> gen =
-        w.distribution == "calibrated"
-            ? make_calibrated_generator(w, model, cfg.seed, &prov)
-            : std::make_shared<SyntheticGenerator>(synthetic_spec_of(w), model, cfg.seed);
+    std::shared_ptr<const SyntheticGenerator> gen = make_generator(w, model, cfg.seed, &prov);
     src = make_synthetic_source(gen, model.num_layers, model.num_experts, model.top_k, w.tokens);
     prov["workload_kind"] = "synthetic";
     prov["distribution"] = w.distribution;
@@ -144,59 +110,87 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   prov["trace_source"] = src->source();
   prov["trace_sha256"] = src->sha256();
   prov["dropped_tokens"] = std::to_string(src->dropped_tokens());
+  return src;
+}
 
-  const int64_t concurrency = default_concurrency(w.batch_tokens);
-  const auto& metas = src->metas();
+// The calibration / evaluation split of a source: what the strategies calibrate on and which
+// tokens are replayed.
+struct SplitParts {
   std::vector<int64_t> eval_tokens;
-  RoutingStats stats;
+  RoutingStats stats;  // of the calibration part (the evaluation part when oracle)
   bool oracle = false;
   int64_t cal_tokens = 0, cal_requests = 0, eval_requests = 0;
-  if (w.split == "fraction" || w.split == "oracle") {
+};
+
+SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const TokenSource& src,
+                        std::map<std::string, std::string>& prov) {
+  const WorkloadConfig& w = cfg.workload;
+  const int64_t concurrency = default_concurrency(w.batch_tokens);
+  const auto& metas = src.metas();
+  SplitParts out;
+  out.oracle = w.split == "oracle";
+  const std::string honest = out.oracle ? honest_split(w) : w.split;
+  if (honest == "fraction") {
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
-    eval_tokens = std::move(split.evaluation);
-    eval_requests = split.evaluation_requests;
-    oracle = w.split == "oracle";
-    if (oracle) {
-      auto ordered = order_tokens(metas, eval_tokens, w.order, concurrency);
-      stats = stats_of_tokens(*src, ordered, model.num_layers, w.batch_tokens);
-      cal_tokens = static_cast<int64_t>(eval_tokens.size());
-      cal_requests = eval_requests;
-    } else {
+    out.eval_tokens = std::move(split.evaluation);
+    out.eval_requests = split.evaluation_requests;
+    if (!out.oracle) {
       auto ordered = order_tokens(metas, split.calibration, w.order, concurrency);
-      stats = stats_of_tokens(*src, ordered, model.num_layers, w.batch_tokens);
-      cal_tokens = static_cast<int64_t>(split.calibration.size());
-      cal_requests = split.calibration_requests;
+      out.stats = stats_of_tokens(src, ordered, model.num_layers, w.batch_tokens);
+      out.cal_tokens = static_cast<int64_t>(split.calibration.size());
+      out.cal_requests = split.calibration_requests;
     }
     prov["calibration_fraction"] = std::to_string(w.calibration_fraction);
-  } else if (w.split == "trace") {
+  } else if (honest == "trace") {
     if (w.calibration_trace.empty())
       throw ConfigError("workload: key 'calibration_trace': required when split = \"trace\"");
-    stats = calibration_stats_from_trace(
-        resolve_path(w.calibration_trace, cfg.suite_path, "calibration_trace"), model, w.order,
-        w.batch_tokens, &cal_tokens, &cal_requests);
-    eval_tokens.resize(metas.size());
-    std::iota(eval_tokens.begin(), eval_tokens.end(), 0);
-    eval_requests = count_requests(metas, eval_tokens);
+    if (!out.oracle)
+      out.stats = calibration_stats_from_trace(
+          resolve_path(w.calibration_trace, cfg.suite_path, "calibration_trace"), model, w.order,
+          w.batch_tokens, &out.cal_tokens, &out.cal_requests);
+    out.eval_tokens.resize(metas.size());
+    std::iota(out.eval_tokens.begin(), out.eval_tokens.end(), 0);
+    out.eval_requests = count_requests(metas, out.eval_tokens);
     prov["calibration_trace"] = w.calibration_trace;
   } else {
     throw ConfigError("workload: key 'split': expected fraction | trace | oracle, got '" + w.split +
                       "'");
   }
-  if (eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
-  auto order = order_tokens(metas, eval_tokens, w.order, concurrency);
+  if (out.eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& model) {
+  const WorkloadConfig& w = cfg.workload;
+  validate_model(model, "model");
+  if (w.batch_tokens < 1)
+    throw ConfigError("workload: key 'batch_tokens': expected >= 1, got " +
+                      std::to_string(w.batch_tokens));
+  std::map<std::string, std::string> prov;
+  std::shared_ptr<const TokenSource> src = open_source(cfg, model, prov);
+  SplitParts parts = split_source(cfg, model, *src, prov);
+  auto order = order_tokens(src->metas(), parts.eval_tokens, w.order,
+                            default_concurrency(w.batch_tokens));
+  if (parts.oracle) {  // calibrate on exactly the evaluation batches
+    parts.stats = stats_of_tokens(*src, order, model.num_layers, w.batch_tokens);
+    parts.cal_tokens = static_cast<int64_t>(order.size());
+    parts.cal_requests = parts.eval_requests;
+    prov["oracle_of_split"] = honest_split(w);
+  }
 
   prov["split"] = w.split;
-  prov["oracle"] = oracle ? "1" : "0";
+  prov["oracle"] = parts.oracle ? "1" : "0";
   prov["order"] = w.order;
   prov["batch_tokens"] = std::to_string(w.batch_tokens);
-  prov["calibration_tokens"] = std::to_string(cal_tokens);
-  prov["calibration_requests"] = std::to_string(cal_requests);
+  prov["calibration_tokens"] = std::to_string(parts.cal_tokens);
+  prov["calibration_requests"] = std::to_string(parts.cal_requests);
   prov["evaluation_tokens"] = std::to_string(order.size());
-  prov["evaluation_requests"] = std::to_string(eval_requests);
-  auto wl =
-      std::make_unique<BatchedWorkload>(src, std::move(order), w.batch_tokens, model.num_layers,
-                                        std::move(stats), std::move(prov), oracle);
-  return wl;
+  prov["evaluation_requests"] = std::to_string(parts.eval_requests);
+  return std::make_unique<BatchedWorkload>(src, std::move(order), w.batch_tokens,
+                                           model.num_layers, std::move(parts.stats),
+                                           std::move(prov), parts.oracle);
 }
 
 }  // namespace moeb

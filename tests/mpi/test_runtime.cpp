@@ -230,7 +230,7 @@ TEST(Runtime, TimesPartitionTheLayer) {
   for (int variant = 0; variant < 4; ++variant) {
     HarnessOptions opt = env.options();
     opt.sync_probe = variant % 2 == 0;
-    opt.dispatch = variant < 2 ? "flat" : "hierarchical";
+    opt.dispatch = variant < 2 ? DispatchMode::kFlat : DispatchMode::kHierarchical;
     StrategyResult out;
     auto backend = make_backend("cpu", env.backend_opt);
     run_harness(*backend, env.transport, env.topo, env.model, env.replicated(), env.workload,
@@ -267,7 +267,7 @@ TEST(Runtime, HierarchicalMatchesFlat) {
       opt.dedup = dedup;
       StrategyResult flat, hier;
       const Outputs y_flat = run_collecting(env, plan, opt, flat);
-      opt.dispatch = "hierarchical";
+      opt.dispatch = DispatchMode::kHierarchical;
       const Outputs y_hier = run_collecting(env, plan, opt, hier);
       EXPECT_EQ(hier.wrong_elements, 0);
       EXPECT_GT(hier.checked_elements, 0);
@@ -334,11 +334,8 @@ TEST(Runtime, RejectsUnsupportedOptions) {
   EXPECT_THROW(run_harness(*backend, env.transport, env.topo, env.model,
                            env.registered("baseline"), env.workload, opt, out),
                ConfigError);
-  opt = env.options();
-  opt.dispatch = "ring";
-  EXPECT_THROW(run_harness(*backend, env.transport, env.topo, env.model,
-                           env.registered("baseline"), env.workload, opt, out),
-               ConfigError);
+  // An unknown dispatch mode is rejected where the mode is parsed (once, into DispatchMode).
+  EXPECT_THROW(parse_dispatch_mode("ring", "dispatch"), ConfigError);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/mpi_check.hpp"
+#include "platform/mpi_env.hpp"
 #include "runtime/mpi_transport.hpp"
 
 namespace moeb {

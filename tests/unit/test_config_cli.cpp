@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 #include "placement/registry.hpp"
 #include "test_results_io_fixture.hpp"

@@ -276,7 +276,7 @@ TEST(CostModel, FasterLinkNeverPredictsSlowerLayer) {
   m.num_layers = 2;
   for (uint32_t seed = 1; seed <= 5; ++seed) {
     const RandomCase c = random_case(2, E, k, 256, R, seed);
-    for (const std::string dispatch : {"flat", "hierarchical"}) {
+    for (const DispatchMode dispatch : {DispatchMode::kFlat, DispatchMode::kHierarchical}) {
       SimulateOptions opt;
       opt.dispatch = dispatch;
       SystemModel base = two_class_system();
@@ -331,7 +331,7 @@ TEST(CostModel, SimulateBatchCountsAsTheEvaluatorAndHierarchicalCrossesLess) {
   opt.seed = 3;
   const auto flat =
       simulate_batch(sys, m, topo, c.placement, ReplicaPolicyKind::kPrimary, nullptr, c.trace, opt);
-  opt.dispatch = "hierarchical";
+  opt.dispatch = DispatchMode::kHierarchical;
   const auto hier =
       simulate_batch(sys, m, topo, c.placement, ReplicaPolicyKind::kPrimary, nullptr, c.trace, opt);
   ASSERT_EQ(flat.size(), 3u);

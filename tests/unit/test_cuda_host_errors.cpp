@@ -1,4 +1,4 @@
-// Wording of CUDA/cuBLAS/NCCL failures (runtime/cuda/error_format) and the CUDA entry point on
+// Wording of CUDA/cuBLAS/NCCL failures (kernels/cuda/error_format) and the CUDA entry point on
 // a machine without a GPU or a build without CUDA: one clear line.
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/cuda/cuda_entry.hpp"
-#include "runtime/cuda/error_format.hpp"
+#include "kernels/cuda/error_format.hpp"
 
 namespace moeb {
 namespace {

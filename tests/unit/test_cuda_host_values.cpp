@@ -1,4 +1,4 @@
-// The CUDA backend generates expert weights on the device with runtime/cuda/uniform_element.hpp;
+// The CUDA backend generates expert weights on the device with kernels/cuda/uniform_element.hpp;
 // these tests pin that formula to core/expert_weights bit for bit, so a GPU run checks against
 // the same reference as the CPU backend.
 #include <gtest/gtest.h>

@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/summary.hpp"
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 #include "io/results_file.hpp"
 #include "test_results_io_fixture.hpp"
 
@@ -166,7 +166,7 @@ TEST(ResultsIo, SinkPersistsEveryFinishedStrategy) {
     EXPECT_TRUE(now.attrs_str.count("end_time"));
     EXPECT_FALSE(fs::exists(path + ".tmp"));
   }
-  sink.finish("complete");
+  sink.finish(RunStatus::kComplete);
   EXPECT_EQ(read_results(path).attrs_str.at("status"), "complete");
 }
 
@@ -176,7 +176,7 @@ TEST(ResultsIo, MemorySinkKeepsWhatItIsGiven) {
   sink.begin(full);
   EXPECT_TRUE(sink.result().strategies.empty());
   sink.write_strategy(full.strategies[0]);
-  sink.finish("interrupted");
+  sink.finish(RunStatus::kInterrupted);
   EXPECT_TRUE(sink.finished());
   ASSERT_EQ(sink.result().strategies.size(), 1u);
   EXPECT_EQ(sink.result().attrs_str.at("status"), "interrupted");

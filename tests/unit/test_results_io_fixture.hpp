@@ -122,7 +122,7 @@ inline RunResult make_run() {
   r.strategies.push_back(make_strategy("replicated", 2, true));
   StrategyResult skipped;
   skipped.name = "skipped_one";
-  skipped.status = "skipped";
+  skipped.status = StrategyStatus::kSkipped;
   skipped.skip_reason = "needs 2 nodes";
   r.strategies.push_back(skipped);
   r.strategies[1].predicted = {{"t_layer", {1e-3, 2e-3}}, {"t_dispatch", {3e-4, 4e-4}}};

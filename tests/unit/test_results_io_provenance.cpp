@@ -47,6 +47,24 @@ TEST(Provenance, LibraryVersionsWhereBuiltIn) {
   }
 }
 
+TEST(Provenance, FabricMpiAndThreadVariablesAreRecorded) {
+  const std::vector<std::string> kept = {
+      "FI_PROVIDER=cxi",       "I_MPI_FABRICS=shm:ofi", "MV2_ENABLE_AFFINITY=0",
+      "PSM2_MULTI_EP=1",       "HCOLL_ENABLE_MCAST=0",  "OMP_NUM_THREADS=2",
+      "OPENBLAS_NUM_THREADS=1", "MKL_NUM_THREADS=3"};
+  for (const auto& kv : kept) {
+    const auto eq = kv.find('=');
+    setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
+  }
+  setenv("FIX_UNRELATED", "1", 1);  // FI_ is a prefix with its underscore
+  const auto env = communication_env();
+  for (const auto& kv : kept) EXPECT_NE(std::find(env.begin(), env.end(), kv), env.end()) << kv;
+  for (const auto& e : env) EXPECT_EQ(e.find("FIX_UNRELATED"), std::string::npos);
+  for (const auto& kv : kept) unsetenv(kv.substr(0, kv.find('=')).c_str());
+  unsetenv("FIX_UNRELATED");
+  EXPECT_GE(host_cores(), 1);
+}
+
 TEST(Provenance, CommunicationEnvironmentAndSlurmFields) {
   setenv("UCX_MOEB_TEST", "1", 1);
   setenv("NCCL_MOEB_TEST", "x=y", 1);
@@ -85,11 +103,19 @@ TEST(Provenance, RootAttributesAreTypedByTheTable) {
 }
 
 TEST(Provenance, LocalAndConfigProvenanceMakeAValidFile) {
-  const char* argv[] = {"moebench", "run", "suites/quickstart.toml"};
-  RunResult r = collect_local_provenance(3, argv);
-  const RunConfig cfg = load_suite(std::string(MOEB_SOURCE_DIR) + "/suites/quickstart.toml");
-  add_config_provenance(r, cfg);
+  RunConfig cfg = load_suite(std::string(MOEB_SOURCE_DIR) + "/suites/quickstart.toml");
+  cfg.system = "loopback";  // the suite leaves the label to where it runs
+  MeasurementProvenance m;
+  m.backend = "cpu";
+  m.hostnames.assign(4, local_hostname());
+  m.rank_device.assign(4, "cpu");
+  m.act_dtype = "fp32";
+  RunResult r = build_provenance({"moebench", "run", "suites/quickstart.toml"}, cfg,
+                                 Topology::uniform(2, 2), "suite", 2, {}, m);
   EXPECT_EQ(r.attrs_str.at("system"), "loopback");
+  EXPECT_EQ(r.attrs_str.at("backend"), "cpu");
+  EXPECT_GE(r.attrs_num.at("host_cores"), 1);
+  EXPECT_TRUE(r.attrs_num.count("load_avg_start"));
   EXPECT_EQ(r.attrs_num.at("num_layers"), 4);
   EXPECT_EQ(r.config_toml, config_to_toml(cfg));
   // What the run adds itself: ranks, nodes, and the fixture's dimensions for its strategies.
@@ -107,7 +133,7 @@ TEST(Provenance, LocalAndConfigProvenanceMakeAValidFile) {
   prov.strategies.clear();
   sink.begin(prov);
   for (const auto& s : r.strategies) sink.write_strategy(s);
-  sink.finish("complete");
+  sink.finish(RunStatus::kComplete);
   const ValidationReport rep = validate_results(path);
   for (const auto& f : rep.failures) ADD_FAILURE() << f;
   const RunResult back = read_results(path);

@@ -81,7 +81,7 @@ TEST_F(Simulate, OutputValidatesWithModelBackendAndPredictions) {
   EXPECT_EQ(r.attrs_num.at("num_ranks"), 8);
   ASSERT_FALSE(r.strategies.empty());
   for (const auto& s : r.strategies) {
-    if (s.status != "complete") continue;
+    if (s.status != StrategyStatus::kComplete) continue;
     const int L = s.counts.at("rows_computed").layers;
     EXPECT_EQ(s.counts.at("rows_computed").iterations, 2);
     for (const char* k : {"t_dispatch", "t_ffn", "t_combine", "t_layer"}) {

@@ -36,7 +36,7 @@ TEST(StrategiesPlaceCli, WritesEveryStrategyOfTheQuickstartSuite) {
   const int E = static_cast<int>(r.attrs_num.at("num_experts"));
   const int slots = static_cast<int>(r.attrs_num.at("slots_per_rank"));
   for (const auto& s : r.strategies) {
-    EXPECT_EQ(s.status, "complete") << s.name << ": " << s.skip_reason;
+    EXPECT_EQ(s.status, StrategyStatus::kComplete) << s.name << ": " << s.skip_reason;
     ASSERT_FALSE(s.replicas.empty()) << s.name;
     Placement p;
     p.num_ranks = R;

@@ -1,8 +1,6 @@
 // The CUDA entry points of a build with the CUDA backend: device binding, backend, transport.
 #include "runtime/cuda/cuda_entry.hpp"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <cstring>
 
@@ -10,9 +8,10 @@
 #include "core/error.hpp"
 #include "runtime/cuda/cuda_backend.hpp"
 #include "runtime/cuda/cuda_provenance.hpp"
-#include "runtime/cuda/error_format.hpp"
+#include "kernels/cuda/error_format.hpp"
 #include "runtime/cuda/nccl_transport.hpp"
-#include "runtime/mpi_check.hpp"
+#include "platform/host.hpp"
+#include "platform/mpi_env.hpp"
 
 namespace moeb {
 
@@ -21,11 +20,6 @@ namespace {
 constexpr int kCvdBytes = 1024;  // CUDA_VISIBLE_DEVICES value exchanged per local rank
 
 const char* env(const char* name) { return std::getenv(name); }
-
-std::string host_name() {
-  char buf[256] = {};
-  return gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf) : std::string();
-}
 
 DeviceView own_view() {
   DeviceView v;
@@ -46,18 +40,13 @@ BindingInput gather_binding_input(const BackendOptions& opt) {
   in.host = host_name();
   in.gpus_per_task = gpus_per_task_from_env(env);
   const DeviceView mine = own_view();
-  int mpi_up = 0, mpi_down = 0;
-  MPI_Initialized(&mpi_up);
-  MPI_Finalized(&mpi_down);
-  if (!mpi_up || mpi_down) {
+  if (!mpi::is_up()) {
     // No MPI: trust the caller's local rank and assume the other local ranks see what we see.
     in.local_rank = opt.local_rank;
     in.views.assign(static_cast<size_t>(opt.local_rank) + 1, mine);
     return in;
   }
-  MPI_Comm node = MPI_COMM_NULL;
-  MOEB_MPI_CHECK(
-      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  MPI_Comm node = mpi::node_comm(MPI_COMM_WORLD);
   int local_size = 1;
   MOEB_MPI_CHECK(MPI_Comm_rank(node, &in.local_rank));
   MOEB_MPI_CHECK(MPI_Comm_size(node, &local_size));
@@ -85,20 +74,12 @@ BindingInput gather_binding_input(const BackendOptions& opt) {
   return in;
 }
 
-int world_rank() {
-  int up = 0, down = 0, rank = -1;
-  MPI_Initialized(&up);
-  MPI_Finalized(&down);
-  if (up && !down) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
-
 }  // namespace
 
 bool cuda_backend_built() { return true; }
 
 std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& opt) {
-  set_device_error_identity(world_rank(), host_name());
+  set_device_error_identity(mpi::world_rank(), host_name());
   const cuda::CudaBackendOptions cuda_opt = cuda::cuda_options_from_env(env);
   const DeviceBinding binding = choose_device(gather_binding_input(opt));
   return std::make_unique<cuda::CudaBackend>(opt, cuda_opt, binding.device);

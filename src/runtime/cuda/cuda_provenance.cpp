@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "runtime/cuda/cuda_backend.hpp"
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 #include "runtime/cuda/nccl_transport.hpp"
 
 namespace moeb::cuda {

@@ -9,7 +9,7 @@
 
 #include "core/expert_weights.hpp"
 #include "core/rng.hpp"
-#include "runtime/cuda/uniform_element.hpp"
+#include "kernels/cuda/uniform_element.hpp"
 
 namespace moeb::cudaval {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 
 namespace moeb::cuda {
 

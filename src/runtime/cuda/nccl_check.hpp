@@ -5,7 +5,7 @@
 #include <nccl.h>
 
 #include "core/error.hpp"
-#include "runtime/cuda/error_format.hpp"
+#include "kernels/cuda/error_format.hpp"
 
 namespace moeb::cuda {
 

@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 #include "runtime/cuda/nccl_check.hpp"
-#include "runtime/mpi_check.hpp"
+#include "platform/mpi_env.hpp"
 
 namespace moeb::cuda {
 

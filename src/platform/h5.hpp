@@ -52,12 +52,18 @@ Handle create_file(const std::string& path);     // truncates
 Handle open_file_read(const std::string& path);  // throws InputError when it cannot open
 Handle open_file_rw(const std::string& path);
 Handle create_group(hid_t parent, const std::string& name, bool track_order = false);
+// A group linked nowhere yet (H5Gcreate_anon): fill it, then link() it into place. Written
+// but never linked (an error or a crash on the way), it is unreachable space, not a torn group.
+Handle create_unlinked_group(hid_t file, bool track_order = false);
+void link(hid_t obj, hid_t parent, const std::string& name);  // hard link parent/name -> obj
 Handle open_group(hid_t parent, const std::string& name);
 Handle open_dataset(hid_t parent, const std::string& name);
 bool exists(hid_t parent, const std::string& name);  // link exists (one path component)
 bool has_attr(hid_t obj, const std::string& name);
+void flush(hid_t file);  // every buffer of the file to disk (H5Fflush, global scope)
 
-// Attributes.
+// Attributes. Writing an existing scalar attribute of the same type overwrites it in place
+// (its creation order is kept); any other existing attribute of that name is replaced.
 void write_attr(hid_t obj, const std::string& name, const std::string& v);
 void write_attr(hid_t obj, const std::string& name, int64_t v);
 void write_attr(hid_t obj, const std::string& name, double v);

@@ -1,4 +1,4 @@
-#include "io/h5_util.hpp"
+#include "platform/h5.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -117,6 +117,18 @@ Handle create_group(hid_t parent, const std::string& name, bool track_order) {
   return Handle(MOEB_H5_CHECK(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT)));
 }
 
+Handle create_unlinked_group(hid_t file, bool track_order) {
+  Handle gcpl(MOEB_H5_CHECK(H5Pcreate(H5P_GROUP_CREATE)));
+  if (track_order) MOEB_H5_CHECK(H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED));
+  return Handle(MOEB_H5_CHECK(H5Gcreate_anon(file, gcpl, H5P_DEFAULT)));
+}
+
+void link(hid_t obj, hid_t parent, const std::string& name) {
+  MOEB_H5_CHECK(H5Olink(obj, parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+}
+
+void flush(hid_t file) { MOEB_H5_CHECK(H5Fflush(file, H5F_SCOPE_GLOBAL)); }
+
 Handle open_group(hid_t parent, const std::string& name) {
   return Handle(MOEB_H5_CHECK(H5Gopen2(parent, name.c_str(), H5P_DEFAULT)));
 }
@@ -146,8 +158,23 @@ void replace_attr(hid_t obj, const std::string& name) {
   if (has_attr(obj, name)) MOEB_H5_CHECK(H5Adelete(obj, name.c_str()));
 }
 
+// Overwrites attribute `name` in place when it is a scalar of `file_type`; false otherwise.
+bool overwrite_scalar_attr(hid_t obj, const std::string& name, hid_t mem_type, hid_t file_type,
+                           const void* buf) {
+  if (!has_attr(obj, name)) return false;
+  Handle a(MOEB_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)));
+  Handle t(MOEB_H5_CHECK(H5Aget_type(a)));
+  Handle space(MOEB_H5_CHECK(H5Aget_space(a)));
+  if (MOEB_H5_CHECK(H5Tequal(t, file_type)) <= 0 ||
+      MOEB_H5_CHECK(H5Sget_simple_extent_type(space)) != H5S_SCALAR)
+    return false;
+  MOEB_H5_CHECK(H5Awrite(a, mem_type, buf));
+  return true;
+}
+
 void write_attr_raw(hid_t obj, const std::string& name, hid_t mem_type, hid_t file_type,
                     const void* buf) {
+  if (overwrite_scalar_attr(obj, name, mem_type, file_type, buf)) return;
   replace_attr(obj, name);
   Handle space(MOEB_H5_CHECK(H5Screate(H5S_SCALAR)));
   Handle a(

@@ -1,4 +1,4 @@
-#include "runtime/cuda/cuda_check.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 
 #include <cublas_v2.h>
 

@@ -1,11 +1,10 @@
-#include "runtime/cuda/error_format.hpp"
-
-#include <unistd.h>
+#include "kernels/cuda/error_format.hpp"
 
 #include <cstdlib>
 #include <mutex>
 
 #include "core/error.hpp"
+#include "platform/host.hpp"
 
 namespace moeb {
 
@@ -51,8 +50,7 @@ std::string device_error_identity() {
   std::string host = id.host;
   if (!id.set) {
     rank = rank_from_env();
-    char buf[256] = {};
-    if (gethostname(buf, sizeof(buf) - 1) == 0) host = buf;
+    host = host_name();
   }
   std::string out;
   if (rank >= 0) out = "rank " + std::to_string(rank);

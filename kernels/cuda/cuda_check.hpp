@@ -7,7 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include "core/error.hpp"
-#include "runtime/cuda/error_format.hpp"
+#include "kernels/cuda/error_format.hpp"
 
 namespace moeb::cuda {
 

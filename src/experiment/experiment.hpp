@@ -1,0 +1,140 @@
+// The experiment layer (docs/ARCHITECTURE.md): between the commands and the layers below. It
+// resolves a suite and the command's overrides once (Experiment), builds the workload once,
+// then loops over (cell, instance) pairs: places each strategy instance, measures it through a
+// Measurer (the MPI runtime harness for `run`, the evaluator and cost model for `simulate` and
+// `place`) and hands every result to every ResultSink (HDF5 file, console table, memory).
+//
+// Today an experiment has one cell (the resolved configuration) and one instance per strategy
+// named after it; sweeps add cells, variants add instances with their own names and options,
+// and an oracle row is one more instance: none of them changes the loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/cost_model.hpp"
+#include "core/results.hpp"
+#include "core/run_types.hpp"
+#include "core/topology.hpp"
+#include "experiment/batch_source.hpp"
+#include "io/provenance.hpp"
+#include "io/result_sink.hpp"
+#include "placement/strategy.hpp"
+#include "workload/workload.hpp"
+
+namespace moeb {
+
+enum class ExperimentMode { kRun, kSimulate, kPlace };
+const char* to_string(ExperimentMode m);
+
+// What a command asks for, after option parsing: the suite and every override. Empty / 0 / -1
+// fields leave the suite's value.
+struct ExperimentRequest {
+  ExperimentMode mode = ExperimentMode::kRun;
+  std::string suite;
+  std::vector<std::string> command_line;  // argv, for provenance
+  std::string output;                     // results file ("" = the mode's default name)
+  std::string strategies;                 // "a,b" or "all"
+  std::string strategies_option = "--strategies";  // how the command spells it (errors)
+  std::string system_label;   // run: --system; simulate: --label
+  std::string system_model;   // cost-model system (preset or file)
+  std::string dispatch;       // flat | hierarchical
+  std::string backend;        // run: cpu | cuda
+  std::string trace;          // run: replay this trace
+  std::string topology;       // simulate, place: NxG
+  std::string model;          // simulate: model preset
+  std::string resume;         // run: earlier results file
+  int nodes = 0;              // run: virtual nodes
+  int iterations = 0;         // run: measured iterations; simulate: batches; place: batches
+  int warmup = -1;
+  int layers = 0;             // simulate
+  int64_t batch_tokens = 0;   // simulate
+  std::string slots;          // --slots: N | +N | N/layer | NGiB (replaces the suite's budget)
+  bool warn_rank0 = true;     // print resolve warnings (a run sets it on rank 0 only)
+  // Test-only fault injection (run): tolerances of the correctness check forced to this value
+  // for the named instance, so its check fails honestly (docs/DEVELOPING.md).
+  std::string fail_check_instance;
+};
+
+// One strategy instance: a name (unique in a cell), the registered strategy and its options.
+// A variant ([variant.<name>]) is an instance with a name of its own and, optionally, its own
+// dispatch mode and dedup: it runs in its cell with those knobs replaced (effective_cell).
+struct StrategyInstance {
+  std::string name;
+  const PlacementStrategy* strategy = nullptr;
+  Options options;
+  std::string dispatch;  // "" = the cell's
+  int dedup = -1;        // -1 = the cell's
+  // "dispatch=hierarchical, dedup=false" for the overrides given, "" for none.
+  std::string describe_overrides() const;
+};
+
+// One cell: a resolved configuration every instance of the cell runs under.
+struct ExperimentCell {
+  std::string name;  // "" for the single cell of an experiment without sweeps
+  RunConfig cfg;
+  DispatchMode dispatch = DispatchMode::kFlat;
+  BackendKind backend = BackendKind::kCpu;
+  std::vector<StrategyInstance> instances;
+};
+
+// Everything resolved once, before any strategy runs.
+struct Experiment {
+  ExperimentRequest request;
+  std::vector<ExperimentCell> cells;
+  Topology topo;
+  std::string topology_source;            // suite | mpi | option
+  int slots_per_rank = 0;
+  std::optional<SystemModel> system;      // the cost model's system, when one is given
+  std::unique_ptr<Workload> workload;
+  std::unique_ptr<BatchSource> batches;   // the workload's evaluation batches, fetched once
+  std::string output;                     // results file
+  // Place prints every instance against this one (placed with default options when it is not
+  // an instance itself); "" = none.
+  std::string reference;
+};
+
+// A run's topology comes from its ranks and the resolved config (suite nodes or the MPI
+// library's node split); it sets `source` to "suite" or "mpi".
+using TopologyResolver = std::function<Topology(const RunConfig& cfg, std::string& source)>;
+
+// Loads the suite, applies the overrides, resolves strategies, model, topology (simulate and
+// place: --topology or the suite's; run: `ranks`), slots, system model and workload, and
+// names the results file. Throws ConfigError / InputError with one line on bad input.
+Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolver& ranks = {});
+
+// How a run of an experiment ended.
+struct ExperimentOutcome {
+  RunStatus status = RunStatus::kComplete;
+  int exit_code = 0;             // 0 complete, 1 a strategy failed, 2 bad input, 3 interrupted
+  std::string stopped_instance;  // interrupted: the instance that was running
+};
+
+class Measurer;
+
+// The loop: provenance (the measurer's prepared part `mp` plus the experiment's), resume (a run's --resume file: its finished strategies are carried
+// over, not run again), then for every (cell, instance): place (timed, invariants checked),
+// measure, and hand the result to every sink; finish. Only the measurer's root process
+// writes to sinks. A strategy whose check fails is recorded as failed with its reason and
+// the loop goes on; a stop request records the running one as interrupted and ends.
+ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementProvenance& mp,
+                                 const std::vector<ResultSink*>& sinks);
+
+// The cell an instance runs in: `cell` with the instance's own dispatch and dedup applied.
+ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance& instance);
+
+// Places one instance: fills name, description, options and oracle; then either records why
+// it is skipped (returns nullopt) or places it (timed), checks the placement's invariants
+// (throws Error on a violation: a strategy bug) and records its replica table, slots, policy,
+// transform and notes.
+std::optional<PlacementPlan> place_instance(const Experiment& e, const ExperimentCell& cell,
+                                            const StrategyInstance& instance,
+                                            StrategyResult& res);
+
+}  // namespace moeb

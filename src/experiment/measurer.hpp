@@ -1,0 +1,44 @@
+// How an experiment measures a placed strategy instance. Two implementations: the MPI runtime
+// harness (runtime_measurer.hpp, `moebench run`) and the evaluator plus cost model
+// (model_measurer.hpp, `simulate` and `place`). The experiment loop (run_experiment) sees only
+// this interface.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "core/results.hpp"
+#include "experiment/experiment.hpp"
+#include "io/provenance.hpp"
+#include "placement/strategy.hpp"
+
+namespace moeb {
+
+class Measurer {
+ public:
+  virtual ~Measurer() = default;
+  // This process writes results and prints (rank 0 of a run; the only process otherwise).
+  virtual bool root() const { return true; }
+  // Local setup that can fail on bad input (a run's backend); no collective. May adjust the
+  // cells' resolved configs (a bf16 backend widens the check tolerances it then applies).
+  virtual void open(Experiment& e) { (void)e; }
+  // What the measuring environment contributes to the provenance (collective for a run).
+  virtual MeasurementProvenance prepare(Experiment& e) = 0;
+  // Fills `res`'s measurements (cubes, rows matrix, batches, deviation, predictions) for one
+  // placed instance of `cell`. Throws Interrupted on a stop request and CheckFailed when the
+  // correctness check fails, both after filling what was measured.
+  virtual void measure(const Experiment& e, const ExperimentCell& cell,
+                       const StrategyInstance& instance, const PlacementPlan& plan,
+                       StrategyResult& res) = 0;
+  // True on every process when any process has a non-empty `error`; the first such process
+  // prints it (one line). Collective for a run.
+  virtual bool failed_anywhere(const std::string& error);
+  // Makes the root's `names` every process's. Collective for a run.
+  virtual void share_from_root(std::set<std::string>& names) { (void)names; }
+};
+
+// The evaluator's exact counts and, with a system model, the cost model's times (as a run
+// with sync probes records them) and StrategyResult::predicted; without one, times stay 0.
+std::unique_ptr<Measurer> make_model_measurer();
+
+}  // namespace moeb

@@ -1,0 +1,190 @@
+#include "experiment/runtime_measurer.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstdio>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "platform/mpi_env.hpp"
+#include "runtime/backend.hpp"
+#include "runtime/backend_factory.hpp"
+#include "runtime/cuda/cuda_entry.hpp"
+#include "runtime/harness.hpp"
+#include "runtime/stop_signal.hpp"
+#include "runtime/transport.hpp"
+
+namespace moeb {
+
+namespace {
+
+// Routed batches rank 0 keeps for the predictions after the harness.
+constexpr size_t kRoutedBatchBytes = size_t{1} << 30;
+
+class RuntimeMeasurer final : public Measurer {
+ public:
+  explicit RuntimeMeasurer(MPI_Comm comm) : comm_(comm), rank_(mpi::rank(comm)) {}
+  bool root() const override { return rank_ == 0; }
+  void open(Experiment& e) override;
+  MeasurementProvenance prepare(Experiment& e) override;
+  void measure(const Experiment& e, const ExperimentCell& cell, const StrategyInstance& inst,
+               const PlacementPlan& plan, StrategyResult& res) override;
+  bool failed_anywhere(const std::string& error) override;
+  void share_from_root(std::set<std::string>& names) override;
+
+ private:
+  HarnessOptions harness_options(const ExperimentCell& cell, const StrategyInstance& inst,
+                                 const Experiment& e) const;
+  void predict(const Experiment& e, const ExperimentCell& cell, BatchRouter& router,
+               StrategyResult& res) const;
+
+  MPI_Comm comm_;
+  int rank_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Transport> transport_;
+};
+
+void RuntimeMeasurer::open(Experiment& e) {
+  const ExperimentCell& cell = e.cells.front();
+  const ModelSpec& m = cell.cfg.model;
+  BackendOptions bo;
+  bo.hidden = m.hidden;
+  bo.ffn_hidden = m.ffn_hidden;
+  bo.threads_per_rank = cell.cfg.threads_per_rank;
+  bo.local_rank = mpi::local_rank(comm_);  // the device index on the real node
+  backend_ = make_backend(cell.backend, bo);
+  // bf16 activations cannot meet fp32 tolerances: use at least bf16's, and record them in the
+  // resolved config so the file says which tolerance was applied.
+  if (backend_->dispatch_row_bytes() < 4LL * m.hidden)
+    for (auto& c : e.cells) {
+      c.cfg.check_rtol = std::max(c.cfg.check_rtol, 2e-2);
+      c.cfg.check_atol = std::max(c.cfg.check_atol, 1e-2);
+    }
+}
+
+MeasurementProvenance RuntimeMeasurer::prepare(Experiment& e) {
+  const ExperimentCell& cell = e.cells.front();
+  const ModelSpec& m = cell.cfg.model;
+  transport_ = make_transport(*backend_, comm_);
+  MeasurementProvenance p;
+  p.backend = cell.cfg.backend;
+  p.hostnames = mpi::gather_hostnames(comm_);
+  for (int r = 0; r < e.topo.num_ranks(); ++r)
+    p.rank_device.push_back(backend_->name() + ":rank" + std::to_string(r));
+  const int64_t elem = backend_->dispatch_row_bytes() / std::max(1, m.hidden);
+  p.act_dtype = elem == 2 ? "bf16" : elem == 4 ? "fp32" : "other";
+  p.dispatch_row_bytes = backend_->dispatch_row_bytes();
+  p.combine_row_bytes = backend_->combine_row_bytes();
+  p.probe_overhead = measure_probe_overhead(*backend_, *transport_);
+  p.sync_probe = cell.cfg.sync_probe;
+  if (e.system) p.system_model = e.system->name;
+  if (cell.backend == BackendKind::kCuda) p.extra = cuda_provenance(backend_.get());
+  return p;
+}
+
+HarnessOptions RuntimeMeasurer::harness_options(const ExperimentCell& cell,
+                                                const StrategyInstance& inst,
+                                                const Experiment& e) const {
+  const RunConfig& cfg = cell.cfg;
+  HarnessOptions ho;
+  ho.warmup = cfg.warmup;
+  ho.iterations = cfg.iterations;
+  ho.sync_probe = cfg.sync_probe;
+  ho.dedup = cfg.dedup;
+  ho.dispatch = cell.dispatch;
+  ho.check = cfg.check;
+  ho.check_samples = cfg.check_samples;
+  ho.check_rtol = cfg.check_rtol;
+  ho.check_atol = cfg.check_atol;
+  if (inst.name == e.request.fail_check_instance) {
+    // Test-only fault injection: a negative tolerance no element can meet.
+    ho.check = true;
+    ho.check_rtol = 0;
+    ho.check_atol = -1;
+  }
+  ho.seed = cfg.seed;
+  ho.stop_requested = [] { return stop_requested(); };
+  return ho;
+}
+
+// Predicted phase times of the measured batches, from the routed batches the harness used.
+void RuntimeMeasurer::predict(const Experiment& e, const ExperimentCell& cell,
+                              BatchRouter& router, StrategyResult& res) const {
+  SimulateOptions so;
+  so.dispatch = cell.dispatch;
+  so.dedup = cell.cfg.dedup;
+  so.keep_rows = false;
+  // Predict the bytes this backend actually moves (fp32 on CPU, bf16 on GPU), not the system
+  // file's activation size.
+  so.dispatch_row_bytes = backend_->dispatch_row_bytes();
+  so.combine_row_bytes = backend_->combine_row_bytes();
+  std::vector<std::vector<LayerPrediction>> per_iter;
+  for (int64_t b : res.batch_index) {
+    std::vector<LayerPrediction> preds;
+    for (const auto& ls : simulate_routed(*e.system, cell.cfg.model, e.topo, router.get(b), so))
+      preds.push_back(ls.pred);
+    per_iter.push_back(std::move(preds));
+  }
+  res.predicted = predicted_phase_times(per_iter);
+  res.predicted_system_model = e.system->name;
+}
+
+void RuntimeMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
+                              const StrategyInstance& inst, const PlacementPlan& plan,
+                              StrategyResult& res) {
+  BatchRouter router([&](int64_t b) { return e.batches->get(b); }, routing_rule(plan), e.topo,
+                     cell.cfg.seed, cell.cfg.model.num_layers, root() ? kRoutedBatchBytes : 0);
+  run_harness(*backend_, *transport_, e.topo, cell.cfg.model, plan, router,
+              e.batches->num_batches(), harness_options(cell, inst, e), res);
+  if (!root()) return;
+  res.routing_deviation = router.deviation(res.batch_index);
+  if (e.system) predict(e, cell, router, res);
+}
+
+bool RuntimeMeasurer::failed_anywhere(const std::string& error) {
+  const mpi::AgreedError agreed = mpi::agree_on_error(comm_, error);
+  if (agreed && rank_ == agreed.rank)
+    std::fprintf(stderr, "moebench: error: %s\n", agreed.message.c_str());
+  return static_cast<bool>(agreed);
+}
+
+void RuntimeMeasurer::share_from_root(std::set<std::string>& names) {
+  std::string joined;
+  for (const auto& n : names) joined += n + "\n";
+  mpi::broadcast_string(joined, 0, comm_);
+  names.clear();
+  std::stringstream ss(joined);
+  std::string n;
+  while (std::getline(ss, n))
+    if (!n.empty()) names.insert(n);
+}
+
+}  // namespace
+
+TopologyResolver mpi_topology(MPI_Comm comm) {
+  return [comm](const RunConfig& cfg, std::string& source) {
+    const int size = mpi::size(comm);
+    const std::string where = cfg.suite_path.empty() ? std::string("suite") : cfg.suite_path;
+    if (cfg.nodes <= 0) {
+      source = "mpi";
+      return Topology::from_node_map(mpi::node_map(comm));
+    }
+    source = "suite";
+    if (cfg.ranks_per_node > 0 && cfg.nodes * cfg.ranks_per_node != size)
+      throw ConfigError(where + ": key 'topology': " + std::to_string(cfg.nodes) + " nodes x " +
+                        std::to_string(cfg.ranks_per_node) + " ranks per node needs " +
+                        std::to_string(cfg.nodes * cfg.ranks_per_node) + " MPI ranks, got " +
+                        std::to_string(size));
+    if (size % cfg.nodes != 0)
+      throw ConfigError(where + ": key 'topology.nodes': " + std::to_string(size) +
+                        " MPI ranks do not divide into " + std::to_string(cfg.nodes) +
+                        " equal nodes");
+    return Topology::uniform(cfg.nodes, size / cfg.nodes);
+  };
+}
+
+std::unique_ptr<Measurer> make_runtime_measurer(MPI_Comm comm) {
+  return std::make_unique<RuntimeMeasurer>(comm);
+}
+
+}  // namespace moeb
