@@ -149,6 +149,18 @@ def main():
     assert st.loc["round_robin", "status"] == "failed"
     assert "correctness check" in st.loc["round_robin", "reason"]
     assert st.loc["eplb", "status"] == "skipped" and st.loc["eplb", "reason"]
+    # Variants: a group whose `strategy` attribute (the registered strategy) differs from its
+    # name gets base_strategy in every frame.
+    import shutil
+    shutil.copy("q.h5", "variant.h5")
+    with h5py.File("variant.h5", "r+") as f:
+        f["strategies/round_robin"].attrs["strategy"] = "baseline"
+    v = moebench.load("variant.h5")
+    assert v.id_columns == ["strategy", "base_strategy"], v.id_columns
+    base = v.measures.groupby("strategy", observed=True)["base_strategy"].first()
+    assert base["round_robin"] == "baseline" and base["baseline"] == "baseline", base
+    assert list(v.strategies["base_strategy"]) == ["baseline", "baseline", "eplb"]
+    assert "base_strategy" in v.figures() and "base_strategy" not in moebench.load("q.h5").measures
     # Several files: the frames concatenated with file and system columns.
     both = moebench.load(["q.h5", "q2.h5"])
     fig = both.figures()
