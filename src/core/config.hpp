@@ -39,6 +39,9 @@ struct WorkloadConfig {
   std::string split = "fraction";       // fraction | trace | oracle
   double calibration_fraction = 0.25;   // share of requests used for calibration
   std::string calibration_trace;        // split = trace
+  // Phases each part keeps: all | prefill | decode (token phase from the trace or generator).
+  std::string calib_phase = "all";      // calibration tokens the strategies see (fraction, oracle)
+  std::string eval_phase = "all";       // evaluation tokens batched and measured
   int64_t batch_tokens = 1024;          // tokens per batch (per iteration, all ranks together)
 };
 
@@ -74,6 +77,11 @@ struct RunConfig {
   int slots_per_rank = 0;                // 0 = ceil(E / R)
   double expert_memory_gib = 0;          // alternative budget: memory left for experts per rank
   std::string expert_dtype = "bf16";     // dtype used to convert expert_memory_gib into slots
+  // Memory model (core/memory_model): KV tokens per sequence (0 = no memory figure), memory per
+  // rank kept for non-expert weights, activations and workspace, KV-cache dtype.
+  int64_t context_tokens = 0;
+  double reserved_memory_gib = 0;
+  std::string kv_dtype = "bf16";
   // Budgets relative to the topology (one of these or the two above, never two):
   int spare_slots_per_rank = 0;          // slots = ceil(E / R) + spare
   int replicas_per_layer = 0;            // slots = ceil((E + replicas) / R)

@@ -119,6 +119,13 @@ class Eplb final : public PlacementStrategy {
     }
     plan.policy.kind = placement::policy_option(in.options);
     plan.notes.push_back({"eplb_policy", hierarchical ? "hierarchical" : "global"});
+    if (policy == "auto")
+      plan.notes.push_back(
+          {"eplb_policy_reason",
+           hierarchical ? "auto picked hierarchical as eplb.py does (expert groups divide the "
+                          "nodes): groups packed onto nodes, replicas kept inside each node"
+                        : "auto picked global as eplb.py does (expert groups do not divide the "
+                          "nodes)"});
     plan.notes.push_back({"physical_slots_per_layer", std::to_string(num_phy)});
     if (merged > 0)
       plan.notes.push_back({"same_rank_replicas_merged", std::to_string(merged)});

@@ -119,4 +119,17 @@ std::vector<int64_t> order_tokens(const std::vector<TokenMeta>& metas,
   return out;
 }
 
+std::vector<int64_t> filter_phase(const std::vector<TokenMeta>& metas,
+                                  std::span<const int64_t> tokens, const std::string& phase,
+                                  const std::string& where) {
+  if (phase == "all") return {tokens.begin(), tokens.end()};
+  if (phase != "prefill" && phase != "decode")
+    throw ConfigError(where + ": expected all, prefill or decode; got '" + phase + "'");
+  const Phase want = phase == "prefill" ? Phase::kPrefill : Phase::kDecode;
+  std::vector<int64_t> out;
+  for (int64_t t : tokens)
+    if (metas[t].phase == want) out.push_back(t);
+  return out;
+}
+
 }  // namespace moeb

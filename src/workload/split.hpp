@@ -47,4 +47,10 @@ inline int64_t default_concurrency(int64_t batch_tokens) {
   return batch_tokens / 16 > 1 ? batch_tokens / 16 : 1;
 }
 
+// The tokens of `tokens` whose phase matches `phase` ("all" keeps every token, "prefill",
+// "decode"), in order. Throws ConfigError naming `where` on another phase name.
+std::vector<int64_t> filter_phase(const std::vector<TokenMeta>& metas,
+                                  std::span<const int64_t> tokens, const std::string& phase,
+                                  const std::string& where);
+
 }  // namespace moeb

@@ -134,6 +134,11 @@ SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const Toke
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
     out.eval_tokens = std::move(split.evaluation);
     out.eval_requests = split.evaluation_requests;
+    split.calibration =
+        filter_phase(metas, split.calibration, w.calib_phase, "workload: key 'calib_phase'");
+    if (!out.oracle && split.calibration.empty())
+      throw ConfigError("workload: key 'calib_phase': the calibration part has no " +
+                        w.calib_phase + " tokens");
     if (!out.oracle) {
       auto ordered = order_tokens(metas, split.calibration, w.order, concurrency);
       out.stats = stats_of_tokens(src, ordered, model.num_layers, w.batch_tokens);
@@ -156,7 +161,11 @@ SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const Toke
     throw ConfigError("workload: key 'split': expected fraction | trace | oracle, got '" + w.split +
                       "'");
   }
-  if (out.eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
+  out.eval_tokens = filter_phase(metas, out.eval_tokens, w.eval_phase, "workload: key 'eval_phase'");
+  if (out.eval_tokens.empty())
+    throw ConfigError("workload: the evaluation part has no tokens (eval_phase = \"" +
+                      w.eval_phase + "\")");
+  out.eval_requests = count_requests(metas, out.eval_tokens);
   return out;
 }
 
@@ -181,6 +190,8 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   }
 
   prov["split"] = w.split;
+  prov["calib_phase"] = w.calib_phase;
+  prov["eval_phase"] = w.eval_phase;
   prov["oracle"] = parts.oracle ? "1" : "0";
   prov["order"] = w.order;
   prov["batch_tokens"] = std::to_string(w.batch_tokens);
