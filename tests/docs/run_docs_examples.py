@@ -386,7 +386,7 @@ def main():
         problems.extend(p)
         for k in total:
             total[k] += counts[k]
-    print("\n%d commands run as written, %d substituted, %d excluded (reasons above), %.0f s"
+    print("\ncommands: %d as written, %d substituted, %d excluded (reasons above); %.0f s"
           % (total["run"], total["substituted"], total["excluded"], time.time() - t0))
     if problems:
         print("\nFAIL:\n  " + "\n  ".join(problems))
