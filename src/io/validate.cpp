@@ -69,6 +69,7 @@ class Validator {
   void check_root();
   void check_strategy(hid_t strategies, const std::string& name);
   void check_placement(hid_t g, const std::string& base);
+  hsize_t placement_columns(hid_t p, const std::string& pbase);
   void check_measured(hid_t g, const std::string& base);
   void check_failed(hid_t g, const std::string& base);
 
@@ -115,6 +116,40 @@ void Validator::check_root() {
   root_.combine_row_bytes = int_attr_or(file_, "combine_row_bytes", 0);
 }
 
+// The placement datasets' shapes against the root attributes and limits; K (replica columns),
+// or 0 after recording a failure.
+hsize_t Validator::placement_columns(hid_t p, const std::string& pbase) {
+  Handle drep = h5::open_dataset(p, "replicas");
+  Handle dnum = h5::open_dataset(p, "num_replicas");
+  Handle dslots = h5::open_dataset(p, "slots_used");
+  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum),
+             sd = h5::dataset_dims(dslots);
+  const auto L = static_cast<hsize_t>(root_.num_layers),
+             E = static_cast<hsize_t>(root_.num_experts);
+  const auto R = static_cast<hsize_t>(root_.num_ranks);
+  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1 || rd[2] > R) {
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "expected [L, E, K] with L = num_layers, E = num_experts, 1 <= K <= num_ranks");
+    return 0;
+  }
+  if (!product_within(static_cast<int64_t>(L * E), static_cast<int64_t>(rd[2]),
+                      limits::kMaxDatasetElements)) {
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "more than the documented limit of " + std::to_string(limits::kMaxDatasetElements) +
+               " elements");
+    return 0;
+  }
+  if (nd != std::vector<hsize_t>{L, E}) {
+    f_.add(pbase + "/num_replicas", 4, "placement shape", "expected [L, E]");
+    return 0;
+  }
+  if (sd != std::vector<hsize_t>{L, R}) {
+    f_.add(pbase + "/slots_used", 4, "placement shape", "expected [L, R] with R = num_ranks");
+    return 0;
+  }
+  return rd[2];
+}
+
 void Validator::check_placement(hid_t g, const std::string& base) {
   const std::string pbase = base + "/placement";
   if (!h5::exists(g, "placement")) {
@@ -127,38 +162,14 @@ void Validator::check_placement(hid_t g, const std::string& base) {
       f_.add(pbase + "/" + n, 4, "placement shape", "missing");
       return;
     }
-  Handle drep = h5::open_dataset(p, "replicas");
-  Handle dnum = h5::open_dataset(p, "num_replicas");
-  Handle dslots = h5::open_dataset(p, "slots_used");
-  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum),
-             sd = h5::dataset_dims(dslots);
+  const hsize_t K = placement_columns(p, pbase);
+  if (K == 0) return;
   const auto L = static_cast<hsize_t>(root_.num_layers),
              E = static_cast<hsize_t>(root_.num_experts);
   const auto R = static_cast<hsize_t>(root_.num_ranks);
-  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1 || rd[2] > R) {
-    f_.add(pbase + "/replicas", 4, "placement shape",
-           "expected [L, E, K] with L = num_layers, E = num_experts, 1 <= K <= num_ranks");
-    return;
-  }
-  if (!product_within(static_cast<int64_t>(L * E), static_cast<int64_t>(rd[2]),
-                      limits::kMaxDatasetElements)) {
-    f_.add(pbase + "/replicas", 4, "placement shape",
-           "more than the documented limit of " + std::to_string(limits::kMaxDatasetElements) +
-               " elements");
-    return;
-  }
-  if (nd != std::vector<hsize_t>{L, E}) {
-    f_.add(pbase + "/num_replicas", 4, "placement shape", "expected [L, E]");
-    return;
-  }
-  if (sd != std::vector<hsize_t>{L, R}) {
-    f_.add(pbase + "/slots_used", 4, "placement shape", "expected [L, R] with R = num_ranks");
-    return;
-  }
-  const auto rep = h5::read_int32(drep);
-  const auto num = h5::read_int32(dnum);
-  const auto slots = h5::read_int32(dslots);
-  const size_t K = rd[2];
+  const auto rep = h5::read_int32(h5::open_dataset(p, "replicas"));
+  const auto num = h5::read_int32(h5::open_dataset(p, "num_replicas"));
+  const auto slots = h5::read_int32(h5::open_dataset(p, "slots_used"));
   for (size_t l = 0; l < L; ++l) {
     std::vector<int> hosted(R, 0);
     for (size_t e = 0; e < E; ++e) {

@@ -49,12 +49,12 @@ def compare(label, mine, csv):
     return checked
 
 
-def check_figures(moebench_bin, path):
+def check_figures(moebench_bin, path, min_strategies=2):
     r = moebench.load(path)
     csv = report_csv(moebench_bin, path)
     whole = {(s,): row for s, row in r.figures().set_index("strategy").to_dict("index").items()}
     n = compare(path, whole, csv[csv["layer"] == "all"])
-    assert n >= len(METRICS), "%s: only %d figures compared" % (path, n)
+    assert n >= len(METRICS) * min_strategies, "%s: only %d figures compared" % (path, n)
     assert set(csv["metric"].dropna()) == set(METRICS), set(METRICS) - set(csv["metric"].dropna())
     csv = report_csv(moebench_bin, path, "--per-layer")
     lf = r.layer_figures()
@@ -142,25 +142,14 @@ def main():
         total += check_figures(moebench_bin, name)
     check_frames("failed.h5")
     if subprocess.run([moebench_bin, "validate", "failed.h5"], capture_output=True).returncode == 0:
-        total += check_figures(moebench_bin, "failed.h5")
+        # Only baseline finished there (round_robin failed, eplb skipped): one strategy of figures.
+        total += check_figures(moebench_bin, "failed.h5", min_strategies=1)
     else:  # a build from before the experiment layer refuses status "failed"
         print("note: this moebench does not accept status 'failed'; reader statuses checked alone")
     st = moebench.load("failed.h5").strategies.set_index("strategy")
     assert st.loc["round_robin", "status"] == "failed"
     assert "correctness check" in st.loc["round_robin", "reason"]
     assert st.loc["eplb", "status"] == "skipped" and st.loc["eplb", "reason"]
-    # Variants: a group whose `strategy` attribute (the registered strategy) differs from its
-    # name gets base_strategy in every frame.
-    import shutil
-    shutil.copy("q.h5", "variant.h5")
-    with h5py.File("variant.h5", "r+") as f:
-        f["strategies/round_robin"].attrs["strategy"] = "baseline"
-    v = moebench.load("variant.h5")
-    assert v.id_columns == ["strategy", "base_strategy"], v.id_columns
-    base = v.measures.groupby("strategy", observed=True)["base_strategy"].first()
-    assert base["round_robin"] == "baseline" and base["baseline"] == "baseline", base
-    assert list(v.strategies["base_strategy"]) == ["baseline", "baseline", "eplb"]
-    assert "base_strategy" in v.figures() and "base_strategy" not in moebench.load("q.h5").measures
     # Several files: the frames concatenated with file and system columns.
     both = moebench.load(["q.h5", "q2.h5"])
     fig = both.figures()

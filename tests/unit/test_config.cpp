@@ -8,7 +8,6 @@
 #include "core/error.hpp"
 #include "io/config_keys.hpp"
 #include "io/config_loader.hpp"
-#include "io/output_name.hpp"
 #include "placement/registry.hpp"
 
 using namespace moeb;
@@ -91,7 +90,8 @@ TEST(Config, LoadsQuickstartSuite) {
   ASSERT_EQ(c.strategies.size(), strategy_names().size());
   for (size_t i = 0; i < c.strategies.size(); ++i)
     EXPECT_EQ(c.strategies[i].name, strategy_names()[i]);
-  EXPECT_EQ(c.slots_per_rank, 3);
+  EXPECT_EQ(c.slots_per_rank, 0);  // relative budget: ceil(8 / 4) + 1 = 3 at 4 ranks
+  EXPECT_EQ(c.spare_slots_per_rank, 1);
   EXPECT_EQ(c.iterations, 8);
   EXPECT_TRUE(c.sync_probe);
   EXPECT_TRUE(c.check);
@@ -174,19 +174,18 @@ TEST(Config, RoundTripKeepsStrategyOptions) {
 
 TEST(Config, ErrorsAreOneLineWithFileLineAndKey) {
   const std::string msg = error_of(std::string(kMinimal) + "[run]\niterations = \"ten\"\n");
-  EXPECT_EQ(msg,
-            "bad.toml:6: key 'run.iterations': expected an integer in [1, 1048576], got \"ten\"");
+  EXPECT_EQ(msg, "bad.toml:6: key 'run.iterations': expected an integer >= 1, got \"ten\"");
 }
 
 TEST(Config, RejectsOutOfRangeValues) {
   EXPECT_EQ(error_of("[model]\npreset = \"mixtral-8x7b\"\ntop_k = 9\n"),
             "bad.toml:3: key 'model.top_k': expected top_k <= experts, got top_k 9 with 8 experts");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[workload]\ntokens = -5\n"),
-            "bad.toml:6: key 'workload.tokens': expected an integer in [1, 268435456], got -5");
+            "bad.toml:6: key 'workload.tokens': expected an integer >= 1, got -5");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[workload]\nfamily_hot_share = 1.5\n"),
             "bad.toml:6: key 'workload.family_hot_share': expected a number in [0, 1], got 1.5");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[run]\nwarmup = 2.5\n"),
-            "bad.toml:6: key 'run.warmup': expected an integer in [0, 1048576], got 2.5");
+            "bad.toml:6: key 'run.warmup': expected an integer >= 0, got 2.5");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[run]\nbackend = \"tpu\"\n"),
             "bad.toml:6: key 'run.backend': expected one of cpu, cuda, got \"tpu\"");
   EXPECT_EQ(error_of(std::string(kMinimal) + "[suite]\nseed = -1\n"),
@@ -200,7 +199,7 @@ TEST(Config, RejectsOutOfRangeValues) {
 TEST(Config, RejectsUnknownTablesAndKeys) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "[runn]\nx = 1\n"),
             "bad.toml:5: unknown table '[runn]' (expected one of: suite, model, topology, "
-            "workload, placement, run, timing, check, system, strategy)");
+            "workload, placement, run, timing, check, system, strategy, variant)");
   const std::string k = error_of(std::string(kMinimal) + "[run]\niteration = 3\n");
   EXPECT_EQ(k.rfind("bad.toml:6: unknown key 'run.iteration' (expected one of: backend,", 0), 0u)
       << k;
@@ -245,8 +244,8 @@ TEST(Config, RejectsInconsistentWorkloads) {
 TEST(Config, RejectsUnknownStrategiesAndOptions) {
   const std::string s =
       error_of(std::string(kMinimal) + "[placement]\nstrategies = [\"baseline\", \"magic\"]\n");
-  EXPECT_EQ(s.rfind("bad.toml:6: key 'placement.strategies': unknown strategy 'magic' (expected "
-                    "one of: all, baseline",
+  EXPECT_EQ(s.rfind("bad.toml:6: key 'placement.strategies': unknown strategy or variant 'magic' "
+                    "(expected one of: all, baseline",
                     0),
             0u)
       << s;
@@ -327,66 +326,4 @@ TEST(Config, SuitesReadmeExampleLoads) {
   EXPECT_EQ(c.model.num_layers, 4);
   ASSERT_EQ(c.strategies.size(), 2u);
   EXPECT_EQ(c.strategies[1].name, "eplb");
-}
-
-// Documented limits (core/limits.hpp, suites/README.md "Limits"): checked at load time with one
-// line naming the key, before anything is sized from them (issue 17).
-TEST(Config, RejectsSizesPastTheDocumentedLimits) {
-  const std::string m = kMinimal;
-  auto err = [&](const std::string& extra) { return error_of(m + extra); };
-  EXPECT_EQ(err("hidden = 1000000000\n"),
-            "bad.toml:5: key 'model.hidden': expected an integer in [1, 131072], got 1000000000");
-  EXPECT_NE(err("[workload]\ntokens = 1000000000000\n").find("key 'workload.tokens'"),
-            std::string::npos);
-  EXPECT_NE(error_of("[model]\nexperts = 1000000\ntop_k = 1000000\nhidden = 8\nffn_hidden = 8\n"
-                     "layers = 1\n")
-                .find("key 'model.experts'"),
-            std::string::npos);
-  EXPECT_NE(err("[topology]\nnodes = 1000000\n").find("key 'topology.nodes'"), std::string::npos);
-  EXPECT_NE(err("[topology]\nnodes = 60000\nranks_per_node = 60000\n")
-                .find("nodes x ranks_per_node <= 65536"),
-            std::string::npos);
-  EXPECT_NE(
-      err("[placement]\nslots_per_rank = 2147483647\n").find("key 'placement.slots_per_rank'"),
-      std::string::npos);
-  EXPECT_NE(err("[check]\nsamples_per_rank = 1000000000\n").find("key 'check.samples_per_rank'"),
-            std::string::npos);
-  EXPECT_NE(err("[run]\niterations = 1000000000\n").find("key 'run.iterations'"),
-            std::string::npos);
-  EXPECT_NE(error_of("[model]\npreset = \"mixtral-8x7b\"\nlayers = 16\n[workload]\n"
-                     "batch_tokens = 134217728\n")
-                .find("batch_tokens x layers x top_k"),
-            std::string::npos);
-  // 3 x hidden x ffn_hidden past 2^32 parameters per expert, each width within its own limit.
-  EXPECT_NE(err("hidden = 131072\nffn_hidden = 131072\n").find("'hidden' x 'ffn_hidden'"),
-            std::string::npos);
-}
-
-TEST(Config, RejectsNonFiniteNumbersAndHugeMemoryBudgets) {
-  const std::string m = kMinimal;
-  for (const char* v : {"inf", "-inf", "nan"})
-    EXPECT_NE(error_of(m + "[workload]\nzipf_s = " + v + "\n").find("key 'workload.zipf_s'"),
-              std::string::npos)
-        << v;
-  EXPECT_NE(error_of(m + "[placement]\nexpert_memory_gib = inf\n")
-                .find("key 'placement.expert_memory_gib'"),
-            std::string::npos);
-  // 1e300 GiB is finite but converts to more slots than an int holds: refused, not converted.
-  const std::string huge = error_of(m + "[placement]\nexpert_memory_gib = 1e300\n");
-  EXPECT_NE(huge.find("bad.toml:6: key 'placement.expert_memory_gib'"), std::string::npos) << huge;
-  EXPECT_NE(huge.find("65536"), std::string::npos) << huge;
-}
-
-// Default output names built from a suite name stay in the working directory (issue 17).
-TEST(Config, OutputNamesFromSuiteNamesAreOnePathComponent) {
-  EXPECT_EQ(safe_file_stem("quickstart"), "quickstart");
-  EXPECT_EQ(safe_file_stem("../x"), "_._x");
-  EXPECT_EQ(safe_file_stem("a/b"), "a_b");
-  EXPECT_EQ(safe_file_stem("/etc/passwd"), "_etc_passwd");
-  EXPECT_EQ(safe_file_stem(".."), "_.");
-  EXPECT_EQ(safe_file_stem(""), "run");
-  EXPECT_EQ(safe_file_stem(std::string("a\0b", 3)), "a_b");
-  EXPECT_EQ(safe_file_stem(std::string(1000, 'x')).size(), 200u);
-  const RunConfig c = parse_suite(std::string(kMinimal) + "[suite]\nname = \"../x\"\n", "s.toml");
-  EXPECT_EQ(c.suite_name, "../x");  // the label is kept; only the file name is made safe
 }
