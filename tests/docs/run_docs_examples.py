@@ -99,6 +99,9 @@ def substitutions(copy):
          "setup.sh (packages, configure, build) already made the build under test; "
          "MOEB_SKIP_SETUP=1 runs the rest of the demo as written"),
         (r"^(cmake|ninja)\b", None, BUILD_REASON),
+        (r"scripts/(fuzz|sanitize)\.sh\b", None,
+         "builds its own instrumented tree (clang libFuzzer / sanitizers) and runs for minutes "
+         "to hours: run by hand; every build replays fuzz/regressions (ctest -R Fuzz.Replay)"),
         (r"^ctest\b.*-L (slurm|gpu)\b", "\\0 -N",
          "listed (-N), not run: the label's own tests need a cluster / a GPU and CI runs them"),
         (r"^ctest\b", "\\0 -N",
