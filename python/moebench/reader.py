@@ -4,7 +4,8 @@
     r.measures      one row per (strategy, iteration, layer, rank) with every measured quantity
     r.summary       one row per strategy: the file's /summary attributes (whole batch)
     r.layer_summary one row per (strategy, layer): the /summary datasets and /predicted times
-    r.strategies    one row per strategy in run order: status, reason, options, check totals
+    r.strategies    one row per strategy (or variant) in run order: base_strategy, status,
+                    reason, options, check totals
     r.placement     one row per (strategy, layer, expert, replica): the rank holding it
     r.provenance    dict: root attributes and /provenance (hostnames, rank_node, env as a dict)
     r.config        dict: the resolved configuration (config_toml parsed)
@@ -22,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 SCHEMA_VERSION = 1
-# Strategy group attributes that, where a file has them, identify a row next to `strategy`
-# (experiment cells and variants of one registered strategy).
-ID_ATTRIBUTES = ("cell", "variant")
+# Strategy group attributes that, where a file has them, identify a row next to `strategy` (the
+# group's name): `cell` (an experiment cell, should files ever hold several).
+ID_ATTRIBUTES = ("cell",)
 # Attributes of /strategies/<name> with a fixed meaning (results_schema/README.md).
 STRATEGY_ATTRIBUTES = ("status", "skip_reason", "description", "options", "replica_policy",
                        "route_transform", "routing_deviation", "placement_time_s", "oracle",
@@ -142,6 +143,10 @@ class Results:
         self._cache = {}
         present = {a for s in self._strategies for a in ID_ATTRIBUTES if a in s.attrs}
         self.id_columns = ["strategy"] + [a for a in ID_ATTRIBUTES if a in present]
+        # Variants ([variant.<name>] of a suite): the group's name differs from the registered
+        # strategy it runs (attribute `strategy`); base_strategy then names the latter.
+        if any(s.attrs.get("strategy", s.name) != s.name for s in self._strategies):
+            self.id_columns.append("base_strategy")
 
     # ---- plain Python views -------------------------------------------------------------
     @property
@@ -174,7 +179,8 @@ class Results:
     def _ids(self, s):
         ids = {"strategy": s.name}
         for a in self.id_columns[1:]:
-            ids[a] = s.attrs.get(a, "")
+            ids[a] = (s.attrs.get("strategy", s.name) if a == "base_strategy"
+                      else s.attrs.get(a, ""))
         return ids
 
     def _frame(self, key, build):
@@ -198,6 +204,7 @@ class Results:
             rows = []
             for s in self._strategies:
                 row = self._ids(s)
+                row["base_strategy"] = s.attrs.get("strategy", s.name)
                 row["status"] = s.attrs.get("status", "")
                 row["reason"] = s.attrs.get("skip_reason", "")
                 for k in STRATEGY_ATTRIBUTES[2:]:

@@ -32,6 +32,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -47,13 +48,17 @@ COMMAND_START = re.compile(
 PAGE_TIMEOUT_S = int(os.environ.get("MOEB_DOCS_PAGE_TIMEOUT", "900"))
 
 # Suites rewritten in the copy: (table, key) -> value. Widths, tokens and iterations scaled so
-# every documented run finishes in seconds on 2 cores; structure (ranks, nodes, strategies,
-# split) as written. A key that is not in the file fails the test (the table stays true).
+# every documented run finishes in seconds on 2 cores (and the quickstart to four strategies, one
+# of each kind: reference, replication, grouping, hierarchical grouping, so that `plot all` draws
+# a quarter of the figures); ranks, nodes and split as written. A key that is not in the file
+# fails the test (the table stays true).
 SCALE_SUITES = {
     "suites/quickstart.toml": {("model", "hidden"): 128, ("model", "ffn_hidden"): 256,
                                ("model", "layers"): 2, ("workload", "tokens"): 2048,
                                ("workload", "batch_tokens"): 256, ("run", "warmup"): 0,
-                               ("run", "iterations"): 2, ("check", "samples_per_rank"): 2},
+                               ("run", "iterations"): 2, ("check", "samples_per_rank"): 2,
+                               ("placement", "strategies"):
+                                   '["baseline", "eplb", "tacg", "grace"]'},
     "suites/interconnect-local.toml": {("model", "hidden"): 256, ("workload", "tokens"): 2048,
                                        ("workload", "batch_tokens"): 512, ("run", "warmup"): 0,
                                        ("run", "iterations"): 2,
@@ -94,6 +99,9 @@ def substitutions(copy):
          "setup.sh (packages, configure, build) already made the build under test; "
          "MOEB_SKIP_SETUP=1 runs the rest of the demo as written"),
         (r"^(cmake|ninja)\b", None, BUILD_REASON),
+        (r"scripts/(fuzz|sanitize)\.sh\b", None,
+         "builds its own instrumented tree (clang libFuzzer / sanitizers) and runs for minutes "
+         "to hours: run by hand; every build replays fuzz/regressions (ctest -R Fuzz.Replay)"),
         (r"^ctest\b.*-L (slurm|gpu)\b", "\\0 -N",
          "listed (-N), not run: the label's own tests need a cluster / a GPU and CI runs them"),
         (r"^ctest\b", "\\0 -N",
@@ -109,9 +117,10 @@ def substitutions(copy):
          "--quick: the same measurement on fewer message sizes and repetitions (the full sweep "
          "takes minutes); the options as written otherwise"),
     ]
+    # A CUDA build (build/gpu) is not the build under test, even on a machine with a GPU.
+    table.insert(0, (r"build/gpu|MOEB_WITH_CUDA=ON|test_gpu", None, GPU_REASON))
     if not HAS_GPU:
-        table.insert(0, (r"--backend cuda|build/gpu|MOEB_WITH_CUDA=ON|test_gpu", None,
-                         GPU_REASON))
+        table.insert(0, (r"--backend cuda", None, GPU_REASON))
     if not traces:
         table.insert(0, (r"\.\./shared/traces|--trace mixtral\.h5|trace info mixtral\.h5",
                          None, no_trace))
@@ -211,9 +220,16 @@ def make_copy(root, build, work):
     if os.path.exists(work):
         shutil.rmtree(work)
     os.makedirs(copy)
-    files = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others",
-                            "--exclude-standard"], capture_output=True, check=True).stdout
-    for rel in filter(None, files.decode().split("\0")):
+    git = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others",
+                          "--exclude-standard"], capture_output=True)
+    if git.returncode == 0:  # the files of a fresh clone (plus new, not ignored, ones)
+        rels = [r for r in git.stdout.decode().split("\0") if r]
+    else:  # not a git checkout (an unpacked archive): everything but build outputs
+        rels = [os.path.relpath(os.path.join(d, f), root)
+                for d, dirs, fs in os.walk(root)
+                for f in fs if not os.path.relpath(d, root).split(os.sep)[0] in (
+                    "build", ".git", "results")]
+    for rel in rels:
         src = os.path.join(root, rel)
         if not os.path.isfile(src) or rel.startswith("build/"):
             continue
@@ -248,8 +264,9 @@ def shell_script(page, cmds, subs, log):
     for line, cmd in cmds:
         where = "%s:%d" % (page, line)
         action, reason, run = "run", None, cmd
+        flat = re.sub(r"\s+", " ", cmd.replace("\\\n", " "))  # continuations joined
         for pat, repl, why in subs:
-            m = re.search(pat, cmd, re.S)
+            m = re.search(pat, flat)
             if m:
                 if repl is None:
                     action, reason = "excluded", why
@@ -306,14 +323,20 @@ def run_page(page, root, copy, subs):
     print("== %s: %d commands, %d python blocks" % (page, len(cmds), len(pys)), flush=True)
     t0 = time.time()
     if cmds:
+        # Own process group: a timeout (or ctest killing this driver) ends every command the
+        # page started, mpirun's ranks included.
+        p = subprocess.Popen(["bash", log], env=fresh_env(copy), stdout=sys.stdout,
+                             stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            p = subprocess.run(["bash", log], env=fresh_env(copy), stdout=sys.stdout,
-                               stderr=subprocess.STDOUT, timeout=PAGE_TIMEOUT_S)
-            if p.returncode != 0:
+            if p.wait(timeout=PAGE_TIMEOUT_S) != 0:
                 problems.append("%s: a documented command failed (DOCS-FAIL above)" % page)
         except subprocess.TimeoutExpired:
             problems.append("%s: timed out after %d s (the last '+' line above is the "
                             "command)" % (page, PAGE_TIMEOUT_S))
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
     for line, body in pys:
         if problems:
             break
@@ -333,6 +356,7 @@ def run_page(page, root, copy, subs):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # ctest's timeout: clean up pages
     args = sys.argv[1:]
     only = None
     if "--only" in args:
@@ -366,7 +390,7 @@ def main():
         problems.extend(p)
         for k in total:
             total[k] += counts[k]
-    print("\n%d commands run as written, %d substituted, %d excluded (reasons above), %.0f s"
+    print("\ncommands: %d as written, %d substituted, %d excluded (reasons above); %.0f s"
           % (total["run"], total["substituted"], total["excluded"], time.time() - t0))
     if problems:
         print("\nFAIL:\n  " + "\n  ".join(problems))
