@@ -160,6 +160,16 @@ std::vector<std::string> communication_env() {
   return out;
 }
 
+int host_cores() {
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+double load_average() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : -1.0;
+}
+
 RunResult collect_local_provenance(int argc, const char* const* argv) {
   RunResult r;
   set_root_attr(r, "schema_version", static_cast<double>(kResultsSchemaVersion));

@@ -11,7 +11,6 @@
 #include "core/config.hpp"
 #include "core/results.hpp"
 #include "core/topology.hpp"
-#include "platform/host.hpp"
 
 namespace moeb {
 
@@ -33,7 +32,9 @@ std::vector<std::pair<std::string, std::string>> slurm_fields();
 // CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS, OMP_PROC_BIND, OMP_PLACES, OPENBLAS_NUM_THREADS,
 // MKL_NUM_THREADS, GOTO_NUM_THREADS.
 std::vector<std::string> communication_env();
-// host_cores() and load_average() of platform/host.hpp describe the host in the provenance.
+// Online CPU cores of this host; 1-minute load average (-1 when unavailable).
+int host_cores();
+double load_average();
 
 // A RunResult holding every process-local root attribute above (schema_version, versions, git,
 // build, compiler, command line, start_time, status "running", hostname of this process as
