@@ -10,6 +10,7 @@
 #include "core/placement.hpp"
 #include "io/config_format.hpp"
 #include "io/config_keys.hpp"
+#include "io/config_loader.hpp"
 #include "placement/registry.hpp"
 
 namespace moeb::cli {
@@ -130,6 +131,23 @@ void print_keys() {
   }
 }
 
+// The variants a suite defines ([variant.<name>]): names usable wherever a strategy's is.
+void print_variants(const std::string& suite) {
+  const RunConfig cfg = load_suite(suite);
+  std::printf("\nVariants of %s ([variant.<name>]; usable in placement.strategies and "
+              "--strategies):\n",
+              suite.c_str());
+  if (cfg.variants.empty()) std::printf("  none\n");
+  for (const auto& rs : resolve_strategy_options(RunConfig{cfg})) {
+    if (rs.name == rs.strategy->name()) continue;
+    std::string over;
+    if (!rs.dispatch.empty()) over += " dispatch=" + rs.dispatch;
+    if (rs.dedup >= 0) over += std::string(" dedup=") + (rs.dedup ? "true" : "false");
+    std::printf("  %-20s strategy %s%s\n    %s\n", rs.name.c_str(), rs.strategy->name().c_str(),
+                over.c_str(), rs.options.describe().c_str());
+  }
+}
+
 }  // namespace
 
 void register_list(CLI::App& app, int& exit_code) {
@@ -138,13 +156,17 @@ void register_list(CLI::App& app, int& exit_code) {
   auto what = std::make_shared<std::string>("all");
   sub->add_option("what", *what, "strategies | models | policies | distributions | keys | all")
       ->check(CLI::IsMember({"strategies", "models", "policies", "distributions", "keys", "all"}));
-  sub->callback([what, &exit_code] {
+  auto suite = std::make_shared<std::string>();
+  sub->add_option("--suite", *suite, "also list this suite's variants ([variant.<name>])")
+      ->check(CLI::ExistingFile);
+  sub->callback([what, suite, &exit_code] {
     const std::string& w = *what;
     if (w == "all" || w == "strategies") print_strategies();
     if (w == "all" || w == "models") print_models();
     if (w == "all" || w == "policies") print_policies();
     if (w == "all" || w == "distributions") print_distributions();
     if (w == "all" || w == "keys") print_keys();
+    if (!suite->empty()) print_variants(*suite);
     exit_code = 0;
   });
 }

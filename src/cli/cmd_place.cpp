@@ -21,6 +21,9 @@ void register_place(CLI::App& app, int& exit_code) {
       "place", "compute placements from a suite's calibration part (no MPI): per-layer replica "
                "table and predicted traffic against baseline, written as a results file");
   sub->add_option("suite", a->suite, "suite file (TOML)")->required()->check(CLI::ExistingFile);
+  sub->add_option("--slots", a->slots,
+                  "expert slots per rank: N, +N spare slots per rank, N/layer replicas per "
+                  "layer, or NGiB expert memory per rank (replaces the suite's budget)");
   sub->add_option("--strategy,--strategies", a->strategies,
                   "strategy, comma-separated strategies, or 'all' (default: the suite's)");
   sub->add_option("-o,--output", a->output, "results file (default: SUITE-place.h5)");

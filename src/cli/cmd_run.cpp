@@ -14,6 +14,9 @@ void register_run(CLI::App& app, int& exit_code) {
   sub->add_option("suite", a->suite, "suite file (TOML)")->required()->check(CLI::ExistingFile);
   sub->add_option("-o,--output", a->output, "results file (default: SUITE_NAME.h5)");
   sub->add_option("--system", a->system_label, "system label: the report's column for this run");
+  sub->add_option("--slots", a->slots,
+                  "expert slots per rank: N, +N spare slots per rank, N/layer replicas per "
+                  "layer, or NGiB expert memory per rank (replaces the suite's budget)");
   sub->add_option("--strategies", a->strategies, "comma-separated strategies, or 'all'");
   sub->add_option("--nodes", a->nodes, "declare the ranks as N virtual nodes (equal sizes)")
       ->check(CLI::PositiveNumber);

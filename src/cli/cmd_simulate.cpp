@@ -27,6 +27,9 @@ void register_simulate(CLI::App& app, int& exit_code) {
   sub->add_option("-o,--output", a->output, "results file (default: SUITE-SYSTEM.h5)");
   sub->add_option("--label", a->system_label,
                   "system label, the report's column (default: the system's name)");
+  sub->add_option("--slots", a->slots,
+                  "expert slots per rank: N, +N spare slots per rank, N/layer replicas per "
+                  "layer, or NGiB expert memory per rank (replaces the suite's budget)");
   sub->add_option("--strategies", a->strategies, "comma-separated strategies, or 'all'");
   sub->add_option("--dispatch", a->dispatch, "dispatch mode: flat or hierarchical");
   sub->add_option("--model", a->model,

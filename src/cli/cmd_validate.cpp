@@ -24,10 +24,21 @@ void register_validate(CLI::App& app, int& exit_code) {
                          path + "`");
       const ValidationReport rep = validate_results(path);
       for (const auto& line : rep.failures) std::printf("%s: %s\n", path.c_str(), line.c_str());
-      if (rep.ok())
-        std::printf("%s: valid (%d strategies)\n", path.c_str(), rep.num_strategies);
-      else
+      if (!rep.ok()) {
         rc = 1;
+      } else if (rep.unfinished()) {
+        // A killed run: not silently "valid" (results_schema/README.md, exit codes).
+        std::printf(
+            "%s: valid but unfinished (%d strategies, status 'running': the run was killed or is "
+            "still writing; moebench run --resume %s completes it)\n",
+            path.c_str(), rep.num_strategies, path.c_str());
+        rc = 1;
+      } else if (rep.status != "complete" && !rep.status.empty()) {
+        std::printf("%s: valid (%d strategies, status '%s')\n", path.c_str(), rep.num_strategies,
+                    rep.status.c_str());
+      } else {
+        std::printf("%s: valid (%d strategies)\n", path.c_str(), rep.num_strategies);
+      }
     }
     exit_code = rc;
   });

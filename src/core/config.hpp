@@ -39,6 +39,9 @@ struct WorkloadConfig {
   std::string split = "fraction";       // fraction | trace | oracle
   double calibration_fraction = 0.25;   // share of requests used for calibration
   std::string calibration_trace;        // split = trace
+  // Phases each part keeps: all | prefill | decode (token phase from the trace or generator).
+  std::string calib_phase = "all";      // calibration tokens the strategies see (fraction, oracle)
+  std::string eval_phase = "all";       // evaluation tokens batched and measured
   int64_t batch_tokens = 1024;          // tokens per batch (per iteration, all ranks together)
 };
 
@@ -47,12 +50,22 @@ struct StrategyConfig {
   std::map<std::string, OptionValue> options;  // as given; resolved against the spec later
 };
 
+// A named instance of a registered strategy ([variant.<name>] in a suite): its own options and,
+// optionally, its own run-wide dispatch mode and dedup (empty / -1 = the run's).
+struct VariantConfig {
+  std::string name;
+  std::string strategy;                        // registered strategy id
+  std::map<std::string, OptionValue> options;  // as given; resolved against the spec later
+  std::string dispatch;                        // "" = the run's
+  int dedup = -1;                              // -1 = the run's, 0 / 1 = off / on
+};
+
 struct RunConfig {
   std::string suite_path;
   std::string suite_name;
   std::string description;
   uint64_t seed = 42;
-  std::string system = "unlabeled";      // column label for cross-system reports
+  std::string system;                    // report column label; "" = Slurm cluster name or host
   std::string system_file;               // cost-model system (preset name or path); "" = none
 
   std::string model_preset;
@@ -64,12 +77,23 @@ struct RunConfig {
   int slots_per_rank = 0;                // 0 = ceil(E / R)
   double expert_memory_gib = 0;          // alternative budget: memory left for experts per rank
   std::string expert_dtype = "bf16";     // dtype used to convert expert_memory_gib into slots
+  // Memory model (core/memory_model): KV tokens per sequence (0 = no memory figure), memory per
+  // rank kept for non-expert weights, activations and workspace, KV-cache dtype.
+  int64_t context_tokens = 0;
+  double reserved_memory_gib = 0;
+  std::string kv_dtype = "bf16";
+  // Budgets relative to the topology (one of these or the two above, never two):
+  int spare_slots_per_rank = 0;          // slots = ceil(E / R) + spare
+  int replicas_per_layer = 0;            // slots = ceil((E + replicas) / R)
 
   WorkloadConfig workload;
   std::vector<StrategyConfig> strategies;
   // Every [strategy.<name>] table of the suite, listed or not, so that a command-line
   // `--strategies` choice still gets the suite's options for each strategy.
   std::map<std::string, std::map<std::string, OptionValue>> strategy_option_tables;
+  // Every [variant.<name>] table, in file order; a variant name may stand wherever a strategy
+  // name does (placement.strategies, --strategies).
+  std::vector<VariantConfig> variants;
 
   std::string backend = "cpu";           // cpu | cuda
   std::string dispatch = "flat";         // flat | hierarchical

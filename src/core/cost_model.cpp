@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/memory_model.hpp"
 #include "core/metrics.hpp"
 #include "core/routing.hpp"
 
@@ -346,6 +347,9 @@ std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const Model
                             : hierarchical_cost_input(lt, dest, trace.top_k(), topo, opt.dedup);
     in.experts_touched = experts_touched(trace.layer_experts(l), dest, R, trace.num_experts());
     s.pred = predict_layer(sys, m, topo, in);
+    if (opt.scale_to_tokens > 0 && trace.num_tokens() > 0)
+      s.pred_scaled = predict_layer_scaled(
+          sys, m, topo, in, static_cast<double>(opt.scale_to_tokens) / trace.num_tokens());
     s.dispatch = in.dispatch_bytes();
     s.combine = in.combine_bytes();
     s.rows_computed = std::move(lt.rows_computed);

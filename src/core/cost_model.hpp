@@ -43,6 +43,7 @@ struct DeviceModel {
   int act_dtype_bytes = 2;      // bytes per activation element (dispatch / combine rows)
   int weight_dtype_bytes = 2;   // bytes per expert weight element
   double gate_s_per_token = 0;  // optional fixed gate cost per owned token (0 = not modeled)
+  double memory_bytes = 0;      // device memory for the memory model (0 = not given)
 };
 
 // A system file (suites/systems/*.toml) in memory.
@@ -175,6 +176,7 @@ struct LayerSimulation {
   // Rank r's row of the time metrics as a run with sync probes records them: each rank waits
   // in the probe until the slowest rank arrives, so every rank's layer ends together.
   TimeRow time_row(int r) const;
+  LayerPrediction pred_scaled;  // at SimulateOptions::scale_to_tokens (memory model's batch)
 };
 
 struct SimulateOptions {
@@ -187,6 +189,8 @@ struct SimulateOptions {
   // simulate_batch only (a RoutedBatch carries its own): routing draws' seed and batch index.
   uint64_t seed = 0;
   int64_t batch_index = 0;
+  // > 0: also predict each layer rescaled to this many tokens (LayerSimulation::pred_scaled).
+  int64_t scale_to_tokens = 0;
 };
 
 // Counts and predicts every layer of a routed batch (core/batch_routing), exactly as the run

@@ -21,5 +21,8 @@ int slots_from_memory(const ModelSpec& model, double memory_gib, const std::stri
 int resolve_slots_per_rank(const ModelSpec& model, int num_ranks, int slots_per_rank,
                            double expert_memory_gib, const std::string& dtype,
                            const std::string& where);
+// Throws ConfigError when slots_per_rank or slots_per_rank x num_ranks exceeds the documented
+// limits (core/limits.hpp), before anything is sized from them.
+void check_slot_limits(int slots_per_rank, int num_ranks, const std::string& where);
 
 }  // namespace moeb

@@ -105,7 +105,9 @@ const std::vector<std::string>& count_metric_names();
 const std::vector<std::string>& time_metric_names();
 
 struct StrategyResult {
-  std::string name;
+  std::string name;                 // instance name: the strategy's, or a variant's
+  std::string strategy;             // registered strategy id (attribute strategy; "" = name)
+  std::string run_overrides;        // a variant's own run-wide knobs, "dispatch=..., dedup=..."
   StrategyStatus status = StrategyStatus::kComplete;
   std::string skip_reason;          // why it was skipped or failed (attribute skip_reason)
   std::string description;

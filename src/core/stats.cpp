@@ -1,6 +1,10 @@
 #include "core/stats.hpp"
 
+#include <algorithm>
+#include <climits>
+
 #include "core/error.hpp"
+#include "core/rng.hpp"
 
 namespace moeb {
 
@@ -54,6 +58,40 @@ void RoutingStats::add_batch(const RoutingTrace& batch) {
     if (m.phase == Phase::kPrefill) ++prefill_tokens_;
   }
   if (batch_loads_.size() < kMaxBatches) batch_loads_.push_back(std::move(per_layer));
+  sample_batch(batch);
+  ++batches_;
+}
+
+void RoutingStats::sample_batch(const RoutingTrace& batch) {
+  if (num_experts_ > 65536 || batch.num_tokens() > INT32_MAX) return;
+  const int k = batch.top_k();
+  if (sample_k_ == 0) sample_k_ = k;
+  if (k != sample_k_) return;  // a batch of another top-k: keep the sample consistent
+  const size_t per_token = static_cast<size_t>(num_layers_) * k;
+  auto key_less = [&](size_t a, size_t b) { return sample_key_[a] < sample_key_[b]; };
+  for (int64_t t = 0; t < batch.num_tokens(); ++t) {
+    const uint64_t key = hash_counters(0x5A3B1E, static_cast<uint64_t>(batches_),
+                                       static_cast<uint64_t>(t));
+    size_t slot;
+    if (sample_.size() < kMaxSampleTokens) {
+      slot = sample_.size();
+      sample_.emplace_back();
+      sample_key_.push_back(key);
+      sample_ids_.resize(sample_ids_.size() + per_token);
+      sample_heap_.push_back(slot);
+      std::push_heap(sample_heap_.begin(), sample_heap_.end(), key_less);
+    } else {
+      if (key >= sample_key_[sample_heap_.front()]) continue;
+      std::pop_heap(sample_heap_.begin(), sample_heap_.end(), key_less);
+      slot = sample_heap_.back();
+      sample_key_[slot] = key;
+      std::push_heap(sample_heap_.begin(), sample_heap_.end(), key_less);
+    }
+    sample_[slot] = {batches_, static_cast<int32_t>(t), static_cast<int32_t>(batch.num_tokens())};
+    uint16_t* out = &sample_ids_[slot * per_token];
+    for (int l = 0; l < num_layers_; ++l)
+      for (int32_t e : batch.experts(l, t)) *out++ = static_cast<uint16_t>(e);
+  }
 }
 
 void RoutingStats::add_coactivation(int layer, int i, int j, double count, int family) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,23 @@ class RoutingStats {
   // Per calibration batch, per layer expert loads: [batch][layer][E] (capped at kMaxBatches).
   const std::vector<std::vector<std::vector<double>>>& batch_loads() const { return batch_loads_; }
   static constexpr size_t kMaxBatches = 256;
+  // A uniform sample of the calibration tokens kept whole (every layer's top-k ids), for
+  // objectives counted per token (core/objective.hpp). Bottom-k by a hash of (batch index,
+  // position in batch): deterministic, independent of how batches arrive, at most
+  // kMaxSampleTokens tokens; empty for statistics-only imports or more than 65536 experts.
+  struct SampledToken {
+    int64_t batch_index = 0;   // calibration batch (order of add_batch calls)
+    int32_t position = 0;      // index of the token within its batch
+    int32_t batch_tokens = 0;  // size of its batch (token ownership needs it)
+  };
+  static constexpr size_t kMaxSampleTokens = 65536;
+  size_t sample_size() const { return sample_.size(); }
+  const SampledToken& sample_token(size_t i) const { return sample_[i]; }
+  // Top-k ids of sampled token i at `layer` (top_k entries, in gate order).
+  std::span<const uint16_t> sample_experts(size_t i, int layer) const {
+    return {&sample_ids_[(i * num_layers_ + layer) * sample_k_], static_cast<size_t>(sample_k_)};
+  }
+  int sample_top_k() const { return sample_k_; }
   // True when loads were given without any per-token trace (co-activation CSV import).
   bool statistics_only() const { return tokens_ == 0; }
 
@@ -54,6 +72,13 @@ class RoutingStats {
   int64_t tokens_ = 0, prefill_tokens_ = 0;
   std::vector<int64_t> family_tokens_;
   std::vector<std::vector<std::vector<double>>> batch_loads_;
+  int64_t batches_ = 0;
+  int sample_k_ = 0;
+  std::vector<SampledToken> sample_;
+  std::vector<uint64_t> sample_key_;   // hash key per slot
+  std::vector<size_t> sample_heap_;    // slots, max-heap by key
+  std::vector<uint16_t> sample_ids_;   // [slot][layer][k]
+  void sample_batch(const RoutingTrace& batch);
 };
 
 }  // namespace moeb

@@ -1,13 +1,23 @@
 #include "core/trace.hpp"
 
+#include <cmath>
+
 #include "core/error.hpp"
+#include "core/limits.hpp"
 
 namespace moeb {
 
 RoutingTrace::RoutingTrace(int num_layers, int top_k, int num_experts, int64_t num_tokens)
     : num_layers_(num_layers), top_k_(top_k), num_experts_(num_experts) {
+  // Checked before allocating: every caller sizes a trace from input.
+  const auto entries = product_within(num_layers, num_tokens, top_k, limits::kMaxRoutingEntries);
+  if (num_layers < 0 || top_k < 0 || num_experts < 0 || !entries)
+    throw InputError("routing of " + std::to_string(num_tokens) + " tokens x " +
+                     std::to_string(num_layers) + " layers x top-" + std::to_string(top_k) +
+                     " exceeds the documented limit of " +
+                     std::to_string(limits::kMaxRoutingEntries) + " entries held at once");
   tokens_.resize(static_cast<size_t>(num_tokens));
-  size_t n = static_cast<size_t>(num_layers) * static_cast<size_t>(num_tokens) * top_k;
+  const size_t n = static_cast<size_t>(*entries);
   experts_.assign(n, 0);
   weights_.assign(n, 0.0f);
 }
@@ -44,7 +54,12 @@ void RoutingTrace::validate(const std::string& where) const {
   for (int l = 0; l < num_layers_; ++l)
     for (int64_t t = 0; t < num_tokens(); ++t) {
       auto e = experts(l, t);
+      auto w = weights(l, t);
       for (int j = 0; j < top_k_; ++j) {
+        if (!std::isfinite(w[j]) || w[j] < 0)
+          throw InputError(where + ": layer " + std::to_string(l) + " token " + std::to_string(t) +
+                           ": gate weight " + std::to_string(w[j]) +
+                           " (expected a finite number >= 0)");
         if (e[j] < 0 || e[j] >= num_experts_)
           throw InputError(where + ": layer " + std::to_string(l) + " token " + std::to_string(t) +
                            ": expert id " + std::to_string(e[j]) + " outside [0, " +

@@ -30,7 +30,11 @@ namespace {
 bool setup(const ExperimentRequest& req, Measurer& m, Experiment& e, MeasurementProvenance& mp) {
   std::string error;
   try {
-    e = resolve_experiment(req, mpi_topology(MPI_COMM_WORLD));
+    ExperimentRequest r = req;
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    r.warn_rank0 = rank == 0;
+    e = resolve_experiment(r, mpi_topology(MPI_COMM_WORLD));
     m.open(e);
   } catch (const Error& err) {
     error = err.what();

@@ -18,12 +18,35 @@ bool Measurer::failed_anywhere(const std::string& error) {
   return true;
 }
 
+std::string StrategyInstance::describe_overrides() const {
+  std::string s;
+  if (!dispatch.empty()) s += "dispatch=" + dispatch;
+  if (dedup >= 0) s += std::string(s.empty() ? "" : ", ") + "dedup=" + (dedup ? "true" : "false");
+  return s;
+}
+
+ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance& instance) {
+  ExperimentCell c;
+  c.name = cell.name;
+  c.cfg = cell.cfg;
+  c.dispatch = cell.dispatch;
+  c.backend = cell.backend;
+  if (!instance.dispatch.empty()) {
+    c.dispatch = parse_dispatch_mode(instance.dispatch, "variant '" + instance.name + "'");
+    c.cfg.dispatch = instance.dispatch;
+  }
+  if (instance.dedup >= 0) c.cfg.dedup = instance.dedup != 0;
+  return c;
+}
+
 std::optional<PlacementPlan> place_instance(const Experiment& e, const ExperimentCell& cell,
                                             const StrategyInstance& instance,
                                             StrategyResult& res) {
   const PlacementStrategy& strategy = *instance.strategy;
   const ModelSpec& model = cell.cfg.model;
   res.name = instance.name;
+  res.strategy = strategy.name();
+  res.run_overrides = instance.describe_overrides();
   res.description = strategy.spec().description;
   res.options = instance.options.describe();
   res.oracle = e.workload->oracle();
@@ -66,7 +89,10 @@ void place_and_measure(Experiment& e, const ExperimentCell& cell, const Strategy
   auto plan = place_instance(e, cell, inst, res);
   if (!plan) return;
   try {
-    m.measure(e, cell, inst, *plan, res);
+    if (inst.dispatch.empty() && inst.dedup < 0)
+      m.measure(e, cell, inst, *plan, res);
+    else
+      m.measure(e, effective_cell(cell, inst), inst, *plan, res);
   } catch (const CheckFailed& err) {
     res.status = StrategyStatus::kFailed;
     res.skip_reason = err.what();
@@ -99,7 +125,7 @@ bool load_resume(const Experiment& e, const RunResult& prov, Measurer& m,
   std::string error;
   if (m.root()) {
     try {
-      RunResult previous = read_results(path);
+      RunResult previous = load_for_resume(path);  // validated first
       check_resume_compatible(previous, prov, path);
       finished = completed_strategies(previous);
       for (auto& p : previous.strategies) {

@@ -55,16 +55,24 @@ struct ExperimentRequest {
   int warmup = -1;
   int layers = 0;             // simulate
   int64_t batch_tokens = 0;   // simulate
+  std::string slots;          // --slots: N | +N | N/layer | NGiB (replaces the suite's budget)
+  bool warn_rank0 = true;     // print resolve warnings (a run sets it on rank 0 only)
   // Test-only fault injection (run): tolerances of the correctness check forced to this value
   // for the named instance, so its check fails honestly (docs/DEVELOPING.md).
   std::string fail_check_instance;
 };
 
 // One strategy instance: a name (unique in a cell), the registered strategy and its options.
+// A variant ([variant.<name>]) is an instance with a name of its own and, optionally, its own
+// dispatch mode and dedup: it runs in its cell with those knobs replaced (effective_cell).
 struct StrategyInstance {
   std::string name;
   const PlacementStrategy* strategy = nullptr;
   Options options;
+  std::string dispatch;  // "" = the cell's
+  int dedup = -1;        // -1 = the cell's
+  // "dispatch=hierarchical, dedup=false" for the overrides given, "" for none.
+  std::string describe_overrides() const;
 };
 
 // One cell: a resolved configuration every instance of the cell runs under.
@@ -117,6 +125,9 @@ class Measurer;
 // the loop goes on; a stop request records the running one as interrupted and ends.
 ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementProvenance& mp,
                                  const std::vector<ResultSink*>& sinks);
+
+// The cell an instance runs in: `cell` with the instance's own dispatch and dedup applied.
+ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance& instance);
 
 // Places one instance: fills name, description, options and oracle; then either records why
 // it is skipped (returns nullopt) or places it (timed), checks the placement's invariants

@@ -1,7 +1,10 @@
 // The model measurer: every evaluation batch routed once under the plan (core/batch_routing),
 // counted by the evaluator and, with a system model, timed by the cost model.
+#include <algorithm>
+
 #include "core/cost_model.hpp"
 #include "core/error.hpp"
+#include "core/memory_model.hpp"
 #include "experiment/measurer.hpp"
 #include "io/provenance.hpp"
 
@@ -22,6 +25,16 @@ SystemModel counting_only_system() {
   s.device.name = "none";
   s.device.flops = s.device.mem_bandwidth_Bps = 1.0;
   return s;
+}
+
+MemoryConfig memory_config(const RunConfig& cfg) {
+  return {cfg.context_tokens, cfg.reserved_memory_gib, cfg.kv_dtype, cfg.expert_dtype,
+          cfg.model_preset.empty() ? 0 : model_preset(cfg.model_preset).num_layers};
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 class ModelMeasurer final : public Measurer {
@@ -64,8 +77,13 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   if (keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
   SimulateOptions so;
   so.dispatch = cell.dispatch;
-  so.dedup = cfg.dedup;
+  so.dedup = plan_dedup(plan, cfg.dedup);  // a plan may override the run's dedup (megablocks)
   so.keep_rows = keep_rows;
+  // Memory model: the batch that fits next to this placement's experts, predicted throughput.
+  const auto mem = predict ? memory_spec(cfg.model, sys_, memory_config(cfg)) : std::nullopt;
+  const MemoryFit fit = mem ? fit_batch(plan.placement, *mem, cfg.suite_path) : MemoryFit{};
+  so.scale_to_tokens = fit.batch_tokens;
+  std::vector<double> thr_fit, thr_sim;
   std::vector<std::vector<LayerPrediction>> per_iter;
   for (int i = 0; i < I; ++i) {
     RoutedBatch& batch = router.get(i % e.batches->num_batches());
@@ -82,6 +100,12 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
         for (size_t k = 0; k < sims[l].rows.size(); ++k) res.rows_matrix[l][k] += sims[l].rows[k];
       preds.push_back(sims[l].pred);
     }
+    if (mem) {
+      std::vector<LayerPrediction> scaled;
+      for (const auto& sim : sims) scaled.push_back(sim.pred_scaled);
+      thr_fit.push_back(predicted_throughput(fit.batch_tokens, scaled));
+      thr_sim.push_back(predicted_throughput(res.batch_tokens.back(), preds));
+    }
     per_iter.push_back(std::move(preds));
   }
   res.routing_deviation = router.deviation(res.batch_index);
@@ -89,6 +113,8 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
     res.predicted = predicted_phase_times(per_iter);
     res.predicted_system_model = sys_.name;
   }
+  if (mem && !thr_fit.empty())
+    for (auto& n : memory_notes(fit, median_of(thr_fit), median_of(thr_sim))) res.notes.push_back(n);
 }
 
 }  // namespace

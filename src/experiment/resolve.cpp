@@ -1,11 +1,16 @@
 // resolve_experiment: the one setup of run, simulate and place.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
 #include "experiment/experiment.hpp"
+#include "io/output_name.hpp"
 #include "io/config_loader.hpp"
+#include "io/provenance.hpp"
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
 
@@ -36,19 +41,35 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-// Replaces cfg.strategies by `list` ("all" = every registered strategy), each with the options
-// of the suite's [strategy.<name>] table if it has one.
+// Replaces cfg.strategies by `list` ("all" = every registered strategy, then every variant of
+// the suite), each strategy with the options of the suite's [strategy.<name>] table if it has
+// one; a variant name keeps its [variant.<name>] table.
 void select_strategies(RunConfig& cfg, const std::string& list, const std::string& where) {
   std::vector<std::string> names = split_list(list);
-  if (names.size() == 1 && names[0] == "all") names = strategy_names();
+  if (names.size() == 1 && names[0] == "all") {
+    names = strategy_names();
+    for (const auto& v : cfg.variants) names.push_back(v.name);
+  }
   cfg.strategies.clear();
   for (const auto& n : names) {
-    find_strategy(n, where);
+    const bool variant = std::any_of(cfg.variants.begin(), cfg.variants.end(),
+                                     [&](const VariantConfig& v) { return v.name == n; });
+    if (!variant) find_strategy(n, where);
     StrategyConfig sc{n, {}};
     auto it = cfg.strategy_option_tables.find(n);
-    if (it != cfg.strategy_option_tables.end()) sc.options = it->second;
+    if (!variant && it != cfg.strategy_option_tables.end()) sc.options = it->second;
     cfg.strategies.push_back(sc);
   }
+}
+
+void apply_slots_option(RunConfig& cfg, const std::string& v);
+
+// The label of a run whose suite gives none: where it runs, never a fixed word.
+std::string default_system_label() {
+  const char* cluster = std::getenv("SLURM_CLUSTER_NAME");
+  if (cluster && *cluster) return cluster;
+  const std::string host = local_hostname();
+  return host.empty() ? "unknown-host" : host;
 }
 
 // Overrides every mode shares, then the mode's own; each lands in the resolved config.
@@ -80,6 +101,7 @@ void apply_overrides(RunConfig& cfg, const ExperimentRequest& r) {
                                            std::max(eval_share, 0.05) * 1.1);
     if (cfg.workload.kind == "synthetic") cfg.workload.tokens = std::max(cfg.workload.tokens, need);
   }
+  apply_slots_option(cfg, r.slots);
   if (!r.strategies.empty()) select_strategies(cfg, r.strategies, r.strategies_option);
   if (r.mode == ExperimentMode::kRun) {
     if (r.iterations > 0) cfg.iterations = r.iterations;
@@ -130,37 +152,108 @@ std::optional<SystemModel> resolve_system(RunConfig& cfg, const ExperimentReques
   return sys;
 }
 
+// --slots: "N" slots per rank, "+N" spare slots per rank, "N/layer" replicas per layer,
+// "NGiB" expert memory per rank. Replaces the suite's budget (the resolved config records it).
+void apply_slots_option(RunConfig& cfg, const std::string& v) {
+  if (v.empty()) return;
+  auto fail = [&] {
+    throw ConfigError("--slots: expected N (slots per rank), +N (spare slots per rank), N/layer "
+                      "(replicas per layer) or NGiB (expert memory per rank), got '" + v + "'");
+  };
+  auto number = [&](const std::string& t) {
+    size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(t, &used);
+    } catch (const std::exception&) {
+      fail();
+    }
+    if (used != t.size() || !(x >= 0) || x > 1e9) fail();
+    return x;
+  };
+  auto integer = [&](const std::string& t) {
+    const double x = number(t);
+    if (x != static_cast<double>(static_cast<int>(x))) fail();
+    return static_cast<int>(x);
+  };
+  cfg.slots_per_rank = cfg.spare_slots_per_rank = cfg.replicas_per_layer = 0;
+  cfg.expert_memory_gib = 0;
+  const auto ends = [&](const std::string& suffix) {
+    return v.size() > suffix.size() && v.compare(v.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (v[0] == '+')
+    cfg.spare_slots_per_rank = integer(v.substr(1));
+  else if (ends("/layer"))
+    cfg.replicas_per_layer = integer(v.substr(0, v.size() - 6));
+  else if (ends("GiB"))
+    cfg.expert_memory_gib = number(v.substr(0, v.size() - 3));
+  else if ((cfg.slots_per_rank = integer(v)) < 1)
+    fail();
+}
+
+// Slots per rank on this topology: absolute (slots_per_rank, expert_memory_gib) or relative
+// (spare_slots_per_rank, replicas_per_layer: rescaled with the ranks), default ceil(E / R).
 int resolve_slots(const RunConfig& cfg, const Topology& topo) {
   const ModelSpec& m = cfg.model;
   const int R = topo.num_ranks();
-  const int slots = resolve_slots_per_rank(m, R, cfg.slots_per_rank, cfg.expert_memory_gib,
-                                           cfg.expert_dtype, cfg.suite_path + ": key 'placement'");
+  const int base = (m.num_experts + R - 1) / R;
+  int slots = 0;
+  if (cfg.spare_slots_per_rank > 0)
+    slots = base + cfg.spare_slots_per_rank;
+  else if (cfg.replicas_per_layer > 0)
+    slots = static_cast<int>((static_cast<long long>(m.num_experts) + cfg.replicas_per_layer +
+                              R - 1) / R);
+  else
+    slots = resolve_slots_per_rank(m, R, cfg.slots_per_rank, cfg.expert_memory_gib,
+                                   cfg.expert_dtype, cfg.suite_path + ": key 'placement'");
   if (static_cast<long long>(slots) * R < m.num_experts)
     throw ConfigError(cfg.suite_path + ": key 'placement.slots_per_rank': " +
                       std::to_string(slots) + " slots x " + std::to_string(R) +
                       " ranks cannot hold " + std::to_string(m.num_experts) +
-                      " experts (expected at least " +
-                      std::to_string((m.num_experts + R - 1) / R) + " slots per rank)");
+                      " experts (expected at least " + std::to_string(base) +
+                      " slots per rank; placement.spare_slots_per_rank or --slots +N scale with "
+                      "the topology)");
   return slots;
+}
+
+// One line on stderr when the strategies cannot differ much: no slot for a replica, or fewer
+// routed token copies per rank than experts (most experts see no token of a rank's batch).
+void warn_indistinguishable(const RunConfig& cfg, const Topology& topo, int slots) {
+  const ModelSpec& m = cfg.model;
+  const int R = topo.num_ranks();
+  const double copies_per_rank = static_cast<double>(cfg.workload.batch_tokens) * m.top_k / R;
+  std::string why;
+  if (static_cast<long long>(slots) * R == m.num_experts)
+    why = "no spare expert slots (" + std::to_string(slots) + " per rank x " + std::to_string(R) +
+          " ranks = " + std::to_string(m.num_experts) + " experts), so no strategy can replicate";
+  else if (copies_per_rank < m.num_experts)
+    why = "fewer than one token per expert per rank (" + std::to_string(cfg.workload.batch_tokens) +
+          " tokens x top-" + std::to_string(m.top_k) + " / " + std::to_string(R) + " ranks < " +
+          std::to_string(m.num_experts) + " experts)";
+  if (!why.empty())
+    std::fprintf(stderr, "moebench: warning: %s: strategies may be indistinguishable: %s\n",
+                 cfg.suite_path.c_str(), why.c_str());
 }
 
 std::string default_output(const Experiment& e) {
   const ExperimentRequest& r = e.request;
   if (!r.output.empty()) return r.output;
+  // Names read from input never become paths outside the working directory (io/output_name).
   const std::string& suite = e.cells.front().cfg.suite_name;
   switch (r.mode) {
-    case ExperimentMode::kRun: return !r.resume.empty() ? r.resume : suite + ".h5";
-    case ExperimentMode::kSimulate: return suite + "-" + e.system->name + ".h5";
-    case ExperimentMode::kPlace: return suite + "-place.h5";
+    case ExperimentMode::kRun: return !r.resume.empty() ? r.resume : safe_file_stem(suite) + ".h5";
+    case ExperimentMode::kSimulate: return safe_file_stem(suite + "-" + e.system->name) + ".h5";
+    case ExperimentMode::kPlace: return safe_file_stem(suite) + "-place.h5";
   }
-  return suite + ".h5";
+  return safe_file_stem(suite) + ".h5";
 }
 
 // One instance per listed strategy, named after it, with its resolved options.
 std::vector<StrategyInstance> resolve_instances(const RunConfig& cfg) {
   std::vector<StrategyInstance> out;
   for (auto& rs : resolve_strategy_options(cfg))
-    out.push_back(StrategyInstance{rs.name, rs.strategy, std::move(rs.options)});
+    out.push_back(StrategyInstance{rs.name, rs.strategy, std::move(rs.options), rs.dispatch,
+                                   rs.dedup});
   return out;
 }
 
@@ -179,7 +272,9 @@ Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolv
   cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
   e.topo = model_only ? model_topology(cfg, req, e.topology_source) : ranks(cfg, e.topology_source);
   e.system = resolve_system(cfg, req);
+  if (cfg.system.empty()) cfg.system = default_system_label();
   e.slots_per_rank = resolve_slots(cfg, e.topo);
+  if (req.warn_rank0) warn_indistinguishable(cfg, e.topo, e.slots_per_rank);
   e.workload = open_workload(cfg, cfg.model);
   if (e.workload->num_batches() < 1)
     throw ConfigError(req.suite + ": key 'workload': no evaluation batch");

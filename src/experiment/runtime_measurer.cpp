@@ -1,6 +1,7 @@
 #include "experiment/runtime_measurer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 
@@ -41,6 +42,7 @@ class RuntimeMeasurer final : public Measurer {
   int rank_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Transport> transport_;
+  bool dedup_ = true;  // the dedup the current plan runs with
 };
 
 void RuntimeMeasurer::open(Experiment& e) {
@@ -111,7 +113,7 @@ void RuntimeMeasurer::predict(const Experiment& e, const ExperimentCell& cell,
                               BatchRouter& router, StrategyResult& res) const {
   SimulateOptions so;
   so.dispatch = cell.dispatch;
-  so.dedup = cell.cfg.dedup;
+  so.dedup = dedup_;
   so.keep_rows = false;
   // Predict the bytes this backend actually moves (fp32 on CPU, bf16 on GPU), not the system
   // file's activation size.
@@ -133,8 +135,11 @@ void RuntimeMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
                               StrategyResult& res) {
   BatchRouter router([&](int64_t b) { return e.batches->get(b); }, routing_rule(plan), e.topo,
                      cell.cfg.seed, cell.cfg.model.num_layers, root() ? kRoutedBatchBytes : 0);
+  HarnessOptions ho = harness_options(cell, inst, e);
+  ho.dedup = plan_dedup(plan, ho.dedup);  // a plan may override the run's dedup (megablocks)
+  dedup_ = ho.dedup;
   run_harness(*backend_, *transport_, e.topo, cell.cfg.model, plan, router,
-              e.batches->num_batches(), harness_options(cell, inst, e), res);
+              e.batches->num_batches(), ho, res);
   if (!root()) return;
   res.routing_deviation = router.deviation(res.batch_index);
   if (e.system) predict(e, cell, router, res);

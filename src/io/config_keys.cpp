@@ -1,5 +1,6 @@
 #include "io/config_keys.hpp"
 
+#include "core/limits.hpp"
 #include "core/run_types.hpp"
 
 namespace moeb {
@@ -7,7 +8,9 @@ namespace moeb {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kIntMax = 2147483647.0;
+// Documented limits (core/limits.hpp, suites/README.md "Limits").
+constexpr double kExperts = limits::kMaxExperts;
+constexpr double kRanks = limits::kMaxRanks;
 
 ConfigKey key(std::string table, std::string name, std::function<ConfigField(RunConfig&)> f,
               std::string description, double min = -kInf, double max = kInf,
@@ -27,25 +30,27 @@ const std::vector<ConfigKey>& config_keys() {
       key("suite", "name", MOEB_FIELD(suite_name), "suite name (default: the file's stem)"),
       key("suite", "description", MOEB_FIELD(description), "one line about the suite"),
       key("suite", "seed", MOEB_FIELD(seed), "seed of every random draw", 0),
-      key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports"),
+      key("suite", "system", MOEB_FIELD(system), "column label for cross-system reports (\"\" = the Slurm cluster name, else the host name)"),
       // [model]: `preset` is handled by the loader; these override the preset's dimensions.
       key("model", "experts", MOEB_FIELD(model.num_experts), "routed experts per layer", 1,
-          kIntMax),
-      key("model", "top_k", MOEB_FIELD(model.top_k), "routed experts per token", 1, kIntMax),
-      key("model", "hidden", MOEB_FIELD(model.hidden), "hidden dimension", 1, kIntMax),
-      key("model", "ffn_hidden", MOEB_FIELD(model.ffn_hidden), "expert FFN width", 1, kIntMax),
-      key("model", "layers", MOEB_FIELD(model.num_layers), "MoE layers run", 1, kIntMax),
+          kExperts),
+      key("model", "top_k", MOEB_FIELD(model.top_k), "routed experts per token", 1,
+          limits::kMaxTopK),
+      key("model", "hidden", MOEB_FIELD(model.hidden), "hidden dimension", 1, limits::kMaxHidden),
+      key("model", "ffn_hidden", MOEB_FIELD(model.ffn_hidden), "expert FFN width", 1,
+          limits::kMaxHidden),
+      key("model", "layers", MOEB_FIELD(model.num_layers), "MoE layers run", 1, limits::kMaxLayers),
       key("model", "shared_experts", MOEB_FIELD(model.num_shared_experts),
-          "always-active experts (never dispatched)", 0, kIntMax),
+          "always-active experts (never dispatched)", 0, limits::kMaxSharedExperts),
       key("model", "expert_groups", MOEB_FIELD(model.num_expert_groups),
-          "DeepSeek-style expert groups (1 = none)", 1, kIntMax),
+          "DeepSeek-style expert groups (1 = none)", 1, kExperts),
       key("model", "topk_groups", MOEB_FIELD(model.topk_groups), "groups a token may route into", 1,
-          kIntMax),
+          kExperts),
       // [topology]
       key("topology", "nodes", MOEB_FIELD(nodes),
-          "virtual nodes (0 = the MPI library's shared-memory split)", 0, kIntMax),
+          "virtual nodes (0 = the MPI library's shared-memory split)", 0, kRanks),
       key("topology", "ranks_per_node", MOEB_FIELD(ranks_per_node),
-          "ranks per virtual node (0 = from the MPI split)", 0, kIntMax),
+          "ranks per virtual node (0 = from the MPI split)", 0, kRanks),
       // [workload]
       key("workload", "kind", MOEB_FIELD(workload.kind), "where routing comes from", -kInf, kInf,
           {"synthetic", "trace"}),
@@ -59,13 +64,14 @@ const std::vector<ConfigKey>& config_keys() {
       key("workload", "family_hot_share", MOEB_FIELD(workload.family_hot_share),
           "share of a token's picks from its family's hot set", 0, 1),
       key("workload", "tokens", MOEB_FIELD(workload.tokens),
-          "tokens generated (calibration + evaluation)", 1),
+          "tokens generated (calibration + evaluation)", 1,
+          static_cast<double>(limits::kMaxTokens)),
       key("workload", "request_tokens", MOEB_FIELD(workload.request_tokens),
-          "mean tokens per synthetic request", 1, kIntMax),
+          "mean tokens per synthetic request", 1, static_cast<double>(limits::kMaxRequestTokens)),
       key("workload", "prefill_share", MOEB_FIELD(workload.prefill_share),
           "share of a request's tokens in the prefill phase", 0, 1),
       key("workload", "block_experts", MOEB_FIELD(workload.block_experts),
-          "families: co-activation block size (0 = 2 * top_k)", 0, kIntMax),
+          "families: co-activation block size (0 = 2 * top_k)", 0, kExperts),
       key("workload", "recurrence", MOEB_FIELD(workload.recurrence),
           "P(token reuses the previous token's draws), per layer", 0, 1),
       key("workload", "phase_mix", MOEB_FIELD(workload.phase_mix),
@@ -81,7 +87,7 @@ const std::vector<ConfigKey>& config_keys() {
       key("workload", "target_recurrence", MOEB_FIELD(workload.target_recurrence),
           "calibrated: share of a token's experts also chosen by the previous token", 0, 1),
       key("workload", "batch_tokens", MOEB_FIELD(workload.batch_tokens),
-          "tokens per batch (all ranks together)", 1),
+          "tokens per batch (all ranks together)", 1, static_cast<double>(limits::kMaxTokens)),
       key("workload", "traces", MOEB_FIELD(workload.traces), "trace files, mixed by trace_weights"),
       key("workload", "trace_weights", MOEB_FIELD(workload.trace_weights),
           "mixing weights of the traces (empty = equal)", 0),
@@ -93,22 +99,43 @@ const std::vector<ConfigKey>& config_keys() {
           "share of requests used for calibration", 0, 1),
       key("workload", "calibration_trace", MOEB_FIELD(workload.calibration_trace),
           "calibration trace (split = \"trace\")"),
+      key("workload", "calib_phase", MOEB_FIELD(workload.calib_phase),
+          "calibration tokens kept, by phase (split = fraction or oracle)", -kInf, kInf,
+          {"all", "prefill", "decode"}),
+      key("workload", "eval_phase", MOEB_FIELD(workload.eval_phase),
+          "evaluation tokens kept, by phase", -kInf, kInf, {"all", "prefill", "decode"}),
       // [placement]: `strategies` is handled by the loader.
       key("placement", "slots_per_rank", MOEB_FIELD(slots_per_rank),
-          "experts a rank can hold, replicas included (0 = ceil(experts / ranks))", 0, kIntMax),
+          "experts a rank can hold, replicas included (0 = ceil(experts / ranks))", 0,
+          limits::kMaxSlotsPerRank),
       key("placement", "expert_memory_gib", MOEB_FIELD(expert_memory_gib),
           "alternative budget: memory per rank for experts, GiB (0 = unused)", 0),
+      key("placement", "spare_slots_per_rank", MOEB_FIELD(spare_slots_per_rank),
+          "relative budget: slots per rank beyond ceil(experts / ranks), rescaled with the "
+          "topology (0 = unused)",
+          0, limits::kMaxSlotsPerRank),
+      key("placement", "replicas_per_layer", MOEB_FIELD(replicas_per_layer),
+          "relative budget: extra expert copies per layer over all ranks; slots per rank = "
+          "ceil((experts + replicas) / ranks) (0 = unused)",
+          0, limits::kMaxExperts),
       key("placement", "expert_dtype", MOEB_FIELD(expert_dtype),
           "dtype converting expert_memory_gib into slots", -kInf, kInf,
           {"fp32", "bf16", "fp16", "fp8"}),
+      key("placement", "context_tokens", MOEB_FIELD(context_tokens),
+          "memory model: KV tokens per sequence (0 = no memory figure)", 0),
+      key("placement", "reserved_memory_gib", MOEB_FIELD(reserved_memory_gib),
+          "memory model: GiB per rank kept for non-expert weights and workspace", 0),
+      key("placement", "kv_dtype", MOEB_FIELD(kv_dtype), "memory model: KV-cache dtype", -kInf,
+          kInf, {"fp32", "bf16", "fp16", "fp8"}),
       // [run]
       key("run", "backend", MOEB_FIELD(backend), "compute backend", -kInf, kInf,
           backend_names()),
       key("run", "dispatch", MOEB_FIELD(dispatch), "dispatch mode", -kInf, kInf,
           dispatch_mode_names()),
       key("run", "dedup", MOEB_FIELD(dedup), "one token copy per destination rank"),
-      key("run", "warmup", MOEB_FIELD(warmup), "unmeasured iterations", 0, kIntMax),
-      key("run", "iterations", MOEB_FIELD(iterations), "measured iterations", 1, kIntMax),
+      key("run", "warmup", MOEB_FIELD(warmup), "unmeasured iterations", 0, limits::kMaxIterations),
+      key("run", "iterations", MOEB_FIELD(iterations), "measured iterations", 1,
+          limits::kMaxIterations),
       key("run", "threads_per_rank", MOEB_FIELD(threads_per_rank), "BLAS threads per rank", 1,
           1024),
       // [timing]
@@ -117,7 +144,7 @@ const std::vector<ConfigKey>& config_keys() {
       // [check]
       key("check", "enabled", MOEB_FIELD(check), "compare sampled outputs with a reference"),
       key("check", "samples_per_rank", MOEB_FIELD(check_samples),
-          "sampled tokens per rank per layer", 1, kIntMax),
+          "sampled tokens per rank per layer", 1, limits::kMaxCheckSamples),
       key("check", "rtol", MOEB_FIELD(check_rtol), "relative tolerance", 0),
       key("check", "atol", MOEB_FIELD(check_atol), "absolute tolerance", 0),
       // [system]
@@ -131,7 +158,7 @@ const std::vector<ConfigKey>& config_keys() {
 
 const std::vector<std::string>& config_tables() {
   static const std::vector<std::string> t = {"suite", "model",  "topology", "workload", "placement",
-                                             "run",   "timing", "check",    "system",   "strategy"};
+                                             "run",   "timing", "check",    "system",   "strategy", "variant"};
   return t;
 }
 

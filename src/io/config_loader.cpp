@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,10 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/memory_budget.hpp"
 #include "core/model.hpp"
+#include "core/run_types.hpp"
 #include "io/config_format.hpp"
 #include "io/config_keys.hpp"
 #include "placement/registry.hpp"
@@ -51,10 +55,16 @@ class Loader {
   void load_key(const ConfigKey& k, const toml::node& v);
   void load_table(const std::string& name, const toml::table& t);
   void load_strategy_tables(const toml::table& t);
+  void load_option(const std::string& where, const std::string& o, const toml::node& ov,
+                   std::map<std::string, OptionValue>& out);
+  void load_variant_tables(const toml::table& t);
+  void load_variant(const std::string& name, const toml::node& value);
+  bool is_variant(const std::string& n) const;
   void load_strategy_list(const toml::node& v);
   void check_model();
   void check_workload();
   void check_placement();
+  void check_limits();
 
   const toml::table& root_;
   std::string file_;
@@ -103,7 +113,8 @@ void Loader::load_key(const ConfigKey& k, const toml::node& v) {
       x = f->get();
     else
       fail_key(dotted, range_text(what, k.min, k.max), describe(n));
-    if (!(x >= k.min && x <= k.max)) fail_key(dotted, range_text(what, k.min, k.max), describe(n));
+    if (!std::isfinite(x) || !(x >= k.min && x <= k.max))
+      fail_key(dotted, range_text(what, k.min, k.max), describe(n));
     return x;
   };
   ConfigField field = k.field(cfg_);
@@ -205,11 +216,16 @@ void Loader::load_strategy_list(const toml::node& v) {
     if (n == "all") {
       for (const auto& r : registered)
         if (std::find(names.begin(), names.end(), r) == names.end()) names.push_back(r);
+      for (const auto& var : cfg_.variants)
+        if (std::find(names.begin(), names.end(), var.name) == names.end())
+          names.push_back(var.name);
       continue;
     }
-    if (std::find(registered.begin(), registered.end(), n) == registered.end())
-      fail(e.source(), "key 'placement.strategies': unknown strategy '" + n +
-                           "' (expected one of: all, " + join(registered) + ")");
+    if (std::find(registered.begin(), registered.end(), n) == registered.end() && !is_variant(n))
+      fail(e.source(), "key 'placement.strategies': unknown strategy or variant '" + n +
+                           "' (expected one of: all, " + join(registered) +
+                           (cfg_.variants.empty() ? "" : ", or a [variant.NAME] of this suite") +
+                           ")");
     if (std::find(names.begin(), names.end(), n) != names.end())
       fail(e.source(), "key 'placement.strategies': strategy '" + n + "' listed twice");
     names.push_back(n);
@@ -230,22 +246,75 @@ void Loader::load_strategy_tables(const toml::table& t) {
     if (!opts)
       fail(value.source(), where + ": expected a table of options, got " + describe(value));
     auto& out = strategy_options_[name];
-    for (auto&& [okey, ov] : *opts) {
-      const std::string o(okey.str());
-      if (auto i = ov.as_integer())
-        out[o] = static_cast<int64_t>(i->get());
-      else if (auto f = ov.as_floating_point())
-        out[o] = f->get();
-      else if (auto b = ov.as_boolean())
-        out[o] = b->get();
-      else if (auto s = ov.as_string())
-        out[o] = s->get();
-      else
-        fail(ov.source(), where + ": option '" + o +
-                              "': expected an integer, float, boolean or string, got " +
-                              describe(ov));
+    for (auto&& [okey, ov] : *opts) load_option(where, std::string(okey.str()), ov, out);
+  }
+}
+
+void Loader::load_option(const std::string& where, const std::string& o, const toml::node& ov,
+                         std::map<std::string, OptionValue>& out) {
+  if (auto i = ov.as_integer())
+    out[o] = static_cast<int64_t>(i->get());
+  else if (auto f = ov.as_floating_point())
+    out[o] = f->get();
+  else if (auto b = ov.as_boolean())
+    out[o] = b->get();
+  else if (auto str = ov.as_string())
+    out[o] = str->get();
+  else
+    fail(ov.source(), where + ": option '" + o +
+                          "': expected an integer, float, boolean or string, got " + describe(ov));
+}
+
+bool Loader::is_variant(const std::string& n) const {
+  for (const auto& v : cfg_.variants)
+    if (v.name == n) return true;
+  return false;
+}
+
+// [variant.<name>]: strategy = "<registered id>", optional run-wide dispatch and dedup for this
+// instance, every other key an option of that strategy.
+void Loader::load_variant(const std::string& name, const toml::node& value) {
+  const std::string where = "[variant." + name + "]";
+  const auto registered = strategy_names();
+  if (std::find(registered.begin(), registered.end(), name) != registered.end() || name == "all")
+    fail(value.source(), where + ": a variant needs a name of its own, got the strategy name '" +
+                             name + "'");
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '+')
+      fail(value.source(), where + ": expected a name of letters, digits, '-', '_' or '+'");
+  const auto* t = value.as_table();
+  if (!t) fail(value.source(), where + ": expected a table, got " + describe(value));
+  VariantConfig v;
+  v.name = name;
+  for (auto&& [okey, ov] : *t) {
+    const std::string o(okey.str());
+    if (o == "strategy" || o == "dispatch") {
+      if (!ov.as_string()) fail(ov.source(), where + ": key '" + o + "': expected a string");
+      (o == "strategy" ? v.strategy : v.dispatch) = ov.as_string()->get();
+    } else if (o == "dedup") {
+      if (!ov.as_boolean()) fail(ov.source(), where + ": key 'dedup': expected true or false");
+      v.dedup = ov.as_boolean()->get() ? 1 : 0;
+    } else {
+      load_option(where, o, ov, v.options);
     }
   }
+  if (v.strategy.empty())
+    fail(value.source(), where + ": key 'strategy': expected a registered strategy (one of: " +
+                             join(registered) + "), got nothing");
+  if (std::find(registered.begin(), registered.end(), v.strategy) == registered.end())
+    fail(t->get("strategy")->source(), where + ": key 'strategy': expected one of: " +
+                                           join(registered) + ", got " + quote_toml(v.strategy));
+  if (!v.dispatch.empty()) {
+    const auto modes = dispatch_mode_names();
+    if (std::find(modes.begin(), modes.end(), v.dispatch) == modes.end())
+      fail(t->get("dispatch")->source(), where + ": key 'dispatch': expected one of: " +
+                                             join(modes) + ", got " + quote_toml(v.dispatch));
+  }
+  cfg_.variants.push_back(std::move(v));
+}
+
+void Loader::load_variant_tables(const toml::table& t) {
+  for (auto&& [key, value] : t) load_variant(std::string(key.str()), value);
 }
 
 void Loader::check_model() {
@@ -299,18 +368,60 @@ void Loader::check_workload() {
 }
 
 void Loader::check_placement() {
-  if (cfg_.slots_per_rank > 0 && cfg_.expert_memory_gib > 0)
-    fail_key("placement.expert_memory_gib", "0 when placement.slots_per_rank is set",
-             format_toml_float(cfg_.expert_memory_gib));
+  const char* budgets[] = {"slots_per_rank", "expert_memory_gib", "spare_slots_per_rank",
+                           "replicas_per_layer"};
+  const bool set[] = {cfg_.slots_per_rank > 0, cfg_.expert_memory_gib > 0,
+                      cfg_.spare_slots_per_rank > 0, cfg_.replicas_per_layer > 0};
+  for (int i = 0; i < 4; ++i)
+    for (int j = i + 1; j < 4; ++j)
+      if (set[i] && set[j])
+        fail_key(std::string("placement.") + budgets[j],
+                 std::string("0 when placement.") + budgets[i] + " is set (one budget at a time)",
+                 "a second budget");
   if (!given("placement.strategies")) {
     cfg_.strategies.clear();
     for (const auto& n : strategy_names()) cfg_.strategies.push_back(StrategyConfig{n, {}});
+    for (const auto& v : cfg_.variants) cfg_.strategies.push_back(StrategyConfig{v.name, {}});
   }
   for (auto& s : cfg_.strategies) {
     auto it = strategy_options_.find(s.name);
     if (it != strategy_options_.end()) s.options = it->second;
   }
   cfg_.strategy_option_tables = strategy_options_;
+}
+
+// Sizes computed from several keys, against the documented limits (core/limits.hpp), so that
+// nothing is allocated, no rank starts and no file is created from a suite that cannot run.
+void Loader::check_limits() {
+  const ModelSpec& m = cfg_.model;
+  const WorkloadConfig& w = cfg_.workload;
+  if (!product_within(w.batch_tokens, m.num_layers, m.top_k, limits::kMaxRoutingEntries))
+    fail_key("workload.batch_tokens",
+             "batch_tokens x layers x top_k <= " + std::to_string(limits::kMaxRoutingEntries) +
+                 " routing entries (documented limit)",
+             std::to_string(w.batch_tokens) + " x " + std::to_string(m.num_layers) + " x " +
+                 std::to_string(m.top_k));
+  if (!product_within(std::max(cfg_.nodes, 1), std::max(cfg_.ranks_per_node, 1), limits::kMaxRanks))
+    fail_key(
+        "topology.ranks_per_node",
+        "nodes x ranks_per_node <= " + std::to_string(limits::kMaxRanks) + " (documented limit)",
+        std::to_string(cfg_.nodes) + " x " + std::to_string(cfg_.ranks_per_node));
+  if (int64_t{cfg_.warmup} + cfg_.iterations > limits::kMaxIterations)
+    fail_key(
+        "run.iterations",
+        "warmup + iterations <= " + std::to_string(limits::kMaxIterations) + " (documented limit)",
+        std::to_string(cfg_.warmup) + " + " + std::to_string(cfg_.iterations));
+  if (cfg_.expert_memory_gib > 0) {
+    const auto line = source_of("placement.expert_memory_gib").begin.line;
+    const std::string where =
+        file_ + (line ? ":" + std::to_string(line) : "") + ": key 'placement.expert_memory_gib'";
+    slots_from_memory(m, cfg_.expert_memory_gib, cfg_.expert_dtype, where);  // throws past limits
+  }
+  if (cfg_.slots_per_rank > 0 && cfg_.nodes > 0 && cfg_.ranks_per_node > 0) {
+    const auto line = source_of("placement.slots_per_rank").begin.line;
+    check_slot_limits(cfg_.slots_per_rank, cfg_.nodes * cfg_.ranks_per_node,
+                      file_ + (line ? ":" + std::to_string(line) : "") + ": [placement]");
+  }
 }
 
 RunConfig Loader::load() {
@@ -326,9 +437,11 @@ RunConfig Loader::load() {
       fail(value.source(), "key '" + name + "': expected a table, got " + describe(value));
     where_[name] = value.source();
   }
+  // Variants first: placement.strategies may name them.
+  if (const toml::node* v = root_.get("variant")) load_variant_tables(*v->as_table());
   for (const auto& name : tables) {
     const toml::node* t = root_.get(name);
-    if (!t) continue;
+    if (!t || name == "variant") continue;
     if (name == "strategy")
       load_strategy_tables(*t->as_table());
     else
@@ -337,6 +450,7 @@ RunConfig Loader::load() {
   check_model();
   check_workload();
   check_placement();
+  check_limits();
   resolve_strategy_options(cfg_);
   return cfg_;
 }
@@ -363,24 +477,40 @@ RunConfig load_suite(const std::string& path) {
 }
 
 std::vector<ResolvedStrategy> resolve_strategy_options(const RunConfig& cfg) {
+  auto variant = [&](const std::string& n) -> const VariantConfig* {
+    for (const auto& v : cfg.variants)
+      if (v.name == n) return &v;
+    return nullptr;
+  };
   std::vector<std::string> names;
+  auto add = [&](const std::string& n) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  };
   for (const auto& s : cfg.strategies) {
-    if (s.name == "all") {
-      for (const auto& n : strategy_names())
-        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-    } else if (std::find(names.begin(), names.end(), s.name) == names.end()) {
-      names.push_back(s.name);
+    if (s.name != "all") {
+      add(s.name);
+      continue;
     }
+    for (const auto& n : strategy_names()) add(n);
+    for (const auto& v : cfg.variants) add(v.name);
   }
   std::vector<ResolvedStrategy> out;
   for (const auto& n : names) {
+    if (const VariantConfig* v = variant(n)) {
+      const std::string where = cfg.suite_path + ": [variant." + n + "]";
+      const PlacementStrategy& st = find_strategy(v->strategy, where + ": key 'strategy'");
+      out.push_back(ResolvedStrategy{n, &st, resolve_options(st.spec().options, v->options, where),
+                                     v->dispatch, v->dedup});
+      continue;
+    }
     const PlacementStrategy& st = find_strategy(n, cfg.suite_path + ": key 'placement.strategies'");
     std::map<std::string, OptionValue> given;
     for (const auto& s : cfg.strategies)
       if (s.name == n) given = s.options;
     out.push_back(ResolvedStrategy{
         n, &st,
-        resolve_options(st.spec().options, given, cfg.suite_path + ": [strategy." + n + "]")});
+        resolve_options(st.spec().options, given, cfg.suite_path + ": [strategy." + n + "]"),
+        "", -1});
   }
   return out;
 }

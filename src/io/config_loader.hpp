@@ -30,10 +30,12 @@ struct ResolvedStrategy {
   std::string name;
   const PlacementStrategy* strategy = nullptr;  // from the registry
   Options options;                              // every option of the spec, typed
+  std::string dispatch;                         // variant's own dispatch mode ("" = the run's)
+  int dedup = -1;                               // variant's own dedup (-1 = the run's)
 };
 
 // Resolves the options of every strategy in cfg.strategies ("all" expands to every registered
-// strategy) against its spec. Throws ConfigError `SUITE: [strategy.X]: unknown option 'y'
+// strategy, then every variant; a variant resolves against its strategy's spec) against its spec. Throws ConfigError `SUITE: [strategy.X]: unknown option 'y'
 // (expected one of: ...)`, or naming 'placement.strategies' for an unregistered strategy.
 std::vector<ResolvedStrategy> resolve_strategy_options(const RunConfig& cfg);
 

@@ -115,7 +115,13 @@ std::string config_to_toml(const RunConfig& cfg_in) {
     out << k.key << " = " << format_config_field(k.field(cfg)) << "\n";
   }
   for (const auto& r : resolved) {
-    out << "\n[strategy." << r.name << "]\n";
+    if (r.name != r.strategy->name()) {  // a variant: its strategy and run overrides first
+      out << "\n[variant." << r.name << "]\nstrategy = " << quote_toml(r.strategy->name()) << "\n";
+      if (!r.dispatch.empty()) out << "dispatch = " << quote_toml(r.dispatch) << "\n";
+      if (r.dedup >= 0) out << "dedup = " << (r.dedup ? "true" : "false") << "\n";
+    } else {
+      out << "\n[strategy." << r.name << "]\n";
+    }
     for (const auto& [name, value] : r.options.values())
       out << name << " = " << format_toml_option(value) << "\n";
   }

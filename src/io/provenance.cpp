@@ -1,6 +1,7 @@
 #include "io/provenance.hpp"
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>

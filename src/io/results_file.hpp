@@ -18,8 +18,10 @@ void write_results(const std::string& path, const RunResult& r);
 // Reads a results file back, every field restored: root attributes (strings to attrs_str,
 // numbers to attrs_num, `config_toml` to config_toml), /provenance, and every strategy in
 // `order`. Summaries are not read back (they derive from the cubes; see core/summary.hpp).
-// Throws InputError with one line when the file cannot be opened, or its schema_version is
-// absent or not 1; H5Error when a dataset is malformed.
+// Throws InputError with one line when the file cannot be opened, its schema_version is absent
+// or not 1, or a dataset or attribute is malformed: every dataset's shape is checked against the
+// root attributes (num_layers, num_ranks, num_experts) and the documented limits of
+// core/limits.hpp before it is read, so a declared extent is never allocated blindly.
 RunResult read_results(const std::string& path);
 
 // ResultSink that persists after every strategy by appending to one file. begin() creates the

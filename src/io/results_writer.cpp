@@ -128,6 +128,8 @@ void write_strategy_contents(hid_t g, const StrategyResult& s) {
   h5::write_attr(g, "skip_reason", s.skip_reason);
   h5::write_attr(g, "description", s.description);
   h5::write_attr(g, "options", s.options);
+  h5::write_attr(g, "strategy", s.strategy.empty() ? s.name : s.strategy);
+  h5::write_attr(g, "run_overrides", s.run_overrides);
   h5::write_attr(g, "replica_policy", s.replica_policy);
   h5::write_attr(g, "route_transform", s.route_transform);
   h5::write_attr(g, "routing_deviation", s.routing_deviation);

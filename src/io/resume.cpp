@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "platform/h5.hpp"
 #include "io/results_file.hpp"
+#include "io/validate.hpp"
 
 namespace moeb {
 
@@ -47,7 +48,17 @@ std::set<std::string> completed_strategies(const std::string& results_path) {
   return done;
 }
 
-RunResult load_for_resume(const std::string& results_path) { return read_results(results_path); }
+RunResult load_for_resume(const std::string& results_path) {
+  // Nothing is carried over from a file that validate would refuse (issue 17): a strategy with a
+  // replica on rank 99 or a negative time would otherwise be copied into the new file.
+  const ValidationReport v = validate_results(results_path);
+  if (!v.ok())
+    throw InputError(results_path + ": cannot resume: the file fails validation (" +
+                     std::to_string(v.failures.size()) +
+                     (v.failures.size() == 1 ? " failure" : " failures") +
+                     ", first: " + v.failures.front() + "); see moebench validate");
+  return read_results(results_path);
+}
 
 std::vector<std::string> strategies_to_run(const std::vector<std::string>& planned,
                                            const std::set<std::string>& finished) {

@@ -25,8 +25,9 @@ std::set<std::string> completed_strategies(const RunResult& previous);
 std::set<std::string> completed_strategies(const std::string& results_path);
 
 // Reads a results file whole for a resumed run (read_results): its root attributes, to check
-// with check_resume_compatible, and its strategies, to pass to merge_resumed. Throws
-// InputError naming the file when it cannot be read or has another schema_version.
+// with check_resume_compatible, and its strategies, to pass to merge_resumed. The file is
+// validated first (validate_results); throws InputError naming the file and the first failure
+// when it fails validation, cannot be read or has another schema_version.
 RunResult load_for_resume(const std::string& results_path);
 
 // Of the planned strategies, those still to run, in planned order.

@@ -177,7 +177,7 @@ SystemModel parse_system_toml(const std::string& text, const std::string& path) 
 
   TableReader dev(sub_table(root, path, "device"), path, "device",
                   {"name", "flops", "flops_dtype", "mem_bandwidth_Bps", "act_dtype",
-                   "act_dtype_bytes", "weight_dtype_bytes", "gate_s_per_token"});
+                   "act_dtype_bytes", "weight_dtype_bytes", "gate_s_per_token", "memory_bytes"});
   s.device.name = dev.string("name", false, "");
   s.device.flops = dev.number("flops", true, 0);
   dev.require("flops", s.device.flops > 0, "a number > 0 (FLOP/s)");
@@ -194,6 +194,8 @@ SystemModel parse_system_toml(const std::string& text, const std::string& path) 
   s.device.weight_dtype_bytes = static_cast<int>(wt);
   s.device.gate_s_per_token = dev.number("gate_s_per_token", false, 0);
   dev.require("gate_s_per_token", s.device.gate_s_per_token >= 0, "a number >= 0 (seconds)");
+  s.device.memory_bytes = dev.number("memory_bytes", false, 0);
+  dev.require("memory_bytes", s.device.memory_bytes >= 0, "a number >= 0 (bytes; 0 = not given)");
 
   if (const toml::node* m = root.get("model")) {
     if (!m->is_table())
@@ -301,6 +303,8 @@ std::string format_system_toml(const SystemModel& s, const std::vector<std::stri
   o << "weight_dtype_bytes = " << s.device.weight_dtype_bytes << "\n";
   o << "gate_s_per_token = " << num(s.device.gate_s_per_token) << note("device.gate_s_per_token")
     << "\n";
+  if (s.device.memory_bytes > 0)
+    o << "memory_bytes = " << num(s.device.memory_bytes) << note("device.memory_bytes") << "\n";
   o << "\n[model]\n";
   o << "overlap_intra_inter = " << (s.overlap_intra_inter ? "true" : "false")
     << note("model.overlap_intra_inter") << "\n";

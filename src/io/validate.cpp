@@ -5,8 +5,10 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "core/results.hpp"
 #include "platform/h5.hpp"
+#include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
 
 namespace moeb {
@@ -67,6 +69,7 @@ class Validator {
   void check_root();
   void check_strategy(hid_t strategies, const std::string& name);
   void check_placement(hid_t g, const std::string& base);
+  hsize_t placement_columns(hid_t p, const std::string& pbase);
   void check_measured(hid_t g, const std::string& base);
   void check_failed(hid_t g, const std::string& base);
 
@@ -96,13 +99,55 @@ void Validator::check_root() {
       f_.add("/ attribute 'status'", 2, "required root attribute",
              "'" + s + "' is not running, complete, interrupted or failed");
   }
-  root_.num_ranks = int_attr_or(file_, "num_ranks", -1);
-  root_.num_layers = int_attr_or(file_, "num_layers", -1);
-  root_.num_experts = int_attr_or(file_, "num_experts", -1);
-  root_.top_k = int_attr_or(file_, "top_k", -1);
+  auto bounded = [&](const char* name, int64_t max) -> int64_t {
+    const int64_t v = int_attr_or(file_, name, -1);
+    if (v == -1) return -1;
+    if (v >= 1 && v <= max) return v;
+    f_.add(std::string("/ attribute '") + name + "'", 2, "required root attribute",
+           std::to_string(v) + " outside [1, " + std::to_string(max) + "] (documented limit)");
+    return -1;  // strategies are not checked against it
+  };
+  root_.num_ranks = bounded("num_ranks", limits::kMaxRanks);
+  root_.num_layers = bounded("num_layers", limits::kMaxLayers);
+  root_.num_experts = bounded("num_experts", limits::kMaxExperts);
+  root_.top_k = bounded("top_k", limits::kMaxTopK);
   root_.slots_per_rank = int_attr_or(file_, "slots_per_rank", 0);
   root_.dispatch_row_bytes = int_attr_or(file_, "dispatch_row_bytes", 0);
   root_.combine_row_bytes = int_attr_or(file_, "combine_row_bytes", 0);
+}
+
+// The placement datasets' shapes against the root attributes and limits; K (replica columns),
+// or 0 after recording a failure.
+hsize_t Validator::placement_columns(hid_t p, const std::string& pbase) {
+  Handle drep = h5::open_dataset(p, "replicas");
+  Handle dnum = h5::open_dataset(p, "num_replicas");
+  Handle dslots = h5::open_dataset(p, "slots_used");
+  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum),
+             sd = h5::dataset_dims(dslots);
+  const auto L = static_cast<hsize_t>(root_.num_layers),
+             E = static_cast<hsize_t>(root_.num_experts);
+  const auto R = static_cast<hsize_t>(root_.num_ranks);
+  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1 || rd[2] > R) {
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "expected [L, E, K] with L = num_layers, E = num_experts, 1 <= K <= num_ranks");
+    return 0;
+  }
+  if (!product_within(static_cast<int64_t>(L * E), static_cast<int64_t>(rd[2]),
+                      limits::kMaxDatasetElements)) {
+    f_.add(pbase + "/replicas", 4, "placement shape",
+           "more than the documented limit of " + std::to_string(limits::kMaxDatasetElements) +
+               " elements");
+    return 0;
+  }
+  if (nd != std::vector<hsize_t>{L, E}) {
+    f_.add(pbase + "/num_replicas", 4, "placement shape", "expected [L, E]");
+    return 0;
+  }
+  if (sd != std::vector<hsize_t>{L, R}) {
+    f_.add(pbase + "/slots_used", 4, "placement shape", "expected [L, R] with R = num_ranks");
+    return 0;
+  }
+  return rd[2];
 }
 
 void Validator::check_placement(hid_t g, const std::string& base) {
@@ -117,31 +162,14 @@ void Validator::check_placement(hid_t g, const std::string& base) {
       f_.add(pbase + "/" + n, 4, "placement shape", "missing");
       return;
     }
-  Handle drep = h5::open_dataset(p, "replicas");
-  Handle dnum = h5::open_dataset(p, "num_replicas");
-  Handle dslots = h5::open_dataset(p, "slots_used");
-  const auto rd = h5::dataset_dims(drep), nd = h5::dataset_dims(dnum),
-             sd = h5::dataset_dims(dslots);
+  const hsize_t K = placement_columns(p, pbase);
+  if (K == 0) return;
   const auto L = static_cast<hsize_t>(root_.num_layers),
              E = static_cast<hsize_t>(root_.num_experts);
   const auto R = static_cast<hsize_t>(root_.num_ranks);
-  if (rd.size() != 3 || rd[0] != L || rd[1] != E || rd[2] < 1) {
-    f_.add(pbase + "/replicas", 4, "placement shape",
-           "expected [L, E, K] with L = num_layers, E = num_experts");
-    return;
-  }
-  if (nd != std::vector<hsize_t>{L, E}) {
-    f_.add(pbase + "/num_replicas", 4, "placement shape", "expected [L, E]");
-    return;
-  }
-  if (sd != std::vector<hsize_t>{L, R}) {
-    f_.add(pbase + "/slots_used", 4, "placement shape", "expected [L, R] with R = num_ranks");
-    return;
-  }
-  const auto rep = h5::read_int32(drep);
-  const auto num = h5::read_int32(dnum);
-  const auto slots = h5::read_int32(dslots);
-  const size_t K = rd[2];
+  const auto rep = h5::read_int32(h5::open_dataset(p, "replicas"));
+  const auto num = h5::read_int32(h5::open_dataset(p, "num_replicas"));
+  const auto slots = h5::read_int32(h5::open_dataset(p, "slots_used"));
   for (size_t l = 0; l < L; ++l) {
     std::vector<int> hosted(R, 0);
     for (size_t e = 0; e < E; ++e) {
@@ -198,6 +226,15 @@ void Validator::check_measured(hid_t g, const std::string& base) {
       const auto d = h5::dataset_dims(h5::open_dataset(m, n));
       if (!d.empty()) I = d[0];
     }
+  if (I > static_cast<hsize_t>(limits::kMaxResultIterations) ||
+      !product_within(static_cast<int64_t>(I), static_cast<int64_t>(L * R),
+                      limits::kMaxDatasetElements)) {
+    f_.add(mbase + "/batch_tokens", 4, "measured datasets",
+           std::to_string(I) + " iterations: more than the documented limits (" +
+               std::to_string(limits::kMaxResultIterations) + " iterations, " +
+               std::to_string(limits::kMaxDatasetElements) + " elements per dataset)");
+    return;
+  }
   std::map<std::string, std::vector<int64_t>> c;
   std::map<std::string, std::vector<double>> t;
   bool shapes_ok = true;
@@ -377,7 +414,9 @@ int Validator::run() {
 
 }  // namespace
 
-ValidationReport validate_results(const std::string& path) {
+namespace {
+
+ValidationReport validate_file(const std::string& path) {
   Handle file = h5::open_file_read(path);
   if (!h5::has_attr(file, "schema_version") ||
       h5::attr_class(file, "schema_version") != h5::AttrClass::kInt)
@@ -391,13 +430,35 @@ ValidationReport validate_results(const std::string& path) {
                      std::to_string(kResultsSchemaVersion) + ")");
   Failures f;
   ValidationReport rep;
+  if (h5::has_attr(file, "status") && h5::attr_class(file, "status") == h5::AttrClass::kString)
+    rep.status = h5::read_attr_str(file, "status");
   try {
     rep.num_strategies = Validator(file, f).run();
   } catch (const H5Error& e) {
     f.add("/", 1, "file readable", e.what());
   }
   rep.failures = f.lines();
+  if (rep.failures.empty()) {
+    // What report and --resume read must read: the same checks, one place (read_results).
+    try {
+      read_results(path);
+    } catch (const Error& e) {
+      std::string what = e.what();
+      if (what.rfind(path + ": ", 0) == 0) what = what.substr(path.size() + 2);
+      rep.failures.push_back("rule 1 (readable by report and --resume): " + what);
+    }
+  }
   return rep;
+}
+
+}  // namespace
+
+ValidationReport validate_results(const std::string& path) {
+  try {
+    return validate_file(path);
+  } catch (const H5Error& e) {
+    throw InputError(path + ": malformed HDF5 file: " + e.what());
+  }
 }
 
 }  // namespace moeb

@@ -6,7 +6,6 @@
 
 #include "placement/c2r_transform.hpp"
 #include "placement/common.hpp"
-#include "placement/partition.hpp"
 #include "placement/strategy.hpp"
 
 namespace moeb {
@@ -38,36 +37,10 @@ class C2r final : public PlacementStrategy {
   }
 
   PlacementPlan place(const PlacementInput& in) const override {
-    const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
-    int T = static_cast<int>(in.options.get_int("top_t"));
-    if (T <= 0) T = std::max(in.model.top_k - 1, (E + 1) / 2);
-    T = std::min(T, E - 1);
+    const int T = c2r_top_t(in);
     auto lists = C2rTransform::build_lists(in.stats, T);
-    placement::PartitionOptions popt;
-    popt.refine_passes = static_cast<int>(in.options.get_int("refine_passes"));
-    popt.load_slack = in.options.get_float("load_slack");
-    popt.seed = in.seed;
-    const std::vector<int> cap = placement::even_capacity(E, R, in.slots_per_rank);
     PlacementPlan plan;
-    plan.placement.num_ranks = R;
-    plan.placement.layers.resize(L);
-    for (int l = 0; l < L; ++l) {
-      // Collaboration graph (ours): co-activation kept only between an expert and its first T
-      // collaborators, symmetrized; the edges the constrained routing can still use.
-      const std::vector<double> A = placement::affinity(in.stats.layer(l), E);
-      std::vector<double> W(A.size(), 0.0);
-      for (int e = 0; e < E; ++e)
-        for (int j : lists[l][e]) {
-          W[static_cast<size_t>(e) * E + j] = A[static_cast<size_t>(e) * E + j];
-          W[static_cast<size_t>(j) * E + e] = A[static_cast<size_t>(j) * E + e];
-        }
-      const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
-      const std::vector<int> rank_of = placement::hierarchical_partition(W, w, in.topo, cap, popt);
-      auto& lp = plan.placement.layers[l];
-      lp.replicas.assign(E, {});
-      for (int e = 0; e < E; ++e) lp.replicas[e] = {rank_of[e]};
-      lp.predicted_rank_load = placement::rank_loads(lp, w, R);
-    }
+    plan.placement = collaboration_grouping(in, lists);
     plan.transform = std::make_shared<C2rTransform>(std::move(lists));
     plan.policy.kind = ReplicaPolicyKind::kPrimary;  // no replicas
     plan.notes.push_back({"top_t", std::to_string(T)});

@@ -7,6 +7,7 @@
 
 #include "core/placement.hpp"
 #include "core/stats.hpp"
+#include "placement/strategy.hpp"
 
 namespace moeb {
 
@@ -19,7 +20,8 @@ class C2rTransform final : public RouteTransform {
   static std::vector<std::vector<std::vector<int>>> build_lists(const RoutingStats& stats, int top_t);
 
   std::string name() const override { return "c2r"; }
-  // Scores (ours, for traces with only top-k ids and weights): an expert the token already
+  // Each token's choices are first ranked by gate weight (descending; the trace may store them
+  // in any order), so slot 0 is the top-1 expert. Scores (ours, for traces with only top-k ids and weights): an expert the token already
   // chose scores its gate weight plus 1 (so chosen collaborators stay first); another list
   // member scores 1 - position / (T + 1). A replacement takes the gate weight of the choice it
   // replaces. With fewer than k-1 list members available the original choices fill in.
@@ -29,5 +31,14 @@ class C2rTransform final : public RouteTransform {
  private:
   std::vector<std::vector<std::vector<int>>> lists_;
 };
+
+// C2R's placement: each layer's collaboration graph (co-activation kept only between an expert
+// and its first T collaborators, symmetrized; ours) partitioned onto nodes then ranks, one copy
+// per expert, ceil/floor(E/R) per rank. Reads options load_slack and refine_passes.
+Placement collaboration_grouping(const PlacementInput& in,
+                                 const std::vector<std::vector<std::vector<int>>>& lists);
+
+// T from the top_t option: 0 = max(k - 1, ceil(E/2)), never above E - 1.
+int c2r_top_t(const PlacementInput& in);
 
 }  // namespace moeb

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "placement/common.hpp"
 #include "placement/eplb_core.hpp"
 #include "placement/strategy.hpp"
@@ -45,6 +46,10 @@ class Eplb final : public PlacementStrategy {
   std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
                                          const Options& opt) const override {
     if (auto r = placement::check_min_slots(m, topo, slots)) return r;
+    if (!product_within(topo.num_ranks(), slots, limits::kMaxSlots))
+      return std::to_string(topo.num_ranks()) + " ranks x " + std::to_string(slots) +
+             " slots exceed the documented limit of " + std::to_string(limits::kMaxSlots) +
+             " physical slots per layer";
     const int64_t red = opt.get_int("redundant_experts");
     if (red >= 0) {
       const int64_t phy = m.num_experts + red, cap = int64_t{topo.num_ranks()} * slots;
@@ -61,7 +66,13 @@ class Eplb final : public PlacementStrategy {
   PlacementPlan place(const PlacementInput& in) const override {
     const int R = in.topo.num_ranks(), E = in.model.num_experts, N = in.topo.num_nodes();
     const int64_t red = in.options.get_int("redundant_experts");
-    const int num_phy = red >= 0 ? E + static_cast<int>(red) : R * in.slots_per_rank;
+    // int64_t first: R * slots_per_rank overflows int for large budgets (constraints() bounds it).
+    const int64_t phy64 = red >= 0 ? int64_t{E} + red : int64_t{R} * in.slots_per_rank;
+    if (phy64 > limits::kMaxSlots)
+      throw ConfigError("eplb: " + std::to_string(phy64) +
+                        " physical slots per layer exceed the documented limit of " +
+                        std::to_string(limits::kMaxSlots));
+    const int num_phy = static_cast<int>(phy64);
     int groups = static_cast<int>(in.options.get_int("num_groups"));
     if (groups <= 0) groups = std::max(1, in.model.num_expert_groups);
     const std::string& policy = in.options.get_string("policy");
@@ -108,6 +119,13 @@ class Eplb final : public PlacementStrategy {
     }
     plan.policy.kind = placement::policy_option(in.options);
     plan.notes.push_back({"eplb_policy", hierarchical ? "hierarchical" : "global"});
+    if (policy == "auto")
+      plan.notes.push_back(
+          {"eplb_policy_reason",
+           hierarchical ? "auto picked hierarchical as eplb.py does (expert groups divide the "
+                          "nodes): groups packed onto nodes, replicas kept inside each node"
+                        : "auto picked global as eplb.py does (expert groups do not divide the "
+                          "nodes)"});
     plan.notes.push_back({"physical_slots_per_layer", std::to_string(num_phy)});
     if (merged > 0)
       plan.notes.push_back({"same_rank_replicas_merged", std::to_string(merged)});

@@ -34,6 +34,11 @@ class Grace final : public PlacementStrategy {
             {{"size_ratio", OptionType::kFloat, 0.15,
               "r: rank groups within a node hold E_n/G +- max(1, round(r * E_n/G)) experts", {},
               0, 10},
+             {"node_size_ratio", OptionType::kFloat, 0.5,
+              "node groups hold E/N +- max(1, round(r * E/N)) experts (then at most the node's "
+              "slots), a bound independent of spare memory; the paper bounds group sizes by a "
+              "ratio, the value is ours; < 0 = only the node's slots bound them (old behaviour)",
+              {}, -1, 10},
              {"replicate", OptionType::kBool, true, "dynamic replication of the heaviest group", {}},
              {"kmeans_restarts", OptionType::kInt, int64_t{8},
               "(ours) seeded k-means++ restarts on the spectral embedding", {}, 1, 1000},
@@ -53,17 +58,21 @@ class Grace final : public PlacementStrategy {
     PlacementPlan plan;
     plan.placement.num_ranks = R;
     plan.placement.layers.resize(L);
-    int replicated = 0, n_replica_max = 0;
+    int replicated = 0, n_replica_max = 0, min_node = E, max_node = 0;
     for (int l = 0; l < L; ++l) {
       const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
       const std::vector<double> A = placement::affinity(in.stats.layer(l), E);
       const uint64_t seed = hash_counters(in.seed, static_cast<uint64_t>(l));
       // Level 1: node groups, sizes follow the clustering up to each node's capacity.
       std::vector<int> node_of = placement::spectral_clusters(A, E, N, seed, restarts);
-      std::vector<int> lo(N, 0), hi(N);
-      for (int n = 0; n < N; ++n)
-        hi[n] = static_cast<int>(in.topo.ranks_of_node(n).size()) * S;
+      const auto [lo, hi] = node_bounds(in.topo, E, S, in.options.get_float("node_size_ratio"));
       placement::repair_group_sizes(node_of, A, lo, hi);
+      std::vector<int> sizes(N, 0);
+      for (int e = 0; e < E; ++e) ++sizes[node_of[e]];
+      for (int n = 0; n < N; ++n) {
+        min_node = std::min(min_node, sizes[n]);
+        max_node = std::max(max_node, sizes[n]);
+      }
       auto& lp = plan.placement.layers[l];
       lp.replicas.assign(E, {});
       // Level 2: controlled non-uniform rank groups within each node.
@@ -98,10 +107,44 @@ class Grace final : public PlacementStrategy {
     plan.policy.kind = placement::policy_option(in.options);
     plan.notes.push_back({"replicated_experts", std::to_string(replicated)});
     plan.notes.push_back({"max_n_replica", std::to_string(n_replica_max)});
+    plan.notes.push_back(
+        {"node_group_sizes", std::to_string(min_node) + ".." + std::to_string(max_node)});
     return plan;
   }
 
  private:
+  // Node group size bounds: E/N +- max(1, round(r E/N)) (r < 0: 0 .. the node's slots), always
+  // within the node's slots and feasible (sum lo <= E <= sum hi).
+  static std::pair<std::vector<int>, std::vector<int>> node_bounds(const Topology& topo, int E,
+                                                                   int S, double r) {
+    const int N = topo.num_nodes();
+    std::vector<int> lo(N, 0), hi(N);
+    const double mean = static_cast<double>(E) / N;
+    const int delta = std::max(1, static_cast<int>(std::lround(r * mean)));
+    for (int n = 0; n < N; ++n) {
+      const int cap = static_cast<int>(topo.ranks_of_node(n).size()) * S;
+      hi[n] = r < 0 ? cap : std::min(cap, static_cast<int>(std::ceil(mean)) + delta);
+      lo[n] = r < 0 ? 0 : std::min(hi[n], std::max(0, static_cast<int>(std::floor(mean)) - delta));
+    }
+    // Uneven nodes: widen toward capacity until the bounds can hold every expert.
+    int64_t sum_hi = 0;
+    for (int h : hi) sum_hi += h;
+    for (int n = 0; n < N && sum_hi < E; ++n) {
+      const int cap = static_cast<int>(topo.ranks_of_node(n).size()) * S;
+      const int add = static_cast<int>(std::min<int64_t>(cap - hi[n], E - sum_hi));
+      hi[n] += add;
+      sum_hi += add;
+    }
+    int64_t sum_lo = 0;
+    for (int x : lo) sum_lo += x;
+    for (int n = 0; n < N && sum_lo > E; ++n) {
+      const int cut = static_cast<int>(std::min<int64_t>(lo[n], sum_lo - E));
+      lo[n] -= cut;
+      sum_lo -= cut;
+    }
+    return {lo, hi};
+  }
+
   // GRACE dynamic replication: rho = W_max / mean(W), n_replica = min(max(1, floor(rho)), R-1);
   // the heaviest rank group's hottest experts, up to W_max * n / (1 + n) cumulative load, each
   // get n replicas on the least-loaded ranks with spare slots. Replica weights follow the paper:

@@ -13,6 +13,10 @@ std::unique_ptr<PlacementStrategy> make_grace();
 std::unique_ptr<PlacementStrategy> make_craft();
 std::unique_ptr<PlacementStrategy> make_c2r();
 std::unique_ptr<PlacementStrategy> make_prefill();
+std::unique_ptr<PlacementStrategy> make_optimal();
+std::unique_ptr<PlacementStrategy> make_megablocks();
+std::unique_ptr<PlacementStrategy> make_coact_uniform();
+std::unique_ptr<PlacementStrategy> make_c2r_group();
 
 namespace {
 std::vector<std::unique_ptr<PlacementStrategy>> build_table() {
@@ -25,6 +29,10 @@ std::vector<std::unique_ptr<PlacementStrategy>> build_table() {
   t.push_back(make_craft());
   t.push_back(make_c2r());
   t.push_back(make_prefill());
+  t.push_back(make_optimal());
+  t.push_back(make_megablocks());
+  t.push_back(make_coact_uniform());
+  t.push_back(make_c2r_group());
   return t;
 }
 }  // namespace

@@ -16,6 +16,8 @@
 
 namespace moeb {
 
+struct SystemModel;  // core/cost_model.hpp
+
 struct StrategySpec {
   std::string name;
   std::string description;  // one line: what it optimizes
@@ -30,6 +32,9 @@ struct PlacementInput {
   int slots_per_rank = 0;     // memory budget: experts a rank can hold, replicas included
   const Options& options;     // resolved against spec()
   uint64_t seed = 0;
+  // The cost model of the run's system when the caller has one (objectives in predicted time,
+  // e.g. optimal's layer_time); null otherwise.
+  const SystemModel* system = nullptr;
 };
 
 struct PlacementPlan {
@@ -38,7 +43,16 @@ struct PlacementPlan {
   std::shared_ptr<const RouteTransform> transform;  // null unless the strategy changes routing
   // Free-form diagnostics worth keeping in the results (name -> value), e.g. "generic_experts".
   std::vector<std::pair<std::string, std::string>> notes;
+  // Overrides the run's `dedup` for this strategy (a MegaBlocks-like reference sends one copy
+  // per (token, expert) pair); nullopt = the run's setting. The evaluator and runtime honour it
+  // through plan_dedup().
+  std::optional<bool> dedup;
 };
+
+// The dedup setting a plan runs with: its override, else the run's.
+inline bool plan_dedup(const PlacementPlan& plan, bool configured) {
+  return plan.dedup.value_or(configured);
+}
 
 // How the plan routes a batch (core/batch_routing).
 inline RoutingRule routing_rule(const PlacementPlan& p) {

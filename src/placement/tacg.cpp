@@ -3,6 +3,7 @@
 // Inference" (arXiv 2606.01007). Reweights the co-activation graph by task-family preference,
 // groups it onto nodes then ranks under exact capacity, and replicates generic experts.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "placement/common.hpp"
@@ -13,6 +14,44 @@ namespace moeb {
 
 namespace {
 
+// The grouping graph of layer l (and, with families, each family's graph in `Wf`).
+std::vector<double> family_graph(const PlacementInput& in, int l, const std::vector<int>& fams,
+                                 const std::string& grouping, double boost,
+                                 std::vector<std::vector<double>>& Wf) {
+  const int E = in.model.num_experts;
+  if (fams.empty()) return placement::affinity(in.stats.layer(l), E);
+  const bool aware = grouping == "task_aware";
+  // Preferences: task_aware from per-token frequencies (each family weighs the same whatever
+  // its size), boost from raw loads.
+  std::vector<std::vector<double>> freq;
+  std::vector<double> total(E, 0.0);
+  for (int f : fams) {
+    const auto& fs = in.stats.family_layer(f, l);
+    const double T = aware ? static_cast<double>(in.stats.family_tokens(f)) : 1.0;
+    std::vector<double> q(E, 0.0);
+    for (int e = 0; e < E; ++e) total[e] += q[e] = fs.load[e] / T;
+    freq.push_back(std::move(q));
+  }
+  std::vector<double> W(static_cast<size_t>(E) * E, 0.0);
+  for (size_t fi = 0; fi < fams.size(); ++fi) {
+    const auto& fs = in.stats.family_layer(fams[fi], l);
+    const double T = aware ? static_cast<double>(in.stats.family_tokens(fams[fi])) : 1.0;
+    std::vector<double> pref(E, 0.0);
+    for (int e = 0; e < E; ++e) pref[e] = total[e] > 0 ? freq[fi][e] / total[e] : 0.0;
+    std::vector<double> wf(static_cast<size_t>(E) * E, 0.0);
+    for (int i = 0; i < E; ++i)
+      for (int j = 0; j < E; ++j) {
+        const size_t k = static_cast<size_t>(i) * E + j;
+        if (i == j) continue;
+        wf[k] = aware ? fs.coact[k] / T * std::sqrt(pref[i] * pref[j])
+                      : fs.coact[k] * (1.0 + boost * std::min(pref[i], pref[j]));
+        W[k] += wf[k];
+      }
+    Wf.push_back(std::move(wf));
+  }
+  return W;
+}
+
 class Tacg final : public PlacementStrategy {
  public:
   StrategySpec spec() const override {
@@ -20,8 +59,15 @@ class Tacg final : public PlacementStrategy {
             "minimizes (inter-node first) dispatch traffic: groups experts that task families "
             "co-activate onto one node/rank under exact capacity; GESR replicates generic experts",
             "arXiv 2606.01007 (TACG + GESR); grouping algorithm and GESR details ours",
-            {{"family_boost", OptionType::kFloat, 2.0,
-              "(ours) W_ij = sum_f A_f,ij * (1 + family_boost * min(p_i(f), p_j(f)))", {}, 0, 1e6},
+            {{"grouping", OptionType::kString, std::string("task_aware"),
+              "task_aware = the paper's family-specific grouping: each family's co-activation "
+              "per token of that family, weighted by both experts' family preferences "
+              "(W_ij = sum_f A_f,ij / T_f * sqrt(p_i(f) p_j(f)), p from per-token family "
+              "frequencies); boost = ours, W_ij = sum_f A_f,ij (1 + family_boost min(p_i(f), "
+              "p_j(f))) with p from raw loads; agnostic = overall co-activation, no families",
+              {"task_aware", "boost", "agnostic"}},
+             {"family_boost", OptionType::kFloat, 2.0,
+              "(ours) the boost grouping's factor", {}, 0, 1e6},
              {"gesr", OptionType::kBool, true, "replicate generic experts (GESR)", {}},
              {"generic_fraction", OptionType::kFloat, 0.1,
               "(ours) share of experts, by centrality, treated as generic", {}, 0, 1},
@@ -45,6 +91,7 @@ class Tacg final : public PlacementStrategy {
   PlacementPlan place(const PlacementInput& in) const override {
     const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
     const double boost = in.options.get_float("family_boost");
+    const std::string grouping = in.options.get_string("grouping");
     const bool gesr = in.options.get_bool("gesr");
     const double generic_fraction = in.options.get_float("generic_fraction");
     const int copies = static_cast<int>(in.options.get_int("secondary_replicas"));
@@ -56,7 +103,7 @@ class Tacg final : public PlacementStrategy {
     // Families with routing data of their own.
     std::vector<int> fams;
     for (int f = 0; f < in.stats.num_families(); ++f)
-      if (in.stats.family_tokens(f) > 0) fams.push_back(f);
+      if (in.stats.family_tokens(f) > 0 && grouping != "agnostic") fams.push_back(f);
 
     PlacementPlan plan;
     plan.placement.num_ranks = R;
@@ -65,30 +112,8 @@ class Tacg final : public PlacementStrategy {
     int generic_total = 0, replicas_added = 0;
     for (int l = 0; l < L; ++l) {
       const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
-      std::vector<double> W(static_cast<size_t>(E) * E, 0.0);
-      // Per-family reweighted graphs W_f (kept for GESR centrality).
-      std::vector<std::vector<double>> Wf;
-      if (fams.empty()) {
-        W = placement::affinity(in.stats.layer(l), E);
-      } else {
-        std::vector<double> total_w(E, 0.0);
-        for (int f : fams)
-          for (int e = 0; e < E; ++e) total_w[e] += in.stats.family_layer(f, l).load[e];
-        for (int f : fams) {
-          const auto& fs = in.stats.family_layer(f, l);
-          std::vector<double> pref(E, 0.0);
-          for (int e = 0; e < E; ++e) pref[e] = total_w[e] > 0 ? fs.load[e] / total_w[e] : 0.0;
-          std::vector<double> wf(static_cast<size_t>(E) * E, 0.0);
-          for (int i = 0; i < E; ++i)
-            for (int j = 0; j < E; ++j) {
-              const size_t k = static_cast<size_t>(i) * E + j;
-              if (i == j) continue;
-              wf[k] = fs.coact[k] * (1.0 + boost * std::min(pref[i], pref[j]));
-              W[k] += wf[k];
-            }
-          Wf.push_back(std::move(wf));
-        }
-      }
+      std::vector<std::vector<double>> Wf;  // per-family graphs (GESR centrality)
+      const std::vector<double> W = family_graph(in, l, fams, grouping, boost, Wf);
       const std::vector<int> rank_of =
           placement::hierarchical_partition(W, w, in.topo, cap, popt);
       auto& lp = plan.placement.layers[l];
@@ -131,6 +156,7 @@ class Tacg final : public PlacementStrategy {
     }
     plan.policy.kind = placement::policy_option(in.options);
     plan.notes.push_back({"families_used", std::to_string(fams.size())});
+    plan.notes.push_back({"grouping", grouping});
     plan.notes.push_back({"generic_experts", std::to_string(generic_total)});
     plan.notes.push_back({"gesr_replicas_added", std::to_string(replicas_added)});
     if (gesr && replicas_added < generic_total * copies)

@@ -1,6 +1,7 @@
 #include "platform/mpi_env.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "platform/host.hpp"
 
@@ -77,10 +78,17 @@ MPI_Comm node_comm(MPI_Comm comm) {
 std::vector<int> node_map(MPI_Comm comm) {
   const int me = rank(comm), n = size(comm);
   // Each rank learns its node's lowest rank (the leader: rank 0 of the split, keyed by rank).
+  // Ranks share a node when they share memory and, under Slurm, the same SLURM_NODEID (so a test
+  // cluster whose Slurm nodes run on one host still sees the allocation's nodes).
   MPI_Comm shm = node_comm(comm);
-  int leader = me;
-  MOEB_MPI_CHECK(MPI_Bcast(&leader, 1, MPI_INT, 0, shm));
+  const char* slurm_node = std::getenv("SLURM_NODEID");
+  const int slurm_id = slurm_node && *slurm_node ? std::atoi(slurm_node) : 0;
+  MPI_Comm node = MPI_COMM_NULL;
+  MOEB_MPI_CHECK(MPI_Comm_split(shm, slurm_id < 0 ? 0 : slurm_id, me, &node));
   MOEB_MPI_CHECK(MPI_Comm_free(&shm));
+  int leader = me;
+  MOEB_MPI_CHECK(MPI_Bcast(&leader, 1, MPI_INT, 0, node));
+  MOEB_MPI_CHECK(MPI_Comm_free(&node));
   std::vector<int> leaders(static_cast<size_t>(n));
   MOEB_MPI_CHECK(MPI_Allgather(&leader, 1, MPI_INT, leaders.data(), 1, MPI_INT, comm));
   // Node id = index of the node's leader among all leaders.

@@ -36,6 +36,10 @@ RequestGroups group_by_request(const std::vector<TokenMeta>& metas,
 }
 }  // namespace
 
+std::string honest_split(const WorkloadConfig& w) {
+  return w.calibration_trace.empty() ? "fraction" : "trace";
+}
+
 int64_t count_requests(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens) {
   std::unordered_set<int64_t> ids;
   for (int64_t t : tokens) ids.insert(metas[t].request_id);
@@ -112,6 +116,19 @@ std::vector<int64_t> order_tokens(const std::vector<TokenMeta>& metas,
     active.swap(still);
     admit();
   }
+  return out;
+}
+
+std::vector<int64_t> filter_phase(const std::vector<TokenMeta>& metas,
+                                  std::span<const int64_t> tokens, const std::string& phase,
+                                  const std::string& where) {
+  if (phase == "all") return {tokens.begin(), tokens.end()};
+  if (phase != "prefill" && phase != "decode")
+    throw ConfigError(where + ": expected all, prefill or decode; got '" + phase + "'");
+  const Phase want = phase == "prefill" ? Phase::kPrefill : Phase::kDecode;
+  std::vector<int64_t> out;
+  for (int64_t t : tokens)
+    if (metas[t].phase == want) out.push_back(t);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/trace.hpp"
 
 namespace moeb {
@@ -21,6 +22,11 @@ struct SplitResult {
 // round(fraction * requests) of them (at least 1, and at least 1 left) go to calibration.
 // Throws ConfigError when there are fewer than 2 requests or fraction is outside (0, 1).
 SplitResult split_by_request(const std::vector<TokenMeta>& metas, double fraction, uint64_t seed);
+
+// The honest split whose evaluation tokens split = "oracle" evaluates (and calibrates on):
+// "trace" when the workload names a calibration trace (the whole trace is evaluated), else
+// "fraction" (the evaluation part of the split by request).
+std::string honest_split(const WorkloadConfig& w);
 
 // Number of distinct request ids among `tokens`.
 int64_t count_requests(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens);
@@ -40,5 +46,11 @@ std::vector<int64_t> order_tokens(const std::vector<TokenMeta>& metas,
 inline int64_t default_concurrency(int64_t batch_tokens) {
   return batch_tokens / 16 > 1 ? batch_tokens / 16 : 1;
 }
+
+// The tokens of `tokens` whose phase matches `phase` ("all" keeps every token, "prefill",
+// "decode"), in order. Throws ConfigError naming `where` on another phase name.
+std::vector<int64_t> filter_phase(const std::vector<TokenMeta>& metas,
+                                  std::span<const int64_t> tokens, const std::string& phase,
+                                  const std::string& where);
 
 }  // namespace moeb

@@ -128,29 +128,31 @@ SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const Toke
   const int64_t concurrency = default_concurrency(w.batch_tokens);
   const auto& metas = src.metas();
   SplitParts out;
-  if (w.split == "fraction" || w.split == "oracle") {
+  out.oracle = w.split == "oracle";
+  const std::string honest = out.oracle ? honest_split(w) : w.split;
+  if (honest == "fraction") {
     auto split = split_by_request(metas, w.calibration_fraction, cfg.seed);
     out.eval_tokens = std::move(split.evaluation);
     out.eval_requests = split.evaluation_requests;
-    out.oracle = w.split == "oracle";
-    if (out.oracle) {
-      auto ordered = order_tokens(metas, out.eval_tokens, w.order, concurrency);
-      out.stats = stats_of_tokens(src, ordered, model.num_layers, w.batch_tokens);
-      out.cal_tokens = static_cast<int64_t>(out.eval_tokens.size());
-      out.cal_requests = out.eval_requests;
-    } else {
+    split.calibration =
+        filter_phase(metas, split.calibration, w.calib_phase, "workload: key 'calib_phase'");
+    if (!out.oracle && split.calibration.empty())
+      throw ConfigError("workload: key 'calib_phase': the calibration part has no " +
+                        w.calib_phase + " tokens");
+    if (!out.oracle) {
       auto ordered = order_tokens(metas, split.calibration, w.order, concurrency);
       out.stats = stats_of_tokens(src, ordered, model.num_layers, w.batch_tokens);
       out.cal_tokens = static_cast<int64_t>(split.calibration.size());
       out.cal_requests = split.calibration_requests;
     }
     prov["calibration_fraction"] = std::to_string(w.calibration_fraction);
-  } else if (w.split == "trace") {
+  } else if (honest == "trace") {
     if (w.calibration_trace.empty())
       throw ConfigError("workload: key 'calibration_trace': required when split = \"trace\"");
-    out.stats = calibration_stats_from_trace(
-        resolve_path(w.calibration_trace, cfg.suite_path, "calibration_trace"), model, w.order,
-        w.batch_tokens, &out.cal_tokens, &out.cal_requests);
+    if (!out.oracle)
+      out.stats = calibration_stats_from_trace(
+          resolve_path(w.calibration_trace, cfg.suite_path, "calibration_trace"), model, w.order,
+          w.batch_tokens, &out.cal_tokens, &out.cal_requests);
     out.eval_tokens.resize(metas.size());
     std::iota(out.eval_tokens.begin(), out.eval_tokens.end(), 0);
     out.eval_requests = count_requests(metas, out.eval_tokens);
@@ -159,7 +161,11 @@ SplitParts split_source(const RunConfig& cfg, const ModelSpec& model, const Toke
     throw ConfigError("workload: key 'split': expected fraction | trace | oracle, got '" + w.split +
                       "'");
   }
-  if (out.eval_tokens.empty()) throw ConfigError("workload: the evaluation part has no tokens");
+  out.eval_tokens = filter_phase(metas, out.eval_tokens, w.eval_phase, "workload: key 'eval_phase'");
+  if (out.eval_tokens.empty())
+    throw ConfigError("workload: the evaluation part has no tokens (eval_phase = \"" +
+                      w.eval_phase + "\")");
+  out.eval_requests = count_requests(metas, out.eval_tokens);
   return out;
 }
 
@@ -176,8 +182,16 @@ std::unique_ptr<Workload> open_workload(const RunConfig& cfg, const ModelSpec& m
   SplitParts parts = split_source(cfg, model, *src, prov);
   auto order = order_tokens(src->metas(), parts.eval_tokens, w.order,
                             default_concurrency(w.batch_tokens));
+  if (parts.oracle) {  // calibrate on exactly the evaluation batches
+    parts.stats = stats_of_tokens(*src, order, model.num_layers, w.batch_tokens);
+    parts.cal_tokens = static_cast<int64_t>(order.size());
+    parts.cal_requests = parts.eval_requests;
+    prov["oracle_of_split"] = honest_split(w);
+  }
 
   prov["split"] = w.split;
+  prov["calib_phase"] = w.calib_phase;
+  prov["eval_phase"] = w.eval_phase;
   prov["oracle"] = parts.oracle ? "1" : "0";
   prov["order"] = w.order;
   prov["batch_tokens"] = std::to_string(w.batch_tokens);

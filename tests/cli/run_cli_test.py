@@ -50,7 +50,7 @@ BAD = {
                        [r"bad\.toml", r"strategy\.baseline", r"width"]),
     "topk_above_experts": (lambda t: t.replace("layers = 4", "layers = 4\ntop_k = 9"), 4,
                            [r"bad\.toml", r"top_k"]),
-    "too_few_slots": (lambda t: re.sub(r"^slots_per_rank = .*$", "slots_per_rank = 1", t,
+    "too_few_slots": (lambda t: re.sub(r"^spare_slots_per_rank = .*$", "slots_per_rank = 1", t,
                                        flags=re.M), 4,
                       [r"bad\.toml", r"slots_per_rank"]),
     "rank_count": (lambda t: t, 3, [r"bad\.toml", r"topology"]),
@@ -167,6 +167,48 @@ def check_failed_check(moebench, work):
     print(rep.stdout)
 
 
+def check_comparison(moebench, work):
+    """suites/comparison.toml: variants with their own dedup and dispatch in one run, one file,
+    one report table with ratios against the MegaBlocks-like variant. 4 ranks declared as 2
+    virtual nodes (--nodes 2); the suite itself takes nodes from the launcher."""
+    with open(os.path.join(ROOT, "suites", "comparison.toml")) as f:
+        text = small_suite(f.read())
+    suite = os.path.join(work, "comparison.toml")
+    with open(suite, "w") as f:
+        f.write(text)
+    out = os.path.join(work, "comparison.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", out, "--nodes", "2"], work)
+    sys.stdout.write(r.stdout)
+    assert r.returncode == 0, f"run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    v = subprocess.run([moebench, "validate", out], capture_output=True, text=True)
+    assert v.returncode == 0, f"validate failed:\n{v.stdout}\n{v.stderr}"
+    import h5py
+    with h5py.File(out, "r") as f:
+        order = [n.decode() if isinstance(n, bytes) else n for n in f["strategies"].attrs["order"]]
+        assert order == ["megablocks-like", "baseline", "grace-hier", "c2r"], order
+        g = f["strategies"]
+        def attr(name, key):
+            x = g[name].attrs[key]
+            return x.decode() if isinstance(x, bytes) else str(x)
+        assert attr("megablocks-like", "strategy") == "baseline"
+        assert attr("megablocks-like", "run_overrides") == "dedup=false"
+        assert attr("grace-hier", "run_overrides") == "dispatch=hierarchical"
+        assert attr("c2r", "strategy") == "c2r" and attr("c2r", "run_overrides") == ""
+        assert int(f.attrs["slots_per_rank"]) == 3  # ceil(8 / 4) + 1 spare
+        # Same placement, no dedup: at least as many dispatched rows as the deduplicating baseline.
+        sent = lambda n: sum(g[n + "/measured/" + d][()].sum()
+                             for d in ("bytes_sent_intra", "bytes_sent_inter"))
+        mb, base = sent("megablocks-like"), sent("baseline")
+        assert (g["megablocks-like/placement/replicas"][()] == g["baseline/placement/replicas"][()]).all()
+        assert mb > base, f"no-dedup bytes {mb} not above dedup bytes {base}"
+    rep = subprocess.run([moebench, "report", out, "--baseline", "megablocks-like"],
+                         capture_output=True, text=True)
+    assert rep.returncode == 0, f"report failed:\n{rep.stdout}\n{rep.stderr}"
+    for name in order:
+        assert re.search(r"^\|\s*" + re.escape(name) + r"\s*\|", rep.stdout, re.M), rep.stdout
+    print(rep.stdout)
+
+
 def main():
     moebench, case, work = sys.argv[1], sys.argv[2], sys.argv[3]
     work = os.path.join(work, case)
@@ -176,6 +218,8 @@ def main():
         check_quickstart(moebench, work)
     elif case == "failed_check":
         check_failed_check(moebench, work)
+    elif case == "comparison":
+        check_comparison(moebench, work)
     else:
         check_bad(moebench, case, work)
 

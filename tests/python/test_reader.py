@@ -49,12 +49,12 @@ def compare(label, mine, csv):
     return checked
 
 
-def check_figures(moebench_bin, path):
+def check_figures(moebench_bin, path, min_strategies=2):
     r = moebench.load(path)
     csv = report_csv(moebench_bin, path)
     whole = {(s,): row for s, row in r.figures().set_index("strategy").to_dict("index").items()}
     n = compare(path, whole, csv[csv["layer"] == "all"])
-    assert n >= len(METRICS) * 2, "%s: only %d figures compared" % (path, n)
+    assert n >= len(METRICS) * min_strategies, "%s: only %d figures compared" % (path, n)
     assert set(csv["metric"].dropna()) == set(METRICS), set(METRICS) - set(csv["metric"].dropna())
     csv = report_csv(moebench_bin, path, "--per-layer")
     lf = r.layer_figures()
@@ -142,7 +142,8 @@ def main():
         total += check_figures(moebench_bin, name)
     check_frames("failed.h5")
     if subprocess.run([moebench_bin, "validate", "failed.h5"], capture_output=True).returncode == 0:
-        total += check_figures(moebench_bin, "failed.h5")
+        # Only baseline finished there (round_robin failed, eplb skipped): one strategy of figures.
+        total += check_figures(moebench_bin, "failed.h5", min_strategies=1)
     else:  # a build from before the experiment layer refuses status "failed"
         print("note: this moebench does not accept status 'failed'; reader statuses checked alone")
     st = moebench.load("failed.h5").strategies.set_index("strategy")

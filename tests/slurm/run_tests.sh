@@ -16,7 +16,7 @@ BUILD="${1:?usage: run_tests.sh BUILD_DIR [CASE...]}"
 shift
 BUILD="$(cd "$BUILD" && pwd)"
 CASES=("$@")
-((${#CASES[@]})) || CASES=(cluster single_job sweep resume requeue study)
+((${#CASES[@]})) || CASES=(cluster single_job sweep resume requeue study shipped_8ranks)
 
 for b in munged slurmctld slurmd sbatch squeue scancel scontrol mpirun python3; do
   if ! command -v "$b" >/dev/null 2>&1; then
@@ -284,6 +284,23 @@ case_study() {
   done
   [[ "$("$PYTHON" "$H5CHECK" attr "$dir/lo-alt-tcp.h5" slurm_job_partition)" == alt ]] || { fail "lo-alt-tcp did not run in partition alt"; return; }
   log "two systems and a dependent report: $dir/report.md"
+}
+
+# ---- case: a shipped suite at 8 ranks on 2 nodes x 4, nodes and label from the allocation ----
+case_shipped_8ranks() {
+  local suite="$ROOT/suites/comparison.toml" id state file v
+  id="$(RESULTS_DIR="$WORK" sbatch --parsable --nodes=2 --ntasks-per-node=4 \
+    --output="$WORK/job-%j.out" "$ROOT/job_scripts/moebench.sbatch" "$suite" --iterations 1 --warmup 0)" \
+    || { fail "sbatch refused the job"; return; }
+  log "submitted job $id (suites/comparison.toml, 2 nodes x 4 tasks)"
+  state="$(wait_job "$id" 600)"
+  file="$WORK/comparison-$id.h5"
+  [[ "$state" == COMPLETED ]] || { show_logs "$WORK/job-$id.out"; fail "job $id ended $state, expected COMPLETED"; return; }
+  validate "$file" || return
+  v="$("$PYTHON" "$H5CHECK" attr "$file" num_ranks)"; [[ "$v" == 8 ]] || { fail "num_ranks is '$v', expected 8"; return; }
+  v="$("$PYTHON" "$H5CHECK" attr "$file" num_nodes)"; [[ "$v" == 2 ]] || { fail "num_nodes is '$v', expected 2 (the allocation's)"; return; }
+  v="$("$PYTHON" "$H5CHECK" attr "$file" system)"; [[ "$v" == moebtest ]] || { fail "system is '$v', expected the Slurm cluster name moebtest"; return; }
+  log "comparison.toml at 8 ranks: 2 nodes from the allocation, system label moebtest"
 }
 
 log "bringing up the test cluster in $CLUSTER_STATE"

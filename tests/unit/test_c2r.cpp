@@ -55,6 +55,36 @@ TEST(C2r, TransformKeepsTopOneAndUsesCollaborators) {
   }
 }
 
+// The transform ranks each token's choices by gate weight: a trace that stores them in another
+// order (here reversed: lowest weight first) gives exactly the output of the sorted trace.
+TEST(C2r, UnsortedInputEqualsSorted) {
+  const auto tr = test::make_trace(1, 16, 3, 2048, 4, test::zipf_picker(16, 0.8));
+  const auto calib = test::stats_of(tr, 512);
+  const C2rTransform tf(C2rTransform::build_lists(calib, 4));
+  RoutingTrace sorted = test::make_trace(1, 16, 3, 1024, 5, test::zipf_picker(16, 0.8));
+  RoutingTrace unsorted = sorted;
+  for (int64_t t = 0; t < unsorted.num_tokens(); ++t) {
+    auto ids = unsorted.experts(0, t);
+    auto ws = unsorted.weights(0, t);
+    std::reverse(ids.begin(), ids.end());
+    std::reverse(ws.begin(), ws.end());
+    ASSERT_LT(ws[0], ws[2]);
+  }
+  tf.apply(0, sorted);
+  tf.apply(0, unsorted);
+  int64_t changed = 0;
+  for (int64_t t = 0; t < sorted.num_tokens(); ++t)
+    for (int j = 0; j < 3; ++j) {
+      ASSERT_EQ(sorted.experts(0, t)[j], unsorted.experts(0, t)[j]) << t;
+      ASSERT_EQ(sorted.weights(0, t)[j], unsorted.weights(0, t)[j]) << t;
+    }
+  // And the transform did change something (else the test would be vacuous).
+  const RoutingTrace orig = test::make_trace(1, 16, 3, 1024, 5, test::zipf_picker(16, 0.8));
+  for (int64_t t = 0; t < orig.num_tokens(); ++t)
+    for (int j = 0; j < 3; ++j) changed += orig.experts(0, t)[j] != sorted.experts(0, t)[j];
+  EXPECT_GT(changed, 0);
+}
+
 TEST(C2r, RaisesSameRankShareAndReportsDeviation) {
   const ModelSpec m = test::small_model(16, 2, 1);
   const Topology topo = Topology::uniform(2, 2);

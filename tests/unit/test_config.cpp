@@ -72,7 +72,7 @@ TEST(Config, LoadsQuickstartSuite) {
   EXPECT_EQ(c.suite_path, kQuickstart);
   EXPECT_EQ(c.suite_name, "quickstart");
   EXPECT_EQ(c.seed, 42u);
-  EXPECT_EQ(c.system, "loopback");
+  EXPECT_EQ(c.system, "");  // the label comes from where it runs (resolve_experiment)
   EXPECT_EQ(c.model_preset, "mixtral-8x7b");
   EXPECT_EQ(c.model.num_experts, 8);  // from the preset
   EXPECT_EQ(c.model.top_k, 2);
@@ -90,7 +90,8 @@ TEST(Config, LoadsQuickstartSuite) {
   ASSERT_EQ(c.strategies.size(), strategy_names().size());
   for (size_t i = 0; i < c.strategies.size(); ++i)
     EXPECT_EQ(c.strategies[i].name, strategy_names()[i]);
-  EXPECT_EQ(c.slots_per_rank, 3);
+  EXPECT_EQ(c.slots_per_rank, 0);  // relative budget: ceil(8 / 4) + 1 = 3 at 4 ranks
+  EXPECT_EQ(c.spare_slots_per_rank, 1);
   EXPECT_EQ(c.iterations, 8);
   EXPECT_TRUE(c.sync_probe);
   EXPECT_TRUE(c.check);
@@ -198,7 +199,7 @@ TEST(Config, RejectsOutOfRangeValues) {
 TEST(Config, RejectsUnknownTablesAndKeys) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "[runn]\nx = 1\n"),
             "bad.toml:5: unknown table '[runn]' (expected one of: suite, model, topology, "
-            "workload, placement, run, timing, check, system, strategy)");
+            "workload, placement, run, timing, check, system, strategy, variant)");
   const std::string k = error_of(std::string(kMinimal) + "[run]\niteration = 3\n");
   EXPECT_EQ(k.rfind("bad.toml:6: unknown key 'run.iteration' (expected one of: backend,", 0), 0u)
       << k;
@@ -243,8 +244,8 @@ TEST(Config, RejectsInconsistentWorkloads) {
 TEST(Config, RejectsUnknownStrategiesAndOptions) {
   const std::string s =
       error_of(std::string(kMinimal) + "[placement]\nstrategies = [\"baseline\", \"magic\"]\n");
-  EXPECT_EQ(s.rfind("bad.toml:6: key 'placement.strategies': unknown strategy 'magic' (expected "
-                    "one of: all, baseline",
+  EXPECT_EQ(s.rfind("bad.toml:6: key 'placement.strategies': unknown strategy or variant 'magic' "
+                    "(expected one of: all, baseline",
                     0),
             0u)
       << s;

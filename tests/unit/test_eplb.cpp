@@ -52,6 +52,14 @@ TEST(Eplb, StrategyPutsTheGoldenPhysicalExpertsOnTheirRanks) {
       EXPECT_EQ(got, expect) << "layer " << l << " expert " << e;
     }
   EXPECT_EQ(plan.policy.kind, ReplicaPolicyKind::kUniform);
+  // `auto` picked the hierarchical policy (4 groups over 2 nodes) and says so.
+  std::string policy, reason;
+  for (const auto& [k, v] : plan.notes) {
+    if (k == "eplb_policy") policy = v;
+    if (k == "eplb_policy_reason") reason = v;
+  }
+  EXPECT_EQ(policy, "hierarchical");
+  EXPECT_NE(reason.find("auto picked hierarchical"), std::string::npos) << reason;
 }
 
 TEST(Eplb, ReplicateFillsSlotsByHighestLoadPerReplica) {

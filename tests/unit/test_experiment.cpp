@@ -69,6 +69,10 @@ TEST(Experiment, StoredCountsEqualAnIndependentEvaluation) {
     EXPECT_EQ(s.routing_deviation, -1.0) << s.name;
     EXPECT_FALSE(s.predicted.empty()) << s.name;
     const ReplicaPolicyKind policy = parse_replica_policy(s.replica_policy, s.name);
+    // A plan may override the run's dedup (megablocks: note "dedup" = "off: ...").
+    topt.dedup = cell.cfg.dedup;
+    for (const auto& [k, v] : s.notes)
+      if (k == "dedup" && v.rfind("off", 0) == 0) topt.dedup = false;
     for (size_t i = 0; i < s.batch_index.size(); ++i) {
       const RoutingTrace batch = e.workload->batch(s.batch_index[i]);
       for (int l = 0; l < L; ++l) {

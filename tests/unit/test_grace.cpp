@@ -103,3 +103,48 @@ TEST(Grace, ReplicatesHottestExpertsOfHeaviestGroupWithinSpareSlots) {
 
 }  // namespace
 }  // namespace moeb
+
+namespace moeb {
+namespace {
+
+// Node group sizes stay within E/N +- max(1, round(r E/N)) whatever the spare memory: three
+// clusters co-activate as one block (12 experts) that an unbounded grouping puts on one node
+// when a node has room for it.
+TEST(Grace, NodeGroupSizesRespectTheRatioBoundAtAnySlotCount) {
+  const ModelSpec m = test::small_model(16, 2, 1);
+  const Topology topo = Topology::uniform(2, 2);
+  const auto tr = test::make_trace(1, 16, 2, 4096, 4, [](int, int64_t, Rng& rng, std::vector<int32_t>& ids) {
+    const bool big = rng.uniform() < 0.75;
+    std::vector<int> pool;
+    for (int e = 0; e < 16; ++e)
+      if ((cluster_of(e) < 3) == big) pool.push_back(e);
+    test::draw_distinct(pool, std::vector<double>(pool.size(), 1.0), rng, ids);
+  });
+  const auto st = test::stats_of(tr, 512);
+  int widest_unbounded = 0;
+  for (int slots : {4, 6, 8, 12}) {
+    for (double r : {0.25, 0.5}) {
+      const auto plan = test::place(find_strategy("grace", "test"), m, topo, st, slots, 7,
+                                    {{"node_size_ratio", r}, {"replicate", false}});
+      ASSERT_EQ(check_placement(plan.placement, 16, slots), "");
+      const int delta = std::max(1, static_cast<int>(std::lround(r * 8)));
+      std::vector<int> size(2, 0);
+      for (const auto& reps : plan.placement.layers[0].replicas) ++size[topo.node_of(reps[0])];
+      for (int n = 0; n < 2; ++n) {
+        EXPECT_LE(size[n], 8 + delta) << slots << " " << r;
+        EXPECT_GE(size[n], 8 - delta) << slots << " " << r;
+      }
+    }
+    const auto free = test::place(find_strategy("grace", "test"), m, topo, st, slots, 7,
+                                  {{"node_size_ratio", -1.0}, {"replicate", false}});
+    std::vector<int> size(2, 0);
+    for (const auto& reps : free.placement.layers[0].replicas) ++size[topo.node_of(reps[0])];
+    widest_unbounded = std::max({widest_unbounded, size[0], size[1]});
+  }
+  // Without the bound the block follows the memory beyond the r = 0.25 bound (the behaviour the
+  // bound removes).
+  EXPECT_GT(widest_unbounded, 8 + 2);
+}
+
+}  // namespace
+}  // namespace moeb

@@ -11,6 +11,7 @@
 #include "platform/h5.hpp"
 #include "io/results_file.hpp"
 #include "io/resume.hpp"
+#include "test_results_io_fixture.hpp"
 
 namespace {
 
@@ -143,10 +144,12 @@ TEST_F(ResumeFile, ReadsFinishedStrategiesFromFile) {
 }
 
 TEST_F(ResumeFile, WrittenResultsRoundTripIntoMergeWithoutRerunningFinished) {
-  moeb::RunResult r;
-  r.attrs_str = {{"suite_name", "quickstart"}, {"status", "interrupted"}};
-  r.attrs_num = {{"num_ranks", 1}};
-  r.strategies = {strategy("baseline", "complete", 0.25), strategy("eplb", "interrupted", 0.5)};
+  // A valid file (load_for_resume validates first): baseline finished, eplb interrupted.
+  moeb::RunResult r = moeb::fixture::make_run();
+  r.attrs_str["status"] = "interrupted";
+  r.strategies.resize(2);
+  r.strategies[0].placement_time_s = 0.25;
+  r.strategies[1] = strategy("eplb", "interrupted", 0.5);
   moeb::write_results(path_, r);
   EXPECT_EQ(moeb::completed_strategies(path_), (std::set<std::string>{"baseline"}));
   const auto previous = moeb::load_for_resume(path_);
@@ -158,6 +161,21 @@ TEST_F(ResumeFile, WrittenResultsRoundTripIntoMergeWithoutRerunningFinished) {
   ASSERT_EQ(names(merged), (std::vector<std::string>{"baseline", "eplb"}));
   EXPECT_EQ(merged[0].placement_time_s, 0.25);
   EXPECT_EQ(merged[1].placement_time_s, 0.75);
+}
+
+TEST_F(ResumeFile, RefusesAFileThatFailsValidation) {
+  // A finished strategy with a replica on rank 99: nothing may be carried over from it.
+  moeb::RunResult r = moeb::fixture::make_run();
+  r.strategies[0].replicas[0][0] = {99};
+  moeb::write_results(path_, r);
+  try {
+    moeb::load_for_resume(path_);
+    FAIL() << "load_for_resume accepted an invalid file";
+  } catch (const moeb::InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("cannot resume: the file fails validation"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("/strategies/baseline/placement/replicas"), std::string::npos) << msg;
+  }
 }
 
 TEST_F(ResumeFile, RefusesOtherSchemaVersion) {

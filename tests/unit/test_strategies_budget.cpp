@@ -1,9 +1,14 @@
 // The memory budget in slots (core/memory_budget): bytes per expert = expert_params * dtype bytes.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "core/memory_budget.hpp"
 #include "core/model.hpp"
+#include "core/trace.hpp"
 
 namespace moeb {
 namespace {
@@ -36,6 +41,42 @@ TEST(StrategiesBudget, RejectsBudgetsThatHoldNoExpertWithOneLine) {
   }
   EXPECT_THROW(dtype_bytes("int3", "t"), ConfigError);
   EXPECT_THROW(resolve_slots_per_rank(m, 8, -1, 0, "bf16", "t"), ConfigError);
+}
+
+// Checked arithmetic on sizes from input (issue 17): nothing converts or multiplies past what
+// its type holds; each case is one ConfigError line.
+TEST(StrategiesBudget, HugeBudgetsAreRefusedNotConverted) {
+  const ModelSpec& m = model_preset("deepseek-v3");
+  const double inf = std::numeric_limits<double>::infinity();
+  for (double gib : {inf, 1e300, std::nan("")})
+    EXPECT_THROW(slots_from_memory(m, gib, "bf16", "t"), ConfigError) << gib;
+  EXPECT_THROW(resolve_slots_per_rank(m, 8, 0, 1e300, "bf16", "t"), ConfigError);
+  EXPECT_THROW(resolve_slots_per_rank(m, 8, 2147483647, 0, "bf16", "t"), ConfigError);
+  // Within the per-rank limit, but slots x ranks past 2^24 physical slots per layer.
+  EXPECT_THROW(resolve_slots_per_rank(m, 65536, 65536, 0, "bf16", "t"), ConfigError);
+  EXPECT_EQ(resolve_slots_per_rank(m, 256, 65536, 0, "bf16", "t"), 65536);
+}
+
+TEST(StrategiesBudget, ProductWithinDetectsOverflowAndLimits) {
+  EXPECT_EQ(product_within(3, 4), 12);
+  EXPECT_EQ(product_within(int64_t{1} << 40, int64_t{1} << 30), std::nullopt);  // overflows
+  EXPECT_EQ(product_within(1000, 1000, 999999), std::nullopt);                  // past limit
+  EXPECT_EQ(product_within(-1, 5), std::nullopt);
+  EXPECT_EQ(product_within(1 << 10, 1 << 10, 1 << 10, int64_t{1} << 30), int64_t{1} << 30);
+  EXPECT_EQ(product_within(1 << 10, 1 << 10, (1 << 10) + 1, int64_t{1} << 30), std::nullopt);
+}
+
+TEST(StrategiesBudget, ModelDimensionsPastTheLimitsAreRefused) {
+  ModelSpec m = model_preset("mixtral-8x7b");
+  m.hidden = 1000000000;
+  EXPECT_THROW(validate_model(m, "t"), ConfigError);
+  m = model_preset("mixtral-8x7b");
+  m.num_experts = 1000000;
+  m.top_k = 1000000;
+  EXPECT_THROW(validate_model(m, "t"), ConfigError);
+  // A routing trace sized past the entries held at once is refused before allocating.
+  EXPECT_THROW(RoutingTrace(4096, 1024, 8, int64_t{1} << 40), InputError);
+  EXPECT_NO_THROW(RoutingTrace(2, 2, 8, 16));
 }
 
 }  // namespace

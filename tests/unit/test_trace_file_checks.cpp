@@ -363,7 +363,7 @@ TEST(TraceFileChecks, MissingSuiteTraceListsThePlacesLookedIn) {
   suite.replace(at, suite.find('\n', at) - at, "traces = [\"nothere.h5\"]");
   fs::create_directories(dir / "suites");
   std::ofstream(dir / "suites" / "s.toml") << suite;
-  Ran r = run_cli("simulate " + (dir / "suites" / "s.toml").string() + " --system loopback -o " +
+  Ran r = run_cli("simulate " + (dir / "suites" / "s.toml").string() + " --topology 2x2 --system loopback -o " +
                       (dir / "o.h5").string(),
                   dir);
   expect_exit2(r, "trace file 'nothere.h5' not found; looked in ");

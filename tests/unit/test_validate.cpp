@@ -243,3 +243,113 @@ TEST_F(Validate, SkippedStrategiesNeedNoMeasurements) {
   EXPECT_FALSE(h5::exists(h5::open_group(f, "strategies/skipped_one"), "measured"));
   EXPECT_TRUE(validate_results(path_).ok());
 }
+
+// ---- Hostile files (issue 17): declared extents, shapes and types are checked before reading,
+// and validate accepts nothing that read_results (report, --resume) refuses.
+namespace {
+
+// Replaces `dataset` by an empty chunked one of extent `dims` (nothing written: the file stays
+// small whatever the extent).
+void replace_with_extent(const std::string& path, const std::string& dataset,
+                         std::vector<hsize_t> dims, hid_t type) {
+  h5::Handle f = h5::open_file_rw(path);
+  ASSERT_GE(H5Ldelete(f, dataset.c_str(), H5P_DEFAULT), 0);
+  std::vector<hsize_t> maxd(dims.size(), H5S_UNLIMITED), chunk(dims.size(), 1);
+  h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxd.data()));
+  h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  ASSERT_GE(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), 0);
+  h5::Handle d(H5Dcreate2(f, dataset.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  ASSERT_GE(static_cast<hid_t>(d), 0);
+}
+
+// read_results refuses the file with one InputError line naming `what`.
+::testing::AssertionResult read_refused(const std::string& path, const std::string& what) {
+  try {
+    read_results(path);
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    if (msg.find(what) == std::string::npos || msg.find('\n') != std::string::npos)
+      return ::testing::AssertionFailure() << "message does not name " << what << ": " << msg;
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "read_results accepted the file";
+}
+
+constexpr hsize_t kHuge = hsize_t{1} << 40;
+
+}  // namespace
+
+TEST_F(Validate, HugeIterationExtentIsRefusedNotAllocated) {
+  for (const char* n : {"batch_tokens", "batch_index"})
+    replace_with_extent(path_, m_ + n, {kHuge}, H5T_STD_I64LE);
+  EXPECT_TRUE(reported(m_ + "batch_tokens", 4));
+  EXPECT_TRUE(read_refused(path_, "batch_"));
+}
+
+TEST_F(Validate, HugeTimeCubeIsRefused) {
+  replace_with_extent(path_, m_ + "t_layer", {kHuge, fixture::kLayers, fixture::kRanks},
+                      H5T_IEEE_F64LE);
+  EXPECT_TRUE(reported(m_ + "t_layer", 4));
+  EXPECT_TRUE(read_refused(path_, "t_layer"));
+}
+
+TEST_F(Validate, HugeRankNodeIsRefusedByValidateAndReader) {
+  replace_with_extent(path_, "/provenance/rank_node", {kHuge}, H5T_STD_I32LE);
+  const ValidationReport rep = validate_results(path_);
+  ASSERT_FALSE(rep.ok());
+  EXPECT_NE(rep.failures.front().find("rank_node"), std::string::npos) << rep.failures.front();
+  EXPECT_TRUE(read_refused(path_, "/provenance/rank_node"));
+}
+
+TEST_F(Validate, RowsMatrixOfWrongShapeIsRefused) {
+  {
+    h5::Handle f = h5::open_file_rw(path_);
+    ASSERT_GE(H5Ldelete(f, (m_ + "rows_matrix").c_str(), H5P_DEFAULT), 0);
+    std::vector<int64_t> v(fixture::kLayers * fixture::kRanks * (fixture::kRanks + 1), 0);
+    h5::Handle g = h5::open_group(f, m_);
+    h5::write_dataset(g, "rows_matrix", {fixture::kLayers, fixture::kRanks, fixture::kRanks + 1},
+                      v.data(), "rows");
+  }
+  EXPECT_FALSE(validate_results(path_).ok());
+  EXPECT_TRUE(read_refused(path_, "rows_matrix"));
+}
+
+TEST_F(Validate, NoteThatIsNotAStringIsRefused) {
+  {
+    h5::Handle f = h5::open_file_rw(path_);
+    h5::Handle n = h5::open_group(f, "/strategies/baseline/notes");
+    h5::write_attr(n, "count", static_cast<int64_t>(7));
+  }
+  EXPECT_FALSE(validate_results(path_).ok());
+  EXPECT_TRUE(read_refused(path_, "notes"));
+}
+
+TEST_F(Validate, RootDimensionsPastTheLimitsAreRefused) {
+  {
+    h5::Handle f = h5::open_file_rw(path_);
+    h5::write_attr(f, "num_layers", static_cast<int64_t>(1000000000));
+  }
+  EXPECT_TRUE(reported("/ attribute 'num_layers'", 2));
+  EXPECT_TRUE(read_refused(path_, "num_layers"));
+}
+
+TEST_F(Validate, StatusOfAKilledRunIsReported) {
+  {
+    h5::Handle f = h5::open_file_rw(path_);
+    h5::write_attr(f, "status", std::string("running"));
+  }
+  const ValidationReport rep = validate_results(path_);
+  EXPECT_TRUE(rep.ok());  // what it holds is valid ...
+  EXPECT_EQ(rep.status, "running");
+  EXPECT_TRUE(rep.unfinished());  // ... but the CLI says the run did not finish (exit 1)
+}
+
+TEST_F(Validate, NotAnHdf5FileIsOneLineInputError) {
+  {
+    std::FILE* f = std::fopen(path_.c_str(), "wb");
+    std::fputs("schema_version = 1\n", f);
+    std::fclose(f);
+  }
+  EXPECT_THROW(validate_results(path_), InputError);
+  EXPECT_THROW(read_results(path_), InputError);
+}

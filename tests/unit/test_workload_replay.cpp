@@ -199,7 +199,8 @@ TEST(WorkloadSuites, EveryWorkloadSuiteParses) {
     RunConfig cfg;
     ASSERT_NO_THROW(cfg = load_suite(path)) << path;
     EXPECT_EQ(cfg.suite_name, name);
-    EXPECT_EQ(cfg.nodes * cfg.ranks_per_node, 4) << name << ": suites run on 4 ranks";
+    // Model suites take nodes and ranks from the launcher (issue 12): any rank count works.
+    EXPECT_EQ(cfg.nodes, 0) << name << ": nodes come from the launcher";
     EXPECT_LE(cfg.workload.tokens, 8192) << name;
   }
 }

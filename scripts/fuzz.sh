@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# libFuzzer runs of the parsers (fuzz/README.md): builds build/fuzz with clang (coverage + ASan +
+# UBSan), writes the HDF5 seeds, replays the crash reproducers of fuzz/regressions, then fuzzes
+# each target for a fixed time and prints executions, executions/s and corpus size per target.
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     default: 15 s, every target
+#   MOEB_FUZZ_CORPUS=DIR   where the corpora grow (default build/fuzz/corpus; kept between runs)
+#   MOEB_FUZZ_JOBS=N       parallel fuzz processes per target (default 1)
+# Exit 1 when a target crashes, leaks, times out or exceeds its memory limit; the input is left
+# under build/fuzz/artifacts/ (add it to fuzz/regressions/TARGET/ once fixed).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${MOEB_FUZZ_BUILD_DIR:-$ROOT/build/fuzz}"
+SECS="${1:-15}"
+shift || true
+ALL=(fuzz_suite fuzz_import_jsonl_topk fuzz_import_csv fuzz_import_coact_csv fuzz_trace fuzz_results)
+TARGETS=("$@")
+((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
+CORPUS="${MOEB_FUZZ_CORPUS:-$BUILD/corpus}"
+
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DMOEB_BUILD_FUZZERS=ON -DMOEB_BUILD_TESTS=OFF \
+  -DMOEB_BUILD_BENCHMARKS=OFF -DMOEB_WITH_CUDA=OFF >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" --target moeb_fuzzers
+
+SEEDS="$BUILD/seeds"
+mkdir -p "$SEEDS/trace" "$SEEDS/results" "$BUILD/artifacts"
+"$BUILD/fuzz/moeb_fuzz_seeds" "$SEEDS/trace" "$SEEDS/results"
+seeds_of() {
+  case "$1" in
+    fuzz_suite) echo "$ROOT/suites $ROOT/tests/data/suites" ;;
+    fuzz_import_jsonl_topk) echo "$ROOT/fuzz/seeds/jsonl-topk" ;;
+    fuzz_import_csv) echo "$ROOT/fuzz/seeds/csv" ;;
+    fuzz_import_coact_csv) echo "$ROOT/fuzz/seeds/coact-csv" ;;
+    fuzz_trace) echo "$SEEDS/trace" ;;
+    fuzz_results) echo "$SEEDS/results" ;;
+  esac
+}
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+export MOEB_FUZZ_TMP="${MOEB_FUZZ_TMP:-$BUILD/tmp}"
+mkdir -p "$MOEB_FUZZ_TMP"
+status=0
+printf '%-24s %10s %9s %8s %10s  %s\n' target execs exec/s corpus bytes result
+for t in "${TARGETS[@]}"; do
+  exe="$BUILD/fuzz/$t"
+  [[ -x "$exe" ]] || { echo "fuzz.sh: no target $t (known: ${ALL[*]})" >&2; exit 2; }
+  log="$BUILD/$t.log"
+  reg="$ROOT/fuzz/regressions/$t"
+  # Reproducers of fixed crashes first: each must now pass.
+  if [[ -d "$reg" ]] && compgen -G "$reg/*" >/dev/null; then
+    "$exe" -runs=0 "$reg"/* >"$log.regressions" 2>&1 || { echo "$t: a reproducer in $reg fails again:"; tail -30 "$log.regressions"; status=1; continue; }
+  fi
+  mkdir -p "$CORPUS/$t"
+  result=ok
+  par=()
+  if ((${MOEB_FUZZ_JOBS:-1} > 1)); then par=(-jobs="$MOEB_FUZZ_JOBS" -workers="$MOEB_FUZZ_JOBS"); fi
+  # shellcheck disable=SC2046
+  "$exe" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    -max_len=65536 -print_final_stats=1 "${par[@]}" -artifact_prefix="$BUILD/artifacts/$t-" \
+    "$CORPUS/$t" $(seeds_of "$t") >"$log" 2>&1 || result=FAILED
+  execs=$(grep -h 'stat::number_of_executed_units' "$log" fuzz-*.log 2>/dev/null | awk '{s+=$2} END {print s+0}')
+  rate=$(grep -h 'stat::average_exec_per_sec' "$log" fuzz-*.log 2>/dev/null | awk '{s+=$2} END {print s+0}')
+  files=$(find "$CORPUS/$t" -type f | wc -l)
+  bytes=$(du -sb "$CORPUS/$t" | cut -f1)
+  rm -f fuzz-*.log
+  printf '%-24s %10s %9s %8s %10s  %s\n' "$t" "$execs" "$rate" "$files" "$bytes" "$result"
+  if [[ $result != ok ]]; then
+    status=1
+    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -20
+    echo "  full log: $log"
+  fi
+done
+exit $status
