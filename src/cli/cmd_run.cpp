@@ -36,6 +36,8 @@ void register_run(CLI::App& app, int& exit_code) {
   // Tests only (docs/DEVELOPING.md): the named strategy's correctness check runs with a
   // tolerance no element can meet, so that it fails honestly through the real check.
   sub->add_option("--test-fail-check", a->fail_check_instance)->group("");
+  // Tests only (docs/DEVELOPING.md): NAME:RANK:WHEN:KIND throws on one rank mid-run.
+  sub->add_option("--test-throw", a->test_throw)->group("");
   sub->callback([a, &exit_code] {
     a->command_line = command_line();
     exit_code = run_mpi_experiment(*a);

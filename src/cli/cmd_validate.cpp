@@ -33,6 +33,13 @@ void register_validate(CLI::App& app, int& exit_code) {
             "still writing; moebench run --resume %s completes it)\n",
             path.c_str(), rep.num_strategies, path.c_str());
         rc = 1;
+      } else if (!rep.error.empty()) {
+        // A run ended by an error on one of its ranks: its finished strategies are valid.
+        std::printf(
+            "%s: valid but unfinished (%d strategies, status '%s': the run ended on an error: "
+            "%s; moebench run --resume %s completes it)\n",
+            path.c_str(), rep.num_strategies, rep.status.c_str(), rep.error.c_str(), path.c_str());
+        rc = 1;
       } else if (rep.status != "complete" && !rep.status.empty()) {
         std::printf("%s: valid (%d strategies, status '%s')\n", path.c_str(), rep.num_strategies,
                     rep.status.c_str());

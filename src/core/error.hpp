@@ -57,6 +57,11 @@ class CheckFailed : public Error {
 // "file:line: " prefix for errors raised inside moebench code.
 std::string source_location_prefix(const char* file, int line);
 
+// One line for the exception being handled (call inside a catch block): a moebench error's
+// message as is; "out of memory (std::bad_alloc)"; another std::exception's message with its
+// type ("... (std::runtime_error)"); "unknown exception" for anything else. Never throws.
+std::string current_exception_message() noexcept;
+
 }  // namespace moeb
 
 #define MOEB_REQUIRE(cond, ErrType, msg)                                              \

@@ -34,8 +34,8 @@ bool setup(const ExperimentRequest& req, Measurer& m, Experiment& e, Measurement
     r.warn_rank0 = mpi::rank(MPI_COMM_WORLD) == 0;
     e = resolve_experiment(r, mpi_topology(MPI_COMM_WORLD));
     m.open(e);
-  } catch (const Error& err) {
-    error = err.what();
+  } catch (...) {  // any type (a std::bad_alloc from a huge size too): agreed below
+    error = current_exception_message();
   }
   if (m.failed_anywhere(error)) return false;
   mp = m.prepare(e);
@@ -69,13 +69,13 @@ int run_mpi_experiment(const ExperimentRequest& req) {
   auto m = make_runtime_measurer(world.comm());
   try {
     return run_body(req, *m);
-  } catch (const Error& e) {
-    // Past setup an error on one rank leaves the others inside a collective: say it once and
-    // abort the communicator, as nccl-tests does. Finished strategies are already on disk.
-    std::fprintf(stderr, "moebench: error (rank %d): %s\n", world.rank(), e.what());
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    return 1;
+  } catch (...) {
+    // Errors of the strategy loop are agreed there (run_experiment); one raised anywhere else
+    // past setup (any type) may leave the other ranks inside a collective: say it once and
+    // abort every rank, as nccl-tests does. Finished strategies are already on disk.
+    std::fprintf(stderr, "moebench: error: %s%s; aborting all ranks (exit %d)\n",
+                 m->where().c_str(), current_exception_message().c_str(), kExitAborted);
+    mpi::abort_all(kExitAborted);
   }
 }
 

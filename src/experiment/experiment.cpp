@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/error.hpp"
 #include "experiment/measurer.hpp"
@@ -11,6 +12,8 @@
 #include "placement/registry.hpp"
 
 namespace moeb {
+
+void Measurer::abort_all(int code) { std::exit(code); }
 
 bool Measurer::failed_anywhere(const std::string& error) {
   if (error.empty()) return false;
@@ -132,13 +135,61 @@ bool load_resume(const Experiment& e, const RunResult& prov, Measurer& m,
         mark_carried_over(p, previous, path);
         if (finished.count(p.name)) carried.push_back(std::move(p));
       }
-    } catch (const Error& err) {
-      error = err.what();
+    } catch (...) {  // any type: a std::bad_alloc from a hostile file too
+      error = current_exception_message();
     }
   }
   if (m.failed_anywhere(error)) return false;
   m.share_from_root(finished);
   return true;
+}
+
+// This process's error (call in a catch block): its exit code, ':', and one line naming the
+// process and the error.
+std::string describe_error(const Measurer& m, const std::string& instance) {
+  int code = kExitFailed;
+  try {
+    throw;
+  } catch (const ConfigError&) {
+    code = kExitBadInput;
+  } catch (const InputError&) {
+    code = kExitBadInput;
+  } catch (...) {
+  }
+  return std::to_string(code) + ":" + m.where() +
+         (instance.empty() ? "" : "strategy '" + instance + "': ") + current_exception_message();
+}
+
+// Agrees on the processes' errors at a strategy boundary (`error` = describe_error or "").
+// None: nullopt. Otherwise the root prints the first failing process's line and marks the
+// sinks failed; the outcome is that process's exit code. A process the others cannot hear
+// (they are blocked in a collective) prints its line, marks the sinks (root) and aborts all.
+std::optional<ExperimentOutcome> end_on_error(Measurer& m, const std::string& error,
+                                              const std::vector<ResultSink*>& out) {
+  const Measurer::Failure f = m.agree_on_failure(error);
+  if (!f) return std::nullopt;
+  const size_t colon = f.message.find(':');
+  const int code = std::atoi(f.message.substr(0, colon).c_str());
+  const std::string line = f.message.substr(colon + 1);
+  auto mark_failed = [&](const std::string& why) {
+    for (auto* s : out) try {
+        s->fail(why);
+      } catch (...) {  // a full disk already named in `line`: one message
+      }
+  };
+  if (f.unanswered) {
+    std::fprintf(stderr,
+                 "moebench: error: %s; the other ranks are blocked in a collective: aborting "
+                 "all ranks (exit %d)\n",
+                 line.c_str(), kExitAborted);
+    mark_failed(line + " (all ranks aborted)");
+    m.abort_all(kExitAborted);
+  }
+  if (m.root()) {
+    std::fprintf(stderr, "moebench: error: %s\n", line.c_str());
+    mark_failed(line);
+  }
+  return ExperimentOutcome{RunStatus::kFailed, code, ""};
 }
 
 }  // namespace
@@ -153,10 +204,14 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
   std::set<std::string> finished;
   if (!load_resume(e, prov, m, carried, finished)) return {RunStatus::kFailed, 2, ""};
   const std::vector<ResultSink*> out = m.root() ? sinks : std::vector<ResultSink*>{};
-  for (auto* s : out) {
-    s->begin(prov);
-    for (const auto& p : carried) s->write_strategy(p);
+  std::string error;
+  try {
+    for (auto* s : out) s->begin_resumed(prov, carried);  // begin() when nothing is carried
+  } catch (...) {
+    if (!m.collective()) throw;
+    error = describe_error(m, "");
   }
+  if (auto failed = end_on_error(m, error, out)) return *failed;
   std::optional<StrategyResult> ref;
   send_reference(e, m, out, ref);
   ExperimentOutcome outcome;
@@ -173,10 +228,22 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         res.status = StrategyStatus::kInterrupted;
         for (auto* s : out) s->write_strategy(res);
         for (auto* s : out) s->finish(RunStatus::kInterrupted);
-        return {RunStatus::kInterrupted, 3, inst.name};
+        return {RunStatus::kInterrupted, kExitInterrupted, inst.name};
+      } catch (...) {
+        if (!m.collective()) throw;
+        error = describe_error(m, inst.name);
       }
-      if (res.status == StrategyStatus::kFailed) outcome = {RunStatus::kFailed, 1, ""};
-      for (auto* s : out) s->write_strategy(res);
+      // Agreed twice: a strategy is written only when every rank measured it, and the root's
+      // write (a full disk) ends the run as any other error.
+      if (auto failed = end_on_error(m, error, out)) return *failed;
+      try {
+        for (auto* s : out) s->write_strategy(res);
+      } catch (...) {
+        if (!m.collective()) throw;
+        error = describe_error(m, inst.name);
+      }
+      if (auto failed = end_on_error(m, error, out)) return *failed;
+      if (res.status == StrategyStatus::kFailed) outcome = {RunStatus::kFailed, kExitFailed, ""};
     }
   for (auto* s : out) s->finish(outcome.status);
   return outcome;

@@ -60,6 +60,11 @@ struct ExperimentRequest {
   // Test-only fault injection (run): tolerances of the correctness check forced to this value
   // for the named instance, so its check fails honestly (docs/DEVELOPING.md).
   std::string fail_check_instance;
+  // Test-only fault injection (run, docs/DEVELOPING.md): "NAME:RANK:WHEN:KIND" throws an
+  // exception of KIND (bad_alloc, runtime_error, moeb_error, unknown) on rank RANK while
+  // instance NAME runs: at the start of harness iteration WHEN (warm-up included), or after
+  // its measurement when WHEN is "end".
+  std::string test_throw;
 };
 
 // One strategy instance: a name (unique in a cell), the registered strategy and its options.
@@ -109,20 +114,32 @@ using TopologyResolver = std::function<Topology(const RunConfig& cfg, std::strin
 // names the results file. Throws ConfigError / InputError with one line on bad input.
 Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolver& ranks = {});
 
+// Exit codes of run, simulate and place (README "Exit codes").
+constexpr int kExitFailed = 1;       // a strategy failed its check, or an error ended the run
+constexpr int kExitBadInput = 2;     // bad input (ConfigError, InputError), on any rank
+constexpr int kExitInterrupted = 3;  // stopped on request (SIGTERM, SIGINT, SIGUSR1)
+constexpr int kExitAborted = 4;      // an error on one rank while the others were blocked in a
+                                     // collective: MPI_Abort ended every rank
+
 // How a run of an experiment ended.
 struct ExperimentOutcome {
   RunStatus status = RunStatus::kComplete;
-  int exit_code = 0;             // 0 complete, 1 a strategy failed, 2 bad input, 3 interrupted
+  int exit_code = 0;             // 0 complete, else one of the kExit codes above
   std::string stopped_instance;  // interrupted: the instance that was running
 };
 
 class Measurer;
 
-// The loop: provenance (the measurer's prepared part `mp` plus the experiment's), resume (a run's --resume file: its finished strategies are carried
-// over, not run again), then for every (cell, instance): place (timed, invariants checked),
-// measure, and hand the result to every sink; finish. Only the measurer's root process
-// writes to sinks. A strategy whose check fails is recorded as failed with its reason and
-// the loop goes on; a stop request records the running one as interrupted and ends.
+// The loop: provenance (the measurer's prepared part `mp` plus the experiment's), resume (a run's
+// --resume file: its finished strategies are carried over, not run again), then for every (cell,
+// instance): place (timed, invariants checked), measure, and hand the result to every sink; finish.
+// Only the measurer's root process writes to sinks. A strategy whose check fails is recorded as
+// failed with its reason and the loop goes on; a stop request records the running one as
+// interrupted and ends. Any other error (any exception type, on any process of a run) is agreed at
+// the strategy boundary: the root prints it once (naming the rank), marks the file failed with the
+// error, and every process returns exit 1 (2 for bad input); a process that fails while the others
+// are blocked in a collective marks the file (when it is the root) and aborts every process (exit
+// 4). Without a collective measurer (simulate, place) the error propagates to the caller.
 ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementProvenance& mp,
                                  const std::vector<ResultSink*>& sinks);
 

@@ -33,6 +33,27 @@ class Measurer {
   // True on every process when any process has a non-empty `error`; the first such process
   // prints it (one line). Collective for a run.
   virtual bool failed_anywhere(const std::string& error);
+  // Several processes measure together (a run's MPI ranks): errors past setup are agreed
+  // (agree_on_failure) instead of propagating to the caller.
+  virtual bool collective() const { return false; }
+  // An error past setup (any exception type on any process), agreed at a strategy boundary:
+  // every process passes its own ("" = none) and gets the lowest failing process's error
+  // (`rank` -1 when none failed). A process that failed while the others are blocked in a
+  // collective gets `unanswered` (its own error) and must call abort_all. Prints nothing.
+  // Collective for a run.
+  struct Failure {
+    int rank = -1;
+    std::string message;
+    bool unanswered = false;
+    explicit operator bool() const { return rank >= 0; }
+  };
+  virtual Failure agree_on_failure(const std::string& error) {
+    return error.empty() ? Failure{} : Failure{0, error, false};
+  }
+  // "rank R on host H: " for a run's process, "" otherwise (prefix of this process's errors).
+  virtual std::string where() const { return ""; }
+  // Ends every process with `code` (a run: MPI_Abort), after `unanswered`.
+  [[noreturn]] virtual void abort_all(int code);
   // Makes the root's `names` every process's. Collective for a run.
   virtual void share_from_root(std::set<std::string>& names) { (void)names; }
 };

@@ -1,9 +1,11 @@
 #include "experiment/runtime_measurer.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/error.hpp"
 #include "core/memory_model.hpp"
@@ -22,6 +24,59 @@ namespace {
 // Routed batches rank 0 keeps for the predictions after the harness.
 constexpr size_t kRoutedBatchBytes = size_t{1} << 30;
 
+// How long a rank that failed waits at the strategy boundary for the others before it
+// concludes that they are blocked in a collective and aborts every rank.
+double failing_rank_wait_s() {
+  const char* v = std::getenv("MOEB_ERROR_WAIT_S");
+  char* end = nullptr;
+  const double s = v && *v ? std::strtod(v, &end) : 0.0;
+  return v && *v && end && *end == '\0' && s >= 0 && s <= 3600 ? s : 30.0;
+}
+
+// --test-throw NAME:RANK:WHEN:KIND (ExperimentRequest::test_throw): test-only fault injection.
+struct TestThrow {
+  std::string instance;
+  int rank = -1;
+  int iteration = -1;  // -1: after the measurement ("end")
+  std::string kind;
+  bool applies(const StrategyInstance& inst, int me) const {
+    return !instance.empty() && inst.name == instance && rank == me;
+  }
+  [[noreturn]] void raise(const std::string& where) const {
+    const std::string what = "test fault (--test-throw) " + where;
+    if (kind == "bad_alloc") throw std::bad_alloc();
+    if (kind == "runtime_error") throw std::runtime_error(what);
+    if (kind == "moeb_error") throw Error(what);
+    throw 42;  // "unknown": not an exception class at all
+  }
+};
+
+TestThrow parse_test_throw(const std::string& spec) {
+  TestThrow t;
+  if (spec.empty()) return t;
+  std::vector<std::string> parts;
+  std::stringstream ss(spec);
+  for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
+  char* end = nullptr;
+  const bool ok =
+      parts.size() == 4 && !parts[0].empty() && !parts[1].empty() &&
+      (std::strtol(parts[1].c_str(), &end, 10), *end == '\0') &&
+      (parts[2] == "end" ||
+       (!parts[2].empty() && (std::strtol(parts[2].c_str(), &end, 10), *end == '\0'))) &&
+      (parts[3] == "bad_alloc" || parts[3] == "runtime_error" || parts[3] == "moeb_error" ||
+       parts[3] == "unknown");
+  if (!ok)
+    throw ConfigError(
+        "option --test-throw: expected NAME:RANK:WHEN:KIND (WHEN an iteration or "
+        "'end'; KIND bad_alloc, runtime_error, moeb_error or unknown), got '" +
+        spec + "'");
+  t.instance = parts[0];
+  t.rank = std::atoi(parts[1].c_str());
+  t.iteration = parts[2] == "end" ? -1 : std::atoi(parts[2].c_str());
+  t.kind = parts[3];
+  return t;
+}
+
 class RuntimeMeasurer final : public Measurer {
  public:
   explicit RuntimeMeasurer(MPI_Comm comm) : comm_(comm), rank_(mpi::rank(comm)) {}
@@ -31,6 +86,10 @@ class RuntimeMeasurer final : public Measurer {
   void measure(const Experiment& e, const ExperimentCell& cell, const StrategyInstance& inst,
                const PlacementPlan& plan, StrategyResult& res) override;
   bool failed_anywhere(const std::string& error) override;
+  bool collective() const override { return true; }
+  Failure agree_on_failure(const std::string& error) override;
+  std::string where() const override { return mpi_where() + ": "; }
+  [[noreturn]] void abort_all(int code) override { mpi::abort_all(code); }
   void share_from_root(std::set<std::string>& names) override;
 
  private:
@@ -44,9 +103,11 @@ class RuntimeMeasurer final : public Measurer {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Transport> transport_;
   bool dedup_ = true;  // the dedup the current plan runs with
+  TestThrow test_throw_;
 };
 
 void RuntimeMeasurer::open(Experiment& e) {
+  test_throw_ = parse_test_throw(e.request.test_throw);
   const ExperimentCell& cell = e.cells.front();
   const ModelSpec& m = cell.cfg.model;
   BackendOptions bo;
@@ -106,6 +167,10 @@ HarnessOptions RuntimeMeasurer::harness_options(const ExperimentCell& cell,
   }
   ho.seed = cfg.seed;
   ho.stop_requested = [] { return stop_requested(); };
+  if (test_throw_.applies(inst, rank_) && test_throw_.iteration >= 0)
+    ho.before_iteration = [t = test_throw_](int it) {
+      if (it == t.iteration) t.raise("at iteration " + std::to_string(it));
+    };
   return ho;
 }
 
@@ -153,9 +218,17 @@ void RuntimeMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   dedup_ = ho.dedup;
   run_harness(*backend_, *transport_, e.topo, cell.cfg.model, plan, router,
               e.batches->num_batches(), ho, res);
-  if (!root()) return;
-  res.routing_deviation = router.deviation(res.batch_index);
-  if (e.system) predict(e, cell, plan, router, res);
+  if (root()) {
+    res.routing_deviation = router.deviation(res.batch_index);
+    if (e.system) predict(e, cell, plan, router, res);
+  }
+  if (test_throw_.applies(inst, rank_) && test_throw_.iteration < 0)
+    test_throw_.raise("after the measurement");
+}
+
+Measurer::Failure RuntimeMeasurer::agree_on_failure(const std::string& error) {
+  const mpi::BoundaryError b = mpi::agree_at_boundary(comm_, error, failing_rank_wait_s());
+  return b ? Failure{b.rank, b.message, b.unanswered} : Failure{};
 }
 
 bool RuntimeMeasurer::failed_anywhere(const std::string& error) {

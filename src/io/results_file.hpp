@@ -35,13 +35,26 @@ class Hdf5ResultSink : public ResultSink {
  public:
   explicit Hdf5ResultSink(std::string path) : path_(std::move(path)) {}
   void begin(const RunResult& provenance) override;
+  // begin() with the carried strategies in the new file, which is written whole to PATH.tmp,
+  // validated (validate_results) and only then renamed onto PATH, the resumed file when
+  // there is no -o: until that rename the old file is untouched, and after it the new one
+  // holds every strategy the old one had finished. Throws H5Error when the new file cannot be
+  // written or fails validation (PATH.tmp removed, PATH untouched).
+  void begin_resumed(const RunResult& provenance,
+                     const std::vector<StrategyResult>& carried) override;
   void write_strategy(const StrategyResult& s) override;
   void finish(RunStatus status) override;
+  // Status `failed` and root attribute `error` (the message). finish() and fail() do nothing
+  // when begin() did not create the file (the file at PATH is not this run's, e.g. a resumed
+  // file that a failed begin_resumed left as it was).
+  void fail(const std::string& error) override;
   const std::string& path() const { return path_; }
 
  private:
+  void finish_with(RunStatus status, const std::string& error);
   std::string path_;
   std::vector<std::string> order_;  // strategies in the file, in the order they were appended
+  bool created_ = false;  // begin() created the file: finish()/fail() never touch another one
 };
 
 }  // namespace moeb

@@ -7,11 +7,12 @@
 
 #include "core/error.hpp"
 #include "core/summary.hpp"
-#include "platform/h5.hpp"
 #include "io/provenance.hpp"
 #include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
+#include "io/validate.hpp"
 #include "platform/atomic_file.hpp"
+#include "platform/h5.hpp"
 
 namespace moeb {
 
@@ -190,8 +191,9 @@ void write_and_close(Handle file, Body&& body) {
 }
 
 // Creates `path` (through PATH.tmp and a rename) with the root attributes, /provenance and the
-// strategies of `r`.
-void create_file(const std::string& path, const RunResult& r, std::vector<std::string>& order) {
+// strategies of `r`. With `check`, PATH.tmp must pass validate_results before the rename.
+void create_file(const std::string& path, const RunResult& r, std::vector<std::string>& order,
+                 bool check = false) {
   AtomicFile out(path);
   write_and_close(h5::create_file(out.temp_path()), [&](hid_t file) {
     write_root(file, r);
@@ -200,6 +202,11 @@ void create_file(const std::string& path, const RunResult& r, std::vector<std::s
     for (const auto& s : r.strategies) append_strategy(file, s, order);
     h5::flush(file);
   });
+  if (check) {
+    const ValidationReport rep = validate_results(out.temp_path());
+    if (!rep.ok())
+      throw Error("the new file fails validation, the old one is kept: " + rep.failures.front());
+  }
   out.commit();
 }
 
@@ -226,9 +233,30 @@ void Hdf5ResultSink::begin(const RunResult& provenance) {
   if (!run.attrs_str.count("start_time")) run.attrs_str["start_time"] = utc_now_iso8601();
   run.attrs_str["end_time"] = utc_now_iso8601();
   order_.clear();
+  created_ = false;
   try {
     create_file(path_, run, order_);
+    created_ = true;
   } catch (const Error& e) {
+    throw H5Error(path_ + ": " + e.what());
+  }
+}
+
+void Hdf5ResultSink::begin_resumed(const RunResult& provenance,
+                                   const std::vector<StrategyResult>& carried) {
+  if (carried.empty()) return begin(provenance);
+  RunResult run = provenance;
+  run.strategies = carried;
+  run.attrs_str["status"] = "running";
+  if (!run.attrs_str.count("start_time")) run.attrs_str["start_time"] = utc_now_iso8601();
+  run.attrs_str["end_time"] = utc_now_iso8601();
+  order_.clear();
+  created_ = false;
+  try {
+    create_file(path_, run, order_, true);
+    created_ = true;
+  } catch (const Error& e) {
+    order_.clear();
     throw H5Error(path_ + ": " + e.what());
   }
 }
@@ -248,10 +276,16 @@ void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
   }
 }
 
-void Hdf5ResultSink::finish(RunStatus status) {
+void Hdf5ResultSink::finish(RunStatus status) { finish_with(status, ""); }
+
+void Hdf5ResultSink::fail(const std::string& error) { finish_with(RunStatus::kFailed, error); }
+
+void Hdf5ResultSink::finish_with(RunStatus status, const std::string& error) {
+  if (!created_) return;
   try {
     write_and_close(h5::open_file_rw(path_), [&](hid_t file) {
       h5::write_attr(file, "status", to_string(status));
+      if (!error.empty()) h5::write_attr(file, "error", error);
       h5::write_attr(file, "end_time", utc_now_iso8601());
       h5::write_attr(file, "load_avg_end", load_average());
       h5::flush(file);

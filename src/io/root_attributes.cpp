@@ -20,6 +20,7 @@ const std::vector<RootAttributeSpec>& root_attributes() {
       {"start_time", T::kString, true, "UTC, ISO 8601"},
       {"end_time", T::kString, false, "UTC, ISO 8601, updated at each strategy"},
       {"status", T::kString, true, "running | complete | interrupted | failed"},
+      {"error", T::kString, false, "the error that ended a failed run (rank, host, message)"},
       {"suite_name", T::kString, false, "suite [suite].name"},
       {"suite_path", T::kString, false, "suite file"},
       {"system", T::kString, true, "column label for cross-system reports"},

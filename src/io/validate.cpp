@@ -459,6 +459,8 @@ ValidationReport validate_file(const std::string& path) {
   ValidationReport rep;
   if (h5::has_attr(file, "status") && h5::attr_class(file, "status") == h5::AttrClass::kString)
     rep.status = h5::read_attr_str(file, "status");
+  if (h5::has_attr(file, "error") && h5::attr_class(file, "error") == h5::AttrClass::kString)
+    rep.error = h5::read_attr_str(file, "error");
   try {
     rep.num_strategies = Validator(file, f).run();
   } catch (const H5Error& e) {

@@ -14,6 +14,8 @@ struct ValidationReport {
   // run is writing means the run was killed: its finished strategies are valid, the others are
   // missing. `moebench validate` says so and exits 1 (results_schema/README.md).
   std::string status;
+  // The root attribute `error` of a run that ended on an error (status failed), else "".
+  std::string error;
   bool ok() const { return failures.empty(); }
   bool unfinished() const { return status == "running"; }
 };

@@ -1,7 +1,10 @@
 #include "platform/mpi_env.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "platform/host.hpp"
 
@@ -133,6 +136,45 @@ AgreedError agree_on_error(MPI_Comm comm, const std::string& my_error) {
   out.message = my_error;
   broadcast_string(out.message, first, comm);
   return out;
+}
+
+BoundaryError agree_at_boundary(MPI_Comm comm, const std::string& my_error, double failing_wait_s) {
+  const int me = rank(comm), n = size(comm);
+  int mine = my_error.empty() ? n : me;
+  int first = n;
+  MPI_Request req = MPI_REQUEST_NULL;
+  MOEB_MPI_CHECK(MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm, &req));
+  BoundaryError out;
+  if (my_error.empty()) {
+    MOEB_MPI_CHECK(MPI_Wait(&req, MPI_STATUS_IGNORE));
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration<double>(std::max(0.0, failing_wait_s));
+    int done = 0;
+    for (;;) {
+      MOEB_MPI_CHECK(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+      if (done) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        out.rank = me;  // the request stays pending: the caller aborts
+        out.message = my_error;
+        out.unanswered = true;
+        return out;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  if (first == n) return out;
+  out.rank = first;
+  out.message = my_error;
+  broadcast_string(out.message, first, comm);
+  return out;
+}
+
+void abort_all(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; in case it does
 }
 
 void broadcast_string(std::string& s, int root, MPI_Comm comm) {

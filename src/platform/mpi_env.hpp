@@ -83,6 +83,21 @@ struct AgreedError {
 // rank's error, so that all ranks stop (or go on) together and one line can be printed.
 AgreedError agree_on_error(MPI_Comm comm, const std::string& my_error);
 
+// An error past setup, agreed at a phase boundary (a run's strategy boundary). Like
+// agree_on_error, but nonblocking for a rank that failed: it waits at most `failing_wait_s`
+// seconds for the others to reach the same boundary. A rank that fails inside a sequence of
+// collectives leaves the others blocked in one of them, and they never arrive; then the result
+// has `unanswered` set (only on the failing rank, whose own error is returned) and the caller
+// ends every rank with abort_all. Ranks without an error wait as long as it takes. Collective.
+struct BoundaryError : AgreedError {
+  bool unanswered = false;  // this rank failed and the others did not arrive in time
+};
+BoundaryError agree_at_boundary(MPI_Comm comm, const std::string& my_error, double failing_wait_s);
+
+// Ends every rank of MPI_COMM_WORLD with exit code `code` (MPI_Abort): the last resort when
+// ranks are blocked in a collective that the calling rank can no longer join.
+[[noreturn]] void abort_all(int code);
+
 // Broadcasts `s` from `root` to every rank of `comm`. Collective.
 void broadcast_string(std::string& s, int root, MPI_Comm comm);
 

@@ -234,6 +234,7 @@ void run_harness(Backend& backend, Transport& transport, const Topology& topo,
 
   for (int it = 0; it < opt.warmup + opt.iterations; ++it) {
     poll_stop(transport, opt, it);
+    if (opt.before_iteration) opt.before_iteration(it);
     const int measured = it - opt.warmup;  // < 0 during warm-up
     const int64_t bi = (measured < 0 ? it : measured) % num_batches;
     RoutedBatch& batch = router.get(bi);

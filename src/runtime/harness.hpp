@@ -38,6 +38,9 @@ struct HarnessOptions {
   // global index of its first owned token.
   std::function<void(int layer, int64_t token_begin, std::span<const float> output)>
       inspect_output;
+  // Tests only (fault injection): called on this rank at the start of every iteration (warm-up
+  // included, after the stop poll), before any collective of the iteration.
+  std::function<void(int iteration)> before_iteration;
 };
 
 // Collective over the transport's ranks. Iteration i replays batch i mod num_batches, taken

@@ -11,6 +11,11 @@ hit in the middle, after at least one strategy has finished, and then
   fault_test.py MOEBENCH CASE WORKDIR
 CASE: kill9_rank0 | kill9_rank2 | sigterm_launcher
 
+  disk_full_resume: a file left by a run that an error ended (one finished strategy) sits on a
+  tmpfs with room for it but not for a second copy; `run --resume FILE` (the file replaced in
+  place) must fail with one line saying the disk is full and leave FILE byte-identical, with no
+  FILE.tmp: a resume writes the new file whole and replaces the old one only when it is complete.
+
   disk_full_generate, disk_full_run: the output goes to a 512 KiB tmpfs (needs root to mount;
   skipped with exit 77 otherwise). The command must fail with one `moebench: error:` line that
   says the disk is full (not a crash: no exit 139), and leave no file presented as valid: no
@@ -156,11 +161,62 @@ def disk_full(moebench, case, work):
         subprocess.run(["umount", disk])
 
 
+def disk_full_resume(moebench, work):
+    suite = os.path.join(work, "resume.toml")
+    with open(suite, "w") as f:
+        f.write(suite_text())
+    src = os.path.join(work, "r.h5")
+    strategies = ["--strategies", "baseline,eplb,round_robin"]
+    r = subprocess.run(mpirun_cmd([moebench, "run", suite, "-o", src] + strategies +
+                                  ["--test-throw", "eplb:0:end:runtime_error"]),
+                       cwd=work, env=env(), capture_output=True, text=True, timeout=600)
+    if r.returncode != 1 or not os.path.exists(src):
+        print(f"disk_full_resume: setup run exit {r.returncode}:\n{r.stderr[-3000:]}")
+        return 1
+    size = os.path.getsize(src)
+    disk = os.path.join(work, "disk")
+    os.makedirs(disk)
+    room = (size * 3 // 2 + 4095) // 4096 * 4096  # the file, not two of it
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={room}", "tmpfs",
+                                            disk], capture_output=True).returncode != 0:
+        print("disk_full_resume: skipped: cannot mount a tmpfs here (needs root)")
+        return 77
+    try:
+        out = os.path.join(disk, "r.h5")
+        shutil.copyfile(src, out)
+        with open(out, "rb") as f:
+            before = f.read()
+        r = subprocess.run(mpirun_cmd([moebench, "run", suite, "--resume", out] + strategies),
+                           cwd=work, env=env(), capture_output=True, text=True, timeout=600)
+        errors = [l for l in r.stderr.splitlines() if l.startswith("moebench: error")]
+        with open(out, "rb") as f:
+            after = f.read()
+        problems = []
+        if r.returncode == 0:
+            problems.append("exit 0 on a full disk")
+        if len(errors) != 1 or not re.search(r"[Nn]o space left|disk (is )?full", errors[0]):
+            problems.append(f"{len(errors)} error lines, expected one saying the disk is full")
+        if after != before:
+            problems.append("the resumed file was changed by the failed resume")
+        if os.listdir(disk) != ["r.h5"]:
+            problems.append(f"left on the disk: {sorted(os.listdir(disk))}")
+        if problems:
+            print("disk_full_resume: " + "; ".join(problems) + f"\n--- stderr:\n{r.stderr[-3000:]}")
+            return 1
+        print(f"disk_full_resume: {size}-byte file on a {room}-byte disk kept byte-identical; "
+              f"{errors[0]}")
+        return 0
+    finally:
+        subprocess.run(["umount", disk])
+
+
 def main():
     moebench, case, work = os.path.abspath(sys.argv[1]), sys.argv[2], os.path.abspath(sys.argv[3])
     work = os.path.join(work, case)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    if case == "disk_full_resume":
+        return disk_full_resume(moebench, work)
     if case.startswith("disk_full"):
         return disk_full(moebench, case, work)
     suite = os.path.join(work, "fault.toml")

@@ -58,6 +58,26 @@ TEST(MpiEnv, ErrorOnAnyRankReachesAllRanks) {
   EXPECT_EQ(many.message, "rank 1");
 }
 
+TEST(MpiEnv, BoundaryErrorOfAnyRankReachesAllRanksThatArrive) {
+  const int me = mpi::rank(MPI_COMM_WORLD), n = mpi::size(MPI_COMM_WORLD);
+  EXPECT_FALSE(mpi::agree_at_boundary(MPI_COMM_WORLD, "", 1.0));
+  // The last rank fails; the others arrive (they were not blocked in a collective): every rank
+  // learns its rank and message, and nobody is told to abort.
+  const mpi::BoundaryError last = mpi::agree_at_boundary(
+      MPI_COMM_WORLD, me == n - 1 ? "rank " + std::to_string(me) + ": out of memory" : "", 60.0);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last.rank, n - 1);
+  EXPECT_EQ(last.message, "rank " + std::to_string(n - 1) + ": out of memory");
+  EXPECT_FALSE(last.unanswered);
+  // Every rank fails: the lowest one wins.
+  const mpi::BoundaryError all =
+      mpi::agree_at_boundary(MPI_COMM_WORLD, "rank " + std::to_string(me), 60.0);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all.rank, 0);
+  EXPECT_EQ(all.message, "rank 0");
+  EXPECT_FALSE(all.unanswered);
+}
+
 TEST(MpiEnv, WorldGuardLeavesAnInitializedMpiAlone) {
   // MPI is up (the test main initialized it): the guard neither initializes nor finalizes.
   {
