@@ -16,6 +16,9 @@
 #include "io/results_file.hpp"
 #include "io/sweep.hpp"
 #include "io/validate.hpp"
+#include "report/pivot.hpp"
+#include "report/render.hpp"
+#include "report/report.hpp"
 
 namespace moeb {
 namespace {
@@ -271,6 +274,58 @@ TEST(Sweep, ResumeSkipsFinishedCells) {
     expect_same_counts(s, find(full, s.name, s.cell));
   }
   EXPECT_EQ(carried, 5);
+}
+
+// The report of a sweep file: one row per (cell, strategy) by default, the axes as dimensions
+// of --rows/--cols, ratios against each cell's own baseline, and a repetition of the file in
+// the same column group (the cells do not split the fingerprint).
+TEST(SweepReport, CellAxesArePivotDimensions) {
+  ExperimentRequest r;
+  r.suite = write_suite("sweep", kSuite);
+  const RunResult run = simulate(r);
+  report::ReportOptions opt;
+  opt.spread = report::Spread::kNone;
+  const std::vector<report::ReportInput> two = {{"a.h5", run}, {"b.h5", run}};
+  report::Report rep = report::build_report(two, opt);
+  ASSERT_EQ(rep.groups.size(), 1u);
+  const report::ReportGroup& g = rep.groups[0];
+  ASSERT_EQ(g.systems.size(), 1u) << "the cells of one file split its column group";
+  EXPECT_EQ(g.systems[0].paths.size(), 2u);
+  EXPECT_EQ(g.cell_dims, (std::vector<std::string>{"sweep.dispatch", "sweep.slots"}));
+  // Default: strategy and every axis as rows, 12 rows; baselines first, each ratio 1.0x.
+  report::PivotTable t = report::build_pivot(rep, g);
+  EXPECT_EQ(t.row_dims, (std::vector<std::string>{"strategy", "sweep.dispatch", "sweep.slots"}));
+  ASSERT_EQ(t.row_keys.size(), 12u);
+  EXPECT_EQ(t.row_keys[0], (std::vector<std::string>{"baseline", "flat", "+0"}));
+  EXPECT_EQ(t.row_keys[3], (std::vector<std::string>{"baseline", "hierarchical", "+2"}));
+  const auto& baseline_cell = g.systems[0].cells.at("baseline [dispatch=hierarchical, slots=+2]");
+  EXPECT_DOUBLE_EQ(baseline_cell.whole.at("speedup").median, 1.0);
+  const std::string md = report::render_markdown(rep);
+  EXPECT_NE(md.find("| sweep.dispatch |"), std::string::npos) << md;
+  // Dispatch as column groups, the budget and strategy as rows; a ratio between the groups.
+  rep.pivot.rows = {"strategy", "sweep.slots"};
+  rep.pivot.cols = {"sweep.dispatch"};
+  rep.pivot.ratio = "sweep.dispatch=hierarchical/sweep.dispatch=flat";
+  t = report::build_pivot(rep, g);
+  ASSERT_EQ(t.row_keys.size(), 6u);
+  EXPECT_EQ(t.columns.front().group, "sweep.dispatch=flat");
+  bool ratio = false;
+  for (const auto& c : t.columns) ratio = ratio || c.group == rep.pivot.ratio.substr(0, 27) + " / sweep.dispatch=flat";
+  EXPECT_TRUE(ratio);
+  // The cell's configuration keys are dimensions too: slots_per_rank differs between budgets.
+  rep.pivot.ratio.clear();
+  rep.pivot.rows = {"strategy", "slots_per_rank"};
+  t = report::build_pivot(rep, g);
+  EXPECT_EQ(t.row_keys[0], (std::vector<std::string>{"baseline", "4"}));
+  EXPECT_EQ(t.row_keys[1], (std::vector<std::string>{"baseline", "6"}));
+  // Leaving an axis out of both is refused, naming it.
+  rep.pivot.rows = {"strategy"};
+  try {
+    report::build_pivot(rep, g);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sweep.slots"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
