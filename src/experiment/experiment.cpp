@@ -99,11 +99,12 @@ void place_and_measure(Experiment& e, const ExperimentCell& cell, const Strategy
   }
 }
 
-// The reference every instance is compared with (place: baseline), handed to the sinks first.
-void send_reference(Experiment& e, Measurer& m, const std::vector<ResultSink*>& sinks,
-                    std::optional<StrategyResult>& ref) {
+// The reference every instance of `cell` is compared with (place: baseline), handed to the
+// sinks before the cell's instances.
+void send_reference(Experiment& e, const ExperimentCell& cell, Measurer& m,
+                    const std::vector<ResultSink*>& sinks, std::optional<StrategyResult>& ref) {
+  ref.reset();
   if (e.reference.empty()) return;
-  const ExperimentCell& cell = e.cells.front();
   StrategyInstance inst;
   inst.name = e.reference;
   inst.strategy = &find_strategy(e.reference, "reference");
@@ -224,7 +225,6 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
     for (const auto& p : carried) s->write_strategy(p);
   }
   std::optional<StrategyResult> ref;
-  send_reference(e, m, out, ref);
   ExperimentOutcome outcome;
   for (size_t ci = 0; ci < e.cells.size(); ++ci) {
     const ExperimentCell& cell = e.cells[ci];
@@ -235,11 +235,12 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
                     cell.label().c_str());
     }
+    send_reference(e, cell, m, out, ref);
     for (const auto& inst : cell.instances) {
       if (finished.count(instance_key(cell, inst))) continue;
       StrategyResult res;
       try {
-        if (ref && inst.name == ref->name && ci == 0)
+        if (ref && inst.name == ref->name)
           res = *ref;
         else
           place_and_measure(e, cell, inst, m, res);
