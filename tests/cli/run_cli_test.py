@@ -254,6 +254,44 @@ def check_sweep(moebench, work):
     print(rep.stdout)
 
 
+def check_memory(moebench, work):
+    """The memory model in `run` (issue 13): with context_tokens and a system preset that has
+    device memory, every strategy of a run records the batch that fits next to its experts and
+    the predicted throughput there (notes), and the fit equals simulate's for the same suite
+    (it depends on the placement only); replicas take memory, so EPLB's binding rank holds
+    more expert memory than the baseline's."""
+    with open(QUICKSTART) as f:
+        text = small_suite(f.read())
+    text = re.sub(r"^strategies = .*$", 'strategies = ["baseline", "eplb"]\ncontext_tokens = 4096\n'
+                  "reserved_memory_gib = 70", text, flags=re.M)
+    text = re.sub(r'^model = "loopback".*$', 'model = "h100-ndr400"', text, flags=re.M)
+    suite = os.path.join(work, "memory.toml")
+    with open(suite, "w") as f:
+        f.write(text)
+    run_out, sim_out = os.path.join(work, "run.h5"), os.path.join(work, "sim.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", run_out], work)
+    assert r.returncode == 0, f"run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    s = subprocess.run([moebench, "simulate", suite, "-o", sim_out], capture_output=True, text=True)
+    assert s.returncode == 0, f"simulate failed:\n{s.stdout}\n{s.stderr}"
+    import h5py
+
+    def notes(path):
+        with h5py.File(path, "r") as f:
+            return {n: {k: (v.decode() if isinstance(v, bytes) else str(v))
+                        for k, v in f["strategies/" + n + "/notes"].attrs.items()}
+                    for n in ("baseline", "eplb")}
+    run, sim = notes(run_out), notes(sim_out)
+    for n in ("baseline", "eplb"):
+        for key in ("memory_batch_tokens", "memory_sequences_per_rank", "memory_expert_gib_max",
+                    "memory_binding_rank", "memory_weights_fit"):
+            assert run[n].get(key) == sim[n][key], f"{n} {key}: run {run[n].get(key)} sim {sim[n][key]}"
+        assert int(run[n]["memory_batch_tokens"]) > 0, run[n]
+        assert float(run[n]["throughput_at_memory_batch_tok_s"]) > 0, run[n]
+        assert float(run[n]["throughput_simulated_batch_tok_s"]) > 0, run[n]
+    assert float(run["eplb"]["memory_expert_gib_max"]) > float(run["baseline"]["memory_expert_gib_max"])
+    print({n: run[n]["memory_batch_tokens"] for n in run})
+
+
 def main():
     moebench, case, work = sys.argv[1], sys.argv[2], sys.argv[3]
     work = os.path.join(work, case)
@@ -267,6 +305,8 @@ def main():
         check_comparison(moebench, work)
     elif case == "sweep":
         check_sweep(moebench, work)
+    elif case == "memory":
+        check_memory(moebench, work)
     else:
         check_bad(moebench, case, work)
 
