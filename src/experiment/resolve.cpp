@@ -271,6 +271,7 @@ Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolv
   cell.dispatch = parse_dispatch_mode(cfg.dispatch, cfg.suite_path + ": key 'run.dispatch'");
   cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
   e.topo = model_only ? model_topology(cfg, req, e.topology_source) : ranks(cfg, e.topology_source);
+  if (!model_only && req.nodes > 0) e.topology_source = "option";  // run --nodes N
   e.system = resolve_system(cfg, req);
   if (cfg.system.empty()) cfg.system = default_system_label();
   e.slots_per_rank = resolve_slots(cfg, e.topo);
