@@ -264,6 +264,7 @@ ExperimentCell resolve_cell(const RunConfig& base, const ExperimentRequest& req,
   cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
   cell.topo = model_only ? model_topology(cfg, req, cell.topology_source)
                          : ranks(cfg, cell.topology_source);
+  if (!model_only && req.nodes > 0) cell.topology_source = "option";  // run --nodes N
   cell.system = resolve_system(cfg, req);
   if (cfg.system.empty()) cfg.system = default_system_label();
   cell.slots_per_rank = resolve_slots(cfg, cell.topo);
