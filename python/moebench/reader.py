@@ -13,6 +13,9 @@
                     here from the measured cubes with the definitions of docs/REPORT.md
 
 Several files: moebench.load([a, b]) gives the same frames with `file` and `system` columns.
+A sweep file (suites/README.md "Sweeps"): a row per (cell, strategy), `strategy` is the group
+name `NAME@cellI`, with columns `cell`, `sweep.KEY` (the cell's axis values) and
+`base_strategy`; figures() compares each row with the baseline of its own cell.
 Errors (missing file, not HDF5, another schema version, a broken layout) raise BadResults with
 one line naming the file and what was expected.
 """
