@@ -302,6 +302,10 @@ TEST(SweepReport, CellAxesArePivotDimensions) {
   EXPECT_DOUBLE_EQ(baseline_cell.whole.at("speedup").median, 1.0);
   const std::string md = report::render_markdown(rep);
   EXPECT_NE(md.find("| sweep.dispatch |"), std::string::npos) << md;
+  const std::string csv = report::render_csv(rep);
+  EXPECT_NE(csv.find(",config,sweep.dispatch,sweep.slots\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",hierarchical,+2\n"), std::string::npos) << csv;
+  EXPECT_NE(report::render_json(rep).find("\"sweep\": {"), std::string::npos);
   // Dispatch as column groups, the budget and strategy as rows; a ratio between the groups.
   rep.pivot.rows = {"strategy", "sweep.slots"};
   rep.pivot.cols = {"sweep.dispatch"};
