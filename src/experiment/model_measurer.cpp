@@ -41,11 +41,14 @@ class ModelMeasurer final : public Measurer {
     p.hostnames.assign(R, local_hostname());
     p.rank_device.assign(R, "model:" + device);
     p.act_dtype = sys_.device.act_dtype;
-    p.dispatch_row_bytes = p.combine_row_bytes = sys_.row_bytes(e.cells.front().cfg.model);
+    p.dispatch_row_bytes = p.combine_row_bytes = sys_.row_bytes(e.cells.at(e.active_cell).cfg.model);
     p.system_model = sys_.name;
     return p;
   }
 
+  MeasurementProvenance prepare_cell(Experiment& e, const MeasurementProvenance&) override {
+    return prepare(e);
+  }
   void measure(const Experiment& e, const ExperimentCell& cell, const StrategyInstance& inst,
                const PlacementPlan& plan, StrategyResult& res) override;
 
@@ -57,6 +60,7 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
                             const StrategyInstance& inst, const PlacementPlan& plan,
                             StrategyResult& res) {
   (void)inst;
+  sys_ = e.system ? *e.system : counting_only_system();  // the running cell's
   const RunConfig& cfg = cell.cfg;
   const int R = e.topo.num_ranks(), L = cfg.model.num_layers, I = cfg.iterations;
   const bool predict = e.system.has_value();

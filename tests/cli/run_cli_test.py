@@ -209,6 +209,51 @@ def check_comparison(moebench, work):
     print(rep.stdout)
 
 
+def report_values(moebench, path, metric):
+    """(strategy row -> value text) of one metric, from `moebench report --format csv`."""
+    import csv
+    import io
+    rep = subprocess.run([moebench, "report", path, "--format", "csv"], capture_output=True,
+                         text=True)
+    assert rep.returncode == 0, f"report failed:\n{rep.stdout}\n{rep.stderr}"
+    return {row["strategy"]: row["value"] for row in csv.DictReader(io.StringIO(rep.stdout))
+            if row["metric"] == metric and row["layer"] == "all"}
+
+
+def check_sweep(moebench, work):
+    """suites/sweep_example.toml under mpirun (4 ranks as 2 virtual nodes): dispatch x dedup
+    cells in one valid file, one report row per (cell, strategy), and a cell's byte counts equal
+    to the single run with those knobs (issue 12)."""
+    with open(os.path.join(ROOT, "suites", "sweep_example.toml")) as f:
+        text = small_suite(f.read())
+    suite = os.path.join(work, "sweep_example.toml")
+    with open(suite, "w") as f:
+        f.write(text)
+    out = os.path.join(work, "sweep.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", out, "--nodes", "2", "--sweep", "slots=+1"], work)
+    sys.stdout.write(r.stdout)
+    assert r.returncode == 0, f"run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    assert "cell 4/4 (cell3): dispatch=hierarchical, dedup=false, slots=+1" in r.stdout, r.stdout
+    v = subprocess.run([moebench, "validate", out], capture_output=True, text=True)
+    assert v.returncode == 0, f"validate failed:\n{v.stdout}\n{v.stderr}"
+    assert "(12 strategies)" in v.stdout, v.stdout
+    single = os.path.join(work, "single.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", single, "--nodes", "2", "--sweep",
+                   "dispatch=hierarchical", "--sweep", "dedup=false", "--sweep", "slots=+1"], work)
+    assert r.returncode == 0, f"single run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    swept = report_values(moebench, out, "comm_gb")
+    alone = report_values(moebench, single, "comm_gb")
+    assert len(swept) == 12, swept
+    for name, value in alone.items():
+        cell = f"{name} [dispatch=hierarchical, dedup=false, slots=+1]"
+        assert swept[cell] == value, f"{cell}: {swept[cell]} in the sweep, {value} alone"
+    rep = subprocess.run([moebench, "report", out, "--rows", "strategy,sweep.dedup", "--cols",
+                          "sweep.dispatch"], capture_output=True, text=True)
+    assert rep.returncode == 0, f"report failed:\n{rep.stdout}\n{rep.stderr}"
+    assert "sweep.dispatch=hierarchical" in rep.stdout, rep.stdout
+    print(rep.stdout)
+
+
 def check_memory(moebench, work):
     """The memory model in `run` (issue 13): with context_tokens and a system preset that has
     device memory, every strategy of a run records the batch that fits next to its experts and
@@ -258,6 +303,8 @@ def main():
         check_failed_check(moebench, work)
     elif case == "comparison":
         check_comparison(moebench, work)
+    elif case == "sweep":
+        check_sweep(moebench, work)
     elif case == "memory":
         check_memory(moebench, work)
     else:
