@@ -28,7 +28,7 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPI
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DMOEB_BUILD_FUZZERS=ON -DMOEB_BUILD_TESTS=OFF \
   -DMOEB_BUILD_BENCHMARKS=OFF -DMOEB_WITH_CUDA=OFF >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target moeb_fuzzers
+cmake --build "$BUILD" -j "${MOEB_JOBS:-$(nproc)}" --target moeb_fuzzers
 
 SEEDS="$BUILD/seeds"
 mkdir -p "$SEEDS/trace" "$SEEDS/results" "$BUILD/artifacts"

@@ -9,7 +9,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${MOEB_SANITIZE_BUILD_DIR:-$ROOT/build/sanitize}"
-JOBS="$(nproc)"
+JOBS="${MOEB_JOBS:-$(nproc)}"  # MOEB_JOBS: build and test jobs on a shared machine
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
