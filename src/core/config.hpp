@@ -94,6 +94,11 @@ struct RunConfig {
   // Every [variant.<name>] table, in file order; a variant name may stand wherever a strategy
   // name does (placement.strategies, --strategies).
   std::vector<VariantConfig> variants;
+  // [oracle]: one more row, `optimal` fitted on the evaluation batches (the oracle bound), and
+  // the "of oracle" figure of every strategy on `oracle_objective` (auto = layer_time with a
+  // system model, else inter_node_bytes).
+  bool oracle = false;
+  std::string oracle_objective = "auto";
 
   std::string backend = "cpu";           // cpu | cuda
   std::string dispatch = "flat";         // flat | hierarchical

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "experiment/measurer.hpp"
+#include "experiment/oracle.hpp"
 #include "io/results_file.hpp"
 #include "io/resume.hpp"
 #include "placement/registry.hpp"
@@ -49,16 +50,24 @@ std::optional<PlacementPlan> place_instance(const Experiment& e, const Experimen
   res.run_overrides = instance.describe_overrides();
   res.description = strategy.spec().description;
   res.options = instance.options.describe();
-  res.oracle = e.workload->oracle();
+  res.oracle = e.workload->oracle() || instance.fit_on_evaluation;
   if (auto reason = strategy.constraints(model, e.topo, e.slots_per_rank, instance.options)) {
     res.status = StrategyStatus::kSkipped;
     res.skip_reason = *reason;
     return std::nullopt;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  PlacementInput in{model,         e.topo,           e.workload->calibration_stats(),
-                    e.slots_per_rank, instance.options, cell.cfg.seed};
+  std::optional<RoutingStats> eval;
+  if (instance.fit_on_evaluation) eval = evaluation_stats(e, cell);
+  PlacementInput in{model,
+                    e.topo,
+                    eval ? *eval : e.workload->calibration_stats(),
+                    e.slots_per_rank,
+                    instance.options,
+                    cell.cfg.seed,
+                    e.system ? &*e.system : nullptr};
   PlacementPlan plan = strategy.place(in);
+  if (eval) add_oracle_plan_notes(*eval, plan);
   res.placement_time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (auto bad = check_placement(plan.placement, model.num_experts, e.slots_per_rank);
@@ -159,6 +168,8 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
   }
   std::optional<StrategyResult> ref;
   send_reference(e, m, out, ref);
+  OracleNotes of_oracle;
+  for (auto& p : carried) of_oracle.observe(p);
   ExperimentOutcome outcome;
   for (const auto& cell : e.cells)
     for (const auto& inst : cell.instances) {
@@ -176,6 +187,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         return {RunStatus::kInterrupted, 3, inst.name};
       }
       if (res.status == StrategyStatus::kFailed) outcome = {RunStatus::kFailed, 1, ""};
+      if (m.root()) of_oracle.observe(res);
       for (auto* s : out) s->write_strategy(res);
     }
   for (auto* s : out) s->finish(outcome.status);

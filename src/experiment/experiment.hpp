@@ -60,6 +60,10 @@ struct ExperimentRequest {
   // Test-only fault injection (run): tolerances of the correctness check forced to this value
   // for the named instance, so its check fails honestly (docs/DEVELOPING.md).
   std::string fail_check_instance;
+  // The oracle bound (experiment/oracle.hpp): 1 = on, 0 = off, -1 = the suite's [oracle]
+  // enabled; objective "" = the suite's.
+  int oracle = -1;
+  std::string oracle_objective;
 };
 
 // One strategy instance: a name (unique in a cell), the registered strategy and its options.
@@ -71,6 +75,9 @@ struct StrategyInstance {
   Options options;
   std::string dispatch;  // "" = the cell's
   int dedup = -1;        // -1 = the cell's
+  // Placed on the evaluation batches the cell measures instead of the calibration part (the
+  // oracle row, experiment/oracle.hpp).
+  bool fit_on_evaluation = false;
   // "dispatch=hierarchical, dedup=false" for the overrides given, "" for none.
   std::string describe_overrides() const;
 };

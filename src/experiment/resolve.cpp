@@ -7,7 +7,9 @@
 
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
+#include "core/objective.hpp"
 #include "experiment/experiment.hpp"
+#include "experiment/oracle.hpp"
 #include "io/output_name.hpp"
 #include "io/config_loader.hpp"
 #include "io/provenance.hpp"
@@ -102,6 +104,12 @@ void apply_overrides(RunConfig& cfg, const ExperimentRequest& r) {
     if (cfg.workload.kind == "synthetic") cfg.workload.tokens = std::max(cfg.workload.tokens, need);
   }
   apply_slots_option(cfg, r.slots);
+  if (r.oracle >= 0) cfg.oracle = r.oracle != 0;
+  if (!r.oracle_objective.empty()) {  // naming an objective asks for the oracle
+    if (r.oracle_objective != "auto") parse_objective(r.oracle_objective, "--oracle-objective");
+    cfg.oracle_objective = r.oracle_objective;
+    cfg.oracle = true;
+  }
   if (!r.strategies.empty()) select_strategies(cfg, r.strategies, r.strategies_option);
   if (r.mode == ExperimentMode::kRun) {
     if (r.iterations > 0) cfg.iterations = r.iterations;
@@ -272,6 +280,7 @@ Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolv
   cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
   e.topo = model_only ? model_topology(cfg, req, e.topology_source) : ranks(cfg, e.topology_source);
   e.system = resolve_system(cfg, req);
+  add_oracle_instance(cfg, e.system.has_value(), cell);
   if (cfg.system.empty()) cfg.system = default_system_label();
   e.slots_per_rank = resolve_slots(cfg, e.topo);
   if (req.warn_rank0) warn_indistinguishable(cfg, e.topo, e.slots_per_rank);

@@ -8,6 +8,8 @@
 #include "report/aggregate.hpp"
 #include "report/columns.hpp"
 #include "report/figures.hpp"
+#include "report/oracle_column.hpp"
+#include "core/oracle_figure.hpp"
 
 namespace moeb::report {
 namespace {
@@ -90,7 +92,16 @@ void set_cell_status(ReportGroup& g, const std::string& where, const CellSamples
 void add_cell_notes(ReportGroup& g, const std::string& strategy, const std::string& where,
                     const CellSamples& samples, Cell& cell) {
   for (const auto& s : samples) cell.oracle = cell.oracle || s.result->oracle;
-  if (cell.oracle)
+  std::string bound;  // the oracle row's objective
+  for (const auto& s : samples)
+    if (bound.empty()) bound = oracle_objective_of(*s.result);
+  if (!bound.empty())
+    add_cell_footnote(g, cell,
+                      strategy + ": the oracle bound: optimal fitted on the evaluation batches "
+                                 "measured (not deployable); \"of oracle %\" = a strategy's "
+                                 "reduction of " + bound + " against " + g.reference +
+                                 " over the oracle's");
+  else if (cell.oracle)
     add_cell_footnote(g, cell,
                       strategy +
                           ": oracle, placed with the evaluation part itself (a bound, "
@@ -241,6 +252,7 @@ class Builder {
   std::vector<std::vector<std::map<std::string, CellSamples>>> samples_;
   std::vector<std::vector<std::string>> warnings_;  // [group] host warnings
   bool reference_seen_ = false;
+  bool oracle_seen_ = false;  // a file has an oracle row: the default columns add of_oracle
 };
 
 size_t Builder::group_of(const RunResult& run) {
@@ -334,6 +346,7 @@ std::vector<Sample> Builder::file_samples(ReportGroup& g, const ReportInput& in,
                       "; ratio columns are n/a");
   const StrategyFigures empty;
   for (auto& smp : out) add_baseline_ratios(smp.figures, base ? *base : empty);
+  if (!add_of_oracle(out, opt_.baseline).empty()) oracle_seen_ = true;
   return out;
 }
 
@@ -433,6 +446,7 @@ void Builder::finish_group(size_t gi) {
 }
 
 Report Builder::finish() {
+  if (oracle_seen_ && opt_.columns.empty()) rep_.columns.push_back("of_oracle");
   if (!reference_seen_ && opt_.baseline != "baseline")
     throw ConfigError("--baseline " + opt_.baseline + ": no input file has a strategy of that name");
   for (size_t gi = 0; gi < rep_.groups.size(); ++gi) finish_group(gi);
