@@ -38,7 +38,7 @@ double layer_sum(const StrategyResult& r, const char* key) {
 // A row's name: " (oracle)" marks a strategy calibrated on the evaluation part, except the oracle
 // row itself, whose name says it.
 std::string row_label(const StrategyResult& r) {
-  return r.name + (r.oracle && oracle_objective_of(r).empty() ? " (oracle)" : "");
+  return result_key(r) + (r.oracle && oracle_objective_of(r).empty() ? " (oracle)" : "");
 }
 
 // Shared by the three layouts: the line of a strategy that has no measurements to show.
@@ -243,7 +243,7 @@ std::string summary_table(const std::vector<StrategyResult>& results) {
     oracle = oracle || !oracle_objective_of(r).empty();
     if (r.status != StrategyStatus::kComplete || r.counts.empty()) {
       const std::string st = to_string(r.status);
-      rows.push_back({r.name, st, "", "", "", "", "", "", ""});
+      rows.push_back({result_key(r), st, "", "", "", "", "", "", ""});
       if (!r.skip_reason.empty()) notes.push_back(r.name + ": " + st + ": " + r.skip_reason);
       continue;
     }

@@ -77,16 +77,17 @@ void add_oracle_plan_notes(const RoutingStats& evaluation, PlacementPlan& plan) 
 }
 
 void OracleNotes::observe(StrategyResult& res) {
-  if (res.name == kReference) base_ = res;
+  CellState& c = cells_[res.cell];
+  if (res.name == kReference) c.base = res;
   if (const std::string obj = oracle_objective_of(res); !obj.empty()) {
-    objective_ = obj;
-    oracle_value_ = measured_objective(res, obj);
+    c.objective = obj;
+    c.oracle_value = measured_objective(res, obj);
   }
-  if (!base_ || objective_.empty() || res.status != StrategyStatus::kComplete) return;
-  const auto b = measured_objective(*base_, objective_);
-  const auto v = measured_objective(res, objective_);
+  if (!c.base || c.objective.empty() || res.status != StrategyStatus::kComplete) return;
+  const auto b = measured_objective(*c.base, c.objective);
+  const auto v = measured_objective(res, c.objective);
   std::optional<double> pct;
-  if (b && v && oracle_value_) pct = of_oracle_pct(*b, *v, *oracle_value_);
+  if (b && v && c.oracle_value) pct = of_oracle_pct(*b, *v, *c.oracle_value);
   char buf[32] = "n/a";
   if (pct) std::snprintf(buf, sizeof buf, "%.1f", *pct);
   res.notes.emplace_back(kOfOracleNote, buf);

@@ -4,6 +4,7 @@
 // place_instance fits it on evaluation_stats, run_experiment hands every result to OracleNotes.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,15 +36,18 @@ RoutingStats evaluation_stats(const Experiment& e, const ExperimentCell& cell);
 void add_oracle_plan_notes(const RoutingStats& evaluation, PlacementPlan& plan);
 
 // Adds to each result the "of oracle" notes (core/oracle_figure.hpp) once the reference
-// (`baseline`) and the oracle row of its cell were seen.
+// (`baseline`) and the oracle row of its cell (StrategyResult::cell) were seen.
 class OracleNotes {
  public:
   void observe(StrategyResult& res);
 
  private:
-  std::optional<StrategyResult> base_;
-  std::string objective_;
-  std::optional<double> oracle_value_;
+  struct CellState {
+    std::optional<StrategyResult> base;
+    std::string objective;
+    std::optional<double> oracle_value;
+  };
+  std::map<std::string, CellState> cells_;
 };
 
 }  // namespace moeb

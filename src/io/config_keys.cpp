@@ -167,7 +167,7 @@ const std::vector<ConfigKey>& config_keys() {
 const std::vector<std::string>& config_tables() {
   static const std::vector<std::string> t = {"suite", "model",  "topology", "workload", "placement",
                                              "run",   "timing", "check",    "system",   "strategy", "variant",
-                                             "oracle"};
+                                             "sweep", "oracle"};
   return t;
 }
 

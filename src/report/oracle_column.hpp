@@ -11,9 +11,10 @@
 
 namespace moeb::report {
 
-// Sets figures.whole["of_oracle"] of every sample with data (NaN where the reference or the
-// oracle has no value, or the oracle reduces nothing). Returns the oracle row's objective, ""
-// when the file has none (then nothing is set).
+// Sets figures.whole["of_oracle"] of every sample with data, against the reference and the
+// oracle row of the sample's own sweep cell (NaN where the reference or the oracle has no
+// value, or the oracle reduces nothing). Returns an oracle row's objective, "" when the file
+// has none (then nothing is set).
 std::string add_of_oracle(std::vector<Sample>& samples, const std::string& reference);
 
 }  // namespace moeb::report
