@@ -160,9 +160,16 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
   std::optional<StrategyResult> ref;
   send_reference(e, m, out, ref);
   ExperimentOutcome outcome;
+  int todo = 0, index = 0, cell_index = 0;
   for (const auto& cell : e.cells)
+    for (const auto& inst : cell.instances) todo += finished.count(inst.name) ? 0 : 1;
+  for (const auto& cell : e.cells) {
+    ++cell_index;
+    if (e.progress && !cell.name.empty())
+      e.progress->cell(cell.name, cell_index, static_cast<int>(e.cells.size()));
     for (const auto& inst : cell.instances) {
       if (finished.count(inst.name)) continue;
+      if (e.progress) e.progress->strategy(inst.name, ++index, todo);
       StrategyResult res;
       try {
         if (ref && inst.name == ref->name)
@@ -170,14 +177,17 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         else
           place_and_measure(e, cell, inst, m, res);
       } catch (const Interrupted&) {
+        if (e.progress) e.progress->clear();
         res.status = StrategyStatus::kInterrupted;
         for (auto* s : out) s->write_strategy(res);
         for (auto* s : out) s->finish(RunStatus::kInterrupted);
         return {RunStatus::kInterrupted, 3, inst.name};
       }
       if (res.status == StrategyStatus::kFailed) outcome = {RunStatus::kFailed, 1, ""};
+      if (e.progress) e.progress->clear();
       for (auto* s : out) s->write_strategy(res);
     }
+  }
   for (auto* s : out) s->finish(outcome.status);
   return outcome;
 }

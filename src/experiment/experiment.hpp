@@ -23,6 +23,7 @@
 #include "core/run_types.hpp"
 #include "core/topology.hpp"
 #include "experiment/batch_source.hpp"
+#include "experiment/progress.hpp"
 #include "io/provenance.hpp"
 #include "io/result_sink.hpp"
 #include "placement/strategy.hpp"
@@ -57,6 +58,8 @@ struct ExperimentRequest {
   int64_t batch_tokens = 0;   // simulate
   std::string slots;          // --slots: N | +N | N/layer | NGiB (replaces the suite's budget)
   bool warn_rank0 = true;     // print resolve warnings (a run sets it on rank 0 only)
+  ProgressRequest progress = ProgressRequest::kAuto;  // --quiet | default | --progress
+  bool force = false;         // --force: an existing results file -o names is overwritten
   // Test-only fault injection (run): tolerances of the correctness check forced to this value
   // for the named instance, so its check fails honestly (docs/DEVELOPING.md).
   std::string fail_check_instance;
@@ -98,6 +101,8 @@ struct Experiment {
   // Place prints every instance against this one (placed with default options when it is not
   // an instance itself); "" = none.
   std::string reference;
+  // The root process's progress lines (experiment/progress.hpp); null: none.
+  std::shared_ptr<ProgressReporter> progress;
 };
 
 // A run's topology comes from its ranks and the resolved config (suite nodes or the MPI
