@@ -139,6 +139,10 @@ std::optional<SystemModel> resolve_system(RunConfig& cfg, const ExperimentReques
     return find_system(cfg.system_file);
   }
   const std::string name = !r.system_model.empty() ? r.system_model : cfg.system_file;
+  if (r.mode == ExperimentMode::kPlace && name == "none") {  // place --system none: counts only
+    cfg.system_file.clear();
+    return std::nullopt;
+  }
   if (name.empty()) {
     if (r.mode == ExperimentMode::kPlace) return std::nullopt;
     std::string known;
