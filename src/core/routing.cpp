@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -39,6 +40,103 @@ struct SmoothWrr {
   }
 };
 
+// Running load per rank in this batch (load-aware policies), seeded with the prediction scaled
+// to the batch's choices.
+std::vector<double> initial_load(const LayerPlacement& lp, ReplicaPolicyKind policy, int num_ranks,
+                                 size_t num_choices) {
+  std::vector<double> load(num_ranks, 0.0);
+  if (policy == ReplicaPolicyKind::kLeastLoad && !lp.predicted_rank_load.empty()) {
+    double pred_total = 0;
+    for (double x : lp.predicted_rank_load) pred_total += x;
+    if (pred_total > 0)
+      for (int r = 0; r < num_ranks; ++r)
+        load[r] = lp.predicted_rank_load[r] / pred_total * static_cast<double>(num_choices);
+  }
+  return load;
+}
+
+// Picks one replica of each (token, expert) choice under a policy; keeps the per-batch state
+// (running load, smooth weighted round robin per (expert, node)).
+class ReplicaChooser {
+ public:
+  ReplicaChooser(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
+                 std::vector<double> load)
+      : lp_(lp), policy_(policy), topo_(topo), load_(std::move(load)) {}
+
+  // The replica rank for expert e chosen by a token owned by `owner`, h its choice's hash.
+  int choose(int e, int owner, uint64_t h) {
+    const auto& reps = lp_.replicas[e];
+    int chosen = reps[0];
+    if (reps.size() > 1) {
+      switch (policy_) {
+        case ReplicaPolicyKind::kPrimary: break;
+        case ReplicaPolicyKind::kUniform: chosen = reps[bounded(h, reps.size())]; break;
+        case ReplicaPolicyKind::kLocality:
+        case ReplicaPolicyKind::kWeightedRR:
+        case ReplicaPolicyKind::kLeastLoad: chosen = choose_near(e, owner, h, chosen); break;
+      }
+    }
+    load_[chosen] += 1.0;
+    return chosen;
+  }
+
+ private:
+  // Locality-based policies: the owner's own replica, else one of the candidates.
+  int choose_near(int e, int owner, uint64_t h, int chosen) {
+    const auto& reps = lp_.replicas[e];
+    if (std::find(reps.begin(), reps.end(), owner) != reps.end()) return owner;
+    const bool local = fill_candidates(e, owner);
+    if (policy_ == ReplicaPolicyKind::kLocality) return cand_[bounded(h, cand_.size())];
+    if (policy_ == ReplicaPolicyKind::kWeightedRR) {
+      uint64_t key = (static_cast<uint64_t>(e) << 32) ^
+                     (local ? static_cast<uint64_t>(topo_.node_of(owner)) : 0xFFFFFFFFULL);
+      return wrr_state_[key].pick(cand_, cand_w_);
+    }
+    double best = std::numeric_limits<double>::infinity();
+    uint64_t best_tie = 0;
+    for (size_t k = 0; k < cand_.size(); ++k) {
+      uint64_t tie = hash_counters(h, static_cast<uint64_t>(cand_[k]));
+      if (load_[cand_[k]] < best || (load_[cand_[k]] == best && tie < best_tie)) {
+        best = load_[cand_[k]];
+        best_tie = tie;
+        chosen = cand_[k];
+      }
+    }
+    return chosen;
+  }
+
+  // Candidate set: same-node replicas if any, else all (remote) replicas, with their weights (a
+  // weight that is not a positive finite number makes the set unweighted). Returns whether the
+  // candidates are on the owner's node.
+  bool fill_candidates(int e, int owner) {
+    const auto& reps = lp_.replicas[e];
+    cand_.clear();
+    cand_w_.clear();
+    bool local = false;
+    for (size_t k = 0; k < reps.size(); ++k)
+      if (topo_.same_node(reps[k], owner)) local = true;
+    for (size_t k = 0; k < reps.size(); ++k)
+      if (!local || topo_.same_node(reps[k], owner)) {
+        cand_.push_back(reps[k]);
+        cand_w_.push_back(lp_.replica_weights.empty() ? 1.0 : lp_.replica_weights[e][k]);
+      }
+    for (double x : cand_w_)
+      if (!(x > 0) || !std::isfinite(x)) {
+        cand_w_.assign(cand_.size(), 1.0);
+        break;
+      }
+    return local;
+  }
+
+  const LayerPlacement& lp_;
+  ReplicaPolicyKind policy_;
+  const Topology& topo_;
+  std::vector<double> load_;
+  std::unordered_map<uint64_t, SmoothWrr> wrr_state_;
+  std::vector<int> cand_;
+  std::vector<double> cand_w_;
+};
+
 }  // namespace
 
 void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
@@ -48,19 +146,7 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   const int num_ranks = topo.num_ranks();
   if (dest.size() != experts.size())
     throw Error("route_layer: dest size differs from experts size");
-  // Running load per rank in this batch (load-aware policies), seeded with the prediction.
-  std::vector<double> load(num_ranks, 0.0);
-  if (policy == ReplicaPolicyKind::kLeastLoad && !lp.predicted_rank_load.empty()) {
-    double pred_total = 0;
-    for (double x : lp.predicted_rank_load) pred_total += x;
-    if (pred_total > 0)
-      for (int r = 0; r < num_ranks; ++r)
-        load[r] = lp.predicted_rank_load[r] / pred_total * static_cast<double>(experts.size());
-  }
-  std::unordered_map<uint64_t, SmoothWrr> wrr_state;
-  std::vector<int> cand;
-  std::vector<double> cand_w;
-
+  ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
   int owner = 0;
   int64_t next_begin = token_begin(1, num_tokens, num_ranks);
   for (int64_t t = 0; t < num_tokens; ++t) {
@@ -70,64 +156,10 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     }
     for (int j = 0; j < top_k; ++j) {
       const size_t i = static_cast<size_t>(t) * top_k + j;
-      const int e = experts[i];
-      const auto& reps = lp.replicas[e];
       const uint64_t h = hash_counters(ctx.seed, static_cast<uint64_t>(ctx.layer),
                                        static_cast<uint64_t>(ctx.batch_index),
                                        static_cast<uint64_t>(t), static_cast<uint64_t>(j));
-      int chosen = reps[0];
-      if (reps.size() > 1) {
-        switch (policy) {
-          case ReplicaPolicyKind::kPrimary: break;
-          case ReplicaPolicyKind::kUniform: chosen = reps[bounded(h, reps.size())]; break;
-          case ReplicaPolicyKind::kLocality:
-          case ReplicaPolicyKind::kWeightedRR:
-          case ReplicaPolicyKind::kLeastLoad: {
-            if (std::find(reps.begin(), reps.end(), owner) != reps.end()) {
-              chosen = owner;
-              break;
-            }
-            // Candidate set: same-node replicas if any, else all (remote) replicas.
-            cand.clear();
-            cand_w.clear();
-            bool local = false;
-            for (size_t k = 0; k < reps.size(); ++k)
-              if (topo.same_node(reps[k], owner)) local = true;
-            for (size_t k = 0; k < reps.size(); ++k)
-              if (!local || topo.same_node(reps[k], owner)) {
-                cand.push_back(reps[k]);
-                cand_w.push_back(lp.replica_weights.empty() ? 1.0 : lp.replica_weights[e][k]);
-              }
-            // A weight that is not a positive finite number makes the set unweighted.
-            for (double x : cand_w)
-              if (!(x > 0) || !std::isfinite(x)) {
-                cand_w.assign(cand.size(), 1.0);
-                break;
-              }
-            if (policy == ReplicaPolicyKind::kLocality) {
-              chosen = cand[bounded(h, cand.size())];
-            } else if (policy == ReplicaPolicyKind::kWeightedRR) {
-              uint64_t key = (static_cast<uint64_t>(e) << 32) ^
-                             (local ? static_cast<uint64_t>(topo.node_of(owner)) : 0xFFFFFFFFULL);
-              chosen = wrr_state[key].pick(cand, cand_w);
-            } else {
-              double best = std::numeric_limits<double>::infinity();
-              uint64_t best_tie = 0;
-              for (size_t k = 0; k < cand.size(); ++k) {
-                uint64_t tie = hash_counters(h, static_cast<uint64_t>(cand[k]));
-                if (load[cand[k]] < best || (load[cand[k]] == best && tie < best_tie)) {
-                  best = load[cand[k]];
-                  best_tie = tie;
-                  chosen = cand[k];
-                }
-              }
-            }
-            break;
-          }
-        }
-      }
-      dest[i] = chosen;
-      load[chosen] += 1.0;
+      dest[i] = chooser.choose(experts[i], owner, h);
     }
   }
 }

@@ -56,9 +56,44 @@ double mean(const std::vector<double>& x) {
   return s / static_cast<double>(x.size());
 }
 
-}  // namespace
+// One (iteration, layer) of a strategy's measured cubes, across ranks.
+struct LayerSample {
+  double comm = 0, inter = 0, max_rank = 0;  // bytes: all sent, inter-node sent, busiest rank
+  double balancedness = 0, jain = 0, idle = 0;
+  double t_layer_max = 0, t_dispatch_max = 0;
+};
 
-StrategySummary summarize(const StrategyResult& r) {
+// The measured cubes a summary reads, checked once against the shape of tokens_owned.
+struct MeasuredCubes {
+  const Cube<int64_t>& shape;
+  const Cube<int64_t>&rows, &s_intra, &s_inter, &r_intra, &r_inter, &sc_intra, &sc_inter;
+  const Cube<double>&t_layer, &t_dispatch, &w_dispatch, &w_combine;
+
+  LayerSample sample(int i, int l) const {
+    const int R = shape.ranks;
+    LayerSample x;
+    double idle_sum = 0, tl_sum = 0;
+    std::vector<double> load(R);
+    for (int rk = 0; rk < R; ++rk) {
+      const double sent = static_cast<double>(s_intra.at(i, l, rk) + s_inter.at(i, l, rk));
+      const double recv = static_cast<double>(r_intra.at(i, l, rk) + r_inter.at(i, l, rk));
+      x.comm += sent + static_cast<double>(sc_intra.at(i, l, rk) + sc_inter.at(i, l, rk));
+      x.inter += static_cast<double>(s_inter.at(i, l, rk) + sc_inter.at(i, l, rk));
+      x.max_rank = std::max(x.max_rank, std::max(sent, recv));
+      load[rk] = static_cast<double>(rows.at(i, l, rk));
+      idle_sum += w_dispatch.at(i, l, rk) + w_combine.at(i, l, rk);
+      tl_sum += t_layer.at(i, l, rk);
+      x.t_layer_max = std::max(x.t_layer_max, t_layer.at(i, l, rk));
+      x.t_dispatch_max = std::max(x.t_dispatch_max, t_dispatch.at(i, l, rk));
+    }
+    x.balancedness = balancedness(load);
+    x.jain = jain_index(load);
+    x.idle = tl_sum > 0 ? idle_sum / tl_sum : 0.0;
+    return x;
+  }
+};
+
+MeasuredCubes measured_cubes(const StrategyResult& r) {
   auto it0 = r.counts.find("tokens_owned");
   if (it0 == r.counts.end())
     throw Error("summary of strategy '" + r.name + "': measured cube 'tokens_owned' missing");
@@ -73,49 +108,44 @@ StrategySummary summarize(const StrategyResult& r) {
     return need(r.counts, n, shape, r.name);
   };
   auto tim = [&](const char* n) -> const Cube<double>& { return need(r.times, n, shape, r.name); };
-  const auto& rows = cnt("rows_computed");
-  const auto& s_intra = cnt("bytes_sent_intra");
-  const auto& s_inter = cnt("bytes_sent_inter");
-  const auto& r_intra = cnt("bytes_recv_intra");
-  const auto& r_inter = cnt("bytes_recv_inter");
-  const auto& sc_intra = cnt("bytes_sent_intra_combine");
-  const auto& sc_inter = cnt("bytes_sent_inter_combine");
+  // Every cube of the metric table is checked, not only those read below.
   for (const auto& n : count_metric_names()) need(r.counts, n, shape, r.name);
   for (const auto& n : time_metric_names()) need(r.times, n, shape, r.name);
-  const auto& t_layer = tim("t_layer");
-  const auto& t_dispatch = tim("t_dispatch");
-  const auto& w_dispatch = tim("t_wait_dispatch");
-  const auto& w_combine = tim("t_wait_combine");
+  return MeasuredCubes{shape,
+                       cnt("rows_computed"),
+                       cnt("bytes_sent_intra"),
+                       cnt("bytes_sent_inter"),
+                       cnt("bytes_recv_intra"),
+                       cnt("bytes_recv_inter"),
+                       cnt("bytes_sent_intra_combine"),
+                       cnt("bytes_sent_inter_combine"),
+                       tim("t_layer"),
+                       tim("t_dispatch"),
+                       tim("t_wait_dispatch"),
+                       tim("t_wait_combine")};
+}
 
+}  // namespace
+
+StrategySummary summarize(const StrategyResult& r) {
+  const MeasuredCubes m = measured_cubes(r);
+  const int I = m.shape.iterations, L = m.shape.layers, R = m.shape.ranks;
   const double median_tokens = median(to_double(r.batch_tokens));
   StrategySummary s;
   std::vector<double> batch_time(I, 0.0);  // per iteration: sum_l max_r t_layer
   for (int l = 0; l < L; ++l) {
     std::vector<double> comm(I), inter(I), maxrank(I), bal(I), jn(I), idle(I), tl(I), td(I);
     for (int i = 0; i < I; ++i) {
-      double c = 0, x = 0, mr = 0, idle_sum = 0, tl_sum = 0, tl_max = 0, td_max = 0;
-      std::vector<double> load(R);
-      for (int rk = 0; rk < R; ++rk) {
-        const double sent = static_cast<double>(s_intra.at(i, l, rk) + s_inter.at(i, l, rk));
-        const double recv = static_cast<double>(r_intra.at(i, l, rk) + r_inter.at(i, l, rk));
-        c += sent + static_cast<double>(sc_intra.at(i, l, rk) + sc_inter.at(i, l, rk));
-        x += static_cast<double>(s_inter.at(i, l, rk) + sc_inter.at(i, l, rk));
-        mr = std::max(mr, std::max(sent, recv));
-        load[rk] = static_cast<double>(rows.at(i, l, rk));
-        idle_sum += w_dispatch.at(i, l, rk) + w_combine.at(i, l, rk);
-        tl_sum += t_layer.at(i, l, rk);
-        tl_max = std::max(tl_max, t_layer.at(i, l, rk));
-        td_max = std::max(td_max, t_dispatch.at(i, l, rk));
-      }
-      comm[i] = c;
-      inter[i] = x;
-      maxrank[i] = mr;
-      bal[i] = balancedness(load);
-      jn[i] = jain_index(load);
-      idle[i] = tl_sum > 0 ? idle_sum / tl_sum : 0.0;
-      tl[i] = tl_max;
-      td[i] = td_max;
-      batch_time[i] += tl_max;
+      const LayerSample x = m.sample(i, l);
+      comm[i] = x.comm;
+      inter[i] = x.inter;
+      maxrank[i] = x.max_rank;
+      bal[i] = x.balancedness;
+      jn[i] = x.jain;
+      idle[i] = x.idle;
+      tl[i] = x.t_layer_max;
+      td[i] = x.t_dispatch_max;
+      batch_time[i] += x.t_layer_max;
     }
     s.comm_bytes.push_back(median(comm));
     s.inter_node_bytes.push_back(median(inter));

@@ -40,6 +40,80 @@ struct State {
   }
 };
 
+// Greedy seed order: items by decreasing total affinity (then load, then a seeded tie-break).
+std::vector<int> seed_order(const std::vector<double>& strength, const std::vector<double>& load,
+                            uint64_t seed) {
+  std::vector<int> order(strength.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int x, int y) {
+    if (strength[x] != strength[y]) return strength[x] > strength[y];
+    if (load[x] != load[y]) return load[x] > load[y];
+    return hash_counters(seed, static_cast<uint64_t>(x)) <
+           hash_counters(seed, static_cast<uint64_t>(y));
+  });
+  return order;
+}
+
+// The part item i goes to in the greedy seed: the one it is most attached to among those with
+// room, preferring parts with load headroom; among equals the emptier part (by load, then count).
+int greedy_part(State& s, int i) {
+  int best = -1;
+  bool best_fits = false;
+  for (int p = 0; p < s.parts; ++p) {
+    if (s.count[p] >= s.cap[p]) continue;
+    const bool fits = s.load_ok(p, s.load[i]);
+    if (best < 0 || (fits && !best_fits)) {
+      best = p;
+      best_fits = fits;
+      continue;
+    }
+    if (fits != best_fits) continue;
+    const double cp = s.c(i, p), cb = s.c(i, best);
+    if (cp > cb || (cp == cb && (s.part_load[p] < s.part_load[best] ||
+                                 (s.part_load[p] == s.part_load[best] &&
+                                  s.count[p] * s.cap[best] < s.count[best] * s.cap[p]))))
+      best = p;
+  }
+  return best;
+}
+
+// One refinement step for item i: applies the best move (to a part with room) or swap (with an
+// item j of another part) whose gain exceeds eps; returns whether anything moved.
+bool refine_item(State& s, int i, double eps) {
+  const int a = s.part[i];
+  double best_gain = eps;
+  int best_p = -1, best_j = -1;
+  for (int p = 0; p < s.parts; ++p) {
+    if (p == a || s.count[p] >= s.cap[p] || !s.load_ok(p, s.load[i])) continue;
+    const double g = s.c(i, p) - s.c(i, a);
+    if (g > best_gain) {
+      best_gain = g;
+      best_p = p;
+      best_j = -1;
+    }
+  }
+  for (int j = 0; j < s.n; ++j) {
+    const int b = s.part[j];
+    if (b == a) continue;
+    const double dl = s.load[i] - s.load[j];
+    if (!s.load_ok(b, dl) || !s.load_ok(a, -dl)) continue;
+    const double g = (s.c(i, b) - s.c(i, a)) + (s.c(j, a) - s.c(j, b)) - 2 * s.at(i, j);
+    if (g > best_gain) {
+      best_gain = g;
+      best_p = b;
+      best_j = j;
+    }
+  }
+  if (best_p < 0) return false;
+  s.unassign(i);
+  if (best_j >= 0) {
+    s.unassign(best_j);
+    s.assign(best_j, a);
+  }
+  s.assign(i, best_p);
+  return true;
+}
+
 }  // namespace
 
 std::vector<int> even_capacity(int num_items, int num_ranks, int slots) {
@@ -78,80 +152,18 @@ std::vector<int> partition(const std::vector<double>& affinity, const std::vecto
           opt.load_slack > 0 && total_load > 0 ? (1 + opt.load_slack) * total_load / parts : -1};
   if (parts == 1) return std::vector<int>(n, 0);
 
-  // Greedy seed: items by decreasing total affinity (then load, then a seeded tie-break), each
-  // into the part it is most attached to among those with room (and load headroom).
   std::vector<double> strength(n, 0.0);
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) strength[i] += s.at(i, j);
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int x, int y) {
-    if (strength[x] != strength[y]) return strength[x] > strength[y];
-    if (item_load[x] != item_load[y]) return item_load[x] > item_load[y];
-    return hash_counters(opt.seed, static_cast<uint64_t>(x)) <
-           hash_counters(opt.seed, static_cast<uint64_t>(y));
-  });
-  for (int i : order) {
-    int best = -1;
-    bool best_fits = false;
-    for (int p = 0; p < parts; ++p) {
-      if (s.count[p] >= capacity[p]) continue;
-      const bool fits = s.load_ok(p, item_load[i]);
-      if (best < 0 || (fits && !best_fits)) {
-        best = p;
-        best_fits = fits;
-        continue;
-      }
-      if (fits != best_fits) continue;
-      const double cp = s.c(i, p), cb = s.c(i, best);
-      // Prefer attachment; among equals prefer the emptier part (by load, then by count).
-      if (cp > cb || (cp == cb && (s.part_load[p] < s.part_load[best] ||
-                                   (s.part_load[p] == s.part_load[best] &&
-                                    s.count[p] * capacity[best] < s.count[best] * capacity[p]))))
-        best = p;
-    }
-    s.assign(i, best);
-  }
+  const std::vector<int> order = seed_order(strength, item_load, opt.seed);
+  for (int i : order) s.assign(i, greedy_part(s, i));
 
   // Refinement: per item, the best positive-gain move to a part with room, else the best
   // positive-gain swap with an item of another part; capacities and load caps always hold.
   const double eps = 1e-9 * (1 + std::accumulate(strength.begin(), strength.end(), 0.0));
   for (int pass = 0; pass < opt.refine_passes; ++pass) {
     bool changed = false;
-    for (int i : order) {
-      const int a = s.part[i];
-      double best_gain = eps;
-      int best_p = -1, best_j = -1;
-      for (int p = 0; p < parts; ++p) {
-        if (p == a || s.count[p] >= capacity[p] || !s.load_ok(p, item_load[i])) continue;
-        const double g = s.c(i, p) - s.c(i, a);
-        if (g > best_gain) {
-          best_gain = g;
-          best_p = p;
-          best_j = -1;
-        }
-      }
-      for (int j = 0; j < n; ++j) {
-        const int b = s.part[j];
-        if (b == a) continue;
-        const double dl = item_load[i] - item_load[j];
-        if (!s.load_ok(b, dl) || !s.load_ok(a, -dl)) continue;
-        const double g = (s.c(i, b) - s.c(i, a)) + (s.c(j, a) - s.c(j, b)) - 2 * s.at(i, j);
-        if (g > best_gain) {
-          best_gain = g;
-          best_p = b;
-          best_j = j;
-        }
-      }
-      if (best_p < 0) continue;
-      s.unassign(i);
-      if (best_j >= 0) {
-        s.unassign(best_j);
-        s.assign(best_j, a);
-      }
-      s.assign(i, best_p);
-      changed = true;
-    }
+    for (int i : order) changed = refine_item(s, i, eps) || changed;
     if (!changed) break;
   }
   return s.part;

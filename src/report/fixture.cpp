@@ -38,9 +38,9 @@ std::vector<int64_t> copies_matrix(const FixtureSpec& spec, const FixtureStrateg
   return m;
 }
 
-void fill_strategy(const FixtureSpec& spec, const FixtureStrategy& st, StrategyResult& s) {
+// Contiguous placement: expert e on rank e * R / experts, one replica each.
+void fill_placement(const FixtureSpec& spec, StrategyResult& s) {
   const int R = spec.nodes * spec.ranks_per_node, L = spec.layers;
-  const int I = st.iterations >= 0 ? st.iterations : spec.iterations;
   s.replicas.assign(L, {});
   s.slots_used.assign(L, std::vector<int>(R, 0));
   for (int l = 0; l < L; ++l)
@@ -49,11 +49,81 @@ void fill_strategy(const FixtureSpec& spec, const FixtureStrategy& st, StrategyR
       s.replicas[l].push_back({r});
       ++s.slots_used[l][r];
     }
+}
+
+// Counts of rank r in (iteration i, layer l) from the copies matrix m; returns its rows.
+int64_t fill_rank_counts(const FixtureSpec& spec, const std::vector<int64_t>& m, int i, int l,
+                         int r, StrategyResult& s) {
+  const int R = spec.nodes * spec.ranks_per_node;
+  const int64_t rb = spec.row_bytes;
+  auto node = [&](int x) { return x / spec.ranks_per_node; };
+  s.counts["tokens_owned"].at(i, l, r) = static_cast<int64_t>(r + 1) * spec.batch_tokens / R -
+                                         static_cast<int64_t>(r) * spec.batch_tokens / R;
+  int64_t rows = 0;
+  for (int src = 0; src < R; ++src) rows += m[static_cast<size_t>(src) * R + r];
+  s.counts["rows_computed"].at(i, l, r) = rows;
+  for (int peer = 0; peer < R; ++peer) {
+    if (peer == r) continue;
+    const bool intra = node(peer) == node(r);
+    const int64_t out = m[static_cast<size_t>(r) * R + peer] * rb;
+    const int64_t in = m[static_cast<size_t>(peer) * R + r] * rb;
+    s.counts[intra ? "bytes_sent_intra" : "bytes_sent_inter"].at(i, l, r) += out;
+    s.counts[intra ? "bytes_recv_intra" : "bytes_recv_inter"].at(i, l, r) += in;
+    // Combine mirrors dispatch: results go back to where the copies came from.
+    s.counts[intra ? "bytes_sent_intra_combine" : "bytes_sent_inter_combine"].at(i, l, r) += in;
+    s.counts[intra ? "bytes_recv_intra_combine" : "bytes_recv_inter_combine"].at(i, l, r) += out;
+  }
+  return rows;
+}
+
+// Phase times of every rank in (iteration i, layer l), from its sent bytes and FFN time.
+void fill_times(const FixtureSpec& spec, const FixtureStrategy& st, int i, int l,
+                const std::vector<double>& ffn, StrategyResult& s) {
+  const int R = spec.nodes * spec.ranks_per_node;
+  double ffn_max = 0;
+  for (double f : ffn) ffn_max = std::max(ffn_max, f);
+  for (int r = 0; r < R; ++r) {
+    // A deterministic jitter so that medians and percentiles are not trivial.
+    const double jitter = 1.0 + 0.05 * ((i * 7 + l * 3 + r) % 4);
+    const double scale = st.time_scale * jitter;
+    const double sent = static_cast<double>(s.counts["bytes_sent_intra"].at(i, l, r) +
+                                            4 * s.counts["bytes_sent_inter"].at(i, l, r));
+    auto& t = s.times;
+    t["t_gate"].at(i, l, r) = 2e-5 * scale;
+    t["t_permute"].at(i, l, r) = 1e-5 * scale;
+    t["t_dispatch"].at(i, l, r) = 1e-9 * sent * scale;
+    t["t_ffn"].at(i, l, r) = ffn[r] * jitter;
+    t["t_combine"].at(i, l, r) = 1e-9 * sent * scale;
+    t["t_unpermute"].at(i, l, r) = 1e-5 * scale;
+    t["t_wait_dispatch"].at(i, l, r) = 1e-5 * (R - 1 - r) * scale;
+    t["t_wait_combine"].at(i, l, r) = (ffn_max - ffn[r]) * jitter;
+    double total = 0;
+    for (const char* n : {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine", "t_unpermute",
+                          "t_wait_dispatch", "t_wait_combine"})
+      total += t[n].at(i, l, r);
+    t["t_layer"].at(i, l, r) = total;
+  }
+}
+
+// Predictions: 0.8 of the first iteration's slowest rank, per layer.
+void fill_predictions(int I, int L, int R, StrategyResult& s) {
+  for (const char* n : {"t_dispatch", "t_ffn", "t_combine", "t_layer"}) {
+    auto& p = s.predicted[n];
+    for (int l = 0; l < L; ++l) {
+      double mx = 0;
+      for (int r = 0; r < R; ++r) mx = std::max(mx, I > 0 ? s.times[n].at(0, l, r) : 0.0);
+      p.push_back(0.8 * mx);
+    }
+  }
+}
+
+void fill_strategy(const FixtureSpec& spec, const FixtureStrategy& st, StrategyResult& s) {
+  const int R = spec.nodes * spec.ranks_per_node, L = spec.layers;
+  const int I = st.iterations >= 0 ? st.iterations : spec.iterations;
+  fill_placement(spec, s);
   for (const auto& n : count_metric_names()) s.counts[n].resize(I, L, R);
   for (const auto& n : time_metric_names()) s.times[n].resize(I, L, R);
   s.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
-  const int64_t rb = spec.row_bytes;
-  auto node = [&](int r) { return r / spec.ranks_per_node; };
   for (int i = 0; i < I; ++i) {
     s.batch_index.push_back(i);
     s.batch_tokens.push_back(spec.batch_tokens);
@@ -61,62 +131,12 @@ void fill_strategy(const FixtureSpec& spec, const FixtureStrategy& st, StrategyR
       const auto m = copies_matrix(spec, st, l);
       for (size_t k = 0; k < m.size(); ++k) s.rows_matrix[l][k] += m[k];
       std::vector<double> ffn(R);
-      double ffn_max = 0;
-      for (int r = 0; r < R; ++r) {
-        s.counts["tokens_owned"].at(i, l, r) = static_cast<int64_t>(r + 1) * spec.batch_tokens / R -
-                                               static_cast<int64_t>(r) * spec.batch_tokens / R;
-        int64_t rows = 0;
-        for (int src = 0; src < R; ++src) rows += m[static_cast<size_t>(src) * R + r];
-        s.counts["rows_computed"].at(i, l, r) = rows;
-        for (int peer = 0; peer < R; ++peer) {
-          if (peer == r) continue;
-          const bool intra = node(peer) == node(r);
-          const int64_t out = m[static_cast<size_t>(r) * R + peer] * rb;
-          const int64_t in = m[static_cast<size_t>(peer) * R + r] * rb;
-          s.counts[intra ? "bytes_sent_intra" : "bytes_sent_inter"].at(i, l, r) += out;
-          s.counts[intra ? "bytes_recv_intra" : "bytes_recv_inter"].at(i, l, r) += in;
-          // Combine mirrors dispatch: results go back to where the copies came from.
-          s.counts[intra ? "bytes_sent_intra_combine" : "bytes_sent_inter_combine"].at(i, l, r) +=
-              in;
-          s.counts[intra ? "bytes_recv_intra_combine" : "bytes_recv_inter_combine"].at(i, l, r) +=
-              out;
-        }
-        ffn[r] = 1e-6 * static_cast<double>(rows) * st.time_scale;
-        ffn_max = std::max(ffn_max, ffn[r]);
-      }
-      for (int r = 0; r < R; ++r) {
-        // A deterministic jitter so that medians and percentiles are not trivial.
-        const double jitter = 1.0 + 0.05 * ((i * 7 + l * 3 + r) % 4);
-        const double scale = st.time_scale * jitter;
-        const double sent = static_cast<double>(s.counts["bytes_sent_intra"].at(i, l, r) +
-                                                4 * s.counts["bytes_sent_inter"].at(i, l, r));
-        auto& t = s.times;
-        t["t_gate"].at(i, l, r) = 2e-5 * scale;
-        t["t_permute"].at(i, l, r) = 1e-5 * scale;
-        t["t_dispatch"].at(i, l, r) = 1e-9 * sent * scale;
-        t["t_ffn"].at(i, l, r) = ffn[r] * jitter;
-        t["t_combine"].at(i, l, r) = 1e-9 * sent * scale;
-        t["t_unpermute"].at(i, l, r) = 1e-5 * scale;
-        t["t_wait_dispatch"].at(i, l, r) = 1e-5 * (R - 1 - r) * scale;
-        t["t_wait_combine"].at(i, l, r) = (ffn_max - ffn[r]) * jitter;
-        double total = 0;
-        for (const char* n : {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine",
-                              "t_unpermute", "t_wait_dispatch", "t_wait_combine"})
-          total += t[n].at(i, l, r);
-        t["t_layer"].at(i, l, r) = total;
-      }
+      for (int r = 0; r < R; ++r)
+        ffn[r] = 1e-6 * static_cast<double>(fill_rank_counts(spec, m, i, l, r, s)) * st.time_scale;
+      fill_times(spec, st, i, l, ffn, s);
     }
   }
-  if (spec.predicted) {
-    for (const char* n : {"t_dispatch", "t_ffn", "t_combine", "t_layer"}) {
-      auto& p = s.predicted[n];
-      for (int l = 0; l < L; ++l) {
-        double mx = 0;
-        for (int r = 0; r < R; ++r) mx = std::max(mx, I > 0 ? s.times[n].at(0, l, r) : 0.0);
-        p.push_back(0.8 * mx);
-      }
-    }
-  }
+  if (spec.predicted) fill_predictions(I, L, R, s);
   s.checked_elements = static_cast<int64_t>(8) * R * L;
 }
 
