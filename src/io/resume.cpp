@@ -195,7 +195,12 @@ std::vector<std::string> config_differences(const std::string& file_toml,
 void check_resume_compatible(const RunResult& previous, const RunResult& current,
                              const std::string& results_path) {
   if (!previous.config_toml.empty() && !current.config_toml.empty()) {
-    const auto diffs = config_differences(previous.config_toml, current.config_toml);
+    std::vector<std::string> diffs;
+    try {
+      diffs = config_differences(previous.config_toml, current.config_toml);
+    } catch (const InputError& e) {
+      throw InputError(results_path + ": cannot resume: " + e.what());
+    }
     if (!diffs.empty()) {
       std::string list;
       for (size_t i = 0; i < diffs.size(); ++i) list += (i ? ", " : "") + diffs[i];

@@ -170,6 +170,19 @@ TEST(ResumeConfig, ResumeIsRefusedNamingTheFileAndEveryKey) {
   }
 }
 
+TEST(ResumeConfig, AConfigThatIsNotTomlIsAnInputErrorNamingTheFile) {
+  moeb::RunResult a, b;
+  a.config_toml = "[run\niterations = 3\n";
+  b.config_toml = quickstart_config();
+  try {
+    moeb::check_resume_compatible(a, b, "r.h5");
+    FAIL() << "expected InputError";
+  } catch (const moeb::InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("r.h5: cannot resume: config_toml of the file", 0), 0u)
+        << e.what();
+  }
+}
+
 TEST(Resume, CarriedOverStrategySaysWhichAttemptMeasuredIt) {
   moeb::RunResult first;
   first.attrs_str = {{"start_time", "2026-01-01T00:00:00Z"}, {"slurm_job_id", "17"},
