@@ -16,9 +16,11 @@ PACKAGES=(
   libucx-dev ucx-utils
   python3 python3-h5py python3-matplotlib python3-numpy python3-pandas
   python3-venv python3-pip python3-setuptools python3-wheel
-  clang libclang-rt-14-dev  # libFuzzer and sanitizer runtimes (scripts/fuzz.sh, CI)
 )
 # TeX for the test that compiles `moebench report --format latex` (48 MB; opt-in).
+if [[ ${MOEB_SETUP_FUZZ:-0} == 1 ]]; then
+  PACKAGES+=(clang libclang-rt-14-dev)  # libFuzzer runtimes (scripts/fuzz.sh)
+fi
 if [[ ${MOEB_SETUP_TEX:-0} == 1 ]]; then
   PACKAGES+=(texlive-latex-base texlive-latex-recommended)
 fi

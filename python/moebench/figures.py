@@ -144,12 +144,25 @@ def _add_ratios(df, baseline):
     for col in ("comm_gb", "inter_gb", "_t_batch_s"):
         if col not in df:
             df[col] = np.nan
-    base = df[df["strategy"] == baseline]
-    b = base.iloc[0] if len(base) else None
-    get = (lambda c: b[c]) if b is not None else (lambda c: np.nan)
-    df["comm_reduction"] = [_ratio(x, get("comm_gb"), "reduction") for x in df["comm_gb"]]
-    df["inter_reduction"] = [_ratio(x, get("inter_gb"), "reduction") for x in df["inter_gb"]]
-    df["speedup"] = [_ratio(x, get("_t_batch_s"), "speedup") for x in df["_t_batch_s"]]
+    # Each sweep cell against its own reference (group NAME@CELL), a file without cells against
+    # the one strategy of that name.
+    cells = df["cell"] if "cell" in df else pd.Series([""] * len(df), index=df.index)
+    refs = {}
+    for c in set(cells):
+        key = baseline + "@" + c if c else baseline
+        base = df[df["strategy"] == key]
+        refs[c] = base.iloc[0] if len(base) else None
+
+    def get(c, col):
+        b = refs.get(c)
+        return b[col] if b is not None else np.nan
+
+    df["comm_reduction"] = [_ratio(x, get(c, "comm_gb"), "reduction")
+                            for x, c in zip(df["comm_gb"], cells)]
+    df["inter_reduction"] = [_ratio(x, get(c, "inter_gb"), "reduction")
+                             for x, c in zip(df["inter_gb"], cells)]
+    df["speedup"] = [_ratio(x, get(c, "_t_batch_s"), "speedup")
+                     for x, c in zip(df["_t_batch_s"], cells)]
 
 
 def layer_figures(r, baseline="baseline"):

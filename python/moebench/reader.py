@@ -13,6 +13,9 @@
                     here from the measured cubes with the definitions of docs/REPORT.md
 
 Several files: moebench.load([a, b]) gives the same frames with `file` and `system` columns.
+A sweep file (suites/README.md "Sweeps"): a row per (cell, strategy), `strategy` is the group
+name `NAME@cellI`, with columns `cell`, `sweep.KEY` (the cell's axis values) and
+`base_strategy`; figures() compares each row with the baseline of its own cell.
 Errors (missing file, not HDF5, another schema version, a broken layout) raise BadResults with
 one line naming the file and what was expected.
 """
@@ -24,7 +27,8 @@ import pandas as pd
 
 SCHEMA_VERSION = 1
 # Strategy group attributes that, where a file has them, identify a row next to `strategy` (the
-# group's name): `cell` (an experiment cell, should files ever hold several).
+# group's name): `cell`, the sweep cell (results_schema/README.md "Sweep cells"): its group is
+# `NAME@CELL`, and the cell's axis values are columns `sweep.KEY`.
 ID_ATTRIBUTES = ("cell",)
 # Attributes of /strategies/<name> with a fixed meaning (results_schema/README.md).
 STRATEGY_ATTRIBUTES = ("status", "skip_reason", "description", "options", "replica_policy",
@@ -123,7 +127,13 @@ def _read_file(path):
                 raise BadResults("%s: /strategies lists '%s' in 'order' but has no such group"
                                  % (path, name))
             strategies.append(_Strategy(name, st[name]))
-    return attrs, prov, strategies
+        cells = {}
+        if "cells" in f:
+            for cid in f["cells"].keys():
+                c = f["cells"][cid].attrs
+                cells[cid] = dict(zip([_py(k) for k in c.get("axes", [])],
+                                      [_py(v) for v in c.get("values", [])]))
+    return attrs, prov, strategies, cells
 
 
 def _env_dict(lines):
@@ -139,13 +149,18 @@ class Results:
 
     def __init__(self, path):
         self.path = str(path)
-        self._attrs, self._prov, self._strategies = _read_file(self.path)
+        self._attrs, self._prov, self._strategies, self._cells = _read_file(self.path)
         self._cache = {}
         present = {a for s in self._strategies for a in ID_ATTRIBUTES if a in s.attrs}
         self.id_columns = ["strategy"] + [a for a in ID_ATTRIBUTES if a in present]
+        for axes in self._cells.values():
+            for k in axes:
+                if "sweep." + k not in self.id_columns:
+                    self.id_columns.append("sweep." + k)
         # Variants ([variant.<name>] of a suite): the group's name differs from the registered
         # strategy it runs (attribute `strategy`); base_strategy then names the latter.
-        if any(s.attrs.get("strategy", s.name) != s.name for s in self._strategies):
+        if any(s.attrs.get("strategy", s.name) != s.name.split("@")[0]
+               for s in self._strategies) or self._cells:
             self.id_columns.append("base_strategy")
 
     # ---- plain Python views -------------------------------------------------------------
@@ -178,9 +193,14 @@ class Results:
 
     def _ids(self, s):
         ids = {"strategy": s.name}
+        cell = self._cells.get(s.attrs.get("cell", ""), {})
         for a in self.id_columns[1:]:
-            ids[a] = (s.attrs.get("strategy", s.name) if a == "base_strategy"
-                      else s.attrs.get(a, ""))
+            if a.startswith("sweep."):
+                ids[a] = cell.get(a[len("sweep."):], "")
+            elif a == "base_strategy":
+                ids[a] = s.attrs.get("strategy", s.name)
+            else:
+                ids[a] = s.attrs.get(a, "")
         return ids
 
     def _frame(self, key, build):

@@ -14,6 +14,7 @@
 #include "core/placement.hpp"
 #include "io/config_format.hpp"
 #include "io/config_keys.hpp"
+#include "io/sweep.hpp"
 #include "io/config_loader.hpp"
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
@@ -134,6 +135,11 @@ void print_keys() {
                 config_field_type(k.field(defaults)), def.c_str(), c.empty() ? "" : ", ", c.c_str(),
                 k.description.c_str());
   }
+  std::printf("  [sweep]  KEY = [values]: one cell per combination (suites/README.md \"Sweeps\"); "
+              "--sweep KEY=V1,V2\n");
+  for (const auto& k : sweep_keys())
+    std::printf("    %-22s %-8s default none\n        %s\n", k.c_str(), "list",
+                sweep_key_description(k).c_str());
 }
 
 // 450e9 B/s -> "450 GB/s"; 3e-6 s -> "3 us".

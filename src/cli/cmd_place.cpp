@@ -28,6 +28,11 @@ void register_place(CLI::App& app, int& exit_code) {
   sub->add_option("--strategy,--strategies", a->strategies,
                   "strategy, comma-separated strategies, or 'all' (default: the suite's)");
   sub->add_option("-o,--output", a->output, "results file (default: SUITE-place.h5)");
+  sub->add_option("--sweep", a->sweep,
+                  "KEY=V1,V2,...: a sweep axis (repeatable; replaces the suite's [sweep] KEY): "
+                  "dispatch, dedup, batch_tokens, slots" +
+                      std::string(a->mode == ExperimentMode::kRun ? "" : ", topology, system"))
+      ->allow_extra_args(false);
   sub->add_option("--topology", a->topology, "NODESxRANKS_PER_NODE, e.g. 32x8 (default: the suite's)");
   sub->add_option("--system", a->system_model,
                   "system model (preset or file) for predicted times (default: the suite's; none = "

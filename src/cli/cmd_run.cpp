@@ -19,6 +19,11 @@ void register_run(CLI::App& app, int& exit_code) {
                   "expert slots per rank: N, +N spare slots per rank, N/layer replicas per "
                   "layer, or NGiB expert memory per rank (replaces the suite's budget)");
   sub->add_option("--strategies", a->strategies, "comma-separated strategies, or 'all'");
+  sub->add_option("--sweep", a->sweep,
+                  "KEY=V1,V2,...: a sweep axis (repeatable; replaces the suite's [sweep] KEY): "
+                  "dispatch, dedup, batch_tokens, slots" +
+                      std::string(a->mode == ExperimentMode::kRun ? "" : ", topology, system"))
+      ->allow_extra_args(false);
   sub->add_option("--nodes", a->nodes, "declare the ranks as N virtual nodes (equal sizes)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--backend", a->backend, "compute backend: cpu or cuda");

@@ -60,6 +60,13 @@ struct VariantConfig {
   int dedup = -1;                              // -1 = the run's, 0 / 1 = off / on
 };
 
+// One axis of a sweep ([sweep] in a suite, --sweep on the command line): a run-wide knob and its
+// values as text, e.g. {"slots", {"+0", "+2", "16/layer"}} (suites/README.md "Sweeps").
+struct SweepAxis {
+  std::string key;                  // dispatch | dedup | batch_tokens | slots | topology | system
+  std::vector<std::string> values;  // canonical text ("true", "4096", "2x4", ...)
+};
+
 struct RunConfig {
   std::string suite_path;
   std::string suite_name;
@@ -94,6 +101,8 @@ struct RunConfig {
   // Every [variant.<name>] table, in file order; a variant name may stand wherever a strategy
   // name does (placement.strategies, --strategies).
   std::vector<VariantConfig> variants;
+  // [sweep]: run-wide knobs with several values; the cells are their cartesian product.
+  std::vector<SweepAxis> sweep;
 
   std::string backend = "cpu";           // cpu | cuda
   std::string dispatch = "flat";         // flat | hierarchical

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
 
@@ -134,6 +135,28 @@ std::vector<std::pair<std::string, std::string>> memory_notes(const MemoryFit& f
           {"memory_weights_fit", fit.weights_fit ? "yes" : "no"},
           {"throughput_at_memory_batch_tok_s", num(throughput_at_fit)},
           {"throughput_simulated_batch_tok_s", num(throughput_simulated)}};
+}
+
+MemoryConfig memory_config(const RunConfig& cfg) {
+  return {cfg.context_tokens, cfg.reserved_memory_gib, cfg.kv_dtype, cfg.expert_dtype,
+          cfg.model_preset.empty() ? 0 : model_preset(cfg.model_preset).num_layers};
+}
+
+void MemoryThroughput::add(const MemoryFit& fit, int64_t batch_tokens,
+                           const std::vector<LayerPrediction>& scaled,
+                           const std::vector<LayerPrediction>& as_is) {
+  at_fit.push_back(predicted_throughput(fit.batch_tokens, scaled));
+  measured_batch.push_back(predicted_throughput(batch_tokens, as_is));
+}
+
+std::vector<std::pair<std::string, std::string>> memory_notes(const MemoryFit& fit,
+                                                              const MemoryThroughput& t) {
+  if (t.at_fit.empty() || t.measured_batch.empty()) return {};
+  auto upper_median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  return memory_notes(fit, upper_median(t.at_fit), upper_median(t.measured_batch));
 }
 
 }  // namespace moeb

@@ -78,4 +78,19 @@ std::vector<std::pair<std::string, std::string>> memory_notes(const MemoryFit& f
                                                               double throughput_at_fit,
                                                               double throughput_simulated);
 
+struct RunConfig;
+// The memory settings of a resolved run configuration (full_layers from its model preset).
+MemoryConfig memory_config(const RunConfig& cfg);
+
+// Predicted throughputs per measured batch: at the memory model's batch (the layers' scaled
+// predictions) and at the batch as simulated or run.
+struct MemoryThroughput {
+  std::vector<double> at_fit, measured_batch;
+  void add(const MemoryFit& fit, int64_t batch_tokens, const std::vector<LayerPrediction>& scaled,
+           const std::vector<LayerPrediction>& as_is);
+};
+// memory_notes with the upper median over batches of each throughput; empty without batches.
+std::vector<std::pair<std::string, std::string>> memory_notes(const MemoryFit& fit,
+                                                              const MemoryThroughput& t);
+
 }  // namespace moeb

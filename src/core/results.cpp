@@ -87,4 +87,20 @@ void StrategyResult::store(int i, int l, int r, const TimeRow& t) {
   for (int k = 0; k < kNumTimeMetrics; ++k) times[n[k]].at(i, l, r) = t[k];
 }
 
+std::string ResultCell::label() const {
+  std::string s;
+  for (const auto& [k, v] : axes) s += (s.empty() ? "" : ", ") + k + "=" + v;
+  return s;
+}
+
+std::string result_key(const StrategyResult& s) {
+  return s.cell.empty() ? s.name : s.name + "@" + s.cell;
+}
+
+const ResultCell* RunResult::find_cell(const std::string& id) const {
+  for (const auto& c : cells)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
 }  // namespace moeb

@@ -108,6 +108,7 @@ struct StrategyResult {
   std::string name;                 // instance name: the strategy's, or a variant's
   std::string strategy;             // registered strategy id (attribute strategy; "" = name)
   std::string run_overrides;        // a variant's own run-wide knobs, "dispatch=..., dedup=..."
+  std::string cell;                 // sweep cell id ("" = no sweep); group /strategies/<name>@<cell>
   StrategyStatus status = StrategyStatus::kComplete;
   std::string skip_reason;          // why it was skipped or failed (attribute skip_reason)
   std::string description;
@@ -145,6 +146,20 @@ struct StrategyResult {
   double max_abs_err = 0;
 };
 
+// One cell of a sweep (results_schema/README.md, /cells/<id>): the axis values it runs under and
+// the root attributes whose values differ in it (topology, slots, system, dispatch, ...).
+struct ResultCell {
+  std::string id;                                          // "cell0", "cell1", ...
+  std::vector<std::pair<std::string, std::string>> axes;   // (sweep key, value), in sweep order
+  std::map<std::string, std::string> attrs_str;            // attributes that differ from the root's
+  std::map<std::string, double> attrs_num;
+  std::string config_toml;                                 // the cell's resolved config (no [sweep])
+  std::string label() const;                               // "dispatch=flat, slots=+2"
+};
+
+// The results group name of a strategy: its name, or "<name>@<cell>" in a sweep cell.
+std::string result_key(const StrategyResult& s);
+
 struct RunResult {
   // Root attributes (provenance), name -> value, stored as strings or numbers.
   std::map<std::string, std::string> attrs_str;
@@ -155,6 +170,9 @@ struct RunResult {
   std::vector<std::string> env;         // "NAME=value" for communication-relevant variables
   std::string config_toml;              // the resolved RunConfig
   std::vector<StrategyResult> strategies;
+  std::vector<ResultCell> cells;        // sweep cells; empty without a sweep
+  // The cell of that id, or nullptr.
+  const ResultCell* find_cell(const std::string& id) const;
 };
 
 }  // namespace moeb

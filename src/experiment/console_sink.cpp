@@ -181,7 +181,7 @@ std::vector<std::string> summary_row(const StrategyResult& r) {
     pred /= static_cast<double>(it->second.size());
     if (pred > 0) ratio = fmt("%.2f", p50 / pred);
   }
-  return {r.name + (r.oracle ? " (oracle)" : ""), format_bytes(s.total_comm_bytes),
+  return {result_key(r) + (r.oracle ? " (oracle)" : ""), format_bytes(s.total_comm_bytes),
           format_bytes(s.total_inter_node_bytes), fmt("%.1f", 100.0 * s.mean_idle_fraction),
           format_rate(s.batch_throughput), fmt("%.4f", s.mean_jain), fmt("%.3g ms", p50 * 1e3),
           ratio};
@@ -218,7 +218,7 @@ std::string summary_table(const std::vector<StrategyResult>& results) {
   for (const auto& r : results) {
     if (r.status != StrategyStatus::kComplete || r.counts.empty()) {
       const std::string st = to_string(r.status);
-      rows.push_back({r.name, st, "", "", "", "", "", ""});
+      rows.push_back({result_key(r), st, "", "", "", "", "", ""});
       if (!r.skip_reason.empty()) notes.push_back(r.name + ": " + st + ": " + r.skip_reason);
       continue;
     }

@@ -99,11 +99,12 @@ void place_and_measure(Experiment& e, const ExperimentCell& cell, const Strategy
   }
 }
 
-// The reference every instance is compared with (place: baseline), handed to the sinks first.
-void send_reference(Experiment& e, Measurer& m, const std::vector<ResultSink*>& sinks,
-                    std::optional<StrategyResult>& ref) {
+// The reference every instance of `cell` is compared with (place: baseline), handed to the
+// sinks before the cell's instances.
+void send_reference(Experiment& e, const ExperimentCell& cell, Measurer& m,
+                    const std::vector<ResultSink*>& sinks, std::optional<StrategyResult>& ref) {
+  ref.reset();
   if (e.reference.empty()) return;
-  const ExperimentCell& cell = e.cells.front();
   StrategyInstance inst;
   inst.name = e.reference;
   inst.strategy = &find_strategy(e.reference, "reference");
@@ -130,7 +131,7 @@ bool load_resume(const Experiment& e, const RunResult& prov, Measurer& m,
       finished = completed_strategies(previous);
       for (auto& p : previous.strategies) {
         mark_carried_over(p, previous, path);
-        if (finished.count(p.name)) carried.push_back(std::move(p));
+        if (finished.count(result_key(p))) carried.push_back(std::move(p));
       }
     } catch (const Error& err) {
       error = err.what();
@@ -141,14 +142,80 @@ bool load_resume(const Experiment& e, const RunResult& prov, Measurer& m,
   return true;
 }
 
+// The results key of an instance in a cell: its name, or "<name>@<cell>" (io result_key).
+std::string instance_key(const ExperimentCell& cell, const StrategyInstance& inst) {
+  return cell.name.empty() ? inst.name : inst.name + "@" + cell.name;
+}
+
+std::string describe_instance(const ExperimentCell& cell, const StrategyInstance& inst) {
+  return cell.name.empty() ? inst.name : inst.name + "' in cell '" + cell.label();
+}
+
+bool all_finished(const ExperimentCell& cell, const std::set<std::string>& finished) {
+  for (const auto& inst : cell.instances)
+    if (!finished.count(instance_key(cell, inst))) return false;
+  return true;
+}
+
+// Root attributes that describe the process, not a cell: never repeated in a cell.
+bool cell_attr_counts(const std::string& name) {
+  return name != "start_time" && name != "load_avg_start" && name != "status" &&
+         name != "end_time" && name != "command_line";
+}
+
+// The sweep cells of the provenance: axis values, the cell's resolved config and every root
+// attribute whose value differs in the cell (topology, slots, system, dispatch, row bytes...).
+void add_cells(Experiment& e, Measurer& m, const MeasurementProvenance& mp, RunResult& prov) {
+  for (size_t i = 0; i < e.cells.size(); ++i) {
+    const ExperimentCell& cell = e.cells[i];
+    activate_cell(e, i, false);
+    const RunResult p = build_provenance(
+        e.request.command_line, cell.cfg, cell.topo, cell.topology_source, cell.slots_per_rank,
+        e.workload_provenance.at(cell.workload_key), i == 0 ? mp : m.prepare_cell(e, mp));
+    ResultCell rc;
+    rc.id = cell.name;
+    rc.axes = cell.axes;
+    rc.config_toml = p.config_toml;
+    for (const auto& [k, v] : p.attrs_str) {
+      auto it = prov.attrs_str.find(k);
+      if (cell_attr_counts(k) && (it == prov.attrs_str.end() || it->second != v)) rc.attrs_str[k] = v;
+    }
+    for (const auto& [k, v] : p.attrs_num) {
+      auto it = prov.attrs_num.find(k);
+      if (cell_attr_counts(k) && (it == prov.attrs_num.end() || it->second != v)) rc.attrs_num[k] = v;
+    }
+    for (const char* k : {"num_ranks", "slots_per_rank"}) rc.attrs_num[k] = p.attrs_num.at(k);
+    prov.cells.push_back(std::move(rc));
+  }
+  activate_cell(e, 0, false);
+  m.prepare_cell(e, mp);
+}
+
+// The file's provenance: the first cell's, with the sweep in its config_toml and the cells.
+RunResult experiment_provenance(Experiment& e, Measurer& m, const MeasurementProvenance& mp) {
+  RunConfig root = e.cells.front().cfg;
+  root.sweep = e.sweep;
+  if (!e.sweep.empty() && e.request.system_label.empty()) {
+    std::string labels;  // a system axis: every cell's label
+    std::set<std::string> seen;
+    for (const auto& c : e.cells)
+      if (seen.insert(c.cfg.system).second) labels += (labels.empty() ? "" : "+") + c.cfg.system;
+    root.system = labels;
+  }
+  activate_cell(e, 0);
+  const ExperimentCell& first = e.cells.front();
+  RunResult prov = build_provenance(e.request.command_line, root, first.topo,
+                                    first.topology_source, first.slots_per_rank,
+                                    e.workload->provenance(), mp);
+  if (!e.sweep.empty()) add_cells(e, m, mp, prov);
+  return prov;
+}
+
 }  // namespace
 
 ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementProvenance& mp,
                                  const std::vector<ResultSink*>& sinks) {
-  const ExperimentCell& first = e.cells.front();
-  const RunResult prov =
-      build_provenance(e.request.command_line, first.cfg, e.topo, e.topology_source,
-                       e.slots_per_rank, e.workload->provenance(), mp);
+  const RunResult prov = experiment_provenance(e, m, mp);
   std::vector<StrategyResult> carried;
   std::set<std::string> finished;
   if (!load_resume(e, prov, m, carried, finished)) return {RunStatus::kFailed, 2, ""};
@@ -158,17 +225,22 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
     for (const auto& p : carried) s->write_strategy(p);
   }
   std::optional<StrategyResult> ref;
-  send_reference(e, m, out, ref);
   ExperimentOutcome outcome;
-  int todo = 0, index = 0, cell_index = 0;
+  int todo = 0, index = 0;  // progress: instances still to run, the current one
   for (const auto& cell : e.cells)
-    for (const auto& inst : cell.instances) todo += finished.count(inst.name) ? 0 : 1;
-  for (const auto& cell : e.cells) {
-    ++cell_index;
-    if (e.progress && !cell.name.empty())
-      e.progress->cell(cell.name, cell_index, static_cast<int>(e.cells.size()));
+    for (const auto& inst : cell.instances) todo += finished.count(instance_key(cell, inst)) ? 0 : 1;
+  for (size_t ci = 0; ci < e.cells.size(); ++ci) {
+    const ExperimentCell& cell = e.cells[ci];
+    if (!cell.axes.empty()) {
+      if (all_finished(cell, finished)) continue;  // resume: the whole cell is in the file
+      activate_cell(e, ci);
+      if (m.root() && e.request.progress != ProgressRequest::kQuiet)
+        std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
+                    cell.label().c_str());
+    }
+    send_reference(e, cell, m, out, ref);
     for (const auto& inst : cell.instances) {
-      if (finished.count(inst.name)) continue;
+      if (finished.count(instance_key(cell, inst))) continue;
       if (e.progress) e.progress->strategy(inst.name, ++index, todo);
       StrategyResult res;
       try {
@@ -179,10 +251,12 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
       } catch (const Interrupted&) {
         if (e.progress) e.progress->clear();
         res.status = StrategyStatus::kInterrupted;
+        res.cell = cell.name;
         for (auto* s : out) s->write_strategy(res);
         for (auto* s : out) s->finish(RunStatus::kInterrupted);
-        return {RunStatus::kInterrupted, 3, inst.name};
+        return {RunStatus::kInterrupted, 3, describe_instance(cell, inst)};
       }
+      res.cell = cell.name;
       if (res.status == StrategyStatus::kFailed) outcome = {RunStatus::kFailed, 1, ""};
       if (e.progress) e.progress->clear();
       for (auto* s : out) s->write_strategy(res);

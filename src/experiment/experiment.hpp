@@ -11,10 +11,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config.hpp"
@@ -57,6 +59,8 @@ struct ExperimentRequest {
   int layers = 0;             // simulate
   int64_t batch_tokens = 0;   // simulate
   std::string slots;          // --slots: N | +N | N/layer | NGiB (replaces the suite's budget)
+  int dedup = -1;             // a sweep cell's dedup (-1 = the suite's)
+  std::vector<std::string> sweep;  // --sweep KEY=V1,V2 (each replaces the suite's axis KEY)
   bool warn_rank0 = true;     // print resolve warnings (a run sets it on rank 0 only)
   ProgressRequest progress = ProgressRequest::kAuto;  // --quiet | default | --progress
   bool force = false;         // --force: an existing results file -o names is overwritten
@@ -78,19 +82,33 @@ struct StrategyInstance {
   std::string describe_overrides() const;
 };
 
-// One cell: a resolved configuration every instance of the cell runs under.
+// One cell: a resolved configuration every instance of the cell runs under. A sweep's cells
+// each have their own topology, slots and system; run_experiment makes the running cell's the
+// experiment's (Experiment::topo, slots_per_rank, system, workload, batches).
 struct ExperimentCell {
-  std::string name;  // "" for the single cell of an experiment without sweeps
+  std::string name;  // "" for the single cell of an experiment without sweeps, else "cell<i>"
+  std::vector<std::pair<std::string, std::string>> axes;  // (sweep key, value); empty: no sweep
   RunConfig cfg;
   DispatchMode dispatch = DispatchMode::kFlat;
   BackendKind backend = BackendKind::kCpu;
   std::vector<StrategyInstance> instances;
+  Topology topo;
+  std::string topology_source;
+  int slots_per_rank = 0;
+  std::optional<SystemModel> system;
+  std::string workload_key;  // cells with equal keys share one workload
+  std::string label() const;  // "dispatch=flat, slots=+2"; "" without a sweep
 };
 
-// Everything resolved once, before any strategy runs.
+// Everything resolved once, before any strategy runs. topo, topology_source, slots_per_rank,
+// system, workload and batches are those of the cell being run (the first before the loop).
 struct Experiment {
   ExperimentRequest request;
   std::vector<ExperimentCell> cells;
+  std::vector<SweepAxis> sweep;           // the axes when there are several cells, else empty
+  size_t active_cell = 0;                 // the cell the fields below belong to
+  std::string workload_key;               // what the loaded workload was built from
+  std::map<std::string, std::map<std::string, std::string>> workload_provenance;  // key -> attrs
   Topology topo;
   std::string topology_source;            // suite | mpi | option
   int slots_per_rank = 0;
@@ -130,6 +148,10 @@ class Measurer;
 // the loop goes on; a stop request records the running one as interrupted and ends.
 ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementProvenance& mp,
                                  const std::vector<ResultSink*>& sinks);
+
+// Makes cell `i` the experiment's running cell: its topology, slots and system, and its
+// workload (rebuilt only when it differs from the loaded one; not with `with_workload` false).
+void activate_cell(Experiment& e, size_t i, bool with_workload = true);
 
 // The cell an instance runs in: `cell` with the instance's own dispatch and dedup applied.
 ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance& instance);

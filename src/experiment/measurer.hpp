@@ -24,6 +24,12 @@ class Measurer {
   virtual void open(Experiment& e) { (void)e; }
   // What the measuring environment contributes to the provenance (collective for a run).
   virtual MeasurementProvenance prepare(Experiment& e) = 0;
+  // The provenance of a sweep cell (the running cell of `e`) given the first cell's; a model
+  // measurer derives it again (its rows and ranks follow the cell's system and topology).
+  virtual MeasurementProvenance prepare_cell(Experiment& e, const MeasurementProvenance& first) {
+    (void)e;
+    return first;
+  }
   // Fills `res`'s measurements (cubes, rows matrix, batches, deviation, predictions) for one
   // placed instance of `cell`. Throws Interrupted on a stop request and CheckFailed when the
   // correctness check fails, both after filling what was measured.

@@ -28,16 +28,6 @@ SystemModel counting_only_system() {
   return s;
 }
 
-MemoryConfig memory_config(const RunConfig& cfg) {
-  return {cfg.context_tokens, cfg.reserved_memory_gib, cfg.kv_dtype, cfg.expert_dtype,
-          cfg.model_preset.empty() ? 0 : model_preset(cfg.model_preset).num_layers};
-}
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 class ModelMeasurer final : public Measurer {
  public:
   MeasurementProvenance prepare(Experiment& e) override {
@@ -52,11 +42,14 @@ class ModelMeasurer final : public Measurer {
     p.hostnames.assign(R, local_hostname());
     p.rank_device.assign(R, "model:" + device);
     p.act_dtype = sys_.device.act_dtype;
-    p.dispatch_row_bytes = p.combine_row_bytes = sys_.row_bytes(e.cells.front().cfg.model);
+    p.dispatch_row_bytes = p.combine_row_bytes = sys_.row_bytes(e.cells.at(e.active_cell).cfg.model);
     p.system_model = sys_.name;
     return p;
   }
 
+  MeasurementProvenance prepare_cell(Experiment& e, const MeasurementProvenance&) override {
+    return prepare(e);
+  }
   void measure(const Experiment& e, const ExperimentCell& cell, const StrategyInstance& inst,
                const PlacementPlan& plan, StrategyResult& res) override;
 
@@ -68,6 +61,7 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
                             const StrategyInstance& inst, const PlacementPlan& plan,
                             StrategyResult& res) {
   (void)inst;
+  sys_ = e.system ? *e.system : counting_only_system();  // the running cell's
   const RunConfig& cfg = cell.cfg;
   const int R = e.topo.num_ranks(), L = cfg.model.num_layers, I = cfg.iterations;
   const bool predict = e.system.has_value();
@@ -84,7 +78,7 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   const auto mem = predict ? memory_spec(cfg.model, sys_, memory_config(cfg)) : std::nullopt;
   const MemoryFit fit = mem ? fit_batch(plan.placement, *mem, cfg.suite_path) : MemoryFit{};
   so.scale_to_tokens = fit.batch_tokens;
-  std::vector<double> thr_fit, thr_sim;
+  MemoryThroughput thr;
   std::vector<std::vector<LayerPrediction>> per_iter;
   for (int i = 0; i < I; ++i) {
     if (stop_requested()) throw Interrupted("stopped on request at batch " + std::to_string(i));
@@ -105,8 +99,7 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
     if (mem) {
       std::vector<LayerPrediction> scaled;
       for (const auto& sim : sims) scaled.push_back(sim.pred_scaled);
-      thr_fit.push_back(predicted_throughput(fit.batch_tokens, scaled));
-      thr_sim.push_back(predicted_throughput(res.batch_tokens.back(), preds));
+      thr.add(fit, res.batch_tokens.back(), scaled, preds);
     }
     per_iter.push_back(std::move(preds));
     if (e.progress) e.progress->iteration(i + 1, 0, I);
@@ -116,8 +109,8 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
     res.predicted = predicted_phase_times(per_iter);
     res.predicted_system_model = sys_.name;
   }
-  if (mem && !thr_fit.empty())
-    for (auto& n : memory_notes(fit, median_of(thr_fit), median_of(thr_sim))) res.notes.push_back(n);
+  if (mem)
+    for (auto& n : memory_notes(fit, thr)) res.notes.push_back(n);
 }
 
 }  // namespace

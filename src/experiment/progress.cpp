@@ -77,13 +77,6 @@ void ProgressReporter::clear() {
   line_shown_ = false;
 }
 
-void ProgressReporter::cell(const std::string& label, int index, int count) {
-  if (!s_.enabled) return;
-  clear();
-  std::fprintf(out_, "cell %s (%d/%d)\n", label.c_str(), index, count);
-  std::fflush(out_);
-}
-
 void ProgressReporter::strategy(const std::string& name, int index, int count) {
   name_ = name;
   index_ = index;

@@ -1,5 +1,5 @@
-// Progress of a run, simulate or place on the root process (issue 15): a line per sweep cell,
-// and inside a strategy a progress line (iteration i/N, elapsed, estimate). On a terminal the
+// Progress of a run, simulate or place on the root process (issue 15; the loop itself prints a
+// line per sweep cell and the console a line per strategy): inside a strategy a progress line (iteration i/N, elapsed, estimate). On a terminal the
 // line is rewritten in place (carriage return) at most every kTerminalInterval; in a batch log
 // (stderr not a terminal) a plain line at most every kLogInterval; `--quiet` prints none and
 // `--progress` prints plain lines at the terminal's cadence even into a log. Everything goes to
@@ -38,8 +38,6 @@ class ProgressReporter {
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
-  // A sweep cell starts (index from 1 of count): one line "cell LABEL (index/count)".
-  void cell(const std::string& label, int index, int count);
   // A strategy instance starts (index from 1 of count); its timer starts.
   void strategy(const std::string& name, int index, int count);
   // `completed` of warmup + iterations done in the current strategy: a line when due.

@@ -11,6 +11,7 @@
 #include "io/output_name.hpp"
 #include "io/config_loader.hpp"
 #include "io/provenance.hpp"
+#include "io/sweep.hpp"
 #include "io/system_file.hpp"
 #include "placement/registry.hpp"
 
@@ -62,8 +63,6 @@ void select_strategies(RunConfig& cfg, const std::string& list, const std::strin
   }
 }
 
-void apply_slots_option(RunConfig& cfg, const std::string& v);
-
 // The label of a run whose suite gives none: where it runs, never a fixed word.
 std::string default_system_label() {
   const char* cluster = std::getenv("SLURM_CLUSTER_NAME");
@@ -101,7 +100,8 @@ void apply_overrides(RunConfig& cfg, const ExperimentRequest& r) {
                                            std::max(eval_share, 0.05) * 1.1);
     if (cfg.workload.kind == "synthetic") cfg.workload.tokens = std::max(cfg.workload.tokens, need);
   }
-  apply_slots_option(cfg, r.slots);
+  if (!r.slots.empty()) apply_budget_text(cfg, r.slots, "--slots");
+  if (r.dedup >= 0) cfg.dedup = r.dedup != 0;
   if (!r.strategies.empty()) select_strategies(cfg, r.strategies, r.strategies_option);
   if (r.mode == ExperimentMode::kRun) {
     if (r.iterations > 0) cfg.iterations = r.iterations;
@@ -156,45 +156,6 @@ std::optional<SystemModel> resolve_system(RunConfig& cfg, const ExperimentReques
   return sys;
 }
 
-// --slots: "N" slots per rank, "+N" spare slots per rank, "N/layer" replicas per layer,
-// "NGiB" expert memory per rank. Replaces the suite's budget (the resolved config records it).
-void apply_slots_option(RunConfig& cfg, const std::string& v) {
-  if (v.empty()) return;
-  auto fail = [&] {
-    throw ConfigError("--slots: expected N (slots per rank), +N (spare slots per rank), N/layer "
-                      "(replicas per layer) or NGiB (expert memory per rank), got '" + v + "'");
-  };
-  auto number = [&](const std::string& t) {
-    size_t used = 0;
-    double x = 0;
-    try {
-      x = std::stod(t, &used);
-    } catch (const std::exception&) {
-      fail();
-    }
-    if (used != t.size() || !(x >= 0) || x > 1e9) fail();
-    return x;
-  };
-  auto integer = [&](const std::string& t) {
-    const double x = number(t);
-    if (x != static_cast<double>(static_cast<int>(x))) fail();
-    return static_cast<int>(x);
-  };
-  cfg.slots_per_rank = cfg.spare_slots_per_rank = cfg.replicas_per_layer = 0;
-  cfg.expert_memory_gib = 0;
-  const auto ends = [&](const std::string& suffix) {
-    return v.size() > suffix.size() && v.compare(v.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  if (v[0] == '+')
-    cfg.spare_slots_per_rank = integer(v.substr(1));
-  else if (ends("/layer"))
-    cfg.replicas_per_layer = integer(v.substr(0, v.size() - 6));
-  else if (ends("GiB"))
-    cfg.expert_memory_gib = number(v.substr(0, v.size() - 3));
-  else if ((cfg.slots_per_rank = integer(v)) < 1)
-    fail();
-}
-
 // Slots per rank on this topology: absolute (slots_per_rank, expert_memory_gib) or relative
 // (spare_slots_per_rank, replicas_per_layer: rescaled with the ranks), default ceil(E / R).
 int resolve_slots(const RunConfig& cfg, const Topology& topo) {
@@ -222,7 +183,8 @@ int resolve_slots(const RunConfig& cfg, const Topology& topo) {
 
 // One line on stderr when the strategies cannot differ much: no slot for a replica, or fewer
 // routed token copies per rank than experts (most experts see no token of a rank's batch).
-void warn_indistinguishable(const RunConfig& cfg, const Topology& topo, int slots) {
+void warn_indistinguishable(const RunConfig& cfg, const Topology& topo, int slots,
+                            const std::string& cell) {
   const ModelSpec& m = cfg.model;
   const int R = topo.num_ranks();
   const double copies_per_rank = static_cast<double>(cfg.workload.batch_tokens) * m.top_k / R;
@@ -235,8 +197,9 @@ void warn_indistinguishable(const RunConfig& cfg, const Topology& topo, int slot
           " tokens x top-" + std::to_string(m.top_k) + " / " + std::to_string(R) + " ranks < " +
           std::to_string(m.num_experts) + " experts)";
   if (!why.empty())
-    std::fprintf(stderr, "moebench: warning: %s: strategies may be indistinguishable: %s\n",
-                 cfg.suite_path.c_str(), why.c_str());
+    std::fprintf(stderr, "moebench: warning: %s%s: strategies may be indistinguishable: %s\n",
+                 cfg.suite_path.c_str(), cell.empty() ? "" : (" [" + cell + "]").c_str(),
+                 why.c_str());
 }
 
 // -o is refused when the file exists, unless --force or it is the file resumed: a results file
@@ -273,13 +236,41 @@ std::vector<StrategyInstance> resolve_instances(const RunConfig& cfg) {
   return out;
 }
 
-}  // namespace
+// The request a cell of a sweep stands for: the command's, with the cell's values as the
+// matching overrides (the single run with that knob set).
+ExperimentRequest with_axis_values(const ExperimentRequest& req,
+                                   const std::vector<std::pair<std::string, std::string>>& values) {
+  ExperimentRequest r = req;
+  for (const auto& [k, v] : values) {
+    if (k == "dispatch") r.dispatch = v;
+    if (k == "dedup") r.dedup = v == "true" ? 1 : 0;
+    if (k == "batch_tokens") r.batch_tokens = std::stoll(v);
+    if (k == "slots") r.slots = v;
+    if (k == "topology") r.topology = v;
+    if (k == "system") r.system_model = v;
+  }
+  return r;
+}
 
-Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolver& ranks) {
-  Experiment e;
-  e.request = req;
-  check_explicit_output(req);
-  RunConfig cfg = load_suite(req.suite);
+// A run measures on its MPI ranks with the suite's system: topology and system axes are for
+// the model.
+void check_sweep_mode(const RunConfig& cfg, ExperimentMode mode) {
+  if (mode != ExperimentMode::kRun) return;
+  for (const auto& a : cfg.sweep)
+    if (a.key == "topology" || a.key == "system")
+      throw ConfigError(cfg.suite_path + ": key 'sweep." + a.key +
+                        "': expected simulate or place (a run's topology is its MPI ranks and "
+                        "its system where it runs), got a run");
+}
+
+std::string workload_key(const RunConfig& cfg) {
+  return std::to_string(cfg.workload.batch_tokens) + "/" + std::to_string(cfg.workload.tokens);
+}
+
+// One cell: the suite with the request's overrides, its strategies, topology, system, slots.
+ExperimentCell resolve_cell(const RunConfig& base, const ExperimentRequest& req,
+                            const TopologyResolver& ranks) {
+  RunConfig cfg = base;
   apply_overrides(cfg, req);
   const bool model_only = req.mode != ExperimentMode::kRun;
   if (model_only) validate_model(cfg.model, req.suite + ": [model]");
@@ -287,21 +278,71 @@ Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolv
   cell.instances = resolve_instances(cfg);
   cell.dispatch = parse_dispatch_mode(cfg.dispatch, cfg.suite_path + ": key 'run.dispatch'");
   cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
-  e.topo = model_only ? model_topology(cfg, req, e.topology_source) : ranks(cfg, e.topology_source);
-  e.system = resolve_system(cfg, req);
+  cell.topo = model_only ? model_topology(cfg, req, cell.topology_source)
+                         : ranks(cfg, cell.topology_source);
+  if (!model_only && req.nodes > 0) cell.topology_source = "option";  // run --nodes N
+  cell.system = resolve_system(cfg, req);
   if (cfg.system.empty()) cfg.system = default_system_label();
-  e.slots_per_rank = resolve_slots(cfg, e.topo);
-  if (req.warn_rank0) warn_indistinguishable(cfg, e.topo, e.slots_per_rank);
-  e.workload = open_workload(cfg, cfg.model);
-  if (e.workload->num_batches() < 1)
-    throw ConfigError(req.suite + ": key 'workload': no evaluation batch");
-  e.batches = std::make_unique<BatchSource>(*e.workload, model_only ? kModelBatchBytes
-                                                                    : kRunBatchBytes);
+  cell.slots_per_rank = resolve_slots(cfg, cell.topo);
+  cell.workload_key = workload_key(cfg);
   cell.cfg = std::move(cfg);
-  e.cells.push_back(std::move(cell));
+  return cell;
+}
+
+}  // namespace
+
+Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolver& ranks) {
+  Experiment e;
+  e.request = req;
+  check_explicit_output(req);
+  RunConfig base = load_suite(req.suite);
+  for (const auto& text : req.sweep) merge_sweep_axis(base.sweep, parse_sweep_option(text));
+  check_sweep_mode(base, req.mode);
+  const auto combos = sweep_cells(base.sweep);
+  if (combos.size() > 1) e.sweep = base.sweep;
+  base.sweep.clear();
+  for (size_t i = 0; i < combos.size(); ++i) {
+    ExperimentCell cell = resolve_cell(base, with_axis_values(req, combos[i]), ranks);
+    if (combos.size() > 1) {
+      cell.name = "cell" + std::to_string(i);
+      cell.axes = combos[i];
+    }
+    if (req.warn_rank0) warn_indistinguishable(cell.cfg, cell.topo, cell.slots_per_rank, cell.label());
+    e.cells.push_back(std::move(cell));
+  }
+  // Every cell's workload is opened once here (bad input before any work); the first is kept.
+  for (size_t i = e.cells.size(); i-- > 0;) activate_cell(e, i);
   if (req.mode == ExperimentMode::kPlace) e.reference = "baseline";
   e.output = default_output(e);
   return e;
+}
+
+std::string ExperimentCell::label() const {
+  std::string s;
+  for (const auto& [k, v] : axes) s += (s.empty() ? "" : ", ") + k + "=" + v;
+  return s;
+}
+
+void activate_cell(Experiment& e, size_t i, bool with_workload) {
+  const ExperimentCell& cell = e.cells.at(i);
+  const bool model_only = e.request.mode != ExperimentMode::kRun;
+  e.active_cell = i;
+  e.topo = cell.topo;
+  e.topology_source = cell.topology_source;
+  e.slots_per_rank = cell.slots_per_rank;
+  e.system = cell.system;
+  const std::string& key = cell.workload_key;
+  if (!with_workload || (e.workload && key == e.workload_key)) return;
+  e.batches.reset();
+  e.workload.reset();
+  e.workload = open_workload(cell.cfg, cell.cfg.model);
+  if (e.workload->num_batches() < 1)
+    throw ConfigError(e.request.suite + ": key 'workload': no evaluation batch" +
+                      (cell.axes.empty() ? "" : " (cell " + cell.label() + ")"));
+  e.batches = std::make_unique<BatchSource>(*e.workload, model_only ? kModelBatchBytes
+                                                                    : kRunBatchBytes);
+  e.workload_key = key;
+  e.workload_provenance[key] = e.workload->provenance();
 }
 
 }  // namespace moeb

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/memory_model.hpp"
 #include "platform/mpi_env.hpp"
 #include "runtime/backend.hpp"
 #include "runtime/backend_factory.hpp"
@@ -35,8 +36,8 @@ class RuntimeMeasurer final : public Measurer {
  private:
   HarnessOptions harness_options(const ExperimentCell& cell, const StrategyInstance& inst,
                                  const Experiment& e) const;
-  void predict(const Experiment& e, const ExperimentCell& cell, BatchRouter& router,
-               StrategyResult& res) const;
+  void predict(const Experiment& e, const ExperimentCell& cell, const PlacementPlan& plan,
+               BatchRouter& router, StrategyResult& res) const;
 
   MPI_Comm comm_;
   int rank_;
@@ -112,9 +113,11 @@ HarnessOptions RuntimeMeasurer::harness_options(const ExperimentCell& cell,
   return ho;
 }
 
-// Predicted phase times of the measured batches, from the routed batches the harness used.
+// Predicted phase times of the measured batches, from the routed batches the harness used;
+// with the memory model's settings, also the batch that fits and the predicted throughput there.
 void RuntimeMeasurer::predict(const Experiment& e, const ExperimentCell& cell,
-                              BatchRouter& router, StrategyResult& res) const {
+                              const PlacementPlan& plan, BatchRouter& router,
+                              StrategyResult& res) const {
   SimulateOptions so;
   so.dispatch = cell.dispatch;
   so.dedup = dedup_;
@@ -123,15 +126,25 @@ void RuntimeMeasurer::predict(const Experiment& e, const ExperimentCell& cell,
   // file's activation size.
   so.dispatch_row_bytes = backend_->dispatch_row_bytes();
   so.combine_row_bytes = backend_->combine_row_bytes();
+  const auto mem = memory_spec(cell.cfg.model, *e.system, memory_config(cell.cfg));
+  const MemoryFit fit = mem ? fit_batch(plan.placement, *mem, cell.cfg.suite_path) : MemoryFit{};
+  so.scale_to_tokens = fit.batch_tokens;
+  MemoryThroughput thr;
   std::vector<std::vector<LayerPrediction>> per_iter;
-  for (int64_t b : res.batch_index) {
-    std::vector<LayerPrediction> preds;
-    for (const auto& ls : simulate_routed(*e.system, cell.cfg.model, e.topo, router.get(b), so))
+  for (size_t i = 0; i < res.batch_index.size(); ++i) {
+    std::vector<LayerPrediction> preds, scaled;
+    for (const auto& ls :
+         simulate_routed(*e.system, cell.cfg.model, e.topo, router.get(res.batch_index[i]), so)) {
       preds.push_back(ls.pred);
+      scaled.push_back(ls.pred_scaled);
+    }
+    if (mem) thr.add(fit, res.batch_tokens[i], scaled, preds);
     per_iter.push_back(std::move(preds));
   }
   res.predicted = predicted_phase_times(per_iter);
   res.predicted_system_model = e.system->name;
+  if (mem)
+    for (auto& n : memory_notes(fit, thr)) res.notes.push_back(n);
 }
 
 void RuntimeMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
@@ -146,7 +159,7 @@ void RuntimeMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
               e.batches->num_batches(), ho, res);
   if (!root()) return;
   res.routing_deviation = router.deviation(res.batch_index);
-  if (e.system) predict(e, cell, router, res);
+  if (e.system) predict(e, cell, plan, router, res);
 }
 
 bool RuntimeMeasurer::failed_anywhere(const std::string& error) {

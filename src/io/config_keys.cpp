@@ -158,7 +158,8 @@ const std::vector<ConfigKey>& config_keys() {
 
 const std::vector<std::string>& config_tables() {
   static const std::vector<std::string> t = {"suite", "model",  "topology", "workload", "placement",
-                                             "run",   "timing", "check",    "system",   "strategy", "variant"};
+                                             "run",   "timing", "check",    "system",   "strategy", "variant",
+                                             "sweep"};
   return t;
 }
 

@@ -22,6 +22,7 @@
 #include "core/run_types.hpp"
 #include "io/config_format.hpp"
 #include "io/config_keys.hpp"
+#include "io/sweep.hpp"
 #include "placement/registry.hpp"
 
 namespace moeb {
@@ -58,6 +59,7 @@ class Loader {
   void load_option(const std::string& where, const std::string& o, const toml::node& ov,
                    std::map<std::string, OptionValue>& out);
   void load_variant_tables(const toml::table& t);
+  void load_sweep_table(const toml::table& t);
   void load_variant(const std::string& name, const toml::node& value);
   bool is_variant(const std::string& n) const;
   void load_strategy_list(const toml::node& v);
@@ -317,6 +319,50 @@ void Loader::load_variant_tables(const toml::table& t) {
   for (auto&& [key, value] : t) load_variant(std::string(key.str()), value);
 }
 
+// [sweep]: KEY = [values] for the keys of io/sweep.hpp; each value checked as its axis expects.
+void Loader::load_sweep_table(const toml::table& t) {
+  // Axes in file order (the first varies slowest), not toml++'s key order.
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (auto&& [key, value] : t) entries.emplace_back(&key, &value);
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto &x = a.first->source().begin, &y = b.first->source().begin;
+    return x.line != y.line ? x.line < y.line : x.column < y.column;
+  });
+  for (const auto& [kp, vp] : entries) {
+    const toml::key& key = *kp;
+    const toml::node& value = *vp;
+    const std::string k(key.str());
+    const std::string dotted = "sweep." + k;
+    where_[dotted] = value.source();
+    const std::string unknown = sweep_value_error(k, "");
+    if (unknown.rfind("unknown", 0) == 0) fail(key.source(), unknown);
+    const auto* a = value.as_array();
+    if (!a || a->empty()) fail_key(dotted, "a non-empty array of values", describe(value));
+    SweepAxis axis{k, {}};
+    for (const auto& e : *a) {
+      std::string v;
+      if (k == "dedup" && e.as_boolean())
+        v = e.as_boolean()->get() ? "true" : "false";
+      else if ((k == "batch_tokens" || k == "slots") && e.as_integer())
+        v = std::to_string(e.as_integer()->get());
+      else if (k != "dedup" && k != "batch_tokens" && e.as_string())
+        v = e.as_string()->get();
+      else
+        fail(e.source(), "key '" + dotted + "': expected " +
+                             (k == "dedup"          ? std::string("true or false")
+                              : k == "batch_tokens" ? std::string("integers")
+                                                    : std::string("strings")) +
+                             ", got " + describe(e));
+      const std::string err = sweep_value_error(k, v);
+      if (!err.empty()) fail(e.source(), "key '" + dotted + "': " + err);
+      if (std::find(axis.values.begin(), axis.values.end(), v) != axis.values.end())
+        fail(e.source(), "key '" + dotted + "': value " + quote_toml(v) + " repeats");
+      axis.values.push_back(v);
+    }
+    cfg_.sweep.push_back(std::move(axis));
+  }
+}
+
 void Loader::check_model() {
   if (!given("model"))
     fail({},
@@ -442,7 +488,9 @@ RunConfig Loader::load() {
   for (const auto& name : tables) {
     const toml::node* t = root_.get(name);
     if (!t || name == "variant") continue;
-    if (name == "strategy")
+    if (name == "sweep")
+      load_sweep_table(*t->as_table());
+    else if (name == "strategy")
       load_strategy_tables(*t->as_table());
     else
       load_table(name, *t->as_table());

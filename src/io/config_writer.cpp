@@ -125,6 +125,14 @@ std::string config_to_toml(const RunConfig& cfg_in) {
     for (const auto& [name, value] : r.options.values())
       out << name << " = " << format_toml_option(value) << "\n";
   }
+  if (!cfg.sweep.empty()) out << "\n[sweep]\n";
+  for (const auto& a : cfg.sweep) {
+    const bool bare = a.key == "dedup" || a.key == "batch_tokens";  // booleans, integers
+    out << a.key << " = [";
+    for (size_t i = 0; i < a.values.size(); ++i)
+      out << (i ? ", " : "") << (bare ? a.values[i] : quote_toml(a.values[i]));
+    out << "]\n";
+  }
   return out.str();
 }
 

@@ -35,10 +35,16 @@ class Reader {
   void read_placement(hid_t g, const std::string& base, StrategyResult& s) const;
   void read_measured(hid_t g, const std::string& base, StrategyResult& s) const;
   StrategyResult read_strategy(hid_t strategies, const std::string& name) const;
+  void read_attrs(hid_t obj, const std::string& where, std::map<std::string, std::string>& strs,
+                  std::map<std::string, double>& nums) const;
+  void read_cells(RunResult& r) const;
+  // The cell a strategy group names (attribute `cell`): its dimensions replace the root's.
+  void enter_cell(const RunResult& r, hid_t strategies, const std::string& name, std::string& cell);
 
   hid_t file_;
   std::string path_;
   int64_t L_ = -1, R_ = -1, E_ = -1;  // from the root attributes; -1 = absent (bounded by limits)
+  int64_t root_R_ = -1;               // the root's R_ (a sweep cell may have its own)
 };
 
 std::string shape_text(const std::vector<int64_t>& want) {
@@ -200,6 +206,71 @@ void Reader::read_measured(hid_t g, const std::string& base, StrategyResult& s) 
   }
 }
 
+void Reader::read_attrs(hid_t obj, const std::string& where,
+                        std::map<std::string, std::string>& strs,
+                        std::map<std::string, double>& nums) const {
+  for (const auto& name : h5::attr_names(obj)) {
+    if (name == "axes" || name == "values") continue;  // string lists, read by the caller
+    switch (h5::attr_class(obj, name)) {
+      case h5::AttrClass::kString:
+        strs[name] = str_attr(obj, name.c_str(), where);
+        break;
+      case h5::AttrClass::kInt:
+        nums[name] = static_cast<double>(h5::read_attr_int(obj, name));
+        break;
+      case h5::AttrClass::kFloat:
+        nums[name] = h5::read_attr_float(obj, name);
+        break;
+      case h5::AttrClass::kOther:
+        break;
+    }
+  }
+}
+
+// /cells of a sweep (results_schema/README.md): one ResultCell per group, in `order`.
+void Reader::read_cells(RunResult& r) const {
+  if (!h5::exists(file_, "cells")) return;
+  Handle cells = h5::open_group(file_, "cells");
+  const auto order =
+      h5::has_attr(cells, "order") ? h5::read_attr_str_list(cells, "order") : h5::child_names(cells);
+  for (const auto& id : order) {
+    const std::string where = "/cells/" + id;
+    if (!h5::exists(cells, id)) bad(where, "listed in /cells attribute 'order' but missing");
+    Handle g = h5::open_group(cells, id);
+    ResultCell c;
+    c.id = id;
+    read_attrs(g, where, c.attrs_str, c.attrs_num);
+    const auto keys = h5::has_attr(g, "axes") ? h5::read_attr_str_list(g, "axes")
+                                              : std::vector<std::string>{};
+    const auto values = h5::has_attr(g, "values") ? h5::read_attr_str_list(g, "values")
+                                                  : std::vector<std::string>{};
+    if (keys.size() != values.size())
+      bad(where, "attributes 'axes' and 'values' differ in length");
+    for (size_t i = 0; i < keys.size(); ++i) c.axes.emplace_back(keys[i], values[i]);
+    c.config_toml = c.attrs_str["config_toml"];
+    for (const char* k : {"config_toml", "axes", "values", "label"}) c.attrs_str.erase(k);
+    r.cells.push_back(std::move(c));
+  }
+}
+
+void Reader::enter_cell(const RunResult& r, hid_t strategies, const std::string& name,
+                        std::string& cell) {
+  R_ = root_R_;
+  Handle g = h5::open_group(strategies, name);
+  cell = str_attr(g, "cell", "/strategies/" + name);
+  if (cell.empty()) return;
+  const ResultCell* c = r.find_cell(cell);
+  const std::string suffix = "@" + cell;
+  if (!c) bad("/strategies/" + name + " attribute 'cell'", "no group /cells/" + cell);
+  if (name.size() <= suffix.size() ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    bad("/strategies/" + name, "a strategy of cell " + cell + " is named NAME" + suffix);
+  RunResult dims;
+  dims.attrs_num = c->attrs_num;
+  const int64_t ranks = root_dim(dims, "num_ranks", limits::kMaxRanks);
+  if (ranks > 0) R_ = ranks;
+}
+
 StrategyResult Reader::read_strategy(hid_t strategies, const std::string& name) const {
   StrategyResult s;
   s.name = name;
@@ -249,11 +320,22 @@ StrategyResult Reader::read_strategy(hid_t strategies, const std::string& name) 
 RunResult Reader::read() {
   RunResult r;
   read_root(r);
+  read_cells(r);
   if (h5::exists(file_, "strategies")) {
     Handle st = h5::open_group(file_, "strategies");
     const auto order =
         h5::has_attr(st, "order") ? h5::read_attr_str_list(st, "order") : h5::child_names(st);
-    for (const auto& name : order) r.strategies.push_back(read_strategy(st, name));
+    root_R_ = R_;
+    for (const auto& name : order) {
+      std::string cell;
+      enter_cell(r, st, name, cell);
+      r.strategies.push_back(read_strategy(st, name));
+      if (!cell.empty()) {
+        r.strategies.back().cell = cell;
+        r.strategies.back().name = name.substr(0, name.size() - cell.size() - 1);
+      }
+    }
+    R_ = root_R_;
   }
   return r;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <vector>
 
 #include "core/error.hpp"
@@ -20,20 +21,50 @@ namespace {
 using h5::Handle;
 
 
-void write_root(hid_t file, const RunResult& r) {
-  h5::write_attr(file, "schema_version", static_cast<int64_t>(kResultsSchemaVersion));
-  for (const auto& [k, v] : r.attrs_str) {
+// Attributes typed as the root attribute table says (integers as integers).
+void write_attrs(hid_t obj, const std::map<std::string, std::string>& strs,
+                 const std::map<std::string, double>& nums) {
+  for (const auto& [k, v] : strs) {
     if (k == "schema_version" || k == "config_toml") continue;
-    h5::write_attr(file, k, v);
+    h5::write_attr(obj, k, v);
   }
-  for (const auto& [k, v] : r.attrs_num) {
+  for (const auto& [k, v] : nums) {
     if (k == "schema_version") continue;
     const auto* spec = find_root_attribute(k);
     if (spec && spec->type == AttrType::kInt)
-      h5::write_attr(file, k, static_cast<int64_t>(std::llround(v)));
+      h5::write_attr(obj, k, static_cast<int64_t>(std::llround(v)));
     else
-      h5::write_attr(file, k, v);
+      h5::write_attr(obj, k, v);
   }
+}
+
+// /cells/<id> of a sweep: axis keys and values, the cell's config and differing attributes.
+void write_cells(hid_t file, const RunResult& r) {
+  if (r.cells.empty()) return;
+  Handle cells = h5::create_group(file, "cells");
+  std::vector<std::string> order;
+  for (const auto& c : r.cells) {
+    if (c.id.empty() || c.id.find('/') != std::string::npos || c.id.find('@') != std::string::npos)
+      throw Error("cell id '" + c.id + "' is empty or contains '/' or '@'");
+    order.push_back(c.id);
+    Handle g = h5::create_group(cells, c.id);
+    std::vector<std::string> keys, values;
+    for (const auto& [k, v] : c.axes) {
+      keys.push_back(k);
+      values.push_back(v);
+    }
+    h5::write_attr(g, "axes", keys);
+    h5::write_attr(g, "values", values);
+    h5::write_attr(g, "label", c.label());
+    h5::write_attr(g, "config_toml", c.config_toml);
+    write_attrs(g, c.attrs_str, c.attrs_num);
+  }
+  h5::write_attr(cells, "order", order);
+}
+
+void write_root(hid_t file, const RunResult& r) {
+  h5::write_attr(file, "schema_version", static_cast<int64_t>(kResultsSchemaVersion));
+  write_attrs(file, r.attrs_str, r.attrs_num);
   if (!r.attrs_str.count("status")) h5::write_attr(file, "status", std::string("running"));
   h5::write_attr(file, "config_toml", r.config_toml);
 
@@ -43,6 +74,7 @@ void write_root(hid_t file, const RunResult& r) {
   h5::write_dataset(prov, "rank_node", {nodes.size()}, nodes.data(), "1");
   h5::write_dataset(prov, "rank_device", r.rank_device);
   h5::write_dataset(prov, "env", r.env);
+  write_cells(file, r);
 }
 
 void write_placement(hid_t g, const StrategyResult& s) {
@@ -130,6 +162,7 @@ void write_strategy_contents(hid_t g, const StrategyResult& s) {
   h5::write_attr(g, "options", s.options);
   h5::write_attr(g, "strategy", s.strategy.empty() ? s.name : s.strategy);
   h5::write_attr(g, "run_overrides", s.run_overrides);
+  if (!s.cell.empty()) h5::write_attr(g, "cell", s.cell);
   h5::write_attr(g, "replica_policy", s.replica_policy);
   h5::write_attr(g, "route_transform", s.route_transform);
   h5::write_attr(g, "routing_deviation", s.routing_deviation);
@@ -163,12 +196,13 @@ void check_strategy_name(const std::string& name, const std::vector<std::string>
 // nowhere, then linked under its name, and `order` (the list readers follow) is rewritten last.
 // Until that point the file on disk still lists only the strategies before `s`.
 void append_strategy(hid_t file, const StrategyResult& s, std::vector<std::string>& order) {
-  check_strategy_name(s.name, order);
+  const std::string key = result_key(s);
+  check_strategy_name(key, order);
   Handle g = h5::create_unlinked_group(file);
   write_strategy_contents(g, s);
   Handle st = h5::open_group(file, "strategies");
-  h5::link(g, st, s.name);
-  order.push_back(s.name);
+  h5::link(g, st, key);
+  order.push_back(key);
   h5::write_attr(st, "order", order);
 }
 
@@ -209,8 +243,8 @@ void write_results(const std::string& path, const RunResult& r) {
   try {
     std::vector<std::string> order;
     for (const auto& s : r.strategies) {
-      check_strategy_name(s.name, order);  // before any file is created
-      order.push_back(s.name);
+      check_strategy_name(result_key(s), order);  // before any file is created
+      order.push_back(result_key(s));
     }
     order.clear();
     create_file(path, r, order);

@@ -22,7 +22,7 @@ bool is_finished_status(const std::string& status) {
 std::set<std::string> completed_strategies(const RunResult& previous) {
   std::set<std::string> done;
   for (const auto& s : previous.strategies) {
-    if (is_finished(s.status)) done.insert(s.name);
+    if (is_finished(s.status)) done.insert(result_key(s));
   }
   return done;
 }
@@ -246,8 +246,8 @@ std::vector<StrategyResult> merge_resumed(const std::vector<std::string>& planne
                                           const std::vector<StrategyResult>& previous,
                                           const std::vector<StrategyResult>& fresh) {
   std::map<std::string, const StrategyResult*> from_fresh, from_previous;
-  for (const auto& s : fresh) from_fresh.emplace(s.name, &s);  // first occurrence wins
-  for (const auto& s : previous) from_previous.emplace(s.name, &s);
+  for (const auto& s : fresh) from_fresh.emplace(result_key(s), &s);  // first occurrence wins
+  for (const auto& s : previous) from_previous.emplace(result_key(s), &s);
 
   std::vector<StrategyResult> merged;
   std::set<std::string> taken;
@@ -263,8 +263,8 @@ std::vector<StrategyResult> merge_resumed(const std::vector<std::string>& planne
     taken.insert(name);
   };
   for (const auto& name : planned) take(name);
-  for (const auto& s : previous) take(s.name);  // not planned this time: kept
-  for (const auto& s : fresh) take(s.name);     // run though not planned (defensive)
+  for (const auto& s : previous) take(result_key(s));  // not planned this time: kept
+  for (const auto& s : fresh) take(result_key(s));     // run though not planned (defensive)
   return merged;
 }
 

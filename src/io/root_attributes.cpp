@@ -28,7 +28,7 @@ const std::vector<RootAttributeSpec>& root_attributes() {
       {"num_ranks", T::kInt, true, "MPI ranks"},
       {"num_nodes", T::kInt, true, "nodes"},
       {"topology", T::kString, false, "nodes x ranks per node"},
-      {"topology_source", T::kString, false, "mpi | suite"},
+      {"topology_source", T::kString, false, "mpi | suite | option"},
       {"model_preset", T::kString, false, "model preset name"},
       {"num_experts", T::kInt, true, "routed experts per layer"},
       {"top_k", T::kInt, true, "experts per token"},

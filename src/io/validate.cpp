@@ -90,10 +90,13 @@ class Validator {
   void check_measured_rank(const std::string& mbase, const Measured& d, size_t i, size_t l,
                            size_t r);
   void check_failed(hid_t g, const std::string& base);
+  void check_cells();
+  bool enter_cell(hid_t g, const std::string& name, const std::string& base);
 
   hid_t file_;
   Failures& f_;
-  RootInfo root_;
+  RootInfo root_, file_root_;  // root_: the strategy's cell's (the file's without a sweep)
+  std::set<std::string> cells_;
 };
 
 void Validator::check_root() {
@@ -380,9 +383,60 @@ void Validator::check_failed(hid_t g, const std::string& base) {
   if (h5::exists(g, "measured")) check_measured(g, base);
 }
 
+// /cells of a sweep: `order` lists the groups; each has axes and values of one length.
+void Validator::check_cells() {
+  if (!h5::exists(file_, "cells")) return;
+  Handle cells = h5::open_group(file_, "cells");
+  const auto groups = h5::child_names(cells);
+  const auto order = h5::has_attr(cells, "order") ? h5::read_attr_str_list(cells, "order")
+                                                  : std::vector<std::string>{};
+  const std::set<std::string> gs(groups.begin(), groups.end()), os(order.begin(), order.end());
+  if (gs != os || os.size() != order.size())
+    f_.add("/cells attribute 'order'", 3, "order lists the groups",
+           "order has " + std::to_string(order.size()) + " entries for " +
+               std::to_string(groups.size()) + " groups, or names differ");
+  for (const auto& id : groups) {
+    Handle c = h5::open_group(cells, id);
+    const bool ok = h5::has_attr(c, "axes") && h5::has_attr(c, "values") &&
+                    h5::read_attr_str_list(c, "axes").size() ==
+                        h5::read_attr_str_list(c, "values").size();
+    if (!ok)
+      f_.add("/cells/" + id, 3, "a cell names its axes and values", "missing or of unequal length");
+    cells_.insert(id);
+  }
+}
+
+// A strategy of a sweep cell (attribute `cell`): it is named NAME@CELL, the cell exists, and its
+// ranks, slots and row sizes replace the root's. False (failure recorded) when not.
+bool Validator::enter_cell(hid_t g, const std::string& name, const std::string& base) {
+  root_ = file_root_;
+  if (!h5::has_attr(g, "cell")) return true;
+  const std::string cell = h5::read_attr_str(g, "cell");
+  const std::string suffix = "@" + cell;
+  if (!cells_.count(cell) || name.size() <= suffix.size() ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    f_.add(base + " attribute 'cell'", 3, "a cell's strategy is NAME@CELL of a /cells group",
+           "cell '" + cell + "'");
+    return false;
+  }
+  Handle c = h5::open_group(h5::open_group(file_, "cells"), cell);
+  root_.num_ranks = int_attr_or(c, "num_ranks", root_.num_ranks);
+  root_.slots_per_rank = int_attr_or(c, "slots_per_rank", root_.slots_per_rank);
+  root_.dispatch_row_bytes = int_attr_or(c, "dispatch_row_bytes", root_.dispatch_row_bytes);
+  root_.combine_row_bytes = int_attr_or(c, "combine_row_bytes", root_.combine_row_bytes);
+  if (root_.num_ranks < 1 || root_.num_ranks > limits::kMaxRanks) {
+    f_.add("/cells/" + cell + " attribute 'num_ranks'", 2, "required root attribute",
+           std::to_string(root_.num_ranks) + " outside [1, " + std::to_string(limits::kMaxRanks) +
+               "] (documented limit)");
+    return false;
+  }
+  return true;
+}
+
 void Validator::check_strategy(hid_t strategies, const std::string& name) {
   const std::string base = "/strategies/" + name;
   Handle g = h5::open_group(strategies, name);
+  if (!enter_cell(g, name, base)) return;
   std::string status;
   if (h5::has_attr(g, "status") && h5::attr_class(g, "status") == h5::AttrClass::kString)
     status = h5::read_attr_str(g, "status");
@@ -409,6 +463,8 @@ void Validator::check_strategy(hid_t strategies, const std::string& name) {
 
 int Validator::run() {
   check_root();
+  file_root_ = root_;
+  check_cells();
   if (!h5::exists(file_, "strategies")) {
     f_.add("/strategies", 3, "order lists the groups", "missing");
     return 0;

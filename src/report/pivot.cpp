@@ -26,10 +26,23 @@ bool builtin_dim(const std::string& d) {
   return d == "strategy" || d == "system" || d == "label" || d == "metric";
 }
 
+// A sweep cell's row: its strategy name, its sweep.<axis> values ("(none)" for rows outside
+// any cell) and the configuration keys the cell sets (docs/REPORT.md "Sweeps").
+void add_cell_dims(const ReportGroup& g, const std::string& row,
+                   std::map<std::string, std::string>& dims) {
+  for (const auto& d : g.cell_dims) dims[d] = "(none)";
+  auto it = g.row_dims.find(row);
+  if (it == g.row_dims.end()) return;
+  for (const auto& [k, v] : it->second) dims[k] = v;
+}
+
 std::vector<Record> records_of(const Report& rep, const ReportGroup& g) {
   std::set<std::string> keys;
   for (const auto& sys : g.systems)
     for (const auto& [k, v] : sys.fingerprint.keys) keys.insert(k);
+  for (const auto& [row, dims] : g.row_dims)
+    for (const auto& [k, v] : dims)
+      if (!builtin_dim(k)) keys.insert(k);
   std::vector<Record> out;
   for (const auto& name : g.strategies)
     for (const auto& sys : g.systems) {
@@ -44,6 +57,7 @@ std::vector<Record> records_of(const Report& rep, const ReportGroup& g) {
           auto kv = sys.fingerprint.keys.find(k);
           r.dims[k] = kv == sys.fingerprint.keys.end() ? "(absent)" : kv->second;
         }
+        add_cell_dims(g, name, r.dims);
         out.push_back(std::move(r));
       }
     }
@@ -55,15 +69,24 @@ void check_dims(const std::vector<std::string>& dims, const char* option,
   for (const auto& d : dims) {
     if (builtin_dim(d) || (!recs.empty() && recs.front().dims.count(d))) continue;
     throw ConfigError(std::string(option) + ": unknown dimension '" + d +
-                      "' (expected strategy, system, label, metric or a configuration key of "
-                      "the files, such as model.hidden or run.dispatch)");
+                      "' (expected strategy, system, label, metric, a sweep axis such as "
+                      "sweep.dispatch, or a configuration key of the files, such as model.hidden "
+                      "or run.dispatch)");
   }
 }
 
 // The effective row and column dimensions of the layout.
-std::pair<std::vector<std::string>, std::vector<std::string>> layout_dims(const PivotOptions& p) {
-  std::vector<std::string> rows = p.rows.empty() ? std::vector<std::string>{"strategy"} : p.rows;
+// Default rows: strategy, then the sweep axes that --cols does not name (one row per (cell,
+// strategy)).
+std::pair<std::vector<std::string>, std::vector<std::string>> layout_dims(
+    const PivotOptions& p, const std::vector<std::string>& cell_dims) {
   std::vector<std::string> cols = p.cols.empty() ? std::vector<std::string>{"system"} : p.cols;
+  std::vector<std::string> rows = p.rows;
+  if (rows.empty()) {
+    rows = {"strategy"};
+    for (const auto& d : cell_dims)
+      if (std::find(cols.begin(), cols.end(), d) == cols.end()) rows.push_back(d);
+  }
   for (const auto& d : rows)
     if (std::find(cols.begin(), cols.end(), d) != cols.end())
       throw ConfigError("--rows and --cols both name '" + d + "'");
@@ -196,7 +219,7 @@ PivotTable build_pivot(const Report& rep, const ReportGroup& g) {
   const std::vector<Record> recs = records_of(rep, g);
   check_dims(rep.pivot.rows, "--rows", recs);
   check_dims(rep.pivot.cols, "--cols", recs);
-  const auto [rows, cols] = layout_dims(rep.pivot);
+  const auto [rows, cols] = layout_dims(rep.pivot, g.cell_dims);
   const Ranks ranks = value_ranks(recs);
   PivotTable t;
   t.row_dims = rows;

@@ -1,4 +1,5 @@
 // CSV and JSON: one row per (group, system, strategy, metric, layer) for further analysis.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -75,12 +76,32 @@ nlohmann::ordered_json json_num(const Stat* st, double Stat::*field) {
   return st->*field;
 }
 
+// The sweep axes of every group (docs/REPORT.md "Sweeps"), in order of first appearance.
+std::vector<std::string> sweep_dims(const Report& rep) {
+  std::vector<std::string> out;
+  for (const auto& g : rep.groups)
+    for (const auto& d : g.cell_dims)
+      if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(d);
+  return out;
+}
+
+// A row's value of sweep axis `dim` ("" outside a sweep cell).
+std::string sweep_value(const Row& r, const std::string& dim) {
+  auto it = r.group->row_dims.find(*r.strategy);
+  if (it == r.group->row_dims.end()) return "";
+  auto jt = it->second.find(dim);
+  return jt == it->second.end() ? "" : jt->second;
+}
+
 }  // namespace
 
 std::string render_csv(const Report& rep) {
   std::ostringstream out;
+  const auto dims = sweep_dims(rep);  // extra columns only for files with sweep cells
   out << "suite,model,system,kind,strategy,status,layer,metric,unit,value,min,max,files,notes,lo,"
-         "hi,config\n";
+         "hi,config";
+  for (const auto& d : dims) out << "," << csv_field(d);
+  out << "\n";
   for_each_row(rep, [&](const Row& r) {
     const bool has = r.stat && r.stat->n > 0;
     out << csv_field(r.group->suite) << "," << csv_field(r.group->model) << ","
@@ -90,7 +111,9 @@ std::string render_csv(const Report& rep) {
         << (has ? num(r.stat->median) : "") << "," << (has ? num(r.stat->min) : "") << ","
         << (has ? num(r.stat->max) : "") << "," << (r.stat ? r.stat->n : 0) << ","
         << csv_field(cell_notes(*r.group, *r.cell)) << "," << (has ? num(r.stat->lo) : "") << ","
-        << (has ? num(r.stat->hi) : "") << "," << r.system->fingerprint.short_hash() << "\n";
+        << (has ? num(r.stat->hi) : "") << "," << r.system->fingerprint.short_hash();
+    for (const auto& d : dims) out << "," << csv_field(sweep_value(r, d));
+    out << "\n";
   });
   return out.str();
 }
@@ -146,6 +169,11 @@ std::string render_json(const Report& rep) {
     row["hi"] = json_num(r.stat, &Stat::hi);
     row["files"] = r.stat ? r.stat->n : 0;
     row["notes"] = cell_notes(*r.group, *r.cell);
+    if (r.group->row_dims.count(*r.strategy)) {
+      J sweep = J::object();
+      for (const auto& d : r.group->cell_dims) sweep[d] = sweep_value(r, d);
+      row["sweep"] = std::move(sweep);
+    }
     doc["rows"].push_back(std::move(row));
   });
   return doc.dump(1) + "\n";

@@ -212,6 +212,42 @@ std::string host_warning(const RunResult& run, const std::string& path) {
   return buf;
 }
 
+// The row of a strategy: its name, or "NAME [axis=value, ...]" in a sweep cell.
+std::string row_name(const StrategyResult& s, const RunResult& run) {
+  if (s.cell.empty()) return s.name;
+  const ResultCell* c = run.find_cell(s.cell);
+  return s.name + " [" + (c ? c->label() : s.cell) + "]";
+}
+
+// The dimensions of every sweep cell of a file (by cell id): sweep.<axis> = value, and each
+// configuration key whose value in the cell differs from the file's fingerprint `fp` (the
+// cell's own topology, slots, dispatch ...). Adds the axes to g.cell_dims.
+std::map<std::string, std::map<std::string, std::string>> cell_row_dims(const ReportInput& in,
+                                                                        const Fingerprint& fp,
+                                                                        ReportGroup& g) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  for (const auto& c : in.run.cells) {
+    RunResult view = in.run;  // the root as the cell sees it
+    view.strategies.clear();
+    view.cells.clear();
+    for (const auto& [k, v] : c.attrs_str) view.attrs_str[k] = v;
+    for (const auto& [k, v] : c.attrs_num) view.attrs_num[k] = v;
+    if (!c.config_toml.empty()) view.config_toml = c.config_toml;
+    auto& dims = out[c.id];
+    for (const auto& [k, v] : config_fingerprint(view, in.path).keys) {
+      auto it = fp.keys.find(k);
+      if (it == fp.keys.end() || it->second != v) dims[k] = v;
+    }
+    for (const auto& [axis, v] : c.axes) {
+      const std::string d = "sweep." + axis;
+      dims[d] = v;
+      if (std::find(g.cell_dims.begin(), g.cell_dims.end(), d) == g.cell_dims.end())
+        g.cell_dims.push_back(d);
+    }
+  }
+  return out;
+}
+
 // Builds the report file by file, then fills every group's cells.
 class Builder {
  public:
@@ -327,17 +363,21 @@ std::vector<Sample> Builder::file_samples(ReportGroup& g, const ReportInput& in,
     smp.figures = compute_figures(s, ctx);
     out.push_back(std::move(smp));
   }
-  const StrategyFigures* base = nullptr;
+  // The reference of each sweep cell is that cell's ("" = the file without a sweep).
+  std::map<std::string, const StrategyFigures*> base;
   for (const auto& smp : out) {
     if (smp.result->name != opt_.baseline) continue;
     reference_seen_ = true;
-    if (smp.figures.has_data) base = &smp.figures;
+    if (smp.figures.has_data) base[smp.result->cell] = &smp.figures;
   }
-  if (!base && !run.strategies.empty())
+  if (base.empty() && !run.strategies.empty())
     g.notes.push_back(in.path + " (system " + label + "): no measured " + opt_.baseline +
                       "; ratio columns are n/a");
   const StrategyFigures empty;
-  for (auto& smp : out) add_baseline_ratios(smp.figures, base ? *base : empty);
+  for (auto& smp : out) {
+    auto it = base.find(smp.result->cell);
+    add_baseline_ratios(smp.figures, it != base.end() ? *it->second : empty);
+  }
   return out;
 }
 
@@ -350,10 +390,17 @@ void Builder::add_file(const ReportInput& in) {
   g.systems[ci].paths.push_back(in.path);
   const std::string label = g.systems[ci].label;
   add_file_notes(g, in, label);
+  const auto cell_rows = cell_row_dims(in, g.systems[ci].fingerprint, g);
   for (auto& smp : file_samples(g, in, label, expert_bytes)) {
-    const std::string& name = smp.result->name;
+    const std::string name = row_name(*smp.result, in.run);
     if (std::find(g.strategies.begin(), g.strategies.end(), name) == g.strategies.end())
       g.strategies.push_back(name);
+    if (!smp.result->cell.empty()) {
+      auto dims = cell_rows.count(smp.result->cell) ? cell_rows.at(smp.result->cell)
+                                                     : std::map<std::string, std::string>{};
+      dims["strategy"] = smp.result->name;
+      g.row_dims[name] = std::move(dims);
+    }
     g.num_layers = std::max(g.num_layers, smp.figures.layers);
     samples_[gi][ci][name].push_back(std::move(smp));
   }
@@ -423,8 +470,10 @@ void Builder::finish_group(size_t gi) {
     g.notes.push_back("timings may be noisy: " + w);
   }
   // The reference first; the others keep their order of first appearance.
-  std::stable_partition(g.strategies.begin(), g.strategies.end(),
-                        [&](const std::string& s) { return s == g.reference; });
+  std::stable_partition(g.strategies.begin(), g.strategies.end(), [&](const std::string& s) {
+    auto it = g.row_dims.find(s);
+    return s == g.reference || (it != g.row_dims.end() && it->second.at("strategy") == g.reference);
+  });
   for (const auto& name : g.strategies) {
     for (size_t ci = 0; ci < g.systems.size(); ++ci) {
       SystemColumn& sys = g.systems[ci];

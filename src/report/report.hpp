@@ -98,6 +98,10 @@ struct ReportGroup {
   std::vector<std::string> footnotes;   // footnote k is footnotes[k-1]
   std::vector<std::string> notes;       // warnings about this group's files
   std::string reference;                // strategy the ratio columns are against
+  // Sweep cells (docs/REPORT.md "Sweeps"): a row of a cell is "NAME [axis=value, ...]"; its
+  // dimensions are strategy (NAME), sweep.<axis> and the configuration keys the cell sets.
+  std::vector<std::string> cell_dims;                                // "sweep.<axis>", in order
+  std::map<std::string, std::map<std::string, std::string>> row_dims;  // row -> dimension values
 };
 
 struct Report {

@@ -209,6 +209,89 @@ def check_comparison(moebench, work):
     print(rep.stdout)
 
 
+def report_values(moebench, path, metric):
+    """(strategy row -> value text) of one metric, from `moebench report --format csv`."""
+    import csv
+    import io
+    rep = subprocess.run([moebench, "report", path, "--format", "csv"], capture_output=True,
+                         text=True)
+    assert rep.returncode == 0, f"report failed:\n{rep.stdout}\n{rep.stderr}"
+    return {row["strategy"]: row["value"] for row in csv.DictReader(io.StringIO(rep.stdout))
+            if row["metric"] == metric and row["layer"] == "all"}
+
+
+def check_sweep(moebench, work):
+    """suites/sweep_example.toml under mpirun (4 ranks as 2 virtual nodes): dispatch x dedup
+    cells in one valid file, one report row per (cell, strategy), and a cell's byte counts equal
+    to the single run with those knobs (issue 12)."""
+    with open(os.path.join(ROOT, "suites", "sweep_example.toml")) as f:
+        text = small_suite(f.read())
+    suite = os.path.join(work, "sweep_example.toml")
+    with open(suite, "w") as f:
+        f.write(text)
+    out = os.path.join(work, "sweep.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", out, "--nodes", "2", "--sweep", "slots=+1"], work)
+    sys.stdout.write(r.stdout)
+    assert r.returncode == 0, f"run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    assert "cell 4/4 (cell3): dispatch=hierarchical, dedup=false, slots=+1" in r.stdout, r.stdout
+    v = subprocess.run([moebench, "validate", out], capture_output=True, text=True)
+    assert v.returncode == 0, f"validate failed:\n{v.stdout}\n{v.stderr}"
+    assert "(12 strategies)" in v.stdout, v.stdout
+    single = os.path.join(work, "single.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", single, "--nodes", "2", "--sweep",
+                   "dispatch=hierarchical", "--sweep", "dedup=false", "--sweep", "slots=+1"], work)
+    assert r.returncode == 0, f"single run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    swept = report_values(moebench, out, "comm_gb")
+    alone = report_values(moebench, single, "comm_gb")
+    assert len(swept) == 12, swept
+    for name, value in alone.items():
+        cell = f"{name} [dispatch=hierarchical, dedup=false, slots=+1]"
+        assert swept[cell] == value, f"{cell}: {swept[cell]} in the sweep, {value} alone"
+    rep = subprocess.run([moebench, "report", out, "--rows", "strategy,sweep.dedup", "--cols",
+                          "sweep.dispatch"], capture_output=True, text=True)
+    assert rep.returncode == 0, f"report failed:\n{rep.stdout}\n{rep.stderr}"
+    assert "sweep.dispatch=hierarchical" in rep.stdout, rep.stdout
+    print(rep.stdout)
+
+
+def check_memory(moebench, work):
+    """The memory model in `run` (issue 13): with context_tokens and a system preset that has
+    device memory, every strategy of a run records the batch that fits next to its experts and
+    the predicted throughput there (notes), and the fit equals simulate's for the same suite
+    (it depends on the placement only); replicas take memory, so EPLB's binding rank holds
+    more expert memory than the baseline's."""
+    with open(QUICKSTART) as f:
+        text = small_suite(f.read())
+    text = re.sub(r"^strategies = .*$", 'strategies = ["baseline", "eplb"]\ncontext_tokens = 4096\n'
+                  "reserved_memory_gib = 70", text, flags=re.M)
+    text = re.sub(r'^model = "loopback".*$', 'model = "h100-ndr400"', text, flags=re.M)
+    suite = os.path.join(work, "memory.toml")
+    with open(suite, "w") as f:
+        f.write(text)
+    run_out, sim_out = os.path.join(work, "run.h5"), os.path.join(work, "sim.h5")
+    r = mpirun(4, [moebench, "run", suite, "-o", run_out], work)
+    assert r.returncode == 0, f"run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    s = subprocess.run([moebench, "simulate", suite, "-o", sim_out], capture_output=True, text=True)
+    assert s.returncode == 0, f"simulate failed:\n{s.stdout}\n{s.stderr}"
+    import h5py
+
+    def notes(path):
+        with h5py.File(path, "r") as f:
+            return {n: {k: (v.decode() if isinstance(v, bytes) else str(v))
+                        for k, v in f["strategies/" + n + "/notes"].attrs.items()}
+                    for n in ("baseline", "eplb")}
+    run, sim = notes(run_out), notes(sim_out)
+    for n in ("baseline", "eplb"):
+        for key in ("memory_batch_tokens", "memory_sequences_per_rank", "memory_expert_gib_max",
+                    "memory_binding_rank", "memory_weights_fit"):
+            assert run[n].get(key) == sim[n][key], f"{n} {key}: run {run[n].get(key)} sim {sim[n][key]}"
+        assert int(run[n]["memory_batch_tokens"]) > 0, run[n]
+        assert float(run[n]["throughput_at_memory_batch_tok_s"]) > 0, run[n]
+        assert float(run[n]["throughput_simulated_batch_tok_s"]) > 0, run[n]
+    assert float(run["eplb"]["memory_expert_gib_max"]) > float(run["baseline"]["memory_expert_gib_max"])
+    print({n: run[n]["memory_batch_tokens"] for n in run})
+
+
 def main():
     moebench, case, work = sys.argv[1], sys.argv[2], sys.argv[3]
     work = os.path.join(work, case)
@@ -220,6 +303,10 @@ def main():
         check_failed_check(moebench, work)
     elif case == "comparison":
         check_comparison(moebench, work)
+    elif case == "sweep":
+        check_sweep(moebench, work)
+    elif case == "memory":
+        check_memory(moebench, work)
     else:
         check_bad(moebench, case, work)
 

@@ -124,6 +124,32 @@ def make_failed(src, dst):
         f.attrs["status"] = "failed"
 
 
+def check_sweep(moebench_bin):
+    """A sweep file (issue 12): groups NAME@CELL, columns cell and sweep.KEY, and figures equal
+    to the report's rows `NAME [axis=value, ...]`, with ratios against each cell's baseline."""
+    suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "suites",
+                         "sweep_example.toml")
+    subprocess.run([moebench_bin, "simulate", suite, "--topology", "2x2", "--sweep", "dedup=true",
+                    "--sweep", "slots=+1", "-o", "sweep.h5"], check=True,
+                   stdout=subprocess.DEVNULL)
+    check_frames("sweep.h5")
+    r = moebench.load("sweep.h5")
+    assert r.id_columns[:5] == ["strategy", "cell", "sweep.dispatch", "sweep.dedup",
+                                "sweep.slots"], r.id_columns
+    fig = r.figures()
+    assert len(fig) == 6 and set(fig["sweep.dispatch"]) == {"flat", "hierarchical"}, fig
+    assert (fig[fig["base_strategy"] == "baseline"]["speedup"] == 1.0).all()
+    with h5py.File("sweep.h5", "r") as f:
+        labels = {c: f["cells"][c].attrs["label"] for c in f["cells"]}
+    labels = {c: v.decode() if isinstance(v, bytes) else str(v) for c, v in labels.items()}
+    mine = {(row["strategy"].split("@")[0] + " [" + labels[row["cell"]] + "]",): row
+            for row in fig.to_dict("records")}
+    csv = report_csv(moebench_bin, "sweep.h5")
+    n = compare("sweep.h5", mine, csv[csv["layer"] == "all"])
+    assert n >= len(METRICS) * 6 - 12, "sweep.h5: only %d figures compared" % n
+    return n
+
+
 def main():
     moebench_bin, fixture, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -170,6 +196,7 @@ def main():
         raise AssertionError("schema_version 2 loaded")
     except moebench.BadResults as e:
         assert "schema_version 2 is not supported" in str(e), str(e)
+    total += check_sweep(moebench_bin)
     print("PASS: %d figures equal to moebench report --format csv" % total)
 
 

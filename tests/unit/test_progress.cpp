@@ -112,13 +112,12 @@ TEST(Progress, ForcedProgressPrintsPlainLinesAtTheTerminalCadence) {
             "[2/3] eplb: iteration 2/4, 3 s elapsed, about 2 s left\n");
 }
 
-TEST(Progress, CellLinesAndNothingOutsideAStrategy) {
+TEST(Progress, NothingOutsideAStrategy) {
   Captured c;
   ProgressReporter p(moeb::progress_settings(ProgressRequest::kForce, false), c.f,
                      [&] { return c.now; });
   p.iteration(1, 0, 1);  // place's reference, before any strategy: no line
-  p.cell("batch_tokens=512", 2, 4);
-  EXPECT_EQ(c.text(), "cell batch_tokens=512 (2/4)\n");
+  EXPECT_EQ(c.text(), "");
 }
 
 }  // namespace
