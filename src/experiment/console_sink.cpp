@@ -56,6 +56,7 @@ class RunConsole final : public ResultSink {
  public:
   explicit RunConsole(const Experiment& e) : e_(e) {}
   void begin(const RunResult&) override {
+    if (quiet()) return;
     const RunConfig& cfg = e_.cells.front().cfg;
     std::printf("moebench run: %s on %d ranks (%s, %s nodes), backend %s, system '%s' -> %s\n",
                 cfg.suite_name.c_str(), e_.topo.num_ranks(), e_.topo.describe().c_str(),
@@ -66,6 +67,12 @@ class RunConsole final : public ResultSink {
   void write_strategy(const StrategyResult& r) override {
     done_.push_back(r);
     if (r.status == StrategyStatus::kInterrupted) return;  // the command says what happened
+    if (quiet()) {
+      if (r.status == StrategyStatus::kFailed)  // errors stay
+        std::fprintf(stderr, "moebench: error: strategy '%s': %s\n", r.name.c_str(),
+                     r.skip_reason.c_str());
+      return;
+    }
     if (!carried_over(r)) {
       if (!print_status_line(r, "  "))
         std::printf("  %-12s done (placement %.2f ms, %zu iterations, check %lld/%lld wrong)\n",
@@ -87,6 +94,7 @@ class RunConsole final : public ResultSink {
   }
 
  private:
+  bool quiet() const { return e_.request.progress == ProgressRequest::kQuiet; }
   bool carried_over(const StrategyResult& r) const {
     for (const auto& [k, v] : r.notes)
       if (k == "carried_over_from") return true;

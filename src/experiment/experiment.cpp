@@ -237,18 +237,22 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
   OracleNotes of_oracle;
   for (auto& p : carried) of_oracle.observe(p);
   ExperimentOutcome outcome;
+  int todo = 0, index = 0;  // progress: instances still to run, the current one
+  for (const auto& cell : e.cells)
+    for (const auto& inst : cell.instances) todo += finished.count(instance_key(cell, inst)) ? 0 : 1;
   for (size_t ci = 0; ci < e.cells.size(); ++ci) {
     const ExperimentCell& cell = e.cells[ci];
     if (!cell.axes.empty()) {
       if (all_finished(cell, finished)) continue;  // resume: the whole cell is in the file
       activate_cell(e, ci);
-      if (m.root())
+      if (m.root() && e.request.progress != ProgressRequest::kQuiet)
         std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
                     cell.label().c_str());
     }
     send_reference(e, cell, m, out, ref);
     for (const auto& inst : cell.instances) {
       if (finished.count(instance_key(cell, inst))) continue;
+      if (e.progress) e.progress->strategy(inst.name, ++index, todo);
       StrategyResult res;
       try {
         if (ref && inst.name == ref->name)
@@ -256,6 +260,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         else
           place_and_measure(e, cell, inst, m, res);
       } catch (const Interrupted&) {
+        if (e.progress) e.progress->clear();
         res.status = StrategyStatus::kInterrupted;
         res.cell = cell.name;
         for (auto* s : out) s->write_strategy(res);
@@ -265,6 +270,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
       res.cell = cell.name;
       if (res.status == StrategyStatus::kFailed) outcome = {RunStatus::kFailed, 1, ""};
       if (m.root()) of_oracle.observe(res);
+      if (e.progress) e.progress->clear();
       for (auto* s : out) s->write_strategy(res);
     }
   }

@@ -25,6 +25,7 @@
 #include "core/run_types.hpp"
 #include "core/topology.hpp"
 #include "experiment/batch_source.hpp"
+#include "experiment/progress.hpp"
 #include "io/provenance.hpp"
 #include "io/result_sink.hpp"
 #include "placement/strategy.hpp"
@@ -61,6 +62,8 @@ struct ExperimentRequest {
   int dedup = -1;             // a sweep cell's dedup (-1 = the suite's)
   std::vector<std::string> sweep;  // --sweep KEY=V1,V2 (each replaces the suite's axis KEY)
   bool warn_rank0 = true;     // print resolve warnings (a run sets it on rank 0 only)
+  ProgressRequest progress = ProgressRequest::kAuto;  // --quiet | default | --progress
+  bool force = false;         // --force: an existing results file -o names is overwritten
   // Test-only fault injection (run): tolerances of the correctness check forced to this value
   // for the named instance, so its check fails honestly (docs/DEVELOPING.md).
   std::string fail_check_instance;
@@ -123,6 +126,8 @@ struct Experiment {
   // Place prints every instance against this one (placed with default options when it is not
   // an instance itself); "" = none.
   std::string reference;
+  // The root process's progress lines (experiment/progress.hpp); null: none.
+  std::shared_ptr<ProgressReporter> progress;
 };
 
 // A run's topology comes from its ranks and the resolved config (suite nodes or the MPI

@@ -106,6 +106,10 @@ HarnessOptions RuntimeMeasurer::harness_options(const ExperimentCell& cell,
   }
   ho.seed = cfg.seed;
   ho.stop_requested = [] { return stop_requested(); };
+  if (root() && e.progress)
+    ho.on_iteration = [p = e.progress](int done, int warmup, int iterations) {
+      p->iteration(done, warmup, iterations);
+    };
   return ho;
 }
 

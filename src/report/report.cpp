@@ -333,6 +333,7 @@ size_t Builder::column_of(ReportGroup& g, const ReportInput& in, Fingerprint fp)
   sc.title = label;
   sc.backend = run_attr(run, "backend", "?");
   sc.simulated = sc.backend == "model";
+  sc.counts_only = sc.simulated && run_attr(run, "system_model", "") == "none";
   sc.num_ranks = static_cast<int>(run_num(run, "num_ranks", 0));
   sc.num_nodes = static_cast<int>(run_num(run, "num_nodes", 0));
   sc.act_dtype = run_attr(run, "act_dtype", "?");
@@ -352,7 +353,9 @@ void Builder::add_file_notes(ReportGroup& g, const ReportInput& in, const std::s
   if (status != "complete")
     g.notes.push_back(in.path + " (system " + label + "): run status '" + status +
                       "'; strategies it did not reach are absent");
-  const std::string w = host_warning(run, in.path);
+  // Only measured times can be disturbed by the host; a model file's are computed.
+  const std::string w =
+      run_attr(run, "backend", "?") == "model" ? std::string() : host_warning(run, in.path);
   if (!w.empty()) warnings_[&g - rep_.groups.data()].push_back(w);
 }
 
@@ -362,6 +365,7 @@ std::vector<Sample> Builder::file_samples(ReportGroup& g, const ReportInput& in,
   const RunResult& run = in.run;
   FileContext ctx;
   ctx.simulated = run_attr(run, "backend", "?") == "model";
+  ctx.counts_only = ctx.simulated && run_attr(run, "system_model", "") == "none";
   ctx.expert_bytes = expert_bytes;
   std::vector<Sample> out;
   for (const auto& s : run.strategies) {
