@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
 namespace moeb {
 
@@ -97,10 +98,25 @@ void ProgressReporter::iteration(int completed, int warmup, int iterations) {
   emit(line(name_, index_, count_, completed, warmup, iterations, now - start_));
 }
 
+bool stderr_reaches_terminal() {
+  if (isatty(fileno(stderr))) return true;
+  // Open MPI gives every rank a pipe for stderr and forwards what arrives, unbuffered, to
+  // mpirun's own stderr: rank 0 started by a local mpirun on a terminal has mpirun as parent,
+  // whose stderr is that terminal. (A rank under orted on another host, or under srun, sees
+  // no terminal there and prints log lines.)
+  if (!std::getenv("OMPI_COMM_WORLD_RANK")) return false;
+  const std::string fd = "/proc/" + std::to_string(getppid()) + "/fd/2";
+  char target[256];
+  const ssize_t n = readlink(fd.c_str(), target, sizeof target - 1);
+  if (n <= 0) return false;
+  const std::string t(target, static_cast<size_t>(n));
+  return t.rfind("/dev/pts/", 0) == 0 || t.rfind("/dev/tty", 0) == 0;
+}
+
 std::shared_ptr<ProgressReporter> make_progress(ProgressRequest request) {
   if (request == ProgressRequest::kQuiet) return nullptr;
-  return std::make_shared<ProgressReporter>(
-      progress_settings(request, isatty(fileno(stderr)) != 0), stderr);
+  return std::make_shared<ProgressReporter>(progress_settings(request, stderr_reaches_terminal()),
+                                            stderr);
 }
 
 }  // namespace moeb

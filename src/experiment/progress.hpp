@@ -61,7 +61,11 @@ class ProgressReporter {
   bool line_shown_ = false;  // a terminal line is on screen
 };
 
-// The root process's reporter for `request` (stderr, its terminal test); none when quiet.
+// Whether stderr ends on a terminal: a terminal itself, or the terminal of the mpirun that
+// started this process (its stderr is a pipe mpirun forwards unbuffered).
+bool stderr_reaches_terminal();
+
+// The root process's reporter for `request` (stderr, stderr_reaches_terminal); none when quiet.
 std::shared_ptr<ProgressReporter> make_progress(ProgressRequest request);
 
 }  // namespace moeb

@@ -5,7 +5,8 @@
   ux_test.py MOEBENCH CASE WORKDIR
 
 Cases without MPI (label cpu): overwrite_refused, default_suffix, progress, progress_tty,
-list_systems, place_counts_only. With mpirun (label mpi): run_progress_quiet, resume_changed.
+list_systems, place_counts_only. With mpirun (label mpi): run_progress_quiet, run_progress_tty,
+resume_changed.
 """
 import hashlib
 import os
@@ -111,13 +112,10 @@ def progress(mb, work):
           f"or with --quiet; --quiet --progress is refused")
 
 
-def progress_tty(mb, work):
-    """On a terminal the line is rewritten in place and erased before the next output."""
-    suite = small_suite(work)
+def on_terminal(cmd, work, env=None):
+    """stderr (and stdout) of `cmd` on a pseudo-terminal; returns what it printed."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([mb, "simulate", suite, "--strategies", "baseline,eplb", "--iterations",
-                          "3", "-o", "tty.h5"], cwd=work, stdout=subprocess.DEVNULL,
-                         stderr=slave)
+    p = subprocess.Popen(cmd, cwd=work, stdout=slave, stderr=slave, env=env)
     os.close(slave)
     data = b""
     while True:
@@ -128,11 +126,35 @@ def progress_tty(mb, work):
         if not chunk:
             break
         data += chunk
-    assert p.wait(timeout=300) == 0
-    text = data.decode()
+    assert p.wait(timeout=300) == 0, data.decode()
+    return data.decode()
+
+
+def progress_tty(mb, work):
+    """On a terminal the line is rewritten in place and erased before the next output."""
+    suite = small_suite(work)
+    text = on_terminal([mb, "simulate", suite, "--strategies", "baseline,eplb", "--iterations",
+                        "3", "-o", "tty.h5"], work)
     assert "\r[1/2] baseline: " in text and "\r[2/2] eplb: " in text, repr(text)
-    assert text.endswith("\r\x1b[K"), f"the last line is not erased: {text[-80:]!r}"
+    last = text.rindex("\r[2/2] eplb: ")
+    assert "\r\x1b[K" in text[last:], f"the last line is not erased: {text[last:]!r}"
     print(f"progress_tty: {text.count(chr(13) + '[')} in-place updates, erased at the end")
+
+
+def run_progress_tty(mb, work):
+    """mpirun on a terminal: the ranks' stderr is a pipe mpirun forwards to its terminal, and
+    rank 0 still rewrites its line in place."""
+    suite = small_suite(work)
+    cmd = ["mpirun", "-np", "4", "--oversubscribe", "--bind-to", "none"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    env = dict(os.environ, OMPI_MCA_btl_tcp_if_include="lo", OMPI_MCA_oob_tcp_if_include="lo",
+               OPENBLAS_NUM_THREADS="1")
+    text = on_terminal(cmd + [mb, "run", suite, "--strategies", "baseline,eplb", "-o", "t.h5"],
+                       work, env)
+    assert "\r[1/2] baseline: warm-up 1/1" in text, repr(text)
+    assert re.search(r"\r\x1b\[K\s*baseline +done", text), repr(text)
+    print(f"run_progress_tty: {text.count(chr(13) + '[')} in-place updates through mpirun")
 
 
 def list_systems(mb, work):
@@ -208,7 +230,7 @@ def resume_changed(mb, work):
 
 CASES = {f.__name__: f for f in (overwrite_refused, default_suffix, progress, progress_tty,
                                   list_systems, place_counts_only, run_progress_quiet,
-                                  resume_changed)}
+                                  run_progress_tty, resume_changed)}
 
 
 def main():
