@@ -49,9 +49,9 @@ failed=()
 for label in $ONLY; do
   args="$(transport_args "$label")" || { echo "interconnect_study_local.sh: unknown label '$label'" >&2; exit 2; }
   out="$OUT_DIR/$label.h5"
-  echo "== $label: mpirun -np $NP $args moebench run $SUITE --system $label -o $out"
+  echo "== $label: mpirun -np $NP $args moebench run $SUITE --system $label -o $out --force"
   # shellcheck disable=SC2086  # $args holds several mpirun options on purpose
-  if mpirun -np "$NP" $args "$MOEBENCH" run "$SUITE" --system "$label" "${model_args[@]}" -o "$out"; then
+  if mpirun -np "$NP" $args "$MOEBENCH" run "$SUITE" --system "$label" "${model_args[@]}" -o "$out" --force; then
     files+=("$out")
   else
     echo "== $label: FAILED (exit $?); left out of the report" >&2

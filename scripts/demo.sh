@@ -17,8 +17,8 @@ fi
 source "$ROOT/scripts/mpi_env.sh"
 mkdir -p "$(dirname "$OUT")"
 BIN="$BUILD/bin/moebench"
-echo "== mpirun -np $NP moebench run $SUITE -o $OUT"
-mpirun -np "$NP" "$BIN" run "$SUITE" -o "$OUT"
+echo "== mpirun -np $NP moebench run $SUITE -o $OUT --force"
+mpirun -np "$NP" "$BIN" run "$SUITE" -o "$OUT" --force  # the demo rewrites its own file
 echo "== moebench validate $OUT"
 "$BIN" validate "$OUT"
 echo "== moebench report $OUT"

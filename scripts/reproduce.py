@@ -31,7 +31,7 @@ def simulate(moebench, suite, out, extra_toml=""):
         fd, path = tempfile.mkstemp(suffix=".toml", dir=os.path.dirname(out))
         with os.fdopen(fd, "w") as f:
             f.write(text)
-    cmd = [moebench, "simulate", path, "-o", out]
+    cmd = [moebench, "simulate", path, "-o", out, "--force"]  # regenerated on every call
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"reproduce: {' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}{r.stderr}")

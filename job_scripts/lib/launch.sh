@@ -13,7 +13,7 @@
 #   SETUP []          a file sourced first (module loads, site environment)
 #   SYSTEM []         --system label (the report's column); STRATEGIES [] --strategies a,b
 #   RESUME [auto]     auto: a requeued job resumes its output file; an existing output file
-#                     otherwise stops the job (exit 2); 0: overwrite; a path: resume that file
+#                     otherwise stops the job (exit 2); 0: overwrite (--force); a path: resume that file
 #   REQUEUE_ON_STOP [0]  1: after a stop signal, `scontrol requeue` the job so that it resumes
 #   MOEB_ARGS []      extra `moebench run` arguments
 
@@ -90,7 +90,7 @@ moeb_run() {
           exit 2
         fi
       fi ;;
-    0 | no) ;;
+    0 | no) [[ ! -f "$out" ]] || args+=(--force) ;;  # moebench never overwrites without it
     *) args+=(--resume "$RESUME") ;;
   esac
   # shellcheck disable=SC2206
@@ -117,15 +117,22 @@ moeb_run() {
     break
   done
   trap - USR1 TERM
+  # Name the results file only when it exists (a run refused at setup writes none).
+  local kept="finished strategies are kept in $out"
+  [[ -f "$out" ]] || kept="no results file was written ($out does not exist)"
   if ((rc == 0)); then
     moeb_log "done: $out"
   elif ((MOEB_STOPPED)) && [[ "${REQUEUE_ON_STOP:-0}" == 1 && -n "${SLURM_JOB_ID:-}" ]]; then
     # Time limit ahead (--signal=B:USR1) or preemption notice: put the job back in the queue; it
     # keeps its id and output file and resumes it when it starts again.
-    moeb_log "stopped with code $rc; finished strategies are kept in $out; requeueing job $SLURM_JOB_ID"
+    moeb_log "stopped with code $rc; $kept; requeueing job $SLURM_JOB_ID"
     scontrol requeue "$SLURM_JOB_ID" || moeb_log "scontrol requeue failed (submit with --requeue?)"
   else
-    moeb_log "moebench exited with code $rc; finished strategies are kept in $out (requeue the job, or submit a new one with OUTPUT=$out RESUME=$out)"
+    if [[ -f "$out" ]]; then
+      moeb_log "moebench exited with code $rc; $kept (requeue the job, or submit a new one with OUTPUT=$out RESUME=$out)"
+    else
+      moeb_log "moebench exited with code $rc; $kept"
+    fi
   fi
   return "$rc"
 }

@@ -1,8 +1,12 @@
 // moebench list: what a suite can name, printed from the specs themselves: strategies (registry
-// specs with every option), model presets, replica policies, synthetic distributions, and the
-// suite keys (io/config_keys.hpp).
+// specs with every option), model presets, replica policies, synthetic distributions, the
+// suite keys (io/config_keys.hpp), and the system presets (suites/systems/*.toml, read from the
+// files: their links, device and the sources their comments cite).
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -12,6 +16,7 @@
 #include "io/config_keys.hpp"
 #include "io/sweep.hpp"
 #include "io/config_loader.hpp"
+#include "io/system_file.hpp"
 #include "placement/registry.hpp"
 
 namespace moeb::cli {
@@ -137,6 +142,65 @@ void print_keys() {
                 sweep_key_description(k).c_str());
 }
 
+// 450e9 B/s -> "450 GB/s"; 3e-6 s -> "3 us".
+std::string si(double v, const char* unit) {
+  const char* prefixes[] = {"", "k", "M", "G", "T", "P"};
+  int p = 0;
+  while (std::abs(v) >= 1000 && p < 5) {
+    v /= 1000;
+    ++p;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.3g %s%s", v, prefixes[p], unit);
+  return buf;
+}
+
+std::string link_text(const LinkModel& l) {
+  std::string s = si(l.bandwidth_Bps, "B/s") + " per rank and direction, alpha " +
+                  (l.alpha_s < 1e-3 ? si(l.alpha_s * 1e6, "us") : si(l.alpha_s, "s"));
+  if (l.node_bandwidth_Bps > 0) s += ", " + si(l.node_bandwidth_Bps, "B/s") + " per node (shared)";
+  return s;
+}
+
+// "table.key: comment" for every figure of the file with a trailing comment (its source or
+// why it is an assumption), in file order. String values are skipped (a '#' may be inside).
+std::vector<std::string> figure_sources(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  const std::regex table(R"(^\s*\[([A-Za-z0-9_.]+)\]\s*(#.*)?$)");
+  const std::regex figure(R"(^\s*([A-Za-z0-9_]+)\s*=\s*[^"'#]*#\s*(.*\S)\s*$)");
+  std::string line, current;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, table))
+      current = m[1].str() + ".";
+    else if (std::regex_match(line, m, figure))
+      out.push_back(current + m[1].str() + ": " + m[2].str());
+  }
+  return out;
+}
+
+void print_systems() {
+  std::printf("\nSystem presets (--system NAME, [system] model = \"NAME\"; a file path works too):\n");
+  const auto names = system_preset_names();
+  if (names.empty()) std::printf("  none found (searched suites/systems; set MOEB_SYSTEMS_DIR)\n");
+  for (const auto& name : names) {
+    const std::string path = resolve_system_path(name);
+    const SystemModel s = load_system_file(path);
+    std::printf("\n  %s  (%s)\n    %s\n", name.c_str(), path.c_str(), s.description.c_str());
+    std::printf("    intra-node  %s\n", link_text(s.intra).c_str());
+    std::printf("    inter-node  %s\n", link_text(s.inter).c_str());
+    std::printf("    device      %s: %s %s, memory %s%s\n", s.device.name.c_str(),
+                si(s.device.flops, "FLOP/s").c_str(), s.device.flops_dtype.c_str(),
+                si(s.device.mem_bandwidth_Bps, "B/s").c_str(),
+                s.device.memory_bytes > 0 ? (", " + si(s.device.memory_bytes, "B")).c_str() : "");
+    const auto sources = figure_sources(path);
+    if (sources.empty()) std::printf("    sources     none given in the file\n");
+    for (size_t i = 0; i < sources.size(); ++i)
+      std::printf("    %-11s %s\n", i == 0 ? "sources" : "", sources[i].c_str());
+  }
+}
+
 // The variants a suite defines ([variant.<name>]): names usable wherever a strategy's is.
 void print_variants(const std::string& suite) {
   const RunConfig cfg = load_suite(suite);
@@ -158,10 +222,13 @@ void print_variants(const std::string& suite) {
 
 void register_list(CLI::App& app, int& exit_code) {
   auto* sub = app.add_subcommand(
-      "list", "list strategies (with options), model presets, replica policies, distributions");
+      "list", "list strategies (with options), model presets, replica policies, distributions, "
+              "suite keys, system presets");
   auto what = std::make_shared<std::string>("all");
-  sub->add_option("what", *what, "strategies | models | policies | distributions | keys | all")
-      ->check(CLI::IsMember({"strategies", "models", "policies", "distributions", "keys", "all"}));
+  sub->add_option("what", *what,
+                  "strategies | models | policies | distributions | keys | systems | all")
+      ->check(CLI::IsMember(
+          {"strategies", "models", "policies", "distributions", "keys", "systems", "all"}));
   auto suite = std::make_shared<std::string>();
   sub->add_option("--suite", *suite, "also list this suite's variants ([variant.<name>])")
       ->check(CLI::ExistingFile);
@@ -172,6 +239,7 @@ void register_list(CLI::App& app, int& exit_code) {
     if (w == "all" || w == "policies") print_policies();
     if (w == "all" || w == "distributions") print_distributions();
     if (w == "all" || w == "keys") print_keys();
+    if (w == "all" || w == "systems") print_systems();
     if (!suite->empty()) print_variants(*suite);
     exit_code = 0;
   });

@@ -7,6 +7,8 @@
 // "none"), which `moebench validate` accepts.
 // The work is the experiment layer's (src/experiment, model measurer); this file parses options.
 #include "cli/commands.hpp"
+#include "cli/experiment_options.hpp"
+#include "cli/oracle_option.hpp"
 #include "experiment/commands.hpp"
 
 namespace moeb::cli {
@@ -39,6 +41,8 @@ void register_place(CLI::App& app, int& exit_code) {
   sub->add_option("--batches", a->iterations,
                   "evaluation batches the traffic is predicted on (default 1)")
       ->check(CLI::PositiveNumber);
+  add_oracle_options(sub, a);
+  add_experiment_ui_options(sub, *a);
   sub->add_flag("--no-table", *no_table, "omit the per-layer replica tables");
   sub->callback([a, no_table, &exit_code] {
     a->command_line = command_line();

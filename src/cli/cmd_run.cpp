@@ -2,6 +2,8 @@
 // once per placement strategy, measured, checked, and written to HDF5 after every strategy.
 // The work is the experiment layer's (src/experiment, runtime measurer); this file parses options.
 #include "cli/commands.hpp"
+#include "cli/experiment_options.hpp"
+#include "cli/oracle_option.hpp"
 #include "experiment/commands.hpp"
 
 namespace moeb::cli {
@@ -35,6 +37,8 @@ void register_run(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--warmup", a->warmup, "warm-up iterations (overrides the suite)")
       ->check(CLI::NonNegativeNumber);
+  add_oracle_options(sub, a);
+  add_experiment_ui_options(sub, *a);
   sub->add_option("--resume", a->resume,
                   "results file of an earlier, interrupted run: skip its finished strategies")
       ->check(CLI::ExistingFile);

@@ -6,6 +6,8 @@
 // predictions, so `moebench report` puts simulated and measured systems side by side.
 // The work is the experiment layer's (src/experiment, model measurer); this file parses options.
 #include "cli/commands.hpp"
+#include "cli/experiment_options.hpp"
+#include "cli/oracle_option.hpp"
 #include "experiment/commands.hpp"
 
 namespace moeb::cli {
@@ -45,6 +47,8 @@ void register_simulate(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--iterations", a->iterations, "batches simulated (default 1)")
       ->check(CLI::PositiveNumber);
+  add_oracle_options(sub, a);
+  add_experiment_ui_options(sub, *a);
   sub->callback([a, &exit_code] {
     a->command_line = command_line();
     exit_code = run_model_experiment(*a);

@@ -101,6 +101,11 @@ struct RunConfig {
   // Every [variant.<name>] table, in file order; a variant name may stand wherever a strategy
   // name does (placement.strategies, --strategies).
   std::vector<VariantConfig> variants;
+  // [oracle]: one more row, `optimal` fitted on the evaluation batches (the oracle bound), and
+  // the "of oracle" figure of every strategy on `oracle_objective` (auto = layer_time with a
+  // system model, else inter_node_bytes).
+  bool oracle = false;
+  std::string oracle_objective = "auto";
   // [sweep]: run-wide knobs with several values; the cells are their cartesian product.
   std::vector<SweepAxis> sweep;
 

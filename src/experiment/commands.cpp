@@ -3,6 +3,8 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include "core/error.hpp"
 #include "experiment/console_sink.hpp"
@@ -14,14 +16,43 @@
 
 namespace moeb {
 
+namespace {
+
+// The stop message, naming the results file only when it exists.
+void report_interrupted(const Experiment& e, const ExperimentOutcome& out) {
+  const std::string by =
+      stop_signal_name().empty() ? std::string("a stop request") : stop_signal_name();
+  std::error_code ec;
+  if (!std::filesystem::exists(e.output, ec))
+    std::fprintf(stderr, "moebench: interrupted by %s during strategy '%s'; no results file "
+                 "was written\n", by.c_str(), out.stopped_instance.c_str());
+  else if (e.request.mode == ExperimentMode::kRun)
+    std::fprintf(stderr,
+                 "moebench: interrupted by %s during strategy '%s'; finished strategies are "
+                 "kept in %s (rerun with --resume %s)\n",
+                 by.c_str(), out.stopped_instance.c_str(), e.output.c_str(), e.output.c_str());
+  else
+    std::fprintf(stderr,
+                 "moebench: interrupted by %s during strategy '%s'; finished strategies are "
+                 "kept in %s\n",
+                 by.c_str(), out.stopped_instance.c_str(), e.output.c_str());
+}
+
+}  // namespace
+
 int run_model_experiment(const ExperimentRequest& req, bool replica_tables) {
+  install_stop_handlers();  // Ctrl-C: stop after the current batch, the file says interrupted
   Experiment e = resolve_experiment(req);
   auto measurer = make_model_measurer();
   measurer->open(e);
   const MeasurementProvenance mp = measurer->prepare(e);
   Hdf5ResultSink file(e.output);
   auto console = make_console_sink(e, replica_tables);
-  return run_experiment(e, *measurer, mp, {&file, console.get()}).exit_code;
+  e.progress = make_progress(req.progress);
+  const ExperimentOutcome out = run_experiment(e, *measurer, mp, {&file, console.get()});
+  e.progress.reset();
+  if (out.status == RunStatus::kInterrupted) report_interrupted(e, out);
+  return out.exit_code;
 }
 
 namespace {
@@ -51,13 +82,10 @@ int run_body(const ExperimentRequest& req, Measurer& m) {
     file = std::make_unique<Hdf5ResultSink>(e.output);
     console = make_console_sink(e);
   }
+  if (m.root()) e.progress = make_progress(req.progress);
   const ExperimentOutcome out = run_experiment(e, m, mp, {file.get(), console.get()});
-  if (out.status == RunStatus::kInterrupted && m.root())
-    std::fprintf(stderr,
-                 "moebench: interrupted by %s during strategy '%s'; finished strategies are "
-                 "kept in %s (rerun with --resume %s)\n",
-                 stop_signal_name().empty() ? "a stop request" : stop_signal_name().c_str(),
-                 out.stopped_instance.c_str(), e.output.c_str(), e.output.c_str());
+  e.progress.reset();
+  if (out.status == RunStatus::kInterrupted && m.root()) report_interrupted(e, out);
   return out.exit_code;
 }
 

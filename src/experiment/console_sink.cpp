@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/metrics.hpp"
+#include "core/oracle_figure.hpp"
 #include "core/summary.hpp"
 
 namespace moeb {
@@ -34,6 +35,12 @@ double layer_sum(const StrategyResult& r, const char* key) {
   return t;
 }
 
+// A row's name: " (oracle)" marks a strategy calibrated on the evaluation part, except the oracle
+// row itself, whose name says it.
+std::string row_label(const StrategyResult& r) {
+  return result_key(r) + (r.oracle && oracle_objective_of(r).empty() ? " (oracle)" : "");
+}
+
 // Shared by the three layouts: the line of a strategy that has no measurements to show.
 bool print_status_line(const StrategyResult& r, const char* indent) {
   if (r.status == StrategyStatus::kComplete) return false;
@@ -49,6 +56,7 @@ class RunConsole final : public ResultSink {
  public:
   explicit RunConsole(const Experiment& e) : e_(e) {}
   void begin(const RunResult&) override {
+    if (quiet()) return;
     const RunConfig& cfg = e_.cells.front().cfg;
     std::printf("moebench run: %s on %d ranks (%s, %s nodes), backend %s, system '%s' -> %s\n",
                 cfg.suite_name.c_str(), e_.topo.num_ranks(), e_.topo.describe().c_str(),
@@ -59,6 +67,12 @@ class RunConsole final : public ResultSink {
   void write_strategy(const StrategyResult& r) override {
     done_.push_back(r);
     if (r.status == StrategyStatus::kInterrupted) return;  // the command says what happened
+    if (quiet()) {
+      if (r.status == StrategyStatus::kFailed)  // errors stay
+        std::fprintf(stderr, "moebench: error: strategy '%s': %s\n", r.name.c_str(),
+                     r.skip_reason.c_str());
+      return;
+    }
     if (!carried_over(r)) {
       if (!print_status_line(r, "  "))
         std::printf("  %-12s done (placement %.2f ms, %zu iterations, check %lld/%lld wrong)\n",
@@ -73,11 +87,14 @@ class RunConsole final : public ResultSink {
   }
   void finish(RunStatus status) override {
     if (status == RunStatus::kInterrupted) return;
-    std::printf("\n%s\n", summary_table(done_).c_str());
+    std::printf("\n%s", summary_table(done_).c_str());
+    if (const std::string f = oracle_footnote(e_); !f.empty()) std::printf("%s\n", f.c_str());
+    std::printf("\n");
     std::printf("results: %s\n", e_.output.c_str());
   }
 
  private:
+  bool quiet() const { return e_.request.progress == ProgressRequest::kQuiet; }
   bool carried_over(const StrategyResult& r) const {
     for (const auto& [k, v] : r.notes)
       if (k == "carried_over_from") return true;
@@ -99,8 +116,9 @@ class SimulateConsole final : public ResultSink {
         e_.topo.num_ranks(), e_.topo.describe().c_str(), e_.system->name.c_str(),
         cfg.dispatch.c_str(), cfg.iterations, static_cast<long long>(cfg.workload.batch_tokens),
         e_.output.c_str());
-    std::printf("  %-14s %12s %12s %12s %12s %14s %14s\n", "strategy", "dispatch ms", "ffn ms",
-                "combine ms", "layers ms", "comm GB/batch", "inter GB/batch");
+    std::printf("  %-16s %12s %12s %12s %12s %14s %14s%s\n", "strategy", "dispatch ms", "ffn ms",
+                "combine ms", "layers ms", "comm GB/batch", "inter GB/batch",
+                oracle_ ? "  of oracle" : "");
   }
   void write_strategy(const StrategyResult& r) override {
     if (print_status_line(r, "  ")) return;
@@ -110,10 +128,13 @@ class SimulateConsole final : public ResultSink {
                             cube_sum(r, "bytes_sent_inter_combine")) / I;
     const double all = inter + static_cast<double>(cube_sum(r, "bytes_sent_intra") +
                                                    cube_sum(r, "bytes_sent_intra_combine")) / I;
-    std::printf("  %-14s %12.3f %12.3f %12.3f %12.3f %14.3f %14.3f\n", r.name.c_str(),
+    const std::string name = row_label(r);
+    std::printf("  %-16s %12.3f %12.3f %12.3f %12.3f %14.3f %14.3f", name.c_str(),
                 layer_sum(r, "t_dispatch") * 1e3, layer_sum(r, "t_ffn") * 1e3,
                 layer_sum(r, "t_combine") * 1e3, layer_sum(r, "t_layer") * 1e3, all / 1e9,
                 inter / 1e9);
+    if (oracle_) std::printf("  %9s", of_oracle_text(r).c_str());
+    std::printf("\n");
     std::fflush(stdout);
   }
   void finish(RunStatus) override {
@@ -121,10 +142,12 @@ class SimulateConsole final : public ResultSink {
         "times are predictions of the cost model summed over layers (medians over batches); "
         "results: %s\n",
         e_.output.c_str());
+    if (oracle_) std::printf("%s\n", oracle_footnote(e_).c_str());
   }
 
  private:
   const Experiment& e_;
+  const bool oracle_ = !oracle_footnote(e_).empty();
 };
 
 }  // namespace
@@ -138,6 +161,22 @@ std::unique_ptr<ResultSink> make_console_sink(const Experiment& e, bool replica_
     case ExperimentMode::kPlace: return make_place_console(e, replica_tables);
   }
   return nullptr;
+}
+
+std::string of_oracle_text(const StrategyResult& r) {
+  for (const auto& [k, v] : r.notes)
+    if (k == kOfOracleNote) return v == "n/a" ? v : v + "%";
+  return "-";
+}
+
+std::string oracle_footnote(const Experiment& e) {
+  for (const auto& i : e.cells.front().instances)
+    if (i.fit_on_evaluation)
+      return "of oracle: reduction of " + i.options.get_string("objective") +
+             " against baseline as a share of the oracle's (summed over layers; bytes and loads "
+             "per batch); the oracle is optimal fitted on the evaluation batches measured, a "
+             "bound, not deployable; baseline 0%, oracle 100%";
+  return "";
 }
 
 std::string format_bytes(double b) {
@@ -173,10 +212,10 @@ std::vector<std::string> summary_row(const StrategyResult& r) {
     pred /= static_cast<double>(it->second.size());
     if (pred > 0) ratio = fmt("%.2f", p50 / pred);
   }
-  return {result_key(r) + (r.oracle ? " (oracle)" : ""), format_bytes(s.total_comm_bytes),
+  return {row_label(r), format_bytes(s.total_comm_bytes),
           format_bytes(s.total_inter_node_bytes), fmt("%.1f", 100.0 * s.mean_idle_fraction),
           format_rate(s.batch_throughput), fmt("%.4f", s.mean_jain), fmt("%.3g ms", p50 * 1e3),
-          ratio};
+          ratio, of_oracle_text(r)};
 }
 
 std::string render_table(const std::vector<std::string>& head,
@@ -203,18 +242,24 @@ std::string render_table(const std::vector<std::string>& head,
 }  // namespace
 
 std::string summary_table(const std::vector<StrategyResult>& results) {
-  const std::vector<std::string> head = {"strategy", "comm bytes", "inter-node", "idle %",
-                                         "tokens/s", "Jain", "t_layer p50", "meas/pred"};
+  std::vector<std::string> head = {"strategy", "comm bytes", "inter-node", "idle %",
+                                   "tokens/s", "Jain", "t_layer p50", "meas/pred", "of oracle"};
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> notes;
+  bool oracle = false;
   for (const auto& r : results) {
+    oracle = oracle || !oracle_objective_of(r).empty();
     if (r.status != StrategyStatus::kComplete || r.counts.empty()) {
       const std::string st = to_string(r.status);
-      rows.push_back({result_key(r), st, "", "", "", "", "", ""});
+      rows.push_back({result_key(r), st, "", "", "", "", "", "", ""});
       if (!r.skip_reason.empty()) notes.push_back(r.name + ": " + st + ": " + r.skip_reason);
       continue;
     }
     rows.push_back(summary_row(r));
+  }
+  if (!oracle) {  // the column only beside an oracle row
+    head.pop_back();
+    for (auto& row : rows) row.pop_back();
   }
   std::string out = render_table(head, rows);
   out += "comm bytes: dispatch + combine over all ranks and layers per batch (median over "

@@ -21,6 +21,11 @@ std::unique_ptr<ResultSink> make_console_sink(const Experiment& e, bool replica_
 // measured / predicted layer time.
 std::string summary_table(const std::vector<StrategyResult>& results);
 
+// The "of oracle" figure of a result (its note, core/oracle_figure.hpp) with a '%', "-" when it
+// has none; and the footnote naming the objective ("" when the experiment has no oracle row).
+std::string of_oracle_text(const StrategyResult& r);
+std::string oracle_footnote(const Experiment& e);
+
 // Human-readable numbers: 1.23 GB, 4.5 MB ...; 1.2k, 3.4M.
 std::string format_bytes(double bytes);
 std::string format_rate(double per_s);

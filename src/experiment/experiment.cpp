@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "experiment/measurer.hpp"
+#include "experiment/oracle.hpp"
 #include "io/results_file.hpp"
 #include "io/resume.hpp"
 #include "placement/registry.hpp"
@@ -52,16 +53,24 @@ std::optional<PlacementPlan> place_instance(const Experiment& e, const Experimen
   res.run_overrides = instance.describe_overrides();
   res.description = strategy.spec().description;
   res.options = instance.options.describe();
-  res.oracle = e.workload->oracle();
+  res.oracle = e.workload->oracle() || instance.fit_on_evaluation;
   if (auto reason = strategy.constraints(model, e.topo, e.slots_per_rank, instance.options)) {
     res.status = StrategyStatus::kSkipped;
     res.skip_reason = *reason;
     return std::nullopt;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  PlacementInput in{model,         e.topo,           e.workload->calibration_stats(),
-                    e.slots_per_rank, instance.options, cell.cfg.seed};
+  std::optional<RoutingStats> eval;
+  if (instance.fit_on_evaluation) eval = evaluation_stats(e, cell);
+  PlacementInput in{model,
+                    e.topo,
+                    eval ? *eval : e.workload->calibration_stats(),
+                    e.slots_per_rank,
+                    instance.options,
+                    cell.cfg.seed,
+                    e.system ? &*e.system : nullptr};
   PlacementPlan plan = strategy.place(in);
+  if (eval) add_oracle_plan_notes(*eval, plan);
   res.placement_time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (auto bad = check_placement(plan.placement, model.num_experts, e.slots_per_rank);
@@ -296,19 +305,25 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
   }
   if (auto failed = end_on_error(m, error, out)) return *failed;
   std::optional<StrategyResult> ref;
+  OracleNotes of_oracle;
+  for (auto& p : carried) of_oracle.observe(p);
   ExperimentOutcome outcome;
+  int todo = 0, index = 0;  // progress: instances still to run, the current one
+  for (const auto& cell : e.cells)
+    for (const auto& inst : cell.instances) todo += finished.count(instance_key(cell, inst)) ? 0 : 1;
   for (size_t ci = 0; ci < e.cells.size(); ++ci) {
     const ExperimentCell& cell = e.cells[ci];
     if (!cell.axes.empty()) {
       if (all_finished(cell, finished)) continue;  // resume: the whole cell is in the file
       activate_cell(e, ci);
-      if (m.root())
+      if (m.root() && e.request.progress != ProgressRequest::kQuiet)
         std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
                     cell.label().c_str());
     }
     send_reference(e, cell, m, out, ref);
     for (const auto& inst : cell.instances) {
       if (finished.count(instance_key(cell, inst))) continue;
+      if (e.progress) e.progress->strategy(inst.name, ++index, todo);
       StrategyResult res;
       try {
         if (ref && inst.name == ref->name)
@@ -316,6 +331,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         else
           place_and_measure(e, cell, inst, m, res);
       } catch (const Interrupted&) {
+        if (e.progress) e.progress->clear();
         res.status = StrategyStatus::kInterrupted;
         res.cell = cell.name;
         for (auto* s : out) s->write_strategy(res);
@@ -326,6 +342,8 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         error = describe_error(m, describe_instance(cell, inst));
       }
       res.cell = cell.name;
+      if (e.progress) e.progress->clear();
+      if (error.empty() && m.root()) of_oracle.observe(res);
       if (auto failed = write_agreed(m, out, res, error, describe_instance(cell, inst)))
         return *failed;
       if (res.status == StrategyStatus::kFailed) outcome = {RunStatus::kFailed, kExitFailed, ""};

@@ -25,6 +25,7 @@
 #include "core/run_types.hpp"
 #include "core/topology.hpp"
 #include "experiment/batch_source.hpp"
+#include "experiment/progress.hpp"
 #include "io/provenance.hpp"
 #include "io/result_sink.hpp"
 #include "placement/strategy.hpp"
@@ -61,6 +62,8 @@ struct ExperimentRequest {
   int dedup = -1;             // a sweep cell's dedup (-1 = the suite's)
   std::vector<std::string> sweep;  // --sweep KEY=V1,V2 (each replaces the suite's axis KEY)
   bool warn_rank0 = true;     // print resolve warnings (a run sets it on rank 0 only)
+  ProgressRequest progress = ProgressRequest::kAuto;  // --quiet | default | --progress
+  bool force = false;         // --force: an existing results file -o names is overwritten
   // Test-only fault injection (run): tolerances of the correctness check forced to this value
   // for the named instance, so its check fails honestly (docs/DEVELOPING.md).
   std::string fail_check_instance;
@@ -69,6 +72,10 @@ struct ExperimentRequest {
   // instance NAME runs: at the start of harness iteration WHEN (warm-up included), or after
   // its measurement when WHEN is "end".
   std::string test_throw;
+  // The oracle bound (experiment/oracle.hpp): 1 = on, 0 = off, -1 = the suite's [oracle]
+  // enabled; objective "" = the suite's.
+  int oracle = -1;
+  std::string oracle_objective;
 };
 
 // One strategy instance: a name (unique in a cell), the registered strategy and its options.
@@ -80,6 +87,9 @@ struct StrategyInstance {
   Options options;
   std::string dispatch;  // "" = the cell's
   int dedup = -1;        // -1 = the cell's
+  // Placed on the evaluation batches the cell measures instead of the calibration part (the
+  // oracle row, experiment/oracle.hpp).
+  bool fit_on_evaluation = false;
   // "dispatch=hierarchical, dedup=false" for the overrides given, "" for none.
   std::string describe_overrides() const;
 };
@@ -121,6 +131,8 @@ struct Experiment {
   // Place prints every instance against this one (placed with default options when it is not
   // an instance itself); "" = none.
   std::string reference;
+  // The root process's progress lines (experiment/progress.hpp); null: none.
+  std::shared_ptr<ProgressReporter> progress;
 };
 
 // A run's topology comes from its ranks and the resolved config (suite nodes or the MPI

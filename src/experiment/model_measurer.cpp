@@ -7,6 +7,7 @@
 #include "core/memory_model.hpp"
 #include "experiment/measurer.hpp"
 #include "io/provenance.hpp"
+#include "runtime/stop_signal.hpp"
 
 namespace moeb {
 
@@ -80,6 +81,7 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   MemoryThroughput thr;
   std::vector<std::vector<LayerPrediction>> per_iter;
   for (int i = 0; i < I; ++i) {
+    if (stop_requested()) throw Interrupted("stopped on request at batch " + std::to_string(i));
     RoutedBatch& batch = router.get(i % e.batches->num_batches());
     res.batch_index.push_back(batch.index());
     res.batch_tokens.push_back(batch.trace().num_tokens());
@@ -100,6 +102,7 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
       thr.add(fit, res.batch_tokens.back(), scaled, preds);
     }
     per_iter.push_back(std::move(preds));
+    if (e.progress) e.progress->iteration(i + 1, 0, I);
   }
   res.routing_deviation = router.deviation(res.batch_index);
   if (predict) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/metrics.hpp"
+#include "core/oracle_figure.hpp"
 #include "experiment/console_sink.hpp"
 
 namespace moeb {
@@ -62,6 +63,7 @@ class PlaceConsole final : public ResultSink {
   void reference(const StrategyResult& r) override { ref_ = r; }
   void write_strategy(const StrategyResult& r) override;
   void finish(RunStatus) override {
+    if (const std::string f = oracle_footnote(e_); !f.empty()) std::printf("\n%s", f.c_str());
     std::printf("\nresults: %s%s\n", e_.output.c_str(),
                 e_.system ? "" : " (no system model: times stored as 0; give --system for "
                                  "predicted times)");
@@ -80,10 +82,14 @@ void PlaceConsole::write_strategy(const StrategyResult& r) {
     return;
   }
   const int L = e_.cells.front().cfg.model.num_layers, R = e_.topo.num_ranks();
-  std::printf("\n%s  (policy %s%s, placed in %.3f s; options: %s)\n", r.name.c_str(),
+  std::printf("\n%s%s  (policy %s%s, placed in %.3f s; options: %s)\n", r.name.c_str(),
+              r.oracle && oracle_objective_of(r).empty() ? " (oracle)" : "",
               r.replica_policy.c_str(), r.route_transform.empty() ? "" : ", changes routing",
               r.placement_time_s, r.options.empty() ? "none" : r.options.c_str());
-  for (const auto& [k, v] : r.notes) std::printf("  note %s: %s\n", k.c_str(), v.c_str());
+  for (const auto& [k, v] : r.notes)
+    if (k != kOfOracleNote) std::printf("  note %s: %s\n", k.c_str(), v.c_str());
+  if (const std::string f = of_oracle_text(r); f != "-")
+    std::printf("  of oracle: %s%s\n", f.c_str(), r.oracle ? " (the oracle row)" : "");
   if (r.routing_deviation >= 0)
     std::printf("  routing deviation: %.2f%% of (token, expert) choices changed\n",
                 100.0 * r.routing_deviation);

@@ -7,7 +7,9 @@
 
 #include "core/error.hpp"
 #include "core/memory_budget.hpp"
+#include "core/objective.hpp"
 #include "experiment/experiment.hpp"
+#include "experiment/oracle.hpp"
 #include "io/output_name.hpp"
 #include "io/config_loader.hpp"
 #include "io/provenance.hpp"
@@ -102,6 +104,12 @@ void apply_overrides(RunConfig& cfg, const ExperimentRequest& r) {
   }
   if (!r.slots.empty()) apply_budget_text(cfg, r.slots, "--slots");
   if (r.dedup >= 0) cfg.dedup = r.dedup != 0;
+  if (r.oracle >= 0) cfg.oracle = r.oracle != 0;
+  if (!r.oracle_objective.empty()) {  // naming an objective asks for the oracle
+    if (r.oracle_objective != "auto") parse_objective(r.oracle_objective, "--oracle-objective");
+    cfg.oracle_objective = r.oracle_objective;
+    cfg.oracle = true;
+  }
   if (!r.strategies.empty()) select_strategies(cfg, r.strategies, r.strategies_option);
   if (r.mode == ExperimentMode::kRun) {
     if (r.iterations > 0) cfg.iterations = r.iterations;
@@ -139,6 +147,10 @@ std::optional<SystemModel> resolve_system(RunConfig& cfg, const ExperimentReques
     return find_system(cfg.system_file);
   }
   const std::string name = !r.system_model.empty() ? r.system_model : cfg.system_file;
+  if (r.mode == ExperimentMode::kPlace && name == "none") {  // place --system none: counts only
+    cfg.system_file.clear();
+    return std::nullopt;
+  }
   if (name.empty()) {
     if (r.mode == ExperimentMode::kPlace) return std::nullopt;
     std::string known;
@@ -198,17 +210,29 @@ void warn_indistinguishable(const RunConfig& cfg, const Topology& topo, int slot
                  why.c_str());
 }
 
+// -o is refused when the file exists, unless --force or it is the file resumed: a results file
+// is never overwritten without --force (issue 15). Checked before anything slow is loaded.
+void check_explicit_output(const ExperimentRequest& r) {
+  if (r.output.empty()) return;
+  check_output_free(r.output, r.force, r.resume,
+                    r.mode == ExperimentMode::kRun ? ", or --resume " + r.output + " to complete it"
+                                                   : "");
+}
+
+// -o as given, the resumed file, or a default name with a numeric suffix when taken.
 std::string default_output(const Experiment& e) {
   const ExperimentRequest& r = e.request;
-  if (!r.output.empty()) return r.output;
+  if (!r.output.empty()) return r.output;  // checked first (check_explicit_output)
   // Names read from input never become paths outside the working directory (io/output_name).
   const std::string& suite = e.cells.front().cfg.suite_name;
   switch (r.mode) {
-    case ExperimentMode::kRun: return !r.resume.empty() ? r.resume : safe_file_stem(suite) + ".h5";
-    case ExperimentMode::kSimulate: return safe_file_stem(suite + "-" + e.system->name) + ".h5";
-    case ExperimentMode::kPlace: return safe_file_stem(suite) + "-place.h5";
+    case ExperimentMode::kRun:
+      return !r.resume.empty() ? r.resume : first_free_name(safe_file_stem(suite), ".h5");
+    case ExperimentMode::kSimulate:
+      return first_free_name(safe_file_stem(suite + "-" + e.system->name), ".h5");
+    case ExperimentMode::kPlace: return first_free_name(safe_file_stem(suite) + "-place", ".h5");
   }
-  return safe_file_stem(suite) + ".h5";
+  return first_free_name(safe_file_stem(suite), ".h5");
 }
 
 // One instance per listed strategy, named after it, with its resolved options.
@@ -266,6 +290,7 @@ ExperimentCell resolve_cell(const RunConfig& base, const ExperimentRequest& req,
                          : ranks(cfg, cell.topology_source);
   if (!model_only && req.nodes > 0) cell.topology_source = "option";  // run --nodes N
   cell.system = resolve_system(cfg, req);
+  add_oracle_instance(cfg, cell.system.has_value(), cell);
   if (cfg.system.empty()) cfg.system = default_system_label();
   cell.slots_per_rank = resolve_slots(cfg, cell.topo);
   cell.workload_key = workload_key(cfg);
@@ -278,6 +303,7 @@ ExperimentCell resolve_cell(const RunConfig& base, const ExperimentRequest& req,
 Experiment resolve_experiment(const ExperimentRequest& req, const TopologyResolver& ranks) {
   Experiment e;
   e.request = req;
+  check_explicit_output(req);
   RunConfig base = load_suite(req.suite);
   for (const auto& text : req.sweep) merge_sweep_axis(base.sweep, parse_sweep_option(text));
   check_sweep_mode(base, req.mode);

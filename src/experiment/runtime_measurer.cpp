@@ -171,6 +171,10 @@ HarnessOptions RuntimeMeasurer::harness_options(const ExperimentCell& cell,
     ho.before_iteration = [t = test_throw_](int it) {
       if (it == t.iteration) t.raise("at iteration " + std::to_string(it));
     };
+  if (root() && e.progress)
+    ho.on_iteration = [p = e.progress](int done, int warmup, int iterations) {
+      p->iteration(done, warmup, iterations);
+    };
   return ho;
 }
 

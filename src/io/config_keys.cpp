@@ -147,6 +147,14 @@ const std::vector<ConfigKey>& config_keys() {
           "sampled tokens per rank per layer", 1, limits::kMaxCheckSamples),
       key("check", "rtol", MOEB_FIELD(check_rtol), "relative tolerance", 0),
       key("check", "atol", MOEB_FIELD(check_atol), "absolute tolerance", 0),
+      // [oracle]
+      key("oracle", "enabled", MOEB_FIELD(oracle),
+          "one more row: optimal fitted on the evaluation batches, and every strategy's share of "
+          "its reduction (\"of oracle\")"),
+      key("oracle", "objective", MOEB_FIELD(oracle_objective),
+          "objective of the oracle and of the figure (auto = layer_time with a system model, "
+          "else inter_node_bytes)",
+          -kInf, kInf, {"auto", "inter_node_bytes", "total_bytes", "max_rank_load", "layer_time"}),
       // [system]
       key("system", "model", MOEB_FIELD(system_file),
           "cost-model system: preset name or file (\"\" = no prediction)"),
@@ -159,7 +167,7 @@ const std::vector<ConfigKey>& config_keys() {
 const std::vector<std::string>& config_tables() {
   static const std::vector<std::string> t = {"suite", "model",  "topology", "workload", "placement",
                                              "run",   "timing", "check",    "system",   "strategy", "variant",
-                                             "sweep"};
+                                             "sweep", "oracle"};
   return t;
 }
 

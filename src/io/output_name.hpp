@@ -12,4 +12,15 @@ namespace moeb {
 // `stem` made safe as one path component; "run" when it is empty.
 std::string safe_file_stem(std::string_view stem);
 
+// Results files are never overwritten by a default name (issue 15): STEM + EXT when no such
+// file exists, else the first of STEM-1 + EXT, STEM-2 + EXT, ... that does not. Throws
+// ConfigError when 10000 such names are taken.
+std::string first_free_name(const std::string& stem, const std::string& ext);
+
+// An explicit output path (-o) that already exists is refused unless `force`, or unless it is
+// the file being resumed (`resume`, same file): throws ConfigError "PATH: already exists; ...".
+// `hint` is appended to the advice (e.g. ", or --resume PATH to complete it").
+void check_output_free(const std::string& path, bool force, const std::string& resume,
+                       const std::string& hint);
+
 }  // namespace moeb

@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 
+#include <toml++/toml.h>
+
 #include "core/error.hpp"
 #include "platform/h5.hpp"
 #include "io/results_file.hpp"
@@ -110,8 +112,104 @@ bool lookup(const RunResult& r, const std::string& name, std::string& text, bool
 
 }  // namespace
 
+namespace {
+
+using FlatConfig = std::vector<std::pair<std::string, std::string>>;  // (dotted key, value)
+
+// Leaves of a TOML table as (dotted key, value as TOML text), in document order where
+// toml++ keeps it (it sorts keys within a table, which is all the order the message needs).
+void flatten(const toml::table& t, const std::string& prefix, FlatConfig& out) {
+  for (const auto& [key, node] : t) {
+    const std::string name = prefix + std::string(key.str());
+    if (const auto* sub = node.as_table()) {
+      flatten(*sub, name + ".", out);
+    } else {
+      std::ostringstream os;
+      node.visit([&os](const auto& v) { os << v; });
+      out.emplace_back(name, os.str());
+    }
+  }
+}
+
+FlatConfig flat_config(const std::string& text, const char* which) {
+  FlatConfig out;
+  try {
+    flatten(toml::parse(text), "", out);
+  } catch (const toml::parse_error& e) {
+    throw InputError(std::string("config_toml of ") + which + " is not TOML: " +
+                     std::string(e.description()));
+  }
+  return out;
+}
+
+// "strategy.eplb" / "variant.x" of "strategy.eplb.policy", "" for other keys.
+std::string instance_table(const std::string& key) {
+  for (const char* t : {"strategy.", "variant."}) {
+    const std::string p = t;
+    if (key.rfind(p, 0) == 0) return key.substr(0, key.find('.', p.size()));
+  }
+  return "";
+}
+
+bool has_table(const FlatConfig& c, const std::string& table) {
+  for (const auto& [k, v] : c)
+    if (k.rfind(table + ".", 0) == 0 || k == table) return true;
+  return false;
+}
+
+// toml++ prints an empty instance table as no key at all: its presence is the table line.
+bool has_instance(const std::string& text, const std::string& table) {
+  return text.find("[" + table + "]") != std::string::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> config_differences(const std::string& file_toml,
+                                            const std::string& run_toml) {
+  const FlatConfig a = flat_config(file_toml, "the file"), b = flat_config(run_toml, "this run");
+  std::map<std::string, std::string> am(a.begin(), a.end()), bm(b.begin(), b.end());
+  const auto compared = [&](const std::string& key) {
+    if (key == "placement.strategies") return false;
+    const std::string inst = instance_table(key);
+    return inst.empty() || ((has_table(a, inst) || has_instance(file_toml, inst)) &&
+                            (has_table(b, inst) || has_instance(run_toml, inst)));
+  };
+  std::vector<std::string> diffs;
+  const auto add = [&](const std::string& key, const std::string* x, const std::string* y) {
+    diffs.push_back(key + " (" + (x ? *x : "absent") + " in the file, " + (y ? *y : "absent") +
+                    " in this run)");
+  };
+  for (const auto& [key, value] : a) {
+    if (!compared(key)) continue;
+    auto it = bm.find(key);
+    if (it == bm.end())
+      add(key, &value, nullptr);
+    else if (it->second != value)
+      add(key, &value, &it->second);
+  }
+  for (const auto& [key, value] : b)
+    if (compared(key) && !am.count(key)) add(key, nullptr, &value);
+  return diffs;
+}
+
 void check_resume_compatible(const RunResult& previous, const RunResult& current,
                              const std::string& results_path) {
+  if (!previous.config_toml.empty() && !current.config_toml.empty()) {
+    std::vector<std::string> diffs;
+    try {
+      diffs = config_differences(previous.config_toml, current.config_toml);
+    } catch (const InputError& e) {
+      throw InputError(results_path + ": cannot resume: " + e.what());
+    }
+    if (!diffs.empty()) {
+      std::string list;
+      for (size_t i = 0; i < diffs.size(); ++i) list += (i ? ", " : "") + diffs[i];
+      throw ConfigError(results_path + ": cannot resume: the resolved configuration differs in " +
+                        std::to_string(diffs.size()) + (diffs.size() == 1 ? " key: " : " keys: ") +
+                        list + " (resume with the same suite and options, or run without " +
+                        "--resume into a new file)");
+    }
+  }
   for (const auto& name : resume_identity_attributes()) {
     std::string a, b;
     bool a_num = false, b_num = false;

@@ -34,13 +34,23 @@ RunResult load_for_resume(const std::string& results_path);
 std::vector<std::string> strategies_to_run(const std::vector<std::string>& planned,
                                            const std::set<std::string>& finished);
 
-// Throws ConfigError ("FILE: cannot resume: attribute A is X in the file, Y in this run") when
-// `previous` was not produced by the same configuration as `current`: suite, system label,
-// backend, seed, ranks, nodes, model dimensions, workload and timing choices must agree, so
-// that the strategies of one file stay comparable. Attributes absent from either side are
-// not compared.
+// Throws ConfigError when `previous` was not produced by the same configuration as `current`,
+// so that the strategies of one file stay comparable: first any difference in the resolved
+// configuration (config_differences: "FILE: cannot resume: the resolved configuration differs
+// in run.iterations (6 in the file, 3 in this run), ..."), then the root attributes (suite,
+// system label, backend, seed, ranks, nodes, model dimensions, workload and timing choices):
+// "attribute A is X in the file, Y in this run". Attributes absent from either side are not
+// compared.
 void check_resume_compatible(const RunResult& previous, const RunResult& current,
                              const std::string& results_path);
+
+// The keys of two resolved configurations (config_toml) that differ, each as
+// "table.key (A in the file, B in this run)" with "absent" for a key one side lacks, in the
+// order of `file_toml`, then keys only in `run_toml`. Not compared: placement.strategies (a
+// resumed run may add or drop strategies), and the [strategy.X] / [variant.X] tables of an
+// instance that only one side has. Throws InputError when either text is not TOML.
+std::vector<std::string> config_differences(const std::string& file_toml,
+                                            const std::string& run_toml);
 
 // The root attributes compared by check_resume_compatible.
 const std::vector<std::string>& resume_identity_attributes();

@@ -66,6 +66,9 @@ const std::vector<ColumnSpec>& report_columns() {
        "max over ranks of the experts it hosts over all layers run * bytes per expert, 2^30 bytes"},
       {"routing_dev_pct", "route dev. %", "Routing dev. (\\%)", "%", B::kNone, S::kFixed1, false,
        false, "100 * share of (token, expert) choices changed by a routing-changing strategy"},
+      {"of_oracle", "of oracle %", "Of oracle (\\%)", "%", B::kHigher, S::kFixed1, false, true,
+       "100 * reduction of the oracle row's objective against the reference / the oracle's "
+       "reduction, same file (shown by default when a file has an oracle row)"},
       {"placement_s", "place s", "Placement (s)", "s", B::kNone, S::kSig4, false, false,
        "wall time of the strategy's place()"},
   };

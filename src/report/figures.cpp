@@ -6,6 +6,7 @@
 
 #include "core/metrics.hpp"
 #include "core/summary.hpp"
+#include "report/columns.hpp"
 
 namespace moeb::report {
 namespace {
@@ -212,6 +213,22 @@ void add_meas_pred(StrategyFigures& f, const StrategyResult& s, const StrategySu
     f.per_iteration["meas_pred"].push_back({b[0] / (1e3 * pred_total)});
 }
 
+// A file without times (place without a system model stores 0 s): every time-derived figure
+// is NaN, which the tables print as n/a, never as 0 tok/s or 0 ms.
+void blank_times(StrategyFigures& f) {
+  std::vector<std::string> ids = {"_t_batch_s", "_t_layer_s"};
+  for (const auto& c : report_columns())
+    if (c.time_derived) ids.push_back(c.id);
+  for (const auto& id : ids) {
+    if (auto it = f.whole.find(id); it != f.whole.end()) it->second = kNaN;
+    if (auto it = f.per_layer.find(id); it != f.per_layer.end())
+      for (double& v : it->second) v = kNaN;
+    if (auto it = f.per_iteration.find(id); it != f.per_iteration.end())
+      for (auto& g : it->second)
+        for (double& v : g) v = kNaN;
+  }
+}
+
 }  // namespace
 
 double column_statistic(const std::string& column, std::vector<double> pooled) {
@@ -241,6 +258,7 @@ StrategyFigures compute_figures(const StrategyResult& s, const FileContext& ctx)
   add_iteration_figures(f, s, il, R);
   add_layer_phases(f, il, L);
   if (!ctx.simulated) add_meas_pred(f, s, sum, L);
+  if (ctx.counts_only) blank_times(f);
   return f;
 }
 

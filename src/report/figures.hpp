@@ -14,6 +14,7 @@ namespace moeb::report {
 // What a file says about all its strategies that some figures need.
 struct FileContext {
   bool simulated = false;      // backend "model": leaves meas_pred out (times are the model's)
+  bool counts_only = false;    // model file without a system model (place): times are n/a
   double expert_bytes = 0;     // bytes of one routed expert's weights; 0 = unknown
 };
 

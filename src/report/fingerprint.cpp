@@ -14,8 +14,8 @@ namespace {
 
 // Config tables left out whole: strategy options belong to rows (a strategy whose options
 // differ becomes its own row), sweep lists and variants are what a file holds, not how it was
-// measured, and the output check runs outside the timed region.
-const std::set<std::string> kOutTables = {"strategy", "variant", "sweep", "check"};
+// measured, the oracle is one more row, and the output check runs outside the timed region.
+const std::set<std::string> kOutTables = {"strategy", "variant", "sweep", "check", "oracle"};
 // Single config keys left out: labels, and how long a run measures (not what it measures).
 const std::set<std::string> kOutKeys = {"suite.name",         "suite.description", "suite.system",
                                         "placement.strategies", "run.iterations",  "run.warmup"};

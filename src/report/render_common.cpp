@@ -81,7 +81,9 @@ std::vector<std::string> per_layer_columns(const Report& rep) {
 }
 
 std::string describe_system(const SystemColumn& sys) {
-  std::string s = sys.simulated ? "simulated (cost model" : "measured (" + sys.backend;
+  std::string s = sys.counts_only ? "placed (exact counts, no cost model: times n/a"
+                  : sys.simulated ? "simulated (cost model"
+                                  : "measured (" + sys.backend;
   s += ", " + std::to_string(sys.num_ranks) + " ranks on " + std::to_string(sys.num_nodes) +
        (sys.num_nodes == 1 ? " node" : " nodes") + ", " + std::to_string(sys.paths.size()) +
        (sys.paths.size() == 1 ? " file" : " files") + ", config " +

@@ -8,6 +8,8 @@
 #include "report/aggregate.hpp"
 #include "report/columns.hpp"
 #include "report/figures.hpp"
+#include "report/oracle_column.hpp"
+#include "core/oracle_figure.hpp"
 
 namespace moeb::report {
 namespace {
@@ -90,7 +92,16 @@ void set_cell_status(ReportGroup& g, const std::string& where, const CellSamples
 void add_cell_notes(ReportGroup& g, const std::string& strategy, const std::string& where,
                     const CellSamples& samples, Cell& cell) {
   for (const auto& s : samples) cell.oracle = cell.oracle || s.result->oracle;
-  if (cell.oracle)
+  std::string bound;  // the oracle row's objective
+  for (const auto& s : samples)
+    if (bound.empty()) bound = oracle_objective_of(*s.result);
+  if (!bound.empty())
+    add_cell_footnote(g, cell,
+                      strategy + ": the oracle bound: optimal fitted on the evaluation batches "
+                                 "measured (not deployable); \"of oracle %\" = a strategy's "
+                                 "reduction of " + bound + " against " + g.reference +
+                                 " over the oracle's");
+  else if (cell.oracle)
     add_cell_footnote(g, cell,
                       strategy +
                           ": oracle, placed with the evaluation part itself (a bound, "
@@ -277,6 +288,7 @@ class Builder {
   std::vector<std::vector<std::map<std::string, CellSamples>>> samples_;
   std::vector<std::vector<std::string>> warnings_;  // [group] host warnings
   bool reference_seen_ = false;
+  bool oracle_seen_ = false;  // a file has an oracle row: the default columns add of_oracle
 };
 
 size_t Builder::group_of(const RunResult& run) {
@@ -321,6 +333,7 @@ size_t Builder::column_of(ReportGroup& g, const ReportInput& in, Fingerprint fp)
   sc.title = label;
   sc.backend = run_attr(run, "backend", "?");
   sc.simulated = sc.backend == "model";
+  sc.counts_only = sc.simulated && run_attr(run, "system_model", "") == "none";
   sc.num_ranks = static_cast<int>(run_num(run, "num_ranks", 0));
   sc.num_nodes = static_cast<int>(run_num(run, "num_nodes", 0));
   sc.act_dtype = run_attr(run, "act_dtype", "?");
@@ -340,7 +353,9 @@ void Builder::add_file_notes(ReportGroup& g, const ReportInput& in, const std::s
   if (status != "complete")
     g.notes.push_back(in.path + " (system " + label + "): run status '" + status +
                       "'; strategies it did not reach are absent");
-  const std::string w = host_warning(run, in.path);
+  // Only measured times can be disturbed by the host; a model file's are computed.
+  const std::string w =
+      run_attr(run, "backend", "?") == "model" ? std::string() : host_warning(run, in.path);
   if (!w.empty()) warnings_[&g - rep_.groups.data()].push_back(w);
 }
 
@@ -350,6 +365,7 @@ std::vector<Sample> Builder::file_samples(ReportGroup& g, const ReportInput& in,
   const RunResult& run = in.run;
   FileContext ctx;
   ctx.simulated = run_attr(run, "backend", "?") == "model";
+  ctx.counts_only = ctx.simulated && run_attr(run, "system_model", "") == "none";
   ctx.expert_bytes = expert_bytes;
   std::vector<Sample> out;
   for (const auto& s : run.strategies) {
@@ -374,6 +390,7 @@ std::vector<Sample> Builder::file_samples(ReportGroup& g, const ReportInput& in,
     auto it = base.find(smp.result->cell);
     add_baseline_ratios(smp.figures, it != base.end() ? *it->second : empty);
   }
+  if (!add_of_oracle(out, opt_.baseline).empty()) oracle_seen_ = true;
   return out;
 }
 
@@ -482,6 +499,7 @@ void Builder::finish_group(size_t gi) {
 }
 
 Report Builder::finish() {
+  if (oracle_seen_ && opt_.columns.empty()) rep_.columns.push_back("of_oracle");
   if (!reference_seen_ && opt_.baseline != "baseline")
     throw ConfigError("--baseline " + opt_.baseline + ": no input file has a strategy of that name");
   for (size_t gi = 0; gi < rep_.groups.size(); ++gi) finish_group(gi);

@@ -81,6 +81,7 @@ struct SystemColumn {
   std::string title;       // label, plus the keys that set it apart from a same-label group
   Fingerprint fingerprint;  // first file's; every file of the column has the same hash
   bool simulated = false;  // backend "model"
+  bool counts_only = false;  // backend "model" without a system model (place): no times at all
   std::string backend;     // cpu | cuda | model (first file's)
   int num_ranks = 0, num_nodes = 0;
   std::string act_dtype;              // first file's; comm volumes scale with it

@@ -244,6 +244,7 @@ void run_harness(Backend& backend, Transport& transport, const Topology& topo,
     }
     run_iteration(backend, transport, topo, model, batch, measured, opt, m, state, ref, check);
     if (measured == 0 && opt.check) reduce_check(transport, check);
+    if (opt.on_iteration) opt.on_iteration(it + 1, opt.warmup, opt.iterations);
   }
 
   gather_results(transport, m, out);

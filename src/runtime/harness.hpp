@@ -33,6 +33,9 @@ struct HarnessOptions {
   uint64_t seed = 42;             // routing draws and expert weights
   // Polled at iteration boundaries (collectively agreed); true -> throw Interrupted.
   std::function<bool()> stop_requested;
+  // Progress (rank 0 of a run): called after each of the warmup + iterations iterations with
+  // the number completed; outside timed regions.
+  std::function<void(int completed, int warmup, int iterations)> on_iteration;
   // Diagnostics and tests: called on the first measured iteration for every layer, outside
   // timed regions, with this rank's layer output ([owned tokens x hidden], fp32) and the
   // global index of its first owned token.

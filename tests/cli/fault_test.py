@@ -9,7 +9,13 @@ hit in the middle, after at least one strategy has finished, and then
     running the finished strategies again: their measured datasets are byte-identical.
 
   fault_test.py MOEBENCH CASE WORKDIR
-CASE: kill9_rank0 | kill9_rank2 | sigterm_launcher
+CASE: kill9_rank0 | kill9_rank2 | sigterm_launcher | sigint_launcher | sigint_rank2
+
+  sigint_launcher is Ctrl-C in a terminal: Open MPI starts every rank in a process group of its
+  own, so the terminal's SIGINT reaches mpirun only, which answers it with SIGTERM to the ranks;
+  sigint_rank2 sends SIGINT to one rank (the ranks agree to stop at the same boundary). Both
+  stop cleanly: status `interrupted`, one message naming the file, exit code 3 (docs/SLURM.md;
+  mpirun exits 1 instead when the signal was its own).
 
   disk_full_resume: a file left by a run that an error ended (one finished strategy) sits on a
   tmpfs with room for it but not for a second copy; `run --resume FILE` (the file replaced in
@@ -239,8 +245,14 @@ def main():
             p.kill()
             sys.exit(f"{case}: cannot find rank {rank} among {pids}")
         os.kill(pids[rank], signal.SIGKILL)
+    elif case == "sigint_rank2":
+        pids = rank_pids(p.pid)
+        if 2 not in pids:
+            p.kill()
+            sys.exit(f"{case}: cannot find rank 2 among {pids}")
+        os.kill(pids[2], signal.SIGINT)
     else:
-        p.send_signal(signal.SIGTERM)
+        p.send_signal(signal.SIGINT if case == "sigint_launcher" else signal.SIGTERM)
     try:
         log = p.communicate(timeout=120)[0]
     except subprocess.TimeoutExpired:
@@ -259,8 +271,16 @@ def main():
         assert status == "running", f"{case}: root status {status!r} after a kill"
         assert code == 1 and "unfinished" in text, f"{case}: validate did not say so:\n{text}"
     else:
-        assert status == "interrupted", f"{case}: root status {status!r} after SIGTERM"
+        assert status == "interrupted", f"{case}: root status {status!r} after the signal"
         assert code == 0, f"{case}: validate exit {code}:\n{text}"
+        # moebench exits 3; mpirun passes that on, except when the signal was its own (it then
+        # exits 1 as for any job it ended).
+        expected = 3 if case == "sigint_rank2" else 1
+        assert p.returncode == expected, \
+            f"{case}: exit code {p.returncode}, expected {expected}:\n{log}"
+        said = [l for l in log.splitlines() if l.startswith("moebench: interrupted by")]
+        assert len(said) == 1 and f"kept in {out}" in said[0], \
+            f"{case}: expected one message naming {out}:\n{log}"
     before = measured(out, done)
     r = subprocess.run(mpirun_cmd([moebench, "run", suite, "--resume", out]), cwd=work, env=env(),
                        capture_output=True, text=True, timeout=600)

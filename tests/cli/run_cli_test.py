@@ -38,6 +38,16 @@ def small_suite(text):
     return text
 
 
+def small_copy(name, work):
+    """suites/NAME made small (small_suite), written to WORK/NAME; returns its path."""
+    with open(os.path.join(ROOT, "suites", name)) as f:
+        text = small_suite(f.read())
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 BAD = {
     # case: (edit of the quickstart text, ranks, regexes the one stderr line must match)
     "malformed_toml": (lambda t: t.replace("[model]", "[model\n"), 4, [r"bad\.toml:\d+"]),
@@ -171,11 +181,7 @@ def check_comparison(moebench, work):
     """suites/comparison.toml: variants with their own dedup and dispatch in one run, one file,
     one report table with ratios against the MegaBlocks-like variant. 4 ranks declared as 2
     virtual nodes (--nodes 2); the suite itself takes nodes from the launcher."""
-    with open(os.path.join(ROOT, "suites", "comparison.toml")) as f:
-        text = small_suite(f.read())
-    suite = os.path.join(work, "comparison.toml")
-    with open(suite, "w") as f:
-        f.write(text)
+    suite = small_copy("comparison.toml", work)
     out = os.path.join(work, "comparison.h5")
     r = mpirun(4, [moebench, "run", suite, "-o", out, "--nodes", "2"], work)
     sys.stdout.write(r.stdout)
@@ -224,11 +230,7 @@ def check_sweep(moebench, work):
     """suites/sweep_example.toml under mpirun (4 ranks as 2 virtual nodes): dispatch x dedup
     cells in one valid file, one report row per (cell, strategy), and a cell's byte counts equal
     to the single run with those knobs (issue 12)."""
-    with open(os.path.join(ROOT, "suites", "sweep_example.toml")) as f:
-        text = small_suite(f.read())
-    suite = os.path.join(work, "sweep_example.toml")
-    with open(suite, "w") as f:
-        f.write(text)
+    suite = small_copy("sweep_example.toml", work)
     out = os.path.join(work, "sweep.h5")
     r = mpirun(4, [moebench, "run", suite, "-o", out, "--nodes", "2", "--sweep", "slots=+1"], work)
     sys.stdout.write(r.stdout)

@@ -364,7 +364,8 @@ def check(moebench, case, work):
 
 
 def make_bases(moebench, work):
-    os.makedirs(work, exist_ok=True)
+    shutil.rmtree(work, ignore_errors=True)  # results files are never overwritten: start empty
+    os.makedirs(work)
     trace = os.path.join(work, "base_trace.h5")
     results = os.path.join(work, "base_results.h5")
     suite = write(os.path.join(work, "base.toml"), small_suite())

@@ -130,7 +130,7 @@ def check_sweep(moebench_bin):
     suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "suites",
                          "sweep_example.toml")
     subprocess.run([moebench_bin, "simulate", suite, "--topology", "2x2", "--sweep", "dedup=true",
-                    "--sweep", "slots=+1", "-o", "sweep.h5"], check=True,
+                    "--sweep", "slots=+1", "-o", "sweep.h5", "--force"], check=True,
                    stdout=subprocess.DEVNULL)
     check_frames("sweep.h5")
     r = moebench.load("sweep.h5")

@@ -201,7 +201,8 @@ TEST(Config, RejectsOutOfRangeValues) {
 TEST(Config, RejectsUnknownTablesAndKeys) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "[runn]\nx = 1\n"),
             "bad.toml:5: unknown table '[runn]' (expected one of: suite, model, topology, "
-            "workload, placement, run, timing, check, system, strategy, variant, sweep)");
+            "workload, placement, run, timing, check, system, strategy, variant, sweep, "
+            "oracle)");
   const std::string k = error_of(std::string(kMinimal) + "[run]\niteration = 3\n");
   EXPECT_EQ(k.rfind("bad.toml:6: unknown key 'run.iteration' (expected one of: backend,", 0), 0u)
       << k;

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "platform/h5.hpp"
 #include "io/results_file.hpp"
+#include "io/config_loader.hpp"
 #include "io/resume.hpp"
 #include "test_results_io_fixture.hpp"
 
@@ -100,6 +101,86 @@ TEST(Resume, IncompatibleSuiteIsRefused) {
   a.attrs_str = {{"suite_name", "quickstart"}};
   b.attrs_str = {{"suite_name", "deepseek-v3"}};
   EXPECT_THROW(moeb::check_resume_compatible(a, b, "r.h5"), moeb::ConfigError);
+}
+
+// The quickstart's resolved configuration with `edit` applied, as a results file stores it.
+template <class Edit>
+std::string quickstart_config(Edit edit) {
+  moeb::RunConfig cfg = moeb::load_suite(std::string(MOEB_SOURCE_DIR) + "/suites/quickstart.toml");
+  edit(cfg);
+  return moeb::config_to_toml(cfg);
+}
+
+std::string quickstart_config() {
+  return quickstart_config([](moeb::RunConfig&) {});
+}
+
+TEST(ResumeConfig, TheSameConfigurationHasNoDifference) {
+  EXPECT_TRUE(moeb::config_differences(quickstart_config(), quickstart_config()).empty());
+}
+
+TEST(ResumeConfig, EveryChangedKeyIsNamedWithBothValues) {
+  const auto d = moeb::config_differences(quickstart_config(), quickstart_config([](auto& c) {
+                                            c.iterations = 3;
+                                            c.warmup = 0;
+                                          }));
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0], "run.iterations (8 in the file, 3 in this run)");
+  EXPECT_EQ(d[1], "run.warmup (2 in the file, 0 in this run)");
+}
+
+TEST(ResumeConfig, TheStrategyListMayChangeButACommonStrategysOptionsMayNot) {
+  const std::string all = quickstart_config();  // strategies = ["all"]
+  const std::string two = quickstart_config([](auto& c) {
+    c.strategies = {{"baseline", {}}, {"eplb", {}}};  // fewer strategies resumed
+  });
+  EXPECT_TRUE(moeb::config_differences(all, two).empty());
+  const std::string changed = quickstart_config([](auto& c) {
+    c.strategies = {{"baseline", {}}, {"eplb", {{"policy", std::string("global")}}}};
+  });
+  const auto d = moeb::config_differences(all, changed);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0], "strategy.eplb.policy ('auto' in the file, 'global' in this run)");
+}
+
+TEST(ResumeConfig, AKeyOnlyOneSideHasIsADifference) {
+  const auto d = moeb::config_differences("[run]\niterations = 3\n",
+                                          "[run]\niterations = 3\nwarmup = 1\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0], "run.warmup (absent in the file, 1 in this run)");
+}
+
+TEST(ResumeConfig, ResumeIsRefusedNamingTheFileAndEveryKey) {
+  moeb::RunResult a, b;
+  a.config_toml = quickstart_config();
+  b.config_toml = quickstart_config([](auto& c) {
+    c.iterations = 3;
+    c.seed = 7;
+  });
+  try {
+    moeb::check_resume_compatible(a, b, "r.h5");
+    FAIL() << "expected ConfigError";
+  } catch (const moeb::ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("r.h5: cannot resume: the resolved configuration differs in 2 keys: ", 0),
+              0u)
+        << msg;
+    EXPECT_NE(msg.find("run.iterations (8 in the file, 3 in this run)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("suite.seed (42 in the file, 7 in this run)"), std::string::npos) << msg;
+  }
+}
+
+TEST(ResumeConfig, AConfigThatIsNotTomlIsAnInputErrorNamingTheFile) {
+  moeb::RunResult a, b;
+  a.config_toml = "[run\niterations = 3\n";
+  b.config_toml = quickstart_config();
+  try {
+    moeb::check_resume_compatible(a, b, "r.h5");
+    FAIL() << "expected InputError";
+  } catch (const moeb::InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("r.h5: cannot resume: config_toml of the file", 0), 0u)
+        << e.what();
+  }
 }
 
 TEST(Resume, CarriedOverStrategySaysWhichAttemptMeasuredIt) {

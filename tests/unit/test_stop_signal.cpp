@@ -1,7 +1,8 @@
-// Stop flag set by SIGTERM / SIGUSR1 (src/runtime/stop_signal.hpp).
+// Stop flag set by SIGTERM / SIGUSR1 / SIGINT (src/runtime/stop_signal.hpp).
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 
 #include "runtime/stop_signal.hpp"
 
@@ -35,6 +36,29 @@ TEST_F(StopSignal, Sigusr1SetsFlag) {
   ASSERT_EQ(std::raise(SIGUSR1), 0);
   EXPECT_TRUE(moeb::stop_requested());
   EXPECT_EQ(moeb::stop_signal_number(), SIGUSR1);
+}
+
+TEST_F(StopSignal, SigintSetsFlagLikeSigterm) {
+  ASSERT_EQ(std::raise(SIGINT), 0);  // Ctrl-C: default action would terminate the test binary
+  EXPECT_TRUE(moeb::stop_requested());
+  EXPECT_EQ(moeb::stop_signal_number(), SIGINT);
+  EXPECT_EQ(moeb::stop_signal_name(), "SIGINT");
+}
+
+TEST_F(StopSignal, SecondSigintEndsTheProcessAtOnce) {
+  EXPECT_EXIT(
+      {
+        std::raise(SIGINT);
+        std::raise(SIGINT);
+        std::_Exit(0);  // not reached: the second Ctrl-C takes the default action
+      },
+      ::testing::KilledBySignal(SIGINT), "");
+}
+
+TEST_F(StopSignal, SigintAfterSigtermKeepsWaitingForTheBoundary) {
+  std::raise(SIGTERM);
+  std::raise(SIGINT);  // mpirun's SIGTERM may come first: a later Ctrl-C does not kill
+  EXPECT_EQ(moeb::stop_signal_name(), "SIGTERM");
 }
 
 TEST_F(StopSignal, FirstSignalIsKept) {

@@ -55,7 +55,12 @@ TEST(StrategiesPlaceCli, WritesEveryStrategyOfTheQuickstartSuite) {
 TEST(StrategiesPlaceCli, UnknownStrategyIsOneLineAndExitCodeTwo) {
   if (!fs::exists(moebench())) GTEST_SKIP() << "moebench not built at " << moebench();
   const std::string suite = std::string(MOEB_SOURCE_DIR) + "/suites/quickstart.toml";
-  EXPECT_EQ(run(moebench().string() + " place " + suite + " --strategy nope -o /dev/null 2> /dev/null"), 2);
+  const fs::path out =
+      fs::temp_directory_path() / ("moeb_place_nope_" + std::to_string(::getpid()) + ".h5");
+  EXPECT_EQ(run(moebench().string() + " place " + suite + " --strategy nope -o " + out.string() +
+                " 2> /dev/null"),
+            2);
+  EXPECT_FALSE(fs::exists(out));
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ distribution = "families"
 tokens = 4096
 batch_tokens = 512
 [placement]
-strategies = ["baseline", "tacg-agnostic", "c2r-nodedup"]
+strategies = ["baseline", "tacg-agnostic", "c2r-nodedup", "grace-hier"]
 spare_slots_per_rank = 1
 [variant.tacg-agnostic]
 strategy = "tacg"
@@ -49,6 +49,9 @@ family_boost = 0.0
 [variant.c2r-nodedup]
 strategy = "c2r"
 dedup = false
+[variant.grace-hier]
+strategy = "grace"
+dispatch = "hierarchical"
 [run]
 dispatch = "flat"
 dedup = true
@@ -127,7 +130,7 @@ TEST(Sweep, SuiteTableLoadsChecksAndRoundTrips) {
     return std::string("no error");
   };
   EXPECT_EQ(err("dispatch = [\"flat\", \"ring\"]\n"),
-            "bad.toml:33: key 'sweep.dispatch': expected flat or hierarchical, got \"ring\"");
+            "bad.toml:36: key 'sweep.dispatch': expected flat or hierarchical, got \"ring\"");
   EXPECT_NE(err("nodes = [1, 2]\n").find("unknown sweep key 'nodes'"), std::string::npos);
   EXPECT_NE(err("slots = [\"+x\"]\n").find("expected N, +N, N/layer or NGiB"), std::string::npos);
   EXPECT_NE(err("batch_tokens = [0]\n").find("expected an integer in [1"), std::string::npos);
@@ -156,7 +159,8 @@ TEST(Sweep, CommandLineAxesReplaceTheSuitesAndAreChecked) {
   EXPECT_THROW(resolve_experiment(r), ConfigError);
 }
 
-// Two axes (dispatch x slots) and three instances (baseline and two variants): one valid file
+// Two axes (dispatch x slots) and three variants beside baseline (one with its own dispatch,
+// which wins over the cell's, and one without dedup): one valid file
 // whose cells equal separate single runs, counts and placements.
 TEST(Sweep, CellsEqualSeparateSingleRunsInOneValidFile) {
   ExperimentRequest r;
@@ -171,7 +175,7 @@ TEST(Sweep, CellsEqualSeparateSingleRunsInOneValidFile) {
   EXPECT_TRUE(v.ok()) << (v.failures.empty() ? "" : v.failures.front());
   const RunResult all = read_results(r.output);
   ASSERT_EQ(all.cells.size(), 4u);
-  ASSERT_EQ(all.strategies.size(), 12u);
+  ASSERT_EQ(all.strategies.size(), 16u);
   EXPECT_NE(all.config_toml.find("[sweep]"), std::string::npos);
   const std::string single = write_suite("single", without_sweep(kSuite));
   for (const auto& cell : all.cells) {
@@ -292,10 +296,10 @@ TEST(SweepReport, CellAxesArePivotDimensions) {
   ASSERT_EQ(g.systems.size(), 1u) << "the cells of one file split its column group";
   EXPECT_EQ(g.systems[0].paths.size(), 2u);
   EXPECT_EQ(g.cell_dims, (std::vector<std::string>{"sweep.dispatch", "sweep.slots"}));
-  // Default: strategy and every axis as rows, 12 rows; baselines first, each ratio 1.0x.
+  // Default: strategy and every axis as rows, 16 rows; baselines first, each ratio 1.0x.
   report::PivotTable t = report::build_pivot(rep, g);
   EXPECT_EQ(t.row_dims, (std::vector<std::string>{"strategy", "sweep.dispatch", "sweep.slots"}));
-  ASSERT_EQ(t.row_keys.size(), 12u);
+  ASSERT_EQ(t.row_keys.size(), 16u);
   EXPECT_EQ(t.row_keys[0], (std::vector<std::string>{"baseline", "flat", "+0"}));
   EXPECT_EQ(t.row_keys[3], (std::vector<std::string>{"baseline", "hierarchical", "+2"}));
   const auto& baseline_cell = g.systems[0].cells.at("baseline [dispatch=hierarchical, slots=+2]");
@@ -311,7 +315,7 @@ TEST(SweepReport, CellAxesArePivotDimensions) {
   rep.pivot.cols = {"sweep.dispatch"};
   rep.pivot.ratio = "sweep.dispatch=hierarchical/sweep.dispatch=flat";
   t = report::build_pivot(rep, g);
-  ASSERT_EQ(t.row_keys.size(), 6u);
+  ASSERT_EQ(t.row_keys.size(), 8u);
   EXPECT_EQ(t.columns.front().group, "sweep.dispatch=flat");
   bool ratio = false;
   for (const auto& c : t.columns) ratio = ratio || c.group == rep.pivot.ratio.substr(0, 27) + " / sweep.dispatch=flat";
