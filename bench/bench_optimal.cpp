@@ -34,7 +34,7 @@ void BM_Optimal(benchmark::State& state, double time_limit_s, std::string object
   std::map<std::string, OptionValue> given{{"objective", objective}};
   if (time_limit_s >= 0) {
     given["time_limit_s"] = time_limit_s;
-    given["iterations"] = int64_t{1} << 40;
+    given["iterations"] = int64_t{1000000000000};  // the option's maximum (1e12)
   }
   const Options opt = resolve_options(s.spec().options, given, "bench");
   PlacementPlan plan;

@@ -280,7 +280,7 @@ class Optimal final : public PlacementStrategy {
               {"primary", "uniform", "locality"}},
              {"iterations", OptionType::kInt, int64_t{0},
               "proposed changes per layer; 0 = auto: a fixed amount of work per placement, "
-              "clamp(4e9 / (layers x 4 T k^2 / E), 1000, 10000) with T the tokens counted",
+              "clamp(4e8 / (layers x 4 T k^2 / E), 200, 10000) with T the tokens counted",
               {}, 0, 1e12},
              {"time_limit_s", OptionType::kFloat, 0.0,
               "cap on the search in seconds, after the start placements; 0 = none (default: the "
@@ -327,12 +327,12 @@ ObjectiveConfig objective_config(const PlacementInput& in) {
 // Proposals per layer for a fixed amount of work per placement: a proposal re-routes about
 // 2 T k / E tokens of k choices, twice (remove, add) and again when undone.
 int64_t auto_iterations(const PlacementInput& in, int64_t max_tokens) {
-  constexpr double kWork = 4e9;
+  constexpr double kWork = 4e8;
   double tokens = static_cast<double>(in.stats.sample_size());
   if (max_tokens > 0) tokens = std::min(tokens, static_cast<double>(max_tokens));
   const double k = in.model.top_k, E = in.model.num_experts, L = in.model.num_layers;
   const double per_proposal = std::max(1.0, 4.0 * tokens * k * k / E);
-  return std::clamp<int64_t>(static_cast<int64_t>(kWork / (L * per_proposal)), 1000, 10000);
+  return std::clamp<int64_t>(static_cast<int64_t>(kWork / (L * per_proposal)), 200, 10000);
 }
 
 std::string fmt(double v) {
