@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "core/error.hpp"
 #include "experiment/measurer.hpp"
@@ -11,10 +12,13 @@
 #include "io/results_file.hpp"
 #include "io/resume.hpp"
 #include "placement/registry.hpp"
+#include "runtime/stop_signal.hpp"
 
 namespace moeb {
 
 void Measurer::abort_all(int code) { std::exit(code); }
+
+bool Measurer::stop_agreed() { return stop_requested(); }
 
 bool Measurer::failed_anywhere(const std::string& error) {
   if (error.empty()) return false;
@@ -44,8 +48,8 @@ ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance
 }
 
 std::optional<PlacementPlan> place_instance(const Experiment& e, const ExperimentCell& cell,
-                                            const StrategyInstance& instance,
-                                            StrategyResult& res) {
+                                            const StrategyInstance& instance, StrategyResult& res,
+                                            std::function<bool()> stop) {
   const PlacementStrategy& strategy = *instance.strategy;
   const ModelSpec& model = cell.cfg.model;
   res.name = instance.name;
@@ -68,7 +72,8 @@ std::optional<PlacementPlan> place_instance(const Experiment& e, const Experimen
                     e.slots_per_rank,
                     instance.options,
                     cell.cfg.seed,
-                    e.system ? &*e.system : nullptr};
+                    e.system ? &*e.system : nullptr,
+                    std::move(stop)};
   PlacementPlan plan = strategy.place(in);
   if (eval) add_oracle_plan_notes(*eval, plan);
   res.placement_time_s =
@@ -98,7 +103,7 @@ namespace {
 // Places and measures one instance; a failed check becomes the status failed with its reason.
 void place_and_measure(Experiment& e, const ExperimentCell& cell, const StrategyInstance& inst,
                        Measurer& m, StrategyResult& res) {
-  auto plan = place_instance(e, cell, inst, res);
+  auto plan = place_instance(e, cell, inst, res, [&m] { return m.stop_agreed(); });
   if (!plan) return;
   try {
     if (inst.dispatch.empty() && inst.dedup < 0)
@@ -320,7 +325,24 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
                     cell.label().c_str());
     }
-    send_reference(e, cell, m, out, ref);
+    // A stop request ends the run where it is; the stopped instance (with what it measured)
+    // is written as interrupted, a stopped reference is not written.
+    const auto stopped = [&](StrategyResult* res, const std::string& describe) {
+      if (e.progress) e.progress->clear();
+      if (res) {
+        res->status = StrategyStatus::kInterrupted;
+        res->cell = cell.name;
+        for (auto* s : out) s->write_strategy(*res);
+      }
+      for (auto* s : out) s->finish(RunStatus::kInterrupted);
+      return ExperimentOutcome{RunStatus::kInterrupted, kExitInterrupted, describe};
+    };
+    try {
+      send_reference(e, cell, m, out, ref);
+    } catch (const Interrupted&) {
+      return stopped(nullptr, cell.name.empty() ? e.reference
+                                                : e.reference + "' in cell '" + cell.label());
+    }
     for (const auto& inst : cell.instances) {
       if (finished.count(instance_key(cell, inst))) continue;
       if (e.progress) e.progress->strategy(inst.name, ++index, todo);
@@ -331,12 +353,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         else
           place_and_measure(e, cell, inst, m, res);
       } catch (const Interrupted&) {
-        if (e.progress) e.progress->clear();
-        res.status = StrategyStatus::kInterrupted;
-        res.cell = cell.name;
-        for (auto* s : out) s->write_strategy(res);
-        for (auto* s : out) s->finish(RunStatus::kInterrupted);
-        return {RunStatus::kInterrupted, kExitInterrupted, describe_instance(cell, inst)};
+        return stopped(&res, describe_instance(cell, inst));
       } catch (...) {
         if (!m.collective()) throw;
         error = describe_error(m, describe_instance(cell, inst));

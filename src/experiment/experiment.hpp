@@ -183,9 +183,10 @@ ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance
 // Places one instance: fills name, description, options and oracle; then either records why
 // it is skipped (returns nullopt) or places it (timed), checks the placement's invariants
 // (throws Error on a violation: a strategy bug) and records its replica table, slots, policy,
-// transform and notes.
+// transform and notes. `stop` is the placement's stop request (PlacementInput::stop): a
+// strategy that searches long throws Interrupted when it says yes.
 std::optional<PlacementPlan> place_instance(const Experiment& e, const ExperimentCell& cell,
-                                            const StrategyInstance& instance,
-                                            StrategyResult& res);
+                                            const StrategyInstance& instance, StrategyResult& res,
+                                            std::function<bool()> stop = {});
 
 }  // namespace moeb

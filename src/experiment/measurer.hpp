@@ -60,6 +60,9 @@ class Measurer {
   virtual std::string where() const { return ""; }
   // Ends every process with `code` (a run: MPI_Abort), after `unanswered`.
   [[noreturn]] virtual void abort_all(int code);
+  // Whether a stop was requested on any process (SIGTERM, SIGINT, SIGUSR1): the same answer on
+  // every process. Collective for a run (every rank asks at the same points).
+  virtual bool stop_agreed();
   // Makes the root's `names` every process's. Collective for a run.
   virtual void share_from_root(std::set<std::string>& names) { (void)names; }
 };

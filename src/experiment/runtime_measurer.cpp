@@ -91,6 +91,7 @@ class RuntimeMeasurer final : public Measurer {
   std::string where() const override { return mpi_where() + ": "; }
   [[noreturn]] void abort_all(int code) override { mpi::abort_all(code); }
   void share_from_root(std::set<std::string>& names) override;
+  bool stop_agreed() override { return mpi::any_rank(comm_, stop_requested()); }
 
  private:
   HarnessOptions harness_options(const ExperimentCell& cell, const StrategyInstance& inst,

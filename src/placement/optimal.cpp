@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 #include "core/cost_model.hpp"
@@ -41,7 +42,10 @@ class LayerSearch {
   // geometrically from the initial temperature to 1e-4 of it. Progress is the share of
   // `iterations` done or, when that is behind, the share of the time until `deadline` used, so
   // a capped run still cools. Runs until `iterations` or `deadline`; returns the proposals made.
-  int64_t run(int64_t iterations, Clock::time_point deadline) {
+  // Without a deadline, asks `stop` every kStopPoll proposals (a count the seed fixes, the same
+  // on every rank) and throws Interrupted when it says yes.
+  int64_t run(int64_t iterations, Clock::time_point deadline, const std::function<bool()>& stop) {
+    constexpr int64_t kStopPoll = 4096;
     constexpr int kCycles = 4;
     const auto start = Clock::now();
     const bool timed = deadline != Clock::time_point::max();
@@ -51,6 +55,8 @@ class LayerSearch {
     int cycle = 0;
     int64_t i = 0;
     for (; i < iterations; ++i) {
+      if (!timed && stop && i % kStopPoll == kStopPoll - 1 && stop())
+        throw Interrupted("stopped on request while placing");
       if ((i & 63) == 0) {
         const auto now = Clock::now();
         if (now >= deadline) {
@@ -253,7 +259,8 @@ std::vector<Candidate> start_candidates(const PlacementInput& in, const std::str
     const PlacementStrategy& s = find_strategy(n, "[strategy.optimal] option start");
     const Options opt = resolve_options(s.spec().options, {}, "[strategy." + n + "]");
     if (s.constraints(in.model, in.topo, in.slots_per_rank, opt)) continue;
-    PlacementInput sub{in.model, in.topo, in.stats, in.slots_per_rank, opt, in.seed, in.system};
+    PlacementInput sub{in.model, in.topo, in.stats, in.slots_per_rank,
+                       opt,      in.seed,  in.system, in.stop};
     PlacementPlan plan = s.place(sub);
     if (plan.transform) continue;  // changes routing: its placement is for other tokens
     out.push_back({n, std::move(plan.placement)});
@@ -362,6 +369,7 @@ PlacementPlan Optimal::place(const PlacementInput& in) const {
   int64_t done = 0;
   bool capped = false;
   for (int l = 0; l < L; ++l) {
+    if (in.stop && in.stop()) throw Interrupted("stopped on request while placing");
     LayerObjective obj(cfg, in.topo, E, sample_layer_tokens(in.stats, l, R, in.seed, max_tokens));
     size_t best = 0;
     double best_v = 0;
@@ -377,7 +385,7 @@ PlacementPlan Optimal::place(const PlacementInput& in) const {
                            : now + (deadline > now ? (deadline - now) / (L - l) : Clock::duration{});
     LayerSearch search(obj, R, in.slots_per_rank, hash_counters(in.seed, 0x0971, l));
     // Without per-token calibration data every placement scores 0: keep the start.
-    if (in.stats.sample_size() > 0) done += search.run(iters, share);
+    if (in.stats.sample_size() > 0) done += search.run(iters, share, in.stop);
     capped = capped || search.capped();
     v_start += best_v;
     v_end += search.best();

@@ -2,6 +2,7 @@
 // PlacementPlan; it describes its options (spec) and its limits (constraints).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,11 @@ struct PlacementInput {
   // The cost model of the run's system when the caller has one (objectives in predicted time,
   // e.g. optimal's layer_time); null otherwise.
   const SystemModel* system = nullptr;
+  // A stop request, for searches that run long (optimal): polled at points that depend only on
+  // the input and the seed, so that every MPI rank placing the same input polls equally often
+  // (the caller may agree the answer across ranks). True -> the strategy throws Interrupted.
+  // Empty: never asked.
+  std::function<bool()> stop = nullptr;
 };
 
 struct PlacementPlan {

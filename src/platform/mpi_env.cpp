@@ -184,4 +184,10 @@ void broadcast_string(std::string& s, int root, MPI_Comm comm) {
   MOEB_MPI_CHECK(MPI_Bcast(s.data(), len, MPI_CHAR, root, comm));
 }
 
+bool any_rank(MPI_Comm comm, bool mine) {
+  int in = mine ? 1 : 0, out = 0;
+  MOEB_MPI_CHECK(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MAX, comm));
+  return out != 0;
+}
+
 }  // namespace moeb::mpi

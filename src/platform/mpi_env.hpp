@@ -98,6 +98,9 @@ BoundaryError agree_at_boundary(MPI_Comm comm, const std::string& my_error, doub
 // ranks are blocked in a collective that the calling rank can no longer join.
 [[noreturn]] void abort_all(int code);
 
+// True on every rank when `mine` is true on any rank. Collective.
+bool any_rank(MPI_Comm comm, bool mine);
+
 // Broadcasts `s` from `root` to every rank of `comm`. Collective.
 void broadcast_string(std::string& s, int root, MPI_Comm comm);
 

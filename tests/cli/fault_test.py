@@ -9,7 +9,12 @@ hit in the middle, after at least one strategy has finished, and then
     running the finished strategies again: their measured datasets are byte-identical.
 
   fault_test.py MOEBENCH CASE WORKDIR
-CASE: kill9_rank0 | kill9_rank2 | sigterm_launcher | sigint_launcher | sigint_rank2
+CASE: kill9_rank0 | kill9_rank2 | sigterm_launcher | sigint_launcher | sigint_rank2 |
+      sigint_placing
+
+  sigint_placing is Ctrl-C while `optimal` searches (baseline then optimal, with a search of
+  many seconds): mpirun kills the ranks a second after its SIGTERM, so they must stop inside the
+  search (it asks for the agreed stop flag at points the seed fixes), not at the next iteration.
 
   sigint_launcher is Ctrl-C in a terminal: Open MPI starts every rank in a process group of its
   own, so the terminal's SIGINT reaches mpirun only, which answers it with SIGTERM to the ranks;
@@ -226,11 +231,15 @@ def main():
     if case.startswith("disk_full"):
         return disk_full(moebench, case, work)
     suite = os.path.join(work, "fault.toml")
+    text, only = suite_text(), []
+    if case == "sigint_placing":
+        text += "\n[strategy.optimal]\niterations = 100000000\n"
+        only = ["--strategies", "baseline,optimal"]
     with open(suite, "w") as f:
-        f.write(suite_text())
+        f.write(text)
     out = os.path.join(work, "fault.h5")
-    p = subprocess.Popen(mpirun_cmd([moebench, "run", suite, "-o", out]), cwd=work, env=env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen(mpirun_cmd([moebench, "run", suite, "-o", out] + only), cwd=work,
+                         env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and p.poll() is None:
         if any(s == "complete" for s in finished(out).values()):
@@ -252,7 +261,9 @@ def main():
             sys.exit(f"{case}: cannot find rank 2 among {pids}")
         os.kill(pids[2], signal.SIGINT)
     else:
-        p.send_signal(signal.SIGINT if case == "sigint_launcher" else signal.SIGTERM)
+        if case == "sigint_placing":
+            time.sleep(1.0)  # well inside optimal's search of many seconds
+        p.send_signal(signal.SIGTERM if case == "sigterm_launcher" else signal.SIGINT)
     try:
         log = p.communicate(timeout=120)[0]
     except subprocess.TimeoutExpired:
@@ -268,10 +279,11 @@ def main():
     with h5py.File(out, "r") as f:
         status = f.attrs["status"]
     if case.startswith("kill9"):
-        assert status == "running", f"{case}: root status {status!r} after a kill"
+        assert status == "running", f"{case}: root status {status!r} after a kill:\n{log}"
         assert code == 1 and "unfinished" in text, f"{case}: validate did not say so:\n{text}"
     else:
-        assert status == "interrupted", f"{case}: root status {status!r} after the signal"
+        assert status == "interrupted", \
+            f"{case}: root status {status!r} after the signal (exit {p.returncode}):\n{log}"
         assert code == 0, f"{case}: validate exit {code}:\n{text}"
         # moebench exits 3; mpirun passes that on, except when the signal was its own (it then
         # exits 1 as for any job it ended).
@@ -281,9 +293,16 @@ def main():
         said = [l for l in log.splitlines() if l.startswith("moebench: interrupted by")]
         assert len(said) == 1 and f"kept in {out}" in said[0], \
             f"{case}: expected one message naming {out}:\n{log}"
+        if case == "sigint_placing":
+            assert states.get("optimal") == "interrupted" and "'optimal'" in said[0], \
+                f"{case}: optimal not stopped while placing: {states}\n{log}"
     before = measured(out, done)
-    r = subprocess.run(mpirun_cmd([moebench, "run", suite, "--resume", out]), cwd=work, env=env(),
-                       capture_output=True, text=True, timeout=600)
+    if case == "sigint_placing":  # a resume would search for minutes; the others cover it
+        print(f"{case}: stopped inside optimal's search; {', '.join(done)} kept, validate said "
+              f"'{status}'")
+        return 0
+    r = subprocess.run(mpirun_cmd([moebench, "run", suite, "--resume", out] + only), cwd=work,
+                       env=env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"{case}: resume failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
     code, text = validate(moebench, out)
     assert code == 0, f"{case}: the resumed file does not validate:\n{text}"

@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "workload/importers.hpp"
@@ -121,7 +124,8 @@ TEST(ImportLimits, TopKAboveTheLimitIsRefused) {
 }
 
 TEST(ImportLimits, NothingIsWrittenOnRefusal) {
-  const fs::path dir = fs::temp_directory_path() / "moeb_test_import_limits";
+  const fs::path dir =
+      fs::temp_directory_path() / ("moeb_test_import_limits_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "bad.csv") << kCsvHead << "0,0,0,1,2\n0,0,1,4294967297,2\n";

@@ -240,6 +240,32 @@ TEST(Optimal, NeverEndsWorseThanAnyStartAndKeepsTheBudget) {
   }
 }
 
+// A stop request (PlacementInput::stop) is polled at points the input and seed fix: the same
+// number of polls for the same input (every MPI rank then agrees the answer at the same
+// collective), a poll every 4096 proposals and one per layer; a yes ends the search with
+// Interrupted, and an unanswered poll leaves the placement unchanged.
+TEST(Optimal, StopRequestIsPolledAtSeedFixedPointsAndEndsTheSearch) {
+  const auto& s = find_strategy("optimal", "test");
+  const ModelSpec m = test::small_model(16, 2, 2);
+  const Topology topo = Topology::uniform(2, 2);
+  const auto st = test::stats_of(routing(16, 2, 400, 2, 5), 128);
+  const Options opt = test::resolve(s, {{"iterations", int64_t{10000}},
+                                        {"objective", std::string("inter_node_bytes")}});
+  int polls = 0;
+  PlacementInput in{m, topo, st, 5, opt, 7};
+  const auto quiet = s.place(in);
+  in.stop = [&polls] { return ++polls < 0; };
+  const auto polled = s.place(in);
+  // Per layer: one poll before the search, floor(10000 / 4096) = 2 inside it.
+  EXPECT_EQ(polls, 2 * (1 + 2));
+  for (int l = 0; l < 2; ++l)
+    EXPECT_EQ(polled.placement.layers[l].replicas, quiet.placement.layers[l].replicas) << l;
+  int asked = 0;
+  in.stop = [&asked] { return ++asked == 3; };  // yes inside layer 0's search
+  EXPECT_THROW(s.place(in), Interrupted);
+  EXPECT_EQ(asked, 3);
+}
+
 TEST(Optimal, RefusesAStatefulPolicyAndLayerTimeWithoutASystem) {
   const auto& s = find_strategy("optimal", "test");
   EXPECT_THROW(test::resolve(s, {{"replica_policy", std::string("least_load")}}), ConfigError);

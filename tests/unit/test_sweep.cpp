@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "experiment/experiment.hpp"
@@ -62,7 +65,8 @@ dispatch = ["flat", "hierarchical"]
 slots = ["+0", "+2"]
 )";
 
-const std::filesystem::path kDir = std::filesystem::temp_directory_path() / "moeb_test_sweep";
+const std::filesystem::path kDir =
+    std::filesystem::temp_directory_path() / ("moeb_test_sweep_" + std::to_string(::getpid()));
 
 std::string write_suite(const std::string& name, const std::string& text) {
   std::filesystem::create_directories(kDir);

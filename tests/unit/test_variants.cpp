@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "experiment/experiment.hpp"
@@ -54,7 +57,8 @@ model = "h100-ndr400"
 )";
 
 std::string write_suite(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "moeb_test_variants";
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("moeb_test_variants_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / (name + ".toml")).string();
   std::ofstream(path) << text;
