@@ -1,13 +1,14 @@
-// The grouped CPU expert FFN (CpuBackend::expert_ffn: per hosted expert one fused W1|W3 sgemm,
-// SwiGLU, one W2 sgemm, gate-weighted scatter-add; rows gathered only when not consecutive)
-// against one OpenBLAS sgemm of the same FLOPs (M = rows, K = hidden, N = 3 * ffn_hidden).
+// The grouped CPU expert FFN (CpuBackend::expert_ffn: per hosted expert the W1|W3 GEMM, SwiGLU
+// with the gate weight, the W2 GEMM, the weighted rows scatter-added; rows gathered only when not
+// consecutive), once per FFN library this build has (BM_GroupedFfnVsSgemm/<library>/...), against
+// one OpenBLAS sgemm of the same FLOPs (M = rows, K = hidden, N = 3 * ffn_hidden).
 // Single process, one BLAS thread for both (the per-rank default). One untimed warm-up round of
 // each, then both run in each iteration, interleaved, so machine noise hits both alike.
 // Counters (from median times): grouped_GFLOPs, sgemm_GFLOPs, vs_sgemm = grouped rate / sgemm
 // rate (goal >= 0.8); gemms_GFLOPs / gemms_vs_sgemm: the same per-expert GEMM shapes (two
 // sgemm per expert) on contiguous preallocated operands with no gather, SwiGLU or scatter, i.e.
 // the part of the gap that is small-GEMM efficiency, not backend overhead.
-// Run: bench/bench_cpu_ffn
+// Run: bench/bench_cpu_ffn   (one library: --benchmark_filter=/libxsmm/)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -20,6 +21,7 @@
 #include "core/metrics.hpp"
 #include "core/rng.hpp"
 #include "cpu/expert_ffn.hpp"
+#include "cpu/ffn_library.hpp"
 #include "runtime/cpu_backend.hpp"
 
 namespace {
@@ -35,7 +37,7 @@ Shape shape_of(const benchmark::State& s) {
           static_cast<int>(s.range(3)), s.range(4)};
 }
 
-void BM_GroupedFfnVsSgemm(benchmark::State& state) {
+void BM_GroupedFfnVsSgemm(benchmark::State& state, const std::string& library) {
   moeb::cpu::set_blas_threads(1);
   const Shape sh = shape_of(state);
   // One rank hosting every expert: routing uniform top-k, dedup on, so rows received = tokens
@@ -54,7 +56,7 @@ void BM_GroupedFfnVsSgemm(benchmark::State& state) {
   const std::vector<int32_t> dest(experts.size(), 0);
   const moeb::DispatchPlan plan =
       moeb::build_dispatch_plan(experts, weights, dest, sh.top_k, 1, 0, true);
-  moeb::CpuBackend backend({sh.hidden, sh.ffn_hidden, 1, 0});
+  moeb::CpuBackend backend({sh.hidden, sh.ffn_hidden, 1, 0, library});
   std::vector<int32_t> all(sh.experts);
   std::iota(all.begin(), all.end(), 0);
   backend.load_experts(1, 0, all);
@@ -131,12 +133,21 @@ void BM_GroupedFfnVsSgemm(benchmark::State& state) {
 void shapes(benchmark::internal::Benchmark* b) {
   for (int64_t tokens : {64, 128, 256, 512, 1024})  // 16, 32, 64, 128, 256 rows per expert
     b->Args({1024, 512, 16, 4, tokens});
-  b->Args({1024, 512, 32, 4, 256})->Args({2048, 1024, 8, 2, 512});
+  b->Args({1024, 512, 32, 4, 256})->Args({2048, 1024, 8, 2, 64})->Args({2048, 1024, 8, 2, 128});
+  b->Args({2048, 1024, 8, 2, 512});
   b->ArgNames({"hidden", "ffn", "E", "k", "T"})->Unit(benchmark::kMillisecond);
   b->Iterations(8)->UseManualTime();
 }
-BENCHMARK(BM_GroupedFfnVsSgemm)->Apply(shapes);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  for (const std::string& lib : moeb::cpu::built_ffn_libraries())
+    benchmark::RegisterBenchmark(("BM_GroupedFfnVsSgemm/" + lib).c_str(), BM_GroupedFfnVsSgemm, lib)
+        ->Apply(shapes);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,10 +1,10 @@
 // The libxsmm expert FFN. Each weight [K x N] (row-major; K = hidden for W1|W3, ffn for W2) is
 // packed once into column panels of kPanel columns, panel j holding columns [j*kPanel, ...) as a
-// contiguous [K x width] block. A call runs, per block of at most kRowBlock rows and per panel,
+// contiguous [K x width] block. A GEMM runs, per panel and per block of at most kRowBlock rows,
 // one libxsmm JIT kernel: in libxsmm's column-major terms C^T[width x rows] = P^T[width x K] *
 // X^T[K x rows], i.e. the rows' outputs for that panel's columns, read straight from the
 // caller's row-major x and written into the row-major destination (ldc = its row stride). The
-// weights are read in one sequential stream and never repacked; the row block stays in cache.
+// weights are read in one sequential stream, once per call, and never repacked.
 #include <cblas.h>
 #include <libxsmm.h>
 
@@ -32,24 +32,31 @@ class PanelWeight {
         std::copy_n(w + static_cast<size_t>(r) * n + j, width, dst);
     }
   }
-  // c[r * ldc + col] (= or +=) sum_i x[r * ldx + i] * W[i][col] for r < rows.
-  void multiply(const float* x, int64_t ldx, int rows, float* c, int64_t ldc, bool accumulate) const {
+  // c[r * ldc + col] (= or +=) sum_i x[r * ldx + i] * W[i][col] for r < rows. Panels outer,
+  // row blocks inner: each panel is read from memory once and reused from cache by every block.
+  void multiply(const float* x, int64_t ldx, int64_t rows, float* c, int64_t ldc,
+                bool accumulate) const {
     const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     const libxsmm_blasint ldb = static_cast<libxsmm_blasint>(ldx);
     const libxsmm_blasint ldcc = static_cast<libxsmm_blasint>(ldc);
-    libxsmm_smmfunction kernel[2] = {nullptr, nullptr};  // full panel, last (narrower) panel
+    // Kernels by [full or narrower last panel][full or shorter last row block].
+    libxsmm_smmfunction kernel[2][2] = {{nullptr, nullptr}, {nullptr, nullptr}};
     for (int j = 0; j < n_; j += kPanel) {
-      const int width = std::min(kPanel, n_ - j), which = width == kPanel ? 0 : 1;
+      const int width = std::min(kPanel, n_ - j);
       const float* panel = packed_.data() + static_cast<size_t>(j) * k_;
       const libxsmm_blasint lda = width;
-      if (kernel[which] == nullptr)
-        kernel[which] = libxsmm_smmdispatch(width, rows, k_, &lda, &ldb, &ldcc, &alpha, &beta,
-                                            nullptr, nullptr);
-      if (kernel[which] != nullptr) {
-        kernel[which](panel, x, c + j);
-      } else {  // no JIT kernel for this shape: the same product through OpenBLAS
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, width, k_, 1.0f, x,
-                    static_cast<int>(ldx), panel, width, beta, c + j, static_cast<int>(ldc));
+      for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
+        const int m = static_cast<int>(std::min<int64_t>(kRowBlock, rows - r0));
+        libxsmm_smmfunction& f = kernel[width == kPanel ? 0 : 1][m == kRowBlock ? 0 : 1];
+        if (f == nullptr)
+          f = libxsmm_smmdispatch(width, m, k_, &lda, &ldb, &ldcc, &alpha, &beta, nullptr, nullptr);
+        if (f != nullptr) {
+          f(panel, x + r0 * ldx, c + r0 * ldc + j);
+        } else {  // no JIT kernel for this shape: the same product through OpenBLAS
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, width, k_, 1.0f, x + r0 * ldx,
+                      static_cast<int>(ldx), panel, width, beta, c + r0 * ldc + j,
+                      static_cast<int>(ldc));
+        }
       }
     }
   }
@@ -65,14 +72,11 @@ class LibxsmmExpert final : public ExpertFfn {
       : ffn_(ffn), w13_(fused(w1, w3, hidden, ffn).data(), hidden, 2 * ffn), w2_(w2, ffn, hidden) {}
   void run(const float* x, int64_t ldx, int64_t n, const float* gate, float* h13, float* out,
            int64_t ldo, bool accumulate) const override {
+    if (n <= 0) return;
     const int64_t f2 = 2 * static_cast<int64_t>(ffn_);
-    for (int64_t r0 = 0; r0 < n; r0 += kRowBlock) {
-      const int rows = static_cast<int>(std::min<int64_t>(kRowBlock, n - r0));
-      float* h = h13 + r0 * f2;
-      w13_.multiply(x + r0 * ldx, ldx, rows, h, f2, false);
-      swiglu_rows(h, rows, ffn_, gate == nullptr ? nullptr : gate + r0);
-      w2_.multiply(h, f2, rows, out + r0 * ldo, ldo, accumulate);
-    }
+    w13_.multiply(x, ldx, n, h13, f2, false);
+    swiglu_rows(h13, n, ffn_, gate);
+    w2_.multiply(h13, f2, n, out, ldo, accumulate);
   }
 
  private:
