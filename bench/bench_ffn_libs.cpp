@@ -17,7 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <dnnl.hpp>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,7 +25,10 @@
 #include "core/metrics.hpp"
 #include "cpu/expert_ffn.hpp"
 #include "cpu/ffn_library.hpp"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtype-limits"  // in blis.h's inline functions
 #include MOEB_BLIS_HEADER
+#pragma GCC diagnostic pop
 
 namespace {
 
