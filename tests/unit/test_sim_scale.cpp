@@ -223,7 +223,10 @@ TEST(SimScale, C2rTableTransformEqualsTheSort) {
     std::vector<float> ws(ids.size());
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < k; ++j) {
-        ids[t * k + j] = static_cast<int32_t>(rng.below(E));  // repeats allowed
+        int32_t e;  // distinct experts per token (as routing and checked traces have them)
+        do e = static_cast<int32_t>(rng.below(E));
+        while (std::find(&ids[t * k], &ids[t * k + j], e) != &ids[t * k + j]);
+        ids[t * k + j] = e;
         // Ties (quantized), zeros and, for some tokens, negative weights (the sort's path).
         const double u = rng.uniform();
         ws[t * k + j] = t % 7 == 0 ? static_cast<float>(u - 0.5)
