@@ -332,7 +332,7 @@ std::optional<ExperimentOutcome> run_cell_together(Experiment& e, const Experime
   };
   auto t0 = Clock::now();
   for (size_t j = 0; j < insts.size(); ++j) {
-    if (e.progress) e.progress->strategy(insts[j]->name + " (placing)", ++index, todo);
+    if (e.progress) e.progress->strategy(insts[j]->name, ++index, todo);
     try {
       plans[j] = place_instance(e, cell, *insts[j], results[j], [&m] { return m.stop_agreed(); });
     } catch (const Interrupted&) {
@@ -341,7 +341,7 @@ std::optional<ExperimentOutcome> run_cell_together(Experiment& e, const Experime
     if (plans[j]) jobs.push_back({effective_cell(cell, *insts[j]), &*plans[j], &results[j]});
   }
   if (e.phases) e.phases->placement_s += std::chrono::duration<double>(Clock::now() - t0).count();
-  if (e.progress) e.progress->strategy(std::to_string(jobs.size()) + " strategies", index, todo);
+  if (e.progress) e.progress->strategy("all", index, todo);  // "[8/8] all: iteration 2/8"
   try {
     m.measure_together(e, jobs);
   } catch (const Interrupted&) {
