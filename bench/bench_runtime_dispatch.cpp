@@ -11,7 +11,9 @@
 //   bare_min_us, wrapper_min_us, dispatch_min_us, ratio_min: the same from the fastest iteration of
 //   each gate_us, permute_us  routing + build_dispatch_plan, and prepare + permute (slowest rank)
 //   wait_us      rank 0's time in the sync-probe barrier (arrival skew; t_wait_dispatch)
-//   nosync_us    gate + permute + all-to-all-v end to end without the probe (nosync_ratio)
+//   nosync_us    gate + permute + all-to-all-v end to end without the probe (nosync_ratio;
+//                nosync_min_ratio from the fastest iterations), and its phases, each the
+//                slowest rank's: ns_route_us, ns_plan_us, ns_permute_us, ns_a2a_us
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
@@ -89,7 +91,16 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   MPI_Comm comm = transport.comm();
 
   std::vector<double> bare_s, wrapper_s, dispatch_s, gate_s, permute_s, wait_s, nosync_s;
+  std::vector<double> phase_s[4];  // nosync: route, plan, permute, all-to-all-v
   moeb::DispatchPlan plan;
+  // As the engine hands them to the transport (layer_engine: block `me` is 0 when the backend
+  // keeps its self rows).
+  std::vector<int64_t> wire_send, wire_recv;
+  const auto wire_counts = [&] {
+    wire_send = plan.send_counts;
+    wire_recv = plan.recv_counts;
+    if (backend.keeps_self_rows()) wire_send[me] = wire_recv[me] = 0;
+  };
   const auto elapsed = [](Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
   };
@@ -114,15 +125,16 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
     moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
-    plan = moeb::build_dispatch_plan(experts, weights, dest, kTopK, R, me, true);
+    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
+    wire_counts();
     const auto t1 = Clock::now();
     backend.prepare(plan);
     backend.permute(plan);
     const auto t2 = Clock::now();
     transport.barrier();  // the sync probe
     const auto t3 = Clock::now();
-    transport.alltoallv(backend.dispatch_send(), plan.send_counts, plan.send_offsets,
-                        backend.dispatch_recv(), plan.recv_counts, plan.recv_offsets, rb);
+    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
     const auto t4 = Clock::now();
     double v[3] = {elapsed(t3, t4), elapsed(t0, t1), elapsed(t1, t2)};
     MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_MAX, comm);
@@ -132,24 +144,35 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     wait_s.push_back(elapsed(t2, t3));
   };
   // The same without the sync probe (sync_probe = false): gate + permute + all-to-all-v end to
-  // end, so rank arrival skew and the permute copy land in the time.
+  // end, so rank arrival skew and the permute copy land in the time. Each phase is also timed
+  // (slowest rank, one reduction after the end): routing, plan, prepare + permute, all-to-all-v.
   const auto engine_nosync = [&] {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
     moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
-    plan = moeb::build_dispatch_plan(experts, weights, dest, kTopK, R, me, true);
+    const auto t1 = Clock::now();
+    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
+    wire_counts();
+    const auto t2 = Clock::now();
     backend.prepare(plan);
     backend.permute(plan);
-    transport.alltoallv(backend.dispatch_send(), plan.send_counts, plan.send_offsets,
-                        backend.dispatch_recv(), plan.recv_counts, plan.recv_offsets, rb);
-    nosync_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+    const auto t3 = Clock::now();
+    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    const auto t4 = Clock::now();
+    double v[5] = {elapsed(t0, t4), elapsed(t0, t1), elapsed(t1, t2), elapsed(t2, t3),
+                   elapsed(t3, t4)};
+    MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_DOUBLE, MPI_MAX, comm);
+    nosync_s.push_back(v[0]);
+    for (int i = 0; i < 4; ++i) phase_s[i].push_back(v[i + 1]);
   };
   // One untimed round of each: first-touch of buffers, MPI connection setup.
   engine_dispatch();
   engine_nosync();
   bare_exchange();
   wrapper_exchange();
-  for (auto* v : {&bare_s, &wrapper_s, &dispatch_s, &gate_s, &permute_s, &wait_s, &nosync_s})
+  for (auto* v : {&bare_s, &wrapper_s, &dispatch_s, &gate_s, &permute_s, &wait_s, &nosync_s,
+                  &phase_s[0], &phase_s[1], &phase_s[2], &phase_s[3]})
     v->clear();
   int64_t iter = 0;
   for (auto _ : state) {
@@ -201,11 +224,18 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   state.counters["gate_us"] = moeb::median(gate_s) * 1e6;
   state.counters["permute_us"] = moeb::median(permute_s) * 1e6;
   state.counters["wait_us"] = moeb::median(wait_s) * 1e6;
+  state.counters["ns_route_us"] = moeb::median(phase_s[0]) * 1e6;
+  state.counters["ns_plan_us"] = moeb::median(phase_s[1]) * 1e6;
+  state.counters["ns_permute_us"] = moeb::median(phase_s[2]) * 1e6;
+  state.counters["ns_a2a_us"] = moeb::median(phase_s[3]) * 1e6;
+  state.counters["nosync_min_ratio"] =
+      *std::min_element(nosync_s.begin(), nosync_s.end()) / bare_min;
   state.counters["MB_sent_rank0"] = static_cast<double>(ref.rows_sent() * rb) / 1e6;
   state.counters["ranks"] = R;
 }
 BENCHMARK(BM_DispatchVsBareAlltoallv)
     ->Arg(512)
+    ->Arg(1024)
     ->Arg(2048)
     ->Arg(7168)
     ->Iterations(40)

@@ -47,6 +47,8 @@ void register_run(CLI::App& app, int& exit_code) {
   sub->add_option("--test-fail-check", a->fail_check_instance)->group("");
   // Tests only (docs/DEVELOPING.md): NAME:RANK:WHEN:KIND throws on one rank mid-run.
   sub->add_option("--test-throw", a->test_throw)->group("");
+  // Tests only (docs/DEVELOPING.md): NAME:RANK gives one rank a different placement of NAME.
+  sub->add_option("--test-diverge-placement", a->test_diverge_placement)->group("");
   sub->callback([a, &exit_code] {
     a->command_line = command_line();
     exit_code = run_mpi_experiment(*a);

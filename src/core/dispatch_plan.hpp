@@ -52,4 +52,13 @@ DispatchPlan build_dispatch_plan(std::span<const int32_t> experts, std::span<con
                                  std::span<const int32_t> dest, int top_k, int num_ranks, int me,
                                  bool dedup);
 
+// The same into an existing plan, reusing its vectors' capacity (a rank builds one plan per
+// layer of every batch). No per-row records: the send side is a counting sort of this rank's
+// tokens by destination (two passes over its routing), the receive side one walk over the
+// batch's tokens in order (owners ascend with tokens, so rows come out grouped by source rank)
+// that also counts the pairs per expert, so the expert-grouped view is one more pass.
+void build_dispatch_plan(DispatchPlan& out, std::span<const int32_t> experts,
+                         std::span<const float> weights, std::span<const int32_t> dest, int top_k,
+                         int num_ranks, int me, bool dedup);
+
 }  // namespace moeb

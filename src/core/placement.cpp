@@ -3,6 +3,7 @@
 #include "core/batch_routing.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.hpp"
 
@@ -87,6 +88,83 @@ double routing_deviation(const RoutingTrace& original, const RoutingTrace& trans
     total += static_cast<int64_t>(transformed.layer_experts(l).size());
   }
   return total > 0 ? static_cast<double>(changed) / static_cast<double>(total) : 0.0;
+}
+
+namespace {
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+struct Reader {
+  const std::string& in;
+  size_t at = 0;
+  template <class T>
+  T get() {
+    if (in.size() - at < sizeof(T))
+      throw Error("placement bytes end early at byte " + std::to_string(at));
+    T v;
+    std::memcpy(&v, in.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  }
+  size_t count() {  // an element count, bounded by the bytes left
+    const auto n = get<uint64_t>();
+    if (n > in.size() - at)
+      throw Error("placement bytes: count " + std::to_string(n) + " too large");
+    return static_cast<size_t>(n);
+  }
+};
+
+template <class T>
+void put_lists(std::string& out, const std::vector<std::vector<T>>& lists) {
+  put<uint64_t>(out, lists.size());
+  for (const auto& l : lists) {
+    put<uint64_t>(out, l.size());
+    for (T v : l) put<T>(out, v);
+  }
+}
+
+template <class T>
+std::vector<std::vector<T>> get_lists(Reader& r) {
+  std::vector<std::vector<T>> lists(r.count());
+  for (auto& l : lists) {
+    l.resize(r.count());
+    for (T& v : l) v = r.get<T>();
+  }
+  return lists;
+}
+
+}  // namespace
+
+std::string encode_placement(const Placement& p) {
+  std::string out;
+  put<int32_t>(out, p.num_ranks);
+  put<uint64_t>(out, p.layers.size());
+  for (const auto& lp : p.layers) {
+    put_lists<int>(out, lp.replicas);
+    put_lists<double>(out, lp.replica_weights);
+    put_lists<double>(out, {lp.predicted_rank_load});
+  }
+  return out;
+}
+
+Placement decode_placement(const std::string& bytes) {
+  Reader r{bytes};
+  Placement p;
+  p.num_ranks = r.get<int32_t>();
+  p.layers.resize(r.count());
+  for (auto& lp : p.layers) {
+    lp.replicas = get_lists<int>(r);
+    lp.replica_weights = get_lists<double>(r);
+    auto load = get_lists<double>(r);
+    if (load.size() != 1) throw Error("placement bytes: bad predicted load");
+    lp.predicted_rank_load = std::move(load[0]);
+  }
+  if (r.at != bytes.size())
+    throw Error("placement bytes: " + std::to_string(bytes.size() - r.at) + " bytes left over");
+  return p;
 }
 
 }  // namespace moeb

@@ -34,6 +34,12 @@ struct Placement {
   int max_replicas() const;
 };
 
+// A placement as bytes (replicas, replica weights, predicted loads; native byte order, for
+// processes of one run) and back: decode(encode(p)) == p. decode throws Error on bytes that
+// encode did not write.
+std::string encode_placement(const Placement& p);
+Placement decode_placement(const std::string& bytes);
+
 // How a (token, expert) pair is mapped to one of the expert's replicas.
 enum class ReplicaPolicyKind {
   kPrimary,    // always the primary replica

@@ -105,6 +105,8 @@ void place_and_measure(Experiment& e, const ExperimentCell& cell, const Strategy
                        Measurer& m, StrategyResult& res) {
   auto plan = place_instance(e, cell, inst, res, [&m] { return m.stop_agreed(); });
   if (!plan) return;
+  if (m.share_placement(inst, plan->placement))
+    res.notes.emplace_back("placement_from", "rank 0: the ranks' time-capped searches differed");
   try {
     if (inst.dispatch.empty() && inst.dedup < 0)
       m.measure(e, cell, inst, *plan, res);

@@ -72,6 +72,11 @@ struct ExperimentRequest {
   // instance NAME runs: at the start of harness iteration WHEN (warm-up included), or after
   // its measurement when WHEN is "end".
   std::string test_throw;
+  // Test-only (run, docs/DEVELOPING.md): "NAME:RANK" swaps the first and the last expert of
+  // layer 0 in rank RANK's placement of instance NAME, as a time-capped search on a slower rank
+  // would leave it, so that Measurer::share_placement must make rank 0's placement every
+  // rank's.
+  std::string test_diverge_placement;
   // The oracle bound (experiment/oracle.hpp): 1 = on, 0 = off, -1 = the suite's [oracle]
   // enabled; objective "" = the suite's.
   int oracle = -1;

@@ -63,6 +63,14 @@ class Measurer {
   // Whether a stop was requested on any process (SIGTERM, SIGINT, SIGUSR1): the same answer on
   // every process. Collective for a run (every rank asks at the same points).
   virtual bool stop_agreed();
+  // Makes every process place with the same placement: when the processes' placements differ
+  // (a search capped by time, which depends on each process's speed), the root's becomes every
+  // process's. Returns true when it had to. Collective for a run.
+  virtual bool share_placement(const StrategyInstance& instance, Placement& p) {
+    (void)instance;
+    (void)p;
+    return false;
+  }
   // Makes the root's `names` every process's. Collective for a run.
   virtual void share_from_root(std::set<std::string>& names) { (void)names; }
 };

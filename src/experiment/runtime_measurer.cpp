@@ -92,6 +92,7 @@ class RuntimeMeasurer final : public Measurer {
   [[noreturn]] void abort_all(int code) override { mpi::abort_all(code); }
   void share_from_root(std::set<std::string>& names) override;
   bool stop_agreed() override { return mpi::any_rank(comm_, stop_requested()); }
+  bool share_placement(const StrategyInstance& inst, Placement& p) override;
 
  private:
   HarnessOptions harness_options(const ExperimentCell& cell, const StrategyInstance& inst,
@@ -105,10 +106,12 @@ class RuntimeMeasurer final : public Measurer {
   std::unique_ptr<Transport> transport_;
   bool dedup_ = true;  // the dedup the current plan runs with
   TestThrow test_throw_;
+  std::string diverge_instance_;  // --test-diverge-placement NAME:RANK
 };
 
 void RuntimeMeasurer::open(Experiment& e) {
   test_throw_ = parse_test_throw(e.request.test_throw);
+  diverge_instance_ = e.request.test_diverge_placement;
   const ExperimentCell& cell = e.cells.front();
   const ModelSpec& m = cell.cfg.model;
   BackendOptions bo;
@@ -241,6 +244,20 @@ bool RuntimeMeasurer::failed_anywhere(const std::string& error) {
   if (agreed && rank_ == agreed.rank)
     std::fprintf(stderr, "moebench: error: %s\n", agreed.message.c_str());
   return static_cast<bool>(agreed);
+}
+
+bool RuntimeMeasurer::share_placement(const StrategyInstance& inst, Placement& p) {
+  const std::string& diverge = diverge_instance_;
+  if (!diverge.empty() && inst.name == diverge.substr(0, diverge.rfind(':')) &&
+      std::to_string(rank_) == diverge.substr(diverge.rfind(':') + 1) && !p.layers.empty() &&
+      p.layers[0].replicas.size() >= 2)
+    std::swap(p.layers[0].replicas.front(), p.layers[0].replicas.back());
+  std::string bytes = encode_placement(p);
+  const uint64_t h = std::hash<std::string>{}(bytes);
+  if (!mpi::values_differ(comm_, h)) return false;
+  mpi::broadcast_string(bytes, 0, comm_);
+  if (rank_ != 0) p = decode_placement(bytes);
+  return true;
 }
 
 void RuntimeMeasurer::share_from_root(std::set<std::string>& names) {

@@ -292,7 +292,8 @@ class Optimal final : public PlacementStrategy {
              {"time_limit_s", OptionType::kFloat, 0.0,
               "cap on the search in seconds, after the start placements; 0 = none (default: the "
               "result is a function of the seed); a run that reaches it depends on the "
-              "machine's speed, and each MPI rank places for itself",
+              "machine's speed; in a run whose ranks then differ, rank 0's placement is "
+              "used (note placement_from)",
               {}, 0, 1e9},
              {"max_tokens", OptionType::kInt, int64_t{16384},
               "calibration tokens the objective counts: a uniform sub-sample of the kept "

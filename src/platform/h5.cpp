@@ -373,6 +373,13 @@ std::vector<std::string> child_names(hid_t group) {
 }
 
 namespace {
+Compression g_compression;
+}  // namespace
+
+Compression compression() { return g_compression; }
+void set_compression(Compression c) { g_compression = c; }
+
+namespace {
 
 void write_numeric(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
                    hid_t mem_type, hid_t file_type, const void* data, const char* units) {
@@ -388,9 +395,10 @@ void write_numeric(hid_t parent, const std::string& name, const std::vector<hsiz
     for (size_t k = 1; k < dims.size(); ++k) inner *= dims[k];
     chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], 65536 / std::max<size_t>(1, inner)));
     MOEB_H5_CHECK(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()));
-    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
-      MOEB_H5_CHECK(H5Pset_shuffle(dcpl));
-      MOEB_H5_CHECK(H5Pset_deflate(dcpl, 4));
+    const Compression c = compression();
+    if (c.deflate_level > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+      if (c.shuffle) MOEB_H5_CHECK(H5Pset_shuffle(dcpl));
+      MOEB_H5_CHECK(H5Pset_deflate(dcpl, static_cast<unsigned>(c.deflate_level)));
     }
   }
   Handle d(MOEB_H5_CHECK(

@@ -94,6 +94,15 @@ std::vector<std::string> child_names(hid_t group);
 
 // Datasets. Large ones (>= kChunkThreshold elements) are chunked and deflated.
 constexpr size_t kChunkThreshold = 4096;
+// The filters of chunked datasets: shuffle, then deflate at `deflate_level` (0 = none).
+// Lossless either way: a dataset's values do not depend on it. Process-wide; the default is
+// chosen by measurement (bench/README.md, results file), the setter is for benchmarks.
+struct Compression {
+  int deflate_level = 1;
+  bool shuffle = true;
+};
+Compression compression();
+void set_compression(Compression c);
 void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
                    const int64_t* data, const char* units);
 void write_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,

@@ -184,6 +184,13 @@ void broadcast_string(std::string& s, int root, MPI_Comm comm) {
   MOEB_MPI_CHECK(MPI_Bcast(s.data(), len, MPI_CHAR, root, comm));
 }
 
+bool values_differ(MPI_Comm comm, uint64_t mine) {
+  uint64_t lo = 0, hi = 0;
+  MOEB_MPI_CHECK(MPI_Allreduce(&mine, &lo, 1, MPI_UINT64_T, MPI_MIN, comm));
+  MOEB_MPI_CHECK(MPI_Allreduce(&mine, &hi, 1, MPI_UINT64_T, MPI_MAX, comm));
+  return lo != hi;
+}
+
 bool any_rank(MPI_Comm comm, bool mine) {
   int in = mine ? 1 : 0, out = 0;
   MOEB_MPI_CHECK(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MAX, comm));

@@ -9,6 +9,7 @@
 
 #include <mpi.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,8 @@ BoundaryError agree_at_boundary(MPI_Comm comm, const std::string& my_error, doub
 
 // True on every rank when `mine` is true on any rank. Collective.
 bool any_rank(MPI_Comm comm, bool mine);
+// True on every rank when the ranks' `mine` are not all equal. Collective.
+bool values_differ(MPI_Comm comm, uint64_t mine);
 
 // Broadcasts `s` from `root` to every rank of `comm`. Collective.
 void broadcast_string(std::string& s, int root, MPI_Comm comm);

@@ -45,6 +45,11 @@ class Backend {
   virtual void prepare(const DispatchPlan& plan) = 0;
   // Gathers the owned token rows into the dispatch send buffer in plan.send_token order.
   virtual void permute(const DispatchPlan& plan) = 0;
+  // True when permute() writes the rows this rank sends itself (block plan.me) straight into
+  // its dispatch receive buffer, and unpermute() reads its own partial results straight from
+  // the combine send buffer: the transport must then not move block `me` (its count is passed
+  // as 0). Counts and byte metrics are unchanged (sending to oneself is never a link).
+  virtual bool keeps_self_rows() const { return false; }
   // Grouped SwiGLU FFN over plan's expert-grouped view of the dispatch receive buffer: for each
   // received row, the gate-weighted sum over its (expert, weight) pairs, written to the combine
   // send buffer (one partial result per received row).

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "cpu/expert_ffn.hpp"
+#include "cpu/permute.hpp"
 
 namespace moeb {
 
@@ -100,11 +101,19 @@ void CpuBackend::prepare(const DispatchPlan& plan) {
   ensure_size(x_, static_cast<size_t>(max_rows) * H);
   ensure_size(y_, static_cast<size_t>(max_rows) * H);
   ensure_size(h13_, static_cast<size_t>(max_rows) * 2 * ffn_hidden_);
+  cpu::token_major_order(plan.send_token.data(), plan.rows_sent(), num_held_, send_order_,
+                         order_scratch_);
 }
 
+// Token-major: each held row is read once and streamed to every position that sends it; the
+// rows sent to this rank itself go straight to their place in the receive buffer.
 void CpuBackend::permute(const DispatchPlan& plan) {
-  cpu::gather_rows_stream(input_.data(), plan.send_token.data(), plan.rows_sent(), hidden_,
-                          dispatch_send_.data());
+  const size_t me = static_cast<size_t>(plan.me);
+  const cpu::PermuteTarget target{dispatch_send_.data(),
+                                  dispatch_recv_.data() + plan.recv_offsets[me] * hidden_,
+                                  plan.send_offsets[me], plan.send_offsets[me + 1], hidden_};
+  cpu::permute_rows(input_.data(), plan.send_token.data(), send_order_.data(), plan.rows_sent(),
+                    target);
 }
 
 void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {
@@ -136,8 +145,17 @@ void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {
 
 void CpuBackend::unpermute(const DispatchPlan& plan) {
   std::fill_n(output_.begin(), static_cast<size_t>(num_held_) * hidden_, 0.0f);
-  cpu::scatter_add_rows(combine_recv_.data(), plan.send_token.data(), plan.rows_sent(), hidden_,
-                        output_.data());
+  // Block `me` never went through the transport: this rank's own partial results are in the
+  // combine send buffer at its receive offset.
+  const size_t me = static_cast<size_t>(plan.me);
+  const int64_t s0 = plan.send_offsets[me], s1 = plan.send_offsets[me + 1];
+  const int32_t* token = plan.send_token.data();
+  const size_t H = static_cast<size_t>(hidden_);
+  cpu::scatter_add_rows(combine_recv_.data(), token, s0, hidden_, output_.data());
+  cpu::scatter_add_rows(combine_send_.data() + static_cast<size_t>(plan.recv_offsets[me]) * H,
+                        token + s0, s1 - s0, hidden_, output_.data());
+  cpu::scatter_add_rows(combine_recv_.data() + static_cast<size_t>(s1) * H, token + s1,
+                        plan.rows_sent() - s1, hidden_, output_.data());
 }
 
 void CpuBackend::read_output(std::span<const int64_t> local_tokens, std::span<float> out) {

@@ -36,6 +36,7 @@ class CpuBackend final : public Backend {
   void record_time(int slot) override;
   double elapsed_s(int from_slot, int to_slot) override;
 
+  bool keeps_self_rows() const override { return true; }
   bool supports_hierarchical() const override { return true; }
   void prepare_relay(const HierPlan& plan) override;
   void relay_permute(const HierPlan& plan) override;
@@ -69,6 +70,9 @@ class CpuBackend final : public Backend {
   std::vector<float> relay_send_, relay_combine_recv_;
   std::vector<float> dispatch_send_, dispatch_recv_, combine_send_, combine_recv_;
   std::vector<float> x_, y_, h13_;  // per-expert scratch of the grouped FFN
+  // Send positions in token-major order (cpu::token_major_order) and its counting scratch.
+  std::vector<int32_t> send_order_;
+  std::vector<int64_t> order_scratch_;
   std::array<std::chrono::steady_clock::time_point, kMaxTimeSlots> stamps_{};
   float fault_delta_ = 0;
 };

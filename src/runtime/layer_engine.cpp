@@ -24,6 +24,16 @@ void sync_probe(Backend& backend, Transport& transport, bool enabled) {
   backend.synchronize();
   transport.barrier();
 }
+
+// The plan's counts as the transport must see them: block `me` is 0 when the backend moves its
+// self rows itself (Backend::keeps_self_rows), else the plan's counts unchanged.
+void set_wire_counts(const Backend& backend, const DispatchPlan& p, LayerState& st) {
+  st.wire_send_counts = p.send_counts;
+  st.wire_recv_counts = p.recv_counts;
+  if (!backend.keeps_self_rows()) return;
+  st.wire_send_counts[static_cast<size_t>(p.me)] = 0;
+  st.wire_recv_counts[static_cast<size_t>(p.me)] = 0;
+}
 }  // namespace
 
 CountRow layer_counts(const DispatchPlan& plan, const Topology& topo, int64_t dispatch_row_bytes,
@@ -70,6 +80,7 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
   st.hier = build_hier_plan(trace.layer_experts(in.layer), trace.layer_weights(in.layer),
                             in.batch->dest(in.layer), trace.top_k(), *in.topo, me, in.dedup);
   const HierPlan& h = st.hier;
+  set_wire_counts(backend, h.local, st);
   backend.record_time(kGated);
 
   backend.prepare_relay(h);
@@ -85,8 +96,8 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
                       backend.dispatch_row_bytes());
   backend.permute(h.local);  // forward: held rows into hop-2 send order
   a2a_sync();
-  transport.alltoallv(backend.dispatch_send(), h.local.send_counts, h.local.send_offsets,
-                      backend.dispatch_recv(), h.local.recv_counts, h.local.recv_offsets,
+  transport.alltoallv(backend.dispatch_send(), st.wire_send_counts, h.local.send_offsets,
+                      backend.dispatch_recv(), st.wire_recv_counts, h.local.recv_offsets,
                       backend.dispatch_row_bytes());
   backend.record_time(kDispatched);
 
@@ -96,8 +107,8 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
   sync_probe(backend, transport, in.sync_probe);
   backend.record_time(kCombineReady);
   a2a_sync();
-  transport.alltoallv(backend.combine_send(), h.local.recv_counts, h.local.recv_offsets,
-                      backend.combine_recv(), h.local.send_counts, h.local.send_offsets,
+  transport.alltoallv(backend.combine_send(), st.wire_recv_counts, h.local.recv_offsets,
+                      backend.combine_recv(), st.wire_send_counts, h.local.send_offsets,
                       backend.combine_row_bytes());
   backend.unpermute(h.local);  // the forwarder sums its node's partial results per held row
   a2a_sync();
@@ -146,8 +157,9 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
   // Gate: the whole batch's routing (every rank computes it identically, once per batch and
   // layer: RoutedBatch), then this rank's plan.
   const RoutingTrace& trace = in.batch->trace();
-  plan = build_dispatch_plan(trace.layer_experts(in.layer), trace.layer_weights(in.layer),
-                             in.batch->dest(in.layer), trace.top_k(), R, me, in.dedup);
+  build_dispatch_plan(plan, trace.layer_experts(in.layer), trace.layer_weights(in.layer),
+                      in.batch->dest(in.layer), trace.top_k(), R, me, in.dedup);
+  set_wire_counts(backend, plan, st);
   backend.record_time(kGated);
 
   backend.prepare(plan);
@@ -157,8 +169,8 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
   sync_probe(backend, transport, in.sync_probe);
   backend.record_time(kDispatchReady);
   if (sync_before_a2a) backend.synchronize();
-  transport.alltoallv(backend.dispatch_send(), plan.send_counts, plan.send_offsets,
-                      backend.dispatch_recv(), plan.recv_counts, plan.recv_offsets,
+  transport.alltoallv(backend.dispatch_send(), st.wire_send_counts, plan.send_offsets,
+                      backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
                       backend.dispatch_row_bytes());
   backend.record_time(kDispatched);
 
@@ -168,8 +180,8 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
   sync_probe(backend, transport, in.sync_probe);
   backend.record_time(kCombineReady);
   if (sync_before_a2a) backend.synchronize();
-  transport.alltoallv(backend.combine_send(), plan.recv_counts, plan.recv_offsets,
-                      backend.combine_recv(), plan.send_counts, plan.send_offsets,
+  transport.alltoallv(backend.combine_send(), st.wire_recv_counts, plan.recv_offsets,
+                      backend.combine_recv(), st.wire_send_counts, plan.send_offsets,
                       backend.combine_row_bytes());
   backend.record_time(kCombined);
 

@@ -40,6 +40,8 @@ struct LayerSample {
 struct LayerState {
   DispatchPlan plan;  // flat plan, or the hop-2 plan of `hier`'s copy when hierarchical
   HierPlan hier;
+  // The counts handed to the transport when the backend keeps its self rows (block `me` 0).
+  std::vector<int64_t> wire_send_counts, wire_recv_counts;
 };
 
 // Runs the layer. The backend's input must hold this rank's owned tokens already; afterwards

@@ -294,6 +294,36 @@ def check_memory(moebench, work):
     print({n: run[n]["memory_batch_tokens"] for n in run})
 
 
+def check_diverged_placement(moebench, work):
+    """Ranks that placed differently (an optimal search capped by time on ranks of different
+    speed) run rank 0's placement: with rank 2's placement of baseline perturbed on purpose
+    (--test-diverge-placement), the run passes its check, the file notes placement_from, and
+    every measured count equals that of a run without the perturbation."""
+    import h5py
+    import numpy as np
+    with open(QUICKSTART) as f:
+        text = small_suite(f.read())
+    suite = os.path.join(work, "quick.toml")
+    with open(suite, "w") as f:
+        f.write(text)
+    counts = {}
+    for tag, extra in (("plain", []), ("diverged", ["--test-diverge-placement", "baseline:2"])):
+        out = os.path.join(work, tag + ".h5")
+        r = mpirun(4, [moebench, "run", suite, "-o", out, "--strategies", "baseline,eplb"] + extra,
+                   work)
+        assert r.returncode == 0, f"{tag} run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+        with h5py.File(out, "r") as f:
+            notes = dict(f["strategies/baseline/notes"].attrs)
+            assert ("placement_from" in notes) == (tag == "diverged"), f"{tag}: notes {notes}"
+            assert "placement_from" not in dict(f["strategies/eplb/notes"].attrs)
+            m = f["strategies/baseline/measured"]
+            counts[tag] = {d: m[d][()] for d in m if d.startswith(("bytes_", "rows_"))}
+    assert counts["plain"].keys() == counts["diverged"].keys() and counts["plain"]
+    for d, v in counts["plain"].items():
+        assert np.array_equal(v, counts["diverged"][d]), f"{d} differs: rank 2 ran its own placement"
+    print(f"diverged placement: rank 0's used, {len(counts['plain'])} count datasets identical")
+
+
 def main():
     moebench, case, work = sys.argv[1], sys.argv[2], sys.argv[3]
     work = os.path.join(work, case)
@@ -309,6 +339,8 @@ def main():
         check_sweep(moebench, work)
     elif case == "memory":
         check_memory(moebench, work)
+    elif case == "diverged_placement":
+        check_diverged_placement(moebench, work)
     else:
         check_bad(moebench, case, work)
 

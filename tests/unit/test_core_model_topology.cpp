@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/model.hpp"
+#include "core/placement.hpp"
 #include "core/topology.hpp"
 
 using namespace moeb;
@@ -73,4 +74,30 @@ TEST(Topology, ParsesAndRejectsText) {
   EXPECT_EQ(t.num_ranks(), 256);
   EXPECT_THROW(parse_topology("32by8", "--topology"), ConfigError);
   EXPECT_THROW(parse_topology("0x8", "--topology"), ConfigError);
+}
+
+// The bytes a run's ranks exchange when their placements differ (Measurer::share_placement):
+// every field survives the round trip, and bytes that encode did not write are refused.
+TEST(PlacementBytes, RoundTripAndRefuseForeignBytes) {
+  Placement p;
+  p.num_ranks = 3;
+  p.layers.resize(2);
+  p.layers[0].replicas = {{0, 2}, {1}, {2, 0, 1}};
+  p.layers[0].replica_weights = {{0.25, 0.75}, {1.0}, {0.5, 0.25, 0.25}};
+  p.layers[0].predicted_rank_load = {1.5, -0.0, 7e300};
+  p.layers[1].replicas = {{1}, {0}, {2}};
+  const Placement q = decode_placement(encode_placement(p));
+  EXPECT_EQ(q.num_ranks, 3);
+  ASSERT_EQ(q.layers.size(), 2u);
+  for (int l = 0; l < 2; ++l) {
+    EXPECT_EQ(q.layers[l].replicas, p.layers[l].replicas);
+    EXPECT_EQ(q.layers[l].replica_weights, p.layers[l].replica_weights);
+    EXPECT_EQ(q.layers[l].predicted_rank_load, p.layers[l].predicted_rank_load);
+  }
+  const std::string bytes = encode_placement(p);
+  EXPECT_THROW(decode_placement(bytes.substr(0, bytes.size() - 1)), Error);
+  EXPECT_THROW(decode_placement(bytes + "x"), Error);
+  std::string huge = bytes;
+  huge[4 + 7] = '\x7f';  // the layer count's top byte: more layers than there are bytes
+  EXPECT_THROW(decode_placement(huge), Error);
 }

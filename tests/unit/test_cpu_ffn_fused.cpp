@@ -113,11 +113,13 @@ TEST(CpuFusedFfn, BackendGroupedFfnMatchesReferenceOnBothOperandPaths) {
       backend.set_input(inputs(seed, 0, T, H), T);
       backend.prepare(plan);
       backend.permute(plan);
-      std::copy_n(static_cast<float*>(backend.dispatch_send()), plan.rows_sent() * H,
-                  static_cast<float*>(backend.dispatch_recv()));
+      if (!backend.keeps_self_rows())  // the transport moves only other ranks' rows
+        std::copy_n(static_cast<float*>(backend.dispatch_send()), plan.rows_sent() * H,
+                    static_cast<float*>(backend.dispatch_recv()));
       backend.expert_ffn(0, plan);
-      std::copy_n(static_cast<float*>(backend.combine_send()), plan.rows_received() * H,
-                  static_cast<float*>(backend.combine_recv()));
+      if (!backend.keeps_self_rows())  // the transport moves only other ranks' rows
+        std::copy_n(static_cast<float*>(backend.combine_send()), plan.rows_received() * H,
+                    static_cast<float*>(backend.combine_recv()));
       backend.unpermute(plan);
       std::vector<int64_t> tokens(T);
       std::iota(tokens.begin(), tokens.end(), 0);

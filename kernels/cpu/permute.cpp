@@ -1,0 +1,48 @@
+#include "cpu/permute.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace moeb::cpu {
+
+void token_major_order(const int32_t* send_token, int64_t rows, int64_t tokens,
+                       std::vector<int32_t>& order, std::vector<int64_t>& count) {
+  count.assign(static_cast<size_t>(tokens) + 1, 0);
+  for (int64_t p = 0; p < rows; ++p) ++count[static_cast<size_t>(send_token[p]) + 1];
+  for (size_t t = 1; t < count.size(); ++t) count[t] += count[t - 1];
+  order.resize(static_cast<size_t>(rows));
+  for (int64_t p = 0; p < rows; ++p)
+    order[static_cast<size_t>(count[static_cast<size_t>(send_token[p])]++)] =
+        static_cast<int32_t>(p);
+}
+
+namespace {
+void copy_row_stream(const float* s, float* d, int64_t len) {
+  if (len % 4 != 0 || reinterpret_cast<uintptr_t>(d) % 16 != 0) {
+    std::memcpy(d, s, static_cast<size_t>(len) * sizeof(float));
+    return;
+  }
+  for (int64_t h = 0; h < len; h += 4) _mm_stream_ps(d + h, _mm_loadu_ps(s + h));
+}
+}  // namespace
+
+void permute_rows(const float* src, const int32_t* send_token, const int32_t* order, int64_t n,
+                  const PermuteTarget& target) {
+  const int64_t len = target.row_len;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t pos = order[i];
+    const float* s = src + static_cast<int64_t>(send_token[pos]) * len;
+    if (i + 1 < n) {  // the next token's row: usually the next input row, start it early
+      const char* next = reinterpret_cast<const char*>(src + static_cast<int64_t>(send_token[order[i + 1]]) * len);
+      if (next != reinterpret_cast<const char*>(s))
+        for (int64_t b = 0; b < std::min<int64_t>(len * 4, 512); b += 64)
+          _mm_prefetch(next + b, _MM_HINT_T0);
+    }
+    copy_row_stream(s, target.row(pos), len);
+  }
+  _mm_sfence();
+}
+
+}  // namespace moeb::cpu
