@@ -71,12 +71,14 @@ fuzz_one() {
   "$exe" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -max_len=65536 -print_final_stats=1 "${par[@]}" ${MOEB_FUZZ_FLAGS:-} -artifact_prefix="$BUILD/artifacts/$t-" \
     "$CORPUS/$t" $(seeds_of "$t") >"$log" 2>&1 || result="FAILED (log: $log)"
-  local execs rate files bytes
-  execs=$(grep -h 'stat::number_of_executed_units' "$log" fuzz-*.log 2>/dev/null | awk '{s+=$2} END {print s+0}')
-  rate=$(grep -h 'stat::average_exec_per_sec' "$log" fuzz-*.log 2>/dev/null | awk '{s+=$2} END {print s+0}')
+  local execs rate files bytes logs=("$log")
+  # (grep finding nothing must not end the subshell under set -e: "|| true" throughout)
+  for l in fuzz-*.log; do [[ -f $l ]] && logs+=("$l"); done
+  execs=$({ grep -h 'stat::number_of_executed_units' "${logs[@]}" || true; } | awk '{s+=$2} END {print s+0}')
+  rate=$({ grep -h 'stat::average_exec_per_sec' "${logs[@]}" || true; } | awk '{s+=$2} END {print s+0}')
   if [[ $execs == 0 ]]; then  # fork mode prints no final stats: its last status line instead
-    execs=$(grep -aoE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
-    rate=$(grep -aoE 'exec/s:? [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$')
+    execs=$({ grep -aoE '^#[0-9]+' "$log" || true; } | tail -1 | tr -d '#')
+    rate=$({ grep -aoE 'exec/s:? [0-9]+' "$log" || true; } | tail -1 | grep -oE '[0-9]+$' || true)
     crashes=$(find "$BUILD/artifacts" -name "$t-crash-*" | wc -l)
     [[ $crashes == 0 ]] || result="$crashes crash inputs in $BUILD/artifacts (fork mode)"
   fi
