@@ -9,10 +9,10 @@
 // Prints one line per write (index, wall ms, CPU ms of the process, file MB) and the means of
 // the first and last quarter (CPU time is the figure to read on a shared machine).
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -117,16 +117,17 @@ int main(int argc, char** argv) {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
   };
-  std::printf("deflate %d shuffle %d, %d x %d x %d per cube\n", moeb::h5::compression().deflate_level,
-              moeb::h5::compression().shuffle ? 1 : 0, sh.iterations, sh.layers, sh.ranks);
+  std::printf("deflate %d shuffle %d, %d x %d x %d per cube\n",
+              moeb::h5::compression().deflate_level, moeb::h5::compression().shuffle ? 1 : 0,
+              sh.iterations, sh.layers, sh.ranks);
   std::printf("%6s %10s %10s %10s\n", "index", "write_ms", "cpu_ms", "file_MB");
   for (int i = 0; i < sh.strategies; ++i) {
     const moeb::StrategyResult s = make_strategy(sh, i);
     const double c0 = cpu_now();
     const auto t0 = std::chrono::steady_clock::now();
     sink.write_strategy(s);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     cpu_ms.push_back(cpu_now() - c0);
     std::printf("%6d %10.2f %10.2f %10.2f\n", i + 1, ms.back(), cpu_ms.back(),
                 static_cast<double>(std::filesystem::file_size(path)) / 1e6);
@@ -139,8 +140,8 @@ int main(int argc, char** argv) {
       first += v[i] / static_cast<double>(q);
       last += v[v.size() - 1 - i] / static_cast<double>(q);
     }
-    std::printf("mean %s: first quarter %.2f ms, last quarter %.2f ms (ratio %.2f)\n", what,
-                first, last, last / first);
+    std::printf("mean %s: first quarter %.2f ms, last quarter %.2f ms (ratio %.2f)\n", what, first,
+                last, last / first);
   };
   quarters(ms, "write");
   quarters(cpu_ms, "write CPU");

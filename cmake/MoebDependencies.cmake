@@ -21,6 +21,23 @@ if(MOEB_CBLAS_INCLUDE)
   target_include_directories(moeb_blas INTERFACE ${MOEB_CBLAS_INCLUDE})
 endif()
 
+# Expert FFN GEMM library (kernels/cpu/ffn_library.hpp; choice measured in bench/README.md):
+# auto = libxsmm when pkg-config finds it (Debian: libxsmm-dev), else OpenBLAS alone;
+# libxsmm = required; openblas = OpenBLAS only. OpenBLAS is always built as the fallback.
+set(MOEB_FFN_LIBRARY "auto" CACHE STRING "Expert FFN GEMM library: auto, libxsmm or openblas")
+set_property(CACHE MOEB_FFN_LIBRARY PROPERTY STRINGS auto libxsmm openblas)
+set(MOEB_HAVE_LIBXSMM OFF)
+if(MOEB_FFN_LIBRARY STREQUAL "libxsmm")
+  pkg_check_modules(LIBXSMM REQUIRED IMPORTED_TARGET libxsmm)
+elseif(MOEB_FFN_LIBRARY STREQUAL "auto")
+  pkg_check_modules(LIBXSMM QUIET IMPORTED_TARGET libxsmm)
+elseif(NOT MOEB_FFN_LIBRARY STREQUAL "openblas")
+  message(FATAL_ERROR "MOEB_FFN_LIBRARY must be auto, libxsmm or openblas (got '${MOEB_FFN_LIBRARY}')")
+endif()
+if(LIBXSMM_FOUND)
+  set(MOEB_HAVE_LIBXSMM ON)
+endif()
+
 find_package(tomlplusplus QUIET)
 if(NOT tomlplusplus_FOUND)
   pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)

@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   openmpi-bin libopenmpi-dev
   libhdf5-dev hdf5-tools
-  libopenblas-dev
+  libopenblas-dev libxsmm-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   slurmctld slurmd slurm-client munge

@@ -1,7 +1,7 @@
 #include "cpu/expert_ffn.hpp"
 
 #include <cblas.h>
-#include <emmintrin.h>
+#include <immintrin.h>
 
 #include <cmath>
 #include <cstring>
@@ -48,6 +48,14 @@ void scatter_add_rows(const float* src, const int32_t* idx, int64_t n, int hidde
   }
 }
 
+void scatter_add_rows(const float* src, const int64_t* idx, int64_t n, int hidden, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float* s = src + static_cast<size_t>(i) * hidden;
+    float* d = out + static_cast<size_t>(idx[i]) * hidden;
+    for (int h = 0; h < hidden; ++h) d[h] += s[h];
+  }
+}
+
 void scatter_add_weighted(const float* y, const int64_t* idx, const float* weight, int64_t n,
                           int hidden, float* out) {
   for (int64_t i = 0; i < n; ++i) {
@@ -62,6 +70,63 @@ void swiglu_inplace(float* h1, const float* h3, int64_t count) {
   for (int64_t i = 0; i < count; ++i) {
     const float a = h1[i];
     h1[i] = a / (1.0f + std::exp(-a)) * h3[i];
+  }
+}
+
+namespace {
+// exp(x) for 8 floats, x clamped to [-87.3, 88.3] (results stay normal and finite): Cody-Waite reduction x = n ln2 + r, a degree-6
+// polynomial for exp(r) (Cephes expf's coefficients), 2^n through the exponent bits.
+__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  // 2^n with n in [-126, 127]: n + 127 in the exponent field.
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma"))) void swiglu_row_avx2(float* row, int ffn, float g) {
+  const __m256 one = _mm256_set1_ps(1.0f), gate = _mm256_set1_ps(g);
+  int f = 0;
+  for (; f + 8 <= ffn; f += 8) {
+    const __m256 a = _mm256_loadu_ps(row + f), b = _mm256_loadu_ps(row + ffn + f);
+    const __m256 s = _mm256_div_ps(a, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), a))));
+    _mm256_storeu_ps(row + f, _mm256_mul_ps(_mm256_mul_ps(s, b), gate));
+  }
+  for (; f < ffn; ++f) row[f] = row[f] / (1.0f + std::exp(-row[f])) * row[ffn + f] * g;
+}
+
+bool cpu_has_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+}  // namespace
+
+bool swiglu_rows_vectorized() { return cpu_has_avx2_fma(); }
+
+void swiglu_rows(float* h13, int64_t n, int ffn_hidden, const float* gate) {
+  const size_t ld = 2 * static_cast<size_t>(ffn_hidden);
+  const bool avx2 = cpu_has_avx2_fma();
+  for (int64_t r = 0; r < n; ++r) {
+    float* row = h13 + static_cast<size_t>(r) * ld;
+    const float g = gate == nullptr ? 1.0f : gate[r];
+    if (avx2) {
+      swiglu_row_avx2(row, ffn_hidden, g);
+      continue;
+    }
+    swiglu_inplace(row, row + ffn_hidden, ffn_hidden);
+    if (g != 1.0f)
+      for (int f = 0; f < ffn_hidden; ++f) row[f] *= g;
   }
 }
 

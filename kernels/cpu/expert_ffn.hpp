@@ -19,12 +19,24 @@ void gather_rows_stream(const float* src, const int32_t* idx, int64_t n, int hid
 // out[idx[i]] += src[i] for n rows of `hidden` floats (unpermute: sum partial results).
 void scatter_add_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* out);
 
+// The same for int64 indices (the expert-grouped rows of a DispatchPlan).
+void scatter_add_rows(const float* src, const int64_t* idx, int64_t n, int hidden, float* out);
+
 // out[idx[i]] += weight[i] * y[i] for n rows of `hidden` floats.
 void scatter_add_weighted(const float* y, const int64_t* idx, const float* weight, int64_t n,
                           int hidden, float* out);
 
-// h1[i] = silu(h1[i]) * h3[i] for `count` elements.
+// h1[i] = silu(h1[i]) * h3[i] for `count` elements (scalar std::exp: the reference).
 void swiglu_inplace(float* h1, const float* h3, int64_t count);
+
+// Over n rows of h13 (row r at h13 + r * 2 * ffn_hidden, W1's half then W3's half):
+// row[f] = gate[r] * silu(row[f]) * row[ffn_hidden + f] for f < ffn_hidden; gate == nullptr
+// means 1. AVX2+FMA with a polynomial exp (relative error ~2e-7) where the CPU has them, else
+// swiglu_inplace's scalar loop.
+void swiglu_rows(float* h13, int64_t n, int ffn_hidden, const float* gate);
+
+// True when swiglu_rows takes its AVX2 path on this CPU.
+bool swiglu_rows_vectorized();
 
 // Scratch of expert_ffn for up to `rows` rows: two [rows x ffn_hidden] matrices.
 struct FfnScratch {

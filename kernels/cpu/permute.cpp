@@ -35,7 +35,8 @@ void permute_rows(const float* src, const int32_t* send_token, const int32_t* or
     const int64_t pos = order[i];
     const float* s = src + static_cast<int64_t>(send_token[pos]) * len;
     if (i + 1 < n) {  // the next token's row: usually the next input row, start it early
-      const char* next = reinterpret_cast<const char*>(src + static_cast<int64_t>(send_token[order[i + 1]]) * len);
+      const char* next =
+          reinterpret_cast<const char*>(src + static_cast<int64_t>(send_token[order[i + 1]]) * len);
       if (next != reinterpret_cast<const char*>(s))
         for (int64_t b = 0; b < std::min<int64_t>(len * 4, 512); b += 64)
           _mm_prefetch(next + b, _MM_HINT_T0);

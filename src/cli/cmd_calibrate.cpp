@@ -1,7 +1,8 @@
 // moebench calibrate: measures the machine it runs on (under mpirun) and writes a system file the
 // cost model reads: alpha and beta per link class from ping-pong sweeps with a least-squares fit,
 // an all-to-all sweep to cross-check them (and to pick whether the two link classes overlap), the
-// expert FFN rate of the CPU backend's own kernel (OpenBLAS sgemm) and a stream-like copy rate.
+// expert FFN rate of the CPU backend's own kernel (its FFN library, kernels/cpu/ffn_library.hpp)
+// and a stream-like copy rate.
 #include <mpi.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "core/metrics.hpp"
 #include "core/topology.hpp"
 #include "cpu/expert_ffn.hpp"
+#include "cpu/ffn_library.hpp"
 #include "io/system_file.hpp"
 #include "platform/atomic_file.hpp"
 #include "platform/host.hpp"
@@ -120,18 +122,24 @@ double alltoall_seconds(MPI_Comm comm, int size, int64_t bytes, int reps) {
   return worst;
 }
 
-// Sustained FLOP/s of the CPU backend's expert FFN (three sgemm) on the expert shape, per rank
-// while every rank runs it at once (as in a run).
+// Sustained FLOP/s of the CPU backend's expert FFN (its default library for o.threads, weights
+// packed once, two GEMMs) on the expert shape, per rank while every rank runs it at once (as in
+// a run).
 double ffn_flops(const CalibrateOptions& o) {
   cpu::set_blas_threads(o.threads);
   const size_t h = o.hidden, f = o.ffn_hidden, n = o.rows;
-  std::vector<float> x(n * h), w1(h * f), w3(h * f), w2(f * h), y(n * h), h1(n * f), h3(n * f);
+  std::vector<float> x(n * h), w1(h * f), w3(h * f), w2(f * h), y(n * h), h13(n * 2 * f);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 97) * 1e-3f;
   for (size_t i = 0; i < w1.size(); ++i)
     w1[i] = w3[i] = w2[i] = static_cast<float>((i * 104729) % 89) * 1e-4f;
+  const auto expert = cpu::make_ffn_library("auto", o.threads)
+                          ->pack(w1.data(), w3.data(), w2.data(), o.hidden, o.ffn_hidden);
+  const auto run = [&] {
+    expert->run(x.data(), o.hidden, static_cast<int64_t>(n), nullptr, h13.data(), y.data(),
+                o.hidden, false);
+  };
   const double flops = 6.0 * static_cast<double>(h * f * n);
-  cpu::expert_ffn_blas(x.data(), n, o.hidden, o.ffn_hidden, w1.data(), w3.data(), w2.data(),
-                       {h1.data(), h3.data()}, y.data());  // warm-up
+  run();  // warm-up
   const double min_s = o.quick ? 0.05 : 0.5;
   double best = 0;
   for (int trial = 0; trial < 3; ++trial) {
@@ -139,8 +147,7 @@ double ffn_flops(const CalibrateOptions& o) {
     const double t0 = now_s();
     double t = 0;
     do {
-      cpu::expert_ffn_blas(x.data(), n, o.hidden, o.ffn_hidden, w1.data(), w3.data(), w2.data(),
-                           {h1.data(), h3.data()}, y.data());
+      run();
       ++calls;
       t = now_s() - t0;
     } while (t < min_s / 3);
@@ -291,7 +298,8 @@ void set_device(SystemDraft& d, const CalibrateOptions& o, const Measurements& m
   d.sys.device.act_dtype = "fp32";  // the CPU backend's activations and weights
   d.sys.device.act_dtype_bytes = 4;
   d.sys.device.weight_dtype_bytes = 4;
-  d.notes["device.flops"] = "expert FFN (3 x sgemm) " + std::to_string(o.rows) +
+  d.notes["device.flops"] = "expert FFN (" + cpu::make_ffn_library("auto", o.threads)->name() +
+                            ", 2 GEMMs) " + std::to_string(o.rows) +
                             " rows x hidden " + std::to_string(o.hidden) + " x ffn " +
                             std::to_string(o.ffn_hidden) + ", median over ranks, all ranks at once";
   d.notes["device.mem_bandwidth_Bps"] =

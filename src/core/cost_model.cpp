@@ -327,35 +327,42 @@ LayerPrediction predict_layer(const SystemModel& sys, const ModelSpec& m, const 
   return p;
 }
 
-std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,
-                                             const Topology& topo, RoutedBatch& batch,
-                                             const SimulateOptions& opt) {
-  const int L = batch.num_layers();
+LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
+                               std::span<const int32_t> experts, std::span<const int32_t> dest,
+                               int top_k, int num_experts, const SimulateOptions& opt) {
   const int R = topo.num_ranks();
-  const RoutingTrace& trace = batch.trace();
   TrafficOptions topt;
   topt.dedup = opt.dedup;
   topt.dispatch_row_bytes = opt.dispatch_row_bytes > 0 ? opt.dispatch_row_bytes : sys.row_bytes(m);
   topt.combine_row_bytes = opt.combine_row_bytes > 0 ? opt.combine_row_bytes : sys.row_bytes(m);
+  LayerSimulation s;
+  LayerTraffic lt = evaluate_routed_layer(dest, top_k, topo, topt);
+  LayerCostInput in = opt.dispatch == DispatchMode::kFlat
+                          ? flat_cost_input(lt, topo)
+                          : hierarchical_cost_input(lt, dest, top_k, topo, opt.dedup);
+  in.experts_touched = experts_touched(experts, dest, R, num_experts);
+  s.pred = predict_layer(sys, m, topo, in);
+  const int64_t tokens = static_cast<int64_t>(dest.size()) / top_k;
+  if (opt.scale_to_tokens > 0 && tokens > 0)
+    s.pred_scaled = predict_layer_scaled(sys, m, topo, in,
+                                         static_cast<double>(opt.scale_to_tokens) / tokens);
+  s.dispatch = in.dispatch_bytes();
+  s.combine = in.combine_bytes();
+  s.rows_computed = std::move(lt.rows_computed);
+  s.tokens_owned = std::move(lt.tokens_owned);
+  if (opt.keep_rows) s.rows = std::move(lt.rows);
+  return s;
+}
+
+std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,
+                                             const Topology& topo, RoutedBatch& batch,
+                                             const SimulateOptions& opt) {
+  const int L = batch.num_layers();
+  const RoutingTrace& trace = batch.trace();
   std::vector<LayerSimulation> out(L);
-  for (int l = 0; l < L; ++l) {
-    LayerSimulation& s = out[l];
-    const auto dest = batch.dest(l);
-    LayerTraffic lt = evaluate_routed_layer(dest, trace.top_k(), topo, topt);
-    LayerCostInput in = opt.dispatch == DispatchMode::kFlat
-                            ? flat_cost_input(lt, topo)
-                            : hierarchical_cost_input(lt, dest, trace.top_k(), topo, opt.dedup);
-    in.experts_touched = experts_touched(trace.layer_experts(l), dest, R, trace.num_experts());
-    s.pred = predict_layer(sys, m, topo, in);
-    if (opt.scale_to_tokens > 0 && trace.num_tokens() > 0)
-      s.pred_scaled = predict_layer_scaled(
-          sys, m, topo, in, static_cast<double>(opt.scale_to_tokens) / trace.num_tokens());
-    s.dispatch = in.dispatch_bytes();
-    s.combine = in.combine_bytes();
-    s.rows_computed = std::move(lt.rows_computed);
-    s.tokens_owned = std::move(lt.tokens_owned);
-    if (opt.keep_rows) s.rows = std::move(lt.rows);
-  }
+  for (int l = 0; l < L; ++l)
+    out[l] = simulate_layer(sys, m, topo, trace.layer_experts(l), batch.dest(l), trace.top_k(),
+                            trace.num_experts(), opt);
   return out;
 }
 

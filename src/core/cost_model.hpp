@@ -193,6 +193,13 @@ struct SimulateOptions {
   int64_t scale_to_tokens = 0;
 };
 
+// Counts and predicts one layer routed under a plan: `experts` is the layer's routing after the
+// plan's route transform (num_tokens * top_k, token-major), `dest` route_layer's output for it.
+// simulate_routed calls it for every layer.
+LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
+                               std::span<const int32_t> experts, std::span<const int32_t> dest,
+                               int top_k, int num_experts, const SimulateOptions& opt);
+
 // Counts and predicts every layer of a routed batch (core/batch_routing), exactly as the run
 // routed it.
 std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,

@@ -62,7 +62,8 @@ void build_send_side(DispatchPlan& p, std::span<const int32_t> dest, int k, bool
     const int32_t* d = dest.data() + static_cast<size_t>(t) * k;
     const auto local = static_cast<int32_t>(t - p.token_begin);
     for (int j = 0; j < k; ++j)
-      if (starts_row(d, j)) p.send_token[static_cast<size_t>(at[static_cast<size_t>(d[j])]++)] = local;
+      if (starts_row(d, j))
+        p.send_token[static_cast<size_t>(at[static_cast<size_t>(d[j])]++)] = local;
   }
 }
 

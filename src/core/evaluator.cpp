@@ -49,18 +49,25 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   lt.tokens_owned.assign(R, 0);
   for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
 
-  std::vector<int32_t> seen;
-  for (int64_t t = 0; t < T; ++t) {
-    const int owner = owner_of_token(t, T, R);
-    seen.clear();
-    for (int j = 0; j < k; ++j) {
-      const int d = dest[static_cast<size_t>(t) * k + j];
-      ++lt.rows_computed[d];
-      if (opt.dedup) {
-        if (std::find(seen.begin(), seen.end(), d) != seen.end()) continue;
-        seen.push_back(d);
+  // Tokens walked owner by owner (contiguous ranges): each owner's row of the matrix is one
+  // counter array; dedup keeps the destinations seen in a small local array.
+  std::vector<int32_t> seen(static_cast<size_t>(k));
+  for (int owner = 0; owner < R; ++owner) {
+    int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* d = dest.data() + static_cast<size_t>(t) * k;
+      int n_seen = 0;
+      for (int j = 0; j < k; ++j) {
+        ++lt.rows_computed[d[j]];
+        if (opt.dedup) {
+          bool dup = false;
+          for (int i = 0; i < n_seen; ++i) dup |= seen[i] == d[j];
+          if (dup) continue;
+          seen[n_seen++] = d[j];
+        }
+        ++row[d[j]];
       }
-      ++lt.rows[static_cast<size_t>(owner) * R + d];
     }
   }
   // Combine: rank d sends back what it received from s, so combine sent by d to s mirrors

@@ -44,6 +44,13 @@ ReplicaPolicyKind parse_replica_policy(const std::string& s, const std::string& 
                     s + "'");
 }
 
+void RouteTransform::apply(int layer, RoutingTrace& batch) const {
+  if (batch.num_tokens() == 0) return;
+  const size_t n = static_cast<size_t>(batch.num_tokens()) * batch.top_k();
+  apply_layer(layer, batch.top_k(), {batch.experts(layer, 0).data(), n},
+              {batch.weights(layer, 0).data(), n});
+}
+
 std::string check_placement(const Placement& p, int num_experts, int slots_per_rank) {
   for (int l = 0; l < p.num_layers(); ++l) {
     const auto& lp = p.layers[l];

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,8 +62,13 @@ class RouteTransform {
  public:
   virtual ~RouteTransform() = default;
   virtual std::string name() const = 0;
-  // Rewrites layer `layer` of `batch` in place.
-  virtual void apply(int layer, RoutingTrace& batch) const = 0;
+  // Rewrites layer `layer` of `batch` in place (apply_layer on the batch's layer).
+  void apply(int layer, RoutingTrace& batch) const;
+  // The same on one layer's routing alone: `experts` and `weights` hold num_tokens * top_k
+  // entries, token-major (a batch's layer); both may be rewritten in place. Safe to call
+  // concurrently.
+  virtual void apply_layer(int layer, int top_k, std::span<int32_t> experts,
+                           std::span<float> weights) const = 0;
 };
 
 // Verifies the structural invariants every placement must meet: every expert has >= 1

@@ -13,15 +13,26 @@ constexpr uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// hash_counters in steps, for draws that share leading counters: hash_counters(seed, a, b, c, d)
+// == hash_step_d(hash_step_c(hash_step_b(hash_prefix(seed, a), b), c), d). A bulk generator
+// computes the prefix once per (seed, stream) and the (b, c) step once per token and layer.
+constexpr uint64_t hash_prefix(uint64_t seed, uint64_t a) {
+  return splitmix64(splitmix64(seed ^ 0x6A09E667F3BCC909ULL) ^ a);
+}
+constexpr uint64_t hash_step_b(uint64_t h, uint64_t b) {
+  return splitmix64(h ^ (b + 0x3C6EF372FE94F82BULL));
+}
+constexpr uint64_t hash_step_c(uint64_t h, uint64_t c) {
+  return splitmix64(h ^ (c + 0xA54FF53A5F1D36F1ULL));
+}
+constexpr uint64_t hash_step_d(uint64_t h, uint64_t d) {
+  return splitmix64(h ^ (d + 0x510E527FADE682D1ULL));
+}
+
 // Hash of a seed and up to four counters.
 constexpr uint64_t hash_counters(uint64_t seed, uint64_t a, uint64_t b = 0, uint64_t c = 0,
                                  uint64_t d = 0) {
-  uint64_t h = splitmix64(seed ^ 0x6A09E667F3BCC909ULL);
-  h = splitmix64(h ^ a);
-  h = splitmix64(h ^ (b + 0x3C6EF372FE94F82BULL));
-  h = splitmix64(h ^ (c + 0xA54FF53A5F1D36F1ULL));
-  h = splitmix64(h ^ (d + 0x510E527FADE682D1ULL));
-  return h;
+  return hash_step_d(hash_step_c(hash_step_b(hash_prefix(seed, a), b), c), d);
 }
 
 // Uniform double in [0, 1) from a 64-bit hash.

@@ -63,10 +63,17 @@ class ReplicaChooser {
                  std::vector<double> load)
       : lp_(lp), policy_(policy), topo_(topo), load_(std::move(load)) {}
 
-  // The replica rank for expert e chosen by a token owned by `owner`, h its choice's hash.
-  int choose(int e, int owner, uint64_t h) {
+  // The replica rank for expert e chosen by a token owned by `owner`; hash() its choice's hash
+  // (computed only for an expert with several replicas).
+  template <class Hash>
+  int choose(int e, int owner, const Hash& hash) {
     const auto& reps = lp_.replicas[e];
     int chosen = reps[0];
+    if (reps.size() == 1) {
+      load_[chosen] += 1.0;
+      return chosen;
+    }
+    const uint64_t h = hash();
     if (reps.size() > 1) {
       switch (policy_) {
         case ReplicaPolicyKind::kPrimary: break;
@@ -149,17 +156,21 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
   int owner = 0;
   int64_t next_begin = token_begin(1, num_tokens, num_ranks);
+  const uint64_t batch_prefix =
+      hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
+                  static_cast<uint64_t>(ctx.batch_index));
   for (int64_t t = 0; t < num_tokens; ++t) {
     while (owner + 1 < num_ranks && t >= next_begin) {
       ++owner;
       next_begin = token_begin(owner + 1, num_tokens, num_ranks);
     }
+    // hash_counters(seed, layer, batch_index, t, j), its shared prefix computed once.
+    const uint64_t token_prefix = hash_step_c(batch_prefix, static_cast<uint64_t>(t));
     for (int j = 0; j < top_k; ++j) {
       const size_t i = static_cast<size_t>(t) * top_k + j;
-      const uint64_t h = hash_counters(ctx.seed, static_cast<uint64_t>(ctx.layer),
-                                       static_cast<uint64_t>(ctx.batch_index),
-                                       static_cast<uint64_t>(t), static_cast<uint64_t>(j));
-      dest[i] = chooser.choose(experts[i], owner, h);
+      dest[i] = chooser.choose(experts[i], owner, [&] {
+        return hash_step_d(token_prefix, static_cast<uint64_t>(j));
+      });
     }
   }
 }

@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/rng.hpp"
 
 namespace moeb {
@@ -63,13 +64,25 @@ void RoutingStats::add_batch(const RoutingTrace& batch) {
 }
 
 void RoutingStats::sample_batch(const RoutingTrace& batch) {
-  if (num_experts_ > 65536 || batch.num_tokens() > INT32_MAX) return;
-  const int k = batch.top_k();
-  if (sample_k_ == 0) sample_k_ = k;
-  if (k != sample_k_) return;  // a batch of another top-k: keep the sample consistent
-  const size_t per_token = static_cast<size_t>(num_layers_) * k;
+  std::vector<int64_t> slot_token;
+  if (!sample_slots(batch.num_tokens(), batch.top_k(), slot_token)) return;
+  const size_t per_token = static_cast<size_t>(num_layers_) * sample_k_;
+  for (size_t slot = 0; slot < slot_token.size(); ++slot) {
+    if (slot_token[slot] < 0) continue;
+    uint16_t* out = &sample_ids_[slot * per_token];
+    for (int l = 0; l < num_layers_; ++l)
+      for (int32_t e : batch.experts(l, slot_token[slot])) *out++ = static_cast<uint16_t>(e);
+  }
+}
+
+bool RoutingStats::sample_slots(int64_t tokens, int top_k, std::vector<int64_t>& slot_token) {
+  if (num_experts_ > 65536 || tokens > INT32_MAX) return false;
+  if (sample_k_ == 0) sample_k_ = top_k;
+  if (top_k != sample_k_) return false;  // a batch of another top-k: keep the sample consistent
+  const size_t per_token = static_cast<size_t>(num_layers_) * top_k;
   auto key_less = [&](size_t a, size_t b) { return sample_key_[a] < sample_key_[b]; };
-  for (int64_t t = 0; t < batch.num_tokens(); ++t) {
+  slot_token.assign(sample_.size(), -1);
+  for (int64_t t = 0; t < tokens; ++t) {
     const uint64_t key = hash_counters(0x5A3B1E, static_cast<uint64_t>(batches_),
                                        static_cast<uint64_t>(t));
     size_t slot;
@@ -80,6 +93,7 @@ void RoutingStats::sample_batch(const RoutingTrace& batch) {
       sample_ids_.resize(sample_ids_.size() + per_token);
       sample_heap_.push_back(slot);
       std::push_heap(sample_heap_.begin(), sample_heap_.end(), key_less);
+      slot_token.push_back(-1);
     } else {
       if (key >= sample_key_[sample_heap_.front()]) continue;
       std::pop_heap(sample_heap_.begin(), sample_heap_.end(), key_less);
@@ -87,11 +101,53 @@ void RoutingStats::sample_batch(const RoutingTrace& batch) {
       sample_key_[slot] = key;
       std::push_heap(sample_heap_.begin(), sample_heap_.end(), key_less);
     }
-    sample_[slot] = {batches_, static_cast<int32_t>(t), static_cast<int32_t>(batch.num_tokens())};
-    uint16_t* out = &sample_ids_[slot * per_token];
-    for (int l = 0; l < num_layers_; ++l)
-      for (int32_t e : batch.experts(l, t)) *out++ = static_cast<uint16_t>(e);
+    sample_[slot] = {batches_, static_cast<int32_t>(t), static_cast<int32_t>(tokens)};
+    slot_token[slot] = t;
   }
+  return true;
+}
+
+void RoutingStats::add_batch_layers(std::span<const TokenMeta> metas, int top_k,
+                                    const std::function<void(int, std::span<int32_t>)>& fill,
+                                    int threads) {
+  for (const auto& m : metas)
+    if (m.family < 0 || m.family >= num_families())
+      throw InputError("routing statistics: token family " + std::to_string(m.family) +
+                       " outside the family table");
+  const size_t k = static_cast<size_t>(top_k);
+  const int64_t T = static_cast<int64_t>(metas.size());
+  std::vector<int64_t> slot_token;
+  const bool sampled = sample_slots(T, top_k, slot_token);
+  const size_t per_token = static_cast<size_t>(num_layers_) * k;
+  std::vector<std::vector<double>> per_layer(num_layers_, std::vector<double>(num_experts_, 0.0));
+  parallel_for(num_layers_, threads, [&](int l) {
+    std::vector<int32_t> ids(metas.size() * k);
+    fill(l, ids);
+    for (int32_t e : ids)
+      if (e < 0 || e >= num_experts_)
+        throw InputError("routing statistics: expert id " + std::to_string(e) + " out of range");
+    for (int64_t t = 0; t < T; ++t) {
+      std::span<const int32_t> tok(ids.data() + t * k, k);
+      add_token(all_[l], tok, num_experts_);
+      add_token(per_family_[metas[t].family][l], tok, num_experts_);
+      if (metas[t].phase == Phase::kPrefill) add_token(prefill_[l], tok, num_experts_);
+      for (int32_t e : tok) per_layer[l][e] += 1.0;
+    }
+    if (!sampled) return;
+    for (size_t slot = 0; slot < slot_token.size(); ++slot) {
+      if (slot_token[slot] < 0) continue;
+      uint16_t* out = &sample_ids_[slot * per_token + l * k];
+      for (size_t j = 0; j < k; ++j)
+        out[j] = static_cast<uint16_t>(ids[static_cast<size_t>(slot_token[slot]) * k + j]);
+    }
+  });
+  for (const auto& m : metas) {
+    ++tokens_;
+    ++family_tokens_[m.family];
+    if (m.phase == Phase::kPrefill) ++prefill_tokens_;
+  }
+  if (batch_loads_.size() < kMaxBatches) batch_loads_.push_back(std::move(per_layer));
+  ++batches_;
 }
 
 void RoutingStats::add_coactivation(int layer, int i, int j, double count, int family) {

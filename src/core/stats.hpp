@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +32,12 @@ class RoutingStats {
 
   // Adds every token of `batch` (one calibration batch); also records its per-layer loads.
   void add_batch(const RoutingTrace& batch);
+  // add_batch one layer at a time, for a batch that is never held whole: `fill(layer, experts)`
+  // writes that layer's routing of the batch's tokens (token-major, top_k ids each; `metas` in
+  // the same order). Layers run on up to `threads` threads (fill is called concurrently for
+  // distinct layers); the result is add_batch's, for any thread count.
+  void add_batch_layers(std::span<const TokenMeta> metas, int top_k,
+                        const std::function<void(int, std::span<int32_t>)>& fill, int threads);
   // Adds loads/co-activation directly (statistics-only import). `family` < 0: overall only.
   void add_coactivation(int layer, int i, int j, double count, int family = -1);
   void add_load(int layer, int expert, double count, int family = -1);
@@ -79,6 +86,10 @@ class RoutingStats {
   std::vector<size_t> sample_heap_;    // slots, max-heap by key
   std::vector<uint16_t> sample_ids_;   // [slot][layer][k]
   void sample_batch(const RoutingTrace& batch);
+  // The sample's slot choice for a batch of `tokens` tokens (the keys depend on the batch's
+  // position only): the token each slot now holds from this batch, -1 for slots it left alone.
+  // Returns false when this batch's tokens are not sampled.
+  bool sample_slots(int64_t tokens, int top_k, std::vector<int64_t>& slot_token);
 };
 
 }  // namespace moeb

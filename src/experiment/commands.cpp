@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
@@ -42,7 +43,11 @@ void report_interrupted(const Experiment& e, const ExperimentOutcome& out) {
 
 int run_model_experiment(const ExperimentRequest& req, bool replica_tables) {
   install_stop_handlers();  // Ctrl-C: stop after the current batch, the file says interrupted
+  const auto t0 = std::chrono::steady_clock::now();
   Experiment e = resolve_experiment(req);
+  e.phases = std::make_shared<PhaseTimes>();
+  e.phases->workload_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto measurer = make_model_measurer();
   measurer->open(e);
   const MeasurementProvenance mp = measurer->prepare(e);
@@ -51,6 +56,8 @@ int run_model_experiment(const ExperimentRequest& req, bool replica_tables) {
   e.progress = make_progress(req.progress);
   const ExperimentOutcome out = run_experiment(e, *measurer, mp, {&file, console.get()});
   e.progress.reset();
+  if (req.progress == ProgressRequest::kForce && req.mode == ExperimentMode::kSimulate)
+    std::fprintf(stderr, "moebench: %s\n", e.phases->describe().c_str());
   if (out.status == RunStatus::kInterrupted) report_interrupted(e, out);
   return out.exit_code;
 }

@@ -26,6 +26,16 @@ bool Measurer::failed_anywhere(const std::string& error) {
   return true;
 }
 
+std::string PhaseTimes::describe() const {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "phases: workload %.2f s, placement %.2f s, measuring %.2f s (%d threads; "
+                "thread-seconds: generation %.2f, evaluation %.2f), writing %.2f s",
+                workload_s, placement_s, measure_s, threads, generation_thread_s,
+                evaluation_thread_s, writing_s);
+  return line;
+}
+
 std::string StrategyInstance::describe_overrides() const {
   std::string s;
   if (!dispatch.empty()) s += "dispatch=" + dispatch;
@@ -294,6 +304,63 @@ std::optional<ExperimentOutcome> write_agreed(Measurer& m, const std::vector<Res
   return end_on_error(m, error, out);
 }
 
+// A cell whose instances the measurer measures together (simulate): every instance placed
+// first, then one measuring pass, then each written in order. A stop request while placing
+// writes the instance being placed as interrupted; while measuring, the first measured one
+// (with what it measured). Returns the outcome when the run ends here.
+std::optional<ExperimentOutcome> run_cell_together(Experiment& e, const ExperimentCell& cell,
+                                                   Measurer& m,
+                                                   const std::vector<ResultSink*>& out,
+                                                   const std::set<std::string>& finished,
+                                                   OracleNotes& of_oracle, int& index, int todo,
+                                                   ExperimentOutcome& outcome) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<const StrategyInstance*> insts;
+  for (const auto& inst : cell.instances)
+    if (!finished.count(instance_key(cell, inst))) insts.push_back(&inst);
+  std::vector<StrategyResult> results(insts.size());
+  std::vector<std::optional<PlacementPlan>> plans(insts.size());
+  std::vector<Measurer::Job> jobs;
+  auto stopped = [&](StrategyResult& res, const StrategyInstance& inst) {
+    if (e.progress) e.progress->clear();
+    res.status = StrategyStatus::kInterrupted;
+    res.cell = cell.name;
+    for (auto* s : out) s->write_strategy(res);
+    for (auto* s : out) s->finish(RunStatus::kInterrupted);
+    return ExperimentOutcome{RunStatus::kInterrupted, kExitInterrupted,
+                             describe_instance(cell, inst)};
+  };
+  auto t0 = Clock::now();
+  for (size_t j = 0; j < insts.size(); ++j) {
+    if (e.progress) e.progress->strategy(insts[j]->name, ++index, todo);
+    try {
+      plans[j] = place_instance(e, cell, *insts[j], results[j], [&m] { return m.stop_agreed(); });
+    } catch (const Interrupted&) {
+      return stopped(results[j], *insts[j]);
+    }
+    if (plans[j]) jobs.push_back({effective_cell(cell, *insts[j]), &*plans[j], &results[j]});
+  }
+  if (e.phases) e.phases->placement_s += std::chrono::duration<double>(Clock::now() - t0).count();
+  if (e.progress) e.progress->strategy("all", index, todo);  // "[8/8] all: iteration 2/8"
+  try {
+    m.measure_together(e, jobs);
+  } catch (const Interrupted&) {
+    for (size_t j = 0; j < insts.size(); ++j)
+      if (plans[j]) return stopped(results[j], *insts[j]);
+  }
+  if (e.progress) e.progress->clear();
+  t0 = Clock::now();
+  for (size_t j = 0; j < insts.size(); ++j) {
+    results[j].cell = cell.name;
+    of_oracle.observe(results[j]);
+    for (auto* s : out) s->write_strategy(results[j]);
+    if (results[j].status == StrategyStatus::kFailed)
+      outcome = {RunStatus::kFailed, kExitFailed, ""};
+  }
+  if (e.phases) e.phases->writing_s += std::chrono::duration<double>(Clock::now() - t0).count();
+  return std::nullopt;
+}
+
 }  // namespace
 
 ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementProvenance& mp,
@@ -339,6 +406,11 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
       for (auto* s : out) s->finish(RunStatus::kInterrupted);
       return ExperimentOutcome{RunStatus::kInterrupted, kExitInterrupted, describe};
     };
+    if (m.measures_together(e) && e.reference.empty()) {
+      if (auto end = run_cell_together(e, cell, m, out, finished, of_oracle, index, todo, outcome))
+        return *end;
+      continue;
+    }
     try {
       send_reference(e, cell, m, out, ref);
     } catch (const Interrupted&) {

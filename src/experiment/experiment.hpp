@@ -117,6 +117,17 @@ struct ExperimentCell {
   std::string label() const;  // "dispatch=flat, slots=+2"; "" without a sweep
 };
 
+// Where the time of a `simulate` went (seconds), printed at its end with --progress: opening the
+// workload (drawing the calibration part and its statistics), placing, the measuring pass
+// (wall; and its thread-seconds drawing evaluation layers and counting them under every
+// instance) and writing results.
+struct PhaseTimes {
+  double workload_s = 0, placement_s = 0, measure_s = 0, writing_s = 0;
+  double generation_thread_s = 0, evaluation_thread_s = 0;
+  int threads = 1;
+  std::string describe() const;
+};
+
 // Everything resolved once, before any strategy runs. topo, topology_source, slots_per_rank,
 // system, workload and batches are those of the cell being run (the first before the loop).
 struct Experiment {
@@ -138,6 +149,8 @@ struct Experiment {
   std::string reference;
   // The root process's progress lines (experiment/progress.hpp); null: none.
   std::shared_ptr<ProgressReporter> progress;
+  // Time per phase (simulate); null: not kept.
+  std::shared_ptr<PhaseTimes> phases;
 };
 
 // A run's topology comes from its ranks and the resolved config (suite nodes or the MPI

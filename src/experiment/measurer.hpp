@@ -36,6 +36,26 @@ class Measurer {
   virtual void measure(const Experiment& e, const ExperimentCell& cell,
                        const StrategyInstance& instance, const PlacementPlan& plan,
                        StrategyResult& res) = 0;
+  // One placed instance of a cell for measure_together: the cell it runs in (effective_cell),
+  // its plan and its result.
+  struct Job {
+    ExperimentCell cell;
+    const PlacementPlan* plan = nullptr;
+    StrategyResult* res = nullptr;
+  };
+  // True when this measurer measures a cell's placed instances together (measure_together):
+  // the experiment loop then places every instance of a cell first, measures them in one pass
+  // and writes them in order. `simulate` does (each batch layer is drawn once for all).
+  virtual bool measures_together(const Experiment& e) const {
+    (void)e;
+    return false;
+  }
+  // measure() of every job, with the same results. Throws Interrupted on a stop request after
+  // filling what was measured.
+  virtual void measure_together(const Experiment& e, std::vector<Job>& jobs) {
+    (void)e;
+    (void)jobs;
+  }
   // True on every process when any process has a non-empty `error`; the first such process
   // prints it (one line). Collective for a run.
   virtual bool failed_anywhere(const std::string& error);

@@ -1,10 +1,16 @@
 // The model measurer: every evaluation batch routed once under the plan (core/batch_routing),
 // counted by the evaluator and, with a system model, timed by the cost model.
 #include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <optional>
 
+#include "core/batch_routing.hpp"
 #include "core/cost_model.hpp"
 #include "core/error.hpp"
 #include "core/memory_model.hpp"
+#include "core/parallel.hpp"
+#include "core/routing.hpp"
 #include "experiment/measurer.hpp"
 #include "io/provenance.hpp"
 #include "runtime/stop_signal.hpp"
@@ -14,6 +20,11 @@ namespace moeb {
 namespace {
 
 constexpr int kMaxRanksForRowsMatrix = 256;
+// The model measurer (simulate) measures a cell's instances together: per evaluation batch,
+// each layer is drawn once (Workload::batch_layer, never the whole batch for a synthetic
+// workload) and counted under every instance, layers on default_threads() threads
+// (MOEB_THREADS); each (instance, layer) writes only its own cells, so results do not depend
+// on the thread count.
 // Routed batches kept per instance when iterations revisit batches.
 constexpr size_t kRoutedBatchBytes = size_t{1} << 30;
 
@@ -27,6 +38,20 @@ SystemModel counting_only_system() {
   s.device.flops = s.device.mem_bandwidth_Bps = 1.0;
   return s;
 }
+
+// Thread-seconds of the measuring pass: drawing the layers and counting them under every job.
+struct PhaseClock {
+  int threads = 1;
+  std::mutex mutex;
+  double generation_s = 0, evaluation_s = 0;
+  void add(std::chrono::steady_clock::duration gen, std::chrono::steady_clock::duration eval) {
+    std::lock_guard<std::mutex> lock(mutex);
+    generation_s += std::chrono::duration<double>(gen).count();
+    evaluation_s += std::chrono::duration<double>(eval).count();
+  }
+};
+
+void check_batch_shape(const RoutingTrace& t, int64_t b, const ModelSpec& m);
 
 class ModelMeasurer final : public Measurer {
  public:
@@ -52,6 +77,10 @@ class ModelMeasurer final : public Measurer {
   }
   void measure(const Experiment& e, const ExperimentCell& cell, const StrategyInstance& inst,
                const PlacementPlan& plan, StrategyResult& res) override;
+  bool measures_together(const Experiment& e) const override {
+    return e.request.mode == ExperimentMode::kSimulate;
+  }
+  void measure_together(const Experiment& e, std::vector<Job>& jobs) override;
 
  private:
   SystemModel sys_;
@@ -111,6 +140,181 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
   }
   if (mem)
     for (auto& n : memory_notes(fit, thr)) res.notes.push_back(n);
+}
+
+// ---- measure_together: every instance of a cell on each batch layer drawn once -------------
+
+// One job's state through the batches: its options, memory model and what it accumulates.
+struct TogetherState {
+  const ExperimentCell* cell = nullptr;
+  const PlacementPlan* plan = nullptr;
+  StrategyResult* res = nullptr;
+  RoutingRule rule;
+  SimulateOptions so;
+  std::optional<MemorySpec> mem;
+  MemoryFit fit;
+  MemoryThroughput thr;
+  std::vector<std::vector<LayerPrediction>> per_iter;
+  std::vector<LayerPrediction> preds, scaled;  // [layer] of the running batch
+  std::vector<int64_t> changed;                // [layer] of the running batch
+  double changed_sum = 0, choices_sum = 0;
+  // The cubes, looked up once: threads write distinct cells of them.
+  std::vector<Cube<int64_t>*> counts;
+  std::vector<Cube<double>*> times;
+};
+
+void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
+                TogetherState& st) {
+  const RunConfig& cfg = job.cell.cfg;
+  const int R = e.topo.num_ranks(), L = cfg.model.num_layers, I = cfg.iterations;
+  st.cell = &job.cell;
+  st.plan = job.plan;
+  st.res = job.res;
+  st.rule = routing_rule(*job.plan);
+  StrategyResult& res = *job.res;
+  res.resize_measurements(I, L, R);
+  for (const auto& n : count_metric_names()) st.counts.push_back(&res.counts.at(n));
+  for (const auto& n : time_metric_names()) st.times.push_back(&res.times.at(n));
+  st.so.dispatch = job.cell.dispatch;
+  st.so.dedup = plan_dedup(*job.plan, cfg.dedup);
+  st.so.keep_rows = R <= kMaxRanksForRowsMatrix;
+  if (st.so.keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
+  st.mem = e.system ? memory_spec(cfg.model, sys, memory_config(cfg)) : std::nullopt;
+  st.fit = st.mem ? fit_batch(job.plan->placement, *st.mem, cfg.suite_path) : MemoryFit{};
+  st.so.scale_to_tokens = st.fit.batch_tokens;
+  st.preds.assign(L, {});
+  st.scaled.assign(L, {});
+  st.changed.assign(L, 0);
+}
+
+// Layer `l` of batch `b` (iteration `i`) under job `st`: `experts` and `weights` are the drawn
+// layer (left unchanged); `work`, `work_w` and `dest` are the thread's scratch.
+void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherState& st, int i,
+                        int64_t b, int l, std::span<const int32_t> experts,
+                        std::span<const float> weights, std::vector<int32_t>& work,
+                        std::vector<float>& work_w, std::vector<int32_t>& dest) {
+  const RunConfig& cfg = st.cell->cfg;
+  const int k = cfg.model.top_k, R = e.topo.num_ranks();
+  std::span<const int32_t> ids = experts;
+  if (st.rule.transform) {
+    work.assign(experts.begin(), experts.end());
+    work_w.assign(weights.begin(), weights.end());
+    st.rule.transform->apply_layer(l, k, work, work_w);
+    st.changed[l] = count_changed_choices(experts, work, k);
+    ids = work;
+  }
+  dest.resize(ids.size());
+  route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,
+              RouteContext{cfg.seed, l, b}, dest);
+  LayerSimulation sim =
+      simulate_layer(sys, cfg.model, e.topo, ids, dest, k, cfg.model.num_experts, st.so);
+  for (int r = 0; r < R; ++r) {
+    const CountRow c = sim.count_row(r);
+    for (size_t m = 0; m < st.counts.size(); ++m) st.counts[m]->at(i, l, r) = c[m];
+    if (!e.system) continue;
+    const TimeRow t = sim.time_row(r);
+    for (size_t m = 0; m < st.times.size(); ++m) st.times[m]->at(i, l, r) = t[m];
+  }
+  if (st.so.keep_rows) {
+    auto& acc = st.res->rows_matrix[l];
+    for (size_t x = 0; x < sim.rows.size(); ++x) acc[x] += sim.rows[x];
+  }
+  st.preds[l] = std::move(sim.pred);
+  st.scaled[l] = std::move(sim.pred_scaled);
+}
+
+// Batch `b` as iteration `i` of every job: its layers on threads, each drawn once.
+void simulate_batch_together(const Experiment& e, const SystemModel& sys,
+                             std::vector<TogetherState>& states, int i, int64_t b,
+                             PhaseClock& clock) {
+  const ModelSpec& model = states.front().cell->cfg.model;
+  const int L = model.num_layers, k = model.top_k;
+  bool need_weights = false;
+  for (const auto& st : states) need_weights |= st.rule.transform != nullptr;
+  std::optional<RoutingTrace> whole;  // a source that cannot draw one layer alone (traces)
+  if (!e.workload->layers_alone()) {
+    whole = e.batches->get(b);
+    check_batch_shape(*whole, b, model);
+  }
+  const int64_t T = whole ? whole->num_tokens() : e.workload->batch_num_tokens(b);
+  const size_t n = static_cast<size_t>(T) * k;
+  parallel_for(L, clock.threads, [&](int l) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<int32_t> experts(n), work, dest;
+    std::vector<float> weights(need_weights ? n : 0), work_w;
+    if (whole) {
+      const auto ids = whole->layer_experts(l);
+      std::copy(ids.begin(), ids.end(), experts.begin());
+      if (need_weights) {
+        const auto ws = whole->layer_weights(l);
+        std::copy(ws.begin(), ws.end(), weights.begin());
+      }
+    } else {
+      e.workload->batch_layer(b, l, experts, weights);
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    for (auto& st : states) simulate_job_layer(e, sys, st, i, b, l, experts, weights, work, work_w, dest);
+    clock.add(t1 - t0, std::chrono::steady_clock::now() - t1);
+  });
+  for (auto& st : states) {
+    StrategyResult& res = *st.res;
+    res.batch_index.push_back(b);
+    res.batch_tokens.push_back(T);
+    if (st.rule.transform) {
+      int64_t changed = 0;
+      for (int64_t c : st.changed) changed += c;
+      st.changed_sum += static_cast<double>(changed);
+      st.choices_sum += static_cast<double>(T * k * L);
+    }
+    if (st.mem) st.thr.add(st.fit, T, st.scaled, st.preds);
+    st.per_iter.push_back(st.preds);
+  }
+}
+
+// A whole batch (a trace source) holds the model's layers, top-k and experts.
+void check_batch_shape(const RoutingTrace& t, int64_t b, const ModelSpec& m) {
+  const std::string where = "workload batch " + std::to_string(b);
+  if (t.num_layers() < m.num_layers || t.top_k() != m.top_k)
+    throw InputError(where + ": " + std::to_string(t.num_layers()) + " layers of top-" +
+                     std::to_string(t.top_k()) + ", the run needs " +
+                     std::to_string(m.num_layers) + " of top-" + std::to_string(m.top_k));
+  if (t.num_experts() != m.num_experts)
+    throw InputError(where + ": " + std::to_string(t.num_experts()) + " experts, the model has " +
+                     std::to_string(m.num_experts));
+}
+
+void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs) {
+  if (jobs.empty()) return;
+  sys_ = e.system ? *e.system : counting_only_system();
+  std::vector<TogetherState> states(jobs.size());
+  for (size_t j = 0; j < jobs.size(); ++j) init_state(e, sys_, jobs[j], states[j]);
+  PhaseClock clock;
+  clock.threads = default_threads();
+  const int I = jobs.front().cell.cfg.iterations;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < I; ++i) {
+    if (stop_requested()) throw Interrupted("stopped on request at batch " + std::to_string(i));
+    simulate_batch_together(e, sys_, states, i, i % e.batches->num_batches(), clock);
+    if (e.progress) e.progress->iteration(i + 1, 0, I);
+  }
+  for (auto& st : states) {
+    StrategyResult& res = *st.res;
+    res.routing_deviation = !st.rule.transform ? -1.0
+                            : st.choices_sum > 0 ? st.changed_sum / st.choices_sum
+                                                 : 0.0;
+    if (e.system) {
+      res.predicted = predicted_phase_times(st.per_iter);
+      res.predicted_system_model = sys_.name;
+    }
+    if (st.mem)
+      for (auto& note : memory_notes(st.fit, st.thr)) res.notes.push_back(note);
+  }
+  if (e.phases) {
+    e.phases->measure_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    e.phases->generation_thread_s += clock.generation_s;
+    e.phases->evaluation_thread_s += clock.evaluation_s;
+    e.phases->threads = clock.threads;
+  }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // resolve_experiment: the one setup of run, simulate and place.
+#include <chrono>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -344,7 +345,11 @@ void activate_cell(Experiment& e, size_t i, bool with_workload) {
   if (!with_workload || (e.workload && key == e.workload_key)) return;
   e.batches.reset();
   e.workload.reset();
+  const auto t0 = std::chrono::steady_clock::now();
   e.workload = open_workload(cell.cfg, cell.cfg.model);
+  if (e.phases)
+    e.phases->workload_s +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (e.workload->num_batches() < 1)
     throw ConfigError(e.request.suite + ": key 'workload': no evaluation batch" +
                       (cell.axes.empty() ? "" : " (cell " + cell.label() + ")"));

@@ -146,6 +146,7 @@ MeasurementProvenance RuntimeMeasurer::prepare(Experiment& e) {
   p.sync_probe = cell.cfg.sync_probe;
   if (e.system) p.system_model = e.system->name;
   if (cell.backend == BackendKind::kCuda) p.extra = cuda_provenance(backend_.get());
+  else p.extra = backend_->provenance();  // CPU: the expert FFN library and its version
   return p;
 }
 

@@ -28,65 +28,139 @@ std::vector<std::vector<std::vector<int>>> C2rTransform::build_lists(const Routi
   return out;
 }
 
-void C2rTransform::apply(int layer, RoutingTrace& batch) const {
-  const int k = batch.top_k();
-  if (k < 2 || layer >= static_cast<int>(lists_.size())) return;
-  std::vector<std::pair<double, int>> scored;
-  std::vector<int> orig(k), chosen;
-  std::vector<float> orig_w(k);
-  std::vector<std::pair<float, int>> by_weight(k);
-  for (int64_t t = 0; t < batch.num_tokens(); ++t) {
-    auto ids = batch.experts(layer, t);
-    auto ws = batch.weights(layer, t);
-    // Rank the token's choices by gate weight (descending, stable): slot 0 is then the top-1
-    // expert whatever order the trace stored them in.
-    for (int j = 0; j < k; ++j) by_weight[j] = {ws[j], ids[j]};
-    std::stable_sort(by_weight.begin(), by_weight.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (int j = 0; j < k; ++j) {
-      ws[j] = by_weight[j].first;
-      ids[j] = by_weight[j].second;
+C2rTransform::C2rTransform(std::vector<std::vector<std::vector<int>>> lists)
+    : lists_(std::move(lists)) {
+  pos_.resize(lists_.size());
+  for (size_t l = 0; l < lists_.size(); ++l) {
+    const size_t E = lists_[l].size();
+    if (E > 32767) continue;
+    pos_[l].assign(E * E, -1);
+    bool ok = true;  // distinct in-range members only; else this layer keeps the sort
+    for (size_t e = 0; e < E && ok; ++e)
+      for (size_t p = 0; p < lists_[l][e].size() && ok; ++p) {
+        const int x = lists_[l][e][p];
+        ok = x >= 0 && static_cast<size_t>(x) < E && pos_[l][e * E + x] < 0;
+        if (ok) pos_[l][e * E + x] = static_cast<int16_t>(p);
+      }
+    if (!ok) pos_[l].clear();
+  }
+}
+
+namespace {
+// The first k-1 entries of the stable descending sort of apply_layer's scores, without sorting
+// the list: when every weight is >= 0, a member the token already chose scores 1 + w >= 1 and
+// every other member scores < 1, decreasing with its list position, so the order is the chosen
+// members by weight (list position on ties), then the others in list order. `pos` maps an
+// expert to its list position (-1: absent). Returns false (and leaves `chosen` empty) when a
+// weight is negative or NaN: the caller then sorts.
+bool select_fast(const std::vector<int>& list, const int16_t* pos, int num_experts,
+                 const std::vector<int>& orig, const std::vector<float>& orig_w, int k,
+                 std::vector<int>& chosen) {
+  thread_local std::vector<std::pair<double, int>> picked;  // (score, list position)
+  picked.clear();
+  for (int j = 1; j < k; ++j) {
+    if (orig[j] < 0 || orig[j] >= num_experts) return false;
+    const int p = pos[orig[j]];
+    if (p < 0) continue;
+    const float w = orig_w[j];
+    if (!(w >= 0)) return false;
+    for (const auto& q : picked)
+      if (q.second == p) return false;  // a repeated choice: the sort scores it once
+    picked.push_back({1.0 + w, p});
+  }
+  std::sort(picked.begin(), picked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  for (const auto& [score, p] : picked) {
+    if (static_cast<int>(chosen.size()) == k - 1) return true;
+    chosen.push_back(list[p]);
+  }
+  for (size_t p = 0; p < list.size() && static_cast<int>(chosen.size()) < k - 1; ++p) {
+    bool taken = false;
+    for (const auto& q : picked) taken |= q.second == static_cast<int>(p);
+    if (!taken) chosen.push_back(list[p]);
+  }
+  return true;
+}
+
+// Ranks a token's choices by gate weight, descending and stable (insertion sort: the order
+// std::stable_sort gives, without its buffer): slot 0 is then the top-1 expert.
+void rank_by_weight(std::span<int32_t> ids, std::span<float> ws) {
+  for (size_t j = 1; j < ids.size(); ++j) {
+    const float w = ws[j];
+    const int32_t e = ids[j];
+    size_t i = j;
+    for (; i > 0 && w > ws[i - 1]; --i) {
+      ws[i] = ws[i - 1];
+      ids[i] = ids[i - 1];
     }
+    ws[i] = w;
+    ids[i] = e;
+  }
+}
+}  // namespace
+
+void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
+                               std::span<float> weights) const {
+  const int k = top_k;
+  if (k < 2 || layer >= static_cast<int>(lists_.size())) return;
+  const int64_t num_tokens = static_cast<int64_t>(experts.size()) / k;
+  std::vector<std::pair<double, int>> scored;
+  std::vector<int> orig(k), chosen, slot_of;
+  std::vector<char> slot_used;
+  std::vector<float> orig_w(k);
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    auto ids = experts.subspan(static_cast<size_t>(t) * k, k);
+    auto ws = weights.subspan(static_cast<size_t>(t) * k, k);
+    rank_by_weight(ids, ws);
     std::copy(ids.begin(), ids.end(), orig.begin());
     std::copy(ws.begin(), ws.end(), orig_w.begin());
     const auto& list = lists_[layer][orig[0]];
-    scored.clear();
-    for (size_t p = 0; p < list.size(); ++p) {
-      const auto it = std::find(orig.begin() + 1, orig.end(), list[p]);
-      const double score = it != orig.end()
-                               ? 1.0 + orig_w[it - orig.begin()]
-                               : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
-      scored.push_back({score, list[p]});
-    }
-    std::stable_sort(scored.begin(), scored.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
     chosen.clear();
-    for (const auto& [score, e] : scored) {
-      if (static_cast<int>(chosen.size()) == k - 1) break;
-      chosen.push_back(e);
+    const bool fast = !pos_[layer].empty() && orig[0] >= 0 &&
+                      static_cast<size_t>(orig[0]) < lists_[layer].size();
+    const size_t E = lists_[layer].size();
+    if (!fast || !select_fast(list, pos_[layer].data() + static_cast<size_t>(orig[0]) * E,
+                              static_cast<int>(E), orig, orig_w, k, chosen)) {
+      scored.clear();
+      for (size_t p = 0; p < list.size(); ++p) {
+        const auto it = std::find(orig.begin() + 1, orig.end(), list[p]);
+        const double score = it != orig.end()
+                                 ? 1.0 + orig_w[it - orig.begin()]
+                                 : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
+        scored.push_back({score, list[p]});
+      }
+      std::stable_sort(scored.begin(), scored.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; });
+      chosen.clear();
+      for (const auto& [score, e] : scored) {
+        if (static_cast<int>(chosen.size()) == k - 1) break;
+        chosen.push_back(e);
+      }
     }
     // Too short a list: keep original choices to fill the top-k.
     for (int j = 1; j < k && static_cast<int>(chosen.size()) < k - 1; ++j)
       if (std::find(chosen.begin(), chosen.end(), orig[j]) == chosen.end()) chosen.push_back(orig[j]);
     // Kept experts keep their slot and weight; replacements take the freed slots in order.
-    std::vector<int> slot_of(chosen.size(), -1);
-    std::vector<bool> slot_used(k, false);
+    slot_of.assign(chosen.size(), -1);
+    slot_used.assign(k, 0);
     for (size_t c = 0; c < chosen.size(); ++c)
       for (int j = 1; j < k; ++j)
         if (orig[j] == chosen[c]) {
           slot_of[c] = j;
-          slot_used[j] = true;
+          slot_used[j] = 1;
         }
     int next = 1;
     for (size_t c = 0; c < chosen.size(); ++c) {
       if (slot_of[c] >= 0) continue;
       while (slot_used[next]) ++next;
       slot_of[c] = next;
-      slot_used[next] = true;
+      slot_used[next] = 1;
     }
     for (size_t c = 0; c < chosen.size(); ++c) ids[slot_of[c]] = chosen[c];
   }
 }
+
 
 Placement collaboration_grouping(const PlacementInput& in,
                                  const std::vector<std::vector<std::vector<int>>>& lists) {

@@ -14,8 +14,7 @@ namespace moeb {
 class C2rTransform final : public RouteTransform {
  public:
   // lists[layer][e]: the first T collaborators of e (others sorted by co-activation, desc).
-  explicit C2rTransform(std::vector<std::vector<std::vector<int>>> lists)
-      : lists_(std::move(lists)) {}
+  explicit C2rTransform(std::vector<std::vector<std::vector<int>>> lists);
   // Collaborative lists of every layer from calibration co-activation, truncated to `top_t`.
   static std::vector<std::vector<std::vector<int>>> build_lists(const RoutingStats& stats, int top_t);
 
@@ -25,11 +24,17 @@ class C2rTransform final : public RouteTransform {
   // chose scores its gate weight plus 1 (so chosen collaborators stay first); another list
   // member scores 1 - position / (T + 1). A replacement takes the gate weight of the choice it
   // replaces. With fewer than k-1 list members available the original choices fill in.
-  void apply(int layer, RoutingTrace& batch) const override;
+  // The first k-1 of that score order are found from a per-layer position table in O(k) per
+  // token when every weight is >= 0 (same choices as sorting the list; the sort otherwise).
+  void apply_layer(int layer, int top_k, std::span<int32_t> experts,
+                   std::span<float> weights) const override;
   const std::vector<std::vector<std::vector<int>>>& lists() const { return lists_; }
 
  private:
   std::vector<std::vector<std::vector<int>>> lists_;
+  // pos_[layer][e * E + x]: position of x in lists_[layer][e], -1 if absent (empty when E is
+  // above 32767 or a list repeats a member: that layer then sorts).
+  std::vector<std::vector<int16_t>> pos_;
 };
 
 // C2R's placement: each layer's collaboration graph (co-activation kept only between an expert

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/dispatch_plan.hpp"
 #include "core/error.hpp"
@@ -21,6 +23,8 @@ struct BackendOptions {
   int ffn_hidden = 0;        // expert FFN intermediate width
   int threads_per_rank = 1;  // CPU: BLAS threads of this rank
   int local_rank = 0;        // rank within its node (device selection on GPUs)
+  // CPU: the expert FFN's GEMM library (kernels/cpu/ffn_library.hpp): "auto" or a built one.
+  std::string ffn_library = "auto";
 };
 
 class Backend {
@@ -30,6 +34,8 @@ class Backend {
 
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // Library names and versions the backend's numbers depend on (results file provenance).
+  virtual std::vector<std::pair<std::string, std::string>> provenance() const { return {}; }
   // Bytes of one token copy in dispatch and of one partial result in combine.
   virtual int64_t dispatch_row_bytes() const = 0;
   virtual int64_t combine_row_bytes() const = 0;

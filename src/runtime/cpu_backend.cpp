@@ -1,6 +1,7 @@
 #include "runtime/cpu_backend.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -26,27 +27,34 @@ CpuBackend::CpuBackend(const BackendOptions& opt)
     throw ConfigError("cpu backend: threads_per_rank must be >= 1 (got " +
                       std::to_string(opt.threads_per_rank) + ")");
   cpu::set_blas_threads(opt.threads_per_rank);
+  try {
+    ffn_ = cpu::make_ffn_library(opt.ffn_library, opt.threads_per_rank);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(std::string("cpu backend: ") + e.what());
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> CpuBackend::provenance() const {
+  return {{"cpu_ffn_library", ffn_->name()},
+          {"cpu_ffn_library_version", ffn_->version()},
+          {"cpu_swiglu", cpu::swiglu_rows_vectorized() ? "avx2" : "scalar"}};
 }
 
 void CpuBackend::load_experts(uint64_t seed, int layer, std::span<const int32_t> experts) {
   for (int32_t e : experts) {
     auto key = std::make_pair(layer, static_cast<int>(e));
     if (weights_.count(key) != 0) continue;
-    ExpertWeights w = make_expert_weights(seed, layer, e, hidden_, ffn_hidden_);
-    FusedExpert f;
-    f.w13.resize(static_cast<size_t>(hidden_) * 2 * ffn_hidden_);
-    cpu::fuse_w13(w.w1.data(), w.w3.data(), hidden_, ffn_hidden_, f.w13.data());
-    f.w2 = std::move(w.w2);
-    weights_.emplace(key, std::move(f));
+    const ExpertWeights w = make_expert_weights(seed, layer, e, hidden_, ffn_hidden_);
+    weights_.emplace(key, ffn_->pack(w.w1.data(), w.w3.data(), w.w2.data(), hidden_, ffn_hidden_));
   }
 }
 
-const CpuBackend::FusedExpert& CpuBackend::weights(int layer, int expert) const {
+const cpu::ExpertFfn& CpuBackend::weights(int layer, int expert) const {
   auto it = weights_.find({layer, expert});
   if (it == weights_.end())
     throw Error("cpu backend: expert " + std::to_string(expert) + " of layer " +
                 std::to_string(layer) + " received rows but is not hosted on this rank");
-  return it->second;
+  return *it->second;
 }
 
 void CpuBackend::set_input(std::span<const float> x, int64_t num_tokens) {
@@ -123,23 +131,27 @@ void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {
     const int64_t begin = plan.expert_offsets[i];
     const int64_t n = plan.expert_offsets[i + 1] - begin;
     if (n == 0) continue;
-    const FusedExpert& w = weights(layer, plan.experts[i]);
+    const cpu::ExpertFfn& w = weights(layer, plan.experts[i]);
     const int64_t* rows = plan.expert_row.data() + begin;
-    // Rows already consecutive in the receive buffer are the GEMM operand as they lie; only
-    // scattered rows are gathered.
-    const float* x = dispatch_recv_.data() + static_cast<size_t>(rows[0]) * H;
+    const float* gate = plan.expert_weight.data() + begin;
     bool consecutive = true;
     for (int64_t r = 1; r < n && consecutive; ++r) consecutive = rows[r] == rows[r - 1] + 1;
-    if (!consecutive) {
-      cpu::gather_rows(dispatch_recv_.data(), rows, n, hidden_, x_.data());
-      x = x_.data();
+    if (consecutive) {
+      // Rows consecutive in the receive buffer are the GEMM operand as they lie, and the second
+      // GEMM accumulates the gate-weighted outputs straight into the combine buffer's rows.
+      float* out = combine_send_.data() + static_cast<size_t>(rows[0]) * H;
+      w.run(dispatch_recv_.data() + static_cast<size_t>(rows[0]) * H, hidden_, n, gate,
+            h13_.data(), out, hidden_, true);
+      if (fault_delta_ != 0)
+        for (int64_t r = 0; r < n; ++r) out[static_cast<size_t>(r) * H] += fault_delta_ * gate[r];
+      continue;
     }
-    cpu::expert_ffn_fused(x, n, hidden_, ffn_hidden_, w.w13.data(), w.w2.data(), h13_.data(),
-                          y_.data());
+    // Scattered rows: gathered, the weighted outputs scatter-added.
+    cpu::gather_rows(dispatch_recv_.data(), rows, n, hidden_, x_.data());
+    w.run(x_.data(), hidden_, n, gate, h13_.data(), y_.data(), hidden_, false);
     if (fault_delta_ != 0)
-      for (int64_t r = 0; r < n; ++r) y_[static_cast<size_t>(r) * H] += fault_delta_;
-    cpu::scatter_add_weighted(y_.data(), plan.expert_row.data() + begin,
-                              plan.expert_weight.data() + begin, n, hidden_, combine_send_.data());
+      for (int64_t r = 0; r < n; ++r) y_[static_cast<size_t>(r) * H] += fault_delta_ * gate[r];
+    cpu::scatter_add_rows(y_.data(), rows, n, hidden_, combine_send_.data());
   }
 }
 

@@ -1,22 +1,31 @@
-// The CPU backend: fp32 activations in host vectors, the grouped expert FFN as two OpenBLAS
-// sgemm calls per hosted expert (fused W1|W3 up-projection, then W2; kernels/cpu), a steady
-// clock for timers. Scratch buffers only grow, so steady-state layers do not allocate.
+// The CPU backend: fp32 activations in host vectors, the grouped expert FFN through the GEMM
+// library of kernels/cpu/ffn_library.hpp (libxsmm over weights packed once at load_experts, or
+// OpenBLAS; two GEMMs per hosted expert, the gate weight folded into the SwiGLU), a steady clock
+// for timers. Scratch buffers only grow, so steady-state layers do not allocate.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <map>
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/expert_weights.hpp"
+#include "cpu/ffn_library.hpp"
 #include "runtime/backend.hpp"
 
 namespace moeb {
 
 class CpuBackend final : public Backend {
  public:
-  // Throws ConfigError when hidden or ffn_hidden is not positive.
+  // Throws ConfigError when hidden or ffn_hidden is not positive, or the FFN library is unknown.
   explicit CpuBackend(const BackendOptions& opt);
+
+  // The expert FFN's library ("libxsmm", "openblas") and its version, for the results file.
+  std::string ffn_library() const { return ffn_->name(); }
+  std::vector<std::pair<std::string, std::string>> provenance() const override;
 
   std::string name() const override { return "cpu"; }
   int64_t dispatch_row_bytes() const override { return row_bytes(); }
@@ -54,15 +63,13 @@ class CpuBackend final : public Backend {
 
  private:
   int64_t row_bytes() const { return static_cast<int64_t>(hidden_) * sizeof(float); }
-  // One hosted expert in the layout the kernels use: w13 = [hidden x 2*ffn] (W1 | W3 per row,
-  // cpu::fuse_w13), w2 = [ffn x hidden]. Values are core/expert_weights' (seed, layer, expert).
-  struct FusedExpert {
-    std::vector<float> w13, w2;
-  };
-  const FusedExpert& weights(int layer, int expert) const;
+  // One hosted expert packed for the FFN library. Values are core/expert_weights' (seed, layer,
+  // expert).
+  const cpu::ExpertFfn& weights(int layer, int expert) const;
 
   int hidden_, ffn_hidden_;
-  std::map<std::pair<int, int>, FusedExpert> weights_;  // (layer, expert) hosted here
+  std::unique_ptr<cpu::FfnLibrary> ffn_;
+  std::map<std::pair<int, int>, std::unique_ptr<cpu::ExpertFfn>> weights_;  // hosted here
   // Held rows: owned tokens [0, num_tokens_), then relayed rows up to num_held_ (hierarchical).
   // Both vectors keep one spare row so relay pointers stay inside them.
   std::vector<float> input_, output_;

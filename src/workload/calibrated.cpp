@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "workload/trace_info.hpp"
@@ -175,6 +177,37 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
   return r;
 }
 
+namespace {
+// Everything calibrate_generator's result depends on, exactly (hex floats).
+std::string calibration_key(const CalibrationTargets& t, const ModelSpec& m,
+                            const SyntheticSpec& b, uint64_t seed, int64_t sample) {
+  std::ostringstream k;
+  k << std::hexfloat << t.skew << ' ' << t.pair_share << ' ' << t.phase_spearman << ' '
+    << t.recurrence << ' ' << t.num_families << '|' << m.num_experts << ' ' << m.top_k << ' '
+    << m.num_layers << ' ' << m.num_expert_groups << ' ' << m.topk_groups << '|'
+    << b.block_experts << ' ' << b.hot_blocks << ' ' << b.request_tokens << ' '
+    << b.prefill_share << '|' << seed << ' ' << sample;
+  return k.str();
+}
+}  // namespace
+
+CalibrationResult calibrate_generator_cached(const CalibrationTargets& targets,
+                                             const ModelSpec& model, const SyntheticSpec& base,
+                                             uint64_t seed, int64_t sample_tokens) {
+  static std::mutex mutex;
+  static std::map<std::string, CalibrationResult> cache;
+  ModelSpec shape = model;
+  shape.num_layers = std::min(model.num_layers, 8);  // all calibrate_generator looks at
+  const std::string key = calibration_key(targets, shape, base, seed, sample_tokens);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  CalibrationResult r = calibrate_generator(targets, model, base, seed, sample_tokens);
+  std::lock_guard<std::mutex> lock(mutex);
+  return cache.emplace(key, std::move(r)).first->second;
+}
+
 std::shared_ptr<const SyntheticGenerator> make_calibrated_generator(
     const WorkloadConfig& w, const SyntheticSpec& base, const ModelSpec& model, uint64_t seed,
     std::map<std::string, std::string>* prov) {
@@ -189,7 +222,7 @@ std::shared_ptr<const SyntheticGenerator> make_calibrated_generator(
     t.num_families = w.num_families;
   }
   const int64_t sample = 4096;
-  CalibrationResult r = calibrate_generator(t, model, base, seed, sample);
+  CalibrationResult r = calibrate_generator_cached(t, model, base, seed, sample);
   if (prov) {
     auto f = [](double x) { return std::to_string(x); };
     auto& p = *prov;

@@ -50,6 +50,12 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
                                       const SyntheticSpec& base, uint64_t seed,
                                       int64_t sample_tokens);
 
+// calibrate_generator, memoized in this process per (targets, model shape, base, seed, sample):
+// the cells and strategies of one process that share a workload preset and seed solve it once.
+CalibrationResult calibrate_generator_cached(const CalibrationTargets& targets,
+                                             const ModelSpec& model, const SyntheticSpec& base,
+                                             uint64_t seed, int64_t sample_tokens);
+
 // The calibrated generator (distribution = "calibrated"): solves knobs, starting from `base`
 // (the knobs `w` names), for the targets in `w` or its workload preset, and records targets and
 // knobs in `prov` when given.

@@ -51,6 +51,19 @@ int sample_cdf(const std::vector<double>& cdf, double u) {
   return static_cast<int>(it - cdf.begin());
 }
 
+CdfSampler::CdfSampler(std::vector<double> cdf) : cdf_(std::move(cdf)) {
+  size_t m = 64;
+  while (m < 4 * cdf_.size()) m *= 2;
+  guide_.resize(m);
+  const double total = cdf_.back();
+  const int last = static_cast<int>(cdf_.size()) - 1;
+  for (size_t b = 0; b < m; ++b) {
+    const double v = static_cast<double>(b) / static_cast<double>(m) * total;
+    const auto at = std::upper_bound(cdf_.begin(), cdf_.end(), v) - cdf_.begin();
+    guide_[b] = static_cast<int32_t>(std::min<std::ptrdiff_t>(at, last));
+  }
+}
+
 void validate_synthetic(const SyntheticSpec& s, const ModelSpec& m, const std::string& where) {
   auto fail = [&](const std::string& key, const std::string& what) {
     throw ConfigError(where + ": key '" + key + "': " + what);
@@ -91,6 +104,11 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
   num_blocks_ = std::max(1, std::min(num_blocks_, e / block_size_));
   block_cdf_ = zipf_cdf(num_blocks_, s);
   in_block_cdf_ = zipf_cdf(block_size_, s);
+  zipf_sampler_ = CdfSampler(zipf_cdf_);
+  block_sampler_ = CdfSampler(block_cdf_);
+  in_block_sampler_ = CdfSampler(in_block_cdf_);
+  stream_prefix_.resize(kWeightStream + 1);
+  for (uint64_t st = 0; st <= kWeightStream; ++st) stream_prefix_[st] = hash_prefix(seed_, st);
 
   perm_prefill_.resize(l_count);
   perm_decode_.resize(l_count);
@@ -214,18 +232,104 @@ void SyntheticGenerator::route(const std::vector<TokenMeta>& metas, int64_t t, i
   for (int j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
 }
 
+// The fast path below draws exactly what route() draws, in the same order, with shared hash
+// prefixes: hash_counters(seed, stream, key, layer, d) = hash_step_d(kl, d) where kl =
+// hash_step_c(hash_step_b(stream_prefix_[stream], key), layer).
+int64_t SyntheticGenerator::draw_key_fast(const std::vector<TokenMeta>& metas, int64_t t,
+                                          int layer) const {
+  if (spec_.recurrence <= 0) return t;
+  const uint64_t p = stream_prefix_[kRecurStream];
+  int64_t k = t;
+  while (k > 0 && metas[k - 1].request_id == metas[k].request_id &&
+         unit_double(hash_step_d(hash_step_c(hash_step_b(p, static_cast<uint64_t>(k)), layer),
+                                 0)) < spec_.recurrence)
+    --k;
+  return k;
+}
+
+void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int layer,
+                                    std::span<int32_t> experts, std::span<float> weights) const {
+  const int e_count = model_.num_experts, k = model_.top_k;
+  auto kl = [&](Stream st) { return hash_step_c(hash_step_b(stream_prefix_[st], key), layer); };
+  const int family = spec_.num_families > 1 ? meta.family % spec_.num_families : 0;
+  const int block =
+      num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(kl(kBlockStream), 0))) : 0;
+  const int groups = model_.num_expert_groups;
+  const int group_size = e_count / groups;
+  const bool hot_draws = spec_.family_hot_share > 0;
+  const int32_t* hot =
+      hot_draws ? hot_[static_cast<size_t>(layer) * spec_.num_families + family].data() +
+                      static_cast<size_t>(block) * block_size_
+                : nullptr;
+  const int32_t* perm =
+      (meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
+  uint64_t group_mask = 0;
+  int n = 0;
+  auto allowed = [&](int32_t e) {
+    for (int j = 0; j < n; ++j)
+      if (experts[j] == e) return false;
+    if (groups <= 1) return true;
+    uint64_t bit = 1ULL << (e / group_size);
+    return (group_mask & bit) != 0 || std::popcount(group_mask) < model_.topk_groups;
+  };
+  auto take = [&](int32_t e) {
+    experts[n++] = e;
+    if (groups > 1) group_mask |= 1ULL << (e / group_size);
+  };
+  const uint64_t pick = kl(kPickStream);
+  for (int a = 0; a < 32 * k && n < k; ++a) {
+    const uint64_t h1 = hash_step_d(pick, static_cast<uint64_t>(a));
+    const double u2 = unit_double(splitmix64(h1));
+    const int32_t e = hot_draws && unit_double(h1) < spec_.family_hot_share
+                          ? hot[in_block_sampler_.sample(u2)]
+                          : perm[zipf_sampler_.sample(u2)];
+    if (allowed(e)) take(e);
+  }
+  if (n < k) {
+    const uint64_t start = bounded(hash_step_d(kl(kFallbackStream), 0), e_count);
+    for (int i = 0; i < e_count && n < k; ++i) {
+      const auto e = static_cast<int32_t>((start + i) % e_count);
+      if (allowed(e)) take(e);
+    }
+  }
+  if (weights.empty()) return;
+  const uint64_t wkl = kl(kWeightStream);
+  double sum = 0;
+  for (int j = 0; j < k; ++j) {
+    const double u = unit_double(hash_step_d(wkl, static_cast<uint64_t>(j)));
+    weights[j] = static_cast<float>(std::exp(-0.8 * j - 0.5 * u));
+    sum += weights[j];
+  }
+  std::sort(weights.begin(), weights.end(), std::greater<float>());
+  for (int j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
+}
+
+void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
+                                     std::span<const int64_t> tokens, int layer,
+                                     std::span<int32_t> experts, std::span<float> weights) const {
+  const size_t k = static_cast<size_t>(model_.top_k);
+  if (experts.size() < tokens.size() * k || (!weights.empty() && weights.size() < tokens.size() * k))
+    throw Error("SyntheticGenerator::route_layer: output spans too short");
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const int64_t t = tokens[i];
+    const auto key = static_cast<uint64_t>(draw_key_fast(metas, t, layer));
+    route_fast(metas[t], key, layer, experts.subspan(i * k, k),
+               weights.empty() ? weights : weights.subspan(i * k, k));
+  }
+}
+
 RoutingTrace SyntheticGenerator::fetch(const std::vector<TokenMeta>& metas,
                                        std::span<const int64_t> tokens, int num_layers) const {
-  RoutingTrace out(num_layers, model_.top_k, model_.num_experts,
-                   static_cast<int64_t>(tokens.size()));
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  RoutingTrace out(num_layers, model_.top_k, model_.num_experts, n);
   out.family_names = family_names();
   out.source = source();
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    out.meta(static_cast<int64_t>(i)) = metas[tokens[i]];
-    for (int l = 0; l < num_layers; ++l)
-      route(metas, tokens[i], l, out.experts(l, static_cast<int64_t>(i)),
-            out.weights(l, static_cast<int64_t>(i)));
-  }
+  for (int64_t i = 0; i < n; ++i) out.meta(i) = metas[tokens[i]];
+  if (n == 0) return out;
+  const size_t span_len = static_cast<size_t>(n) * model_.top_k;
+  for (int l = 0; l < num_layers; ++l)
+    route_layer(metas, tokens, l, {out.experts(l, 0).data(), span_len},
+                {out.weights(l, 0).data(), span_len});
   return out;
 }
 

@@ -32,6 +32,26 @@ struct SyntheticSpec {
 void validate_synthetic(const SyntheticSpec& spec, const ModelSpec& model,
                         const std::string& where);
 
+// sample_cdf (below) with a guide table: the same index for every u, in O(1) expected steps.
+// Bucket b of the table covers u in [b / M, (b + 1) / M) (M a power of two, so u * M is exact)
+// and holds the first index whose cdf exceeds (b / M) * total, a lower bound of the answer.
+class CdfSampler {
+ public:
+  CdfSampler() = default;
+  explicit CdfSampler(std::vector<double> cdf);
+  int sample(double u) const {
+    const double x = u * cdf_.back();
+    int i = guide_[static_cast<size_t>(u * static_cast<double>(guide_.size()))];
+    const int last = static_cast<int>(cdf_.size()) - 1;
+    while (i < last && cdf_[i] <= x) ++i;
+    return i;
+  }
+
+ private:
+  std::vector<double> cdf_;
+  std::vector<int32_t> guide_;
+};
+
 class SyntheticGenerator {
  public:
   SyntheticGenerator(SyntheticSpec spec, const ModelSpec& model, uint64_t seed);
@@ -46,6 +66,12 @@ class SyntheticGenerator {
   // and decreasing gate weights summing to 1.
   void route(const std::vector<TokenMeta>& metas, int64_t t, int layer, std::span<int32_t> experts,
              std::span<float> weights) const;
+  // Bulk form of route() for one layer: the listed tokens (indices into `metas`), token-major,
+  // experts [tokens * top_k] and, when `weights` is not empty, weights likewise. Same values as
+  // route() token by token (hash prefixes shared per stream and per (token, layer), guide-table
+  // sampling, weights skipped when not asked for).
+  void route_layer(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens, int layer,
+                   std::span<int32_t> experts, std::span<float> weights) const;
   // The listed tokens (indices into `metas`), first `num_layers` layers, in the listed order.
   RoutingTrace fetch(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens,
                      int num_layers) const;
@@ -58,6 +84,9 @@ class SyntheticGenerator {
   int64_t draw_key(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
   int32_t sample_pick(int layer, int family, Phase phase, int block, uint64_t h1,
                       uint64_t h2) const;
+  int64_t draw_key_fast(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
+  void route_fast(const TokenMeta& meta, uint64_t key, int layer, std::span<int32_t> experts,
+                  std::span<float> weights) const;
 
   SyntheticSpec spec_;
   std::string label_;
@@ -69,6 +98,9 @@ class SyntheticGenerator {
   std::vector<double> in_block_cdf_;  // [block_size] within a block
   std::vector<std::vector<int32_t>> perm_prefill_, perm_decode_;  // [L][rank] -> expert
   std::vector<std::vector<int32_t>> hot_;  // [L * F][num_blocks * block_size] -> expert
+  // Fast path: the same CDFs with guide tables, and hash_prefix(seed, stream) per stream.
+  CdfSampler zipf_sampler_, block_sampler_, in_block_sampler_;
+  std::vector<uint64_t> stream_prefix_;
 };
 
 // Index i with cdf[i-1] <= u * cdf.back() < cdf[i] (cdf non-decreasing, last > 0).

@@ -21,6 +21,12 @@ class SyntheticSource final : public TokenSource {
   RoutingTrace fetch(std::span<const int64_t> tokens, int num_layers) const override {
     return gen_->fetch(metas_, tokens, num_layers);
   }
+  bool fetch_layer(std::span<const int64_t> tokens, int layer, std::span<int32_t> experts,
+                   std::span<float> weights) const override {
+    gen_->route_layer(metas_, tokens, layer, experts, weights);
+    return true;
+  }
+  bool layers_alone() const override { return true; }
   std::string source() const override { return gen_->source(); }
 
  private:

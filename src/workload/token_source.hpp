@@ -26,6 +26,15 @@ class TokenSource {
   virtual const std::vector<std::string>& family_names() const = 0;
   // The listed tokens in the listed order, first `num_layers` layers.
   virtual RoutingTrace fetch(std::span<const int64_t> tokens, int num_layers) const = 0;
+  // Layer `layer` of the listed tokens alone: experts (and weights when `weights` is not empty),
+  // token-major, top_k each. Returns false, writing nothing, when the source cannot produce one
+  // layer without the others (then use fetch); the synthetic source can. Safe to call
+  // concurrently.
+  virtual bool fetch_layer(std::span<const int64_t> /*tokens*/, int /*layer*/,
+                           std::span<int32_t> /*experts*/, std::span<float> /*weights*/) const {
+    return false;
+  }
+  virtual bool layers_alone() const { return false; }
   virtual std::string source() const = 0;  // "synthetic:zipf", a file path, "a.h5*0.5+b.h5*0.5"
   virtual std::string sha256() const { return ""; }
   virtual int64_t dropped_tokens() const { return 0; }

@@ -33,18 +33,30 @@ class BatchedWorkload final : public Workload {
   int64_t num_batches() const override {
     return (static_cast<int64_t>(order_.size()) + batch_tokens_ - 1) / batch_tokens_;
   }
-  RoutingTrace batch(int64_t i) const override {
-    if (i < 0 || i >= num_batches())
-      throw Error("workload: batch " + std::to_string(i) + " outside [0, " +
-                  std::to_string(num_batches()) + ")");
-    int64_t begin = i * batch_tokens_;
-    int64_t end = std::min<int64_t>(begin + batch_tokens_, static_cast<int64_t>(order_.size()));
-    return src_->fetch(std::span<const int64_t>(order_).subspan(begin, end - begin), num_layers_);
+  RoutingTrace batch(int64_t i) const override { return src_->fetch(tokens_of(i), num_layers_); }
+  int64_t batch_num_tokens(int64_t i) const override {
+    return static_cast<int64_t>(tokens_of(i).size());
+  }
+  bool layers_alone() const override { return src_->layers_alone(); }
+  bool batch_layer(int64_t i, int layer, std::span<int32_t> experts,
+                   std::span<float> weights) const override {
+    if (layer < 0 || layer >= num_layers_)
+      throw Error("workload: layer " + std::to_string(layer) + " outside [0, " +
+                  std::to_string(num_layers_) + ")");
+    return src_->fetch_layer(tokens_of(i), layer, experts, weights);
   }
   std::map<std::string, std::string> provenance() const override { return prov_; }
   bool oracle() const override { return oracle_; }
 
  private:
+  std::span<const int64_t> tokens_of(int64_t i) const {
+    if (i < 0 || i >= num_batches())
+      throw Error("workload: batch " + std::to_string(i) + " outside [0, " +
+                  std::to_string(num_batches()) + ")");
+    int64_t begin = i * batch_tokens_;
+    int64_t end = std::min<int64_t>(begin + batch_tokens_, static_cast<int64_t>(order_.size()));
+    return std::span<const int64_t>(order_).subspan(begin, end - begin);
+  }
   std::shared_ptr<const TokenSource> src_;
   std::vector<int64_t> order_;
   int64_t batch_tokens_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "core/config.hpp"
@@ -23,6 +24,17 @@ class Workload {
   virtual int64_t num_batches() const = 0;
   // Batch i of the evaluation part (deterministic; any rank gets the same batch).
   virtual RoutingTrace batch(int64_t i) const = 0;
+  // Tokens in batch i.
+  virtual int64_t batch_num_tokens(int64_t i) const { return batch(i).num_tokens(); }
+  // True when batch_layer produces one layer of a batch without the others (synthetic sources).
+  virtual bool layers_alone() const { return false; }
+  // Layer `layer` of batch i alone (experts, and weights when not empty; token-major, the
+  // tokens of batch(i) in its order). Returns false, writing nothing, when !layers_alone().
+  // Safe to call concurrently.
+  virtual bool batch_layer(int64_t /*i*/, int /*layer*/, std::span<int32_t> /*experts*/,
+                           std::span<float> /*weights*/) const {
+    return false;
+  }
   // Provenance: trace_source, trace_sha256, split, calibration_tokens, evaluation_tokens,
   // oracle, dropped_tokens ... (stored as root attributes of the results file).
   virtual std::map<std::string, std::string> provenance() const = 0;

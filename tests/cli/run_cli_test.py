@@ -146,6 +146,22 @@ def check_quickstart(moebench, work):
     v = subprocess.run([moebench, "validate", out], capture_output=True, text=True)
     assert v.returncode == 0, f"validate failed:\n{v.stdout}\n{v.stderr}"
     recompute_bytes(out)
+    check_ffn_provenance(out)
+
+
+def check_ffn_provenance(path):
+    """A CPU run's results name the expert FFN's GEMM library and its version."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        def text(key):
+            v = f.attrs[key]
+            return v.decode() if isinstance(v, bytes) else str(v)
+        lib = text("cpu_ffn_library")
+        assert lib in ("libxsmm", "openblas"), lib
+        version = text("cpu_ffn_library_version")
+        assert version.lower().startswith(lib), (lib, version)
+        assert text("cpu_swiglu") in ("avx2", "scalar")
+        print(f"quickstart: ffn library {lib} ({version})")
 
 
 def check_failed_check(moebench, work):

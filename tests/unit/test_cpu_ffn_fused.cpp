@@ -1,11 +1,13 @@
 // The fused CPU expert FFN (W1 | W3 as one [hidden x 2*ffn] weight, kernels/cpu) against the
 // three-GEMM kernel and core's double-precision reference, and the CPU backend's grouped FFN on
 // both of its operand paths (rows consecutive in the receive buffer: no gather; scattered rows:
-// gathered) over layers of changing size that reuse its buffers.
+// gathered) over layers of changing size that reuse its buffers, for every FFN GEMM library
+// this build has (kernels/cpu/ffn_library.hpp), and the vectorized SwiGLU against the scalar one.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include "../mpi/test_workload.hpp"
@@ -14,6 +16,7 @@
 #include "core/reference.hpp"
 #include "core/routing.hpp"
 #include "cpu/expert_ffn.hpp"
+#include "cpu/ffn_library.hpp"
 #include "runtime/cpu_backend.hpp"
 
 namespace moeb {
@@ -27,6 +30,8 @@ std::vector<float> inputs(uint64_t seed, int layer, int64_t n, int hidden) {
         std::span<float>(x).subspan(static_cast<size_t>(t) * hidden, static_cast<size_t>(hidden)));
   return x;
 }
+
+void backend_grouped_ffn_matches_reference(const std::string& library);
 
 TEST(CpuFusedFfn, FuseW13KeepsValuesAndInterleavesRows) {
   const int H = 5, F = 7;
@@ -86,10 +91,92 @@ TEST(CpuFusedFfn, MatchesThreeGemmKernelAndReference) {
   }
 }
 
+// The vectorized SwiGLU (with the gate weight) equals the scalar std::exp one to float rounding,
+// over a range that reaches exp's clamps (|a| up to 120) and row lengths off the vector width.
+TEST(CpuFusedFfn, SwigluRowsMatchesScalarSwiglu) {
+  for (int F : {1, 8, 13, 40}) {
+    const int64_t n = 5;
+    std::vector<float> h13(static_cast<size_t>(n) * 2 * F), gate = {1.0f, 0.5f, -2.0f, 0.0f, 3.0f};
+    for (size_t i = 0; i < h13.size(); ++i)
+      h13[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * (i % 3 == 0 ? 120 : 6));
+    std::vector<float> got = h13;
+    cpu::swiglu_rows(got.data(), n, F, gate.data());
+    for (int64_t r = 0; r < n; ++r)
+      for (int f = 0; f < F; ++f) {
+        const size_t i = static_cast<size_t>(r) * 2 * F + f;
+        const double a = h13[i], want = a / (1.0 + std::exp(-a)) * h13[i + F] * gate[r];
+        EXPECT_NEAR(got[i], want, 1e-30 + 2e-6 * std::abs(want)) << "F " << F << " r " << r;
+        EXPECT_EQ(got[i + F], h13[i + F]);  // W3's half is left as it was
+      }
+  }
+}
+
+TEST(CpuFusedFfn, LibraryChoiceIsCheckedAndOpenBlasAlwaysBuilt) {
+  const auto built = cpu::built_ffn_libraries();
+  ASSERT_FALSE(built.empty());
+  EXPECT_EQ(built.back(), "openblas");
+  EXPECT_EQ(cpu::make_ffn_library("auto", 1)->name(), built.front());
+  EXPECT_EQ(cpu::make_ffn_library("auto", 2)->name(), "openblas");  // threaded sgemm
+  for (const auto& name : built) {
+    const auto lib = cpu::make_ffn_library(name, 1);
+    EXPECT_EQ(lib->name(), name);
+    EXPECT_FALSE(lib->version().empty());
+  }
+  EXPECT_THROW(cpu::make_ffn_library("mkl", 1), std::invalid_argument);
+  EXPECT_THROW(CpuBackend(BackendOptions{8, 8, 1, 0, "mkl"}), ConfigError);
+}
+
+// Every built library's packed expert against core's double-precision reference: row counts
+// below, at and above the libraries' row blocks, ffn and hidden not multiples of the panel width,
+// strided input and output rows, a gate weight per row, and accumulation into existing output.
+TEST(CpuFusedFfn, EveryBuiltLibraryMatchesReference) {
+  const int H = 48, F = 80;
+  const int64_t ldx = H + 3, ldo = H + 5;
+  const auto w = make_expert_weights(9, 0, 5, H, F);
+  for (const auto& name : cpu::built_ffn_libraries()) {
+    const auto expert = cpu::make_ffn_library(name, 1)->pack(w.w1.data(), w.w3.data(),
+                                                             w.w2.data(), H, F);
+    for (int64_t n : {1, 13, 64, 65, 130}) {
+      const auto xs = inputs(9, 0, n, H);
+      std::vector<float> x(static_cast<size_t>(n) * ldx, 7.0f), gate(n), h13(n * 2 * F);
+      for (int64_t r = 0; r < n; ++r) {
+        std::copy_n(xs.begin() + r * H, H, x.begin() + r * ldx);
+        gate[r] = 0.25f + 0.01f * static_cast<float>(r);
+      }
+      for (bool accumulate : {false, true}) {
+        std::vector<float> out(static_cast<size_t>(n) * ldo, 0.5f);
+        expert->run(x.data(), ldx, n, gate.data(), h13.data(), out.data(), ldo, accumulate);
+        std::vector<double> ref(H);
+        for (int64_t r = 0; r < n; ++r) {
+          std::fill(ref.begin(), ref.end(), accumulate ? 0.5 : 0.0);
+          reference_expert_accumulate(
+              w, std::span<const float>(xs).subspan(static_cast<size_t>(r) * H, H), gate[r], ref);
+          for (int h = 0; h < ldo; ++h) {
+            const float got = out[static_cast<size_t>(r) * ldo + h];
+            if (h >= H) {
+              ASSERT_EQ(got, 0.5f) << name << ": wrote past the row, n " << n;
+              continue;
+            }
+            ASSERT_NEAR(got, ref[h], 1e-4 + 1e-4 * std::abs(ref[h]))
+                << name << " n " << n << " row " << r << " col " << h << " acc " << accumulate;
+          }
+        }
+      }
+    }
+  }
+}
+
 // One rank hosting every expert; layers of several sizes through one backend (buffers grow and
 // are reused). top-1 over one expert makes every expert's rows consecutive (no gather); top-2
-// over three experts scatters them (gather).
+// over three experts scatters them (gather). Every built FFN library.
 TEST(CpuFusedFfn, BackendGroupedFfnMatchesReferenceOnBothOperandPaths) {
+  for (const auto& library : cpu::built_ffn_libraries()) {
+    SCOPED_TRACE("ffn library " + library);
+    backend_grouped_ffn_matches_reference(library);
+  }
+}
+
+void backend_grouped_ffn_matches_reference(const std::string& library) {
   const int H = 24, F = 36;
   const uint64_t seed = 5;
   struct Case {
@@ -97,7 +184,8 @@ TEST(CpuFusedFfn, BackendGroupedFfnMatchesReferenceOnBothOperandPaths) {
     int64_t tokens;
   };
   for (const Case c : {Case{1, 1, 9}, Case{3, 2, 17}, Case{3, 2, 5}, Case{1, 1, 30}}) {
-    CpuBackend backend(BackendOptions{H, F, 1, 0});
+    CpuBackend backend(BackendOptions{H, F, 1, 0, library});
+    ASSERT_EQ(backend.ffn_library(), library);
     std::vector<int32_t> all(c.experts);
     std::iota(all.begin(), all.end(), 0);
     backend.load_experts(seed, 0, all);

@@ -21,7 +21,8 @@ constexpr int kLayers = 2, kTopK = 3, kExperts = 8;
 LayerPlacement contiguous(int E, int R) {
   LayerPlacement lp;
   lp.replicas.resize(E);
-  for (int e = 0; e < E; ++e) lp.replicas[e] = {static_cast<int>(static_cast<long long>(e) * R / E)};
+  for (int e = 0; e < E; ++e)
+    lp.replicas[e] = {static_cast<int>(static_cast<long long>(e) * R / E)};
   return lp;
 }
 
@@ -83,11 +84,11 @@ TEST_P(PlanVsEvaluator, RowsCountsAndBytesAgree) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    DispatchPlan, PlanVsEvaluator,
-    ::testing::Values(Case{true, false, 1, 4, 61}, Case{false, false, 1, 4, 61},
-                      Case{true, true, 2, 2, 64}, Case{false, true, 2, 2, 64},
-                      Case{true, true, 3, 1, 17}, Case{true, false, 2, 3, 5}));
+INSTANTIATE_TEST_SUITE_P(DispatchPlan, PlanVsEvaluator,
+                         ::testing::Values(Case{true, false, 1, 4, 61},
+                                           Case{false, false, 1, 4, 61}, Case{true, true, 2, 2, 64},
+                                           Case{false, true, 2, 2, 64}, Case{true, true, 3, 1, 17},
+                                           Case{true, false, 2, 3, 5}));
 
 // Every (token, slot) pair of the batch is received exactly once, by the rank routing chose,
 // with its expert and gate weight; the expert-grouped view is a permutation of those pairs.
@@ -134,6 +135,40 @@ TEST(DispatchPlan, EveryPairReceivedOnceWithItsWeight) {
     }
     EXPECT_EQ(seen.size(), static_cast<size_t>(50 * kTopK));
     for (const auto& [key, n] : seen) EXPECT_EQ(n, 1);
+  }
+}
+
+// The engine rebuilds one plan per layer into the same object: a plan built into a reused one
+// (last built for another rank, batch size and dedup setting) equals a freshly built plan.
+TEST(DispatchPlan, ReusedPlanEqualsFreshPlan) {
+  const int R = 4;
+  const Topology topo = Topology::uniform(2, 2);
+  const LayerPlacement lp = replicated(kExperts, R);
+  DispatchPlan reused;
+  int step = 0;
+  for (int64_t tokens : {50, 9, 73}) {
+    const RoutingTrace batch = testing::make_random_trace(1, kTopK, kExperts, tokens, 13);
+    std::vector<int32_t> dest(batch.layer_experts(0).size());
+    route_layer(lp, ReplicaPolicyKind::kUniform, topo, batch.layer_experts(0), kTopK,
+                RouteContext{5, 0, 0}, dest);
+    for (int me = 0; me < R; ++me) {
+      const bool dedup = (step++ % 3) != 1;
+      const DispatchPlan fresh = build_dispatch_plan(batch.layer_experts(0), batch.layer_weights(0),
+                                                     dest, kTopK, R, me, dedup);
+      build_dispatch_plan(reused, batch.layer_experts(0), batch.layer_weights(0), dest, kTopK, R,
+                          me, dedup);
+      const auto same = [&](const DispatchPlan& a, const DispatchPlan& b) {
+        return std::tie(a.num_ranks, a.me, a.token_begin, a.token_end, a.send_counts,
+                        a.send_offsets, a.send_token, a.recv_counts, a.recv_offsets, a.recv_token,
+                        a.pair_offsets, a.pair_expert, a.pair_weight, a.experts, a.expert_offsets,
+                        a.expert_row, a.expert_weight) ==
+               std::tie(b.num_ranks, b.me, b.token_begin, b.token_end, b.send_counts,
+                        b.send_offsets, b.send_token, b.recv_counts, b.recv_offsets, b.recv_token,
+                        b.pair_offsets, b.pair_expert, b.pair_weight, b.experts, b.expert_offsets,
+                        b.expert_row, b.expert_weight);
+      };
+      EXPECT_TRUE(same(reused, fresh)) << tokens << " tokens, rank " << me << ", dedup " << dedup;
+    }
   }
 }
 

@@ -1,0 +1,53 @@
+// The GEMM library behind the grouped CPU expert FFN, chosen at build time (CMake option
+// MOEB_FFN_LIBRARY, see docs/DEVELOPING.md) and per backend at run time. Each library packs an
+// expert's weights once, in the layout its kernels read, and then runs the whole expert FFN
+//   out[r] (+)= gate[r] * (silu(x_r W1) * (x_r W3)) W2
+// over a block of rows: the gate weight is folded into the SwiGLU output, so the second GEMM
+// writes (or accumulates) the weighted rows straight into their destination.
+//   openblas: the fused [hidden x 2 ffn] W1|W3 and W2 as they are, two cblas_sgemm per call
+//             (OpenBLAS packs the weight inside every call). Always built; the fallback.
+//   libxsmm:  weights packed once into column panels [K x 32]; libxsmm's JIT small-GEMM kernels
+//             per panel, no packing in the call. Built when libxsmm is found.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace moeb::cpu {
+
+// One expert's weights in a library's layout (packed once) and the FFN over them.
+class ExpertFfn {
+ public:
+  virtual ~ExpertFfn() = default;
+  // For r < n: out[r * ldo + c] = (or += when `accumulate`) gate[r] * FFN(x[r * ldx + ...])[c],
+  // c < hidden. gate == nullptr means weight 1. h13: scratch of n * 2 * ffn_hidden floats.
+  virtual void run(const float* x, int64_t ldx, int64_t n, const float* gate, float* h13,
+                   float* out, int64_t ldo, bool accumulate) const = 0;
+};
+
+class FfnLibrary {
+ public:
+  virtual ~FfnLibrary() = default;
+  virtual std::string name() const = 0;     // "openblas" or "libxsmm"
+  virtual std::string version() const = 0;  // the library's own version string
+  // w1, w3: [hidden x ffn], w2: [ffn x hidden], row-major (core/expert_weights' layout).
+  virtual std::unique_ptr<ExpertFfn> pack(const float* w1, const float* w3, const float* w2,
+                                          int hidden, int ffn_hidden) const = 0;
+};
+
+// The libraries this build has, the default first ("libxsmm" when built, then "openblas").
+std::vector<std::string> built_ffn_libraries();
+
+// `name`: one of built_ffn_libraries(), or "auto": the default for `threads` (libxsmm's kernels
+// run on one thread, so more than one thread per rank selects OpenBLAS's threaded sgemm).
+// Throws std::invalid_argument for an unknown or unbuilt name.
+std::unique_ptr<FfnLibrary> make_ffn_library(const std::string& name, int threads);
+
+// Library entry points (ffn_openblas.cpp, ffn_libxsmm.cpp; the latter returns nullptr in builds
+// without libxsmm, see ffn_libxsmm_none.cpp).
+std::unique_ptr<FfnLibrary> make_openblas_ffn();
+std::unique_ptr<FfnLibrary> make_libxsmm_ffn();
+
+}  // namespace moeb::cpu

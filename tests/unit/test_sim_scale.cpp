@@ -1,0 +1,252 @@
+// The cluster-scale simulate path (issue 16) holds the plain one: the bulk per-layer synthetic
+// draw equals route() token by token, the guide-table sampler equals sample_cdf, layer-wise
+// statistics (token sample included) equal add_batch for 1 and 2 threads, and c2r's table-driven
+// route transform equals the rule's sort. End to end (every strategy measured together, on 1
+// and 2 threads, equal to the values of the strategy-by-strategy path): test_reference_values.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "core/cost_model.hpp"
+#include "core/model.hpp"
+#include "core/parallel.hpp"
+#include "core/rng.hpp"
+#include "core/stats.hpp"
+#include "placement/c2r_transform.hpp"
+#include "workload/synthetic.hpp"
+
+using namespace moeb;
+
+namespace {
+
+ModelSpec model_of(int experts, int k, int layers, int groups = 1, int topk_groups = 1) {
+  ModelSpec m;
+  m.name = "test";
+  m.num_experts = experts;
+  m.top_k = k;
+  m.hidden = 64;
+  m.ffn_hidden = 32;
+  m.num_layers = layers;
+  m.num_expert_groups = groups;
+  m.topk_groups = topk_groups;
+  return m;
+}
+
+struct Case {
+  SyntheticSpec spec;
+  ModelSpec model;
+};
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  SyntheticSpec u;
+  u.distribution = "uniform";
+  out.push_back({u, model_of(16, 2, 3)});
+  SyntheticSpec z;
+  z.zipf_s = 1.7;
+  z.recurrence = 0.4;
+  out.push_back({z, model_of(64, 6, 3)});
+  SyntheticSpec f;
+  f.distribution = "families";
+  f.num_families = 4;
+  f.family_hot_share = 0.7;
+  f.recurrence = 0.3;
+  f.phase_mix = 0.4;
+  f.zipf_s = 2.5;
+  out.push_back({f, model_of(256, 8, 2, 8, 4)});  // DeepSeek-V3 routing shape
+  SyntheticSpec tight = z;
+  out.push_back({tight, model_of(8, 7, 2)});  // rejection often runs long: the fallback fills
+  return out;
+}
+
+}  // namespace
+
+TEST(SimScale, CdfSamplerEqualsSampleCdf) {
+  for (double s : {0.0, 0.7, 1.0, 2.9}) {
+    for (int n : {1, 3, 8, 256, 384}) {
+      const auto cdf = zipf_cdf(n, s);
+      const CdfSampler fast(cdf);
+      Rng rng(static_cast<uint64_t>(n) * 31 + static_cast<uint64_t>(s * 10));
+      for (int i = 0; i < 20000; ++i) {
+        const double u = rng.uniform();
+        ASSERT_EQ(fast.sample(u), sample_cdf(cdf, u)) << "n " << n << " s " << s << " u " << u;
+      }
+      for (double u : {0.0, 0.5, 1.0 - 0x1.0p-53})
+        ASSERT_EQ(fast.sample(u), sample_cdf(cdf, u)) << "n " << n << " u " << u;
+    }
+  }
+}
+
+TEST(SimScale, HashStepsComposeToHashCounters) {
+  for (uint64_t seed : {0ULL, 42ULL, ~0ULL})
+    EXPECT_EQ(hash_step_d(hash_step_c(hash_step_b(hash_prefix(seed, 3), 7), 11), 13),
+              hash_counters(seed, 3, 7, 11, 13));
+}
+
+TEST(SimScale, BulkLayerRoutingEqualsRoutePerToken) {
+  for (const auto& c : cases()) {
+    SyntheticGenerator g(c.spec, c.model, 1234);
+    const auto metas = g.token_metas(700);
+    std::vector<int64_t> tokens(metas.size());
+    std::iota(tokens.begin(), tokens.end(), 0);
+    std::reverse(tokens.begin(), tokens.end());  // any order, not only ascending
+    const size_t k = static_cast<size_t>(c.model.top_k);
+    for (int l = 0; l < c.model.num_layers; ++l) {
+      std::vector<int32_t> ids(tokens.size() * k), only(tokens.size() * k);
+      std::vector<float> ws(tokens.size() * k);
+      g.route_layer(metas, tokens, l, ids, ws);
+      g.route_layer(metas, tokens, l, only, {});  // experts alone: the same ids
+      EXPECT_EQ(ids, only);
+      std::vector<int32_t> e1(k);
+      std::vector<float> w1(k);
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        g.route(metas, tokens[i], l, e1, w1);
+        ASSERT_TRUE(std::equal(e1.begin(), e1.end(), ids.begin() + i * k))
+            << c.spec.distribution << " layer " << l << " token " << tokens[i];
+        ASSERT_TRUE(std::equal(w1.begin(), w1.end(), ws.begin() + i * k));
+      }
+    }
+  }
+}
+
+TEST(SimScale, LayerwiseStatisticsEqualAddBatchForAnyThreadCount) {
+  Case c = cases()[2];
+  c.model.num_experts = 64;
+  c.model.num_expert_groups = 8;
+  c.model.top_k = 4;
+  SyntheticGenerator g(c.spec, c.model, 7);
+  // Three batches, more tokens than the token sample keeps: its replacements are exercised.
+  const int64_t n = static_cast<int64_t>(RoutingStats::kMaxSampleTokens) + 9000;
+  const auto metas = g.token_metas(n);
+  const std::vector<int64_t> cuts = {0, 30000, 60001, n};
+  RoutingStats ref(c.model.num_layers, c.model.num_experts, g.family_names());
+  for (size_t b = 0; b + 1 < cuts.size(); ++b) {
+    std::vector<int64_t> tokens(static_cast<size_t>(cuts[b + 1] - cuts[b]));
+    std::iota(tokens.begin(), tokens.end(), cuts[b]);
+    ref.add_batch(g.fetch(metas, tokens, c.model.num_layers));
+  }
+  for (int threads : {1, 2}) {
+    RoutingStats got(c.model.num_layers, c.model.num_experts, g.family_names());
+    for (size_t b = 0; b + 1 < cuts.size(); ++b) {
+      std::vector<int64_t> tokens(static_cast<size_t>(cuts[b + 1] - cuts[b]));
+      std::iota(tokens.begin(), tokens.end(), cuts[b]);
+      std::vector<TokenMeta> part(metas.begin() + cuts[b], metas.begin() + cuts[b + 1]);
+      got.add_batch_layers(
+          part, c.model.top_k,
+          [&](int l, std::span<int32_t> ids) { g.route_layer(metas, tokens, l, ids, {}); },
+          threads);
+    }
+    ASSERT_EQ(got.sample_size(), ref.sample_size());
+    for (size_t i = 0; i < got.sample_size(); ++i) {
+      ASSERT_EQ(got.sample_token(i).batch_index, ref.sample_token(i).batch_index);
+      ASSERT_EQ(got.sample_token(i).position, ref.sample_token(i).position);
+      for (int l = 0; l < c.model.num_layers; ++l) {
+        const auto a = got.sample_experts(i, l), b = ref.sample_experts(i, l);
+        ASSERT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << "sample " << i << " layer " << l;
+      }
+    }
+    EXPECT_EQ(got.tokens(), ref.tokens());
+    EXPECT_EQ(got.prefill_tokens(), ref.prefill_tokens());
+    EXPECT_EQ(got.batch_loads(), ref.batch_loads());
+    for (int l = 0; l < c.model.num_layers; ++l) {
+      EXPECT_EQ(got.layer(l).load, ref.layer(l).load);
+      EXPECT_EQ(got.layer(l).coact, ref.layer(l).coact);
+      EXPECT_EQ(got.prefill_layer(l).coact, ref.prefill_layer(l).coact);
+      for (int f = 0; f < got.num_families(); ++f)
+        EXPECT_EQ(got.family_layer(f, l).coact, ref.family_layer(f, l).coact);
+    }
+  }
+}
+
+
+namespace {
+// The c2r rule as written (score every list member, stable sort, first k-1), after ranking the
+// token's choices by weight: the reference the table-driven transform must equal.
+void c2r_by_sort(const std::vector<std::vector<int>>& lists, int k, std::span<int32_t> ids,
+                 std::span<float> ws) {
+  std::vector<std::pair<float, int>> bw;
+  for (int j = 0; j < k; ++j) bw.push_back({ws[j], ids[j]});
+  std::stable_sort(bw.begin(), bw.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (int j = 0; j < k; ++j) {
+    ws[j] = bw[j].first;
+    ids[j] = bw[j].second;
+  }
+  const std::vector<int> orig(ids.begin(), ids.end());
+  const auto& list = lists[orig[0]];
+  std::vector<std::pair<double, int>> scored;
+  for (size_t p = 0; p < list.size(); ++p) {
+    const auto it = std::find(orig.begin() + 1, orig.end(), list[p]);
+    scored.push_back({it != orig.end() ? 1.0 + ws[it - orig.begin()]
+                                       : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0),
+                      list[p]});
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<int> chosen;
+  for (const auto& sc : scored)
+    if (static_cast<int>(chosen.size()) < k - 1) chosen.push_back(sc.second);
+  for (int j = 1; j < k && static_cast<int>(chosen.size()) < k - 1; ++j)
+    if (std::find(chosen.begin(), chosen.end(), orig[j]) == chosen.end()) chosen.push_back(orig[j]);
+  std::vector<int> slot_of(chosen.size(), -1);
+  std::vector<bool> used(k, false);
+  for (size_t c = 0; c < chosen.size(); ++c)
+    for (int j = 1; j < k; ++j)
+      if (orig[j] == chosen[c]) slot_of[c] = j, used[j] = true;
+  int next = 1;
+  for (size_t c = 0; c < chosen.size(); ++c) {
+    if (slot_of[c] >= 0) continue;
+    while (used[next]) ++next;
+    slot_of[c] = next;
+    used[next] = true;
+  }
+  for (size_t c = 0; c < chosen.size(); ++c) ids[slot_of[c]] = chosen[c];
+}
+}  // namespace
+
+TEST(SimScale, C2rTableTransformEqualsTheSort) {
+  const int E = 32, k = 6;
+  Rng rng(11);
+  for (int top_t : {3, 5, 16, 31}) {
+    std::vector<std::vector<std::vector<int>>> lists(1, std::vector<std::vector<int>>(E));
+    for (int e = 0; e < E; ++e) {
+      for (int j = 0; j < E; ++j)
+        if (j != e) lists[0][e].push_back(j);
+      for (int i = E - 2; i > 0; --i)
+        std::swap(lists[0][e][i], lists[0][e][static_cast<int>(rng.below(i + 1))]);
+      lists[0][e].resize(top_t);
+    }
+    const C2rTransform c2r(lists);
+    const int T = 3000;
+    std::vector<int32_t> ids(static_cast<size_t>(T) * k);
+    std::vector<float> ws(ids.size());
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < k; ++j) {
+        int32_t e;  // distinct experts per token (as routing and checked traces have them)
+        do e = static_cast<int32_t>(rng.below(E));
+        while (std::find(&ids[t * k], &ids[t * k + j], e) != &ids[t * k + j]);
+        ids[t * k + j] = e;
+        // Ties (quantized), zeros and, for some tokens, negative weights (the sort's path).
+        const double u = rng.uniform();
+        ws[t * k + j] = t % 7 == 0 ? static_cast<float>(u - 0.5)
+                                   : static_cast<float>(std::floor(u * 4) / 4);
+      }
+    std::vector<int32_t> want = ids;
+    std::vector<float> want_w = ws;
+    for (int t = 0; t < T; ++t)
+      c2r_by_sort(lists[0], k, std::span<int32_t>(want).subspan(t * k, k),
+                  std::span<float>(want_w).subspan(t * k, k));
+    c2r.apply_layer(0, k, ids, ws);
+    EXPECT_EQ(ids, want) << "top_t " << top_t;
+    EXPECT_EQ(ws, want_w) << "top_t " << top_t;
+  }
+}
+
+TEST(SimScale, ParallelForRunsEveryIndexOnceAndRethrows) {
+  std::vector<int> hits(100, 0);
+  parallel_for(100, 2, [&](int i) { ++hits[i]; });
+  EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), 100);
+  EXPECT_THROW(parallel_for(10, 2, [](int i) { if (i == 3) throw std::runtime_error("x"); }),
+               std::runtime_error);
+}
