@@ -33,3 +33,11 @@ if(MOEB_BUILD_FUZZERS)
   endforeach()
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# The CI sanitizer step (cmake/MoebSanitizedParsers.cmake): ASan + UBSan copies of the parser
+# libraries, their unit tests and the fuzz replays inside an ordinary build with tests (label
+# sanitize). Off where everything is instrumented already (MOEB_SANITIZE, MOEB_BUILD_FUZZERS).
+option(MOEB_SANITIZED_PARSERS "Build ASan+UBSan copies of the parsers and their tests (ctest -L sanitize)" ON)
+if(MOEB_SANITIZE OR MOEB_BUILD_FUZZERS OR NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  set(MOEB_SANITIZED_PARSERS OFF)
+endif()

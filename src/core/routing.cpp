@@ -153,6 +153,19 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   const int num_ranks = topo.num_ranks();
   if (dest.size() != experts.size())
     throw Error("route_layer: dest size differs from experts size");
+  // Every expert with one replica (most placements): the destination is a table lookup (the
+  // chooser's running load is local to this call, so skipping it changes nothing).
+  const int num_experts = lp.num_experts();
+  std::vector<int32_t> only_rank(static_cast<size_t>(num_experts));
+  bool single = true;
+  for (int e = 0; e < num_experts && single; ++e) {
+    single = lp.replicas[e].size() == 1;
+    if (single) only_rank[e] = lp.replicas[e][0];
+  }
+  if (single) {
+    for (size_t i = 0; i < dest.size(); ++i) dest[i] = only_rank[experts[i]];
+    return;
+  }
   ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
   int owner = 0;
   int64_t next_begin = token_begin(1, num_tokens, num_ranks);

@@ -59,15 +59,15 @@ class ModelMeasurer final : public Measurer {
     sys_ = e.system ? *e.system : counting_only_system();
     const int R = e.topo.num_ranks();
     const std::string device =
-        e.request.mode == ExperimentMode::kSimulate && !sys_.device.name.empty()
-            ? sys_.device.name
-            : sys_.name;
+        e.request.mode == ExperimentMode::kSimulate && !sys_.device.name.empty() ? sys_.device.name
+                                                                                 : sys_.name;
     MeasurementProvenance p;
     p.backend = "model";
     p.hostnames.assign(R, local_hostname());
     p.rank_device.assign(R, "model:" + device);
     p.act_dtype = sys_.device.act_dtype;
-    p.dispatch_row_bytes = p.combine_row_bytes = sys_.row_bytes(e.cells.at(e.active_cell).cfg.model);
+    p.dispatch_row_bytes = p.combine_row_bytes =
+        sys_.row_bytes(e.cells.at(e.active_cell).cfg.model);
     p.system_model = sys_.name;
     return p;
   }
@@ -178,7 +178,8 @@ void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
   st.so.dispatch = job.cell.dispatch;
   st.so.dedup = plan_dedup(*job.plan, cfg.dedup);
   st.so.keep_rows = R <= kMaxRanksForRowsMatrix;
-  if (st.so.keep_rows) res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
+  if (st.so.keep_rows)
+    res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
   st.mem = e.system ? memory_spec(cfg.model, sys, memory_config(cfg)) : std::nullopt;
   st.fit = st.mem ? fit_batch(job.plan->placement, *st.mem, cfg.suite_path) : MemoryFit{};
   st.so.scale_to_tokens = st.fit.batch_tokens;
@@ -253,7 +254,8 @@ void simulate_batch_together(const Experiment& e, const SystemModel& sys,
       e.workload->batch_layer(b, l, experts, weights);
     }
     const auto t1 = std::chrono::steady_clock::now();
-    for (auto& st : states) simulate_job_layer(e, sys, st, i, b, l, experts, weights, work, work_w, dest);
+    for (auto& st : states)
+      simulate_job_layer(e, sys, st, i, b, l, experts, weights, work, work_w, dest);
     clock.add(t1 - t0, std::chrono::steady_clock::now() - t1);
   });
   for (auto& st : states) {
@@ -276,8 +278,8 @@ void check_batch_shape(const RoutingTrace& t, int64_t b, const ModelSpec& m) {
   const std::string where = "workload batch " + std::to_string(b);
   if (t.num_layers() < m.num_layers || t.top_k() != m.top_k)
     throw InputError(where + ": " + std::to_string(t.num_layers()) + " layers of top-" +
-                     std::to_string(t.top_k()) + ", the run needs " +
-                     std::to_string(m.num_layers) + " of top-" + std::to_string(m.top_k));
+                     std::to_string(t.top_k()) + ", the run needs " + std::to_string(m.num_layers) +
+                     " of top-" + std::to_string(m.top_k));
   if (t.num_experts() != m.num_experts)
     throw InputError(where + ": " + std::to_string(t.num_experts()) + " experts, the model has " +
                      std::to_string(m.num_experts));
@@ -299,7 +301,7 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
   }
   for (auto& st : states) {
     StrategyResult& res = *st.res;
-    res.routing_deviation = !st.rule.transform ? -1.0
+    res.routing_deviation = !st.rule.transform   ? -1.0
                             : st.choices_sum > 0 ? st.changed_sum / st.choices_sum
                                                  : 0.0;
     if (e.system) {
@@ -310,7 +312,8 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
       for (auto& note : memory_notes(st.fit, st.thr)) res.notes.push_back(note);
   }
   if (e.phases) {
-    e.phases->measure_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    e.phases->measure_s +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     e.phases->generation_thread_s += clock.generation_s;
     e.phases->evaluation_thread_s += clock.evaluation_s;
     e.phases->threads = clock.threads;

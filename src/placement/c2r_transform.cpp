@@ -117,8 +117,8 @@ void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
     std::copy(ws.begin(), ws.end(), orig_w.begin());
     const auto& list = lists_[layer][orig[0]];
     chosen.clear();
-    const bool fast = !pos_[layer].empty() && orig[0] >= 0 &&
-                      static_cast<size_t>(orig[0]) < lists_[layer].size();
+    const bool fast =
+        !pos_[layer].empty() && orig[0] >= 0 && static_cast<size_t>(orig[0]) < lists_[layer].size();
     const size_t E = lists_[layer].size();
     if (!fast || !select_fast(list, pos_[layer].data() + static_cast<size_t>(orig[0]) * E,
                               static_cast<int>(E), orig, orig_w, k, chosen)) {
@@ -140,7 +140,8 @@ void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
     }
     // Too short a list: keep original choices to fill the top-k.
     for (int j = 1; j < k && static_cast<int>(chosen.size()) < k - 1; ++j)
-      if (std::find(chosen.begin(), chosen.end(), orig[j]) == chosen.end()) chosen.push_back(orig[j]);
+      if (std::find(chosen.begin(), chosen.end(), orig[j]) == chosen.end())
+        chosen.push_back(orig[j]);
     // Kept experts keep their slot and weight; replacements take the freed slots in order.
     slot_of.assign(chosen.size(), -1);
     slot_used.assign(k, 0);
@@ -160,7 +161,6 @@ void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
     for (size_t c = 0; c < chosen.size(); ++c) ids[slot_of[c]] = chosen[c];
   }
 }
-
 
 Placement collaboration_grouping(const PlacementInput& in,
                                  const std::vector<std::vector<std::vector<int>>>& lists) {

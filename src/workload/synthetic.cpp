@@ -105,6 +105,11 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
   block_cdf_ = zipf_cdf(num_blocks_, s);
   in_block_cdf_ = zipf_cdf(block_size_, s);
   zipf_sampler_ = CdfSampler(zipf_cdf_);
+  if (model_.num_expert_groups > 1) {
+    const int group_size = e / model_.num_expert_groups;
+    group_of_.resize(e);
+    for (int x = 0; x < e; ++x) group_of_[x] = static_cast<uint8_t>(x / group_size);
+  }
   block_sampler_ = CdfSampler(block_cdf_);
   in_block_sampler_ = CdfSampler(in_block_cdf_);
   stream_prefix_.resize(kWeightStream + 1);
@@ -255,7 +260,6 @@ void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int lay
   const int block =
       num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(kl(kBlockStream), 0))) : 0;
   const int groups = model_.num_expert_groups;
-  const int group_size = e_count / groups;
   const bool hot_draws = spec_.family_hot_share > 0;
   const int32_t* hot =
       hot_draws ? hot_[static_cast<size_t>(layer) * spec_.num_families + family].data() +
@@ -263,19 +267,31 @@ void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int lay
                 : nullptr;
   const int32_t* perm =
       (meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
+  // allowed(e) of route(): not taken yet (a bit per expert, cleared on return) and, with groups,
+  // in a group already used or while fewer than topk_groups are (group of e from a table).
+  thread_local std::vector<uint64_t> taken;
+  taken.resize((static_cast<size_t>(e_count) + 63) / 64);
   uint64_t group_mask = 0;
+  bool groups_full = false;
   int n = 0;
   auto allowed = [&](int32_t e) {
-    for (int j = 0; j < n; ++j)
-      if (experts[j] == e) return false;
-    if (groups <= 1) return true;
-    uint64_t bit = 1ULL << (e / group_size);
-    return (group_mask & bit) != 0 || std::popcount(group_mask) < model_.topk_groups;
+    if ((taken[static_cast<size_t>(e) >> 6] >> (e & 63)) & 1) return false;
+    return groups <= 1 || !groups_full || ((group_mask >> group_of_[e]) & 1) != 0;
   };
   auto take = [&](int32_t e) {
     experts[n++] = e;
-    if (groups > 1) group_mask |= 1ULL << (e / group_size);
+    taken[static_cast<size_t>(e) >> 6] |= 1ULL << (e & 63);
+    if (groups <= 1) return;
+    group_mask |= 1ULL << group_of_[e];
+    groups_full = std::popcount(group_mask) >= model_.topk_groups;
   };
+  struct ClearTaken {  // also on an exception
+    std::span<int32_t> ids;
+    const int& count;
+    ~ClearTaken() {
+      for (int j = 0; j < count; ++j) taken[static_cast<size_t>(ids[j]) >> 6] = 0;
+    }
+  } clear_taken{experts, n};
   const uint64_t pick = kl(kPickStream);
   for (int a = 0; a < 32 * k && n < k; ++a) {
     const uint64_t h1 = hash_step_d(pick, static_cast<uint64_t>(a));

@@ -101,6 +101,7 @@ class SyntheticGenerator {
   // Fast path: the same CDFs with guide tables, and hash_prefix(seed, stream) per stream.
   CdfSampler zipf_sampler_, block_sampler_, in_block_sampler_;
   std::vector<uint64_t> stream_prefix_;
+  std::vector<uint8_t> group_of_;  // [E]: expert group of each expert (with groups)
 };
 
 // Index i with cdf[i-1] <= u * cdf.back() < cdf[i] (cdf non-decreasing, last > 0).

@@ -160,7 +160,6 @@ TEST(SimScale, LayerwiseStatisticsEqualAddBatchForAnyThreadCount) {
   }
 }
 
-
 namespace {
 // The c2r rule as written (score every list member, stable sort, first k-1), after ranking the
 // token's choices by weight: the reference the table-driven transform must equal.
@@ -168,7 +167,8 @@ void c2r_by_sort(const std::vector<std::vector<int>>& lists, int k, std::span<in
                  std::span<float> ws) {
   std::vector<std::pair<float, int>> bw;
   for (int j = 0; j < k; ++j) bw.push_back({ws[j], ids[j]});
-  std::stable_sort(bw.begin(), bw.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::stable_sort(bw.begin(), bw.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
   for (int j = 0; j < k; ++j) {
     ws[j] = bw[j].first;
     ids[j] = bw[j].second;
@@ -229,8 +229,8 @@ TEST(SimScale, C2rTableTransformEqualsTheSort) {
         ids[t * k + j] = e;
         // Ties (quantized), zeros and, for some tokens, negative weights (the sort's path).
         const double u = rng.uniform();
-        ws[t * k + j] = t % 7 == 0 ? static_cast<float>(u - 0.5)
-                                   : static_cast<float>(std::floor(u * 4) / 4);
+        ws[t * k + j] =
+            t % 7 == 0 ? static_cast<float>(u - 0.5) : static_cast<float>(std::floor(u * 4) / 4);
       }
     std::vector<int32_t> want = ids;
     std::vector<float> want_w = ws;
@@ -247,6 +247,9 @@ TEST(SimScale, ParallelForRunsEveryIndexOnceAndRethrows) {
   std::vector<int> hits(100, 0);
   parallel_for(100, 2, [&](int i) { ++hits[i]; });
   EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), 100);
-  EXPECT_THROW(parallel_for(10, 2, [](int i) { if (i == 3) throw std::runtime_error("x"); }),
+  EXPECT_THROW(parallel_for(10, 2,
+                            [](int i) {
+                              if (i == 3) throw std::runtime_error("x");
+                            }),
                std::runtime_error);
 }
