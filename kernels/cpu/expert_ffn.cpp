@@ -1,7 +1,10 @@
 #include "cpu/expert_ffn.hpp"
 
 #include <cblas.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#define MOEB_X86_SIMD 1
+#endif
 
 #include <cmath>
 #include <cstring>
@@ -27,17 +30,19 @@ void gather_rows(const float* src, const int32_t* idx, int64_t n, int hidden, fl
 }
 
 void gather_rows_stream(const float* src, const int32_t* idx, int64_t n, int hidden, float* dst) {
+#ifdef MOEB_X86_SIMD  // non-temporal stores (SSE); other architectures copy plainly
   const size_t row = static_cast<size_t>(hidden);
-  if (hidden % 4 != 0 || reinterpret_cast<uintptr_t>(dst) % 16 != 0) {
-    gather_rows_impl(src, idx, n, hidden, dst);
+  if (hidden % 4 == 0 && reinterpret_cast<uintptr_t>(dst) % 16 == 0) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float* s = src + static_cast<size_t>(idx[i]) * row;
+      float* d = dst + static_cast<size_t>(i) * row;
+      for (size_t h = 0; h < row; h += 4) _mm_stream_ps(d + h, _mm_loadu_ps(s + h));
+    }
+    _mm_sfence();
     return;
   }
-  for (int64_t i = 0; i < n; ++i) {
-    const float* s = src + static_cast<size_t>(idx[i]) * row;
-    float* d = dst + static_cast<size_t>(i) * row;
-    for (size_t h = 0; h < row; h += 4) _mm_stream_ps(d + h, _mm_loadu_ps(s + h));
-  }
-  _mm_sfence();
+#endif
+  gather_rows_impl(src, idx, n, hidden, dst);
 }
 
 void scatter_add_rows(const float* src, const int32_t* idx, int64_t n, int hidden, float* out) {
@@ -74,6 +79,7 @@ void swiglu_inplace(float* h1, const float* h3, int64_t count) {
 }
 
 namespace {
+#ifdef MOEB_X86_SIMD  // the AVX2 SwiGLU, chosen at run time; other architectures use the scalar one
 // exp(x) for 8 floats, x clamped to [-87.3, 88.3] (results stay normal and finite): Cody-Waite reduction x = n ln2 + r, a degree-6
 // polynomial for exp(r) (Cephes expf's coefficients), 2^n through the exponent bits.
 __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
@@ -110,6 +116,10 @@ bool cpu_has_avx2_fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
 }
+#else
+bool cpu_has_avx2_fma() { return false; }
+void swiglu_row_avx2(float*, int, float) {}
+#endif
 }  // namespace
 
 bool swiglu_rows_vectorized() { return cpu_has_avx2_fma(); }

@@ -1,6 +1,9 @@
 #include "cpu/permute.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#define MOEB_X86_SIMD 1
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -19,12 +22,21 @@ void token_major_order(const int32_t* send_token, int64_t rows, int64_t tokens,
 }
 
 namespace {
+// A row copied with non-temporal stores where the architecture has them (x86 SSE), else memcpy.
 void copy_row_stream(const float* s, float* d, int64_t len) {
-  if (len % 4 != 0 || reinterpret_cast<uintptr_t>(d) % 16 != 0) {
-    std::memcpy(d, s, static_cast<size_t>(len) * sizeof(float));
+#ifdef MOEB_X86_SIMD
+  if (len % 4 == 0 && reinterpret_cast<uintptr_t>(d) % 16 == 0) {
+    for (int64_t h = 0; h < len; h += 4) _mm_stream_ps(d + h, _mm_loadu_ps(s + h));
     return;
   }
-  for (int64_t h = 0; h < len; h += 4) _mm_stream_ps(d + h, _mm_loadu_ps(s + h));
+#endif
+  std::memcpy(d, s, static_cast<size_t>(len) * sizeof(float));
+}
+
+void store_fence() {
+#ifdef MOEB_X86_SIMD
+  _mm_sfence();
+#endif
 }
 }  // namespace
 
@@ -39,11 +51,11 @@ void permute_rows(const float* src, const int32_t* send_token, const int32_t* or
           reinterpret_cast<const char*>(src + static_cast<int64_t>(send_token[order[i + 1]]) * len);
       if (next != reinterpret_cast<const char*>(s))
         for (int64_t b = 0; b < std::min<int64_t>(len * 4, 512); b += 64)
-          _mm_prefetch(next + b, _MM_HINT_T0);
+          __builtin_prefetch(next + b, 0, 3);
     }
     copy_row_stream(s, target.row(pos), len);
   }
-  _mm_sfence();
+  store_fence();
 }
 
 }  // namespace moeb::cpu
