@@ -1,12 +1,49 @@
 // moebench run SUITE.toml: the suite's workload replayed through real MoE layers on MPI ranks,
 // once per placement strategy, measured, checked, and written to HDF5 after every strategy.
 // The work is the experiment layer's (src/experiment, runtime measurer); this file parses options.
+#include <cstdlib>
+#include <filesystem>
+
 #include "cli/commands.hpp"
 #include "cli/experiment_options.hpp"
 #include "cli/oracle_option.hpp"
+#include "core/error.hpp"
 #include "experiment/commands.hpp"
+#include "io/config_loader.hpp"
+#include "platform/h5_guard.hpp"
 
 namespace moeb::cli {
+
+namespace {
+// The HDF5 files a run reads (--trace, --resume, the suite's traces), each read in a child
+// process first (platform/h5_guard.hpp), here before MPI_Init: after it, fork() is unsafe with
+// some Open MPI transports. Every rank checks; rank 0 (as the launcher numbers it) says why.
+void guard_hdf5_inputs(const ExperimentRequest& a) {
+  std::vector<std::string> paths;
+  if (!a.resume.empty()) paths.push_back(a.resume);
+  if (!a.trace.empty()) {
+    paths.push_back(a.trace);
+  } else {
+    try {
+      namespace fs = std::filesystem;
+      const RunConfig cfg = load_suite(a.suite);
+      std::error_code ec;
+      for (const auto& p : cfg.workload.traces) {  // as given, else next to the suite
+        const fs::path alt = fs::path(a.suite).parent_path() / p;
+        paths.push_back(fs::exists(p, ec) || fs::path(p).is_absolute() ? p : alt.string());
+      }
+    } catch (const Error&) {  // a bad suite is reported by the run itself, once
+    }
+  }
+  try {
+    for (const auto& p : paths) h5::guard_untrusted_file(p);
+  } catch (const InputError&) {
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    if (rank && std::atoi(rank) != 0) std::exit(2);
+    throw;
+  }
+}
+}  // namespace
 
 void register_run(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<ExperimentRequest>();
@@ -51,6 +88,7 @@ void register_run(CLI::App& app, int& exit_code) {
   sub->add_option("--test-diverge-placement", a->test_diverge_placement)->group("");
   sub->callback([a, &exit_code] {
     a->command_line = command_line();
+    guard_hdf5_inputs(*a);
     exit_code = run_mpi_experiment(*a);
   });
 }

@@ -1,5 +1,7 @@
 #include "platform/h5.hpp"
 
+#include "platform/h5_guard.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -128,6 +130,7 @@ Handle create_file(const std::string& path) {
 
 Handle open_file_read(const std::string& path) {
   silence_errors();
+  guard_untrusted_file(path);  // a crash inside libhdf5 ends a child, not this process
   Handle fapl = access_plist();
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
   if (f < 0) {

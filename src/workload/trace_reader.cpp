@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "platform/h5_guard.hpp"
 #include "workload/sha256.hpp"
 #include "workload/trace_check.hpp"
 #include "workload/trace_file.hpp"
@@ -48,6 +49,7 @@ Id open_trace_file(const std::string& path) {
     H5Eclear2(H5E_DEFAULT);
     throw InputError(path + ": not an HDF5 file" + not_hdf5_hint(path));
   }
+  h5::guard_untrusted_file(path);  // a crash inside libhdf5 ends a child, not this process
   Id fapl(check_read_id(H5Pcreate(H5P_FILE_ACCESS), path, "file"));
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
   Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl));
@@ -109,6 +111,7 @@ bool is_routing_trace_file(const std::string& path) {
     H5Eclear2(H5E_DEFAULT);
     return false;
   }
+  h5::guard_untrusted_file(path);
   Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   bool trace = false;
   if (file.get() >= 0 && H5Aexists(file, "format") > 0) {

@@ -50,7 +50,8 @@ class Case:
 def mpi_env():
     return dict(os.environ, OMPI_MCA_btl_tcp_if_include="lo", OMPI_MCA_oob_tcp_if_include="lo",
                 OMPI_MCA_rmaps_base_oversubscribe="1", OPENBLAS_NUM_THREADS="1",
-                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                MOEB_HDF5_GUARD_TIMEOUT_S="10")  # libhdf5_cases: a spin ends within LIMIT_S
 
 
 def launch(args, np_, cwd):
@@ -321,6 +322,49 @@ def import_cases():
     return cases
 
 
+LIBHDF5 = os.path.join(ROOT, "tests", "malformed", "libhdf5")
+
+
+def libhdf5_cases():
+    """Mutated traces and results files (from the fuzz runs, fuzz/README.md "HDF5") on which
+    libhdf5 1.10.8 itself crashes (SEGV in H5HG_read, a bad free while the file closes) or
+    spins: each command reads them in a child first (src/platform/h5_guard.hpp) and exits 2
+    with one line naming the file. `run` checks its trace and resume files before MPI_Init."""
+    cases = []
+    for fname in sorted(os.listdir(LIBHDF5)):
+        src, stem = os.path.join(LIBHDF5, fname), fname[:-3]
+        place = re.escape(fname)
+
+        def copy(work, src=src, fname=fname):
+            return shutil.copy(src, os.path.join(work, fname))
+        if fname.startswith("trace-"):
+            cases.append(Case(f"libhdf5.{stem}.info", "trace info",
+                              lambda work, copy=copy: ["trace", "info", copy(work)], place))
+        else:
+            cases.append(Case(f"libhdf5.{stem}.validate", "validate",
+                              lambda work, copy=copy: ["validate", copy(work)], place))
+            cases.append(Case(f"libhdf5.{stem}.report", "report",
+                              lambda work, copy=copy: ["report", copy(work), "-o",
+                                                       os.path.join(work, "report.md")],
+                              place, output="report.md"))
+
+    def run_trace(work):
+        trace = shutil.copy(os.path.join(LIBHDF5, "trace-segv-h5hg-read-families.h5"), work)
+        t = set_key(set_key(small_suite(), "workload", "kind", '"trace"'), "workload", "traces",
+                    f'["{trace}"]')
+        return ["run", write(os.path.join(work, "t.toml"), t), "-o", os.path.join(work, "out.h5")]
+
+    def run_resume(work):
+        f = shutil.copy(os.path.join(LIBHDF5, "results-spin-h5f-sizeof-size.h5"), work)
+        suite = write(os.path.join(work, "resume.toml"), small_suite())
+        return ["run", suite, "--resume", f, "-o", os.path.join(work, "out.h5")]
+    cases.append(Case("libhdf5.trace-segv-h5hg-read-families.run", "run", run_trace,
+                      r"trace-segv-h5hg-read-families\.h5", output="out.h5", np_=4))
+    cases.append(Case("libhdf5.results-spin-h5f-sizeof-size.resume", "run --resume", run_resume,
+                      r"results-spin-h5f-sizeof-size\.h5", output="out.h5", np_=4))
+    return cases
+
+
 # ---------------------------------------------------------------------------- checking
 
 SANITIZER = re.compile(r"AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|LeakSanitizer"
@@ -388,7 +432,8 @@ def main():
     moebench = os.path.abspath(a.moebench)
     work = os.path.abspath(a.workdir)
     trace, results = make_bases(moebench, os.path.join(work, "base"))
-    cases = suite_cases() + results_cases(results) + trace_cases(trace) + import_cases()
+    cases = suite_cases() + results_cases(results) + trace_cases(trace) + import_cases() + \
+        libhdf5_cases()
     cases = [c for c in cases if re.search(a.only, c.name)]
     if a.list:
         for c in cases:

@@ -1,0 +1,195 @@
+#include "platform/h5_guard.hpp"
+
+#include <hdf5.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "core/error.hpp"
+#include "platform/h5.hpp"
+#include "platform/mpi_env.hpp"
+
+namespace moeb::h5 {
+namespace {
+
+std::atomic<bool> g_on{true};
+constexpr hsize_t kMaxReadBytes = hsize_t{1} << 24;  // data read per attribute or dataset
+
+// Reads n elements of `ftype` from an attribute (ds < 0) or dataset through the native type,
+// then frees what libhdf5 allocated for variable-length values. Errors are ignored: only a
+// crash or a hang matters here.
+void read_values(hid_t attr, hid_t ds, hid_t ftype, hid_t space) {
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  hid_t mtype = H5Tget_native_type(ftype, H5T_DIR_ASCEND);
+  if (n <= 0 || mtype < 0) {
+    if (mtype >= 0) H5Tclose(mtype);
+    return;
+  }
+  const size_t size = H5Tget_size(mtype);
+  if (size > 0 && static_cast<hsize_t>(n) <= kMaxReadBytes / size) {
+    std::vector<unsigned char> buf(static_cast<size_t>(n) * size);
+    const herr_t rc = attr >= 0 ? H5Aread(attr, mtype, buf.data())
+                                : H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data());
+    if (rc >= 0 && (H5Tdetect_class(mtype, H5T_VLEN) > 0 || H5Tis_variable_str(mtype) > 0))
+      H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf.data());
+  }
+  H5Tclose(mtype);
+}
+
+herr_t read_attribute(hid_t loc, const char* name, const H5A_info_t*, void*) {
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  if (a < 0) return 0;
+  hid_t t = H5Aget_type(a), s = H5Aget_space(a);
+  if (t >= 0 && s >= 0) read_values(a, -1, t, s);
+  if (s >= 0) H5Sclose(s);
+  if (t >= 0) H5Tclose(t);
+  H5Aclose(a);
+  return 0;
+}
+
+herr_t read_object(hid_t parent, const char* name, const H5O_info_t* info, void*) {
+  hid_t obj = H5Oopen(parent, name, H5P_DEFAULT);
+  if (obj < 0) return 0;
+  hsize_t idx = 0;
+  H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, read_attribute, nullptr);
+  if (info->type == H5O_TYPE_DATASET) {
+    hid_t t = H5Dget_type(obj), s = H5Dget_space(obj);
+    if (t >= 0 && s >= 0) read_values(-1, obj, t, s);
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+  }
+  H5Oclose(obj);
+  return 0;
+}
+
+// The child: what the readers do, without moebench's checks, then the library's teardown.
+[[noreturn]] void read_in_child(const std::string& path) {
+  // A crash ends the child by its signal (under AddressSanitizer too, whose handler would
+  // report it as its own finding and exit 1).
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, SIG_DFL);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f >= 0) {
+    H5Ovisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, read_object, nullptr);
+    H5Fclose(f);
+  }
+  H5close();
+  _exit(0);
+}
+
+double timeout_s() {
+  const char* v = std::getenv("MOEB_HDF5_GUARD_TIMEOUT_S");
+  const double t = v && *v ? std::atof(v) : 60.0;
+  return t > 0 ? t : 60.0;
+}
+
+std::string library_version() {
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  return "libhdf5 " + std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel);
+}
+
+// Waits for the child; its status, or nullopt-like false after the time limit (child killed).
+bool wait_child(pid_t pid, int& status, double limit_s) {
+  using clock = std::chrono::steady_clock;
+  const auto end = clock::now() + std::chrono::duration<double>(limit_s);
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return true;
+    if (r < 0 && errno != EINTR) {
+      status = 0;  // cannot tell: the real read goes ahead
+      return true;
+    }
+    if (clock::now() >= end) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return false;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGABRT: return "SIGABRT";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL: out of memory?";
+    default: return "signal " + std::to_string(sig);
+  }
+}
+
+void check_in_child(const std::string& path) {
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t pid = fork();
+  if (pid < 0) return;  // no child to spare: read without the guard
+  if (pid == 0) read_in_child(path);
+  int status = 0;
+  const double limit = timeout_s();
+  const std::string tail = "; the file is malformed (" + library_version() +
+                           " cannot read it safely) and nothing was read from it";
+  if (!wait_child(pid, status, limit))
+    throw InputError(path + ": the HDF5 library did not finish reading the file's structure within " +
+                     std::to_string(static_cast<int>(limit)) + " s (MOEB_HDF5_GUARD_TIMEOUT_S)" + tail);
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {  // the user's, not the file's
+      raise(sig);
+      throw Interrupted(path + ": interrupted while checking the file");
+    }
+    throw InputError(path + ": the HDF5 library crashed (" + signal_name(sig) +
+                     ") reading the file's structure" + tail);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    throw InputError(path + ": the HDF5 library failed reading the file's structure (exit " +
+                     std::to_string(WEXITSTATUS(status)) + ")" + tail);
+}
+
+}  // namespace
+
+void set_guard(bool on) { g_on = on; }
+
+namespace {
+std::mutex g_mu;
+std::set<std::string> g_checked;  // path, inode, size and time of files checked
+}  // namespace
+
+void forget_checked_files() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_checked.clear();
+}
+
+void guard_untrusted_file(const std::string& path) {
+  if (!g_on || mpi::is_up()) return;
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // the read says why
+  // The same file unchanged since it was checked (a file rewritten under the same name is not).
+  const std::string key = path + '\0' + std::to_string(st.st_ino) + ':' +
+                          std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) +
+                          '.' + std::to_string(st.st_mtim.tv_nsec);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (g_checked.count(key)) return;
+  }
+  check_in_child(path);
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_checked.insert(key);
+}
+
+}  // namespace moeb::h5
