@@ -1,8 +1,10 @@
 // moebench run SUITE.toml: the suite's workload replayed through real MoE layers on MPI ranks,
 // once per placement strategy, measured, checked, and written to HDF5 after every strategy.
 // The work is the experiment layer's (src/experiment, runtime measurer); this file parses options.
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/experiment_options.hpp"
@@ -10,7 +12,9 @@
 #include "core/error.hpp"
 #include "experiment/commands.hpp"
 #include "io/config_loader.hpp"
+#include "io/resume.hpp"
 #include "platform/h5_guard.hpp"
+#include "workload/trace_file.hpp"
 
 namespace moeb::cli {
 
@@ -19,8 +23,7 @@ namespace {
 // process first (platform/h5_guard.hpp), here before MPI_Init: after it, fork() is unsafe with
 // some Open MPI transports. Every rank checks; rank 0 (as the launcher numbers it) says why.
 void guard_hdf5_inputs(const ExperimentRequest& a) {
-  std::vector<std::string> paths;
-  if (!a.resume.empty()) paths.push_back(a.resume);
+  std::vector<std::string> paths;  // traces
   if (!a.trace.empty()) {
     paths.push_back(a.trace);
   } else {
@@ -36,10 +39,17 @@ void guard_hdf5_inputs(const ExperimentRequest& a) {
     }
   }
   try {
-    for (const auto& p : paths) h5::guard_untrusted_file(p);
+    if (!a.resume.empty())
+      h5::guard_untrusted_file(a.resume, "resume", [&a] { load_for_resume(a.resume); });
+    for (const auto& p : paths) h5::guard_untrusted_file(p, "trace", [&p] { TraceReader r(p); });
   } catch (const InputError&) {
+    // The other ranks found the same; they wait for rank 0 to say it and end the job (the
+    // launcher ends every rank when one exits with an error), else leave after 10 s.
     const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-    if (rank && std::atoi(rank) != 0) std::exit(2);
+    if (rank && std::atoi(rank) != 0) {
+      std::this_thread::sleep_for(std::chrono::seconds(10));
+      std::exit(2);
+    }
     throw;
   }
 }

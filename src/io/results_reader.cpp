@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/limits.hpp"
 #include "platform/h5.hpp"
+#include "platform/h5_guard.hpp"
 #include "io/results_file.hpp"
 
 namespace moeb {
@@ -352,6 +353,8 @@ int64_t read_schema_version(hid_t file, const std::string& path) {
 }  // namespace
 
 RunResult read_results(const std::string& path) {
+  // A crash inside libhdf5 ends a child, not this process: the same reading there first.
+  h5::guard_untrusted_file(path, "results", [&path] { read_results(path); });
   try {
     Handle file = h5::open_file_read(path);
     const int64_t version = read_schema_version(file, path);

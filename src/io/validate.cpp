@@ -8,6 +8,7 @@
 #include "core/limits.hpp"
 #include "core/results.hpp"
 #include "platform/h5.hpp"
+#include "platform/h5_guard.hpp"
 #include "io/results_file.hpp"
 #include "io/root_attributes.hpp"
 
@@ -539,6 +540,8 @@ ValidationReport validate_file(const std::string& path) {
 }  // namespace
 
 ValidationReport validate_results(const std::string& path) {
+  // A crash inside libhdf5 ends a child, not this process: the same reading there first.
+  h5::guard_untrusted_file(path, "validate", [&path] { validate_results(path); });
   try {
     return validate_file(path);
   } catch (const H5Error& e) {

@@ -74,11 +74,18 @@ herr_t read_object(hid_t parent, const char* name, const H5O_info_t* info, void*
 }
 
 // The child: what the readers do, without moebench's checks, then the library's teardown.
-[[noreturn]] void read_in_child(const std::string& path) {
+[[noreturn]] void read_in_child(const std::string& path, const std::function<void()>& read) {
   // A crash ends the child by its signal (under AddressSanitizer too, whose handler would
   // report it as its own finding and exit 1).
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, SIG_DFL);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  g_on = false;
+  if (read) {
+    try {
+      read();
+    } catch (...) {  // the real read in the parent reports it
+    }
+  }
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f >= 0) {
     H5Ovisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, read_object, nullptr);
@@ -135,11 +142,11 @@ std::string signal_name(int sig) {
   }
 }
 
-void check_in_child(const std::string& path) {
+void check_in_child(const std::string& path, const std::function<void()>& read) {
   std::fflush(nullptr);  // nothing buffered is written twice
   const pid_t pid = fork();
   if (pid < 0) return;  // no child to spare: read without the guard
-  if (pid == 0) read_in_child(path);
+  if (pid == 0) read_in_child(path, read);
   int status = 0;
   const double limit = timeout_s();
   const std::string tail = "; the file is malformed (" + library_version() +
@@ -167,29 +174,35 @@ void set_guard(bool on) { g_on = on; }
 
 namespace {
 std::mutex g_mu;
-std::set<std::string> g_checked;  // path, inode, size and time of files checked
+std::set<std::string> g_checked;        // reader, path, inode, size and time of files checked
+std::set<std::string> g_checked_files;  // path, inode, size and time
 }  // namespace
 
 void forget_checked_files() {
   std::lock_guard<std::mutex> lock(g_mu);
   g_checked.clear();
+  g_checked_files.clear();
 }
 
-void guard_untrusted_file(const std::string& path) {
+void guard_untrusted_file(const std::string& path, const char* what,
+                          const std::function<void()>& read) {
   if (!g_on || mpi::is_up()) return;
   struct stat st {};
   if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // the read says why
   // The same file unchanged since it was checked (a file rewritten under the same name is not).
-  const std::string key = path + '\0' + std::to_string(st.st_ino) + ':' +
-                          std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) +
-                          '.' + std::to_string(st.st_mtim.tv_nsec);
+  const std::string file = path + '\0' + std::to_string(st.st_ino) + ':' +
+                           std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) +
+                           '.' + std::to_string(st.st_mtim.tv_nsec);
+  const std::string key = std::string(what) + '\0' + file;
+  const bool structure = std::string(what) == "structure";  // any earlier check covers it
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    if (g_checked.count(key)) return;
+    if (g_checked.count(key) || (structure && g_checked_files.count(file))) return;
   }
-  check_in_child(path);
+  check_in_child(path, read);
   std::lock_guard<std::mutex> lock(g_mu);
   g_checked.insert(key);
+  g_checked_files.insert(file);
 }
 
 }  // namespace moeb::h5

@@ -5,6 +5,7 @@
 // read tells such a file apart, so the first read of a file happens in a child process.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace moeb::h5 {
@@ -19,7 +20,12 @@ namespace moeb::h5 {
 // before, when the guard is off (set_guard), or when MPI is up: fork() after MPI_Init is unsafe
 // with some Open MPI transports, so `moebench run` checks its trace and resume files before
 // MPI_Init (guard_untrusted_file on each) and every command without MPI on first open.
-void guard_untrusted_file(const std::string& path);
+// `read`, when given, runs in the child after that (moebench's own reading of the file, e.g. a
+// TraceReader's header and checks, in the same order): libhdf5's defects depend on what was
+// read before, so the real read is the surest test. Its exceptions are ignored there; the
+// guard is off inside the child. Files are remembered per `what` (the reader's name).
+void guard_untrusted_file(const std::string& path, const char* what = "structure",
+                          const std::function<void()>& read = {});
 
 // Off: every file is read in this process (fuzzing libhdf5 itself, fuzz/README.md "HDF5").
 void set_guard(bool on);

@@ -49,7 +49,8 @@ Id open_trace_file(const std::string& path) {
     H5Eclear2(H5E_DEFAULT);
     throw InputError(path + ": not an HDF5 file" + not_hdf5_hint(path));
   }
-  h5::guard_untrusted_file(path);  // a crash inside libhdf5 ends a child, not this process
+  // A crash inside libhdf5 ends a child, not this process: the same reading there first.
+  h5::guard_untrusted_file(path, "trace", [&path] { TraceReader child(path); });
   Id fapl(check_read_id(H5Pcreate(H5P_FILE_ACCESS), path, "file"));
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
   Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl));

@@ -1,13 +1,16 @@
-// platform/: the atomic file (whole or nothing) and the host name.
+// platform/: the atomic file (whole or nothing), the host name and the HDF5 guard.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "platform/atomic_file.hpp"
+#include "platform/h5.hpp"
+#include "platform/h5_guard.hpp"
 #include "platform/host.hpp"
 
 namespace fs = std::filesystem;
@@ -87,3 +90,55 @@ class Cleanup : public ::testing::Environment {
 const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new Cleanup);
 
 }  // namespace
+
+// The HDF5 guard (platform/h5_guard.hpp): files on which libhdf5 1.10.8 itself crashes or spins
+// (tests/malformed/libhdf5/) end as an InputError naming the file; this process survives.
+namespace {
+std::string guard_error(const std::string& path) {
+  h5::forget_checked_files();
+  try {
+    h5::guard_untrusted_file(path);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+const std::string kLibhdf5Cases = std::string(MOEB_SOURCE_DIR) + "/tests/malformed/libhdf5/";
+}  // namespace
+
+TEST(H5Guard, CrashInsideLibhdf5IsOneErrorNamingTheFile) {
+  const std::string path = kLibhdf5Cases + "trace-segv-h5hg-read-families.h5";
+  const std::string e = guard_error(path);
+  EXPECT_NE(e.find(path + ": the HDF5 library crashed (SIGSEGV)"), std::string::npos) << e;
+}
+
+TEST(H5Guard, SpinInsideLibhdf5EndsAtTheTimeLimit) {
+  ::setenv("MOEB_HDF5_GUARD_TIMEOUT_S", "1", 1);
+  const std::string e = guard_error(kLibhdf5Cases + "trace-spin.h5");
+  ::unsetenv("MOEB_HDF5_GUARD_TIMEOUT_S");
+  EXPECT_NE(e.find("did not finish reading the file's structure within 1 s"), std::string::npos)
+      << e;
+}
+
+TEST(H5Guard, ReaderRunsInTheChildAndAWellFormedFilePasses) {
+  const fs::path d = scratch();
+  const std::string path = (d / "ok.h5").string();
+  {
+    h5::Handle f = h5::create_file(path);
+    h5::write_attr(f, "note", std::string("variable-length string"));
+  }
+  bool parent_ran = false;
+  h5::forget_checked_files();
+  h5::guard_untrusted_file(path, "test", [&parent_ran] { parent_ran = true; });
+  EXPECT_FALSE(parent_ran);  // the reader ran in the child only
+  // A reader that crashes in the child is reported like a crash inside libhdf5.
+  h5::forget_checked_files();
+  std::string e;
+  try {
+    h5::guard_untrusted_file(path, "test", [] { std::abort(); });
+  } catch (const InputError& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("crashed (SIGABRT)"), std::string::npos) << e;
+  fs::remove_all(d);
+}
