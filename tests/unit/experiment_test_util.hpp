@@ -25,6 +25,27 @@ inline std::filesystem::path test_dir(const std::string& tag) {
          ("moeb_test_" + tag + "_" + std::to_string(::getpid()));
 }
 
+// The head of a small suite named NAME with SEED: 16 experts top-2 in 2 layers on 2 nodes x 2
+// ranks, a families workload of 4096 tokens in batches of 512. A test adds [placement] and the
+// rest.
+inline std::string small_suite_head(const std::string& name, int seed) {
+  return "[suite]\nname = \"" + name + "\"\nseed = " + std::to_string(seed) + R"(
+[model]
+experts = 16
+top_k = 2
+hidden = 64
+ffn_hidden = 128
+layers = 2
+[topology]
+nodes = 2
+ranks_per_node = 2
+[workload]
+distribution = "families"
+tokens = 4096
+batch_tokens = 512
+)";
+}
+
 // Writes `text` as DIR/NAME.toml and returns its path.
 inline std::string write_suite(const std::filesystem::path& dir, const std::string& name,
                                const std::string& text) {
@@ -77,11 +98,19 @@ inline const StrategyResult& find(const RunResult& r, const std::string& name,
 }
 
 // Same status, placements (replica tables) and every count.
+
 inline void expect_same_counts(const StrategyResult& a, const StrategyResult& b) {
   EXPECT_EQ(a.status, b.status) << a.name;
   EXPECT_EQ(a.replicas, b.replicas) << a.name << "@" << a.cell << " vs " << b.name;
   ASSERT_EQ(a.counts.size(), b.counts.size());
   for (const auto& [k, cube] : a.counts) EXPECT_EQ(cube.data, b.counts.at(k).data) << k;
+}
+
+// The same strategies, in the same order, each with the same counts and placements.
+inline void expect_same_strategies(const RunResult& a, const RunResult& b) {
+  ASSERT_EQ(a.strategies.size(), b.strategies.size());
+  for (size_t i = 0; i < a.strategies.size(); ++i)
+    expect_same_counts(a.strategies[i], b.strategies[i]);
 }
 
 }  // namespace moeb::test

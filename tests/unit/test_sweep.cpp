@@ -21,23 +21,7 @@
 namespace moeb {
 namespace {
 
-const char* kSuite = R"(
-[suite]
-name = "sweep"
-seed = 11
-[model]
-experts = 16
-top_k = 2
-hidden = 64
-ffn_hidden = 128
-layers = 2
-[topology]
-nodes = 2
-ranks_per_node = 2
-[workload]
-distribution = "families"
-tokens = 4096
-batch_tokens = 512
+const std::string kSuite = test::small_suite_head("sweep", 11) + R"(
 [placement]
 strategies = ["baseline", "tacg-agnostic", "c2r-nodedup", "grace-hier"]
 spare_slots_per_rank = 1
@@ -69,6 +53,7 @@ std::string write_suite(const std::string& name, const std::string& text) {
 std::string without_sweep(std::string text) { return text.substr(0, text.find("[sweep]")); }
 
 using test::expect_same_counts;
+using test::expect_same_strategies;
 using test::find;
 using test::simulate;
 using test::simulate_into;
@@ -159,10 +144,7 @@ TEST(Sweep, CellsEqualSeparateSingleRunsInOneValidFile) {
   ExperimentRequest cli;
   cli.suite = single;
   cli.sweep = {"dispatch=flat,hierarchical", "slots=+0,+2"};
-  const RunResult again = simulate(cli);
-  ASSERT_EQ(again.strategies.size(), all.strategies.size());
-  for (size_t i = 0; i < again.strategies.size(); ++i)
-    expect_same_counts(again.strategies[i], all.strategies[i]);
+  expect_same_strategies(simulate(cli), all);
 }
 
 TEST(Sweep, OneValuePerAxisIsAPlainRun) {
@@ -177,10 +159,7 @@ TEST(Sweep, OneValuePerAxisIsAPlainRun) {
   plain.suite = r.suite;
   plain.dispatch = "hierarchical";
   plain.slots = "+2";
-  const RunResult alone = simulate(plain);
-  ASSERT_EQ(swept.strategies.size(), alone.strategies.size());
-  for (size_t i = 0; i < alone.strategies.size(); ++i)
-    expect_same_counts(swept.strategies[i], alone.strategies[i]);
+  expect_same_strategies(swept, simulate(plain));
 }
 
 // Topology, system and batch size as axes: each cell has its own ranks, slots, rows and tokens.

@@ -14,23 +14,7 @@
 namespace moeb {
 namespace {
 
-const char* kSuite = R"(
-[suite]
-name = "variants"
-seed = 7
-[model]
-experts = 16
-top_k = 2
-hidden = 64
-ffn_hidden = 128
-layers = 2
-[topology]
-nodes = 2
-ranks_per_node = 2
-[workload]
-distribution = "families"
-tokens = 4096
-batch_tokens = 512
+const std::string kSuite = test::small_suite_head("variants", 7) + R"(
 [placement]
 strategies = ["baseline", "tacg", "tacg-agnostic", "c2r-nodedup-hier"]
 spare_slots_per_rank = 1
