@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "core/results.hpp"
@@ -95,9 +96,7 @@ std::vector<Digest> simulate(const std::string& args, const std::string& env = "
   return out_digests;
 }
 
-void check(const std::string& args, const std::vector<Expected>& want) {
-  if (!fs::exists(kMoebench)) GTEST_SKIP() << "moebench is not built at " << kMoebench;
-  const std::vector<Digest> got = simulate(args);
+void expect_values(const std::vector<Digest>& got, const std::vector<Expected>& want) {
   EXPECT_EQ(got.size(), want.size());
   std::string actual;
   for (size_t i = 0; i < got.size(); ++i) {
@@ -116,6 +115,11 @@ void check(const std::string& args, const std::vector<Expected>& want) {
     EXPECT_EQ(d.replicas, want[i].replicas) << d.name;
   }
   if (::testing::Test::HasFailure()) std::printf("actual values:\n%s", actual.c_str());
+}
+
+void check(const std::string& args, const std::vector<Expected>& want) {
+  if (!fs::exists(kMoebench)) GTEST_SKIP() << "moebench is not built at " << kMoebench;
+  expect_values(simulate(args), want);
 }
 
 }  // namespace
@@ -203,6 +207,57 @@ TEST(ReferenceValues, SameResultsOnOneAndTwoThreads) {
       "suites/deepseek-v3.toml --topology 4x8 --system h100-ndr400 --iterations 3 --strategies all";
   const std::vector<Digest> one = simulate(args, "MOEB_THREADS=1");
   const std::vector<Digest> two = simulate(args, "MOEB_THREADS=2");
+  ASSERT_EQ(one.size(), 12u);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(one[i].name, two[i].name);
+    EXPECT_EQ(one[i].status, "complete") << one[i].name;
+    EXPECT_EQ(one[i].data, two[i].data) << one[i].name;
+    EXPECT_EQ(one[i].replicas, two[i].replicas) << one[i].name;
+  }
+}
+
+// generator_version 2 (no rejection): the same on 1 and 2 threads, and pinned (its own values,
+// taken when version 2 was introduced). The suite is suites/deepseek-v3.toml with
+// `[workload] generator_version = 2`.
+namespace {
+const std::vector<Expected> kDeepseekV3GeneratorV2 = {
+      {"baseline", "complete", 41166848LL, 0xdc3ec454058f032aULL, 0x0e4c01d8d5229325ULL},
+      {"round_robin", "complete", 45020160LL, 0xbf1440dc07fa6e81ULL, 0x4b4cb66d21676325ULL},
+      {"eplb", "complete", 43140096LL, 0x65bf571fd63eff76ULL, 0xc443da09b97c9a37ULL},
+      {"tacg", "complete", 36646912LL, 0xc5c41db819bf001dULL, 0x93b4cadc9c0cf1e4ULL},
+      {"grace", "complete", 35140608LL, 0x647472fe47bb3a9dULL, 0x74acaac022d13891ULL},
+      {"craft", "complete", 44976128LL, 0x128700bb8fc159a3ULL, 0x0c508c2271f1ead1ULL},
+      {"c2r", "complete", 35971072LL, 0xc1c0f0f3017281a5ULL, 0x4d1a8661b3ca9495ULL},
+      {"prefill", "complete", 45064192LL, 0x0d9edcc2258034ccULL, 0xdaeb612eb005e266ULL},
+      {"optimal", "complete", 40681472LL, 0xc9c64e29c2466c4dULL, 0x1df04a415f768f62ULL},
+      {"megablocks", "complete", 48702464LL, 0x5671cc1bd3ff0a4aULL, 0x0e4c01d8d5229325ULL},
+      {"coact_uniform", "complete", 36615168LL, 0x597f292678cc1805ULL, 0x4d1a8661b3ca9495ULL},
+      {"c2r_group", "complete", 36615168LL, 0x597f292678cc1805ULL, 0x4d1a8661b3ca9495ULL},
+};
+
+std::string deepseek_v2_suite() {
+  const fs::path out =
+      fs::temp_directory_path() / ("moeb_ref_v2_" + std::to_string(getpid()) + ".toml");
+  std::ifstream in(kSource + "/suites/deepseek-v3.toml");
+  std::ofstream os(out);
+  for (std::string line; std::getline(in, line);) {
+    os << line << "\n";
+    if (line == "[workload]") os << "generator_version = 2\n";
+  }
+  return out.string();
+}
+}  // namespace
+
+TEST(ReferenceValues, SameResultsOnOneAndTwoThreadsGeneratorV2) {
+  if (!fs::exists(kMoebench)) GTEST_SKIP() << "moebench is not built at " << kMoebench;
+  const std::string suite = deepseek_v2_suite();
+  const std::string args =
+      suite + " --topology 4x8 --system h100-ndr400 --iterations 3 --strategies all";
+  const std::vector<Digest> one = simulate(args, "MOEB_THREADS=1");
+  const std::vector<Digest> two = simulate(args, "MOEB_THREADS=2");
+  fs::remove(suite);
+  expect_values(one, kDeepseekV3GeneratorV2);
   ASSERT_EQ(one.size(), 12u);
   ASSERT_EQ(one.size(), two.size());
   for (size_t i = 0; i < one.size(); ++i) {
