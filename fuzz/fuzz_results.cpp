@@ -9,9 +9,9 @@
 
 #include "core/error.hpp"
 #include "fuzz_util.hpp"
-#include "platform/h5_guard.hpp"
 #include "io/results_file.hpp"
 #include "io/validate.hpp"
+#include "platform/h5_guard.hpp"
 
 // Each input is read as moebench reads a file from someone else: first in a child process
 // (platform/h5_guard.hpp), so that a crash inside libhdf5 is an InputError and the fuzzer goes on

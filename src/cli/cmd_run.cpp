@@ -45,7 +45,9 @@ void guard_hdf5_inputs(const ExperimentRequest& a) {
   } catch (const InputError&) {
     // The other ranks found the same; they wait for rank 0 to say it and end the job (the
     // launcher ends every rank when one exits with an error), else leave after 10 s.
-    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    const char* rank = nullptr;  // before MPI_Init: as the launcher numbers the processes
+    for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+      if (!rank) rank = std::getenv(v);
     if (rank && std::atoi(rank) != 0) {
       std::this_thread::sleep_for(std::chrono::seconds(10));
       std::exit(2);

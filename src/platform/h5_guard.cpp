@@ -132,13 +132,20 @@ bool wait_child(pid_t pid, int& status, double limit_s) {
 
 std::string signal_name(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGABRT: return "SIGABRT";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL: out of memory?";
-    default: return "signal " + std::to_string(sig);
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGKILL:
+      return "SIGKILL: out of memory?";
+    default:
+      return "signal " + std::to_string(sig);
   }
 }
 
@@ -152,8 +159,9 @@ void check_in_child(const std::string& path, const std::function<void()>& read) 
   const std::string tail = "; the file is malformed (" + library_version() +
                            " cannot read it safely) and nothing was read from it";
   if (!wait_child(pid, status, limit))
-    throw InputError(path + ": the HDF5 library did not finish reading the file's structure within " +
-                     std::to_string(static_cast<int>(limit)) + " s (MOEB_HDF5_GUARD_TIMEOUT_S)" + tail);
+    throw InputError(
+        path + ": the HDF5 library did not finish reading the file's structure within " +
+        std::to_string(static_cast<int>(limit)) + " s (MOEB_HDF5_GUARD_TIMEOUT_S)" + tail);
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {  // the user's, not the file's
