@@ -140,10 +140,11 @@ FlatConfig flat_config(const std::string& text, const char* which) {
     throw InputError(std::string("config_toml of ") + which + " is not TOML: " +
                      std::string(e.description()));
   }
-  for (const auto& [key, value] : implied_config_values()) {  // keys newer than the file
+  for (const auto& implied : implied_config_values()) {  // keys newer than the file
+    const std::string& key = implied.first;  // (clang 14 cannot capture a structured binding)
     const bool present =
         std::any_of(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
-    if (!present) out.emplace_back(key, value);
+    if (!present) out.emplace_back(key, implied.second);
   }
   return out;
 }
