@@ -25,7 +25,7 @@ namespace {
 
 constexpr int kNr = 16;      // panel width (two ymm)
 constexpr int kMr = 6;       // rows per register tile (6 x 2 accumulators)
-constexpr int kBlock = 48;   // rows per block (8 tiles): packed operands stay in L2
+constexpr int kBlock = 120;  // most rows per block (20 tiles): the packed rows stay in L2
 
 // Where a tile's rows come from and go to: row r of the call at base + index(r) * ld.
 struct Rows {
@@ -123,18 +123,27 @@ class Avx2Expert final : public ExpertFfn {
   }
   void run(const float* x, int64_t ldx, int64_t n, const float* gate, float*, float* out,
            int64_t ldo, bool accumulate) const override {
-    for (int64_t b = 0; b < n; b += kBlock)
-      block({nullptr, ldx}, x + b * ldx, std::min<int64_t>(kBlock, n - b),
+    const int64_t step = block_rows(n);
+    for (int64_t b = 0; b < n; b += step)
+      block({nullptr, ldx}, x + b * ldx, std::min(step, n - b),
             gate == nullptr ? nullptr : gate + b, out + b * ldo, {nullptr, ldo}, accumulate);
   }
   void run_rows(const float* src, const int64_t* rows, int64_t n, const float* gate, int hidden,
                 float*, float*, float*, float* out) const override {
-    for (int64_t b = 0; b < n; b += kBlock)
-      block({rows + b, hidden}, src, std::min<int64_t>(kBlock, n - b),
-            gate == nullptr ? nullptr : gate + b, out, {rows + b, hidden}, true);
+    const int64_t step = block_rows(n);
+    for (int64_t b = 0; b < n; b += step)
+      block({rows + b, hidden}, src, std::min(step, n - b), gate == nullptr ? nullptr : gate + b,
+            out, {rows + b, hidden}, true);
   }
 
  private:
+  // Rows per block: n split into equal blocks of at most kBlock rows, each a whole number of
+  // tiles where possible (128 rows: 66 + 62, not 120 + 8).
+  static int64_t block_rows(int64_t n) {
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+    const int64_t rows = (n + blocks - 1) / blocks;
+    return std::min<int64_t>(kBlock, (rows + kMr - 1) / kMr * kMr);
+  }
   // Rows [0, n) of one block (n <= kBlock): input row r at x + in.at(r), output at out + o.at(r).
   void block(Rows in, const float* x, int64_t n, const float* gate, float* out, Rows o,
              bool accumulate) const {
