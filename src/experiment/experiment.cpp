@@ -304,6 +304,22 @@ std::optional<ExperimentOutcome> write_agreed(Measurer& m, const std::vector<Res
   return end_on_error(m, error, out);
 }
 
+// A stop request ends the run where it is: `res`, the stopped instance with what it measured,
+// is written as interrupted (a stopped reference, none, is not written) and every sink finishes
+// the run as interrupted; `describe` names what was stopped.
+ExperimentOutcome stop_run(Experiment& e, const std::vector<ResultSink*>& out,
+                           const ExperimentCell& cell, StrategyResult* res,
+                           const std::string& describe) {
+  if (e.progress) e.progress->clear();
+  if (res) {
+    res->status = StrategyStatus::kInterrupted;
+    res->cell = cell.name;
+    for (auto* s : out) s->write_strategy(*res);
+  }
+  for (auto* s : out) s->finish(RunStatus::kInterrupted);
+  return {RunStatus::kInterrupted, kExitInterrupted, describe};
+}
+
 // A cell whose instances the measurer measures together (simulate): every instance placed
 // first, then one measuring pass, then each written in order. A stop request while placing
 // writes the instance being placed as interrupted; while measuring, the first measured one
@@ -321,22 +337,13 @@ std::optional<ExperimentOutcome> run_cell_together(Experiment& e, const Experime
   std::vector<StrategyResult> results(insts.size());
   std::vector<std::optional<PlacementPlan>> plans(insts.size());
   std::vector<Measurer::Job> jobs;
-  auto stopped = [&](StrategyResult& res, const StrategyInstance& inst) {
-    if (e.progress) e.progress->clear();
-    res.status = StrategyStatus::kInterrupted;
-    res.cell = cell.name;
-    for (auto* s : out) s->write_strategy(res);
-    for (auto* s : out) s->finish(RunStatus::kInterrupted);
-    return ExperimentOutcome{RunStatus::kInterrupted, kExitInterrupted,
-                             describe_instance(cell, inst)};
-  };
   auto t0 = Clock::now();
   for (size_t j = 0; j < insts.size(); ++j) {
     if (e.progress) e.progress->strategy(insts[j]->name, ++index, todo);
     try {
       plans[j] = place_instance(e, cell, *insts[j], results[j], [&m] { return m.stop_agreed(); });
     } catch (const Interrupted&) {
-      return stopped(results[j], *insts[j]);
+      return stop_run(e, out, cell, &results[j], describe_instance(cell, *insts[j]));
     }
     if (plans[j]) jobs.push_back({effective_cell(cell, *insts[j]), &*plans[j], &results[j]});
   }
@@ -346,7 +353,7 @@ std::optional<ExperimentOutcome> run_cell_together(Experiment& e, const Experime
     m.measure_together(e, jobs);
   } catch (const Interrupted&) {
     for (size_t j = 0; j < insts.size(); ++j)
-      if (plans[j]) return stopped(results[j], *insts[j]);
+      if (plans[j]) return stop_run(e, out, cell, &results[j], describe_instance(cell, *insts[j]));
   }
   if (e.progress) e.progress->clear();
   t0 = Clock::now();
@@ -394,18 +401,6 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
                     cell.label().c_str());
     }
-    // A stop request ends the run where it is; the stopped instance (with what it measured)
-    // is written as interrupted, a stopped reference is not written.
-    const auto stopped = [&](StrategyResult* res, const std::string& describe) {
-      if (e.progress) e.progress->clear();
-      if (res) {
-        res->status = StrategyStatus::kInterrupted;
-        res->cell = cell.name;
-        for (auto* s : out) s->write_strategy(*res);
-      }
-      for (auto* s : out) s->finish(RunStatus::kInterrupted);
-      return ExperimentOutcome{RunStatus::kInterrupted, kExitInterrupted, describe};
-    };
     if (m.measures_together(e) && e.reference.empty()) {
       if (auto end = run_cell_together(e, cell, m, out, finished, of_oracle, index, todo, outcome))
         return *end;
@@ -414,8 +409,9 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
     try {
       send_reference(e, cell, m, out, ref);
     } catch (const Interrupted&) {
-      return stopped(nullptr, cell.name.empty() ? e.reference
-                                                : e.reference + "' in cell '" + cell.label());
+      return stop_run(e, out, cell, nullptr,
+                      cell.name.empty() ? e.reference
+                                        : e.reference + "' in cell '" + cell.label());
     }
     for (const auto& inst : cell.instances) {
       if (finished.count(instance_key(cell, inst))) continue;
@@ -427,7 +423,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
         else
           place_and_measure(e, cell, inst, m, res);
       } catch (const Interrupted&) {
-        return stopped(&res, describe_instance(cell, inst));
+        return stop_run(e, out, cell, &res, describe_instance(cell, inst));
       } catch (...) {
         if (!m.collective()) throw;
         error = describe_error(m, describe_instance(cell, inst));

@@ -153,8 +153,9 @@ struct Experiment {
   std::shared_ptr<PhaseTimes> phases;
 };
 
-// A run's topology comes from its ranks and the resolved config (suite nodes or the MPI
-// library's node split); it sets `source` to "suite" or "mpi".
+// A run's topology comes from its ranks and the resolved config's nodes, else the MPI
+// library's node split. `source` comes in as where the config's nodes came from ("suite", or
+// "option" for run --nodes N) and is kept when they are used; it becomes "mpi" otherwise.
 using TopologyResolver = std::function<Topology(const RunConfig& cfg, std::string& source)>;
 
 // Loads the suite, applies the overrides, resolves strategies, model, topology (simulate and

@@ -287,9 +287,9 @@ ExperimentCell resolve_cell(const RunConfig& base, const ExperimentRequest& req,
   cell.instances = resolve_instances(cfg);
   cell.dispatch = parse_dispatch_mode(cfg.dispatch, cfg.suite_path + ": key 'run.dispatch'");
   cell.backend = parse_backend(cfg.backend, cfg.suite_path + ": key 'run.backend'");
+  cell.topology_source = req.nodes > 0 ? "option" : "suite";  // where cfg.nodes came from
   cell.topo = model_only ? model_topology(cfg, req, cell.topology_source)
                          : ranks(cfg, cell.topology_source);
-  if (!model_only && req.nodes > 0) cell.topology_source = "option";  // run --nodes N
   cell.system = resolve_system(cfg, req);
   add_oracle_instance(cfg, cell.system.has_value(), cell);
   if (cfg.system.empty()) cfg.system = default_system_label();

@@ -282,7 +282,6 @@ TopologyResolver mpi_topology(MPI_Comm comm) {
       source = "mpi";
       return Topology::from_node_map(mpi::node_map(comm));
     }
-    source = "suite";
     if (cfg.ranks_per_node > 0 && cfg.nodes * cfg.ranks_per_node != size)
       throw ConfigError(where + ": key 'topology': " + std::to_string(cfg.nodes) + " nodes x " +
                         std::to_string(cfg.ranks_per_node) + " ranks per node needs " +

@@ -51,6 +51,7 @@ class Hdf5ResultSink : public ResultSink {
   const std::string& path() const { return path_; }
 
  private:
+  void start(const RunResult& provenance, const std::vector<StrategyResult>& carried);
   void finish_with(RunStatus status, const std::string& error);
   std::string path_;
   std::vector<std::string> order_;  // strategies in the file, in the order they were appended

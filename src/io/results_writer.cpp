@@ -260,25 +260,18 @@ void write_results(const std::string& path, const RunResult& r) {
   }
 }
 
-void Hdf5ResultSink::begin(const RunResult& provenance) {
-  RunResult run = provenance;
-  run.strategies.clear();
-  run.attrs_str["status"] = "running";
-  if (!run.attrs_str.count("start_time")) run.attrs_str["start_time"] = utc_now_iso8601();
-  run.attrs_str["end_time"] = utc_now_iso8601();
-  order_.clear();
-  created_ = false;
-  try {
-    create_file(path_, run, order_);
-    created_ = true;
-  } catch (const Error& e) {
-    throw H5Error(path_ + ": " + e.what());
-  }
-}
+void Hdf5ResultSink::begin(const RunResult& provenance) { start(provenance, {}); }
 
 void Hdf5ResultSink::begin_resumed(const RunResult& provenance,
                                    const std::vector<StrategyResult>& carried) {
-  if (carried.empty()) return begin(provenance);
+  start(provenance, carried);
+}
+
+// Creates the file with status `running`, the start time (kept from a resumed run's provenance)
+// and the `carried` strategies; a file that carries strategies is validated before it replaces
+// PATH. On failure nothing in the sink refers to a file.
+void Hdf5ResultSink::start(const RunResult& provenance,
+                           const std::vector<StrategyResult>& carried) {
   RunResult run = provenance;
   run.strategies = carried;
   run.attrs_str["status"] = "running";
@@ -287,7 +280,7 @@ void Hdf5ResultSink::begin_resumed(const RunResult& provenance,
   order_.clear();
   created_ = false;
   try {
-    create_file(path_, run, order_, true);
+    create_file(path_, run, order_, !carried.empty());
     created_ = true;
   } catch (const Error& e) {
     order_.clear();

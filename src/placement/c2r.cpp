@@ -19,16 +19,8 @@ class C2r final : public PlacementStrategy {
             "cuts all-to-all by changing routing: experts only collaborate within top-1's T "
             "collaborators, and collaborators are grouped on one rank (routing deviates!)",
             "C2R, NAACL 2025, arXiv 2504.01337; UNITES-Lab/c2r-moe (MIT)",
-            {{"top_t", OptionType::kInt, int64_t{0},
-              "T, collaborators per expert (paper: 30 of 60 for Qwen1.5-MoE, 5 of 8 for "
-              "LLaMA-MoE); 0 = ceil(E/2), at least k-1",
-              {}, 0, 1 << 20},
-             {"load_slack", OptionType::kFloat, 0.2,
-              "(ours) a rank group's calibration load may exceed the mean by this share; <= 0 = "
-              "no load limit",
-              {}, -1, 1e6},
-             {"refine_passes", OptionType::kInt, int64_t{8},
-              "(ours) Kernighan-Lin/FM refinement sweeps per level", {}, 0, 1000}}};
+            c2r_options("T, collaborators per expert (paper: 30 of 60 for Qwen1.5-MoE, 5 of 8 for "
+                        "LLaMA-MoE); 0 = ceil(E/2), at least k-1")};
   }
 
   std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,

@@ -16,16 +16,8 @@ class C2rGroup final : public PlacementStrategy {
             "reference: C2R's collaborator grouping with the model's routing unchanged (no "
             "routing deviation)",
             "C2R, NAACL 2025, arXiv 2504.01337 (placement step only)",
-            {{"top_t", OptionType::kInt, int64_t{0},
-              "T, collaborators per expert kept in the grouping graph; 0 = ceil(E/2), at least "
-              "k-1",
-              {}, 0, 1 << 20},
-             {"load_slack", OptionType::kFloat, 0.2,
-              "(ours) a rank group's calibration load may exceed the mean by this share; <= 0 = "
-              "no load limit",
-              {}, -1, 1e6},
-             {"refine_passes", OptionType::kInt, int64_t{8},
-              "(ours) Kernighan-Lin/FM refinement sweeps per level", {}, 0, 1000}}};
+            c2r_options("T, collaborators per expert kept in the grouping graph; 0 = ceil(E/2), "
+                        "at least k-1")};
   }
 
   std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,

@@ -164,31 +164,21 @@ void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
 
 Placement collaboration_grouping(const PlacementInput& in,
                                  const std::vector<std::vector<std::vector<int>>>& lists) {
-  const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
-  placement::PartitionOptions popt;
-  popt.refine_passes = static_cast<int>(in.options.get_int("refine_passes"));
-  popt.load_slack = in.options.get_float("load_slack");
-  popt.seed = in.seed;
-  const std::vector<int> cap = placement::even_capacity(E, R, in.slots_per_rank);
-  Placement p;
-  p.num_ranks = R;
-  p.layers.resize(L);
-  for (int l = 0; l < L; ++l) {
-    const std::vector<double> A = placement::affinity(in.stats.layer(l), E);
+  const int E = in.model.num_experts;
+  return placement::grouped_placement(in, [&](int l, std::vector<double> A) {
     std::vector<double> W(A.size(), 0.0);
     for (int e = 0; e < E; ++e)
       for (int j : lists[l][e]) {
         W[static_cast<size_t>(e) * E + j] = A[static_cast<size_t>(e) * E + j];
         W[static_cast<size_t>(j) * E + e] = A[static_cast<size_t>(j) * E + e];
       }
-    const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
-    const std::vector<int> rank_of = placement::hierarchical_partition(W, w, in.topo, cap, popt);
-    auto& lp = p.layers[l];
-    lp.replicas.assign(E, {});
-    for (int e = 0; e < E; ++e) lp.replicas[e] = {rank_of[e]};
-    lp.predicted_rank_load = placement::rank_loads(lp, w, R);
-  }
-  return p;
+    return W;
+  });
+}
+
+std::vector<OptionSpec> c2r_options(const std::string& top_t_description) {
+  return placement::with_grouping_options(
+      {{"top_t", OptionType::kInt, int64_t{0}, top_t_description, {}, 0, 1 << 20}});
 }
 
 int c2r_top_t(const PlacementInput& in) {

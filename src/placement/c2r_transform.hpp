@@ -43,6 +43,10 @@ class C2rTransform final : public RouteTransform {
 Placement collaboration_grouping(const PlacementInput& in,
                                  const std::vector<std::vector<std::vector<int>>>& lists);
 
+// The options of c2r and c2r_group: top_t (described by `top_t_description`), then the
+// grouping options (placement::with_grouping_options).
+std::vector<OptionSpec> c2r_options(const std::string& top_t_description);
+
 // T from the top_t option: 0 = max(k - 1, ceil(E/2)), never above E - 1.
 int c2r_top_t(const PlacementInput& in);
 

@@ -43,6 +43,63 @@ std::vector<double> affinity(const LayerStats& s, int num_experts) {
   return a;
 }
 
+Placement fixed_layout(const PlacementInput& in,
+                       int (*rank_of)(int e, int num_ranks, int num_experts)) {
+  const int R = in.topo.num_ranks(), E = in.model.num_experts;
+  Placement p;
+  p.num_ranks = R;
+  p.layers.resize(in.model.num_layers);
+  for (auto& lp : p.layers) {
+    lp.replicas.resize(E);
+    for (int e = 0; e < E; ++e) lp.replicas[e] = {rank_of(e, R, E)};
+  }
+  return p;
+}
+
+int contiguous_rank(int e, int num_ranks, int num_experts) {
+  return static_cast<int>(static_cast<long long>(e) * num_ranks / num_experts);
+}
+
+std::vector<OptionSpec> with_grouping_options(std::vector<OptionSpec> first,
+                                              const std::vector<OptionSpec>& last) {
+  first.push_back({"load_slack", OptionType::kFloat, 0.2,
+                   "(ours) a rank group's calibration load may exceed the mean by this share; "
+                   "<= 0 = no load limit",
+                   {}, -1, 1e6});
+  first.push_back({"refine_passes", OptionType::kInt, int64_t{8},
+                   "(ours) Kernighan-Lin/FM refinement sweeps per level", {}, 0, 1000});
+  first.insert(first.end(), last.begin(), last.end());
+  return first;
+}
+
+PartitionOptions partition_options(const PlacementInput& in) {
+  PartitionOptions popt;
+  popt.refine_passes = static_cast<int>(in.options.get_int("refine_passes"));
+  popt.load_slack = in.options.get_float("load_slack");
+  popt.seed = in.seed;
+  return popt;
+}
+
+Placement grouped_placement(const PlacementInput& in, const GroupingGraph& graph) {
+  const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
+  const PartitionOptions popt = partition_options(in);
+  const std::vector<int> cap = even_capacity(E, R, in.slots_per_rank);
+  Placement p;
+  p.num_ranks = R;
+  p.layers.resize(L);
+  for (int l = 0; l < L; ++l) {
+    std::vector<double> A = affinity(in.stats.layer(l), E);
+    const std::vector<double> W = graph ? graph(l, std::move(A)) : std::move(A);
+    const std::vector<double> w = expert_loads(in.stats, l, in.model.top_k);
+    const std::vector<int> rank_of = hierarchical_partition(W, w, in.topo, cap, popt);
+    auto& lp = p.layers[l];
+    lp.replicas.assign(E, {});
+    for (int e = 0; e < E; ++e) lp.replicas[e] = {rank_of[e]};
+    lp.predicted_rank_load = rank_loads(lp, w, R);
+  }
+  return p;
+}
+
 ReplicaPolicyKind policy_option(const Options& opt) {
   return parse_replica_policy(opt.get_string("replica_policy"), "option replica_policy");
 }

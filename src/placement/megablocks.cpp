@@ -21,14 +21,7 @@ class Megablocks final : public PlacementStrategy {
   }
   PlacementPlan place(const PlacementInput& in) const override {
     PlacementPlan plan;
-    const int R = in.topo.num_ranks(), E = in.model.num_experts;
-    plan.placement.num_ranks = R;
-    plan.placement.layers.resize(in.model.num_layers);
-    for (auto& lp : plan.placement.layers) {
-      lp.replicas.resize(E);
-      for (int e = 0; e < E; ++e)
-        lp.replicas[e] = {static_cast<int>(static_cast<long long>(e) * R / E)};
-    }
+    plan.placement = placement::fixed_layout(in, placement::contiguous_rank);
     plan.policy.kind = ReplicaPolicyKind::kPrimary;
     plan.dedup = false;
     plan.notes.push_back({"dedup", "off: one copy per (token, expert) pair, whatever the run's "

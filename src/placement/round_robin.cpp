@@ -19,13 +19,7 @@ class RoundRobin final : public PlacementStrategy {
   }
   PlacementPlan place(const PlacementInput& in) const override {
     PlacementPlan plan;
-    const int R = in.topo.num_ranks(), E = in.model.num_experts;
-    plan.placement.num_ranks = R;
-    plan.placement.layers.resize(in.model.num_layers);
-    for (auto& lp : plan.placement.layers) {
-      lp.replicas.resize(E);
-      for (int e = 0; e < E; ++e) lp.replicas[e] = {e % R};
-    }
+    plan.placement = placement::fixed_layout(in, [](int e, int R, int) { return e % R; });
     plan.policy.kind = ReplicaPolicyKind::kPrimary;
     return plan;
   }

@@ -59,28 +59,23 @@ class Tacg final : public PlacementStrategy {
             "minimizes (inter-node first) dispatch traffic: groups experts that task families "
             "co-activate onto one node/rank under exact capacity; GESR replicates generic experts",
             "arXiv 2606.01007 (TACG + GESR); grouping algorithm and GESR details ours",
-            {{"grouping", OptionType::kString, std::string("task_aware"),
-              "task_aware = the paper's family-specific grouping: each family's co-activation "
-              "per token of that family, weighted by both experts' family preferences "
-              "(W_ij = sum_f A_f,ij / T_f * sqrt(p_i(f) p_j(f)), p from per-token family "
-              "frequencies); boost = ours, W_ij = sum_f A_f,ij (1 + family_boost min(p_i(f), "
-              "p_j(f))) with p from raw loads; agnostic = overall co-activation, no families",
-              {"task_aware", "boost", "agnostic"}},
-             {"family_boost", OptionType::kFloat, 2.0,
-              "(ours) the boost grouping's factor", {}, 0, 1e6},
-             {"gesr", OptionType::kBool, true, "replicate generic experts (GESR)", {}},
-             {"generic_fraction", OptionType::kFloat, 0.1,
-              "(ours) share of experts, by centrality, treated as generic", {}, 0, 1},
-             {"secondary_replicas", OptionType::kInt, int64_t{1},
-              "(ours) copies of each generic expert, on least-loaded ranks of other nodes", {}, 0,
-              1 << 20},
-             {"load_slack", OptionType::kFloat, 0.2,
-              "(ours) a group's calibration load may exceed the mean by this share; <= 0 = no "
-              "load limit",
-              {}, -1, 1e6},
-             {"refine_passes", OptionType::kInt, int64_t{8},
-              "(ours) Kernighan-Lin/FM refinement sweeps per level", {}, 0, 1000},
-             replica_policy_option("least_load")}};
+            placement::with_grouping_options(
+                {{"grouping", OptionType::kString, std::string("task_aware"),
+                  "task_aware = the paper's family-specific grouping: each family's co-activation "
+                  "per token of that family, weighted by both experts' family preferences "
+                  "(W_ij = sum_f A_f,ij / T_f * sqrt(p_i(f) p_j(f)), p from per-token family "
+                  "frequencies); boost = ours, W_ij = sum_f A_f,ij (1 + family_boost min(p_i(f), "
+                  "p_j(f))) with p from raw loads; agnostic = overall co-activation, no families",
+                  {"task_aware", "boost", "agnostic"}},
+                 {"family_boost", OptionType::kFloat, 2.0,
+                  "(ours) the boost grouping's factor", {}, 0, 1e6},
+                 {"gesr", OptionType::kBool, true, "replicate generic experts (GESR)", {}},
+                 {"generic_fraction", OptionType::kFloat, 0.1,
+                  "(ours) share of experts, by centrality, treated as generic", {}, 0, 1},
+                 {"secondary_replicas", OptionType::kInt, int64_t{1},
+                  "(ours) copies of each generic expert, on least-loaded ranks of other nodes", {},
+                  0, 1 << 20}},
+                {replica_policy_option("least_load")})};
   }
 
   std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,
@@ -95,10 +90,7 @@ class Tacg final : public PlacementStrategy {
     const bool gesr = in.options.get_bool("gesr");
     const double generic_fraction = in.options.get_float("generic_fraction");
     const int copies = static_cast<int>(in.options.get_int("secondary_replicas"));
-    placement::PartitionOptions popt;
-    popt.refine_passes = static_cast<int>(in.options.get_int("refine_passes"));
-    popt.load_slack = in.options.get_float("load_slack");
-    popt.seed = in.seed;
+    const placement::PartitionOptions popt = placement::partition_options(in);
 
     // Families with routing data of their own.
     std::vector<int> fams;

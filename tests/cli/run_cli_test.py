@@ -217,6 +217,8 @@ def check_comparison(moebench, work):
         assert attr("grace-hier", "run_overrides") == "dispatch=hierarchical"
         assert attr("c2r", "strategy") == "c2r" and attr("c2r", "run_overrides") == ""
         assert int(f.attrs["slots_per_rank"]) == 3  # ceil(8 / 4) + 1 spare
+        ts = f.attrs["topology_source"]
+        assert (ts.decode() if isinstance(ts, bytes) else ts) == "option", ts  # --nodes 2
         # Same placement, no dedup: at least as many dispatched rows as the deduplicating baseline.
         sent = lambda n: sum(g[n + "/measured/" + d][()].sum()
                              for d in ("bytes_sent_intra", "bytes_sent_inter"))

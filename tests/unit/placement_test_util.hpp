@@ -20,7 +20,9 @@
 
 namespace moeb::test {
 
-inline ModelSpec small_model(int experts, int top_k, int layers) {
+// `groups` and `topk_groups`: DeepSeek-style expert groups (1 = none).
+inline ModelSpec small_model(int experts, int top_k, int layers, int groups = 1,
+                             int topk_groups = 1) {
   ModelSpec m;
   m.name = "test";
   m.num_experts = experts;
@@ -28,6 +30,8 @@ inline ModelSpec small_model(int experts, int top_k, int layers) {
   m.hidden = 64;
   m.ffn_hidden = 128;
   m.num_layers = layers;
+  m.num_expert_groups = groups;
+  m.topk_groups = topk_groups;
   return m;
 }
 

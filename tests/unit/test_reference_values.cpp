@@ -5,7 +5,8 @@
 // together layer by layer on threads); that path must reproduce them exactly. A change to the
 // synthetic generator, the split, a strategy, the evaluator or the cost model that moves any
 // count, time or placement fails here: a deliberate change updates these values together with
-// the generator version (docs/WORKLOADS.md). Generator: synthetic v1.
+// the generator version (docs/WORKLOADS.md). Generator: synthetic v1. The pinned runs are one
+// table (kReferences), checked by one parameterized test.
 // The same runs on 1 and 2 threads (MOEB_THREADS) give identical results files' data.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -95,16 +96,99 @@ std::vector<Digest> simulate(const std::string& args, const std::string& env = "
   return out_digests;
 }
 
-void check(const std::string& args, const std::vector<Expected>& want) {
+// One row a pinned run: `moebench simulate SUITE OVERRIDES --iterations 2 --strategies all`, the
+// file under ../shared/traces it reads (the row skips without it) and every strategy's values in
+// the results file's order. A new pin (e.g. another generator version) is one more row; its name
+// is the test's name (ReferenceValues/Simulate.Matches/NAME).
+struct Reference {
+  const char* name;
+  const char* suite;
+  const char* overrides;
+  const char* needs_trace;  // relative to MOEB_SHARED_TRACES, or nullptr
+  std::vector<Expected> want;
+};
+void PrintTo(const Reference& ref, std::ostream* os) { *os << ref.name; }
+
+const std::vector<Reference> kReferences = {
+    {"Quickstart", "suites/quickstart.toml", "--system loopback", nullptr,
+     {
+         {"baseline", "complete", 94420992LL, 0x3a3fcf77c9784c8bULL, 0x4930ad6ae26a4025ULL},
+         {"round_robin", "complete", 92667904LL, 0xdbb626cf8b048125ULL, 0x56d5b3d099c6e625ULL},
+         {"eplb", "complete", 90816512LL, 0x67c01aed0de417aeULL, 0x20ae16485a748aa7ULL},
+         {"tacg", "complete", 87916544LL, 0x1dd5f335aa688740ULL, 0x45c26b791312b066ULL},
+         {"grace", "complete", 74801152LL, 0x921a0c789e598a0cULL, 0x8cf788490a34cc84ULL},
+         {"craft", "complete", 92372992LL, 0x1082fb368594dfbbULL, 0x25b90221c6d98f65ULL},
+         {"c2r", "complete", 92921856LL, 0x8f8ded4a898aa91dULL, 0xe292ba6cbb6da765ULL},
+         {"prefill", "complete", 95305728LL, 0x532df50a7eac99aeULL, 0x0f767ed4b49327a5ULL},
+         {"optimal", "complete", 81117184LL, 0x5b689a9e42efee57ULL, 0xf266e12e6d1db726ULL},
+         {"megablocks", "complete", 101138432LL, 0x96bec32dd5fe1cc4ULL, 0x4930ad6ae26a4025ULL},
+         {"coact_uniform", "complete", 94175232LL, 0xdc649c28d966cf7fULL, 0xf9f72bde8a848b25ULL},
+         {"c2r_group", "complete", 93593600LL, 0xbaf2082901ae6d6cULL, 0xe292ba6cbb6da765ULL},
+     }},
+    {"MixtralSuite", "suites/mixtral-gsm8k.toml", "--topology 2x2 --system loopback",
+     "mixtral-8x7b/gsm8k_2_routing.jsonl",
+     {
+         {"baseline", "complete", 7135232LL, 0xc8d3e2b2bd937c43ULL, 0x91bfbd793b9a5d25ULL},
+         {"round_robin", "complete", 7192576LL, 0xb1530af21041b728ULL, 0xdd219fbddb83a925ULL},
+         {"eplb", "complete", 7004160LL, 0xeb5bf37b4d63d787ULL, 0xb2b55e4ab6a93f85ULL},
+         {"tacg", "complete", 6627328LL, 0x79a47a3d68abff58ULL, 0x4736f5bc8dc40c64ULL},
+         {"grace", "complete", 6332416LL, 0x19eca4b41010f36fULL, 0xcaf49c68bd65cb85ULL},
+         {"craft", "complete", 7036928LL, 0x5cf59a149f8da7f1ULL, 0xa01ca81681f73485ULL},
+         {"c2r", "complete", 6643712LL, 0x642071d8ab74a826ULL, 0xfa50badb3eb19d25ULL},
+         {"prefill", "complete", 7315456LL, 0x1842a0b128e4bb88ULL, 0x257f841d0a395ca5ULL},
+         {"optimal", "complete", 6152192LL, 0x5cdc6acc15f2bfe7ULL, 0xdb39a7e66d2c0946ULL},
+         {"megablocks", "complete", 7593984LL, 0xdf95239b90585771ULL, 0x91bfbd793b9a5d25ULL},
+         {"coact_uniform", "complete", 6979584LL, 0xe3f82041c3e425b5ULL, 0x60bb913a316f9865ULL},
+         {"c2r_group", "complete", 7012352LL, 0x728e27fd7ded5534ULL, 0xfa50badb3eb19d25ULL},
+     }},
+    {"DeepseekV3On4x8", "suites/deepseek-v3.toml", "--topology 4x8 --system loopback", nullptr,
+     {
+         {"baseline", "complete", 56092672LL, 0x6cecf4407309e1b9ULL, 0x0e4c01d8d5229325ULL},
+         {"round_robin", "complete", 59711488LL, 0x7fa8248da9466873ULL, 0x4b4cb66d21676325ULL},
+         {"eplb", "complete", 57935872LL, 0xdeb46960d90dac08ULL, 0x6adce3c40a6ddb8aULL},
+         {"tacg", "complete", 49045504LL, 0x4320c64c0d41637fULL, 0x966eea8d70545095ULL},
+         {"grace", "complete", 47271936LL, 0x013a9c451712ccf2ULL, 0xbd5b899392ebef2eULL},
+         {"craft", "complete", 59901952LL, 0xf2d07ee0d7cd2e4fULL, 0xd08dde59e5d0f011ULL},
+         {"c2r", "complete", 49367040LL, 0x81ed68b1c1c55fbdULL, 0xe0910a1cb5a1bf25ULL},
+         {"prefill", "complete", 60231680LL, 0xfeb40e523f5bbb9cULL, 0x9ca874e64f42cb17ULL},
+         {"optimal", "complete", 58630144LL, 0x918bebefcde97b16ULL, 0x0b13c29fe7269038ULL},
+         {"megablocks", "complete", 64995328LL, 0xe7de233fbb1af4aeULL, 0x0e4c01d8d5229325ULL},
+         {"coact_uniform", "complete", 49922048LL, 0x183243fca9a79b2eULL, 0xe0910a1cb5a1bf25ULL},
+         {"c2r_group", "complete", 49922048LL, 0x183243fca9a79b2eULL, 0xe0910a1cb5a1bf25ULL},
+     }},
+    {"DeepseekV3On4x8Hierarchical", "suites/deepseek-v3.toml",
+     "--topology 4x8 --system h100-ndr400 --dispatch hierarchical", nullptr,
+     {
+         {"baseline", "complete", 35197952LL, 0x498ae9bff2702e93ULL, 0x0e4c01d8d5229325ULL},
+         {"round_robin", "complete", 38360064LL, 0xfb23ebcffad713bcULL, 0x4b4cb66d21676325ULL},
+         {"eplb", "complete", 36106240LL, 0xf6e22effb3dd38a3ULL, 0x6adce3c40a6ddb8aULL},
+         {"tacg", "complete", 31694848LL, 0x7a60e50919c10370ULL, 0x966eea8d70545095ULL},
+         {"grace", "complete", 31012864LL, 0x10b7cad872fb895dULL, 0xbd5b899392ebef2eULL},
+         {"craft", "complete", 38519808LL, 0x42c22431fab75b3aULL, 0xd08dde59e5d0f011ULL},
+         {"c2r", "complete", 31675392LL, 0x4ef6108796f5b661ULL, 0xe0910a1cb5a1bf25ULL},
+         {"prefill", "complete", 38360064LL, 0x1231df7ccbf1fc14ULL, 0x9ca874e64f42cb17ULL},
+         {"optimal", "complete", 35546112LL, 0x9639ce70530091c8ULL, 0xe709b2ff306cb212ULL},
+         {"megablocks", "complete", 54660096LL, 0x7f7b5172be8a1947ULL, 0x0e4c01d8d5229325ULL},
+         {"coact_uniform", "complete", 32385024LL, 0x307613c9b4915d6dULL, 0xe0910a1cb5a1bf25ULL},
+         {"c2r_group", "complete", 32385024LL, 0x307613c9b4915d6dULL, 0xe0910a1cb5a1bf25ULL},
+     }},
+};
+
+void check(const Reference& ref) {
   if (!fs::exists(kMoebench)) GTEST_SKIP() << "moebench is not built at " << kMoebench;
-  const std::vector<Digest> got = simulate(args);
+  if (ref.needs_trace && !fs::exists(std::string(MOEB_SHARED_TRACES) + "/" + ref.needs_trace))
+    GTEST_SKIP() << "no " << MOEB_SHARED_TRACES << "/" << ref.needs_trace
+                 << " (needs ../shared/traces)";
+  const std::vector<Digest> got = simulate(std::string(ref.suite) + " " + ref.overrides +
+                                           " --iterations 2 --strategies all");
+  const std::vector<Expected>& want = ref.want;
   EXPECT_EQ(got.size(), want.size());
   std::string actual;
   for (size_t i = 0; i < got.size(); ++i) {
     const Digest& d = got[i];
-    char line[256];
-    std::snprintf(line, sizeof line, "      {\"%s\", \"%s\", %lldLL, 0x%016llxULL, 0x%016llxULL},\n",
-                  d.name.c_str(), d.status.c_str(), d.bytes,
+    char line[256];  // a row of the table, to paste
+    const char* row = "         {\"%s\", \"%s\", %lldLL, 0x%016llxULL, 0x%016llxULL},\n";
+    std::snprintf(line, sizeof line, row, d.name.c_str(), d.status.c_str(), d.bytes,
                   static_cast<unsigned long long>(d.data),
                   static_cast<unsigned long long>(d.replicas));
     actual += line;
@@ -120,80 +204,14 @@ void check(const std::string& args, const std::vector<Expected>& want) {
 
 }  // namespace
 
-TEST(ReferenceValues, Quickstart) {
-  check("suites/quickstart.toml --system loopback --iterations 2 --strategies all", {
-      {"baseline", "complete", 94420992LL, 0x3a3fcf77c9784c8bULL, 0x4930ad6ae26a4025ULL},
-      {"round_robin", "complete", 92667904LL, 0xdbb626cf8b048125ULL, 0x56d5b3d099c6e625ULL},
-      {"eplb", "complete", 90816512LL, 0x67c01aed0de417aeULL, 0x20ae16485a748aa7ULL},
-      {"tacg", "complete", 87916544LL, 0x1dd5f335aa688740ULL, 0x45c26b791312b066ULL},
-      {"grace", "complete", 74801152LL, 0x921a0c789e598a0cULL, 0x8cf788490a34cc84ULL},
-      {"craft", "complete", 92372992LL, 0x1082fb368594dfbbULL, 0x25b90221c6d98f65ULL},
-      {"c2r", "complete", 92921856LL, 0x8f8ded4a898aa91dULL, 0xe292ba6cbb6da765ULL},
-      {"prefill", "complete", 95305728LL, 0x532df50a7eac99aeULL, 0x0f767ed4b49327a5ULL},
-      {"optimal", "complete", 81117184LL, 0x5b689a9e42efee57ULL, 0xf266e12e6d1db726ULL},
-      {"megablocks", "complete", 101138432LL, 0x96bec32dd5fe1cc4ULL, 0x4930ad6ae26a4025ULL},
-      {"coact_uniform", "complete", 94175232LL, 0xdc649c28d966cf7fULL, 0xf9f72bde8a848b25ULL},
-      {"c2r_group", "complete", 93593600LL, 0xbaf2082901ae6d6cULL, 0xe292ba6cbb6da765ULL},
-  });
-}
+class Simulate : public ::testing::TestWithParam<Reference> {};
 
-TEST(ReferenceValues, MixtralSuite) {
-  if (!fs::exists(std::string(MOEB_SHARED_TRACES) + "/mixtral-8x7b/gsm8k_2_routing.jsonl"))
-    GTEST_SKIP() << "no " << MOEB_SHARED_TRACES << "/mixtral-8x7b (needs ../shared/traces)";
-  check("suites/mixtral-gsm8k.toml --topology 2x2 --system loopback --iterations 2 "
-        "--strategies all",
-        {
-      {"baseline", "complete", 7135232LL, 0xc8d3e2b2bd937c43ULL, 0x91bfbd793b9a5d25ULL},
-      {"round_robin", "complete", 7192576LL, 0xb1530af21041b728ULL, 0xdd219fbddb83a925ULL},
-      {"eplb", "complete", 7004160LL, 0xeb5bf37b4d63d787ULL, 0xb2b55e4ab6a93f85ULL},
-      {"tacg", "complete", 6627328LL, 0x79a47a3d68abff58ULL, 0x4736f5bc8dc40c64ULL},
-      {"grace", "complete", 6332416LL, 0x19eca4b41010f36fULL, 0xcaf49c68bd65cb85ULL},
-      {"craft", "complete", 7036928LL, 0x5cf59a149f8da7f1ULL, 0xa01ca81681f73485ULL},
-      {"c2r", "complete", 6643712LL, 0x642071d8ab74a826ULL, 0xfa50badb3eb19d25ULL},
-      {"prefill", "complete", 7315456LL, 0x1842a0b128e4bb88ULL, 0x257f841d0a395ca5ULL},
-      {"optimal", "complete", 6152192LL, 0x5cdc6acc15f2bfe7ULL, 0xdb39a7e66d2c0946ULL},
-      {"megablocks", "complete", 7593984LL, 0xdf95239b90585771ULL, 0x91bfbd793b9a5d25ULL},
-      {"coact_uniform", "complete", 6979584LL, 0xe3f82041c3e425b5ULL, 0x60bb913a316f9865ULL},
-      {"c2r_group", "complete", 7012352LL, 0x728e27fd7ded5534ULL, 0xfa50badb3eb19d25ULL},
-  });
-}
+TEST_P(Simulate, Matches) { check(GetParam()); }
 
-TEST(ReferenceValues, DeepseekV3On4x8) {
-  check("suites/deepseek-v3.toml --topology 4x8 --system loopback --iterations 2 --strategies all",
-        {
-      {"baseline", "complete", 56092672LL, 0x6cecf4407309e1b9ULL, 0x0e4c01d8d5229325ULL},
-      {"round_robin", "complete", 59711488LL, 0x7fa8248da9466873ULL, 0x4b4cb66d21676325ULL},
-      {"eplb", "complete", 57935872LL, 0xdeb46960d90dac08ULL, 0x6adce3c40a6ddb8aULL},
-      {"tacg", "complete", 49045504LL, 0x4320c64c0d41637fULL, 0x966eea8d70545095ULL},
-      {"grace", "complete", 47271936LL, 0x013a9c451712ccf2ULL, 0xbd5b899392ebef2eULL},
-      {"craft", "complete", 59901952LL, 0xf2d07ee0d7cd2e4fULL, 0xd08dde59e5d0f011ULL},
-      {"c2r", "complete", 49367040LL, 0x81ed68b1c1c55fbdULL, 0xe0910a1cb5a1bf25ULL},
-      {"prefill", "complete", 60231680LL, 0xfeb40e523f5bbb9cULL, 0x9ca874e64f42cb17ULL},
-      {"optimal", "complete", 58630144LL, 0x918bebefcde97b16ULL, 0x0b13c29fe7269038ULL},
-      {"megablocks", "complete", 64995328LL, 0xe7de233fbb1af4aeULL, 0x0e4c01d8d5229325ULL},
-      {"coact_uniform", "complete", 49922048LL, 0x183243fca9a79b2eULL, 0xe0910a1cb5a1bf25ULL},
-      {"c2r_group", "complete", 49922048LL, 0x183243fca9a79b2eULL, 0xe0910a1cb5a1bf25ULL},
-        });
-}
-
-TEST(ReferenceValues, DeepseekV3On4x8Hierarchical) {
-  check("suites/deepseek-v3.toml --topology 4x8 --system h100-ndr400 --dispatch hierarchical "
-        "--iterations 2 --strategies all",
-        {
-      {"baseline", "complete", 35197952LL, 0x498ae9bff2702e93ULL, 0x0e4c01d8d5229325ULL},
-      {"round_robin", "complete", 38360064LL, 0xfb23ebcffad713bcULL, 0x4b4cb66d21676325ULL},
-      {"eplb", "complete", 36106240LL, 0xf6e22effb3dd38a3ULL, 0x6adce3c40a6ddb8aULL},
-      {"tacg", "complete", 31694848LL, 0x7a60e50919c10370ULL, 0x966eea8d70545095ULL},
-      {"grace", "complete", 31012864LL, 0x10b7cad872fb895dULL, 0xbd5b899392ebef2eULL},
-      {"craft", "complete", 38519808LL, 0x42c22431fab75b3aULL, 0xd08dde59e5d0f011ULL},
-      {"c2r", "complete", 31675392LL, 0x4ef6108796f5b661ULL, 0xe0910a1cb5a1bf25ULL},
-      {"prefill", "complete", 38360064LL, 0x1231df7ccbf1fc14ULL, 0x9ca874e64f42cb17ULL},
-      {"optimal", "complete", 35546112LL, 0x9639ce70530091c8ULL, 0xe709b2ff306cb212ULL},
-      {"megablocks", "complete", 54660096LL, 0x7f7b5172be8a1947ULL, 0x0e4c01d8d5229325ULL},
-      {"coact_uniform", "complete", 32385024LL, 0x307613c9b4915d6dULL, 0xe0910a1cb5a1bf25ULL},
-      {"c2r_group", "complete", 32385024LL, 0x307613c9b4915d6dULL, 0xe0910a1cb5a1bf25ULL},
-        });
-}
+INSTANTIATE_TEST_SUITE_P(ReferenceValues, Simulate, ::testing::ValuesIn(kReferences),
+                         [](const ::testing::TestParamInfo<Reference>& row) {
+                           return std::string(row.param.name);
+                         });
 
 // Threads change the order of work only: MOEB_THREADS=1 and 2 give the same data, with a route
 // transform (c2r), replicas (eplb) and predictions (a system model) in the run.

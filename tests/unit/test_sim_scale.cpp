@@ -15,23 +15,20 @@
 #include "core/rng.hpp"
 #include "core/stats.hpp"
 #include "placement/c2r_transform.hpp"
+#include "placement_test_util.hpp"
 #include "workload/synthetic.hpp"
 
 using namespace moeb;
 
 namespace {
 
-ModelSpec model_of(int experts, int k, int layers, int groups = 1, int topk_groups = 1) {
-  ModelSpec m;
-  m.name = "test";
-  m.num_experts = experts;
-  m.top_k = k;
-  m.hidden = 64;
-  m.ffn_hidden = 32;
-  m.num_layers = layers;
-  m.num_expert_groups = groups;
-  m.topk_groups = topk_groups;
-  return m;
+using test::small_model;
+
+// Token indices first, first + 1, ..., last - 1.
+std::vector<int64_t> token_range(int64_t first, int64_t last) {
+  std::vector<int64_t> tokens(static_cast<size_t>(last - first));
+  std::iota(tokens.begin(), tokens.end(), first);
+  return tokens;
 }
 
 struct Case {
@@ -43,11 +40,11 @@ std::vector<Case> cases() {
   std::vector<Case> out;
   SyntheticSpec u;
   u.distribution = "uniform";
-  out.push_back({u, model_of(16, 2, 3)});
+  out.push_back({u, small_model(16, 2, 3)});
   SyntheticSpec z;
   z.zipf_s = 1.7;
   z.recurrence = 0.4;
-  out.push_back({z, model_of(64, 6, 3)});
+  out.push_back({z, small_model(64, 6, 3)});
   SyntheticSpec f;
   f.distribution = "families";
   f.num_families = 4;
@@ -55,9 +52,9 @@ std::vector<Case> cases() {
   f.recurrence = 0.3;
   f.phase_mix = 0.4;
   f.zipf_s = 2.5;
-  out.push_back({f, model_of(256, 8, 2, 8, 4)});  // DeepSeek-V3 routing shape
+  out.push_back({f, small_model(256, 8, 2, 8, 4)});  // DeepSeek-V3 routing shape
   SyntheticSpec tight = z;
-  out.push_back({tight, model_of(8, 7, 2)});  // rejection often runs long: the fallback fills
+  out.push_back({tight, small_model(8, 7, 2)});  // rejection often runs long: the fallback fills
   return out;
 }
 
@@ -89,8 +86,7 @@ TEST(SimScale, BulkLayerRoutingEqualsRoutePerToken) {
   for (const auto& c : cases()) {
     SyntheticGenerator g(c.spec, c.model, 1234);
     const auto metas = g.token_metas(700);
-    std::vector<int64_t> tokens(metas.size());
-    std::iota(tokens.begin(), tokens.end(), 0);
+    std::vector<int64_t> tokens = token_range(0, static_cast<int64_t>(metas.size()));
     std::reverse(tokens.begin(), tokens.end());  // any order, not only ascending
     const size_t k = static_cast<size_t>(c.model.top_k);
     for (int l = 0; l < c.model.num_layers; ++l) {
@@ -122,16 +118,12 @@ TEST(SimScale, LayerwiseStatisticsEqualAddBatchForAnyThreadCount) {
   const auto metas = g.token_metas(n);
   const std::vector<int64_t> cuts = {0, 30000, 60001, n};
   RoutingStats ref(c.model.num_layers, c.model.num_experts, g.family_names());
-  for (size_t b = 0; b + 1 < cuts.size(); ++b) {
-    std::vector<int64_t> tokens(static_cast<size_t>(cuts[b + 1] - cuts[b]));
-    std::iota(tokens.begin(), tokens.end(), cuts[b]);
-    ref.add_batch(g.fetch(metas, tokens, c.model.num_layers));
-  }
+  for (size_t b = 0; b + 1 < cuts.size(); ++b)
+    ref.add_batch(g.fetch(metas, token_range(cuts[b], cuts[b + 1]), c.model.num_layers));
   for (int threads : {1, 2}) {
     RoutingStats got(c.model.num_layers, c.model.num_experts, g.family_names());
     for (size_t b = 0; b + 1 < cuts.size(); ++b) {
-      std::vector<int64_t> tokens(static_cast<size_t>(cuts[b + 1] - cuts[b]));
-      std::iota(tokens.begin(), tokens.end(), cuts[b]);
+      const std::vector<int64_t> tokens = token_range(cuts[b], cuts[b + 1]);
       std::vector<TokenMeta> part(metas.begin() + cuts[b], metas.begin() + cuts[b + 1]);
       got.add_batch_layers(
           part, c.model.top_k,

@@ -6,16 +6,11 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
-#include <unistd.h>
-
 #include "core/error.hpp"
-#include "experiment/experiment.hpp"
-#include "experiment/measurer.hpp"
+#include "experiment_test_util.hpp"
 #include "io/config_loader.hpp"
-#include "io/result_sink.hpp"
 #include "io/results_file.hpp"
 #include "io/sweep.hpp"
 #include "io/validate.hpp"
@@ -26,23 +21,7 @@
 namespace moeb {
 namespace {
 
-const char* kSuite = R"(
-[suite]
-name = "sweep"
-seed = 11
-[model]
-experts = 16
-top_k = 2
-hidden = 64
-ffn_hidden = 128
-layers = 2
-[topology]
-nodes = 2
-ranks_per_node = 2
-[workload]
-distribution = "families"
-tokens = 4096
-batch_tokens = 512
+const std::string kSuite = test::small_suite_head("sweep", 11) + R"(
 [placement]
 strategies = ["baseline", "tacg-agnostic", "c2r-nodedup", "grace-hier"]
 spare_slots_per_rank = 1
@@ -65,48 +44,20 @@ dispatch = ["flat", "hierarchical"]
 slots = ["+0", "+2"]
 )";
 
-const std::filesystem::path kDir =
-    std::filesystem::temp_directory_path() / ("moeb_test_sweep_" + std::to_string(::getpid()));
+const std::filesystem::path kDir = test::test_dir("sweep");
 
 std::string write_suite(const std::string& name, const std::string& text) {
-  std::filesystem::create_directories(kDir);
-  const std::string path = (kDir / (name + ".toml")).string();
-  std::ofstream(path) << text;
-  return path;
+  return test::write_suite(kDir, name, text);
 }
 
 std::string without_sweep(std::string text) { return text.substr(0, text.find("[sweep]")); }
 
-// Simulates `r` into `sink`; returns the exit code.
-int simulate_into(ExperimentRequest r, ResultSink& sink) {
-  r.mode = ExperimentMode::kSimulate;
-  r.command_line = {"moebench", "test"};
-  r.iterations = 2;
-  Experiment e = resolve_experiment(r);
-  auto m = make_model_measurer();
-  m->open(e);
-  const MeasurementProvenance mp = m->prepare(e);
-  return run_experiment(e, *m, mp, {&sink}).exit_code;
-}
-
-RunResult simulate(const ExperimentRequest& r) {
-  MemoryResultSink mem;
-  EXPECT_EQ(simulate_into(r, mem), 0);
-  return mem.result();
-}
-
-const StrategyResult& find(const RunResult& r, const std::string& name, const std::string& cell) {
-  for (const auto& s : r.strategies)
-    if (s.name == name && s.cell == cell) return s;
-  throw Error("no strategy " + name + " in cell '" + cell + "'");
-}
-
-void expect_same_counts(const StrategyResult& a, const StrategyResult& b) {
-  EXPECT_EQ(a.status, b.status) << a.name;
-  EXPECT_EQ(a.replicas, b.replicas) << a.name << "@" << a.cell;
-  ASSERT_EQ(a.counts.size(), b.counts.size());
-  for (const auto& [k, cube] : a.counts) EXPECT_EQ(cube.data, b.counts.at(k).data) << k;
-}
+using test::expect_same_counts;
+using test::expect_same_strategies;
+using test::find;
+using test::simulate;
+using test::simulate_into;
+using test::simulate_to_file;
 
 TEST(Sweep, SuiteTableLoadsChecksAndRoundTrips) {
   const RunConfig cfg = parse_suite(kSuite, "s.toml");
@@ -170,14 +121,7 @@ TEST(Sweep, CellsEqualSeparateSingleRunsInOneValidFile) {
   ExperimentRequest r;
   r.suite = write_suite("sweep", kSuite);
   r.output = (kDir / "sweep.h5").string();
-  std::filesystem::remove(r.output);
-  {
-    Hdf5ResultSink file(r.output);
-    ASSERT_EQ(simulate_into(r, file), 0);
-  }
-  const ValidationReport v = validate_results(r.output);
-  EXPECT_TRUE(v.ok()) << (v.failures.empty() ? "" : v.failures.front());
-  const RunResult all = read_results(r.output);
+  const RunResult all = simulate_to_file(r);
   ASSERT_EQ(all.cells.size(), 4u);
   ASSERT_EQ(all.strategies.size(), 16u);
   EXPECT_NE(all.config_toml.find("[sweep]"), std::string::npos);
@@ -200,10 +144,7 @@ TEST(Sweep, CellsEqualSeparateSingleRunsInOneValidFile) {
   ExperimentRequest cli;
   cli.suite = single;
   cli.sweep = {"dispatch=flat,hierarchical", "slots=+0,+2"};
-  const RunResult again = simulate(cli);
-  ASSERT_EQ(again.strategies.size(), all.strategies.size());
-  for (size_t i = 0; i < again.strategies.size(); ++i)
-    expect_same_counts(again.strategies[i], all.strategies[i]);
+  expect_same_strategies(simulate(cli), all);
 }
 
 TEST(Sweep, OneValuePerAxisIsAPlainRun) {
@@ -218,10 +159,7 @@ TEST(Sweep, OneValuePerAxisIsAPlainRun) {
   plain.suite = r.suite;
   plain.dispatch = "hierarchical";
   plain.slots = "+2";
-  const RunResult alone = simulate(plain);
-  ASSERT_EQ(swept.strategies.size(), alone.strategies.size());
-  for (size_t i = 0; i < alone.strategies.size(); ++i)
-    expect_same_counts(swept.strategies[i], alone.strategies[i]);
+  expect_same_strategies(swept, simulate(plain));
 }
 
 // Topology, system and batch size as axes: each cell has its own ranks, slots, rows and tokens.
@@ -231,14 +169,7 @@ TEST(Sweep, TopologySystemAndBatchAxesGiveEachCellItsOwnShape) {
   r.strategies = "baseline,c2r-nodedup";
   r.sweep = {"topology=2x2,2x4", "batch_tokens=256,512"};
   r.output = (kDir / "shapes.h5").string();
-  std::filesystem::remove(r.output);
-  {
-    Hdf5ResultSink file(r.output);
-    ASSERT_EQ(simulate_into(r, file), 0);
-  }
-  const ValidationReport v = validate_results(r.output);
-  EXPECT_TRUE(v.ok()) << (v.failures.empty() ? "" : v.failures.front());
-  const RunResult all = read_results(r.output);
+  const RunResult all = simulate_to_file(r);
   ASSERT_EQ(all.cells.size(), 4u);
   EXPECT_EQ(all.cells[3].attrs_num.at("num_ranks"), 8);
   EXPECT_EQ(all.cells[3].attrs_num.at("slots_per_rank"), 3);  // ceil(16 / 8) + 1 spare

@@ -5,38 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
-#include <unistd.h>
-
 #include "core/error.hpp"
-#include "experiment/experiment.hpp"
-#include "experiment/measurer.hpp"
+#include "experiment_test_util.hpp"
 #include "io/config_loader.hpp"
-#include "io/result_sink.hpp"
 
 namespace moeb {
 namespace {
 
-const char* kSuite = R"(
-[suite]
-name = "variants"
-seed = 7
-[model]
-experts = 16
-top_k = 2
-hidden = 64
-ffn_hidden = 128
-layers = 2
-[topology]
-nodes = 2
-ranks_per_node = 2
-[workload]
-distribution = "families"
-tokens = 4096
-batch_tokens = 512
+const std::string kSuite = test::small_suite_head("variants", 7) + R"(
 [placement]
 strategies = ["baseline", "tacg", "tacg-agnostic", "c2r-nodedup-hier"]
 spare_slots_per_rank = 1
@@ -57,39 +35,12 @@ model = "h100-ndr400"
 )";
 
 std::string write_suite(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("moeb_test_variants_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / (name + ".toml")).string();
-  std::ofstream(path) << text;
-  return path;
+  return test::write_suite(test::test_dir("variants"), name, text);
 }
 
-RunResult simulate(ExperimentRequest r, Experiment* keep = nullptr) {
-  r.mode = ExperimentMode::kSimulate;
-  r.command_line = {"moebench", "test"};
-  r.iterations = 2;
-  Experiment e = resolve_experiment(r);
-  auto m = make_model_measurer();
-  m->open(e);
-  const MeasurementProvenance mp = m->prepare(e);
-  MemoryResultSink mem;
-  EXPECT_EQ(run_experiment(e, *m, mp, {&mem}).exit_code, 0);
-  if (keep) *keep = std::move(e);
-  return mem.result();
-}
-
-const StrategyResult& find(const RunResult& r, const std::string& name) {
-  for (const auto& s : r.strategies)
-    if (s.name == name) return s;
-  throw Error("no strategy " + name);
-}
-
-void expect_same_counts(const StrategyResult& a, const StrategyResult& b) {
-  EXPECT_EQ(a.replicas, b.replicas) << a.name << " vs " << b.name;
-  ASSERT_EQ(a.counts.size(), b.counts.size());
-  for (const auto& [k, cube] : a.counts) EXPECT_EQ(cube.data, b.counts.at(k).data) << k;
-}
+using test::expect_same_counts;
+using test::find;
+using test::simulate;
 
 TEST(Variants, LoadedWithTheirStrategyOptionsAndOverrides) {
   const RunConfig cfg = parse_suite(kSuite, "v.toml");
