@@ -12,6 +12,10 @@
 
 namespace moeb {
 
+// Versions of the synthetic draw a suite may ask for ([workload] generator_version; 1 when a
+// file's configuration predates the key).
+inline constexpr int kSyntheticGeneratorVersions = 2;
+
 struct WorkloadConfig {
   std::string kind = "synthetic";       // synthetic | trace
   // synthetic
@@ -25,6 +29,7 @@ struct WorkloadConfig {
   int block_experts = 0;                // families: co-activation block size (0 = 2 * top_k)
   double recurrence = 0.0;              // synthetic: P(token reuses the previous token's draws), per layer
   double phase_mix = 1.0;               // synthetic: 1 = decode ranks experts like prefill, 0 = independently
+  int generator_version = 1;            // synthetic draw: 1 = with rejection (files before the key), 2 = without
   // calibrated synthetic (distribution = "calibrated"): targets the generator is solved for.
   std::string preset;                   // deepseek-v3 | qwen3-235b-a22b | kimi-k2 | "" (targets below)
   double target_skew = 16.0;            // hottest expert load / mean load, per layer

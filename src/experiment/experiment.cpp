@@ -410,8 +410,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
       send_reference(e, cell, m, out, ref);
     } catch (const Interrupted&) {
       return stop_run(e, out, cell, nullptr,
-                      cell.name.empty() ? e.reference
-                                        : e.reference + "' in cell '" + cell.label());
+                      cell.name.empty() ? e.reference : e.reference + "' in cell '" + cell.label());
     }
     for (const auto& inst : cell.instances) {
       if (finished.count(instance_key(cell, inst))) continue;

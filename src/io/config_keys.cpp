@@ -23,6 +23,13 @@ ConfigKey key(std::string table, std::string name, std::function<ConfigField(Run
 
 }  // namespace
 
+const std::vector<std::pair<std::string, std::string>>& implied_config_values() {
+  static const std::vector<std::pair<std::string, std::string>> v = {
+      {"workload.generator_version", "1"},
+  };
+  return v;
+}
+
 // function-length: table
 const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> keys = {
@@ -76,6 +83,11 @@ const std::vector<ConfigKey>& config_keys() {
           "P(token reuses the previous token's draws), per layer", 0, 1),
       key("workload", "phase_mix", MOEB_FIELD(workload.phase_mix),
           "1 = decode ranks experts like prefill, 0 = independently", 0, 1),
+      key("workload", "generator_version", MOEB_FIELD(workload.generator_version),
+          "synthetic draw: 1 = each pick from the mixture, rejected when taken or outside the "
+          "group limit (the values of files written before this key); 2 = top-k drawn without "
+          "replacement from the group-limited distribution (no rejection, several times faster)",
+          1, kSyntheticGeneratorVersions),
       key("workload", "preset", MOEB_FIELD(workload.preset),
           "calibrated distribution: published targets of this model (\"\" = the targets below)"),
       key("workload", "target_skew", MOEB_FIELD(workload.target_skew),

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct ConfigKey {
 
 // Every plain key, grouped by table in suite order.
 const std::vector<ConfigKey>& config_keys();
+// Keys added after results files were written without them, with the value such a file's
+// configuration implies ("workload.generator_version" -> "1"): resume and report read an
+// absent key as this value, so an older file compares equal to a run that sets it.
+const std::vector<std::pair<std::string, std::string>>& implied_config_values();
 // The table names a suite may hold ("suite", "model", ..., "strategy").
 const std::vector<std::string>& config_tables();
 

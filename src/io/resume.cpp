@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "platform/h5.hpp"
+#include "io/config_keys.hpp"
 #include "io/results_file.hpp"
 #include "io/validate.hpp"
 
@@ -138,6 +139,11 @@ FlatConfig flat_config(const std::string& text, const char* which) {
   } catch (const toml::parse_error& e) {
     throw InputError(std::string("config_toml of ") + which + " is not TOML: " +
                      std::string(e.description()));
+  }
+  for (const auto& [key, value] : implied_config_values()) {  // keys newer than the file
+    const bool present =
+        std::any_of(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
+    if (!present) out.emplace_back(key, value);
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "core/error.hpp"
+#include "io/config_keys.hpp"
 
 namespace moeb::report {
 namespace {
@@ -152,6 +153,8 @@ Fingerprint config_fingerprint(const RunResult& run, const std::string& path) {
                        std::to_string(e.source().begin.line) + ": " +
                        std::string(e.description()) + ")");
     }
+    for (const auto& [key, value] : implied_config_values())  // keys newer than the file
+      fp.keys.emplace(key, value);
   }
   for (const auto& [attr, key] : kAttrAsConfig) {
     const std::string v = attr_text(run, attr);

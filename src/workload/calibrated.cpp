@@ -186,7 +186,7 @@ std::string calibration_key(const CalibrationTargets& t, const ModelSpec& m,
     << t.recurrence << ' ' << t.num_families << '|' << m.num_experts << ' ' << m.top_k << ' '
     << m.num_layers << ' ' << m.num_expert_groups << ' ' << m.topk_groups << '|'
     << b.block_experts << ' ' << b.hot_blocks << ' ' << b.request_tokens << ' '
-    << b.prefill_share << '|' << seed << ' ' << sample;
+    << b.prefill_share << ' ' << b.generator_version << '|' << seed << ' ' << sample;
   return k.str();
 }
 }  // namespace

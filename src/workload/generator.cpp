@@ -15,6 +15,7 @@ SyntheticSpec synthetic_spec_of(const WorkloadConfig& w) {
   s.phase_mix = w.phase_mix;
   s.request_tokens = w.request_tokens;
   s.prefill_share = w.prefill_share;
+  s.generator_version = w.generator_version;
   return s;
 }
 

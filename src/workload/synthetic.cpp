@@ -7,23 +7,12 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "workload/synthetic_streams.hpp"
 
 namespace moeb {
 
 namespace {
-// Stream ids keep the draws of different purposes independent.
-enum Stream : uint64_t {
-  kPermStream = 1,
-  kDecodeStream,
-  kHotStream,
-  kLengthStream,
-  kFamilyStream,
-  kRecurStream,
-  kBlockStream,
-  kPickStream,
-  kFallbackStream,
-  kWeightStream,
-};
+using namespace synthetic_streams;
 
 std::vector<int32_t> shuffled(int n, uint64_t seed) {
   std::vector<int32_t> p(n);
@@ -82,6 +71,9 @@ void validate_synthetic(const SyntheticSpec& s, const ModelSpec& m, const std::s
   if (s.request_tokens < 1) fail("request_tokens", "expected >= 1");
   if (!(s.prefill_share >= 0 && s.prefill_share <= 1))
     fail("prefill_share", "expected a value in [0, 1]");
+  if (s.generator_version < 1 || s.generator_version > kSyntheticGeneratorVersions)
+    fail("generator_version", "expected 1..." + std::to_string(kSyntheticGeneratorVersions) +
+                                  ", got " + std::to_string(s.generator_version));
   if (m.num_expert_groups > 64) fail("expert_groups", "at most 64 expert groups are supported");
   if (m.num_expert_groups > 1 &&
       static_cast<long long>(m.topk_groups) * (m.num_experts / m.num_expert_groups) < m.top_k)
@@ -112,8 +104,8 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
   }
   block_sampler_ = CdfSampler(block_cdf_);
   in_block_sampler_ = CdfSampler(in_block_cdf_);
-  stream_prefix_.resize(kWeightStream + 1);
-  for (uint64_t st = 0; st <= kWeightStream; ++st) stream_prefix_[st] = hash_prefix(seed_, st);
+  stream_prefix_.resize(kNumStreams);
+  for (uint64_t st = 0; st < kNumStreams; ++st) stream_prefix_[st] = hash_prefix(seed_, st);
 
   perm_prefill_.resize(l_count);
   perm_decode_.resize(l_count);
@@ -141,6 +133,7 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
       hot_[static_cast<size_t>(l) * spec_.num_families + f] = std::move(p);
     }
   }
+  if (spec_.generator_version == 2) build_v2();
 }
 
 std::vector<std::string> SyntheticGenerator::family_names() const {
@@ -194,6 +187,7 @@ void SyntheticGenerator::route(const std::vector<TokenMeta>& metas, int64_t t, i
   const int e_count = model_.num_experts, k = model_.top_k;
   const auto& meta = metas[t];
   const uint64_t key = static_cast<uint64_t>(draw_key(metas, t, layer));
+  if (v2_) return route_v2(meta, key, layer, experts, weights);
   const int family = spec_.num_families > 1 ? meta.family % spec_.num_families : 0;
   const int block =
       num_blocks_ > 1
@@ -246,8 +240,8 @@ int64_t SyntheticGenerator::draw_key_fast(const std::vector<TokenMeta>& metas, i
   const uint64_t p = stream_prefix_[kRecurStream];
   int64_t k = t;
   while (k > 0 && metas[k - 1].request_id == metas[k].request_id &&
-         unit_double(hash_step_d(hash_step_c(hash_step_b(p, static_cast<uint64_t>(k)), layer),
-                                 0)) < spec_.recurrence)
+         unit_double(hash_step_d(hash_step_c(hash_step_b(p, static_cast<uint64_t>(k)), layer), 0)) <
+             spec_.recurrence)
     --k;
   return k;
 }
@@ -261,10 +255,10 @@ void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int lay
       num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(kl(kBlockStream), 0))) : 0;
   const int groups = model_.num_expert_groups;
   const bool hot_draws = spec_.family_hot_share > 0;
-  const int32_t* hot =
-      hot_draws ? hot_[static_cast<size_t>(layer) * spec_.num_families + family].data() +
-                      static_cast<size_t>(block) * block_size_
-                : nullptr;
+  const int32_t* hot = hot_draws
+                           ? hot_[static_cast<size_t>(layer) * spec_.num_families + family].data() +
+                                 static_cast<size_t>(block) * block_size_
+                           : nullptr;
   const int32_t* perm =
       (meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
   // allowed(e) of route(): not taken yet (a bit per expert, cleared on return) and, with groups,
@@ -308,8 +302,14 @@ void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int lay
       if (allowed(e)) take(e);
     }
   }
+  gate_weights(key, layer, weights);
+}
+
+// Softmax-like decreasing gate weights of route() (the same for every generator version).
+void SyntheticGenerator::gate_weights(uint64_t key, int layer, std::span<float> weights) const {
   if (weights.empty()) return;
-  const uint64_t wkl = kl(kWeightStream);
+  const int k = model_.top_k;
+  const uint64_t wkl = hash_step_c(hash_step_b(stream_prefix_[kWeightStream], key), layer);
   double sum = 0;
   for (int j = 0; j < k; ++j) {
     const double u = unit_double(hash_step_d(wkl, static_cast<uint64_t>(j)));
@@ -324,13 +324,17 @@ void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
                                      std::span<const int64_t> tokens, int layer,
                                      std::span<int32_t> experts, std::span<float> weights) const {
   const size_t k = static_cast<size_t>(model_.top_k);
-  if (experts.size() < tokens.size() * k || (!weights.empty() && weights.size() < tokens.size() * k))
+  if (experts.size() < tokens.size() * k ||
+      (!weights.empty() && weights.size() < tokens.size() * k))
     throw Error("SyntheticGenerator::route_layer: output spans too short");
   for (size_t i = 0; i < tokens.size(); ++i) {
     const int64_t t = tokens[i];
     const auto key = static_cast<uint64_t>(draw_key_fast(metas, t, layer));
-    route_fast(metas[t], key, layer, experts.subspan(i * k, k),
-               weights.empty() ? weights : weights.subspan(i * k, k));
+    const auto w = weights.empty() ? weights : weights.subspan(i * k, k);
+    if (v2_)
+      route_v2(metas[t], key, layer, experts.subspan(i * k, k), w);
+    else
+      route_fast(metas[t], key, layer, experts.subspan(i * k, k), w);
   }
 }
 

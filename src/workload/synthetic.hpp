@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/model.hpp"
 #include "core/trace.hpp"
 
@@ -26,6 +28,10 @@ struct SyntheticSpec {
   double phase_mix = 1.0;             // decode ranking = prefill ranking (1) ... independent (0)
   int request_tokens = 64;            // mean request length (uniform in [m/2, 3m/2])
   double prefill_share = 0.5;         // leading share of each request in the prefill phase
+  // 1: each pick drawn from the mixture and rejected when taken or outside the group limit
+  // (values of every file before the key existed). 2: top-k drawn without replacement from the
+  // group-limited distribution itself (groups by mass, then experts in them), no rejection.
+  int generator_version = 1;
 };
 
 // Throws ConfigError naming `where` (e.g. "workload") and the key when a value is out of range.
@@ -51,6 +57,8 @@ class CdfSampler {
   std::vector<double> cdf_;
   std::vector<int32_t> guide_;
 };
+
+struct SyntheticV2Tables;  // generator_version 2's tables (synthetic_v2.cpp)
 
 class SyntheticGenerator {
  public:
@@ -102,6 +110,14 @@ class SyntheticGenerator {
   CdfSampler zipf_sampler_, block_sampler_, in_block_sampler_;
   std::vector<uint64_t> stream_prefix_;
   std::vector<uint8_t> group_of_;  // [E]: expert group of each expert (with groups)
+
+  // Version 2 (synthetic_v2.cpp): integer tables of the group-limited distribution.
+  std::shared_ptr<const SyntheticV2Tables> v2_;
+  void build_v2();
+  void build_v2_hot(SyntheticV2Tables& t) const;
+  void route_v2(const TokenMeta& meta, uint64_t key, int layer, std::span<int32_t> experts,
+                std::span<float> weights) const;
+  void gate_weights(uint64_t key, int layer, std::span<float> weights) const;
 };
 
 // Index i with cdf[i-1] <= u * cdf.back() < cdf[i] (cdf non-decreasing, last > 0).

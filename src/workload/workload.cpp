@@ -110,6 +110,7 @@ std::shared_ptr<const TokenSource> open_source(const RunConfig& cfg, const Model
     src = make_synthetic_source(gen, model.num_layers, model.num_experts, model.top_k, w.tokens);
     prov["workload_kind"] = "synthetic";
     prov["distribution"] = w.distribution;
+    prov["generator_version"] = std::to_string(w.generator_version);
   } else if (w.kind == "trace") {
     std::vector<std::string> paths;
     for (const auto& p : w.traces) paths.push_back(resolve_path(p, cfg.suite_path, "traces"));

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "core/results.hpp"
@@ -96,21 +97,25 @@ std::vector<Digest> simulate(const std::string& args, const std::string& env = "
   return out_digests;
 }
 
-// One row a pinned run: `moebench simulate SUITE OVERRIDES --iterations 2 --strategies all`, the
-// file under ../shared/traces it reads (the row skips without it) and every strategy's values in
-// the results file's order. A new pin (e.g. another generator version) is one more row; its name
-// is the test's name (ReferenceValues/Simulate.Matches/NAME).
+// One row a pinned run: `moebench simulate SUITE ARGS`, the file under ../shared/traces it reads
+// (the row skips without it) and every strategy's values in the results file's order. A new pin
+// is one more row; its name is the test's name (ReferenceValues/Simulate.Matches/NAME). A row
+// may run a copy of SUITE with `workload_lines` added to its [workload] table (e.g.
+// "generator_version = 2"), and on MOEB_THREADS=1 and 2, each run equal to the values.
 struct Reference {
   const char* name;
-  const char* suite;
-  const char* overrides;
+  const char* suite;        // relative to the source tree
+  const char* args;
   const char* needs_trace;  // relative to MOEB_SHARED_TRACES, or nullptr
   std::vector<Expected> want;
+  const char* workload_lines = nullptr;
+  bool on_one_and_two_threads = false;
 };
 void PrintTo(const Reference& ref, std::ostream* os) { *os << ref.name; }
 
 const std::vector<Reference> kReferences = {
-    {"Quickstart", "suites/quickstart.toml", "--system loopback", nullptr,
+    {"Quickstart", "suites/quickstart.toml", "--system loopback --iterations 2 --strategies all",
+     nullptr,
      {
          {"baseline", "complete", 94420992LL, 0x3a3fcf77c9784c8bULL, 0x4930ad6ae26a4025ULL},
          {"round_robin", "complete", 92667904LL, 0xdbb626cf8b048125ULL, 0x56d5b3d099c6e625ULL},
@@ -125,7 +130,8 @@ const std::vector<Reference> kReferences = {
          {"coact_uniform", "complete", 94175232LL, 0xdc649c28d966cf7fULL, 0xf9f72bde8a848b25ULL},
          {"c2r_group", "complete", 93593600LL, 0xbaf2082901ae6d6cULL, 0xe292ba6cbb6da765ULL},
      }},
-    {"MixtralSuite", "suites/mixtral-gsm8k.toml", "--topology 2x2 --system loopback",
+    {"MixtralSuite", "suites/mixtral-gsm8k.toml",
+     "--topology 2x2 --system loopback --iterations 2 --strategies all",
      "mixtral-8x7b/gsm8k_2_routing.jsonl",
      {
          {"baseline", "complete", 7135232LL, 0xc8d3e2b2bd937c43ULL, 0x91bfbd793b9a5d25ULL},
@@ -141,7 +147,9 @@ const std::vector<Reference> kReferences = {
          {"coact_uniform", "complete", 6979584LL, 0xe3f82041c3e425b5ULL, 0x60bb913a316f9865ULL},
          {"c2r_group", "complete", 7012352LL, 0x728e27fd7ded5534ULL, 0xfa50badb3eb19d25ULL},
      }},
-    {"DeepseekV3On4x8", "suites/deepseek-v3.toml", "--topology 4x8 --system loopback", nullptr,
+    {"DeepseekV3On4x8", "suites/deepseek-v3.toml",
+     "--topology 4x8 --system loopback --iterations 2 --strategies all",
+     nullptr,
      {
          {"baseline", "complete", 56092672LL, 0x6cecf4407309e1b9ULL, 0x0e4c01d8d5229325ULL},
          {"round_robin", "complete", 59711488LL, 0x7fa8248da9466873ULL, 0x4b4cb66d21676325ULL},
@@ -157,7 +165,9 @@ const std::vector<Reference> kReferences = {
          {"c2r_group", "complete", 49922048LL, 0x183243fca9a79b2eULL, 0xe0910a1cb5a1bf25ULL},
      }},
     {"DeepseekV3On4x8Hierarchical", "suites/deepseek-v3.toml",
-     "--topology 4x8 --system h100-ndr400 --dispatch hierarchical", nullptr,
+     "--topology 4x8 --system h100-ndr400 --dispatch hierarchical --iterations 2 "
+     "--strategies all",
+     nullptr,
      {
          {"baseline", "complete", 35197952LL, 0x498ae9bff2702e93ULL, 0x0e4c01d8d5229325ULL},
          {"round_robin", "complete", 38360064LL, 0xfb23ebcffad713bcULL, 0x4b4cb66d21676325ULL},
@@ -172,16 +182,29 @@ const std::vector<Reference> kReferences = {
          {"coact_uniform", "complete", 32385024LL, 0x307613c9b4915d6dULL, 0xe0910a1cb5a1bf25ULL},
          {"c2r_group", "complete", 32385024LL, 0x307613c9b4915d6dULL, 0xe0910a1cb5a1bf25ULL},
      }},
+    // Synthetic generator version 2 (no rejection; results_schema/TRACE.md): its own values,
+    // taken when it was introduced, on 1 and 2 threads.
+    {"DeepseekV3On4x8GeneratorV2", "suites/deepseek-v3.toml",
+     "--topology 4x8 --system h100-ndr400 --iterations 3 --strategies all", nullptr,
+     {
+         {"baseline", "complete", 41166848LL, 0xdc3ec454058f032aULL, 0x0e4c01d8d5229325ULL},
+         {"round_robin", "complete", 45020160LL, 0xbf1440dc07fa6e81ULL, 0x4b4cb66d21676325ULL},
+         {"eplb", "complete", 43140096LL, 0x65bf571fd63eff76ULL, 0xc443da09b97c9a37ULL},
+         {"tacg", "complete", 36646912LL, 0xc5c41db819bf001dULL, 0x93b4cadc9c0cf1e4ULL},
+         {"grace", "complete", 35140608LL, 0x647472fe47bb3a9dULL, 0x74acaac022d13891ULL},
+         {"craft", "complete", 44976128LL, 0x128700bb8fc159a3ULL, 0x0c508c2271f1ead1ULL},
+         {"c2r", "complete", 35971072LL, 0xc1c0f0f3017281a5ULL, 0x4d1a8661b3ca9495ULL},
+         {"prefill", "complete", 45064192LL, 0x0d9edcc2258034ccULL, 0xdaeb612eb005e266ULL},
+         {"optimal", "complete", 40681472LL, 0xc9c64e29c2466c4dULL, 0x1df04a415f768f62ULL},
+         {"megablocks", "complete", 48702464LL, 0x5671cc1bd3ff0a4aULL, 0x0e4c01d8d5229325ULL},
+         {"coact_uniform", "complete", 36615168LL, 0x597f292678cc1805ULL, 0x4d1a8661b3ca9495ULL},
+         {"c2r_group", "complete", 36615168LL, 0x597f292678cc1805ULL, 0x4d1a8661b3ca9495ULL},
+     },
+     "generator_version = 2", true},
 };
 
-void check(const Reference& ref) {
-  if (!fs::exists(kMoebench)) GTEST_SKIP() << "moebench is not built at " << kMoebench;
-  if (ref.needs_trace && !fs::exists(std::string(MOEB_SHARED_TRACES) + "/" + ref.needs_trace))
-    GTEST_SKIP() << "no " << MOEB_SHARED_TRACES << "/" << ref.needs_trace
-                 << " (needs ../shared/traces)";
-  const std::vector<Digest> got = simulate(std::string(ref.suite) + " " + ref.overrides +
-                                           " --iterations 2 --strategies all");
-  const std::vector<Expected>& want = ref.want;
+// Every strategy's digest against its row of the table; the actual rows are printed on failure.
+void expect_values(const std::vector<Digest>& got, const std::vector<Expected>& want) {
   EXPECT_EQ(got.size(), want.size());
   std::string actual;
   for (size_t i = 0; i < got.size(); ++i) {
@@ -200,6 +223,36 @@ void check(const Reference& ref) {
     EXPECT_EQ(d.replicas, want[i].replicas) << d.name;
   }
   if (::testing::Test::HasFailure()) std::printf("actual values:\n%s", actual.c_str());
+}
+
+// A copy of the row's suite with its workload_lines after "[workload]".
+std::string patched_suite(const Reference& ref) {
+  const fs::path out = fs::temp_directory_path() / ("moeb_ref_" + std::string(ref.name) + "_" +
+                                                    std::to_string(getpid()) + ".toml");
+  std::ifstream in(kSource + "/" + ref.suite);
+  std::ofstream os(out);
+  for (std::string line; std::getline(in, line);) {
+    os << line << "\n";
+    if (line == "[workload]") os << ref.workload_lines << "\n";
+  }
+  return out.string();
+}
+
+void check(const Reference& ref) {
+  if (!fs::exists(kMoebench)) GTEST_SKIP() << "moebench is not built at " << kMoebench;
+  if (ref.needs_trace && !fs::exists(std::string(MOEB_SHARED_TRACES) + "/" + ref.needs_trace))
+    GTEST_SKIP() << "no " << MOEB_SHARED_TRACES << "/" << ref.needs_trace
+                 << " (needs ../shared/traces)";
+  const std::string suite = ref.workload_lines ? patched_suite(ref) : std::string(ref.suite);
+  const std::string args = suite + " " + ref.args;
+  const std::vector<std::string> envs =
+      ref.on_one_and_two_threads ? std::vector<std::string>{"MOEB_THREADS=1", "MOEB_THREADS=2"}
+                                 : std::vector<std::string>{""};
+  for (const std::string& env : envs) {
+    SCOPED_TRACE(env);
+    expect_values(simulate(args, env), ref.want);
+  }
+  if (ref.workload_lines) fs::remove(suite);
 }
 
 }  // namespace

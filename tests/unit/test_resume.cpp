@@ -150,6 +150,21 @@ TEST(ResumeConfig, AKeyOnlyOneSideHasIsADifference) {
   EXPECT_EQ(d[0], "run.warmup (absent in the file, 1 in this run)");
 }
 
+// A file written before [workload] generator_version existed was drawn by version 1: it resumes
+// under version 1 and is refused under version 2.
+TEST(ResumeConfig, AFileWithoutTheGeneratorVersionReadsAsVersionOne) {
+  std::string old_file = quickstart_config();
+  const std::string line = "generator_version = 1\n";
+  const auto at = old_file.find(line);
+  ASSERT_NE(at, std::string::npos);
+  old_file.erase(at, line.size());
+  EXPECT_TRUE(moeb::config_differences(old_file, quickstart_config()).empty());
+  const auto d = moeb::config_differences(
+      old_file, quickstart_config([](auto& c) { c.workload.generator_version = 2; }));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0], "workload.generator_version (1 in the file, 2 in this run)");
+}
+
 TEST(ResumeConfig, ResumeIsRefusedNamingTheFileAndEveryKey) {
   moeb::RunResult a, b;
   a.config_toml = quickstart_config();

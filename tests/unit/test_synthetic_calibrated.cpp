@@ -1,5 +1,5 @@
 // The calibrated generator: `trace info` statistics of a generated trace land within stated
-// tolerances of what each workload preset asks for.
+// tolerances of what each workload preset asks for, for every generator version.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,10 +21,10 @@ constexpr double kPairAbsTol = 0.05;      // absolute
 constexpr double kSpearmanAbsTol = 0.08;  // absolute
 constexpr double kRecurrenceAbsTol = 0.03;
 
-class CalibratedPreset : public ::testing::TestWithParam<std::string> {};
+namespace {
 
-TEST_P(CalibratedPreset, TraceInfoMatchesTheTargets) {
-  const std::string name = GetParam();
+// Generates a calibrated trace of preset `name` with generator `version` and checks `trace info`.
+void check_preset(const std::string& name, int version) {
   const auto& preset = workload_preset(name);
   RunConfig cfg;
   cfg.seed = 11;
@@ -33,7 +33,9 @@ TEST_P(CalibratedPreset, TraceInfoMatchesTheTargets) {
   cfg.workload.distribution = "calibrated";
   cfg.workload.preset = name;
   cfg.workload.tokens = 12288;
-  fs::path path = fs::temp_directory_path() / ("moeb_test_calibrated_" + name + ".h5");
+  cfg.workload.generator_version = version;
+  fs::path path = fs::temp_directory_path() /
+                  ("moeb_test_calibrated_" + name + "_v" + std::to_string(version) + ".h5");
   auto prov = write_synthetic_trace(cfg, path.string());
   TraceInfo info = trace_info(TraceReader(path.string()));
   fs::remove(path);
@@ -46,14 +48,28 @@ TEST_P(CalibratedPreset, TraceInfoMatchesTheTargets) {
   EXPECT_EQ(prov.at("workload_preset"), name);
 }
 
+std::string param_name(const ::testing::TestParamInfo<std::string>& param_info) {
+  std::string n = param_info.param;
+  for (char& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+}
+
+}  // namespace
+
+class CalibratedPreset : public ::testing::TestWithParam<std::string> {};
+class CalibratedPresetV2 : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CalibratedPreset, TraceInfoMatchesTheTargets) { check_preset(GetParam(), 1); }
+// generator_version 2 (no rejection) is solved for the same targets and must meet them too.
+TEST_P(CalibratedPresetV2, TraceInfoMatchesTheTargets) { check_preset(GetParam(), 2); }
+
 INSTANTIATE_TEST_SUITE_P(Presets, CalibratedPreset,
                          ::testing::Values("deepseek-v3", "qwen3-235b-a22b", "kimi-k2"),
-                         [](const auto& param_info) {
-                           std::string n = param_info.param;
-                           for (char& c : n)
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+                         param_name);
+INSTANTIATE_TEST_SUITE_P(Presets, CalibratedPresetV2,
+                         ::testing::Values("deepseek-v3", "qwen3-235b-a22b", "kimi-k2"),
+                         param_name);
 
 TEST(Calibrated, ExplicitTargetsAreHonoured) {
   CalibrationTargets t;
@@ -63,11 +79,16 @@ TEST(Calibrated, ExplicitTargetsAreHonoured) {
   t.recurrence = 0.5;
   t.num_families = 2;
   ModelSpec m = model_preset("olmoe-1b-7b");
-  auto r = calibrate_generator(t, m, SyntheticSpec{}, 3, 4096);
-  EXPECT_NEAR(r.achieved_skew, 6, kSkewRelTol * 6);
-  EXPECT_NEAR(r.achieved_pair_share, 0.6, kPairAbsTol);
-  EXPECT_NEAR(r.achieved_phase_spearman, 0.9, kSpearmanAbsTol);
-  EXPECT_NEAR(r.achieved_recurrence, 0.5, kRecurrenceAbsTol);
+  for (int version : {1, 2}) {
+    SyntheticSpec base;
+    base.generator_version = version;
+    auto r = calibrate_generator(t, m, base, 3, 4096);
+    EXPECT_EQ(r.spec.generator_version, version);
+    EXPECT_NEAR(r.achieved_skew, 6, kSkewRelTol * 6) << "version " << version;
+    EXPECT_NEAR(r.achieved_pair_share, 0.6, kPairAbsTol) << "version " << version;
+    EXPECT_NEAR(r.achieved_phase_spearman, 0.9, kSpearmanAbsTol) << "version " << version;
+    EXPECT_NEAR(r.achieved_recurrence, 0.5, kRecurrenceAbsTol) << "version " << version;
+  }
 }
 
 TEST(Calibrated, SkewAboveWhatTopKAllowsIsClamped) {
