@@ -4,6 +4,15 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:-$ROOT/build/release}"
+# Phase times for the CI log: one "setup: <phase> took N s" line each, and appended as
+# "<phase> N" to $MOEB_PHASE_LOG when set (scripts/test.sh prints them all at the end).
+phase_t0=$SECONDS
+phase_done() {
+  local s=$((SECONDS - phase_t0))
+  echo "setup: $1 took $s s"
+  if [[ -n ${MOEB_PHASE_LOG:-} ]]; then echo "$1 $s" >>"$MOEB_PHASE_LOG"; fi
+  phase_t0=$SECONDS
+}
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
@@ -35,7 +44,10 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+phase_done packages
 
 JOBS="$(nproc)"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release ${MOEB_CMAKE_ARGS:-}
+phase_done configure
 cmake --build "$BUILD" -j "$JOBS"
+phase_done build

@@ -10,7 +10,10 @@ run --resume), asserting:
   * no output file left behind,
   * a time limit (LIMIT_S seconds per command: a hang is a failure).
 
-  malformed_matrix.py MOEBENCH WORKDIR [--only REGEX] [--list] [--np N]
+  malformed_matrix.py MOEBENCH WORKDIR [--only REGEX] [--list] [--jobs N]
+
+Cases run two at a time (--jobs, MOEB_MALFORMED_JOBS), each in its own directory; the time
+limit is per command, as before.
 
 Valid base files come from moebench itself (`trace generate`, `place`); the bad ones are made
 from them with h5py (truncated, bit-flipped, wrong shapes, out-of-range ids, huge extents, NaN).
@@ -19,11 +22,14 @@ EXPECTED_TO_FAIL with the reason: they must fail (a case that passes while liste
 the test, so the list cannot hide a fix or a regression).
 """
 import argparse
+import concurrent.futures
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import h5py
@@ -378,12 +384,51 @@ def make_bases(moebench, work):
     return trace, results
 
 
+def run_cases(moebench, cases, work, jobs):
+    """Every case in one of `jobs` workers, each with its own directory (a case may write next
+    to its working directory, ../x.h5); results printed as they finish, in any order."""
+    lock = threading.Lock()
+    failed, unexpected_pass = [], []
+    slots = queue.Queue()
+    for i in range(jobs):
+        slots.put(os.path.join(work, f"worker{i}", "case"))
+
+    def one(c):
+        case_dir = slots.get()
+        try:
+            problem, detail, secs = check(moebench, c, case_dir)
+        finally:
+            slots.put(case_dir)
+        expected = c.name in EXPECTED_TO_FAIL
+        if problem and expected:
+            verdict = f"XFAIL ({EXPECTED_TO_FAIL[c.name]})"
+        elif problem:
+            verdict = "FAIL " + problem
+        elif expected:
+            verdict = "XPASS: fixed; remove it from EXPECTED_TO_FAIL"
+        else:
+            verdict = "ok"
+        with lock:
+            if problem and not expected:
+                failed.append(c.name)
+            if expected and not problem:
+                unexpected_pass.append(c.name)
+            print(f"{c.name:42s} {secs:5.1f}s {verdict}\n    {detail}", flush=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for f in [pool.submit(one, c) for c in cases]:
+            f.result()  # re-raises what a worker raised (a broken maker fails the test)
+    return failed, unexpected_pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("moebench")
     ap.add_argument("workdir")
     ap.add_argument("--only", default="")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("MOEB_MALFORMED_JOBS", "2")),
+                    help="cases run at once (default 2, MOEB_MALFORMED_JOBS)")
     a = ap.parse_args()
     moebench = os.path.abspath(a.moebench)
     work = os.path.abspath(a.workdir)
@@ -394,27 +439,15 @@ def main():
         for c in cases:
             print(c.name)
         return 0
-    failed, unexpected_pass = [], []
     t0 = time.monotonic()
-    for c in cases:
-        problem, detail, secs = check(moebench, c, os.path.join(work, "case"))
-        expected = c.name in EXPECTED_TO_FAIL
-        if problem and expected:
-            verdict = f"XFAIL ({EXPECTED_TO_FAIL[c.name]})"
-        elif problem:
-            verdict = "FAIL " + problem
-            failed.append(c.name)
-        elif expected:
-            verdict = "XPASS: fixed; remove it from EXPECTED_TO_FAIL"
-            unexpected_pass.append(c.name)
-        else:
-            verdict = "ok"
-        print(f"{c.name:42s} {secs:5.1f}s {verdict}\n    {detail}", flush=True)
-    print(f"{len(cases)} cases in {time.monotonic() - t0:.0f} s: {len(failed)} failed, "
+    failed, unexpected_pass = run_cases(moebench, cases, work, max(1, a.jobs))
+    print(f"{len(cases)} cases in {time.monotonic() - t0:.0f} s ({max(1, a.jobs)} at once): "
+          f"{len(failed)} failed, "
           f"{len(unexpected_pass)} passed while listed as expected to fail, "
           f"{sum(c.name in EXPECTED_TO_FAIL for c in cases)} expected to fail")
+    if failed:
+        print("failed: " + ", ".join(sorted(failed)))
     return 1 if failed or unexpected_pass else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
