@@ -22,9 +22,11 @@ std::vector<std::string> built_ffn_libraries() {
 }
 
 std::unique_ptr<FfnLibrary> make_ffn_library(const std::string& name, int threads) {
-  if (name == "auto") {
-    if (threads <= 1)
+  if (name == "auto") {  // one thread: the first built (libxsmm, else avx2); more: OpenBLAS
+    if (threads <= 1) {
       if (auto lib = make_libxsmm_ffn()) return lib;
+      if (auto lib = make_avx2_ffn()) return lib;
+    }
     return make_openblas_ffn();
   }
   if (name == "openblas") return make_openblas_ffn();

@@ -50,8 +50,9 @@ class FfnLibrary {
 // "avx2" on x86 CPUs with AVX2 + FMA, then "openblas").
 std::vector<std::string> built_ffn_libraries();
 
-// `name`: one of built_ffn_libraries(), or "auto": the default for `threads` (libxsmm's kernels
-// run on one thread, so more than one thread per rank selects OpenBLAS's threaded sgemm).
+// `name`: one of built_ffn_libraries(), or "auto": the default for `threads`: with one thread the
+// first built library (libxsmm, else avx2); the libxsmm and avx2 kernels run on one thread, so
+// more than one thread per rank selects OpenBLAS's threaded sgemm.
 // Throws std::invalid_argument for an unknown or unbuilt name.
 std::unique_ptr<FfnLibrary> make_ffn_library(const std::string& name, int threads);
 
