@@ -118,8 +118,9 @@ struct StreamProbe {
     const int64_t M = sh.rows();
     for (int e = 0; e < sh.experts; ++e) {
       const int64_t r0 = M * e / sh.experts, r1 = M * (e + 1) / sh.experts;
-      (set == 1 ? experts_4k[e] : experts[set == 2 ? 0 : e])->run(x + r0 * sh.hidden, sh.hidden, r1 - r0, gate + r0, h13.data(),
-                                y.data() + r0 * sh.hidden, sh.hidden, false);
+      const moeb::cpu::ExpertFfn& w = *(set == 1 ? experts_4k[e] : experts[set == 2 ? 0 : e]);
+      w.run(x + r0 * sh.hidden, sh.hidden, r1 - r0, gate + r0, h13.data(),
+            y.data() + r0 * sh.hidden, sh.hidden, false);
     }
     benchmark::DoNotOptimize(y.data());
   }

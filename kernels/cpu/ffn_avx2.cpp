@@ -96,16 +96,19 @@ __attribute__((target("avx2,fma"))) void tile(const float* panel, int kc, const 
 }
 
 using TileFn = void (*)(const float*, int, const float*, const TileOut&);
-constexpr TileFn kUp[kMr + 1] = {nullptr,          tile<1, true>, tile<2, true>, tile<3, true>,
-                                 tile<4, true>,    tile<5, true>, tile<6, true>};
+constexpr TileFn kUp[kMr + 1] = {nullptr,       tile<1, true>, tile<2, true>, tile<3, true>,
+                                 tile<4, true>, tile<5, true>, tile<6, true>};
 constexpr TileFn kDown[kMr + 1] = {nullptr,        tile<1, false>, tile<2, false>, tile<3, false>,
                                    tile<4, false>, tile<5, false>, tile<6, false>};
 
 class Avx2Expert final : public ExpertFfn {
  public:
   Avx2Expert(const float* w1, const float* w3, const float* w2, int hidden, int ffn)
-      : hidden_(hidden), up_panels_((ffn + 7) / 8), down_panels_((hidden + kNr - 1) / kNr),
-        fp_(8 * up_panels_), w13_(static_cast<size_t>(hidden) * kNr * up_panels_),
+      : hidden_(hidden),
+        up_panels_((ffn + 7) / 8),
+        down_panels_((hidden + kNr - 1) / kNr),
+        fp_(8 * up_panels_),
+        w13_(static_cast<size_t>(hidden) * kNr * up_panels_),
         w2_(static_cast<size_t>(fp_) * kNr * down_panels_) {
     for (int p = 0; p < up_panels_; ++p)
       for (int h = 0; h < hidden; ++h)
@@ -174,8 +177,8 @@ class Avx2Expert final : public ExpertFfn {
       const int width = std::min(kNr, hidden_ - p * kNr);
       for (int64_t t = 0; t < n; t += kMr) {
         const int mr = static_cast<int>(std::min<int64_t>(kMr, n - t));
-        const TileOut to{nullptr, 0, nullptr, out, o, t, static_cast<int64_t>(p) * kNr, width,
-                         accumulate};
+        const TileOut to{nullptr, 0,         nullptr, out, o, t, static_cast<int64_t>(p) * kNr,
+                         width,   accumulate};
         kDown[mr](panel, fp_, h.data() + t * fp_, to);
       }
     }

@@ -8,8 +8,9 @@
 
 namespace moeb::cpu {
 
-// exp(x) for 8 floats, x clamped to [-87.3, 88.3] (results stay normal and finite): Cody-Waite reduction x = n ln2 + r, a degree-6
-// polynomial for exp(r) (Cephes expf's coefficients), 2^n through the exponent bits.
+// exp(x) for 8 floats, x clamped to [-87.3, 88.3] (results stay normal and finite): Cody-Waite
+// reduction x = n ln2 + r, a degree-6 polynomial for exp(r) (Cephes expf's coefficients), 2^n
+// through the exponent bits.
 __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
@@ -28,7 +29,6 @@ __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
-
 
 // silu(a) * b for 8 floats: a / (1 + exp(-a)) * b.
 __attribute__((target("avx2,fma"))) inline __m256 swiglu8(__m256 a, __m256 b) {

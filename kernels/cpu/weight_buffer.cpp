@@ -28,7 +28,8 @@ WeightBuffer::WeightBuffer(size_t floats) : size_(floats) {
   void* p = std::aligned_alloc(align, bytes);
   if (p == nullptr) throw std::bad_alloc();
 #if defined(__linux__)
-  if (big) huge_ = madvise(p, bytes, g_huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0 && g_huge_pages;
+  if (big)
+    huge_ = madvise(p, bytes, g_huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) == 0 && g_huge_pages;
 #endif
   std::memset(p, 0, bytes);  // fault the pages in now (as huge pages where granted)
   data_.reset(static_cast<float*>(p));

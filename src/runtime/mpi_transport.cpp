@@ -61,7 +61,8 @@ void MpiTransport::alltoallv(const void* send, std::span<const int64_t> send_cou
   if (send_counts.size() != R || recv_counts.size() != R || send_offsets.size() < R ||
       recv_offsets.size() < R)
     throw MpiError("MpiTransport::alltoallv: counts/offsets do not have one entry per rank");
-  if (posted_recv_ != nullptr) return send_and_wait(send, send_counts, send_offsets, recv, row_bytes);
+  if (posted_recv_ != nullptr)
+    return send_and_wait(send, send_counts, send_offsets, recv, row_bytes);
   to_int(send_counts, sc_, "send count");
   to_int(send_offsets.first(R), sd_, "send offset");
   to_int(recv_counts, rc_, "receive count");
@@ -86,8 +87,8 @@ void MpiTransport::post_receives(void* recv, std::span<const int64_t> recv_count
     const int src = (rank_ - k + size_) % size_;
     if (rc_[src] == 0) continue;
     requests_.emplace_back();
-    MOEB_MPI_CHECK(MPI_Irecv(static_cast<char*>(recv) + static_cast<int64_t>(rd_[src]) * row_bytes,
-                             rc_[src], t, src, kPostedTag, comm_, &requests_.back()));
+    char* block = static_cast<char*>(recv) + static_cast<int64_t>(rd_[src]) * row_bytes;
+    MOEB_MPI_CHECK(MPI_Irecv(block, rc_[src], t, src, kPostedTag, comm_, &requests_.back()));
   }
   posted_recv_ = recv;
 }
@@ -105,8 +106,9 @@ void MpiTransport::send_and_wait(const void* send, std::span<const int64_t> send
     const int dst = (rank_ + k) % size_;
     if (sc_[dst] == 0) continue;
     requests_.emplace_back();
-    MOEB_MPI_CHECK(MPI_Isend(static_cast<const char*>(send) + static_cast<int64_t>(sd_[dst]) * row_bytes,
-                             sc_[dst], t, dst, kPostedTag, comm_, &requests_.back()));
+    const char* block =
+        static_cast<const char*>(send) + static_cast<int64_t>(sd_[dst]) * row_bytes;
+    MOEB_MPI_CHECK(MPI_Isend(block, sc_[dst], t, dst, kPostedTag, comm_, &requests_.back()));
   }
   MOEB_MPI_CHECK(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(),
                              MPI_STATUSES_IGNORE));
