@@ -192,8 +192,9 @@ class Avx2Library final : public FfnLibrary {
  public:
   std::string name() const override { return "avx2"; }
   std::string version() const override {
-    return "moebench avx2 (ours; panel " + std::to_string(kNr) + ", tile " + std::to_string(kMr) +
-           " x " + std::to_string(kNr) + ", row block " + std::to_string(kBlock) + ")";
+    return "avx2 (moebench's own kernel; panel " + std::to_string(kNr) + ", tile " +
+           std::to_string(kMr) + " x " + std::to_string(kNr) + ", row block " +
+           std::to_string(kBlock) + ")";
   }
   std::unique_ptr<ExpertFfn> pack(const float* w1, const float* w3, const float* w2, int hidden,
                                   int ffn_hidden) const override {
