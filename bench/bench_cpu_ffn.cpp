@@ -10,10 +10,26 @@
 // preallocated operands with no gather, SwiGLU or scatter, i.e. OpenBLAS's own small-GEMM rate;
 // before_vs_sgemm: the backend's previous loop (OpenBLAS, weights repacked per call, scalar
 // SwiGLU, separate weighted scatter), measured alongside.
+// Where the gap comes from, all in thread CPU time (CLOCK_THREAD_CPUTIME_ID: robust to time-slicing
+// by other processes on a shared machine; `vs_sgemm_cpu` is `vs_sgemm` in that time):
+//   lib_vs_sgemm: the library's expert FFN alone (ExpertFfn::run, one packed weight set per
+//     expert, rows contiguous, no plan, zero fill or scatter): weights streamed from memory.
+//   lib4k_vs_sgemm: the same with the packed weights on 4 KiB pages (cpu::set_weight_huge_pages
+//     off while packing a second set): the huge-page A/B, interleaved in the same iterations.
+//   hot_vs_sgemm: the same calls all on one packed expert (6 MiB at hidden 1024, resident in L3):
+//     the kernels' rate when the weights do not come from memory.
+//   read_GBs: one read pass (AVX2 loads) over as many weight bytes as the grouped call streams,
+//     in the same kind of buffer (cpu::WeightBuffer); weight_GBs: those bytes / grouped time;
+//     stream_fraction = weight_GBs / read_GBs (1 = the call runs at the read bandwidth).
+//   roofline_vs_sgemm = min(1, sgemm time / read time): the best vs_sgemm a kernel whose every
+//     weight byte comes from memory could reach (compute at the sgemm rate, overlapped).
 // Run: bench/bench_cpu_ffn   (one library: --benchmark_filter=/libxsmm/)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 #include <vector>
@@ -24,7 +40,12 @@
 #include "core/rng.hpp"
 #include "cpu/expert_ffn.hpp"
 #include "cpu/ffn_library.hpp"
+#include "cpu/weight_buffer.hpp"
 #include "runtime/cpu_backend.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace {
 
@@ -38,6 +59,72 @@ Shape shape_of(const benchmark::State& s) {
   return {static_cast<int>(s.range(0)), static_cast<int>(s.range(1)), static_cast<int>(s.range(2)),
           static_cast<int>(s.range(3)), s.range(4)};
 }
+
+double thread_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// Sums n floats (n a multiple of 32, p 32-byte aligned) with four independent vector adds:
+// a read pass limited by memory bandwidth, not by the adds.
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) float read_pass(const float* p, size_t n) {
+  __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
+  for (size_t i = 0; i < n; i += 32) {
+    a = _mm256_add_ps(a, _mm256_load_ps(p + i));
+    b = _mm256_add_ps(b, _mm256_load_ps(p + i + 8));
+    c = _mm256_add_ps(c, _mm256_load_ps(p + i + 16));
+    d = _mm256_add_ps(d, _mm256_load_ps(p + i + 24));
+  }
+  alignas(32) float t[8];
+  _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
+  return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#else
+float read_pass(const float* p, size_t n) {
+  float s[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < n; i += 4)
+    for (int j = 0; j < 4; ++j) s[j] += p[i + j];
+  return s[0] + s[1] + s[2] + s[3];
+}
+#endif
+
+// The explanation test's variants (see the header): the library alone over E packed experts
+// (cold) or over one (hot), and a read pass over the same number of weight bytes.
+struct StreamProbe {
+  std::unique_ptr<moeb::cpu::FfnLibrary> lib;
+  std::vector<std::unique_ptr<moeb::cpu::ExpertFfn>> experts, experts_4k;
+  moeb::cpu::WeightBuffer bytes;
+  std::vector<float> h13, y;
+  StreamProbe(const std::string& library, const Shape& sh)
+      : lib(moeb::cpu::make_ffn_library(library, 1)),
+        bytes((3 * static_cast<size_t>(sh.hidden) * sh.ffn_hidden * sh.experts + 31) / 32 * 32),
+        h13(static_cast<size_t>(sh.rows()) * 2 * sh.ffn_hidden),
+        y(static_cast<size_t>(sh.rows()) * sh.hidden) {
+    for (int e = 0; e < sh.experts; ++e) {
+      const moeb::ExpertWeights w = moeb::make_expert_weights(1, 0, e, sh.hidden, sh.ffn_hidden);
+      experts.push_back(lib->pack(w.w1.data(), w.w3.data(), w.w2.data(), sh.hidden, sh.ffn_hidden));
+      moeb::cpu::set_weight_huge_pages(false);
+      experts_4k.push_back(
+          lib->pack(w.w1.data(), w.w3.data(), w.w2.data(), sh.hidden, sh.ffn_hidden));
+      moeb::cpu::set_weight_huge_pages(true);
+    }
+    std::fill_n(bytes.data(), bytes.size(), 1.0f);
+  }
+  // Expert i's rows are rows [i * M / E, (i + 1) * M / E) of x (M = rows, hidden floats each).
+  // set: 0 = E experts, 1 = E experts on 4 KiB pages, 2 = expert 0 for all (hot).
+  void run(const float* x, const float* gate, const Shape& sh, int set) {
+    const int64_t M = sh.rows();
+    for (int e = 0; e < sh.experts; ++e) {
+      const int64_t r0 = M * e / sh.experts, r1 = M * (e + 1) / sh.experts;
+      const moeb::cpu::ExpertFfn& w = *(set == 1 ? experts_4k[e] : experts[set == 2 ? 0 : e]);
+      w.run(x + r0 * sh.hidden, sh.hidden, r1 - r0, gate + r0, h13.data(),
+            y.data() + r0 * sh.hidden, sh.hidden, false);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+};
 
 void BM_GroupedFfnVsSgemm(benchmark::State& state, const std::string& library) {
   moeb::cpu::set_blas_threads(1);
@@ -133,16 +220,37 @@ void BM_GroupedFfnVsSgemm(benchmark::State& state, const std::string& library) {
     backend.expert_ffn(0, plan);
     benchmark::DoNotOptimize(backend.combine_send());
   };
+  StreamProbe probe(library, sh);
+  const std::vector<float> gate(static_cast<size_t>(M), 1.0f / sh.top_k);
+  volatile float sink = 0;
+  const auto lib_cold = [&] { probe.run(a.data(), gate.data(), sh, 0); };
+  const auto lib_4k = [&] { probe.run(a.data(), gate.data(), sh, 1); };
+  const auto lib_hot = [&] { probe.run(a.data(), gate.data(), sh, 2); };
+  const auto read = [&] { sink = sink + read_pass(probe.bytes.data(), probe.bytes.size()); };
+  const auto cpu_seconds = [](auto&& fn) {
+    const double t0 = thread_cpu_s();
+    fn();
+    return thread_cpu_s() - t0;
+  };
   big_sgemm();  // warm-up: page in operands, BLAS buffers
   grouped();
   gemms_only();
   before();
+  lib_cold();
+  lib_4k();
+  lib_hot();
+  read();
   std::vector<double> grouped_s, sgemm_s, gemms_s, before_s;
+  std::vector<double> sgemm_c, grouped_c, cold_c, k4_c, hot_c, read_c;  // thread CPU time
   for (auto _ : state) {
-    sgemm_s.push_back(seconds(big_sgemm));
-    grouped_s.push_back(seconds(grouped));
+    sgemm_c.push_back(cpu_seconds([&] { sgemm_s.push_back(seconds(big_sgemm)); }));
+    grouped_c.push_back(cpu_seconds([&] { grouped_s.push_back(seconds(grouped)); }));
     gemms_s.push_back(seconds(gemms_only));
     before_s.push_back(seconds(before));
+    cold_c.push_back(cpu_seconds(lib_cold));
+    k4_c.push_back(cpu_seconds(lib_4k));
+    hot_c.push_back(cpu_seconds(lib_hot));
+    read_c.push_back(cpu_seconds(read));
     state.SetIterationTime(grouped_s.back());
   }
   const double g = moeb::median(grouped_s), s = moeb::median(sgemm_s), gg = moeb::median(gemms_s);
@@ -153,6 +261,16 @@ void BM_GroupedFfnVsSgemm(benchmark::State& state, const std::string& library) {
   state.counters["gemms_vs_sgemm"] = s / gg;
   state.counters["before_vs_sgemm"] = s / moeb::median(before_s);
   state.counters["rows_per_expert"] = static_cast<double>(sh.rows()) / sh.experts;
+  const double sc = moeb::median(sgemm_c), gc = moeb::median(grouped_c), rc = moeb::median(read_c);
+  const double weight_bytes = 3.0 * sh.hidden * sh.ffn_hidden * sh.experts * sizeof(float);
+  state.counters["vs_sgemm_cpu"] = sc / gc;
+  state.counters["lib_vs_sgemm"] = sc / moeb::median(cold_c);
+  state.counters["lib4k_vs_sgemm"] = sc / moeb::median(k4_c);
+  state.counters["hot_vs_sgemm"] = sc / moeb::median(hot_c);
+  state.counters["read_GBs"] = weight_bytes * 1e-9 / rc;
+  state.counters["weight_GBs"] = weight_bytes * 1e-9 / gc;
+  state.counters["stream_fraction"] = rc / gc;
+  state.counters["roofline_vs_sgemm"] = std::min(1.0, sc / rc);
 }
 
 // {hidden, ffn_hidden, experts, top_k, tokens}: rows per expert = tokens * top_k / experts.

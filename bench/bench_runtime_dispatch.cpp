@@ -14,6 +14,10 @@
 //   nosync_us    gate + permute + all-to-all-v end to end without the probe (nosync_ratio;
 //                nosync_min_ratio from the fastest iterations), and its phases, each the
 //                slowest rank's: ns_route_us, ns_plan_us, ns_permute_us, ns_a2a_us
+//                Like the engine, both engine variants post their receives before the permute
+//                (Transport::post_receives: MpiTransport then exchanges point to point).
+//   coll_us      the no-probe end to end as before that change (permute, then MPI_Alltoallv);
+//                coll_ratio = / bare_us
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
@@ -129,6 +133,7 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     wire_counts();
     const auto t1 = Clock::now();
     backend.prepare(plan);
+    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
     backend.permute(plan);
     const auto t2 = Clock::now();
     transport.barrier();  // the sync probe
@@ -155,6 +160,7 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     wire_counts();
     const auto t2 = Clock::now();
     backend.prepare(plan);
+    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
     backend.permute(plan);
     const auto t3 = Clock::now();
     transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
@@ -166,13 +172,29 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     nosync_s.push_back(v[0]);
     for (int i = 0; i < 4; ++i) phase_s[i].push_back(v[i + 1]);
   };
+  // The no-probe end to end as the engine ran it before receives were posted early: permute, then
+  // the collective MPI_Alltoallv (coll_us / coll_ratio; A/B of the engine change, same run).
+  std::vector<double> coll_s;
+  const auto engine_coll = [&] {
+    MPI_Barrier(comm);
+    const auto t0 = Clock::now();
+    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
+    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
+    wire_counts();
+    backend.prepare(plan);
+    backend.permute(plan);
+    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    coll_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+  };
   // One untimed round of each: first-touch of buffers, MPI connection setup.
   engine_dispatch();
   engine_nosync();
+  engine_coll();
   bare_exchange();
   wrapper_exchange();
   for (auto* v : {&bare_s, &wrapper_s, &dispatch_s, &gate_s, &permute_s, &wait_s, &nosync_s,
-                  &phase_s[0], &phase_s[1], &phase_s[2], &phase_s[3]})
+                  &phase_s[0], &phase_s[1], &phase_s[2], &phase_s[3], &coll_s})
     v->clear();
   int64_t iter = 0;
   for (auto _ : state) {
@@ -180,6 +202,7 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     switch (iter++ % 4) {
       case 0:
         bare_exchange();
+        engine_coll();
         wrapper_exchange();
         engine_dispatch();
         engine_nosync();
@@ -188,9 +211,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
         engine_dispatch();
         engine_nosync();
         bare_exchange();
+        engine_coll();
         wrapper_exchange();
         break;
       case 2:
+        engine_coll();
         wrapper_exchange();
         engine_nosync();
         bare_exchange();
@@ -198,9 +223,10 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
         break;
       default:
         engine_nosync();
+        bare_exchange();
         engine_dispatch();
         wrapper_exchange();
-        bare_exchange();
+        engine_coll();
         break;
     }
     state.SetIterationTime(dispatch_s.back());
@@ -230,6 +256,8 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   state.counters["ns_a2a_us"] = moeb::median(phase_s[3]) * 1e6;
   state.counters["nosync_min_ratio"] =
       *std::min_element(nosync_s.begin(), nosync_s.end()) / bare_min;
+  state.counters["coll_us"] = moeb::median(coll_s) * 1e6;
+  state.counters["coll_ratio"] = moeb::median(coll_s) / bare_med;
   state.counters["MB_sent_rank0"] = static_cast<double>(ref.rows_sent() * rb) / 1e6;
   state.counters["ranks"] = R;
 }

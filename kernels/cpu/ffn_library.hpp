@@ -8,6 +8,10 @@
 //             (OpenBLAS packs the weight inside every call). Always built; the fallback.
 //   libxsmm:  weights packed once into column panels [K x 32]; libxsmm's JIT small-GEMM kernels
 //             per panel, no packing in the call. Built when libxsmm is found.
+//   avx2:     ours (ffn_avx2.cpp): weights packed once into [K x 16] panels, W1 and W3 interleaved
+//             (8 columns each) so one pass yields both and the SwiGLU runs on the accumulators;
+//             rows packed per call straight from their (scattered) place, outputs added straight
+//             into theirs: no gather, no h13 round trip, no scatter. x86 with AVX2 + FMA only.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +29,11 @@ class ExpertFfn {
   // c < hidden. gate == nullptr means weight 1. h13: scratch of n * 2 * ffn_hidden floats.
   virtual void run(const float* x, int64_t ldx, int64_t n, const float* gate, float* h13,
                    float* out, int64_t ldo, bool accumulate) const = 0;
+  // Scattered rows: for r < n, out[rows[r] * hidden + c] += gate[r] * FFN(src[rows[r] * hidden +
+  // ...])[c]. The default gathers the rows into x (n * hidden floats), runs `run` into y (as
+  // many) and scatter-adds y; a library that reads and writes rows by index overrides it.
+  virtual void run_rows(const float* src, const int64_t* rows, int64_t n, const float* gate,
+                        int hidden, float* x, float* h13, float* y, float* out) const;
 };
 
 class FfnLibrary {
@@ -37,11 +46,13 @@ class FfnLibrary {
                                           int hidden, int ffn_hidden) const = 0;
 };
 
-// The libraries this build has, the default first ("libxsmm" when built, then "openblas").
+// The libraries this build has and this CPU runs, the default first ("libxsmm" when built,
+// "avx2" on x86 CPUs with AVX2 + FMA, then "openblas").
 std::vector<std::string> built_ffn_libraries();
 
-// `name`: one of built_ffn_libraries(), or "auto": the default for `threads` (libxsmm's kernels
-// run on one thread, so more than one thread per rank selects OpenBLAS's threaded sgemm).
+// `name`: one of built_ffn_libraries(), or "auto": the default for `threads`: with one thread the
+// first built library (libxsmm, else avx2); the libxsmm and avx2 kernels run on one thread, so
+// more than one thread per rank selects OpenBLAS's threaded sgemm.
 // Throws std::invalid_argument for an unknown or unbuilt name.
 std::unique_ptr<FfnLibrary> make_ffn_library(const std::string& name, int threads);
 
@@ -49,5 +60,6 @@ std::unique_ptr<FfnLibrary> make_ffn_library(const std::string& name, int thread
 // without libxsmm, see ffn_libxsmm_none.cpp).
 std::unique_ptr<FfnLibrary> make_openblas_ffn();
 std::unique_ptr<FfnLibrary> make_libxsmm_ffn();
+std::unique_ptr<FfnLibrary> make_avx2_ffn();  // nullptr where the CPU lacks AVX2 + FMA
 
 }  // namespace moeb::cpu

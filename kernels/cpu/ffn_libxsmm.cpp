@@ -14,6 +14,7 @@
 
 #include "cpu/expert_ffn.hpp"
 #include "cpu/ffn_library.hpp"
+#include "cpu/weight_buffer.hpp"
 
 namespace moeb::cpu {
 namespace {
@@ -63,7 +64,7 @@ class PanelWeight {
 
  private:
   int k_, n_;
-  std::vector<float> packed_;
+  WeightBuffer packed_;  // huge pages: the stream every call reads (bench/README.md)
 };
 
 class LibxsmmExpert final : public ExpertFfn {

@@ -3,10 +3,11 @@
 // with the gate weight between them, and the second sgemm's beta accumulating into `out`.
 #include <cblas.h>
 
-#include <vector>
+#include <algorithm>
 
 #include "cpu/expert_ffn.hpp"
 #include "cpu/ffn_library.hpp"
+#include "cpu/weight_buffer.hpp"
 
 namespace moeb::cpu {
 namespace {
@@ -15,8 +16,9 @@ class OpenBlasExpert final : public ExpertFfn {
  public:
   OpenBlasExpert(const float* w1, const float* w3, const float* w2, int hidden, int ffn)
       : hidden_(hidden), ffn_(ffn), w13_(static_cast<size_t>(hidden) * 2 * ffn),
-        w2_(w2, w2 + static_cast<size_t>(ffn) * hidden) {
+        w2_(static_cast<size_t>(ffn) * hidden) {
     fuse_w13(w1, w3, hidden, ffn, w13_.data());
+    std::copy_n(w2, w2_.size(), w2_.data());
   }
   void run(const float* x, int64_t ldx, int64_t n, const float* gate, float* h13, float* out,
            int64_t ldo, bool accumulate) const override {
@@ -31,7 +33,7 @@ class OpenBlasExpert final : public ExpertFfn {
 
  private:
   int hidden_, ffn_;
-  std::vector<float> w13_, w2_;
+  WeightBuffer w13_, w2_;  // huge pages where large (cpu/weight_buffer.hpp)
 };
 
 class OpenBlasLibrary final : public FfnLibrary {

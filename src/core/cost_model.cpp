@@ -207,10 +207,8 @@ std::vector<int64_t> experts_touched(std::span<const int32_t> experts,
   std::vector<int64_t> out(num_ranks, 0);
   for (size_t i = 0; i < dest.size(); ++i) {
     uint8_t& s = seen[static_cast<size_t>(dest[i]) * num_experts + experts[i]];
-    if (!s) {
-      s = 1;
-      ++out[dest[i]];
-    }
+    out[dest[i]] += 1 - s;  // without a branch: the first time (rank, expert) is seen
+    s = 1;
   }
   return out;
 }
@@ -344,8 +342,8 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
   s.pred = predict_layer(sys, m, topo, in);
   const int64_t tokens = static_cast<int64_t>(dest.size()) / top_k;
   if (opt.scale_to_tokens > 0 && tokens > 0)
-    s.pred_scaled = predict_layer_scaled(sys, m, topo, in,
-                                         static_cast<double>(opt.scale_to_tokens) / tokens);
+    s.pred_scaled =
+        predict_layer_scaled(sys, m, topo, in, static_cast<double>(opt.scale_to_tokens) / tokens);
   s.dispatch = in.dispatch_bytes();
   s.combine = in.combine_bytes();
   s.rows_computed = std::move(lt.rows_computed);

@@ -11,7 +11,8 @@ std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topolo
   for (int s = 0; s < R; ++s)
     for (int d = 0; d < R; ++d) {
       if (s == d) continue;
-      int64_t n = transpose ? rows[static_cast<size_t>(d) * R + s] : rows[static_cast<size_t>(s) * R + d];
+      int64_t n =
+          transpose ? rows[static_cast<size_t>(d) * R + s] : rows[static_cast<size_t>(s) * R + d];
       int64_t b = n * row_bytes;
       if (topo.same_node(s, d)) {
         out[s].sent_intra += b;
@@ -50,7 +51,20 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
 
   // Tokens walked owner by owner (contiguous ranges): each owner's row of the matrix is one
-  // counter array; dedup keeps the destinations seen in a small local array.
+  // counter array; dedup keeps the destinations seen in a small local array. Without dedup every
+  // choice is one row, so the rows each rank computes are the matrix's column sums.
+  if (!opt.dedup) {
+    for (int owner = 0; owner < R; ++owner) {
+      int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
+      const int32_t* d = dest.data() + static_cast<size_t>(token_begin(owner, T, R)) * k;
+      const int32_t* end = dest.data() + static_cast<size_t>(token_begin(owner + 1, T, R)) * k;
+      for (; d < end; ++d) ++row[*d];
+      for (int r = 0; r < R; ++r) lt.rows_computed[r] += row[r];
+    }
+    lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
+    lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+    return lt;
+  }
   std::vector<int32_t> seen(static_cast<size_t>(k));
   for (int owner = 0; owner < R; ++owner) {
     int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
@@ -104,7 +118,8 @@ int64_t LayerTraffic::messages(const Topology& topo, bool inter) const {
   int64_t n = 0;
   for (int s = 0; s < num_ranks; ++s)
     for (int d = 0; d < num_ranks; ++d)
-      if (s != d && rows[static_cast<size_t>(s) * num_ranks + d] > 0 && topo.same_node(s, d) != inter)
+      if (s != d && rows[static_cast<size_t>(s) * num_ranks + d] > 0 &&
+          topo.same_node(s, d) != inter)
         ++n;
   return n;
 }

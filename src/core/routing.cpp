@@ -14,7 +14,8 @@ namespace moeb {
 
 int owner_of_token(int64_t t, int64_t num_tokens, int num_ranks) {
   // Largest r with token_begin(r) <= t; start from the proportional guess and fix up.
-  int r = static_cast<int>((static_cast<__int128>(t) * num_ranks) / std::max<int64_t>(num_tokens, 1));
+  int r =
+      static_cast<int>((static_cast<__int128>(t) * num_ranks) / std::max<int64_t>(num_tokens, 1));
   r = std::clamp(r, 0, num_ranks - 1);
   while (r > 0 && token_begin(r, num_tokens, num_ranks) > t) --r;
   while (r + 1 < num_ranks && token_begin(r + 1, num_tokens, num_ranks) <= t) ++r;
@@ -61,7 +62,13 @@ class ReplicaChooser {
  public:
   ReplicaChooser(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
                  std::vector<double> load)
-      : lp_(lp), policy_(policy), topo_(topo), load_(std::move(load)) {}
+      : lp_(lp),
+        policy_(policy),
+        topo_(topo),
+        load_(std::move(load)),
+        track_load_(policy == ReplicaPolicyKind::kLeastLoad),
+        cand_of_(static_cast<size_t>(lp.num_experts()) * static_cast<size_t>(topo.num_nodes()),
+                 -1) {}
 
   // The replica rank for expert e chosen by a token owned by `owner`; hash() its choice's hash
   // (computed only for an expert with several replicas).
@@ -70,78 +77,112 @@ class ReplicaChooser {
     const auto& reps = lp_.replicas[e];
     int chosen = reps[0];
     if (reps.size() == 1) {
-      load_[chosen] += 1.0;
+      if (track_load_) load_[chosen] += 1.0;
       return chosen;
     }
     const uint64_t h = hash();
     if (reps.size() > 1) {
       switch (policy_) {
-        case ReplicaPolicyKind::kPrimary: break;
-        case ReplicaPolicyKind::kUniform: chosen = reps[bounded(h, reps.size())]; break;
+        case ReplicaPolicyKind::kPrimary:
+          break;
+        case ReplicaPolicyKind::kUniform:
+          chosen = reps[bounded(h, reps.size())];
+          break;
         case ReplicaPolicyKind::kLocality:
         case ReplicaPolicyKind::kWeightedRR:
-        case ReplicaPolicyKind::kLeastLoad: chosen = choose_near(e, owner, h, chosen); break;
+        case ReplicaPolicyKind::kLeastLoad:
+          chosen = choose_near(e, owner, h, chosen);
+          break;
       }
     }
-    load_[chosen] += 1.0;
+    if (track_load_) load_[chosen] += 1.0;
     return chosen;
   }
+
+  // Whether choose() reads the running load (only least-load does; others skip keeping it).
+  bool tracks_load() const { return track_load_; }
 
  private:
   // Locality-based policies: the owner's own replica, else one of the candidates.
   int choose_near(int e, int owner, uint64_t h, int chosen) {
     const auto& reps = lp_.replicas[e];
     if (std::find(reps.begin(), reps.end(), owner) != reps.end()) return owner;
-    const bool local = fill_candidates(e, owner);
-    if (policy_ == ReplicaPolicyKind::kLocality) return cand_[bounded(h, cand_.size())];
+    const Candidates& c = candidates(e, owner);
+    if (policy_ == ReplicaPolicyKind::kLocality) return c.ranks[bounded(h, c.ranks.size())];
     if (policy_ == ReplicaPolicyKind::kWeightedRR) {
       uint64_t key = (static_cast<uint64_t>(e) << 32) ^
-                     (local ? static_cast<uint64_t>(topo_.node_of(owner)) : 0xFFFFFFFFULL);
-      return wrr_state_[key].pick(cand_, cand_w_);
+                     (c.local ? static_cast<uint64_t>(topo_.node_of(owner)) : 0xFFFFFFFFULL);
+      return wrr_state_[key].pick(c.ranks, c.weights);
     }
+    // The least loaded candidate; among equal loads the lowest hash_counters(h, rank) (hashed
+    // only when loads tie).
     double best = std::numeric_limits<double>::infinity();
     uint64_t best_tie = 0;
-    for (size_t k = 0; k < cand_.size(); ++k) {
-      uint64_t tie = hash_counters(h, static_cast<uint64_t>(cand_[k]));
-      if (load_[cand_[k]] < best || (load_[cand_[k]] == best && tie < best_tie)) {
-        best = load_[cand_[k]];
+    bool best_tie_known = false;
+    for (const int r : c.ranks) {
+      const double load = load_[r];
+      if (load > best) continue;
+      if (load < best) {
+        best = load;
+        chosen = r;
+        best_tie_known = false;
+        continue;
+      }
+      if (!best_tie_known) best_tie = hash_counters(h, static_cast<uint64_t>(chosen));
+      best_tie_known = true;
+      const uint64_t tie = hash_counters(h, static_cast<uint64_t>(r));
+      if (tie < best_tie) {
         best_tie = tie;
-        chosen = cand_[k];
+        chosen = r;
       }
     }
     return chosen;
   }
 
-  // Candidate set: same-node replicas if any, else all (remote) replicas, with their weights (a
-  // weight that is not a positive finite number makes the set unweighted). Returns whether the
-  // candidates are on the owner's node.
-  bool fill_candidates(int e, int owner) {
-    const auto& reps = lp_.replicas[e];
-    cand_.clear();
-    cand_w_.clear();
+  // Candidate set of expert e for a token owned by `owner`: same-node replicas if any, else all
+  // (remote) replicas, with their weights (a weight that is not a positive finite number makes
+  // the set unweighted), and whether they are on the owner's node. Depends on the owner's node
+  // only: built once per (expert, node) in this call.
+  struct Candidates {
+    std::vector<int> ranks;
+    std::vector<double> weights;
     bool local = false;
+  };
+  const Candidates& candidates(int e, int owner) {
+    int32_t& at = cand_of_[static_cast<size_t>(e) * topo_.num_nodes() + topo_.node_of(owner)];
+    if (at < 0) {
+      at = static_cast<int32_t>(cand_sets_.size());
+      cand_sets_.push_back(make_candidates(e, owner));
+    }
+    return cand_sets_[static_cast<size_t>(at)];
+  }
+
+  Candidates make_candidates(int e, int owner) const {
+    const auto& reps = lp_.replicas[e];
+    Candidates c;
     for (size_t k = 0; k < reps.size(); ++k)
-      if (topo_.same_node(reps[k], owner)) local = true;
+      if (topo_.same_node(reps[k], owner)) c.local = true;
     for (size_t k = 0; k < reps.size(); ++k)
-      if (!local || topo_.same_node(reps[k], owner)) {
-        cand_.push_back(reps[k]);
-        cand_w_.push_back(lp_.replica_weights.empty() ? 1.0 : lp_.replica_weights[e][k]);
+      if (!c.local || topo_.same_node(reps[k], owner)) {
+        c.ranks.push_back(reps[k]);
+        c.weights.push_back(lp_.replica_weights.empty() ? 1.0 : lp_.replica_weights[e][k]);
       }
-    for (double x : cand_w_)
+    for (double x : c.weights)
       if (!(x > 0) || !std::isfinite(x)) {
-        cand_w_.assign(cand_.size(), 1.0);
+        c.weights.assign(c.ranks.size(), 1.0);
         break;
       }
-    return local;
+    return c;
   }
 
   const LayerPlacement& lp_;
   ReplicaPolicyKind policy_;
   const Topology& topo_;
   std::vector<double> load_;
+  bool track_load_;
   std::unordered_map<uint64_t, SmoothWrr> wrr_state_;
-  std::vector<int> cand_;
-  std::vector<double> cand_w_;
+  std::vector<int32_t> cand_of_;  // [expert * nodes + node]: index into cand_sets_, -1 = not yet
+  std::vector<Candidates> cand_sets_;
 };
 
 }  // namespace
@@ -169,9 +210,8 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
   int owner = 0;
   int64_t next_begin = token_begin(1, num_tokens, num_ranks);
-  const uint64_t batch_prefix =
-      hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
-                  static_cast<uint64_t>(ctx.batch_index));
+  const uint64_t batch_prefix = hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
+                                            static_cast<uint64_t>(ctx.batch_index));
   for (int64_t t = 0; t < num_tokens; ++t) {
     while (owner + 1 < num_ranks && t >= next_begin) {
       ++owner;
@@ -181,9 +221,8 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     const uint64_t token_prefix = hash_step_c(batch_prefix, static_cast<uint64_t>(t));
     for (int j = 0; j < top_k; ++j) {
       const size_t i = static_cast<size_t>(t) * top_k + j;
-      dest[i] = chooser.choose(experts[i], owner, [&] {
-        return hash_step_d(token_prefix, static_cast<uint64_t>(j));
-      });
+      dest[i] = chooser.choose(experts[i], owner,
+                               [&] { return hash_step_d(token_prefix, static_cast<uint64_t>(j)); });
     }
   }
 }

@@ -146,12 +146,12 @@ void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {
         for (int64_t r = 0; r < n; ++r) out[static_cast<size_t>(r) * H] += fault_delta_ * gate[r];
       continue;
     }
-    // Scattered rows: gathered, the weighted outputs scatter-added.
-    cpu::gather_rows(dispatch_recv_.data(), rows, n, hidden_, x_.data());
-    w.run(x_.data(), hidden_, n, gate, h13_.data(), y_.data(), hidden_, false);
+    // Scattered rows: the library reads and adds them by index (or gathers and scatter-adds).
+    w.run_rows(dispatch_recv_.data(), rows, n, gate, hidden_, x_.data(), h13_.data(), y_.data(),
+               combine_send_.data());
     if (fault_delta_ != 0)
-      for (int64_t r = 0; r < n; ++r) y_[static_cast<size_t>(r) * H] += fault_delta_ * gate[r];
-    cpu::scatter_add_rows(y_.data(), rows, n, hidden_, combine_send_.data());
+      for (int64_t r = 0; r < n; ++r)
+        combine_send_[static_cast<size_t>(rows[r]) * H] += fault_delta_ * gate[r];
   }
 }
 

@@ -163,6 +163,9 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
   backend.record_time(kGated);
 
   backend.prepare(plan);
+  // Receives first (MPI: point to point), so peers' rows can land while this rank permutes.
+  transport.post_receives(backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
+                          backend.dispatch_row_bytes());
   backend.permute(plan);
   backend.record_time(kPermuted);
 

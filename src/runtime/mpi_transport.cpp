@@ -17,6 +17,9 @@ void to_int(std::span<const int64_t> in, std::vector<int>& out, const char* what
     out[i] = static_cast<int>(in[i]);
   }
 }
+// Tag of the point-to-point all-to-all (the only point-to-point traffic on the duplicated
+// communicator; collectives never match it).
+constexpr int kPostedTag = 16;
 }  // namespace
 
 MpiTransport::MpiTransport(MPI_Comm comm) {
@@ -30,6 +33,10 @@ MpiTransport::~MpiTransport() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
+  for (MPI_Request& r : requests_) {  // receives posted for an alltoallv that never ran
+    MPI_Cancel(&r);
+    MPI_Request_free(&r);
+  }
   for (auto& [bytes, t] : row_types_) MPI_Type_free(&t);
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
@@ -54,6 +61,8 @@ void MpiTransport::alltoallv(const void* send, std::span<const int64_t> send_cou
   if (send_counts.size() != R || recv_counts.size() != R || send_offsets.size() < R ||
       recv_offsets.size() < R)
     throw MpiError("MpiTransport::alltoallv: counts/offsets do not have one entry per rank");
+  if (posted_recv_ != nullptr)
+    return send_and_wait(send, send_counts, send_offsets, recv, row_bytes);
   to_int(send_counts, sc_, "send count");
   to_int(send_offsets.first(R), sd_, "send offset");
   to_int(recv_counts, rc_, "receive count");
@@ -61,6 +70,49 @@ void MpiTransport::alltoallv(const void* send, std::span<const int64_t> send_cou
   const MPI_Datatype t = row_type(row_bytes);
   MOEB_MPI_CHECK(MPI_Alltoallv(send, sc_.data(), sd_.data(), t, recv, rc_.data(), rd_.data(), t,
                                comm_));
+}
+
+void MpiTransport::post_receives(void* recv, std::span<const int64_t> recv_counts,
+                                 std::span<const int64_t> recv_offsets, int64_t row_bytes) {
+  const size_t R = static_cast<size_t>(size_);
+  if (posted_recv_ != nullptr)
+    throw MpiError("MpiTransport::post_receives: the previous posted receives were never used");
+  if (recv_counts.size() != R || recv_offsets.size() < R)
+    throw MpiError("MpiTransport::post_receives: counts/offsets do not have one entry per rank");
+  to_int(recv_counts, rc_, "receive count");
+  to_int(recv_offsets.first(R), rd_, "receive offset");
+  const MPI_Datatype t = row_type(row_bytes);
+  requests_.clear();
+  for (int k = 0; k < size_; ++k) {  // sources me, me-1, ...: the order peers send in
+    const int src = (rank_ - k + size_) % size_;
+    if (rc_[src] == 0) continue;
+    requests_.emplace_back();
+    char* block = static_cast<char*>(recv) + static_cast<int64_t>(rd_[src]) * row_bytes;
+    MOEB_MPI_CHECK(MPI_Irecv(block, rc_[src], t, src, kPostedTag, comm_, &requests_.back()));
+  }
+  posted_recv_ = recv;
+}
+
+void MpiTransport::send_and_wait(const void* send, std::span<const int64_t> send_counts,
+                                 std::span<const int64_t> send_offsets, void* recv,
+                                 int64_t row_bytes) {
+  if (recv != posted_recv_)
+    throw MpiError("MpiTransport::alltoallv: receives were posted for another buffer");
+  posted_recv_ = nullptr;
+  to_int(send_counts, sc_, "send count");
+  to_int(send_offsets.first(static_cast<size_t>(size_)), sd_, "send offset");
+  const MPI_Datatype t = row_type(row_bytes);
+  for (int k = 0; k < size_; ++k) {  // destinations me, me+1, ...: spreads the first sends
+    const int dst = (rank_ + k) % size_;
+    if (sc_[dst] == 0) continue;
+    requests_.emplace_back();
+    const char* block =
+        static_cast<const char*>(send) + static_cast<int64_t>(sd_[dst]) * row_bytes;
+    MOEB_MPI_CHECK(MPI_Isend(block, sc_[dst], t, dst, kPostedTag, comm_, &requests_.back()));
+  }
+  MOEB_MPI_CHECK(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(),
+                             MPI_STATUSES_IGNORE));
+  requests_.clear();
 }
 
 void MpiTransport::barrier() { MOEB_MPI_CHECK(MPI_Barrier(comm_)); }

@@ -1,5 +1,7 @@
 // Transport over an MPI communicator: MPI_Alltoallv with a contiguous datatype of one row (so
-// per-peer counts are rows and fit in int), MPI_Barrier as the sync probe.
+// per-peer counts are rows and fit in int), MPI_Barrier as the sync probe. After post_receives
+// the next alltoallv is point to point instead: the receives already posted (MPI_Irecv per peer
+// with rows), one MPI_Isend per peer with rows (peers me+1, me+2, ... in turn), MPI_Waitall.
 #pragma once
 
 #include <mpi.h>
@@ -27,6 +29,8 @@ class MpiTransport final : public Transport {
                  std::span<const int64_t> send_offsets, void* recv,
                  std::span<const int64_t> recv_counts, std::span<const int64_t> recv_offsets,
                  int64_t row_bytes) override;
+  void post_receives(void* recv, std::span<const int64_t> recv_counts,
+                     std::span<const int64_t> recv_offsets, int64_t row_bytes) override;
   void barrier() override;
   void allreduce_sum(std::span<int64_t> inout) override;
   void allreduce_max(std::span<double> inout) override;
@@ -41,6 +45,11 @@ class MpiTransport final : public Transport {
   std::map<int64_t, MPI_Datatype> row_types_;
   // int copies of the int64 counts/offsets MPI_Alltoallv takes; kept to avoid reallocation.
   std::vector<int> sc_, sd_, rc_, rd_;
+  // Receives posted by post_receives for the next alltoallv (empty: none), then its sends.
+  void* posted_recv_ = nullptr;
+  std::vector<MPI_Request> requests_;
+  void send_and_wait(const void* send, std::span<const int64_t> send_counts,
+                     std::span<const int64_t> send_offsets, void* recv, int64_t row_bytes);
 };
 
 }  // namespace moeb

@@ -25,6 +25,12 @@ class Transport {
                          std::span<const int64_t> send_offsets, void* recv,
                          std::span<const int64_t> recv_counts,
                          std::span<const int64_t> recv_offsets, int64_t row_bytes) = 0;
+  // Optional early half of the next alltoallv: its receives posted now (the engine calls it
+  // before the permute), so peers' rows can arrive while this rank is still permuting. The next
+  // alltoallv must then name the same `recv`, counts and offsets. Default: nothing (alltoallv
+  // posts its receives itself).
+  virtual void post_receives(void* recv, std::span<const int64_t> recv_counts,
+                             std::span<const int64_t> recv_offsets, int64_t row_bytes) {}
   // True when alltoallv is ordered after the backend's queued work (a device stream); false
   // when it reads the buffers immediately, so the engine synchronizes the backend first.
   virtual bool stream_ordered() const { return false; }

@@ -157,7 +157,7 @@ def check_ffn_provenance(path):
             v = f.attrs[key]
             return v.decode() if isinstance(v, bytes) else str(v)
         lib = text("cpu_ffn_library")
-        assert lib in ("libxsmm", "openblas"), lib
+        assert lib in ("libxsmm", "avx2", "openblas"), lib
         version = text("cpu_ffn_library_version")
         assert version.lower().startswith(lib), (lib, version)
         assert text("cpu_swiglu") in ("avx2", "scalar")

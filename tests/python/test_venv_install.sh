@@ -24,7 +24,10 @@ fi
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 # pip builds in the source folder: install from a copy so the checkout stays clean.
 cp -r "$ROOT/python" src || fail "copy python/"
-"$PY" -m venv --system-site-packages venv || fail "python3 -m venv"
+# --without-pip: the venv's own copy of pip (ensurepip, about 7 CPU-s) is left out; Debian's pip,
+# seen through --system-site-packages, installs into the venv all the same. The documented
+# `.venv/bin/pip install` (docs/PYTHON.md) runs in the docs test (ctest -L docs).
+"$PY" -m venv --system-site-packages --without-pip venv || fail "python3 -m venv"
 venv/bin/python -m pip install --no-deps --no-index --no-build-isolation -q ./src \
   || fail "pip install ./python"
 venv/bin/python -m pip show moebench >show.txt 2>&1 && grep -q "^Version: " show.txt || fail "pip show moebench"
