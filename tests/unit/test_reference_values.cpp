@@ -5,7 +5,8 @@
 // together layer by layer on threads); that path must reproduce them exactly. A change to the
 // synthetic generator, the split, a strategy, the evaluator or the cost model that moves any
 // count, time or placement fails here: a deliberate change updates these values together with
-// the generator version (docs/WORKLOADS.md). Generator: synthetic v1. The pinned runs are one
+// the generator version (results_schema/TRACE.md, "Synthetic generators", `generator_version`).
+// Generator: synthetic v1 unless a row says otherwise. The pinned runs are one
 // table (kReferences), checked by one parameterized test.
 // The same runs on 1 and 2 threads (MOEB_THREADS) give identical results files' data.
 #include <gtest/gtest.h>

@@ -103,6 +103,25 @@ TEST(ReportFingerprint, IterationsAndLauncherBookkeepingDoNotSeparateRepetitions
   EXPECT_EQ(rep2.groups[0].systems[1].title, "sysA [env.UCX_TLS=tcp]");
 }
 
+TEST(ReportFingerprint, KeysNewerThanAFileKeepItsHashAtTheValueTheyImply) {
+  // workload.generator_version came after the first results files: a file without it reads as
+  // version 1, hashes like an explicit version 1, and differs from version 2 in that key only.
+  RunResult old_file, v1, v2;
+  old_file.config_toml = "[workload]\nseed = 7\n";
+  v1.config_toml = "[workload]\nseed = 7\ngenerator_version = 1\n";
+  v2.config_toml = "[workload]\nseed = 7\ngenerator_version = 2\n";
+  const Fingerprint a = config_fingerprint(old_file, "old.h5");
+  const Fingerprint b = config_fingerprint(v1, "v1.h5");
+  const Fingerprint c = config_fingerprint(v2, "v2.h5");
+  EXPECT_EQ(a.hash, b.hash);
+  EXPECT_NE(a.hash, c.hash);
+  const auto diffs = differing_keys(a, c);
+  ASSERT_EQ(diffs.size(), 1u) << describe_diffs(diffs, 8);
+  EXPECT_EQ(diffs[0].key, "workload.generator_version");
+  EXPECT_EQ(diffs[0].a, "1");
+  EXPECT_EQ(diffs[0].b, "2");
+}
+
 TEST(ReportFingerprint, RulesOfKeysAndEnvironment) {
   EXPECT_TRUE(config_key_counts("model.hidden"));
   EXPECT_TRUE(config_key_counts("workload.batch_tokens"));
