@@ -42,6 +42,22 @@ struct Rows {
   int64_t at(int64_t r) const { return (index == nullptr ? r : index[r]) * ld; }
 };
 
+// One k of tile's product: acc[c][v] += a[k * 8MV + 8v + lane] * panel_{c / kNc}[k * kNc + c % kNc].
+template <int MV, int NP>
+__attribute__((target("avx2,fma"), always_inline)) inline void step(const float* panel,
+                                                                   int64_t ps, const float* a,
+                                                                   int k, __m256 (*acc)[MV]) {
+  __m256 x[MV];
+#pragma GCC unroll 2
+  for (int v = 0; v < MV; ++v) x[v] = _mm256_load_ps(a + 8 * MV * k + 8 * v);
+#pragma GCC unroll 12
+  for (int c = 0; c < NP * kNc; ++c) {
+    const __m256 b = _mm256_broadcast_ss(panel + (c / kNc) * ps + kNc * k + c % kNc);
+#pragma GCC unroll 2
+    for (int v = 0; v < MV; ++v) acc[c][v] = _mm256_fmadd_ps(x[v], b, acc[c][v]);
+  }
+}
+
 // For NP panels q (panel q at panel + q * kc * kNc): acc[q][c][v] = sum_k a[k * 8MV + 8v + lane]
 // * panel_q[k * kNc + c] for k < kc; then, up pass: dst[(q * kPairs + j) * 8MV + 8v + lane] =
 // gate[8v + lane] * silu(acc[q][j][v]) * acc[q][kPairs + j][v]; down pass: dst[(q * kNc + c) * 8MV
@@ -57,18 +73,20 @@ __attribute__((target("avx2,fma"))) void tile(const float* panel, int kc, const 
   for (int c = 0; c < C; ++c)
 #pragma GCC unroll 2
     for (int v = 0; v < MV; ++v) acc[c][v] = _mm256_setzero_ps();
-#pragma GCC unroll 4
-  for (int k = 0; k < kc; ++k) {
-    __m256 x[MV];
-#pragma GCC unroll 2
-    for (int v = 0; v < MV; ++v) x[v] = _mm256_load_ps(a + W * k + 8 * v);
-#pragma GCC unroll 12
-    for (int c = 0; c < C; ++c) {
-      const __m256 b = _mm256_broadcast_ss(panel + (c / kNc) * ps + kNc * k + c % kNc);
-#pragma GCC unroll 2
-      for (int v = 0; v < MV; ++v) acc[c][v] = _mm256_fmadd_ps(x[v], b, acc[c][v]);
-    }
+  // The panel after this call's last one is prefetched into L2 while this one computes, 8 k's
+  // (3 cache lines) per round: the weight stream keeps going while other groups reuse this panel
+  // from cache (A/B in bench/README.md). The prefetch past an expert's last panel is harmless.
+  const float* next = panel + NP * ps;
+  int k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 16), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 32), _MM_HINT_T1);
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) step<MV, NP>(panel, ps, a, k + u, acc);
   }
+#pragma GCC unroll 4
+  for (; k < kc; ++k) step<MV, NP>(panel, ps, a, k, acc);
   if constexpr (kUp) {
 #pragma GCC unroll 2
     for (int q = 0; q < NP; ++q)
