@@ -194,20 +194,23 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   const int num_ranks = topo.num_ranks();
   if (dest.size() != experts.size())
     throw Error("route_layer: dest size differs from experts size");
-  // Every expert with one replica (most placements): the destination is a table lookup (the
+  // An expert with one replica goes to it: a table lookup (-1: several replicas, the chooser
+  // decides). With every expert single (most placements) the layer is lookups alone (the
   // chooser's running load is local to this call, so skipping it changes nothing).
   const int num_experts = lp.num_experts();
   std::vector<int32_t> only_rank(static_cast<size_t>(num_experts));
   bool single = true;
-  for (int e = 0; e < num_experts && single; ++e) {
-    single = lp.replicas[e].size() == 1;
-    if (single) only_rank[e] = lp.replicas[e][0];
+  for (int e = 0; e < num_experts; ++e) {
+    const bool one = lp.replicas[e].size() == 1;
+    only_rank[e] = one ? lp.replicas[e][0] : -1;
+    single &= one;
   }
   if (single) {
     for (size_t i = 0; i < dest.size(); ++i) dest[i] = only_rank[experts[i]];
     return;
   }
   ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
+  const bool tracks_load = chooser.tracks_load();
   int owner = 0;
   int64_t next_begin = token_begin(1, num_tokens, num_ranks);
   const uint64_t batch_prefix = hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
@@ -221,6 +224,11 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     const uint64_t token_prefix = hash_step_c(batch_prefix, static_cast<uint64_t>(t));
     for (int j = 0; j < top_k; ++j) {
       const size_t i = static_cast<size_t>(t) * top_k + j;
+      const int32_t only = only_rank[experts[i]];
+      if (only >= 0 && !tracks_load) {
+        dest[i] = only;
+        continue;
+      }
       dest[i] = chooser.choose(experts[i], owner,
                                [&] { return hash_step_d(token_prefix, static_cast<uint64_t>(j)); });
     }
