@@ -76,28 +76,33 @@ void validate_system(const SystemModel& s, const std::string& where) {
 
 PhaseTraffic phase_traffic(std::span<const int64_t> rows, const Topology& topo, int64_t row_bytes,
                            bool transpose) {
+  // Read as src -> dst; the transposed reading is the same traffic with sides swapped.
   const int R = topo.num_ranks();
+  const int* node = topo.node_of_rank().data();
   PhaseTraffic out(R);
-  for (int a = 0; a < R; ++a)
+  for (int a = 0; a < R; ++a) {
+    const int64_t* row = rows.data() + static_cast<size_t>(a) * R;
+    const int na = node[a];
+    RankPhaseTraffic& sa = out[a];
     for (int b = 0; b < R; ++b) {
-      if (a == b) continue;
-      const int64_t n = rows[static_cast<size_t>(a) * R + b];
-      if (n == 0) continue;
-      const int s = transpose ? b : a, d = transpose ? a : b;
+      const int64_t n = row[b];
+      if (n == 0 || a == b) continue;
       const int64_t bytes = n * row_bytes;
-      if (topo.same_node(s, d)) {
-        ++out[s].msgs_sent_intra;
-        ++out[d].msgs_recv_intra;
-        out[s].bytes.sent_intra += bytes;
-        out[d].bytes.recv_intra += bytes;
+      RankPhaseTraffic& db = out[b];
+      if (node[b] == na) {
+        ++sa.msgs_sent_intra;
+        ++db.msgs_recv_intra;
+        sa.bytes.sent_intra += bytes;
+        db.bytes.recv_intra += bytes;
       } else {
-        ++out[s].msgs_sent_inter;
-        ++out[d].msgs_recv_inter;
-        out[s].bytes.sent_inter += bytes;
-        out[d].bytes.recv_inter += bytes;
+        ++sa.msgs_sent_inter;
+        ++db.msgs_recv_inter;
+        sa.bytes.sent_inter += bytes;
+        db.bytes.recv_inter += bytes;
       }
     }
-  return out;
+  }
+  return transpose ? mirror(out) : out;
 }
 
 PhaseTraffic mirror(const PhaseTraffic& p) {
@@ -254,7 +259,10 @@ LayerCostInput flat_cost_input(const LayerTraffic& lt, const Topology& topo) {
   in.dispatch_row_bytes = lt.dispatch_row_bytes;
   in.combine_row_bytes = lt.combine_row_bytes;
   in.dispatch_hops.push_back(phase_traffic(lt.rows, topo, lt.dispatch_row_bytes, false));
-  in.combine_hops.push_back(phase_traffic(lt.rows, topo, lt.combine_row_bytes, true));
+  // Combine is dispatch read backwards: with equal row sizes, the same traffic mirrored.
+  in.combine_hops.push_back(lt.combine_row_bytes == lt.dispatch_row_bytes
+                                ? mirror(in.dispatch_hops.back())
+                                : phase_traffic(lt.rows, topo, lt.combine_row_bytes, true));
   in.rows_computed = lt.rows_computed;
   in.tokens_owned = lt.tokens_owned;
   in.copies_sent = row_sums(lt.rows, lt.num_ranks);
@@ -333,6 +341,7 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
   topt.dedup = opt.dedup;
   topt.dispatch_row_bytes = opt.dispatch_row_bytes > 0 ? opt.dispatch_row_bytes : sys.row_bytes(m);
   topt.combine_row_bytes = opt.combine_row_bytes > 0 ? opt.combine_row_bytes : sys.row_bytes(m);
+  topt.byte_totals = false;  // the cost input's hops give them
   LayerSimulation s;
   LayerTraffic lt = evaluate_routed_layer(dest, top_k, topo, topt);
   LayerCostInput in = opt.dispatch == DispatchMode::kFlat

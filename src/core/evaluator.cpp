@@ -61,29 +61,29 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
       for (; d < end; ++d) ++row[*d];
       for (int r = 0; r < R; ++r) lt.rows_computed[r] += row[r];
     }
+    if (!opt.byte_totals) return lt;
     lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
     lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
     return lt;
   }
-  std::vector<int32_t> seen(static_cast<size_t>(k));
+  // Dedup without a per-token list: last[r] is the last token that sent a row to rank r, so a
+  // choice adds a row when its rank has not seen this token yet (no branch, no allocation).
+  std::vector<int64_t> last(static_cast<size_t>(R), -1);
+  int64_t* computed = lt.rows_computed.data();
   for (int owner = 0; owner < R; ++owner) {
     int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
     const int64_t end = token_begin(owner + 1, T, R);
     for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
       const int32_t* d = dest.data() + static_cast<size_t>(t) * k;
-      int n_seen = 0;
       for (int j = 0; j < k; ++j) {
-        ++lt.rows_computed[d[j]];
-        if (opt.dedup) {
-          bool dup = false;
-          for (int i = 0; i < n_seen; ++i) dup |= seen[i] == d[j];
-          if (dup) continue;
-          seen[n_seen++] = d[j];
-        }
-        ++row[d[j]];
+        const int32_t r = d[j];
+        ++computed[r];
+        row[r] += last[r] != t;
+        last[r] = t;
       }
     }
   }
+  if (!opt.byte_totals) return lt;
   // Combine: rank d sends back what it received from s, so combine sent by d to s mirrors
   // dispatch rows[s][d].
   lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);

@@ -18,6 +18,9 @@ struct TrafficOptions {
   bool dedup = true;              // one copy per (token, destination rank), else per pair
   int64_t dispatch_row_bytes = 0; // bytes of one token copy sent in dispatch
   int64_t combine_row_bytes = 0;  // bytes of one partial result sent back in combine
+  // Fill LayerTraffic::dispatch / combine (per-rank byte totals); the cost model computes its
+  // own from the rows matrix and skips them.
+  bool byte_totals = true;
 };
 
 // Per-rank byte totals split by link class; sending to oneself is 0 bytes.

@@ -185,6 +185,42 @@ class ReplicaChooser {
   std::vector<Candidates> cand_sets_;
 };
 
+// Primary (every choice to the first replica) and uniform (a replica drawn by the choice's hash,
+// hashed only for an expert with several replicas): no state, so one pass over flat tables.
+void route_stateless(const LayerPlacement& lp, bool uniform, std::span<const int32_t> experts,
+                     int top_k, uint64_t batch_prefix, std::span<int32_t> dest) {
+  const int num_experts = lp.num_experts();
+  std::vector<int32_t> first(static_cast<size_t>(num_experts)), count(first.size()),
+      offset(first.size());
+  std::vector<int32_t> flat;
+  for (int e = 0; e < num_experts; ++e) {
+    const auto& reps = lp.replicas[e];
+    first[e] = reps[0];
+    count[e] = uniform ? static_cast<int32_t>(reps.size()) : 1;
+    offset[e] = static_cast<int32_t>(flat.size());
+    flat.insert(flat.end(), reps.begin(), reps.end());
+  }
+  const int64_t num_tokens = static_cast<int64_t>(experts.size()) / top_k;
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    const size_t base = static_cast<size_t>(t) * top_k;
+    uint64_t token_prefix = 0;
+    bool prefixed = false;
+    for (int j = 0; j < top_k; ++j) {
+      const int32_t e = experts[base + j];
+      const int32_t n = count[e];
+      if (n == 1) {
+        dest[base + j] = first[e];
+        continue;
+      }
+      // hash_counters(seed, layer, batch_index, t, j), its shared prefix computed once.
+      if (!prefixed) token_prefix = hash_step_c(batch_prefix, static_cast<uint64_t>(t));
+      prefixed = true;
+      const uint64_t h = hash_step_d(token_prefix, static_cast<uint64_t>(j));
+      dest[base + j] = flat[static_cast<size_t>(offset[e]) + bounded(h, static_cast<uint64_t>(n))];
+    }
+  }
+}
+
 }  // namespace
 
 void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
@@ -194,24 +230,31 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   const int num_ranks = topo.num_ranks();
   if (dest.size() != experts.size())
     throw Error("route_layer: dest size differs from experts size");
-  // Every expert with one replica (most placements): the destination is a table lookup (the
+  // An expert with one replica goes to it: a table lookup (-1: several replicas, the chooser
+  // decides). With every expert single (most placements) the layer is lookups alone (the
   // chooser's running load is local to this call, so skipping it changes nothing).
   const int num_experts = lp.num_experts();
   std::vector<int32_t> only_rank(static_cast<size_t>(num_experts));
   bool single = true;
-  for (int e = 0; e < num_experts && single; ++e) {
-    single = lp.replicas[e].size() == 1;
-    if (single) only_rank[e] = lp.replicas[e][0];
+  for (int e = 0; e < num_experts; ++e) {
+    const bool one = lp.replicas[e].size() == 1;
+    only_rank[e] = one ? lp.replicas[e][0] : -1;
+    single &= one;
   }
   if (single) {
     for (size_t i = 0; i < dest.size(); ++i) dest[i] = only_rank[experts[i]];
     return;
   }
-  ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
-  int owner = 0;
-  int64_t next_begin = token_begin(1, num_tokens, num_ranks);
   const uint64_t batch_prefix = hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
                                             static_cast<uint64_t>(ctx.batch_index));
+  if (policy == ReplicaPolicyKind::kPrimary || policy == ReplicaPolicyKind::kUniform) {
+    route_stateless(lp, policy == ReplicaPolicyKind::kUniform, experts, top_k, batch_prefix, dest);
+    return;
+  }
+  ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
+  const bool tracks_load = chooser.tracks_load();
+  int owner = 0;
+  int64_t next_begin = token_begin(1, num_tokens, num_ranks);
   for (int64_t t = 0; t < num_tokens; ++t) {
     while (owner + 1 < num_ranks && t >= next_begin) {
       ++owner;
@@ -221,6 +264,11 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     const uint64_t token_prefix = hash_step_c(batch_prefix, static_cast<uint64_t>(t));
     for (int j = 0; j < top_k; ++j) {
       const size_t i = static_cast<size_t>(t) * top_k + j;
+      const int32_t only = only_rank[experts[i]];
+      if (only >= 0 && !tracks_load) {
+        dest[i] = only;
+        continue;
+      }
       dest[i] = chooser.choose(experts[i], owner,
                                [&] { return hash_step_d(token_prefix, static_cast<uint64_t>(j)); });
     }

@@ -30,7 +30,7 @@ std::string PhaseTimes::describe() const {
   char line[320];
   std::snprintf(line, sizeof line,
                 "phases: workload %.2f s, placement %.2f s, measuring %.2f s (%d threads; "
-                "thread-seconds: generation %.2f, evaluation %.2f), writing %.2f s",
+                "thread CPU s: generation %.2f, evaluation %.2f), writing %.2f s",
                 workload_s, placement_s, measure_s, threads, generation_thread_s,
                 evaluation_thread_s, writing_s);
   return line;

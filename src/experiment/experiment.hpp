@@ -119,7 +119,7 @@ struct ExperimentCell {
 
 // Where the time of a `simulate` went (seconds), printed at its end with --progress: opening the
 // workload (drawing the calibration part and its statistics), placing, the measuring pass
-// (wall; and its thread-seconds drawing evaluation layers and counting them under every
+// (wall; and its threads' CPU seconds drawing evaluation layers and counting them under every
 // instance) and writing results.
 struct PhaseTimes {
   double workload_s = 0, placement_s = 0, measure_s = 0, writing_s = 0;

@@ -2,6 +2,7 @@
 // counted by the evaluator and, with a system model, timed by the cost model.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <mutex>
 #include <optional>
 
@@ -39,12 +40,20 @@ SystemModel counting_only_system() {
   return s;
 }
 
-// Thread-seconds of the measuring pass: drawing the layers and counting them under every job.
+// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): the phase split stays comparable on
+// a loaded machine, where wall time counts the waits for a core.
+std::chrono::nanoseconds thread_cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// Thread CPU seconds of the measuring pass: drawing the layers and counting them under every job.
 struct PhaseClock {
   int threads = 1;
   std::mutex mutex;
   double generation_s = 0, evaluation_s = 0;
-  void add(std::chrono::steady_clock::duration gen, std::chrono::steady_clock::duration eval) {
+  void add(std::chrono::nanoseconds gen, std::chrono::nanoseconds eval) {
     std::lock_guard<std::mutex> lock(mutex);
     generation_s += std::chrono::duration<double>(gen).count();
     evaluation_s += std::chrono::duration<double>(eval).count();
@@ -240,7 +249,7 @@ void simulate_batch_together(const Experiment& e, const SystemModel& sys,
   const int64_t T = whole ? whole->num_tokens() : e.workload->batch_num_tokens(b);
   const size_t n = static_cast<size_t>(T) * k;
   parallel_for(L, clock.threads, [&](int l) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = thread_cpu_now();
     std::vector<int32_t> experts(n), work, dest;
     std::vector<float> weights(need_weights ? n : 0), work_w;
     if (whole) {
@@ -253,10 +262,10 @@ void simulate_batch_together(const Experiment& e, const SystemModel& sys,
     } else {
       e.workload->batch_layer(b, l, experts, weights);
     }
-    const auto t1 = std::chrono::steady_clock::now();
+    const auto t1 = thread_cpu_now();
     for (auto& st : states)
       simulate_job_layer(e, sys, st, i, b, l, experts, weights, work, work_w, dest);
-    clock.add(t1 - t0, std::chrono::steady_clock::now() - t1);
+    clock.add(t1 - t0, thread_cpu_now() - t1);
   });
   for (auto& st : states) {
     StrategyResult& res = *st.res;

@@ -51,36 +51,38 @@ namespace {
 // the list: when every weight is >= 0, a member the token already chose scores 1 + w >= 1 and
 // every other member scores < 1, decreasing with its list position, so the order is the chosen
 // members by weight (list position on ties), then the others in list order. `pos` maps an
-// expert to its list position (-1: absent). Returns false (and leaves `chosen` empty) when a
-// weight is negative or NaN: the caller then sorts.
-bool select_fast(const std::vector<int>& list, const int16_t* pos, int num_experts,
-                 const std::vector<int>& orig, const std::vector<float>& orig_w, int k,
-                 std::vector<int>& chosen) {
-  thread_local std::vector<std::pair<double, int>> picked;  // (score, list position)
-  picked.clear();
+// expert to its list position (-1: absent). Writes the choices to `chosen` (room for k - 1) and
+// returns their count, or -1 when a weight is negative or NaN or a choice repeats: the caller
+// then sorts. `score` and `at` are scratch of k entries.
+int select_fast(const std::vector<int>& list, const int16_t* pos, int num_experts,
+                const int32_t* orig, const float* orig_w, int k, int32_t* chosen, double* score,
+                int* at) {
+  int n = 0;  // picked members: (score, list position), kept sorted (score desc, position asc)
   for (int j = 1; j < k; ++j) {
-    if (orig[j] < 0 || orig[j] >= num_experts) return false;
+    if (orig[j] < 0 || orig[j] >= num_experts) return -1;
     const int p = pos[orig[j]];
     if (p < 0) continue;
     const float w = orig_w[j];
-    if (!(w >= 0)) return false;
-    for (const auto& q : picked)
-      if (q.second == p) return false;  // a repeated choice: the sort scores it once
-    picked.push_back({1.0 + w, p});
+    if (!(w >= 0)) return -1;
+    for (int q = 0; q < n; ++q)
+      if (at[q] == p) return -1;  // a repeated choice: the sort scores it once
+    const double sc = 1.0 + w;
+    int i = n++;
+    for (; i > 0 && (score[i - 1] < sc || (score[i - 1] == sc && at[i - 1] > p)); --i) {
+      score[i] = score[i - 1];
+      at[i] = at[i - 1];
+    }
+    score[i] = sc;
+    at[i] = p;
   }
-  std::sort(picked.begin(), picked.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
-  for (const auto& [score, p] : picked) {
-    if (static_cast<int>(chosen.size()) == k - 1) return true;
-    chosen.push_back(list[p]);
-  }
-  for (size_t p = 0; p < list.size() && static_cast<int>(chosen.size()) < k - 1; ++p) {
+  int c = 0;
+  for (int q = 0; q < n && c < k - 1; ++q) chosen[c++] = list[at[q]];
+  for (size_t p = 0; p < list.size() && c < k - 1; ++p) {
     bool taken = false;
-    for (const auto& q : picked) taken |= q.second == static_cast<int>(p);
-    if (!taken) chosen.push_back(list[p]);
+    for (int q = 0; q < n; ++q) taken |= at[q] == static_cast<int>(p);
+    if (!taken) chosen[c++] = list[p];
   }
-  return true;
+  return c;
 }
 
 // Ranks a token's choices by gate weight, descending and stable (insertion sort: the order
@@ -98,6 +100,27 @@ void rank_by_weight(std::span<int32_t> ids, std::span<float> ws) {
     ids[i] = e;
   }
 }
+
+// The first k-1 of the scores by sorting the whole list (any weights).
+int select_sorted(const std::vector<int>& list, const int32_t* orig, const float* orig_w, int k,
+                  int32_t* chosen) {
+  std::vector<std::pair<double, int>> scored;
+  for (size_t p = 0; p < list.size(); ++p) {
+    const auto it = std::find(orig + 1, orig + k, list[p]);
+    const double score = it != orig + k
+                             ? 1.0 + orig_w[it - orig]
+                             : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
+    scored.push_back({score, list[p]});
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  int c = 0;
+  for (const auto& [score, e] : scored) {
+    if (c == k - 1) break;
+    chosen[c++] = e;
+  }
+  return c;
+}
 }  // namespace
 
 void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
@@ -105,10 +128,14 @@ void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
   const int k = top_k;
   if (k < 2 || layer >= static_cast<int>(lists_.size())) return;
   const int64_t num_tokens = static_cast<int64_t>(experts.size()) / k;
-  std::vector<std::pair<double, int>> scored;
-  std::vector<int> orig(k), chosen, slot_of;
-  std::vector<char> slot_used;
+  const size_t E = lists_[layer].size();
+  // Per-token scratch, allocated once: a token's original choices, the chosen k-1 and their
+  // slots.
+  std::vector<int32_t> orig(k), chosen(k), slot_of(k);
   std::vector<float> orig_w(k);
+  std::vector<double> score(k);
+  std::vector<int> at(k);
+  std::vector<char> slot_used(k);
   for (int64_t t = 0; t < num_tokens; ++t) {
     auto ids = experts.subspan(static_cast<size_t>(t) * k, k);
     auto ws = weights.subspan(static_cast<size_t>(t) * k, k);
@@ -116,49 +143,34 @@ void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
     std::copy(ids.begin(), ids.end(), orig.begin());
     std::copy(ws.begin(), ws.end(), orig_w.begin());
     const auto& list = lists_[layer][orig[0]];
-    chosen.clear();
-    const bool fast =
-        !pos_[layer].empty() && orig[0] >= 0 && static_cast<size_t>(orig[0]) < lists_[layer].size();
-    const size_t E = lists_[layer].size();
-    if (!fast || !select_fast(list, pos_[layer].data() + static_cast<size_t>(orig[0]) * E,
-                              static_cast<int>(E), orig, orig_w, k, chosen)) {
-      scored.clear();
-      for (size_t p = 0; p < list.size(); ++p) {
-        const auto it = std::find(orig.begin() + 1, orig.end(), list[p]);
-        const double score = it != orig.end()
-                                 ? 1.0 + orig_w[it - orig.begin()]
-                                 : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
-        scored.push_back({score, list[p]});
-      }
-      std::stable_sort(scored.begin(), scored.end(),
-                       [](const auto& a, const auto& b) { return a.first > b.first; });
-      chosen.clear();
-      for (const auto& [score, e] : scored) {
-        if (static_cast<int>(chosen.size()) == k - 1) break;
-        chosen.push_back(e);
-      }
-    }
+    const bool fast = !pos_[layer].empty() && orig[0] >= 0 && static_cast<size_t>(orig[0]) < E;
+    int n = fast ? select_fast(list, pos_[layer].data() + static_cast<size_t>(orig[0]) * E,
+                               static_cast<int>(E), orig.data(), orig_w.data(), k, chosen.data(),
+                               score.data(), at.data())
+                 : -1;
+    if (n < 0) n = select_sorted(list, orig.data(), orig_w.data(), k, chosen.data());
     // Too short a list: keep original choices to fill the top-k.
-    for (int j = 1; j < k && static_cast<int>(chosen.size()) < k - 1; ++j)
-      if (std::find(chosen.begin(), chosen.end(), orig[j]) == chosen.end())
-        chosen.push_back(orig[j]);
+    for (int j = 1; j < k && n < k - 1; ++j)
+      if (std::find(chosen.data(), chosen.data() + n, orig[j]) == chosen.data() + n)
+        chosen[n++] = orig[j];
     // Kept experts keep their slot and weight; replacements take the freed slots in order.
-    slot_of.assign(chosen.size(), -1);
-    slot_used.assign(k, 0);
-    for (size_t c = 0; c < chosen.size(); ++c)
+    std::fill(slot_used.begin(), slot_used.end(), 0);
+    for (int c = 0; c < n; ++c) {
+      slot_of[c] = -1;
       for (int j = 1; j < k; ++j)
         if (orig[j] == chosen[c]) {
           slot_of[c] = j;
           slot_used[j] = 1;
         }
+    }
     int next = 1;
-    for (size_t c = 0; c < chosen.size(); ++c) {
+    for (int c = 0; c < n; ++c) {
       if (slot_of[c] >= 0) continue;
       while (slot_used[next]) ++next;
       slot_of[c] = next;
       slot_used[next] = 1;
     }
-    for (size_t c = 0; c < chosen.size(); ++c) ids[slot_of[c]] = chosen[c];
+    for (int c = 0; c < n; ++c) ids[slot_of[c]] = chosen[c];
   }
 }
 

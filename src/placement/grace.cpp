@@ -8,6 +8,7 @@
 
 #include "core/rng.hpp"
 #include "placement/common.hpp"
+#include "core/parallel.hpp"
 #include "placement/spectral.hpp"
 #include "placement/strategy.hpp"
 
@@ -52,57 +53,20 @@ class Grace final : public PlacementStrategy {
 
   PlacementPlan place(const PlacementInput& in) const override {
     const int R = in.topo.num_ranks(), E = in.model.num_experts, L = in.model.num_layers;
-    const int N = in.topo.num_nodes(), S = in.slots_per_rank;
-    const double ratio = in.options.get_float("size_ratio");
-    const int restarts = static_cast<int>(in.options.get_int("kmeans_restarts"));
     PlacementPlan plan;
     plan.placement.num_ranks = R;
     plan.placement.layers.resize(L);
+    // Layers are independent: placed on threads (MOEB_THREADS), each writing its own slots, and
+    // the notes reduced after in layer order, so the plan does not depend on the thread count.
+    std::vector<LayerNotes> notes(L);
+    parallel_for(L, default_threads(),
+                 [&](int l) { notes[l] = place_layer(in, l, plan.placement.layers[l]); });
     int replicated = 0, n_replica_max = 0, min_node = E, max_node = 0;
-    for (int l = 0; l < L; ++l) {
-      const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
-      const std::vector<double> A = placement::affinity(in.stats.layer(l), E);
-      const uint64_t seed = hash_counters(in.seed, static_cast<uint64_t>(l));
-      // Level 1: node groups, sizes follow the clustering up to each node's capacity.
-      std::vector<int> node_of = placement::spectral_clusters(A, E, N, seed, restarts);
-      const auto [lo, hi] = node_bounds(in.topo, E, S, in.options.get_float("node_size_ratio"));
-      placement::repair_group_sizes(node_of, A, lo, hi);
-      std::vector<int> sizes(N, 0);
-      for (int e = 0; e < E; ++e) ++sizes[node_of[e]];
-      for (int n = 0; n < N; ++n) {
-        min_node = std::min(min_node, sizes[n]);
-        max_node = std::max(max_node, sizes[n]);
-      }
-      auto& lp = plan.placement.layers[l];
-      lp.replicas.assign(E, {});
-      // Level 2: controlled non-uniform rank groups within each node.
-      for (int n = 0; n < N; ++n) {
-        std::vector<int> items;
-        for (int e = 0; e < E; ++e)
-          if (node_of[e] == n) items.push_back(e);
-        const auto& ranks = in.topo.ranks_of_node(n);
-        const int G = static_cast<int>(ranks.size()), En = static_cast<int>(items.size());
-        if (En == 0) continue;
-        const std::vector<double> sub = sub_affinity(A, E, items);
-        std::vector<int> local =
-            placement::spectral_clusters(sub, En, G, hash_counters(seed, 1 + n), restarts);
-        const double mean = static_cast<double>(En) / G;
-        const int delta = std::max(1, static_cast<int>(std::lround(ratio * mean)));
-        std::vector<int> glo(G), ghi(G);
-        for (int g = 0; g < G; ++g) {
-          glo[g] = std::max(0, static_cast<int>(std::floor(mean)) - delta);
-          ghi[g] = std::min(S, static_cast<int>(std::ceil(mean)) + delta);
-        }
-        placement::repair_group_sizes(local, sub, glo, ghi);
-        for (int x = 0; x < En; ++x) lp.replicas[items[x]] = {ranks[local[x]]};
-      }
-      lp.replica_weights.assign(E, {});
-      for (int e = 0; e < E; ++e) lp.replica_weights[e] = {1.0};
-      if (in.options.get_bool("replicate")) {
-        const int n_rep = replicate_heaviest(lp, w, in.topo, S, replicated);
-        n_replica_max = std::max(n_replica_max, n_rep);
-      }
-      lp.predicted_rank_load = placement::rank_loads(lp, w, R);
+    for (const LayerNotes& n : notes) {
+      replicated += n.replicated;
+      n_replica_max = std::max(n_replica_max, n.n_replica);
+      min_node = std::min(min_node, n.min_node);
+      max_node = std::max(max_node, n.max_node);
     }
     plan.policy.kind = placement::policy_option(in.options);
     plan.notes.push_back({"replicated_experts", std::to_string(replicated)});
@@ -113,6 +77,63 @@ class Grace final : public PlacementStrategy {
   }
 
  private:
+  // What one layer adds to the plan's notes.
+  struct LayerNotes {
+    int replicated = 0, n_replica = 0, min_node = 0, max_node = 0;
+  };
+
+  // Places layer `l` into `lp`: node groups by spectral clustering, rank groups within each
+  // node, then GRACE's replication of the heaviest rank's experts.
+  static LayerNotes place_layer(const PlacementInput& in, int l, LayerPlacement& lp) {
+    const int R = in.topo.num_ranks(), E = in.model.num_experts;
+    const int N = in.topo.num_nodes(), S = in.slots_per_rank;
+    const double ratio = in.options.get_float("size_ratio");
+    const int restarts = static_cast<int>(in.options.get_int("kmeans_restarts"));
+    LayerNotes out;
+    out.min_node = E;
+    const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
+    const std::vector<double> A = placement::affinity(in.stats.layer(l), E);
+    const uint64_t seed = hash_counters(in.seed, static_cast<uint64_t>(l));
+    // Level 1: node groups, sizes follow the clustering up to each node's capacity.
+    std::vector<int> node_of = placement::spectral_clusters(A, E, N, seed, restarts);
+    const auto [lo, hi] = node_bounds(in.topo, E, S, in.options.get_float("node_size_ratio"));
+    placement::repair_group_sizes(node_of, A, lo, hi);
+    std::vector<int> sizes(N, 0);
+    for (int e = 0; e < E; ++e) ++sizes[node_of[e]];
+    for (int n = 0; n < N; ++n) {
+      out.min_node = std::min(out.min_node, sizes[n]);
+      out.max_node = std::max(out.max_node, sizes[n]);
+    }
+    lp.replicas.assign(E, {});
+    // Level 2: controlled non-uniform rank groups within each node.
+    for (int n = 0; n < N; ++n) {
+      std::vector<int> items;
+      for (int e = 0; e < E; ++e)
+        if (node_of[e] == n) items.push_back(e);
+      const auto& ranks = in.topo.ranks_of_node(n);
+      const int G = static_cast<int>(ranks.size()), En = static_cast<int>(items.size());
+      if (En == 0) continue;
+      const std::vector<double> sub = sub_affinity(A, E, items);
+      std::vector<int> local =
+          placement::spectral_clusters(sub, En, G, hash_counters(seed, 1 + n), restarts);
+      const double mean = static_cast<double>(En) / G;
+      const int delta = std::max(1, static_cast<int>(std::lround(ratio * mean)));
+      std::vector<int> glo(G), ghi(G);
+      for (int g = 0; g < G; ++g) {
+        glo[g] = std::max(0, static_cast<int>(std::floor(mean)) - delta);
+        ghi[g] = std::min(S, static_cast<int>(std::ceil(mean)) + delta);
+      }
+      placement::repair_group_sizes(local, sub, glo, ghi);
+      for (int x = 0; x < En; ++x) lp.replicas[items[x]] = {ranks[local[x]]};
+    }
+    lp.replica_weights.assign(E, {});
+    for (int e = 0; e < E; ++e) lp.replica_weights[e] = {1.0};
+    if (in.options.get_bool("replicate"))
+      out.n_replica = replicate_heaviest(lp, w, in.topo, S, out.replicated);
+    lp.predicted_rank_load = placement::rank_loads(lp, w, R);
+    return out;
+  }
+
   // Node group size bounds: E/N +- max(1, round(r E/N)) (r < 0: 0 .. the node's slots), always
   // within the node's slots and feasible (sum lo <= E <= sum hi).
   static std::pair<std::vector<int>, std::vector<int>> node_bounds(const Topology& topo, int E,

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <map>
+#include <ostream>
+#include <string>
 #include <tuple>
 
 #include "../mpi/test_workload.hpp"
@@ -39,6 +41,15 @@ struct Case {
   int nodes, per_node;
   int64_t tokens;
 };
+
+// Readable parameters in failure messages and test names (gtest would print the struct's bytes,
+// padding included).
+std::string case_name(const Case& c) {
+  return std::string(c.dedup ? "dedup" : "nodedup") + (c.replicas ? "_replicas_" : "_single_") +
+         std::to_string(c.nodes) + "x" + std::to_string(c.per_node) + "_t" +
+         std::to_string(c.tokens);
+}
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }
 
 class PlanVsEvaluator : public ::testing::TestWithParam<Case> {};
 
@@ -88,7 +99,8 @@ INSTANTIATE_TEST_SUITE_P(DispatchPlan, PlanVsEvaluator,
                          ::testing::Values(Case{true, false, 1, 4, 61},
                                            Case{false, false, 1, 4, 61}, Case{true, true, 2, 2, 64},
                                            Case{false, true, 2, 2, 64}, Case{true, true, 3, 1, 17},
-                                           Case{true, false, 2, 3, 5}));
+                                           Case{true, false, 2, 3, 5}),
+                         [](const auto& p) { return case_name(p.param); });
 
 // Every (token, slot) pair of the batch is received exactly once, by the rank routing chose,
 // with its expert and gate weight; the expert-grouped view is a permutation of those pairs.

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <ostream>
+#include <string>
 #include <set>
 
 #include "../mpi/test_workload.hpp"
@@ -21,6 +23,13 @@ struct Case {
   int nodes, per_node;
   bool dedup;
 };
+
+// Readable parameters in failure messages and test names (not the struct's bytes).
+std::string case_name(const Case& c) {
+  return std::to_string(c.nodes) + "x" + std::to_string(c.per_node) +
+         (c.dedup ? "_dedup" : "_nodedup");
+}
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }
 
 class HierPlanTest : public ::testing::TestWithParam<Case> {};
 
@@ -98,7 +107,8 @@ TEST_P(HierPlanTest, DeliversEveryPairOnceAndCrossesNodesOnce) {
 INSTANTIATE_TEST_SUITE_P(Topologies, HierPlanTest,
                          ::testing::Values(Case{2, 2, true}, Case{2, 2, false}, Case{3, 2, true},
                                            Case{2, 4, true}, Case{1, 3, true}, Case{4, 1, false},
-                                           Case{1, 1, true}));
+                                           Case{1, 1, true}),
+                         [](const auto& p) { return case_name(p.param); });
 
 TEST(HierPlan, RelayPeerKeepsTheLocalIndex) {
   const Topology topo = Topology::from_node_map({0, 0, 0, 1, 1, 2});
