@@ -175,10 +175,10 @@ void expand(const float* x, int kc, float* xe) {
     for (int c = 0; c < kNc; ++c) xe[kNc * k + c] = x[k];
 }
 
-// rows[i][0..7] = the 8 x 8 block t[c * w + i] (c < 8, i < 8) transposed: row i, columns c.
-__attribute__((target("avx2,fma"))) void transpose8(const float* t, int64_t w, __m256 rows[8]) {
-  __m256 r[8], s[8];
-  for (int c = 0; c < 8; ++c) r[c] = _mm256_loadu_ps(t + c * w);
+// rows[i][c] = r[c][i] (c < 8, i < 8): the 8 x 8 block in r transposed (r is overwritten).
+__attribute__((target("avx2,fma"), always_inline)) inline void transpose8(__m256 r[8],
+                                                                          __m256 rows[8]) {
+  __m256 s[8];
   for (int c = 0; c < 8; c += 2) {
     s[c] = _mm256_unpacklo_ps(r[c], r[c + 1]);
     s[c + 1] = _mm256_unpackhi_ps(r[c], r[c + 1]);
@@ -194,6 +194,29 @@ __attribute__((target("avx2,fma"))) void transpose8(const float* t, int64_t w, _
     rows[i] = _mm256_permute2f128_ps(r[order[i]], r[4 + order[i]], 0x20);
     rows[i + 4] = _mm256_permute2f128_ps(r[order[i]], r[4 + order[i]], 0x31);
   }
+}
+
+// rows[i][0..7] = the 8 x 8 block t[c * w + i] (c < 8, i < 8) transposed: row i, columns c.
+__attribute__((target("avx2,fma"))) void transpose8(const float* t, int64_t w, __m256 rows[8]) {
+  __m256 r[8];
+  for (int c = 0; c < 8; ++c) r[c] = _mm256_loadu_ps(t + c * w);
+  transpose8(r, rows);
+}
+
+// d[k * w + j] = src[j][k] for k < hidden, j < 8 (zero where src[j] is nullptr): 8 rows packed
+// k-major, 8 k's per 8 x 8 transpose (d 32-byte aligned, w a multiple of 8).
+__attribute__((target("avx2,fma"))) void pack8(const float* const src[8], int hidden, float* d,
+                                               int64_t w) {
+  int k = 0;
+  for (; k + 8 <= hidden; k += 8) {
+    __m256 r[8], cols[8];
+    for (int j = 0; j < 8; ++j)
+      r[j] = src[j] == nullptr ? _mm256_setzero_ps() : _mm256_loadu_ps(src[j] + k);
+    transpose8(r, cols);
+    for (int i = 0; i < 8; ++i) _mm256_store_ps(d + (k + i) * w, cols[i]);
+  }
+  for (; k < hidden; ++k)
+    for (int j = 0; j < 8; ++j) d[k * w + j] = src[j] == nullptr ? 0.0f : src[j][k];
 }
 
 // out row r (r < n) columns [0, hidden) (=, or += when accumulate) t[c * w + r]: the transposed
@@ -306,10 +329,13 @@ class Avx2Expert final : public ExpertFfn {
     for (int i = 0; i < b.groups; ++i) {
       const int w = 8 * b.mv(i), m = b.rows(i);
       float* d = b.a + static_cast<int64_t>(kGroup) * i * hidden_;
-      for (int r = 0; r < w; ++r) {
-        b.g[kGroup * i + r] = r >= m ? 0.0f : gate == nullptr ? 1.0f : gate[kGroup * i + r];
-        const float* src = r < m ? x + in.at(kGroup * i + r) : nullptr;
-        for (int k = 0; k < hidden_; ++k) d[k * w + r] = src == nullptr ? 0.0f : src[k];
+      for (int r0 = 0; r0 < w; r0 += 8) {
+        const float* src[8];
+        for (int j = 0, r = r0; j < 8; ++j, ++r) {
+          b.g[kGroup * i + r] = r >= m ? 0.0f : gate == nullptr ? 1.0f : gate[kGroup * i + r];
+          src[j] = r < m ? x + in.at(kGroup * i + r) : nullptr;
+        }
+        pack8(src, hidden_, d + r0, w);
       }
     }
     for (int j = 0; j < b.tail; ++j) expand(x + in.at(b.t0() + j), hidden_, b.xe + j * b.lde);
