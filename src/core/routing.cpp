@@ -101,6 +101,8 @@ class ReplicaChooser {
 
   // Whether choose() reads the running load (only least-load does; others skip keeping it).
   bool tracks_load() const { return track_load_; }
+  // A choice sent to rank r without choosing (an expert with one replica), as choose() counts it.
+  void add_load(int r) { load_[r] += 1.0; }
 
  private:
   // Locality-based policies: the owner's own replica, else one of the candidates.
@@ -265,7 +267,8 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     for (int j = 0; j < top_k; ++j) {
       const size_t i = static_cast<size_t>(t) * top_k + j;
       const int32_t only = only_rank[experts[i]];
-      if (only >= 0 && !tracks_load) {
+      if (only >= 0) {
+        if (tracks_load) chooser.add_load(only);
         dest[i] = only;
         continue;
       }
