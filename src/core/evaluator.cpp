@@ -93,6 +93,48 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   return lt;
 }
 
+LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
+                                      int top_k, int num_experts, const Topology& topo,
+                                      const TrafficOptions& opt, std::vector<int64_t>& touched) {
+  const int R = topo.num_ranks(), k = top_k, E = num_experts;
+  const int64_t T = static_cast<int64_t>(experts.size()) / k;
+  LayerTraffic lt;
+  lt.num_ranks = R;
+  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
+  lt.combine_row_bytes = opt.combine_row_bytes;
+  lt.rows.assign(static_cast<size_t>(R) * R, 0);
+  lt.rows_computed.assign(R, 0);
+  lt.tokens_owned.assign(R, 0);
+  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+  // As evaluate_routed_layer (last[r]: the last token with a row to r) and experts_touched
+  // (seen[r * E + e]: rank r processes a row of expert e), the rank of each choice consumed as
+  // it is routed.
+  std::vector<int64_t> last(static_cast<size_t>(R), -1);
+  std::vector<uint8_t> seen(static_cast<size_t>(R) * E, 0);
+  int64_t* computed = lt.rows_computed.data();
+  const int64_t no_dedup = opt.dedup ? 0 : 1;
+  for (int owner = 0; owner < R; ++owner) {
+    int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
+      route.token(t, x, k, [&](int j, int32_t r) {
+        ++computed[r];
+        row[r] += (last[r] != t) | no_dedup;
+        last[r] = t;
+        seen[static_cast<size_t>(r) * E + x[j]] = 1;
+      });
+    }
+  }
+  touched.assign(R, 0);
+  for (int r = 0; r < R; ++r)
+    for (int e = 0; e < E; ++e) touched[r] += seen[static_cast<size_t>(r) * E + e];
+  if (!opt.byte_totals) return lt;
+  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
+  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+  return lt;
+}
+
 void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, int num_experts,
                    ExpertCounts& out) {
   const int R = num_ranks, E = num_experts, k = top_k;

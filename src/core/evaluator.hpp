@@ -78,6 +78,13 @@ LayerTraffic evaluate_by_expert(const ExpertCounts& c, std::span<const int32_t> 
                                 const Topology& topo, const TrafficOptions& opt,
                                 std::vector<int64_t>& touched);
 
+// evaluate_routed_layer and experts_touched (core/cost_model) of the routing `route` gives
+// `experts` (num_tokens * top_k ids in [0, num_experts)), in one pass without an array of
+// destinations.
+LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
+                                      int top_k, int num_experts, const Topology& topo,
+                                      const TrafficOptions& opt, std::vector<int64_t>& touched);
+
 // Per-rank intra/inter totals from a rows matrix.
 std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,
                                   int64_t row_bytes, bool transpose);

@@ -280,6 +280,15 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
                                          simulate_traffic_options(sys, cfg.model, st.so), touched);
     sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
                                  counts->num_tokens, st.so);
+  } else if (st.so.dispatch == DispatchMode::kFlat && StatelessRoute::applies(st.rule.policy)) {
+    // Routed and counted in one pass, no array of destinations.
+    const StatelessRoute route(st.plan->placement.layers[l], st.rule.policy,
+                               RouteContext{cfg.seed, l, b});
+    std::vector<int64_t> touched;
+    LayerTraffic lt = evaluate_stateless_layer(
+        route, ids, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
+    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+                                 static_cast<int64_t>(ids.size()) / k, st.so);
   } else {
     sc.dest.resize(ids.size());
     route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,

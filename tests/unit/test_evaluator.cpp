@@ -121,5 +121,35 @@ TEST(Evaluator, CountingPerExpertEqualsRoutedCounts) {
   EXPECT_THROW(evaluate_by_expert(c, rank_of, topo, TrafficOptions{false, 10, 6}, touched), Error);
 }
 
+// Routing and counting in one pass (primary and uniform policies) gives route_layer's routing
+// counted by the evaluator, with and without dedup: 6 experts, some with several replicas
+// (two on one rank for expert 4), 3x2 ranks, 997 tokens of top-3 with repeats.
+TEST(Evaluator, StatelessRoutingCountedInOnePassEqualsRoutedCounts) {
+  const Topology topo = Topology::uniform(3, 2);
+  const int E = 6, k = 3, R = topo.num_ranks();
+  const int64_t T = 997;
+  Rng rng(11);
+  std::vector<int32_t> experts(static_cast<size_t>(T) * k);
+  for (auto& x : experts) x = static_cast<int32_t>(rng.below(E));
+  LayerPlacement lp;
+  lp.replicas = {{0}, {1, 4}, {2}, {3, 5, 0}, {4, 4}, {5, 1}};
+  const RouteContext ctx{42, 3, 7};
+  for (const auto policy : {ReplicaPolicyKind::kPrimary, ReplicaPolicyKind::kUniform})
+    for (const bool dedup : {true, false}) {
+      std::vector<int32_t> dest(experts.size());
+      route_layer(lp, policy, topo, experts, k, ctx, dest);
+      const TrafficOptions opt{dedup, 10, 6};
+      const LayerTraffic want = evaluate_routed_layer(dest, k, topo, opt);
+      std::vector<int64_t> touched;
+      const LayerTraffic got = evaluate_stateless_layer(StatelessRoute(lp, policy, ctx), experts,
+                                                        k, E, topo, opt, touched);
+      EXPECT_EQ(got.rows, want.rows);
+      EXPECT_EQ(got.rows_computed, want.rows_computed);
+      EXPECT_EQ(got.tokens_owned, want.tokens_owned);
+      EXPECT_EQ(got.total_bytes(), want.total_bytes());
+      EXPECT_EQ(touched, experts_touched(experts, dest, R, E));
+    }
+}
+
 }  // namespace
 }  // namespace moeb
