@@ -15,17 +15,17 @@ void ExpertFfn::run_rows(const float* src, const int64_t* rows, int64_t n, const
 
 std::vector<std::string> built_ffn_libraries() {
   std::vector<std::string> names;
-  if (make_libxsmm_ffn() != nullptr) names.push_back("libxsmm");
   if (make_avx2_ffn() != nullptr) names.push_back("avx2");
+  if (make_libxsmm_ffn() != nullptr) names.push_back("libxsmm");
   names.push_back("openblas");
   return names;
 }
 
 std::unique_ptr<FfnLibrary> make_ffn_library(const std::string& name, int threads) {
-  if (name == "auto") {  // one thread: the first built (libxsmm, else avx2); more: OpenBLAS
+  if (name == "auto") {  // one thread: the first built (avx2, else libxsmm); more: OpenBLAS
     if (threads <= 1) {
-      if (auto lib = make_libxsmm_ffn()) return lib;
       if (auto lib = make_avx2_ffn()) return lib;
+      if (auto lib = make_libxsmm_ffn()) return lib;
     }
     return make_openblas_ffn();
   }

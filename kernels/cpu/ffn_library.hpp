@@ -8,10 +8,12 @@
 //             (OpenBLAS packs the weight inside every call). Always built; the fallback.
 //   libxsmm:  weights packed once into column panels [K x 32]; libxsmm's JIT small-GEMM kernels
 //             per panel, no packing in the call. Built when libxsmm is found.
-//   avx2:     ours (ffn_avx2.cpp): weights packed once into [K x 16] panels, W1 and W3 interleaved
-//             (8 columns each) so one pass yields both and the SwiGLU runs on the accumulators;
-//             rows packed per call straight from their (scattered) place, outputs added straight
-//             into theirs: no gather, no h13 round trip, no scatter. x86 with AVX2 + FMA only.
+//   avx2:     ours (ffn_avx2.cpp), the default: rows in vector lanes (16-row x 6-column register
+//             tile), weights packed once into [K x 6] panels read once per call, W1 and W3
+//             interleaved (3 columns each) so one pass yields both and the SwiGLU runs on the
+//             accumulators; rows packed per call straight from their (scattered) place, outputs
+//             added straight into theirs: no gather, no h13 round trip, no scatter. x86 with
+//             AVX2 + FMA only.
 #pragma once
 
 #include <cstdint>
@@ -46,12 +48,12 @@ class FfnLibrary {
                                           int hidden, int ffn_hidden) const = 0;
 };
 
-// The libraries this build has and this CPU runs, the default first ("libxsmm" when built,
-// "avx2" on x86 CPUs with AVX2 + FMA, then "openblas").
+// The libraries this build has and this CPU runs, the default first ("avx2" on x86 CPUs with
+// AVX2 + FMA, "libxsmm" when built, then "openblas").
 std::vector<std::string> built_ffn_libraries();
 
 // `name`: one of built_ffn_libraries(), or "auto": the default for `threads`: with one thread the
-// first built library (libxsmm, else avx2); the libxsmm and avx2 kernels run on one thread, so
+// first built library (avx2, else libxsmm); the avx2 and libxsmm kernels run on one thread, so
 // more than one thread per rank selects OpenBLAS's threaded sgemm.
 // Throws std::invalid_argument for an unknown or unbuilt name.
 std::unique_ptr<FfnLibrary> make_ffn_library(const std::string& name, int threads);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 
 #include "core/error.hpp"
 #include "core/parallel.hpp"
@@ -24,6 +25,57 @@ void add_token(LayerStats& s, std::span<const int32_t> ids, int e) {
       s.coact[static_cast<size_t>(ids[b]) * e + ids[a]] += 1.0f;
     }
   }
+}
+
+// Pair counts of one layer's tokens in one direction (c[a * E + b] for a listed before b in a
+// token), integers, folded into a LayerStats afterwards: the same values as add_token's float
+// increments (fold_pairs falls back to those where a float would not hold the count exactly).
+struct PairCounts {
+  int e = 0;
+  std::vector<uint32_t> pairs;  // [E * E]
+  std::vector<int64_t> load;    // [E]
+  explicit PairCounts(int experts)
+      : e(experts), pairs(static_cast<size_t>(experts) * experts, 0), load(experts, 0) {}
+  void add(const int32_t* ids, size_t k) {
+    for (size_t a = 0; a < k; ++a) {
+      ++load[ids[a]];
+      uint32_t* row = pairs.data() + static_cast<size_t>(ids[a]) * e;
+      for (size_t b = a + 1; b < k; ++b) ++row[ids[b]];
+    }
+  }
+  // Adds the counts to `s` (both directions, as add_token does) and clears them.
+  void fold_into(LayerStats& s) {
+    for (int x = 0; x < e; ++x) {
+      add_ones(s.load[x], load[x]);
+      load[x] = 0;
+      for (int y = x; y < e; ++y) {
+        const size_t xy = static_cast<size_t>(x) * e + y, yx = static_cast<size_t>(y) * e + x;
+        const int64_t n = x == y ? 2 * int64_t{pairs[xy]} : int64_t{pairs[xy]} + pairs[yx];
+        pairs[xy] = pairs[yx] = 0;
+        if (n == 0) continue;
+        add_ones(s.coact[xy], n);
+        if (x != y) add_ones(s.coact[yx], n);
+      }
+    }
+  }
+  // `n` additions of 1 to `v`, as add_token makes them one by one: at once where every
+  // partial sum is an exact integer of T (up to 2^24 for a float, 2^53 for a double).
+  template <typename T>
+  static void add_ones(T& v, int64_t n) {
+    constexpr double kExact = sizeof(T) == 4 ? 0x1.0p24 : 0x1.0p53;
+    if (v == std::floor(v) && static_cast<double>(v) + static_cast<double>(n) <= kExact) {
+      v = static_cast<T>(static_cast<double>(v) + static_cast<double>(n));
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) v += T{1};
+  }
+};
+
+// Token positions of each family, in order.
+std::vector<std::vector<int64_t>> tokens_by_family(std::span<const TokenMeta> metas, int families) {
+  std::vector<std::vector<int64_t>> out(static_cast<size_t>(families));
+  for (size_t t = 0; t < metas.size(); ++t) out[metas[t].family].push_back(static_cast<int64_t>(t));
+  return out;
 }
 }  // namespace
 
@@ -120,19 +172,14 @@ void RoutingStats::add_batch_layers(std::span<const TokenMeta> metas, int top_k,
   const bool sampled = sample_slots(T, top_k, slot_token);
   const size_t per_token = static_cast<size_t>(num_layers_) * k;
   std::vector<std::vector<double>> per_layer(num_layers_, std::vector<double>(num_experts_, 0.0));
+  const std::vector<std::vector<int64_t>> by_family = tokens_by_family(metas, num_families());
   parallel_for(num_layers_, threads, [&](int l) {
     std::vector<int32_t> ids(metas.size() * k);
     fill(l, ids);
     for (int32_t e : ids)
       if (e < 0 || e >= num_experts_)
         throw InputError("routing statistics: expert id " + std::to_string(e) + " out of range");
-    for (int64_t t = 0; t < T; ++t) {
-      std::span<const int32_t> tok(ids.data() + t * k, k);
-      add_token(all_[l], tok, num_experts_);
-      add_token(per_family_[metas[t].family][l], tok, num_experts_);
-      if (metas[t].phase == Phase::kPrefill) add_token(prefill_[l], tok, num_experts_);
-      for (int32_t e : tok) per_layer[l][e] += 1.0;
-    }
+    add_layer_counts(l, metas, by_family, ids, k, per_layer[l]);
     if (!sampled) return;
     for (size_t slot = 0; slot < slot_token.size(); ++slot) {
       if (slot_token[slot] < 0) continue;
@@ -148,6 +195,36 @@ void RoutingStats::add_batch_layers(std::span<const TokenMeta> metas, int top_k,
   }
   if (batch_loads_.size() < kMaxBatches) batch_loads_.push_back(std::move(per_layer));
   ++batches_;
+}
+
+// One layer of a batch (add_batch_layers): every token into the layer's statistics, overall,
+// by family and prefill, with the same values as add_token token by token. A family with few
+// tokens in the batch takes add_token's increments directly (folding E * E counts would cost
+// more).
+void RoutingStats::add_layer_counts(int l, std::span<const TokenMeta> metas,
+                                    const std::vector<std::vector<int64_t>>& by_family,
+                                    std::span<const int32_t> ids, size_t k,
+                                    std::vector<double>& batch_load) {
+  const int e = num_experts_;
+  PairCounts all(e), prefill(e), family(e);
+  for (size_t f = 0; f < by_family.size(); ++f) {
+    const auto& toks = by_family[f];
+    if (toks.empty()) continue;
+    const bool dense = toks.size() * k * k >= static_cast<size_t>(e) * e / 4;
+    for (int64_t t : toks) {
+      const int32_t* tok = ids.data() + static_cast<size_t>(t) * k;
+      all.add(tok, k);
+      if (metas[t].phase == Phase::kPrefill) prefill.add(tok, k);
+      if (dense)
+        family.add(tok, k);
+      else
+        add_token(per_family_[f][l], {tok, k}, e);
+    }
+    if (dense) family.fold_into(per_family_[f][l]);
+  }
+  for (int x = 0; x < e; ++x) batch_load[x] += static_cast<double>(all.load[x]);
+  all.fold_into(all_[l]);
+  prefill.fold_into(prefill_[l]);
 }
 
 void RoutingStats::add_coactivation(int layer, int i, int j, double count, int family) {

@@ -72,6 +72,9 @@ class RoutingStats {
   bool statistics_only() const { return tokens_ == 0; }
 
  private:
+  void add_layer_counts(int l, std::span<const TokenMeta> metas,
+                        const std::vector<std::vector<int64_t>>& by_family,
+                        std::span<const int32_t> ids, size_t k, std::vector<double>& batch_load);
   int num_layers_ = 0, num_experts_ = 0;
   std::vector<std::string> family_names_;
   std::vector<LayerStats> all_, prefill_;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "workload/trace_info.hpp"
 
 namespace moeb {
@@ -116,20 +117,28 @@ SyntheticSpec solve_skew_and_pair(const SyntheticSpec& s, const CalibrationTarge
       return sample(t).skew;
     });
   };
-  double best_err = INFINITY;
-  SyntheticSpec best = s;
+  // The grid points are independent: solved on threads, then compared in grid order (the same
+  // result on any thread count).
+  std::vector<SyntheticSpec> grid;
   for (double h = 0.3; h < 0.951; h += 0.1) {
-    SyntheticSpec t = s;
-    t.family_hot_share = h;
+    grid.push_back(s);
+    grid.back().family_hot_share = h;
+  }
+  std::vector<double> err(grid.size());
+  parallel_for(static_cast<int>(grid.size()), default_threads(), [&](int i) {
+    SyntheticSpec& t = grid[static_cast<size_t>(i)];
     t.zipf_s = skew_exponent(t);
     Measured got = sample(t);
-    double err = std::abs(got.pair - targets.pair_share) +
-                 0.5 * std::abs(got.skew - targets.skew) / targets.skew;
-    if (err < best_err) {
-      best_err = err;
-      best = t;
+    err[static_cast<size_t>(i)] = std::abs(got.pair - targets.pair_share) +
+                                  0.5 * std::abs(got.skew - targets.skew) / targets.skew;
+  });
+  double best_err = INFINITY;
+  SyntheticSpec best = s;
+  for (size_t i = 0; i < grid.size(); ++i)
+    if (err[i] < best_err) {
+      best_err = err[i];
+      best = grid[i];
     }
-  }
   return best;
 }
 

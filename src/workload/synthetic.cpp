@@ -237,13 +237,15 @@ void SyntheticGenerator::route(const std::vector<TokenMeta>& metas, int64_t t, i
 int64_t SyntheticGenerator::draw_key_fast(const std::vector<TokenMeta>& metas, int64_t t,
                                           int layer) const {
   if (spec_.recurrence <= 0) return t;
-  const uint64_t p = stream_prefix_[kRecurStream];
   int64_t k = t;
-  while (k > 0 && metas[k - 1].request_id == metas[k].request_id &&
-         unit_double(hash_step_d(hash_step_c(hash_step_b(p, static_cast<uint64_t>(k)), layer), 0)) <
-             spec_.recurrence)
-    --k;
+  while (k > 0 && metas[k - 1].request_id == metas[k].request_id && recurs(k, layer)) --k;
   return k;
+}
+
+bool SyntheticGenerator::recurs(int64_t t, int layer) const {
+  const uint64_t p = stream_prefix_[kRecurStream];
+  return unit_double(hash_step_d(hash_step_c(hash_step_b(p, static_cast<uint64_t>(t)), layer), 0)) <
+         spec_.recurrence;
 }
 
 void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int layer,
@@ -306,6 +308,9 @@ void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int lay
 }
 
 // Softmax-like decreasing gate weights of route() (the same for every generator version).
+// route() sorts them, which never moves one: exp(-0.8 j - 0.5 u) for u in [0, 1) lies in
+// (0.607, 1] * e^{-0.8 j}, above the range of j + 1, (0.273, 0.449] * e^{-0.8 j}, also after
+// rounding to float. So they come out in order without the sort.
 void SyntheticGenerator::gate_weights(uint64_t key, int layer, std::span<float> weights) const {
   if (weights.empty()) return;
   const int k = model_.top_k;
@@ -316,26 +321,63 @@ void SyntheticGenerator::gate_weights(uint64_t key, int layer, std::span<float> 
     weights[j] = static_cast<float>(std::exp(-0.8 * j - 0.5 * u));
     sum += weights[j];
   }
-  std::sort(weights.begin(), weights.end(), std::greater<float>());
   for (int j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
 }
 
 void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
                                      std::span<const int64_t> tokens, int layer,
-                                     std::span<int32_t> experts, std::span<float> weights) const {
+                                     std::span<int32_t> experts, std::span<float> weights,
+                                     std::span<const int32_t> previous) const {
   const size_t k = static_cast<size_t>(model_.top_k);
   if (experts.size() < tokens.size() * k ||
       (!weights.empty() && weights.size() < tokens.size() * k))
     throw Error("SyntheticGenerator::route_layer: output spans too short");
+  if (!previous.empty() && previous.size() != tokens.size())
+    throw Error("SyntheticGenerator::route_layer: previous positions of another token list");
+  thread_local std::vector<int64_t> keys;
+  keys.resize(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
     const int64_t t = tokens[i];
-    const auto key = static_cast<uint64_t>(draw_key_fast(metas, t, layer));
+    const int32_t p = previous.empty() ? -1 : previous[i];
+    int64_t key = t;
+    if (p < 0 || spec_.recurrence <= 0) {
+      key = draw_key_fast(metas, t, layer);
+    } else if (recurs(t, layer)) {  // token t - 1 (same request) is at p < i: its key
+      key = keys[static_cast<size_t>(p)];
+      if (metas[t - 1].phase == metas[t].phase) {  // and its routing: the same draw
+        keys[i] = key;
+        std::copy_n(experts.begin() + static_cast<std::ptrdiff_t>(p * k), k,
+                    experts.begin() + static_cast<std::ptrdiff_t>(i * k));
+        if (!weights.empty())
+          std::copy_n(weights.begin() + static_cast<std::ptrdiff_t>(p * k), k,
+                      weights.begin() + static_cast<std::ptrdiff_t>(i * k));
+        continue;
+      }
+    }
+    keys[i] = key;
     const auto w = weights.empty() ? weights : weights.subspan(i * k, k);
+    const auto ex = experts.subspan(i * k, k);
+    const auto ukey = static_cast<uint64_t>(key);
     if (v2_)
-      route_v2(metas[t], key, layer, experts.subspan(i * k, k), w);
+      route_v2(metas[t], ukey, layer, ex, w);
     else
-      route_fast(metas[t], key, layer, experts.subspan(i * k, k), w);
+      route_fast(metas[t], ukey, layer, ex, w);
   }
+}
+
+std::vector<int32_t> previous_positions(const std::vector<TokenMeta>& metas,
+                                        std::span<const int64_t> tokens) {
+  std::vector<int32_t> prev(tokens.size(), -1);
+  if (tokens.empty() || tokens.size() > static_cast<size_t>(INT32_MAX)) return prev;
+  const auto [lo, hi] = std::minmax_element(tokens.begin(), tokens.end());
+  std::vector<int32_t> pos(static_cast<size_t>(*hi - *lo + 1), -1);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const int64_t t = tokens[i];
+    if (t > *lo && metas[t - 1].request_id == metas[t].request_id)
+      prev[i] = pos[static_cast<size_t>(t - 1 - *lo)];  // -1 when t - 1 comes later or not at all
+    pos[static_cast<size_t>(t - *lo)] = static_cast<int32_t>(i);
+  }
+  return prev;
 }
 
 RoutingTrace SyntheticGenerator::fetch(const std::vector<TokenMeta>& metas,
@@ -347,9 +389,10 @@ RoutingTrace SyntheticGenerator::fetch(const std::vector<TokenMeta>& metas,
   for (int64_t i = 0; i < n; ++i) out.meta(i) = metas[tokens[i]];
   if (n == 0) return out;
   const size_t span_len = static_cast<size_t>(n) * model_.top_k;
+  const std::vector<int32_t> prev = previous_positions(metas, tokens);
   for (int l = 0; l < num_layers; ++l)
     route_layer(metas, tokens, l, {out.experts(l, 0).data(), span_len},
-                {out.weights(l, 0).data(), span_len});
+                {out.weights(l, 0).data(), span_len}, prev);
   return out;
 }
 

@@ -78,8 +78,11 @@ class SyntheticGenerator {
   // experts [tokens * top_k] and, when `weights` is not empty, weights likewise. Same values as
   // route() token by token (hash prefixes shared per stream and per (token, layer), guide-table
   // sampling, weights skipped when not asked for).
+  // `previous`, when given (previous_positions of `tokens`), lets a token whose draw key is its
+  // predecessor's (recurrence) copy that token's routing instead of drawing it again.
   void route_layer(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens, int layer,
-                   std::span<int32_t> experts, std::span<float> weights) const;
+                   std::span<int32_t> experts, std::span<float> weights,
+                   std::span<const int32_t> previous = {}) const;
   // The listed tokens (indices into `metas`), first `num_layers` layers, in the listed order.
   RoutingTrace fetch(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens,
                      int num_layers) const;
@@ -93,6 +96,8 @@ class SyntheticGenerator {
   int32_t sample_pick(int layer, int family, Phase phase, int block, uint64_t h1,
                       uint64_t h2) const;
   int64_t draw_key_fast(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
+  // One step of the draw key's walk: token t (same request as t - 1) reuses t - 1's draws.
+  bool recurs(int64_t t, int layer) const;
   void route_fast(const TokenMeta& meta, uint64_t key, int layer, std::span<int32_t> experts,
                   std::span<float> weights) const;
 
@@ -119,6 +124,11 @@ class SyntheticGenerator {
                 std::span<float> weights) const;
   void gate_weights(uint64_t key, int layer, std::span<float> weights) const;
 };
+
+// For each listed token (indices into `metas`), the position in `tokens` of token t - 1 of the
+// same request when it is listed before it, else -1 (route_layer's `previous`).
+std::vector<int32_t> previous_positions(const std::vector<TokenMeta>& metas,
+                                        std::span<const int64_t> tokens);
 
 // Index i with cdf[i-1] <= u * cdf.back() < cdf[i] (cdf non-decreasing, last > 0).
 int sample_cdf(const std::vector<double>& cdf, double u);

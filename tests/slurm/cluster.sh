@@ -192,20 +192,27 @@ up() {
   print_env
 }
 
-stop_pidfile() {
-  local file="$1" prog="$2" pid i
-  pid="$(live_pid "$file" "$prog")"
-  if [[ -n "$pid" ]]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      [[ -d "/proc/$pid" ]] || break
-      sleep 0.1
-    done
-    if [[ -d "/proc/$pid" ]]; then
-      kill -KILL "$pid" 2>/dev/null || true
+# stop_pidfiles FILE:PROG...: SIGTERM to each live process of those pid files at once, then waits
+# up to 10 s for them all (each daemon takes 1-2 s to exit) and SIGKILLs what is left.
+stop_pidfiles() {
+  local spec pid pids=() i alive
+  for spec in "$@"; do
+    pid="$(live_pid "${spec%%:*}" "${spec#*:}")"
+    if [[ -n "$pid" ]]; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
     fi
-  fi
-  rm -f "$file"
+  done
+  for ((i = 0; i < 100; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do [[ -d "/proc/$pid" ]] && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null
+  done
+  for spec in "$@"; do rm -f "${spec%%:*}"; done
 }
 
 down() {
@@ -224,12 +231,11 @@ down() {
       done
     fi
   fi
-  local n
-  for n in "${NODES[@]}"; do
-    stop_pidfile "$STATE/run/slurmd.$n.pid" slurmd
-  done
-  stop_pidfile "$STATE/run/slurmctld.pid" slurmctld
-  stop_pidfile "$STATE/run/munged.pid" munged
+  # The Slurm daemons together, munged (their authentication) after them.
+  local n specs=()
+  for n in "${NODES[@]}"; do specs+=("$STATE/run/slurmd.$n.pid:slurmd"); done
+  stop_pidfiles "${specs[@]}" "$STATE/run/slurmctld.pid:slurmctld"
+  stop_pidfiles "$STATE/run/munged.pid:munged"
   local sock_dir
   sock_dir="$(dirname "$(munge_socket)")"
   [[ "$sock_dir" != /tmp/moeb-munge-* ]] || rm -rf "$sock_dir"

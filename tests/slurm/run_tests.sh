@@ -2,11 +2,20 @@
 # Slurm tests: brings up the two-node test cluster (cluster.sh), submits the job scripts of
 # job_scripts/ through sbatch, checks what they produce, and tears the cluster down on any exit.
 #
-#   tests/slurm/run_tests.sh BUILD_DIR [CASE...]     CASE: cluster single_job sweep resume requeue study
+#   tests/slurm/run_tests.sh BUILD_DIR [CASE...]     CASE: cluster single_job sweep resume requeue
+#                                                    study shipped_8ranks (default: all)
+#   tests/slurm/run_tests.sh BUILD_DIR --up          bring the cluster up and leave it running
+#   tests/slurm/run_tests.sh BUILD_DIR --shared CASE...   run cases on the running cluster
+#   tests/slurm/run_tests.sh BUILD_DIR --down        tear it down
 #
-# Exit 0 when every case passes, 1 when one fails, 77 (ctest SKIP_RETURN_CODE) when the Slurm
-# or munge binaries are absent. Work files go to BUILD_DIR/slurm-tests/<case>/ (kept for
-# inspection, wiped at the start of the case), the cluster's state to BUILD_DIR/slurm-cluster.
+# ctest brings the cluster up once (slurm.cluster_up, a FIXTURES_SETUP), runs each case with
+# --shared and tears it down after the last (slurm.cluster_down, FIXTURES_CLEANUP). A shared case
+# starts from a clean cluster: no job in the queue (what a case leaves there, it only can when
+# it failed, is cancelled and logged) and both nodes idle; a cluster that is not running or not
+# idle is restarted first (logged). Exit 0 when every case passes, 1 when one fails, 77 (ctest
+# SKIP_RETURN_CODE) when the Slurm or munge binaries are absent. Work files go to
+# BUILD_DIR/slurm-tests/<case>/ (kept for inspection, wiped at the start of the case), the
+# cluster's state to BUILD_DIR/slurm-cluster.
 set -uo pipefail
 # shellcheck disable=SC2317  # case_* functions and traps are called indirectly
 
@@ -15,6 +24,12 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 BUILD="${1:?usage: run_tests.sh BUILD_DIR [CASE...]}"
 shift
 BUILD="$(cd "$BUILD" && pwd)"
+MODE=own  # own: up, cases, down; shared: cases on the running cluster; up; down
+case "${1:-}" in
+  --up) MODE=up ;;
+  --down) MODE=down ;;
+  --shared) MODE=shared; shift ;;
+esac
 CASES=("$@")
 ((${#CASES[@]})) || CASES=(cluster single_job sweep resume requeue study shipped_8ranks)
 
@@ -52,7 +67,25 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset SLURM_JOB_ID SLURM_JOBID SLURM_NODELIST SLURM_JOB_NODELIST LAUNCHER RESUME OUTPUT SYSTEM STRATEGIES
 
 cleanup() { "$HERE/cluster.sh" down "$CLUSTER_STATE" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
+# The jobs still queued on the cluster (pending, running or completing), one id per line.
+queued_jobs() { squeue -h -o %A 2>/dev/null | sort -u; }
+# Shared cluster: cancels what a case left in the queue, so that the next one starts clean.
+cancel_leftovers() {
+  local jobs i
+  jobs="$(queued_jobs | tr '\n' ' ')"
+  [[ -n "${jobs// /}" ]] || return 0
+  # shellcheck disable=SC2086
+  scancel $jobs 2>/dev/null
+  for ((i = 0; i < 120; i++)); do
+    [[ -z "$(queued_jobs)" ]] && return 0
+    sleep 0.5
+  done
+}
+if [[ $MODE == own ]]; then
+  trap cleanup EXIT
+elif [[ $MODE == shared ]]; then
+  trap cancel_leftovers EXIT
+fi
 trap 'exit 1' INT TERM
 
 log() { echo "[slurm-test] $*"; }
@@ -303,12 +336,41 @@ case_shipped_8ranks() {
   log "comparison.toml at 8 ranks: 2 nodes from the allocation, system label moebtest"
 }
 
-log "bringing up the test cluster in $CLUSTER_STATE"
-"$HERE/cluster.sh" down "$CLUSTER_STATE" >/dev/null 2>&1 || true
-"$HERE/cluster.sh" up "$CLUSTER_STATE" || { echo "FAIL: test cluster did not come up"; exit 1; }
+bring_up() {
+  log "bringing up the test cluster in $CLUSTER_STATE"
+  "$HERE/cluster.sh" down "$CLUSTER_STATE" >/dev/null 2>&1 || true
+  "$HERE/cluster.sh" up "$CLUSTER_STATE" || { echo "FAIL: test cluster did not come up"; exit 1; }
+}
+
+# Both nodes idle in sinfo (each node is listed once per partition).
+nodes_idle() {
+  [[ "$(sinfo -h -N -o '%N %t' 2>/dev/null | sort -u | grep -c -E '^node[12] idle$')" == 2 ]]
+}
+
+# Shared cluster, before a case: the queue empty (what an earlier case left is cancelled) and
+# both nodes idle; a cluster that is down or not idle is restarted.
+clean_start() {
+  local left
+  left="$(queued_jobs | tr '\n' ' ')"
+  if [[ -n "${left// /}" ]]; then
+    log "cancelling jobs left on the cluster: $left"
+    cancel_leftovers
+  fi
+  if ! "$HERE/cluster.sh" status "$CLUSTER_STATE" >/dev/null 2>&1 || ! nodes_idle; then
+    log "the shared cluster is not running with both nodes idle: restarting it"
+    bring_up
+  fi
+}
+
+case "$MODE" in
+  up) bring_up; exit 0 ;;
+  down) cleanup; log "test cluster down ($CLUSTER_STATE)"; exit 0 ;;
+  own) bring_up ;;
+esac
 
 for CASE in "${CASES[@]}"; do
   declare -F "case_$CASE" >/dev/null || { echo "FAIL: unknown case $CASE"; FAILED=1; continue; }
+  [[ $MODE == shared ]] && clean_start
   WORK="$BUILD/slurm-tests/$CASE"
   rm -rf "$WORK"
   mkdir -p "$WORK"
@@ -316,6 +378,11 @@ for CASE in "${CASES[@]}"; do
   before=$FAILED
   FAILED=0
   "case_$CASE"
+  if [[ $MODE == shared && -n "$(queued_jobs)" ]]; then
+    # A case waits for its jobs to end: one still queued means it gave up on it.
+    log "jobs of $CASE still queued at its end: $(queued_jobs | tr '\n' ' ')(cancelled)"
+    cancel_leftovers
+  fi
   if ((FAILED)); then
     echo "FAILED: $CASE ($((SECONDS - start)) s; files in $WORK)"
   else

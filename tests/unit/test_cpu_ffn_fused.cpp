@@ -65,7 +65,7 @@ TEST(CpuFusedFfn, StreamingGatherEqualsGather) {
 }
 
 TEST(CpuFusedFfn, MatchesThreeGemmKernelAndReference) {
-  const int H = 48, F = 80;
+  const int H = 52, F = 80;
   const auto w = make_expert_weights(9, 0, 5, H, F);
   std::vector<float> w13(static_cast<size_t>(H) * 2 * F);
   cpu::fuse_w13(w.w1.data(), w.w3.data(), H, F, w13.data());
@@ -130,13 +130,13 @@ TEST(CpuFusedFfn, LibraryChoiceIsCheckedAndOpenBlasAlwaysBuilt) {
 // below, at and above the libraries' row blocks, ffn and hidden not multiples of the panel width,
 // strided input and output rows, a gate weight per row, and accumulation into existing output.
 TEST(CpuFusedFfn, EveryBuiltLibraryMatchesReference) {
-  const int H = 48, F = 80;
+  const int H = 52, F = 80;
   const int64_t ldx = H + 3, ldo = H + 5;
   const auto w = make_expert_weights(9, 0, 5, H, F);
   for (const auto& name : cpu::built_ffn_libraries()) {
     const auto expert = cpu::make_ffn_library(name, 1)->pack(w.w1.data(), w.w3.data(),
                                                              w.w2.data(), H, F);
-    for (int64_t n : {1, 13, 64, 65, 130}) {
+    for (int64_t n : {1, 5, 8, 13, 22, 64, 65, 130}) {
       const auto xs = inputs(9, 0, n, H);
       std::vector<float> x(static_cast<size_t>(n) * ldx, 7.0f), gate(n), h13(n * 2 * F);
       for (int64_t r = 0; r < n; ++r) {

@@ -5,6 +5,7 @@
 // and 2 threads, equal to the values of the strategy-by-strategy path): test_reference_values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -107,6 +108,42 @@ TEST(SimScale, BulkLayerRoutingEqualsRoutePerToken) {
   }
 }
 
+// With previous positions, a token whose draw key is its predecessor's copies that token's
+// routing (route_layer): the values route() draws token by token, for generator versions 1 and
+// 2, tokens in request order and interleaved across requests (predecessor far back).
+TEST(SimScale, RecurrentTokensCopiedFromTheirPredecessorEqualRoutePerToken) {
+  for (int version : {1, 2}) {
+    for (auto c : cases()) {
+      c.spec.generator_version = version;
+      if (c.spec.recurrence <= 0) continue;
+      SyntheticGenerator g(c.spec, c.model, 99);
+      const auto metas = g.token_metas(900);
+      std::vector<int64_t> interleaved = token_range(0, static_cast<int64_t>(metas.size()));
+      std::stable_sort(interleaved.begin(), interleaved.end(), [&](int64_t a, int64_t b) {
+        return metas[a].position < metas[b].position;
+      });
+      for (const auto& tokens : {token_range(0, static_cast<int64_t>(metas.size())), interleaved}) {
+        const auto prev = previous_positions(metas, tokens);
+        ASSERT_GT(std::count_if(prev.begin(), prev.end(), [](int32_t p) { return p >= 0; }), 0);
+        const size_t k = static_cast<size_t>(c.model.top_k);
+        std::vector<int32_t> e1(k);
+        std::vector<float> w1(k);
+        for (int l = 0; l < c.model.num_layers; ++l) {
+          std::vector<int32_t> ids(tokens.size() * k);
+          std::vector<float> ws(tokens.size() * k);
+          g.route_layer(metas, tokens, l, ids, ws, prev);
+          for (size_t i = 0; i < tokens.size(); ++i) {
+            g.route(metas, tokens[i], l, e1, w1);
+            ASSERT_TRUE(std::equal(e1.begin(), e1.end(), ids.begin() + i * k))
+                << "version " << version << " layer " << l << " token " << tokens[i];
+            ASSERT_TRUE(std::equal(w1.begin(), w1.end(), ws.begin() + i * k));
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(SimScale, LayerwiseStatisticsEqualAddBatchForAnyThreadCount) {
   Case c = cases()[2];
   c.model.num_experts = 64;
@@ -116,7 +153,8 @@ TEST(SimScale, LayerwiseStatisticsEqualAddBatchForAnyThreadCount) {
   // Three batches, more tokens than the token sample keeps: its replacements are exercised.
   const int64_t n = static_cast<int64_t>(RoutingStats::kMaxSampleTokens) + 9000;
   const auto metas = g.token_metas(n);
-  const std::vector<int64_t> cuts = {0, 30000, 60001, n};
+  // The 40-token batch leaves each family a few tokens: those are added token by token.
+  const std::vector<int64_t> cuts = {0, 30000, 30040, 60001, n};
   RoutingStats ref(c.model.num_layers, c.model.num_experts, g.family_names());
   for (size_t b = 0; b + 1 < cuts.size(); ++b)
     ref.add_batch(g.fetch(metas, token_range(cuts[b], cuts[b + 1]), c.model.num_layers));
