@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -47,9 +48,27 @@ struct Measured {
   double skew, pair, spearman, recurrence;
 };
 
+// g.generate(n) without the gate weights (trace_info does not read them; they stay 0).
+RoutingTrace routing_of(const SyntheticGenerator& g, const ModelSpec& model, int64_t n) {
+  const auto metas = g.token_metas(n);
+  std::vector<int64_t> tokens(metas.size());
+  std::iota(tokens.begin(), tokens.end(), 0);
+  const auto tn = static_cast<int64_t>(tokens.size());
+  RoutingTrace out(model.num_layers, model.top_k, model.num_experts, tn);
+  out.family_names = g.family_names();
+  out.source = g.source();
+  for (int64_t i = 0; i < tn; ++i) out.meta(i) = metas[static_cast<size_t>(i)];
+  if (tn == 0) return out;
+  const auto prev = previous_positions(metas, tokens);
+  const size_t len = static_cast<size_t>(tn) * model.top_k;
+  for (int l = 0; l < model.num_layers; ++l)
+    g.route_layer(metas, tokens, l, {out.experts(l, 0).data(), len}, {}, prev);
+  return out;
+}
+
 Measured measure(const SyntheticSpec& spec, const ModelSpec& model, uint64_t seed, int64_t n) {
   SyntheticGenerator g(spec, model, seed);
-  TraceInfo info = trace_info(g.generate(n));
+  TraceInfo info = trace_info(routing_of(g, model, n));
   auto v = [](double x) { return std::isnan(x) ? 0.0 : x; };
   return {v(info.mean_skew), v(info.mean_pair_top10_share), v(info.mean_phase_spearman),
           v(info.mean_recurrence)};

@@ -81,7 +81,10 @@ double top10_share(std::vector<double> values) {
   double total = std::accumulate(values.begin(), values.end(), 0.0);
   if (total <= 0 || values.empty()) return kNaN;
   size_t n = (values.size() + 9) / 10;
-  std::partial_sort(values.begin(), values.begin() + n, values.end(), std::greater<double>());
+  // The n largest, summed largest first (as a partial sort leaves them): selection, then a sort
+  // of those n alone.
+  std::nth_element(values.begin(), values.begin() + (n - 1), values.end(), std::greater<double>());
+  std::sort(values.begin(), values.begin() + n, std::greater<double>());
   return std::accumulate(values.begin(), values.begin() + n, 0.0) / total;
 }
 
