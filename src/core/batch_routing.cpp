@@ -12,9 +12,12 @@ int64_t count_changed_choices(std::span<const int32_t> before, std::span<const i
   int64_t changed = 0;
   const size_t k = static_cast<size_t>(top_k);
   for (size_t t = 0; t + k <= after.size(); t += k) {
-    const auto orig = before.subspan(t, k);
-    for (size_t j = 0; j < k; ++j)
-      if (std::find(orig.begin(), orig.end(), after[t + j]) == orig.end()) ++changed;
+    const int32_t* orig = before.data() + t;
+    for (size_t j = 0; j < k; ++j) {  // without branches: whether any original choice matches
+      bool found = false;
+      for (size_t i = 0; i < k; ++i) found |= orig[i] == after[t + j];
+      changed += !found;
+    }
   }
   return changed;
 }

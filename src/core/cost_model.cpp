@@ -333,23 +333,23 @@ LayerPrediction predict_layer(const SystemModel& sys, const ModelSpec& m, const 
   return p;
 }
 
-LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
-                               std::span<const int32_t> experts, std::span<const int32_t> dest,
-                               int top_k, int num_experts, const SimulateOptions& opt) {
-  const int R = topo.num_ranks();
+TrafficOptions simulate_traffic_options(const SystemModel& sys, const ModelSpec& m,
+                                        const SimulateOptions& opt) {
   TrafficOptions topt;
   topt.dedup = opt.dedup;
   topt.dispatch_row_bytes = opt.dispatch_row_bytes > 0 ? opt.dispatch_row_bytes : sys.row_bytes(m);
   topt.combine_row_bytes = opt.combine_row_bytes > 0 ? opt.combine_row_bytes : sys.row_bytes(m);
   topt.byte_totals = false;  // the cost input's hops give them
+  return topt;
+}
+
+namespace {
+// The prediction and the stored counts of a layer from its cost input.
+LayerSimulation finish_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
+                             LayerTraffic& lt, const LayerCostInput& in, int64_t tokens,
+                             const SimulateOptions& opt) {
   LayerSimulation s;
-  LayerTraffic lt = evaluate_routed_layer(dest, top_k, topo, topt);
-  LayerCostInput in = opt.dispatch == DispatchMode::kFlat
-                          ? flat_cost_input(lt, topo)
-                          : hierarchical_cost_input(lt, dest, top_k, topo, opt.dedup);
-  in.experts_touched = experts_touched(experts, dest, R, num_experts);
   s.pred = predict_layer(sys, m, topo, in);
-  const int64_t tokens = static_cast<int64_t>(dest.size()) / top_k;
   if (opt.scale_to_tokens > 0 && tokens > 0)
     s.pred_scaled =
         predict_layer_scaled(sys, m, topo, in, static_cast<double>(opt.scale_to_tokens) / tokens);
@@ -359,6 +359,30 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
   s.tokens_owned = std::move(lt.tokens_owned);
   if (opt.keep_rows) s.rows = std::move(lt.rows);
   return s;
+}
+}  // namespace
+
+LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
+                               std::span<const int32_t> experts, std::span<const int32_t> dest,
+                               int top_k, int num_experts, const SimulateOptions& opt) {
+  const int R = topo.num_ranks();
+  LayerTraffic lt = evaluate_routed_layer(dest, top_k, topo, simulate_traffic_options(sys, m, opt));
+  LayerCostInput in = opt.dispatch == DispatchMode::kFlat
+                          ? flat_cost_input(lt, topo)
+                          : hierarchical_cost_input(lt, dest, top_k, topo, opt.dedup);
+  in.experts_touched = experts_touched(experts, dest, R, num_experts);
+  return finish_layer(sys, m, topo, lt, in, static_cast<int64_t>(dest.size()) / top_k, opt);
+}
+
+LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& m,
+                                       const Topology& topo, LayerTraffic lt,
+                                       std::vector<int64_t> touched, int64_t num_tokens,
+                                       const SimulateOptions& opt) {
+  if (opt.dispatch != DispatchMode::kFlat)
+    throw Error("simulate_counted_layer: hierarchical dispatch needs the routing");
+  LayerCostInput in = flat_cost_input(lt, topo);
+  in.experts_touched = std::move(touched);
+  return finish_layer(sys, m, topo, lt, in, num_tokens, opt);
 }
 
 std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,

@@ -200,6 +200,19 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
                                std::span<const int32_t> experts, std::span<const int32_t> dest,
                                int top_k, int num_experts, const SimulateOptions& opt);
 
+// The evaluator's options simulate_layer uses: dedup and row sizes from `opt` (0 = the
+// system's), no per-rank byte totals (the cost input gives them).
+TrafficOptions simulate_traffic_options(const SystemModel& sys, const ModelSpec& m,
+                                        const SimulateOptions& opt);
+
+// simulate_layer for flat dispatch from counts already taken: `lt` from the evaluator (with
+// simulate_traffic_options) and `touched` = experts_touched of the same routing. Same result as
+// simulate_layer on that routing; throws Error for hierarchical dispatch (it needs the routing).
+LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& m,
+                                       const Topology& topo, LayerTraffic lt,
+                                       std::vector<int64_t> touched, int64_t num_tokens,
+                                       const SimulateOptions& opt);
+
 // Counts and predicts every layer of a routed batch (core/batch_routing), exactly as the run
 // routed it.
 std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.hpp"
+
 namespace moeb {
 
 std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,
@@ -86,6 +88,111 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   if (!opt.byte_totals) return lt;
   // Combine: rank d sends back what it received from s, so combine sent by d to s mirrors
   // dispatch rows[s][d].
+  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
+  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+  return lt;
+}
+
+LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
+                                      int top_k, int num_experts, const Topology& topo,
+                                      const TrafficOptions& opt, std::vector<int64_t>& touched) {
+  const int R = topo.num_ranks(), k = top_k, E = num_experts;
+  const int64_t T = static_cast<int64_t>(experts.size()) / k;
+  LayerTraffic lt;
+  lt.num_ranks = R;
+  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
+  lt.combine_row_bytes = opt.combine_row_bytes;
+  lt.rows.assign(static_cast<size_t>(R) * R, 0);
+  lt.rows_computed.assign(R, 0);
+  lt.tokens_owned.assign(R, 0);
+  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+  // As evaluate_routed_layer (last[r]: the last token with a row to r) and experts_touched
+  // (seen[r * E + e]: rank r processes a row of expert e), the rank of each choice consumed as
+  // it is routed.
+  std::vector<int64_t> last(static_cast<size_t>(R), -1);
+  std::vector<uint8_t> seen(static_cast<size_t>(R) * E, 0);
+  int64_t* computed = lt.rows_computed.data();
+  const int64_t no_dedup = opt.dedup ? 0 : 1;
+  for (int owner = 0; owner < R; ++owner) {
+    int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
+      route.token(t, x, k, [&](int j, int32_t r) {
+        ++computed[r];
+        row[r] += (last[r] != t) | no_dedup;
+        last[r] = t;
+        seen[static_cast<size_t>(r) * E + x[j]] = 1;
+      });
+    }
+  }
+  touched.assign(R, 0);
+  for (int r = 0; r < R; ++r)
+    for (int e = 0; e < E; ++e) touched[r] += seen[static_cast<size_t>(r) * E + e];
+  if (!opt.byte_totals) return lt;
+  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
+  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+  return lt;
+}
+
+void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, int num_experts,
+                   ExpertCounts& out) {
+  const int R = num_ranks, E = num_experts, k = top_k;
+  const int64_t T = static_cast<int64_t>(experts.size()) / k;
+  out.num_ranks = R;
+  out.num_experts = E;
+  out.num_tokens = T;
+  out.owner_tokens.assign(static_cast<size_t>(R) * E, 0);
+  out.choices.assign(static_cast<size_t>(E), 0);
+  std::vector<int64_t> last(static_cast<size_t>(E), -1);  // as the evaluator's, per expert
+  int64_t* choices = out.choices.data();
+  for (int owner = 0; owner < R; ++owner) {
+    int32_t* row = out.owner_tokens.data() + static_cast<size_t>(owner) * E;
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
+      for (int j = 0; j < k; ++j) {
+        const int32_t e = x[j];
+        ++choices[e];
+        row[e] += last[e] != t;
+        last[e] = t;
+      }
+    }
+  }
+}
+
+LayerTraffic evaluate_by_expert(const ExpertCounts& c, std::span<const int32_t> rank_of,
+                                const Topology& topo, const TrafficOptions& opt,
+                                std::vector<int64_t>& touched) {
+  const int R = topo.num_ranks(), E = c.num_experts;
+  if (!opt.dedup) throw Error("evaluate_by_expert: counts without dedup need the routing");
+  if (c.num_ranks != R || static_cast<int>(rank_of.size()) != E)
+    throw Error("evaluate_by_expert: counts, table and topology differ in size");
+  std::vector<char> hosts(static_cast<size_t>(R), 0);
+  for (const int32_t r : rank_of) {
+    if (r < 0 || r >= R || hosts[r]) throw Error("evaluate_by_expert: a rank hosts two experts");
+    hosts[r] = 1;
+  }
+  LayerTraffic lt;
+  lt.num_ranks = R;
+  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
+  lt.combine_row_bytes = opt.combine_row_bytes;
+  lt.rows.assign(static_cast<size_t>(R) * R, 0);
+  lt.rows_computed.assign(R, 0);
+  lt.tokens_owned.assign(R, 0);
+  const int64_t T = c.num_tokens;
+  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+  for (int owner = 0; owner < R; ++owner) {
+    int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
+    const int32_t* n = c.owner_tokens.data() + static_cast<size_t>(owner) * E;
+    for (int e = 0; e < E; ++e) row[rank_of[e]] += n[e];
+  }
+  touched.assign(R, 0);
+  for (int e = 0; e < E; ++e) {
+    lt.rows_computed[rank_of[e]] += c.choices[e];
+    touched[rank_of[e]] += c.choices[e] > 0;
+  }
+  if (!opt.byte_totals) return lt;
   lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
   lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
   return lt;

@@ -57,6 +57,34 @@ LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPla
 LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, const Topology& topo,
                                    const TrafficOptions& opt);
 
+// One layer's choices counted per expert: the counting that every placement routing each expert
+// to one rank, no rank hosting two of them, shares (evaluate_by_expert). Tokens are owned as in
+// route_layer (token_begin).
+struct ExpertCounts {
+  int num_ranks = 0, num_experts = 0;
+  int64_t num_tokens = 0;
+  std::vector<int32_t> owner_tokens;  // [owner * E + e]: owner's tokens choosing e (once each)
+  std::vector<int64_t> choices;       // [e]: every choice of e
+};
+// `experts`: num_tokens * top_k expert ids in [0, num_experts), token-major.
+void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, int num_experts,
+                   ExpertCounts& out);
+
+// What evaluate_routed_layer with opt.dedup gives for the routing dest[i] = rank_of[experts[i]],
+// from the counts alone, when rank_of sends no two experts to one rank (a token's distinct
+// experts then land on distinct ranks); `touched` receives experts_touched (core/cost_model)
+// of that routing. Throws Error without opt.dedup or when rank_of repeats a rank.
+LayerTraffic evaluate_by_expert(const ExpertCounts& c, std::span<const int32_t> rank_of,
+                                const Topology& topo, const TrafficOptions& opt,
+                                std::vector<int64_t>& touched);
+
+// evaluate_routed_layer and experts_touched (core/cost_model) of the routing `route` gives
+// `experts` (num_tokens * top_k ids in [0, num_experts)), in one pass without an array of
+// destinations.
+LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
+                                      int top_k, int num_experts, const Topology& topo,
+                                      const TrafficOptions& opt, std::vector<int64_t>& touched);
+
 // Per-rank intra/inter totals from a rows matrix.
 std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,
                                   int64_t row_bytes, bool transpose);

@@ -101,6 +101,8 @@ class ReplicaChooser {
 
   // Whether choose() reads the running load (only least-load does; others skip keeping it).
   bool tracks_load() const { return track_load_; }
+  // A choice sent to rank r without choosing (an expert with one replica), as choose() counts it.
+  void add_load(int r) { load_[r] += 1.0; }
 
  private:
   // Locality-based policies: the owner's own replica, else one of the candidates.
@@ -185,43 +187,26 @@ class ReplicaChooser {
   std::vector<Candidates> cand_sets_;
 };
 
-// Primary (every choice to the first replica) and uniform (a replica drawn by the choice's hash,
-// hashed only for an expert with several replicas): no state, so one pass over flat tables.
-void route_stateless(const LayerPlacement& lp, bool uniform, std::span<const int32_t> experts,
-                     int top_k, uint64_t batch_prefix, std::span<int32_t> dest) {
-  const int num_experts = lp.num_experts();
-  std::vector<int32_t> first(static_cast<size_t>(num_experts)), count(first.size()),
-      offset(first.size());
-  std::vector<int32_t> flat;
-  for (int e = 0; e < num_experts; ++e) {
+}  // namespace
+
+StatelessRoute::StatelessRoute(const LayerPlacement& lp, ReplicaPolicyKind policy,
+                               const RouteContext& ctx)
+    : batch_prefix_(hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
+                                static_cast<uint64_t>(ctx.batch_index))) {
+  if (!applies(policy)) throw Error("StatelessRoute: the policy keeps state");
+  const bool uniform = policy == ReplicaPolicyKind::kUniform;
+  const size_t E = static_cast<size_t>(lp.num_experts());
+  first_.resize(E);
+  count_.resize(E);
+  offset_.resize(E);
+  for (size_t e = 0; e < E; ++e) {
     const auto& reps = lp.replicas[e];
-    first[e] = reps[0];
-    count[e] = uniform ? static_cast<int32_t>(reps.size()) : 1;
-    offset[e] = static_cast<int32_t>(flat.size());
-    flat.insert(flat.end(), reps.begin(), reps.end());
-  }
-  const int64_t num_tokens = static_cast<int64_t>(experts.size()) / top_k;
-  for (int64_t t = 0; t < num_tokens; ++t) {
-    const size_t base = static_cast<size_t>(t) * top_k;
-    uint64_t token_prefix = 0;
-    bool prefixed = false;
-    for (int j = 0; j < top_k; ++j) {
-      const int32_t e = experts[base + j];
-      const int32_t n = count[e];
-      if (n == 1) {
-        dest[base + j] = first[e];
-        continue;
-      }
-      // hash_counters(seed, layer, batch_index, t, j), its shared prefix computed once.
-      if (!prefixed) token_prefix = hash_step_c(batch_prefix, static_cast<uint64_t>(t));
-      prefixed = true;
-      const uint64_t h = hash_step_d(token_prefix, static_cast<uint64_t>(j));
-      dest[base + j] = flat[static_cast<size_t>(offset[e]) + bounded(h, static_cast<uint64_t>(n))];
-    }
+    first_[e] = reps[0];
+    count_[e] = uniform ? static_cast<int32_t>(reps.size()) : 1;
+    offset_[e] = static_cast<int32_t>(flat_.size());
+    flat_.insert(flat_.end(), reps.begin(), reps.end());
   }
 }
-
-}  // namespace
 
 void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
                  std::span<const int32_t> experts, int top_k, const RouteContext& ctx,
@@ -247,8 +232,13 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   }
   const uint64_t batch_prefix = hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
                                             static_cast<uint64_t>(ctx.batch_index));
-  if (policy == ReplicaPolicyKind::kPrimary || policy == ReplicaPolicyKind::kUniform) {
-    route_stateless(lp, policy == ReplicaPolicyKind::kUniform, experts, top_k, batch_prefix, dest);
+  if (StatelessRoute::applies(policy)) {
+    const StatelessRoute route(lp, policy, ctx);
+    for (int64_t t = 0; t < num_tokens; ++t) {
+      int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
+      route.token(t, experts.data() + static_cast<size_t>(t) * top_k, top_k,
+                  [d](int j, int32_t rank) { d[j] = rank; });
+    }
     return;
   }
   ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
@@ -265,7 +255,8 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     for (int j = 0; j < top_k; ++j) {
       const size_t i = static_cast<size_t>(t) * top_k + j;
       const int32_t only = only_rank[experts[i]];
-      if (only >= 0 && !tracks_load) {
+      if (only >= 0) {
+        if (tracks_load) chooser.add_load(only);
         dest[i] = only;
         continue;
       }

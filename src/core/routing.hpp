@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "core/placement.hpp"
+#include "core/rng.hpp"
 #include "core/topology.hpp"
 
 namespace moeb {
@@ -23,6 +25,40 @@ struct RouteContext {
   uint64_t seed = 0;
   int layer = 0;
   int64_t batch_index = 0;
+};
+
+// Routing under a policy without state (primary: the first replica; uniform: a replica drawn
+// by hash_counters(seed, layer, batch_index, t, j), drawn only for an expert with several
+// replicas), from flat tables: what route_layer does for those policies, one token at a time,
+// so that a counter can consume the ranks without an array of them.
+class StatelessRoute {
+ public:
+  static bool applies(ReplicaPolicyKind policy) {
+    return policy == ReplicaPolicyKind::kPrimary || policy == ReplicaPolicyKind::kUniform;
+  }
+  StatelessRoute(const LayerPlacement& lp, ReplicaPolicyKind policy, const RouteContext& ctx);
+  // Calls sink(j, rank) for every choice j of token t; `x` holds its top_k expert ids.
+  template <class Sink>
+  void token(int64_t t, const int32_t* x, int top_k, Sink&& sink) const {
+    uint64_t token_prefix = 0;
+    bool prefixed = false;
+    for (int j = 0; j < top_k; ++j) {
+      const int32_t e = x[j];
+      const int32_t n = count_[e];
+      if (n == 1) {
+        sink(j, first_[e]);
+        continue;
+      }
+      if (!prefixed) token_prefix = hash_step_c(batch_prefix_, static_cast<uint64_t>(t));
+      prefixed = true;
+      const uint64_t h = hash_step_d(token_prefix, static_cast<uint64_t>(j));
+      sink(j, flat_[static_cast<size_t>(offset_[e]) + bounded(h, static_cast<uint64_t>(n))]);
+    }
+  }
+
+ private:
+  std::vector<int32_t> first_, count_, offset_, flat_;  // [expert], then the replicas in a row
+  uint64_t batch_prefix_ = 0;
 };
 
 // Fills dest[t * top_k + j] with the rank serving expert experts[t * top_k + j] of token t.

@@ -2,12 +2,14 @@
 // counted by the evaluator and, with a system model, timed by the cost model.
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <ctime>
 #include <mutex>
 #include <optional>
 
 #include "core/batch_routing.hpp"
 #include "core/cost_model.hpp"
+#include "core/evaluator.hpp"
 #include "core/error.hpp"
 #include "core/memory_model.hpp"
 #include "core/parallel.hpp"
@@ -170,7 +172,54 @@ struct TogetherState {
   // The cubes, looked up once: threads write distinct cells of them.
   std::vector<Cube<int64_t>*> counts;
   std::vector<Cube<double>*> times;
+  // [layer]: expert -> its one rank when the layer can be counted per expert (every expert one
+  // replica, no rank hosting two, flat dispatch with dedup: evaluate_by_expert); else empty.
+  std::vector<std::vector<int32_t>> rank_of;
 };
+
+// A thread's buffers for one layer, reused across layers and batches (no allocation per layer):
+// the drawn layer, a transformed copy, the routing and the per-expert counts.
+struct LayerScratch {
+  std::vector<int32_t> experts, work, dest;
+  std::vector<float> weights, work_w;
+  ExpertCounts shared, own;  // the drawn layer's (shared by jobs without transform); a job's
+  bool shared_ready = false;
+};
+
+// Scratch handed to the threads of the measuring pass: taken for a layer, given back after.
+class ScratchPool {
+ public:
+  std::unique_ptr<LayerScratch> take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.empty()) return std::make_unique<LayerScratch>();
+    auto s = std::move(free_.back());
+    free_.pop_back();
+    return s;
+  }
+  void give(std::unique_ptr<LayerScratch> s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(s));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<LayerScratch>> free_;
+};
+
+// Layer `lp`'s expert -> rank table when it routes each expert to one rank and no rank hosts
+// two experts; else empty.
+std::vector<int32_t> injective_ranks(const LayerPlacement& lp, int num_ranks) {
+  std::vector<int32_t> rank_of(static_cast<size_t>(lp.num_experts()));
+  std::vector<char> used(static_cast<size_t>(num_ranks), 0);
+  for (int e = 0; e < lp.num_experts(); ++e) {
+    if (lp.replicas[e].size() != 1) return {};
+    const int r = lp.replicas[e][0];
+    if (r < 0 || r >= num_ranks || used[r]) return {};
+    used[r] = 1;
+    rank_of[e] = r;
+  }
+  return rank_of;
+}
 
 void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
                 TogetherState& st) {
@@ -195,29 +244,57 @@ void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
   st.preds.assign(L, {});
   st.scaled.assign(L, {});
   st.changed.assign(L, 0);
+  st.rank_of.assign(L, {});
+  if (st.so.dispatch == DispatchMode::kFlat && st.so.dedup)
+    for (int l = 0; l < L; ++l)
+      st.rank_of[l] = injective_ranks(job.plan->placement.layers.at(l), R);
 }
 
 // Layer `l` of batch `b` (iteration `i`) under job `st`: `experts` and `weights` are the drawn
-// layer (left unchanged); `work`, `work_w` and `dest` are the thread's scratch.
+// layer (left unchanged); `sc` is the thread's scratch.
 void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherState& st, int i,
                         int64_t b, int l, std::span<const int32_t> experts,
-                        std::span<const float> weights, std::vector<int32_t>& work,
-                        std::vector<float>& work_w, std::vector<int32_t>& dest) {
+                        std::span<const float> weights, LayerScratch& sc) {
   const RunConfig& cfg = st.cell->cfg;
-  const int k = cfg.model.top_k, R = e.topo.num_ranks();
+  const int k = cfg.model.top_k, R = e.topo.num_ranks(), E = cfg.model.num_experts;
   std::span<const int32_t> ids = experts;
   if (st.rule.transform) {
-    work.assign(experts.begin(), experts.end());
-    work_w.assign(weights.begin(), weights.end());
-    st.rule.transform->apply_layer(l, k, work, work_w);
-    st.changed[l] = count_changed_choices(experts, work, k);
-    ids = work;
+    sc.work.assign(experts.begin(), experts.end());
+    sc.work_w.assign(weights.begin(), weights.end());
+    st.rule.transform->apply_layer(l, k, sc.work, sc.work_w);
+    st.changed[l] = count_changed_choices(experts, sc.work, k);
+    ids = sc.work;
   }
-  dest.resize(ids.size());
-  route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,
-              RouteContext{cfg.seed, l, b}, dest);
-  LayerSimulation sim =
-      simulate_layer(sys, cfg.model, e.topo, ids, dest, k, cfg.model.num_experts, st.so);
+  LayerSimulation sim;
+  if (!st.rank_of[l].empty()) {  // counted per expert: no routing, no pass per choice
+    ExpertCounts* counts = &sc.shared;
+    if (st.rule.transform) {
+      counts = &sc.own;
+      count_experts(ids, k, R, E, sc.own);
+    } else if (!sc.shared_ready) {
+      count_experts(ids, k, R, E, sc.shared);
+      sc.shared_ready = true;
+    }
+    std::vector<int64_t> touched;
+    LayerTraffic lt = evaluate_by_expert(*counts, st.rank_of[l], e.topo,
+                                         simulate_traffic_options(sys, cfg.model, st.so), touched);
+    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+                                 counts->num_tokens, st.so);
+  } else if (st.so.dispatch == DispatchMode::kFlat && StatelessRoute::applies(st.rule.policy)) {
+    // Routed and counted in one pass, no array of destinations.
+    const StatelessRoute route(st.plan->placement.layers[l], st.rule.policy,
+                               RouteContext{cfg.seed, l, b});
+    std::vector<int64_t> touched;
+    LayerTraffic lt = evaluate_stateless_layer(
+        route, ids, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
+    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+                                 static_cast<int64_t>(ids.size()) / k, st.so);
+  } else {
+    sc.dest.resize(ids.size());
+    route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,
+                RouteContext{cfg.seed, l, b}, sc.dest);
+    sim = simulate_layer(sys, cfg.model, e.topo, ids, sc.dest, k, E, st.so);
+  }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);
     for (size_t m = 0; m < st.counts.size(); ++m) st.counts[m]->at(i, l, r) = c[m];
@@ -236,7 +313,7 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
 // Batch `b` as iteration `i` of every job: its layers on threads, each drawn once.
 void simulate_batch_together(const Experiment& e, const SystemModel& sys,
                              std::vector<TogetherState>& states, int i, int64_t b,
-                             PhaseClock& clock) {
+                             PhaseClock& clock, ScratchPool& pool) {
   const ModelSpec& model = states.front().cell->cfg.model;
   const int L = model.num_layers, k = model.top_k;
   bool need_weights = false;
@@ -250,8 +327,12 @@ void simulate_batch_together(const Experiment& e, const SystemModel& sys,
   const size_t n = static_cast<size_t>(T) * k;
   parallel_for(L, clock.threads, [&](int l) {
     const auto t0 = thread_cpu_now();
-    std::vector<int32_t> experts(n), work, dest;
-    std::vector<float> weights(need_weights ? n : 0), work_w;
+    std::unique_ptr<LayerScratch> sc = pool.take();
+    std::vector<int32_t>& experts = sc->experts;
+    std::vector<float>& weights = sc->weights;
+    experts.resize(n);
+    weights.resize(need_weights ? n : 0);
+    sc->shared_ready = false;
     if (whole) {
       const auto ids = whole->layer_experts(l);
       std::copy(ids.begin(), ids.end(), experts.begin());
@@ -263,8 +344,8 @@ void simulate_batch_together(const Experiment& e, const SystemModel& sys,
       e.workload->batch_layer(b, l, experts, weights);
     }
     const auto t1 = thread_cpu_now();
-    for (auto& st : states)
-      simulate_job_layer(e, sys, st, i, b, l, experts, weights, work, work_w, dest);
+    for (auto& st : states) simulate_job_layer(e, sys, st, i, b, l, experts, weights, *sc);
+    pool.give(std::move(sc));
     clock.add(t1 - t0, thread_cpu_now() - t1);
   });
   for (auto& st : states) {
@@ -301,11 +382,12 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
   for (size_t j = 0; j < jobs.size(); ++j) init_state(e, sys_, jobs[j], states[j]);
   PhaseClock clock;
   clock.threads = default_threads();
+  ScratchPool pool;
   const int I = jobs.front().cell.cfg.iterations;
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < I; ++i) {
     if (stop_requested()) throw Interrupted("stopped on request at batch " + std::to_string(i));
-    simulate_batch_together(e, sys_, states, i, i % e.batches->num_batches(), clock);
+    simulate_batch_together(e, sys_, states, i, i % e.batches->num_batches(), clock, pool);
     if (e.progress) e.progress->iteration(i + 1, 0, I);
   }
   for (auto& st : states) {

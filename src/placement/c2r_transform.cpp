@@ -155,13 +155,14 @@ void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
         chosen[n++] = orig[j];
     // Kept experts keep their slot and weight; replacements take the freed slots in order.
     std::fill(slot_used.begin(), slot_used.end(), 0);
-    for (int c = 0; c < n; ++c) {
-      slot_of[c] = -1;
-      for (int j = 1; j < k; ++j)
-        if (orig[j] == chosen[c]) {
-          slot_of[c] = j;
-          slot_used[j] = 1;
-        }
+    for (int c = 0; c < n; ++c) {  // without branches: the last original slot holding it
+      int slot = -1;
+      for (int j = 1; j < k; ++j) {
+        const bool same = orig[j] == chosen[c];
+        slot = same ? j : slot;
+        slot_used[j] |= static_cast<char>(same);
+      }
+      slot_of[c] = slot;
     }
     int next = 1;
     for (int c = 0; c < n; ++c) {

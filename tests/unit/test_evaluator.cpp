@@ -2,7 +2,10 @@
 // intra/inter split, combine as the mirror of dispatch.
 #include <gtest/gtest.h>
 
+#include "core/cost_model.hpp"
+#include "core/error.hpp"
 #include "core/evaluator.hpp"
+#include "core/rng.hpp"
 
 namespace moeb {
 namespace {
@@ -86,6 +89,66 @@ TEST(Evaluator, BytesAreConservedAcrossRanks) {
   EXPECT_EQ(si, ri);
   EXPECT_EQ(se, re);
   EXPECT_EQ(lt.inter_node_bytes(), 2 * se);
+}
+
+// Counting per expert (the measuring pass's path for placements with one expert per rank)
+// gives the evaluator's counts and experts_touched of the routed layer: 7 experts on 3x4 ranks
+// (5 ranks host none), 1001 tokens of top-3 (uneven owners), repeated experts in some tokens.
+TEST(Evaluator, CountingPerExpertEqualsRoutedCounts) {
+  const Topology topo = Topology::uniform(3, 4);
+  const int E = 7, k = 3, R = topo.num_ranks();
+  const int64_t T = 1001;
+  Rng rng(7);
+  std::vector<int32_t> experts(static_cast<size_t>(T) * k);
+  for (auto& x : experts) x = static_cast<int32_t>(rng.below(E));
+  const std::vector<int32_t> rank_of = {11, 0, 5, 3, 8, 9, 2};
+  std::vector<int32_t> dest(experts.size());
+  for (size_t i = 0; i < dest.size(); ++i) dest[i] = rank_of[experts[i]];
+  const TrafficOptions opt{true, 10, 6};
+  const LayerTraffic want = evaluate_routed_layer(dest, k, topo, opt);
+  ExpertCounts c;
+  count_experts(experts, k, R, E, c);
+  std::vector<int64_t> touched;
+  const LayerTraffic got = evaluate_by_expert(c, rank_of, topo, opt, touched);
+  EXPECT_EQ(got.rows, want.rows);
+  EXPECT_EQ(got.rows_computed, want.rows_computed);
+  EXPECT_EQ(got.tokens_owned, want.tokens_owned);
+  EXPECT_EQ(got.total_bytes(), want.total_bytes());
+  EXPECT_EQ(touched, experts_touched(experts, dest, R, E));
+  std::vector<int32_t> shared = rank_of;
+  shared[1] = shared[0];  // a rank hosting two experts: dedup needs the routing
+  EXPECT_THROW(evaluate_by_expert(c, shared, topo, opt, touched), Error);
+  EXPECT_THROW(evaluate_by_expert(c, rank_of, topo, TrafficOptions{false, 10, 6}, touched), Error);
+}
+
+// Routing and counting in one pass (primary and uniform policies) gives route_layer's routing
+// counted by the evaluator, with and without dedup: 6 experts, some with several replicas
+// (two on one rank for expert 4), 3x2 ranks, 997 tokens of top-3 with repeats.
+TEST(Evaluator, StatelessRoutingCountedInOnePassEqualsRoutedCounts) {
+  const Topology topo = Topology::uniform(3, 2);
+  const int E = 6, k = 3, R = topo.num_ranks();
+  const int64_t T = 997;
+  Rng rng(11);
+  std::vector<int32_t> experts(static_cast<size_t>(T) * k);
+  for (auto& x : experts) x = static_cast<int32_t>(rng.below(E));
+  LayerPlacement lp;
+  lp.replicas = {{0}, {1, 4}, {2}, {3, 5, 0}, {4, 4}, {5, 1}};
+  const RouteContext ctx{42, 3, 7};
+  for (const auto policy : {ReplicaPolicyKind::kPrimary, ReplicaPolicyKind::kUniform})
+    for (const bool dedup : {true, false}) {
+      std::vector<int32_t> dest(experts.size());
+      route_layer(lp, policy, topo, experts, k, ctx, dest);
+      const TrafficOptions opt{dedup, 10, 6};
+      const LayerTraffic want = evaluate_routed_layer(dest, k, topo, opt);
+      std::vector<int64_t> touched;
+      const LayerTraffic got = evaluate_stateless_layer(StatelessRoute(lp, policy, ctx), experts,
+                                                        k, E, topo, opt, touched);
+      EXPECT_EQ(got.rows, want.rows);
+      EXPECT_EQ(got.rows_computed, want.rows_computed);
+      EXPECT_EQ(got.tokens_owned, want.tokens_owned);
+      EXPECT_EQ(got.total_bytes(), want.total_bytes());
+      EXPECT_EQ(touched, experts_touched(experts, dest, R, E));
+    }
 }
 
 }  // namespace
