@@ -27,6 +27,33 @@ std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topolo
   return out;
 }
 
+namespace {
+
+// For the tokens of each owner rank (token_begin's split of T over R), ids[t * k + j] names a
+// column (a rank or an expert) of width `columns` (the ids' range): counts[owner][id] gains one per
+// (token, id) pair seen first in that token (dedup) and every_choice[id] one per choice. Dedup
+// without a per-token list: last[id] is the last token that chose id (no branch, no allocation).
+template <class Cell>
+void count_first_per_token(const int32_t* ids, int k, int64_t T, int R, int columns, Cell* counts,
+                           int64_t* every_choice) {
+  std::vector<int64_t> last(static_cast<size_t>(columns), -1);
+  for (int owner = 0; owner < R; ++owner) {
+    Cell* row = counts + static_cast<size_t>(owner) * columns;
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* x = ids + static_cast<size_t>(t) * k;
+      for (int j = 0; j < k; ++j) {
+        const int32_t c = x[j];
+        ++every_choice[c];
+        row[c] += last[c] != t;
+        last[c] = t;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPlacement& lp,
                             ReplicaPolicyKind policy, const Topology& topo,
                             const TrafficOptions& opt, const RouteContext& ctx,
@@ -68,23 +95,7 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
     lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
     return lt;
   }
-  // Dedup without a per-token list: last[r] is the last token that sent a row to rank r, so a
-  // choice adds a row when its rank has not seen this token yet (no branch, no allocation).
-  std::vector<int64_t> last(static_cast<size_t>(R), -1);
-  int64_t* computed = lt.rows_computed.data();
-  for (int owner = 0; owner < R; ++owner) {
-    int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
-    const int64_t end = token_begin(owner + 1, T, R);
-    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
-      const int32_t* d = dest.data() + static_cast<size_t>(t) * k;
-      for (int j = 0; j < k; ++j) {
-        const int32_t r = d[j];
-        ++computed[r];
-        row[r] += last[r] != t;
-        last[r] = t;
-      }
-    }
-  }
+  count_first_per_token(dest.data(), k, T, R, R, lt.rows.data(), lt.rows_computed.data());
   if (!opt.byte_totals) return lt;
   // Combine: rank d sends back what it received from s, so combine sent by d to s mirrors
   // dispatch rows[s][d].
@@ -144,21 +155,7 @@ void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, i
   out.num_tokens = T;
   out.owner_tokens.assign(static_cast<size_t>(R) * E, 0);
   out.choices.assign(static_cast<size_t>(E), 0);
-  std::vector<int64_t> last(static_cast<size_t>(E), -1);  // as the evaluator's, per expert
-  int64_t* choices = out.choices.data();
-  for (int owner = 0; owner < R; ++owner) {
-    int32_t* row = out.owner_tokens.data() + static_cast<size_t>(owner) * E;
-    const int64_t end = token_begin(owner + 1, T, R);
-    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
-      const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
-      for (int j = 0; j < k; ++j) {
-        const int32_t e = x[j];
-        ++choices[e];
-        row[e] += last[e] != t;
-        last[e] = t;
-      }
-    }
-  }
+  count_first_per_token(experts.data(), k, T, R, E, out.owner_tokens.data(), out.choices.data());
 }
 
 LayerTraffic evaluate_by_expert(const ExpertCounts& c, std::span<const int32_t> rank_of,
