@@ -242,11 +242,8 @@ TEST(ReportSpread, BootstrapIntervalIsDeterministicAndInsideTheRange) {
   EXPECT_EQ(render_csv(r1), render_csv(r2));
   const Stat& ci = r1.groups[0].systems[0].cells.at("baseline").whole.at("throughput");
   opt.spread = Spread::kMinMax;
-  const Stat& mm = report_of({two_strategies(), two_strategies()}, opt)
-                       .groups[0]
-                       .systems[0]
-                       .cells.at("baseline")
-                       .whole.at("throughput");
+  const Report r3 = report_of({two_strategies(), two_strategies()}, opt);  // kept: mm refers into it
+  const Stat& mm = r3.groups[0].systems[0].cells.at("baseline").whole.at("throughput");
   EXPECT_LE(ci.lo, ci.hi);
   EXPECT_GE(ci.lo, mm.lo - 1e-9);
   EXPECT_LE(ci.hi, mm.hi + 1e-9);
