@@ -52,6 +52,28 @@ void count_first_per_token(const int32_t* ids, int k, int64_t T, int R, int colu
   }
 }
 
+// A layer's traffic before counting: R x R zero rows, the tokens each rank owns
+// (token_begin's split of T over R) and the row sizes.
+LayerTraffic empty_traffic(int R, int64_t T, const TrafficOptions& opt) {
+  LayerTraffic lt;
+  lt.num_ranks = R;
+  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
+  lt.combine_row_bytes = opt.combine_row_bytes;
+  lt.rows.assign(static_cast<size_t>(R) * R, 0);
+  lt.rows_computed.assign(R, 0);
+  lt.tokens_owned.assign(R, 0);
+  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+  return lt;
+}
+
+// Per-rank byte totals of the counted rows, when asked for. Combine: rank d sends back what it
+// received from s, so combine sent by d to s mirrors dispatch rows[s][d].
+void add_byte_totals(LayerTraffic& lt, const Topology& topo, const TrafficOptions& opt) {
+  if (!opt.byte_totals) return;
+  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
+  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+}
+
 }  // namespace
 
 LayerTraffic evaluate_layer(const RoutingTrace& batch, int layer, const LayerPlacement& lp,
@@ -70,17 +92,10 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   const int R = topo.num_ranks();
   const int k = top_k;
   const int64_t T = static_cast<int64_t>(dest.size()) / k;
-  LayerTraffic lt;
-  lt.num_ranks = R;
-  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
-  lt.combine_row_bytes = opt.combine_row_bytes;
-  lt.rows.assign(static_cast<size_t>(R) * R, 0);
-  lt.rows_computed.assign(R, 0);
-  lt.tokens_owned.assign(R, 0);
-  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+  LayerTraffic lt = empty_traffic(R, T, opt);
 
   // Tokens walked owner by owner (contiguous ranges): each owner's row of the matrix is one
-  // counter array; dedup keeps the destinations seen in a small local array. Without dedup every
+  // counter array; dedup by last-token stamps (count_first_per_token). Without dedup every
   // choice is one row, so the rows each rank computes are the matrix's column sums.
   if (!opt.dedup) {
     for (int owner = 0; owner < R; ++owner) {
@@ -90,17 +105,11 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
       for (; d < end; ++d) ++row[*d];
       for (int r = 0; r < R; ++r) lt.rows_computed[r] += row[r];
     }
-    if (!opt.byte_totals) return lt;
-    lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
-    lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+    add_byte_totals(lt, topo, opt);
     return lt;
   }
   count_first_per_token(dest.data(), k, T, R, R, lt.rows.data(), lt.rows_computed.data());
-  if (!opt.byte_totals) return lt;
-  // Combine: rank d sends back what it received from s, so combine sent by d to s mirrors
-  // dispatch rows[s][d].
-  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
-  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+  add_byte_totals(lt, topo, opt);
   return lt;
 }
 
@@ -109,14 +118,7 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
                                       const TrafficOptions& opt, std::vector<int64_t>& touched) {
   const int R = topo.num_ranks(), k = top_k, E = num_experts;
   const int64_t T = static_cast<int64_t>(experts.size()) / k;
-  LayerTraffic lt;
-  lt.num_ranks = R;
-  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
-  lt.combine_row_bytes = opt.combine_row_bytes;
-  lt.rows.assign(static_cast<size_t>(R) * R, 0);
-  lt.rows_computed.assign(R, 0);
-  lt.tokens_owned.assign(R, 0);
-  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+  LayerTraffic lt = empty_traffic(R, T, opt);
   // As evaluate_routed_layer (last[r]: the last token with a row to r) and experts_touched
   // (seen[r * E + e]: rank r processes a row of expert e), the rank of each choice consumed as
   // it is routed.
@@ -140,9 +142,7 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
   touched.assign(R, 0);
   for (int r = 0; r < R; ++r)
     for (int e = 0; e < E; ++e) touched[r] += seen[static_cast<size_t>(r) * E + e];
-  if (!opt.byte_totals) return lt;
-  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
-  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+  add_byte_totals(lt, topo, opt);
   return lt;
 }
 
@@ -170,15 +170,7 @@ LayerTraffic evaluate_by_expert(const ExpertCounts& c, std::span<const int32_t> 
     if (r < 0 || r >= R || hosts[r]) throw Error("evaluate_by_expert: a rank hosts two experts");
     hosts[r] = 1;
   }
-  LayerTraffic lt;
-  lt.num_ranks = R;
-  lt.dispatch_row_bytes = opt.dispatch_row_bytes;
-  lt.combine_row_bytes = opt.combine_row_bytes;
-  lt.rows.assign(static_cast<size_t>(R) * R, 0);
-  lt.rows_computed.assign(R, 0);
-  lt.tokens_owned.assign(R, 0);
-  const int64_t T = c.num_tokens;
-  for (int r = 0; r < R; ++r) lt.tokens_owned[r] = token_begin(r + 1, T, R) - token_begin(r, T, R);
+  LayerTraffic lt = empty_traffic(R, c.num_tokens, opt);
   for (int owner = 0; owner < R; ++owner) {
     int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
     const int32_t* n = c.owner_tokens.data() + static_cast<size_t>(owner) * E;
@@ -189,9 +181,7 @@ LayerTraffic evaluate_by_expert(const ExpertCounts& c, std::span<const int32_t> 
     lt.rows_computed[rank_of[e]] += c.choices[e];
     touched[rank_of[e]] += c.choices[e] > 0;
   }
-  if (!opt.byte_totals) return lt;
-  lt.dispatch = rank_bytes(lt.rows, topo, opt.dispatch_row_bytes, false);
-  lt.combine = rank_bytes(lt.rows, topo, opt.combine_row_bytes, true);
+  add_byte_totals(lt, topo, opt);
   return lt;
 }
 

@@ -2,6 +2,9 @@
 // intra/inter split, combine as the mirror of dispatch.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "core/cost_model.hpp"
 #include "core/error.hpp"
 #include "core/evaluator.hpp"
@@ -91,16 +94,32 @@ TEST(Evaluator, BytesAreConservedAcrossRanks) {
   EXPECT_EQ(lt.inter_node_bytes(), 2 * se);
 }
 
+// T tokens of top-k over E experts, drawn uniformly (repeats within a token included).
+std::vector<int32_t> random_experts(int64_t T, int k, int E, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int32_t> experts(static_cast<size_t>(T) * k);
+  for (auto& x : experts) x = static_cast<int32_t>(rng.below(E));
+  return experts;
+}
+
+// A counting path's result against the evaluator's on the routed layer (dest) of `experts`.
+void expect_same_counts(const LayerTraffic& got, const LayerTraffic& want,
+                        const std::vector<int64_t>& touched, const std::vector<int32_t>& experts,
+                        const std::vector<int32_t>& dest, int R, int E) {
+  EXPECT_EQ(got.rows, want.rows);
+  EXPECT_EQ(got.rows_computed, want.rows_computed);
+  EXPECT_EQ(got.tokens_owned, want.tokens_owned);
+  EXPECT_EQ(got.total_bytes(), want.total_bytes());
+  EXPECT_EQ(touched, experts_touched(experts, dest, R, E));
+}
+
 // Counting per expert (the measuring pass's path for placements with one expert per rank)
 // gives the evaluator's counts and experts_touched of the routed layer: 7 experts on 3x4 ranks
 // (5 ranks host none), 1001 tokens of top-3 (uneven owners), repeated experts in some tokens.
 TEST(Evaluator, CountingPerExpertEqualsRoutedCounts) {
   const Topology topo = Topology::uniform(3, 4);
   const int E = 7, k = 3, R = topo.num_ranks();
-  const int64_t T = 1001;
-  Rng rng(7);
-  std::vector<int32_t> experts(static_cast<size_t>(T) * k);
-  for (auto& x : experts) x = static_cast<int32_t>(rng.below(E));
+  const std::vector<int32_t> experts = random_experts(1001, k, E, 7);
   const std::vector<int32_t> rank_of = {11, 0, 5, 3, 8, 9, 2};
   std::vector<int32_t> dest(experts.size());
   for (size_t i = 0; i < dest.size(); ++i) dest[i] = rank_of[experts[i]];
@@ -110,11 +129,7 @@ TEST(Evaluator, CountingPerExpertEqualsRoutedCounts) {
   count_experts(experts, k, R, E, c);
   std::vector<int64_t> touched;
   const LayerTraffic got = evaluate_by_expert(c, rank_of, topo, opt, touched);
-  EXPECT_EQ(got.rows, want.rows);
-  EXPECT_EQ(got.rows_computed, want.rows_computed);
-  EXPECT_EQ(got.tokens_owned, want.tokens_owned);
-  EXPECT_EQ(got.total_bytes(), want.total_bytes());
-  EXPECT_EQ(touched, experts_touched(experts, dest, R, E));
+  expect_same_counts(got, want, touched, experts, dest, R, E);
   std::vector<int32_t> shared = rank_of;
   shared[1] = shared[0];  // a rank hosting two experts: dedup needs the routing
   EXPECT_THROW(evaluate_by_expert(c, shared, topo, opt, touched), Error);
@@ -127,10 +142,7 @@ TEST(Evaluator, CountingPerExpertEqualsRoutedCounts) {
 TEST(Evaluator, StatelessRoutingCountedInOnePassEqualsRoutedCounts) {
   const Topology topo = Topology::uniform(3, 2);
   const int E = 6, k = 3, R = topo.num_ranks();
-  const int64_t T = 997;
-  Rng rng(11);
-  std::vector<int32_t> experts(static_cast<size_t>(T) * k);
-  for (auto& x : experts) x = static_cast<int32_t>(rng.below(E));
+  const std::vector<int32_t> experts = random_experts(997, k, E, 11);
   LayerPlacement lp;
   lp.replicas = {{0}, {1, 4}, {2}, {3, 5, 0}, {4, 4}, {5, 1}};
   const RouteContext ctx{42, 3, 7};
@@ -141,13 +153,11 @@ TEST(Evaluator, StatelessRoutingCountedInOnePassEqualsRoutedCounts) {
       const TrafficOptions opt{dedup, 10, 6};
       const LayerTraffic want = evaluate_routed_layer(dest, k, topo, opt);
       std::vector<int64_t> touched;
-      const LayerTraffic got = evaluate_stateless_layer(StatelessRoute(lp, policy, ctx), experts,
-                                                        k, E, topo, opt, touched);
-      EXPECT_EQ(got.rows, want.rows);
-      EXPECT_EQ(got.rows_computed, want.rows_computed);
-      EXPECT_EQ(got.tokens_owned, want.tokens_owned);
-      EXPECT_EQ(got.total_bytes(), want.total_bytes());
-      EXPECT_EQ(touched, experts_touched(experts, dest, R, E));
+      const LayerTraffic got = evaluate_stateless_layer(StatelessRoute(lp, policy, ctx), experts, k,
+                                                        E, topo, opt, touched);
+      SCOPED_TRACE(std::string(policy == ReplicaPolicyKind::kPrimary ? "primary" : "uniform") +
+                   (dedup ? ", dedup" : ", no dedup"));
+      expect_same_counts(got, want, touched, experts, dest, R, E);
     }
 }
 
