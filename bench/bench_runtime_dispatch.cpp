@@ -15,14 +15,21 @@
 //                nosync_min_ratio from the fastest iterations), and its phases, each the
 //                slowest rank's: ns_route_us, ns_plan_us, ns_permute_us, ns_a2a_us
 //                Like the engine, both engine variants post their receives before the permute
-//                (Transport::post_receives: MpiTransport then exchanges point to point).
-//   coll_us      the no-probe end to end as before that change (permute, then MPI_Alltoallv);
-//                coll_ratio = / bare_us
+//                (Transport::post_receives: MpiTransport then exchanges point to point), and
+//                without the probe the permute is fused with the exchange (packed_dispatch):
+//                ns_permute_us is prepare + packing every row with peers' transfers progressed
+//                between chunks, ns_a2a_us the wait for the rest of the exchange.
+//   coll_us      the no-probe end to end as before receives were posted early (permute, then
+//                MPI_Alltoallv); coll_ratio = / bare_us
+//   posted_us    the no-probe end to end as before the fusion (receives posted, the whole
+//                permute, then the point-to-point exchange); posted_ratio = / bare_us
+// MOEB_BENCH_CHUNK_BYTES=<n> sets MpiTransport's chunk size (default 256 KiB) for an A/B.
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <numeric>
 #include <vector>
 
@@ -32,6 +39,7 @@
 #include "core/rng.hpp"
 #include "core/routing.hpp"
 #include "runtime/cpu_backend.hpp"
+#include "runtime/layer_engine.hpp"
 #include "runtime/mpi_transport.hpp"
 
 namespace {
@@ -64,6 +72,7 @@ double max_over_ranks(MPI_Comm comm, double s) {
 void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   const int hidden = static_cast<int>(state.range(0));
   moeb::MpiTransport transport;
+  if (const char* c = std::getenv("MOEB_BENCH_CHUNK_BYTES")) transport.set_chunk_bytes(std::atoll(c));
   const int R = transport.size(), me = transport.rank();
   const moeb::Topology topo = moeb::Topology::uniform(1, R);
   moeb::LayerPlacement lp;
@@ -148,9 +157,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     permute_s.push_back(v[2]);
     wait_s.push_back(elapsed(t2, t3));
   };
-  // The same without the sync probe (sync_probe = false): gate + permute + all-to-all-v end to
+  // The same without the sync probe (sync_probe = false), as run_layer runs it: gate, prepare,
+  // receives posted, then the permute fused with the all-to-all-v (packed_dispatch), end to
   // end, so rank arrival skew and the permute copy land in the time. Each phase is also timed
-  // (slowest rank, one reduction after the end): routing, plan, prepare + permute, all-to-all-v.
+  // (slowest rank, one reduction after the end): routing, plan, prepare + packing every row
+  // (peers' transfers progressed in between included), the wait for the rest of the exchange.
   const auto engine_nosync = [&] {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
@@ -161,16 +172,32 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     const auto t2 = Clock::now();
     backend.prepare(plan);
     transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    backend.permute(plan);
-    const auto t3 = Clock::now();
-    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
-                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    Clock::time_point t3;
+    moeb::packed_dispatch(backend, transport, plan, wire_send, wire_recv,
+                          [&] { t3 = Clock::now(); });
     const auto t4 = Clock::now();
     double v[5] = {elapsed(t0, t4), elapsed(t0, t1), elapsed(t1, t2), elapsed(t2, t3),
                    elapsed(t3, t4)};
     MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_DOUBLE, MPI_MAX, comm);
     nosync_s.push_back(v[0]);
     for (int i = 0; i < 4; ++i) phase_s[i].push_back(v[i + 1]);
+  };
+  // The no-probe end to end as the engine ran it before the permute was fused with the exchange:
+  // receives posted, the whole permute, then the point-to-point exchange (posted_us /
+  // posted_ratio; A/B of that change in the same iterations).
+  std::vector<double> posted_s;
+  const auto engine_posted = [&] {
+    MPI_Barrier(comm);
+    const auto t0 = Clock::now();
+    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
+    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
+    wire_counts();
+    backend.prepare(plan);
+    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    backend.permute(plan);
+    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    posted_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
   };
   // The no-probe end to end as the engine ran it before receives were posted early: permute, then
   // the collective MPI_Alltoallv (coll_us / coll_ratio; A/B of the engine change, same run).
@@ -191,10 +218,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   engine_dispatch();
   engine_nosync();
   engine_coll();
+  engine_posted();
   bare_exchange();
   wrapper_exchange();
   for (auto* v : {&bare_s, &wrapper_s, &dispatch_s, &gate_s, &permute_s, &wait_s, &nosync_s,
-                  &phase_s[0], &phase_s[1], &phase_s[2], &phase_s[3], &coll_s})
+                  &phase_s[0], &phase_s[1], &phase_s[2], &phase_s[3], &coll_s, &posted_s})
     v->clear();
   int64_t iter = 0;
   for (auto _ : state) {
@@ -203,6 +231,7 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       case 0:
         bare_exchange();
         engine_coll();
+        engine_posted();
         wrapper_exchange();
         engine_dispatch();
         engine_nosync();
@@ -212,9 +241,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
         engine_nosync();
         bare_exchange();
         engine_coll();
+        engine_posted();
         wrapper_exchange();
         break;
       case 2:
+        engine_posted();
         engine_coll();
         wrapper_exchange();
         engine_nosync();
@@ -224,6 +255,7 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       default:
         engine_nosync();
         bare_exchange();
+        engine_posted();
         engine_dispatch();
         wrapper_exchange();
         engine_coll();
@@ -258,6 +290,8 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       *std::min_element(nosync_s.begin(), nosync_s.end()) / bare_min;
   state.counters["coll_us"] = moeb::median(coll_s) * 1e6;
   state.counters["coll_ratio"] = moeb::median(coll_s) / bare_med;
+  state.counters["posted_us"] = moeb::median(posted_s) * 1e6;
+  state.counters["posted_ratio"] = moeb::median(posted_s) / bare_med;
   state.counters["MB_sent_rank0"] = static_cast<double>(ref.rows_sent() * rb) / 1e6;
   state.counters["ranks"] = R;
 }

@@ -51,6 +51,14 @@ class Backend {
   virtual void prepare(const DispatchPlan& plan) = 0;
   // Gathers the owned token rows into the dispatch send buffer in plan.send_token order.
   virtual void permute(const DispatchPlan& plan) = 0;
+  // Permute in parts (Transport::packed_alltoallv): true when permute_part is supported.
+  virtual bool permutes_in_parts() const { return false; }
+  // What permute() does for send positions [begin, end) only (after prepare), the rows in place
+  // when it returns (the transport may read them right away); permute() equals permute_part
+  // over every position, in any split.
+  virtual void permute_part(const DispatchPlan& plan, int64_t begin, int64_t end) {
+    throw Error("backend '" + name() + "' does not permute in parts");
+  }
   // True when permute() writes the rows this rank sends itself (block plan.me) straight into
   // its dispatch receive buffer, and unpermute() reads its own partial results straight from
   // the combine send buffer: the transport must then not move block `me` (its count is passed

@@ -133,6 +133,38 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
 
 }  // namespace
 
+namespace {
+// Packs through Backend::permute_part: carried rows by range, the rest (block `me` when the
+// backend keeps its self rows) at the end, then `on_permuted`.
+class BackendPacker final : public SendPacker {
+ public:
+  BackendPacker(Backend& b, const DispatchPlan& p, const std::function<void()>& on_permuted)
+      : backend_(b), plan_(p), on_permuted_(on_permuted) {}
+  void pack(int64_t begin, int64_t end) override { backend_.permute_part(plan_, begin, end); }
+  void pack_rest() override {
+    if (backend_.keeps_self_rows()) {
+      const size_t me = static_cast<size_t>(plan_.me);
+      backend_.permute_part(plan_, plan_.send_offsets[me], plan_.send_offsets[me + 1]);
+    }
+    on_permuted_();
+  }
+
+ private:
+  Backend& backend_;
+  const DispatchPlan& plan_;
+  const std::function<void()>& on_permuted_;
+};
+}  // namespace
+
+void packed_dispatch(Backend& backend, Transport& transport, const DispatchPlan& plan,
+                     std::span<const int64_t> wire_send, std::span<const int64_t> wire_recv,
+                     const std::function<void()>& on_permuted) {
+  BackendPacker packer(backend, plan, on_permuted);
+  transport.packed_alltoallv(packer, backend.dispatch_send(), wire_send, plan.send_offsets,
+                             backend.dispatch_recv(), wire_recv, plan.recv_offsets,
+                             backend.dispatch_row_bytes());
+}
+
 CountRow hier_layer_counts(const HierPlan& h, const Topology& topo, int64_t dispatch_row_bytes,
                            int64_t combine_row_bytes) {
   // Hop 2 is counted like a flat plan (it only reaches ranks of the node); hop 1 adds the relay
@@ -166,15 +198,23 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
   // Receives first (MPI: point to point), so peers' rows can land while this rank permutes.
   transport.post_receives(backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
                           backend.dispatch_row_bytes());
-  backend.permute(plan);
-  backend.record_time(kPermuted);
-
-  sync_probe(backend, transport, in.sync_probe);
-  backend.record_time(kDispatchReady);
-  if (sync_before_a2a) backend.synchronize();
-  transport.alltoallv(backend.dispatch_send(), st.wire_send_counts, plan.send_offsets,
-                      backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
-                      backend.dispatch_row_bytes());
+  if (!in.sync_probe && backend.permutes_in_parts()) {
+    // Permute and dispatch overlapped: t_permute ends when every row is packed (peers'
+    // transfers that ran in between included), t_dispatch is the wait for the rest.
+    packed_dispatch(backend, transport, plan, st.wire_send_counts, st.wire_recv_counts, [&] {
+      backend.record_time(kPermuted);
+      backend.record_time(kDispatchReady);
+    });
+  } else {
+    backend.permute(plan);
+    backend.record_time(kPermuted);
+    sync_probe(backend, transport, in.sync_probe);
+    backend.record_time(kDispatchReady);
+    if (sync_before_a2a) backend.synchronize();
+    transport.alltoallv(backend.dispatch_send(), st.wire_send_counts, plan.send_offsets,
+                        backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
+                        backend.dispatch_row_bytes());
+  }
   backend.record_time(kDispatched);
 
   backend.expert_ffn(in.layer, plan);

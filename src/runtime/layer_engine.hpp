@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -48,6 +49,16 @@ struct LayerState {
 // its output holds their layer output.
 LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& in,
                       LayerState& state);
+
+// The flat layer's permute fused with its dispatch all-to-all-v, as run_layer runs them without
+// the sync probe when the backend permutes in parts (after prepare and post_receives): the
+// transport packs each chunk of the send rows through Backend::permute_part just before sending
+// it and lets peers' transfers progress in between (Transport::packed_alltoallv), the rows the
+// exchange does not carry last. `on_permuted` runs once every row is packed, before the wait for
+// the last transfers. `wire_send` / `wire_recv`: the counts handed to the transport.
+void packed_dispatch(Backend& backend, Transport& transport, const DispatchPlan& plan,
+                     std::span<const int64_t> wire_send, std::span<const int64_t> wire_recv,
+                     const std::function<void()>& on_permuted);
 
 // Counts of a hierarchical layer: hop-1 bytes are inter-node, hop-2 bytes intra-node (self 0).
 CountRow hier_layer_counts(const HierPlan& plan, const Topology& topo, int64_t dispatch_row_bytes,

@@ -12,6 +12,7 @@
 #include "../mpi/test_workload.hpp"
 #include "core/dispatch_plan.hpp"
 #include "core/evaluator.hpp"
+#include "core/row_chunks.hpp"
 #include "core/routing.hpp"
 #include "runtime/layer_engine.hpp"
 
@@ -184,5 +185,36 @@ TEST(DispatchPlan, ReusedPlanEqualsFreshPlan) {
   }
 }
 
+}  // namespace
+}  // namespace moeb
+
+// The chunk cut both sides of a chunked exchange compute from a block's row count: chunks in
+// order, contiguous, covering every row once, none empty, none over the limit.
+namespace moeb {
+namespace {
+TEST(RowChunks, CoverTheBlockInOrder) {
+  for (int64_t rows : {0, 1, 2, 5, 63, 64, 65, 1000}) {
+    for (int64_t chunk : {1, 2, 3, 64, 1000, 5000}) {
+      const RowChunks c{rows, chunk};
+      int64_t next = 0;
+      for (int64_t i = 0; i < c.count(); ++i) {
+        EXPECT_EQ(c.begin(i), next) << rows << " rows, chunk " << chunk << ", chunk " << i;
+        EXPECT_GT(c.end(i), c.begin(i));
+        EXPECT_LE(c.end(i) - c.begin(i), chunk);
+        next = c.end(i);
+      }
+      EXPECT_EQ(next, rows) << rows << " rows, chunk " << chunk;
+      EXPECT_EQ(c.count(), rows == 0 ? 0 : (rows - 1) / chunk + 1);
+    }
+  }
+}
+
+TEST(RowChunks, RowsPerChunkFromBytes) {
+  EXPECT_EQ(chunk_rows_for(4096, 256 * 1024), 64);
+  EXPECT_EQ(chunk_rows_for(4096, 4096), 1);
+  EXPECT_EQ(chunk_rows_for(4096, 6000), 1);   // whole rows only
+  EXPECT_EQ(chunk_rows_for(28672, 4096), 1);  // a row larger than the target: one per chunk
+  EXPECT_EQ(chunk_rows_for(3000, 10000), 3);
+}
 }  // namespace
 }  // namespace moeb
