@@ -14,16 +14,18 @@
 //   nosync_us    gate + permute + all-to-all-v end to end without the probe (nosync_ratio;
 //                nosync_min_ratio from the fastest iterations), and its phases, each the
 //                slowest rank's: ns_route_us, ns_plan_us, ns_permute_us, ns_a2a_us
-//                Like the engine, both engine variants post their receives before the permute
-//                (Transport::post_receives: MpiTransport then exchanges point to point), and
-//                without the probe the permute is fused with the exchange (packed_dispatch):
-//                ns_permute_us is prepare + packing every row with peers' transfers progressed
-//                between chunks, ns_a2a_us the wait for the rest of the exchange.
-//   coll_us      the no-probe end to end as before receives were posted early (permute, then
+//                Like the engine, both engine variants use direct dispatch (permute_direct:
+//                receives posted per message, only short runs of tokens and the own rows
+//                copied, then send_messages), so ns_permute_us / permute_us are that partial
+//                permute and ns_a2a_us / dispatch_us the exchange sending long runs straight
+//                from the input rows.
+//   coll_us      the no-probe end to end before receives were posted early (permute, then
 //                MPI_Alltoallv); coll_ratio = / bare_us
-//   posted_us    the no-probe end to end as before the fusion (receives posted, the whole
-//                permute, then the point-to-point exchange); posted_ratio = / bare_us
-// MOEB_BENCH_CHUNK_BYTES=<n> sets MpiTransport's chunk size (default 256 KiB) for an A/B.
+//   posted_us    the no-probe end to end before direct dispatch (receives posted per peer, the
+//                whole permute, then the point-to-point exchange); posted_ratio = / bare_us
+//   msgs_rank0, packed_frac_rank0: messages rank 0 sends per layer, and the share of its rows
+//                to other ranks that it packs (copies) first
+// MOEB_BENCH_MIN_DIRECT_BYTES=<n> overrides kDirectMinBytes (64 KiB) for an A/B.
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
@@ -72,7 +74,6 @@ double max_over_ranks(MPI_Comm comm, double s) {
 void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   const int hidden = static_cast<int>(state.range(0));
   moeb::MpiTransport transport;
-  if (const char* c = std::getenv("MOEB_BENCH_CHUNK_BYTES")) transport.set_chunk_bytes(std::atoll(c));
   const int R = transport.size(), me = transport.rank();
   const moeb::Topology topo = moeb::Topology::uniform(1, R);
   moeb::LayerPlacement lp;
@@ -117,6 +118,27 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   const auto elapsed = [](Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
   };
+  // The engine's permute and exchange (run_layer): direct dispatch where it applies
+  // (permute_direct, then send_messages), else receives posted, permute, then alltoallv;
+  // direct = false forces the latter (the posted variant).
+  int64_t min_direct_bytes = moeb::kDirectMinBytes;
+  if (const char* b = std::getenv("MOEB_BENCH_MIN_DIRECT_BYTES")) min_direct_bytes = std::atoll(b);
+  const bool direct_applies = moeb::direct_dispatch(backend, transport);
+  moeb::LayerState layer_state;
+  const auto permute = [&](bool direct) {
+    backend.prepare(plan);
+    if (direct && direct_applies) {
+      moeb::permute_direct(backend, transport, plan, layer_state, min_direct_bytes);
+      return;
+    }
+    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    backend.permute(plan);
+  };
+  const auto exchange = [&](bool direct) {
+    if (direct && direct_applies) return transport.send_messages(layer_state.send_messages, rb);
+    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+  };
   const auto bare_exchange = [&] {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
@@ -141,14 +163,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
     wire_counts();
     const auto t1 = Clock::now();
-    backend.prepare(plan);
-    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    backend.permute(plan);
+    permute(true);
     const auto t2 = Clock::now();
     transport.barrier();  // the sync probe
     const auto t3 = Clock::now();
-    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
-                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    exchange(true);
     const auto t4 = Clock::now();
     double v[3] = {elapsed(t3, t4), elapsed(t0, t1), elapsed(t1, t2)};
     MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_MAX, comm);
@@ -157,11 +176,9 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     permute_s.push_back(v[2]);
     wait_s.push_back(elapsed(t2, t3));
   };
-  // The same without the sync probe (sync_probe = false), as run_layer runs it: gate, prepare,
-  // receives posted, then the permute fused with the all-to-all-v (packed_dispatch), end to
+  // The same without the sync probe (sync_probe = false): gate + permute + all-to-all-v end to
   // end, so rank arrival skew and the permute copy land in the time. Each phase is also timed
-  // (slowest rank, one reduction after the end): routing, plan, prepare + packing every row
-  // (peers' transfers progressed in between included), the wait for the rest of the exchange.
+  // (slowest rank, one reduction after the end): routing, plan, prepare + permute, all-to-all-v.
   const auto engine_nosync = [&] {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
@@ -170,34 +187,15 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
     wire_counts();
     const auto t2 = Clock::now();
-    backend.prepare(plan);
-    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    Clock::time_point t3;
-    moeb::packed_dispatch(backend, transport, plan, wire_send, wire_recv,
-                          [&] { t3 = Clock::now(); });
+    permute(true);
+    const auto t3 = Clock::now();
+    exchange(true);
     const auto t4 = Clock::now();
     double v[5] = {elapsed(t0, t4), elapsed(t0, t1), elapsed(t1, t2), elapsed(t2, t3),
                    elapsed(t3, t4)};
     MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_DOUBLE, MPI_MAX, comm);
     nosync_s.push_back(v[0]);
     for (int i = 0; i < 4; ++i) phase_s[i].push_back(v[i + 1]);
-  };
-  // The no-probe end to end as the engine ran it before the permute was fused with the exchange:
-  // receives posted, the whole permute, then the point-to-point exchange (posted_us /
-  // posted_ratio; A/B of that change in the same iterations).
-  std::vector<double> posted_s;
-  const auto engine_posted = [&] {
-    MPI_Barrier(comm);
-    const auto t0 = Clock::now();
-    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
-    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
-    wire_counts();
-    backend.prepare(plan);
-    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    backend.permute(plan);
-    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
-                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    posted_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
   };
   // The no-probe end to end as the engine ran it before receives were posted early: permute, then
   // the collective MPI_Alltoallv (coll_us / coll_ratio; A/B of the engine change, same run).
@@ -213,6 +211,20 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
                         backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
     coll_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+  };
+  // The no-probe end to end as the engine ran it before direct dispatch: receives posted, the
+  // whole permute, then the point-to-point exchange of whole blocks (posted_us /
+  // posted_ratio; the A/B of that change in the same iterations).
+  std::vector<double> posted_s;
+  const auto engine_posted = [&] {
+    MPI_Barrier(comm);
+    const auto t0 = Clock::now();
+    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
+    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
+    wire_counts();
+    permute(false);
+    exchange(false);
+    posted_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
   };
   // One untimed round of each: first-touch of buffers, MPI connection setup.
   engine_dispatch();
@@ -292,6 +304,19 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   state.counters["coll_ratio"] = moeb::median(coll_s) / bare_med;
   state.counters["posted_us"] = moeb::median(posted_s) * 1e6;
   state.counters["posted_ratio"] = moeb::median(posted_s) / bare_med;
+  // Rank 0's direct dispatch of the last plan: messages it sends per layer, and the share of
+  // the rows it sends to others that it copies first (packed; the rest go straight from input).
+  if (direct_applies) {
+    int64_t packed = 0, total = 0;
+    const auto send = reinterpret_cast<uintptr_t>(backend.dispatch_send());
+    for (const moeb::SendMessage& m : layer_state.send_messages) {
+      const auto p = reinterpret_cast<uintptr_t>(m.data);
+      total += m.rows;
+      if (p >= send && p < send + static_cast<uintptr_t>(plan.rows_sent() * rb)) packed += m.rows;
+    }
+    state.counters["msgs_rank0"] = static_cast<double>(layer_state.send_messages.size());
+    state.counters["packed_frac_rank0"] = total > 0 ? static_cast<double>(packed) / total : 0;
+  }
   state.counters["MB_sent_rank0"] = static_cast<double>(ref.rows_sent() * rb) / 1e6;
   state.counters["ranks"] = R;
 }

@@ -6,7 +6,6 @@
 #endif
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 namespace moeb::cpu {
@@ -50,11 +49,7 @@ inline void copy_row_prefetch_next(const float* src, int64_t token, int64_t next
     const char* n = reinterpret_cast<const char*>(src + next * len);
     for (int64_t b = 0; b < std::min<int64_t>(len * 4, 512); b += 64) __builtin_prefetch(n + b, 0, 3);
   }
-  static const bool plain = std::getenv("MOEB_PERMUTE_PLAIN") != nullptr;  // A/B only
-  if (plain)
-    std::memcpy(dst, s, static_cast<size_t>(len) * sizeof(float));
-  else
-    copy_row_stream(s, dst, len);
+  copy_row_stream(s, dst, len);
 }
 }  // namespace
 

@@ -51,11 +51,12 @@ class Backend {
   virtual void prepare(const DispatchPlan& plan) = 0;
   // Gathers the owned token rows into the dispatch send buffer in plan.send_token order.
   virtual void permute(const DispatchPlan& plan) = 0;
-  // Permute in parts (Transport::packed_alltoallv): true when permute_part is supported.
-  virtual bool permutes_in_parts() const { return false; }
-  // What permute() does for send positions [begin, end) only (after prepare), the rows in place
-  // when it returns (the transport may read them right away); permute() equals permute_part
-  // over every position, in any split.
+  // Direct dispatch (layer_engine's permute_direct), optional: the held rows that permute()
+  // copies from, in host memory a transport may read directly (row t = held token t,
+  // dispatch_row_bytes() each; valid after prepare), or null when not supported. Then
+  // permute_part(plan, begin, end) does what permute() does for send positions [begin, end)
+  // only; permute() equals permute_part over every position, in any split.
+  virtual const void* dispatch_source() const { return nullptr; }
   virtual void permute_part(const DispatchPlan& plan, int64_t begin, int64_t end) {
     throw Error("backend '" + name() + "' does not permute in parts");
   }

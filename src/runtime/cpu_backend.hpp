@@ -35,7 +35,7 @@ class CpuBackend final : public Backend {
   void set_input(std::span<const float> x, int64_t num_tokens) override;
   void prepare(const DispatchPlan& plan) override;
   void permute(const DispatchPlan& plan) override;
-  bool permutes_in_parts() const override { return true; }
+  const void* dispatch_source() const override { return input_.data(); }
   void permute_part(const DispatchPlan& plan, int64_t begin, int64_t end) override;
   void expert_ffn(int layer, const DispatchPlan& plan) override;
   void unpermute(const DispatchPlan& plan) override;

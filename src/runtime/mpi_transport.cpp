@@ -3,8 +3,6 @@
 #include <limits>
 #include <string>
 
-#include "core/row_chunks.hpp"
-
 #include "platform/mpi_env.hpp"
 
 namespace moeb {
@@ -64,7 +62,7 @@ void MpiTransport::alltoallv(const void* send, std::span<const int64_t> send_cou
       recv_offsets.size() < R)
     throw MpiError("MpiTransport::alltoallv: counts/offsets do not have one entry per rank");
   if (posted_recv_ != nullptr)
-    return send_and_wait(send, send_counts, send_offsets, recv, row_bytes, nullptr);
+    return send_and_wait(send, send_counts, send_offsets, recv, row_bytes);
   to_int(send_counts, sc_, "send count");
   to_int(send_offsets.first(R), sd_, "send offset");
   to_int(recv_counts, rc_, "receive count");
@@ -85,69 +83,65 @@ void MpiTransport::post_receives(void* recv, std::span<const int64_t> recv_count
   to_int(recv_offsets.first(R), rd_, "receive offset");
   const MPI_Datatype t = row_type(row_bytes);
   requests_.clear();
-  chunk_rows_ = chunk_rows_for(row_bytes, chunk_bytes_);
   for (int k = 0; k < size_; ++k) {  // sources me, me-1, ...: the order peers send in
     const int src = (rank_ - k + size_) % size_;
+    if (rc_[src] == 0) continue;
+    requests_.emplace_back();
     char* block = static_cast<char*>(recv) + static_cast<int64_t>(rd_[src]) * row_bytes;
-    const RowChunks c{rc_[src], chunk_rows_};
-    for (int64_t i = 0; i < c.count(); ++i) {
-      requests_.emplace_back();
-      MOEB_MPI_CHECK(MPI_Irecv(block + c.begin(i) * row_bytes, static_cast<int>(c.end(i) - c.begin(i)),
-                               t, src, kPostedTag, comm_, &requests_.back()));
-    }
+    MOEB_MPI_CHECK(MPI_Irecv(block, rc_[src], t, src, kPostedTag, comm_, &requests_.back()));
   }
   posted_recv_ = recv;
 }
 
 void MpiTransport::send_and_wait(const void* send, std::span<const int64_t> send_counts,
                                  std::span<const int64_t> send_offsets, void* recv,
-                                 int64_t row_bytes, SendPacker* packer) {
+                                 int64_t row_bytes) {
   if (recv != posted_recv_)
     throw MpiError("MpiTransport::alltoallv: receives were posted for another buffer");
   posted_recv_ = nullptr;
   to_int(send_counts, sc_, "send count");
   to_int(send_offsets.first(static_cast<size_t>(size_)), sd_, "send offset");
   const MPI_Datatype t = row_type(row_bytes);
-  for (int k = 1; k <= size_; ++k) {  // destinations me+1, me+2, ..., me: spreads the first sends
+  for (int k = 0; k < size_; ++k) {  // destinations me, me+1, ...: spreads the first sends
     const int dst = (rank_ + k) % size_;
-    const RowChunks c{sc_[dst], chunk_rows_};
-    for (int64_t i = 0; i < c.count(); ++i) {
-      const int64_t begin = sd_[dst] + c.begin(i), rows = c.end(i) - c.begin(i);
-      if (packer != nullptr) packer->pack(begin, begin + rows);
-      requests_.emplace_back();
-      MOEB_MPI_CHECK(MPI_Isend(static_cast<const char*>(send) + begin * row_bytes,
-                               static_cast<int>(rows), t, dst, kPostedTag, comm_,
-                               &requests_.back()));
-      if (packer != nullptr) progress();
-    }
+    if (sc_[dst] == 0) continue;
+    requests_.emplace_back();
+    const char* block =
+        static_cast<const char*>(send) + static_cast<int64_t>(sd_[dst]) * row_bytes;
+    MOEB_MPI_CHECK(MPI_Isend(block, sc_[dst], t, dst, kPostedTag, comm_, &requests_.back()));
   }
-  if (packer != nullptr) packer->pack_rest();
   MOEB_MPI_CHECK(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(),
                              MPI_STATUSES_IGNORE));
   requests_.clear();
 }
 
-// Lets MPI move data between two packed chunks: peers' transfers into this rank (the copy of
-// Open MPI's shared-memory single-copy path runs in the receiver's MPI calls) and this rank's
-// sent chunks. Completed requests become MPI_REQUEST_NULL, which MPI_Waitall accepts.
-void MpiTransport::progress() {
-  int done = 0;
-  done_.resize(requests_.size());
-  MOEB_MPI_CHECK(MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &done,
-                              done_.data(), MPI_STATUSES_IGNORE));
+void MpiTransport::post_messages(std::span<const RecvMessage> recv, int64_t row_bytes) {
+  if (posted_recv_ != nullptr || !requests_.empty())
+    throw MpiError("MpiTransport::post_messages: earlier posted receives were never used");
+  const MPI_Datatype t = row_type(row_bytes);
+  for (const RecvMessage& m : recv) {
+    if (m.rows <= 0 || m.rows > std::numeric_limits<int>::max())
+      throw MpiError("MpiTransport::post_messages: " + std::to_string(m.rows) +
+                     " rows do not fit in an MPI int count");
+    requests_.emplace_back();
+    MOEB_MPI_CHECK(MPI_Irecv(m.data, static_cast<int>(m.rows), t, m.peer, kPostedTag, comm_,
+                             &requests_.back()));
+  }
 }
 
-void MpiTransport::packed_alltoallv(SendPacker& packer, const void* send,
-                                    std::span<const int64_t> send_counts,
-                                    std::span<const int64_t> send_offsets, void* recv,
-                                    std::span<const int64_t> recv_counts,
-                                    std::span<const int64_t> recv_offsets, int64_t row_bytes) {
-  const size_t R = static_cast<size_t>(size_);
-  if (send_counts.size() != R || recv_counts.size() != R || send_offsets.size() < R ||
-      recv_offsets.size() < R)
-    throw MpiError("MpiTransport::alltoallv: counts/offsets do not have one entry per rank");
-  if (posted_recv_ == nullptr) post_receives(recv, recv_counts, recv_offsets, row_bytes);
-  send_and_wait(send, send_counts, send_offsets, recv, row_bytes, &packer);
+void MpiTransport::send_messages(std::span<const SendMessage> send, int64_t row_bytes) {
+  const MPI_Datatype t = row_type(row_bytes);
+  for (const SendMessage& m : send) {
+    if (m.rows <= 0 || m.rows > std::numeric_limits<int>::max())
+      throw MpiError("MpiTransport::send_messages: " + std::to_string(m.rows) +
+                     " rows do not fit in an MPI int count");
+    requests_.emplace_back();
+    MOEB_MPI_CHECK(MPI_Isend(m.data, static_cast<int>(m.rows), t, m.peer, kPostedTag, comm_,
+                             &requests_.back()));
+  }
+  MOEB_MPI_CHECK(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(),
+                             MPI_STATUSES_IGNORE));
+  requests_.clear();
 }
 
 void MpiTransport::barrier() { MOEB_MPI_CHECK(MPI_Barrier(comm_)); }

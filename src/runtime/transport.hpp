@@ -7,20 +7,21 @@
 
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 
 namespace moeb {
 
-// Writes the send rows of a dispatch on demand (Transport::packed_alltoallv): the engine's
-// permute, cut into parts.
-class SendPacker {
- public:
-  virtual ~SendPacker() = default;
-  // Writes send rows [begin, end) (send positions, inside one block the exchange carries).
-  virtual void pack(int64_t begin, int64_t end) = 0;
-  // Writes every row the exchange does not carry (the block a backend keeps for itself); called
-  // once, after the last carried row was packed and handed to the exchange.
-  virtual void pack_rest() = 0;
+// One point-to-point message of whole rows (Transport::post_messages / send_messages).
+struct SendMessage {
+  int peer = 0;
+  const void* data = nullptr;
+  int64_t rows = 0;
+};
+struct RecvMessage {
+  int peer = 0;
+  void* data = nullptr;
+  int64_t rows = 0;
 };
 
 class Transport {
@@ -43,21 +44,18 @@ class Transport {
   // posts its receives itself).
   virtual void post_receives(void* recv, std::span<const int64_t> recv_counts,
                              std::span<const int64_t> recv_offsets, int64_t row_bytes) {}
-  // The next alltoallv with its send rows written by `packer` as it goes (same arguments and
-  // result otherwise; receives posted before, as for alltoallv): a transport may send each part
-  // as soon as it is packed, so the permute overlaps the exchange. It calls packer.pack exactly
-  // once on every carried row ([send_offsets[r], send_offsets[r] + send_counts[r]) for every r),
-  // each row before it is sent, then packer.pack_rest(). Default: packs every block, then the
-  // rest, then alltoallv (the exchange after the whole permute).
-  virtual void packed_alltoallv(SendPacker& packer, const void* send,
-                                std::span<const int64_t> send_counts,
-                                std::span<const int64_t> send_offsets, void* recv,
-                                std::span<const int64_t> recv_counts,
-                                std::span<const int64_t> recv_offsets, int64_t row_bytes) {
-    for (size_t r = 0; r < send_counts.size(); ++r)
-      if (send_counts[r] > 0) packer.pack(send_offsets[r], send_offsets[r] + send_counts[r]);
-    packer.pack_rest();
-    alltoallv(send, send_counts, send_offsets, recv, recv_counts, recv_offsets, row_bytes);
+  // Point to point instead of alltoallv, for transports that have it (has_messages) on host
+  // memory: post_messages posts receives (early: before the sender's rows are ready), then
+  // send_messages sends and returns when every posted and sent message is complete. Messages
+  // between two ranks match in the order they are listed, so both sides list a pair's messages
+  // in the same order and sizes. Lets a sender send rows from anywhere (the engine sends runs of
+  // consecutive input rows without copying them first). Collective over the ranks that exchange.
+  virtual bool has_messages() const { return false; }
+  virtual void post_messages(std::span<const RecvMessage> recv, int64_t row_bytes) {
+    throw std::logic_error("transport " + name() + " has no point-to-point messages");
+  }
+  virtual void send_messages(std::span<const SendMessage> send, int64_t row_bytes) {
+    throw std::logic_error("transport " + name() + " has no point-to-point messages");
   }
   // True when alltoallv is ordered after the backend's queued work (a device stream); false
   // when it reads the buffers immediately, so the engine synchronizes the backend first.
