@@ -136,7 +136,7 @@ TEST(CpuFusedFfn, EveryBuiltLibraryMatchesReference) {
   for (const auto& name : cpu::built_ffn_libraries()) {
     const auto expert = cpu::make_ffn_library(name, 1)->pack(w.w1.data(), w.w3.data(),
                                                              w.w2.data(), H, F);
-    for (int64_t n : {1, 5, 8, 13, 22, 64, 65, 130}) {
+    for (int64_t n : {1, 3, 5, 7, 8, 9, 13, 17, 20, 22, 24, 25, 29, 37, 41, 44, 64, 65, 130}) {
       const auto xs = inputs(9, 0, n, H);
       std::vector<float> x(static_cast<size_t>(n) * ldx, 7.0f), gate(n), h13(n * 2 * F);
       for (int64_t r = 0; r < n; ++r) {
