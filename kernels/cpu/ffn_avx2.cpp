@@ -10,13 +10,13 @@
 //   Rows, per call: a block of up to kBlock rows is split into groups of 16 rows (8 for a last
 //   group of at most 8), each packed k-major ([K x 16]: one row per lane), read straight from
 //   where the rows lie (no separate gather). Register tile: 16 rows x 6 columns (12 accumulators,
-//   2 row vectors, 1 broadcast weight).
+//   2 row vectors, 1 broadcast weight). 1-3 rows past the last whole vector (8 rows) take the
+//   per-row path instead: the panel read as it lies against each row's k-th value broadcast.
 //   Up pass: the tile's W1 and W3 accumulators give gate[r] * silu(x W1) * (x W3) in registers,
 //   stored k-major as the down pass's operand h ([ffn x 16]). Down pass: the tile goes to a
 //   transposed output block ([hidden x 16]) that is then transposed 8 x 8 and written (or added)
 //   straight into the output rows (scattered rows too: no separate scatter).
 #include <algorithm>
-#include <cstdlib>
 #include <vector>
 
 #include "cpu/ffn_library.hpp"
@@ -30,12 +30,12 @@
 namespace moeb::cpu {
 namespace {
 
-constexpr int kNc = 6;         // weight columns per panel (up: 3 W1 + the same 3 W3 columns)
+constexpr int kNc = 6;  // weight columns per panel (up: 3 W1 + the same 3 W3 columns)
 constexpr int kPairs = kNc / 2;
-constexpr int kGroup = 16;     // rows per whole group (two vectors)
-constexpr int kBlock = 64;     // most rows per block (a multiple of kGroup)
-constexpr int kTail = 3;       // up to this many rows past whole vectors take the per-row path
-constexpr int kPad = 8;        // floats a panel read may run past the last panel (tail tiles)
+constexpr int kGroup = 16;  // rows per whole group (two vectors)
+constexpr int kBlock = 64;  // most rows per block (a multiple of kGroup)
+constexpr int kTail = 3;    // up to this many rows past whole vectors take the per-row path
+constexpr int kPad = 8;     // floats a panel read may run past the last panel (tail tiles)
 
 // Where row r of a call lies: base + index(r) * ld.
 struct Rows {
@@ -44,11 +44,12 @@ struct Rows {
   int64_t at(int64_t r) const { return (index == nullptr ? r : index[r]) * ld; }
 };
 
-// One k of tile's product: acc[c][v] += a[k * 8MV + 8v + lane] * panel_{c / kNc}[k * kNc + c % kNc].
+// One k of tile's product: acc[c][v] += a[k * 8MV + 8v + lane] * panel_{c / kNc}[k * kNc + c %
+// kNc].
 template <int MV, int NP>
-__attribute__((target("avx2,fma"), always_inline)) inline void step(const float* panel,
-                                                                   int64_t ps, const float* a,
-                                                                   int k, __m256 (*acc)[MV]) {
+__attribute__((target("avx2,fma"), always_inline)) inline void step(const float* panel, int64_t ps,
+                                                                    const float* a, int k,
+                                                                    __m256 (*acc)[MV]) {
   __m256 x[MV];
 #pragma GCC unroll 2
   for (int v = 0; v < MV; ++v) x[v] = _mm256_load_ps(a + 8 * MV * k + 8 * v);
@@ -167,8 +168,7 @@ __attribute__((target("avx2,fma"))) void tail_tile(const float* panel, int kc,
 }
 
 using TailFn = void (*)(const float*, int, const float* const*, bool, __m256*);
-constexpr TailFn kTailTile[5] = {nullptr, tail_tile<1>, tail_tile<2>, tail_tile<3>,
-                                         tail_tile<4>};
+constexpr TailFn kTailTile[kTail + 1] = {nullptr, tail_tile<1>, tail_tile<2>, tail_tile<3>};
 
 // A tail row's up-pass result o (lanes 0-2 the W1 sums of 3 pairs, 3-5 the W3 sums): h[m] =
 // gate * silu(o[m]) * o[3 + m] for m < 3, stored as 8 floats from h (h has room: lanes 3-7 are
@@ -274,11 +274,12 @@ int split_groups(int n, int tail, Group* g) {
   return count;
 }
 
-// Rows on the per-row path for a block of n rows: all of a small block, else the rows past the
-// last whole vector when they are few (more are cheaper as a zero-padded vector).
+// Rows on the per-row path for a block of n rows: the rows past the last whole vector when they
+// are few (1-3 rows: a zero-padded vector costs more). Below 16 rows the call streams its
+// weights no faster than a 16-row group computes, so 9-15 rows take one zero-padded group.
 int tail_rows(int n) {
-  static const int tl = getenv("FFNTAIL") ? atoi(getenv("FFNTAIL")) : kTail;
-  return n % 8 <= tl ? n % 8 : 0;
+  if (n > 8 && n < kGroup) return 0;
+  return n % 8 <= kTail ? n % 8 : 0;
 }
 
 class Avx2Expert final : public ExpertFfn {
@@ -347,7 +348,7 @@ class Avx2Expert final : public ExpertFfn {
     b.h = Scratch::fit(s.h, static_cast<size_t>(kBlock) * fp_);
     b.t = Scratch::fit(s.t, static_cast<size_t>(kBlock) * hp_);
     b.gate = Scratch::fit(s.gate, kBlock);
-    b.he = Scratch::fit(s.he, static_cast<size_t>(7) * b.ldh);
+    b.he = Scratch::fit(s.he, static_cast<size_t>(kTail) * b.ldh);
     return b;
   }
   // Packs the groups' rows k-major (zero padded lanes, gate 0 there), 8 rows at a time.
@@ -366,48 +367,45 @@ class Avx2Expert final : public ExpertFfn {
     }
   }
   // W1|W3 panels: gated SwiGLU into h (groups, k-major) and he (tail rows, row-major).
-  __attribute__((target("avx2,fma"))) void up_pass(const Block& b, Rows in, const float* x, const float* gate) const {
+  __attribute__((target("avx2,fma"))) void up_pass(const Block& b, Rows in, const float* x,
+                                                   const float* gate) const {
     for (int p = 0; p < up_panels_; ++p) {
       const float* panel = w13_.data() + static_cast<size_t>(p) * hidden_ * kNc;
       for (int i = 0; i < b.groups; ++i) {
         const Group& g = b.g[i];
         group_tile<true>(g.w, p, up_panels_, panel, hidden_, b.a + int64_t{g.r0} * hidden_,
-                          b.gate + g.r0, b.h + int64_t{g.r0} * fp_ + g.w * kPairs * p);
+                         b.gate + g.r0, b.h + int64_t{g.r0} * fp_ + g.w * kPairs * p);
       }
-      for (int j0 = 0; j0 < b.tail; j0 += kTail) {
-        const int R = std::min(kTail, b.tail - j0);
-        const float* rows[kTail];
-        __m256 o[kTail];
-        for (int j = 0; j < R; ++j) rows[j] = x + in.at(b.t0() + j0 + j);
-        kTailTile[R](panel, hidden_, rows, b.groups == 0, o);
-        for (int j = 0; j < R; ++j)
-          tail_swiglu(o[j], gate == nullptr ? 1.0f : gate[b.t0() + j0 + j],
-                      b.he + (j0 + j) * b.ldh + kPairs * p);
-      }
+      if (b.tail == 0) continue;
+      const float* rows[kTail];
+      __m256 o[kTail];
+      for (int j = 0; j < b.tail; ++j) rows[j] = x + in.at(b.t0() + j);
+      kTailTile[b.tail](panel, hidden_, rows, b.groups == 0, o);
+      for (int j = 0; j < b.tail; ++j)
+        tail_swiglu(o[j], gate == nullptr ? 1.0f : gate[b.t0() + j], b.he + j * b.ldh + kPairs * p);
     }
   }
   // W2 panels: groups into their transposed output blocks, tail rows straight into their rows.
-  __attribute__((target("avx2,fma"))) void down_pass(const Block& b, float* out, Rows o, bool accumulate) const {
+  __attribute__((target("avx2,fma"))) void down_pass(const Block& b, float* out, Rows o,
+                                                     bool accumulate) const {
     for (int p = 0; p < down_panels_; ++p) {
       const float* panel = w2_.data() + static_cast<size_t>(p) * fp_ * kNc;
       for (int i = 0; i < b.groups; ++i) {
         const Group& g = b.g[i];
         group_tile<false>(g.w, p, down_panels_, panel, fp_, b.h + int64_t{g.r0} * fp_, nullptr,
-                           b.t + int64_t{g.r0} * hp_ + g.w * kNc * p);
+                          b.t + int64_t{g.r0} * hp_ + g.w * kNc * p);
       }
+      if (b.tail == 0) continue;
+      const float* rows[kTail];
+      __m256 res[kTail];
+      for (int j = 0; j < b.tail; ++j) rows[j] = b.he + j * b.ldh;
+      kTailTile[b.tail](panel, fp_, rows, b.groups == 0, res);
       const int width = std::min(kNc, hidden_ - kNc * p);
-      for (int j0 = 0; j0 < b.tail; j0 += kTail) {
-        const int R = std::min(kTail, b.tail - j0);
-        const float* rows[kTail];
-        __m256 res[kTail];
-        for (int j = 0; j < R; ++j) rows[j] = b.he + (j0 + j) * b.ldh;
-        kTailTile[R](panel, fp_, rows, b.groups == 0, res);
-        for (int j = 0; j < R; ++j) {
-          alignas(32) float v[8];
-          _mm256_store_ps(v, res[j]);
-          float* d = out + o.at(b.t0() + j0 + j) + kNc * p;
-          for (int c = 0; c < width; ++c) d[c] = (accumulate ? d[c] : 0.0f) + v[c];
-        }
+      for (int j = 0; j < b.tail; ++j) {
+        alignas(32) float v[8];
+        _mm256_store_ps(v, res[j]);
+        float* d = out + o.at(b.t0() + j) + kNc * p;
+        for (int c = 0; c < width; ++c) d[c] = (accumulate ? d[c] : 0.0f) + v[c];
       }
     }
   }
@@ -419,8 +417,8 @@ class Avx2Expert final : public ExpertFfn {
     up_pass(b, in, x, gate);
     down_pass(b, out, o, accumulate);
     for (int i = 0; i < b.groups; ++i)
-      write_rows(b.t + int64_t{b.g[i].r0} * hp_, b.g[i].w, b.g[i].rows, hidden_, out, o,
-                 b.g[i].r0, accumulate);
+      write_rows(b.t + int64_t{b.g[i].r0} * hp_, b.g[i].w, b.g[i].rows, hidden_, out, o, b.g[i].r0,
+                 accumulate);
   }
 
   int hidden_, up_panels_, down_panels_, fp_, hp_;  // fp_, hp_: ffn, hidden padded to 3, 6
