@@ -197,34 +197,35 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     nosync_s.push_back(v[0]);
     for (int i = 0; i < 4; ++i) phase_s[i].push_back(v[i + 1]);
   };
-  // The no-probe end to end as the engine ran it before receives were posted early: permute, then
-  // the collective MPI_Alltoallv (coll_us / coll_ratio; A/B of the engine change, same run).
+  // A previous engine path without the probe, end to end (gate, then `body`), into `out`.
+  const auto no_probe_path = [&](std::vector<double>& out, const auto& body) {
+    MPI_Barrier(comm);
+    const auto t0 = Clock::now();
+    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
+    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
+    wire_counts();
+    body();
+    out.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+  };
+  // As the engine ran it before receives were posted early: permute, then the collective
+  // MPI_Alltoallv (coll_us / coll_ratio; A/B of that change, same run).
   std::vector<double> coll_s;
   const auto engine_coll = [&] {
-    MPI_Barrier(comm);
-    const auto t0 = Clock::now();
-    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
-    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
-    wire_counts();
-    backend.prepare(plan);
-    backend.permute(plan);
-    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
-                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    coll_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+    no_probe_path(coll_s, [&] {
+      backend.prepare(plan);
+      backend.permute(plan);
+      transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                          backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    });
   };
-  // The no-probe end to end as the engine ran it before direct dispatch: receives posted, the
-  // whole permute, then the point-to-point exchange of whole blocks (posted_us /
-  // posted_ratio; the A/B of that change in the same iterations).
+  // As the engine ran it before direct dispatch: receives posted, the whole permute, then the
+  // point-to-point exchange of whole blocks (posted_us / posted_ratio; A/B, same run).
   std::vector<double> posted_s;
   const auto engine_posted = [&] {
-    MPI_Barrier(comm);
-    const auto t0 = Clock::now();
-    moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
-    moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
-    wire_counts();
-    permute(false);
-    exchange(false);
-    posted_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+    no_probe_path(posted_s, [&] {
+      permute(false);
+      exchange(false);
+    });
   };
   // One untimed round of each: first-touch of buffers, MPI connection setup.
   engine_dispatch();
