@@ -1,6 +1,7 @@
 // The calibrated generator: `trace info` statistics of a generated trace land within stated
 // tolerances of what each workload preset asks for, for every generator version.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -34,8 +35,10 @@ void check_preset(const std::string& name, int version) {
   cfg.workload.preset = name;
   cfg.workload.tokens = 12288;
   cfg.workload.generator_version = version;
+  // The process id keeps two checkouts (or two runs) running this test at once apart.
   fs::path path = fs::temp_directory_path() /
-                  ("moeb_test_calibrated_" + name + "_v" + std::to_string(version) + ".h5");
+                  ("moeb_test_calibrated_" + name + "_v" + std::to_string(version) + "_" +
+                   std::to_string(::getpid()) + ".h5");
   auto prov = write_synthetic_trace(cfg, path.string());
   TraceInfo info = trace_info(TraceReader(path.string()));
   fs::remove(path);
