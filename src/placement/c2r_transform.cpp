@@ -110,9 +110,8 @@ int select_sorted(const std::vector<int>& list, const int32_t* orig, const float
   std::vector<std::pair<double, int>> scored;
   for (size_t p = 0; p < list.size(); ++p) {
     const auto it = std::find(orig + 1, orig + k, list[p]);
-    const double score = it != orig + k
-                             ? 1.0 + orig_w[it - orig]
-                             : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
+    const double score = it != orig + k ? 1.0 + orig_w[it - orig]
+                                        : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
     scored.push_back({score, list[p]});
   }
   std::stable_sort(scored.begin(), scored.end(),
