@@ -1,7 +1,9 @@
 // The synthetic draw alone: SyntheticGenerator::route_layer of the calibrated deepseek-v3
 // workload (256 experts, top-8 in 4 of 8 groups, the knobs the preset's solve gives at seed 42),
 // one batch of tokens over 8 layers, experts and gate weights as the measuring pass asks for
-// them (previous positions given, so recurrent tokens copy their predecessor). Reports ns per
+// them: the batch is the first `tokens` of the interleaved order (order_tokens, the default
+// concurrency) of a 1.5M-token table, as simulate's batches are, and previous positions are
+// given (recurrent tokens copy their predecessor). Reports ns per
 // token-layer and a digest of every expert id and weight bit drawn (`digest_lo`, `digest_hi`:
 // equal digests between two binaries mean the same values).
 #include <benchmark/benchmark.h>
@@ -13,12 +15,14 @@
 
 #include "core/model.hpp"
 #include "workload/calibrated.hpp"
+#include "workload/split.hpp"
 #include "workload/synthetic.hpp"
 
 namespace moeb {
 namespace {
 
 constexpr int kLayers = 8;
+constexpr int64_t kTableTokens = 1572864;  // simulate's 9 batches of 131,072 and calibration
 
 const SyntheticGenerator& calibrated(int version) {
   static std::map<int, std::unique_ptr<SyntheticGenerator>> gens;
@@ -52,9 +56,11 @@ void BM_RouteLayer(benchmark::State& state) {
   const bool with_weights = state.range(2) != 0;
   const SyntheticGenerator& g = calibrated(version);
   const int k = 8;
-  const auto metas = g.token_metas(tokens_n);
-  std::vector<int64_t> tokens(metas.size());
-  std::iota(tokens.begin(), tokens.end(), 0);
+  const auto metas = g.token_metas(kTableTokens);
+  std::vector<int64_t> all(metas.size());
+  std::iota(all.begin(), all.end(), 0);
+  std::vector<int64_t> tokens = order_tokens(metas, all, "interleaved", default_concurrency(tokens_n));
+  tokens.resize(static_cast<size_t>(tokens_n));
   const auto prev = previous_positions(metas, tokens);
   std::vector<int32_t> experts(tokens.size() * k);
   std::vector<float> weights(with_weights ? tokens.size() * k : 0);
@@ -77,10 +83,10 @@ void BM_RouteLayer(benchmark::State& state) {
 
 BENCHMARK(BM_RouteLayer)
     ->ArgNames({"version", "tokens", "weights"})
-    ->Args({1, 32768, 1})
-    ->Args({2, 32768, 1})
-    ->Args({1, 32768, 0})
-    ->Args({2, 32768, 0})
+    ->Args({1, 131072, 1})
+    ->Args({2, 131072, 1})
+    ->Args({1, 131072, 0})
+    ->Args({2, 131072, 0})
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime();
 

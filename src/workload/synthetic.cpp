@@ -257,7 +257,9 @@ void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int lay
                                     std::span<int32_t> experts, std::span<float> weights) const {
   const int e_count = model_.num_experts, k = model_.top_k;
   auto kl = [&](Stream st) { return hash_step_c(hash_step_b(stream_prefix_[st], key), layer); };
-  const int family = spec_.num_families > 1 ? meta.family % spec_.num_families : 0;
+  const int family = spec_.num_families <= 1                 ? 0
+                     : meta.family >= 0 && meta.family < spec_.num_families ? meta.family
+                                                                         : meta.family % spec_.num_families;
   const int block =
       num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(kl(kBlockStream), 0))) : 0;
   const bool hot_draws = spec_.family_hot_share > 0;
@@ -368,7 +370,15 @@ void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
     throw Error("SyntheticGenerator::route_layer: previous positions of another token list");
   thread_local std::vector<int64_t> keys;
   keys.resize(tokens.size());
+  // A batch's tokens are interleaved across requests, so their metadata (and a predecessor's)
+  // lie far apart in a table of millions: fetched kAhead tokens ahead.
+  constexpr size_t kAhead = 16;
   for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i + kAhead < tokens.size()) {
+      const TokenMeta* ahead = metas.data() + tokens[i + kAhead];
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead - (tokens[i + kAhead] > 0 ? 1 : 0));
+    }
     const int64_t t = tokens[i];
     const int32_t p = previous.empty() ? -1 : previous[i];
     int64_t key = t;
