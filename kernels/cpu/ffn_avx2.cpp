@@ -10,7 +10,8 @@
 //   Rows, per call: a block of up to kBlock rows is split into groups of 16 rows (8 for a last
 //   group of at most 8), each packed k-major ([K x 16]: one row per lane), read straight from
 //   where the rows lie (no separate gather). Register tile: 16 rows x 6 columns (12 accumulators,
-//   2 row vectors, 1 broadcast weight).
+//   2 row vectors, 1 broadcast weight). 1-3 rows past the last whole vector (8 rows) take the
+//   per-row path instead: the panel read as it lies against each row's k-th value broadcast.
 //   Up pass: the tile's W1 and W3 accumulators give gate[r] * silu(x W1) * (x W3) in registers,
 //   stored k-major as the down pass's operand h ([ffn x 16]). Down pass: the tile goes to a
 //   transposed output block ([hidden x 16]) that is then transposed 8 x 8 and written (or added)
@@ -29,11 +30,12 @@
 namespace moeb::cpu {
 namespace {
 
-constexpr int kNc = 6;         // weight columns per panel (up: 3 W1 + the same 3 W3 columns)
+constexpr int kNc = 6;  // weight columns per panel (up: 3 W1 + the same 3 W3 columns)
 constexpr int kPairs = kNc / 2;
-constexpr int kGroup = 16;     // rows per group (two vectors)
-constexpr int kBlock = 64;     // most rows per block (a multiple of kGroup)
-constexpr int kTail = 3;       // up to this many rows past the last whole group take the per-row path
+constexpr int kGroup = 16;  // rows per whole group (two vectors)
+constexpr int kBlock = 64;  // most rows per block (a multiple of kGroup)
+constexpr int kTail = 3;    // up to this many rows past whole vectors take the per-row path
+constexpr int kPad = 8;     // floats a panel read may run past the last panel (tail tiles)
 
 // Where row r of a call lies: base + index(r) * ld.
 struct Rows {
@@ -42,11 +44,12 @@ struct Rows {
   int64_t at(int64_t r) const { return (index == nullptr ? r : index[r]) * ld; }
 };
 
-// One k of tile's product: acc[c][v] += a[k * 8MV + 8v + lane] * panel_{c / kNc}[k * kNc + c % kNc].
+// One k of tile's product: acc[c][v] += a[k * 8MV + 8v + lane] * panel_{c / kNc}[k * kNc + c %
+// kNc].
 template <int MV, int NP>
-__attribute__((target("avx2,fma"), always_inline)) inline void step(const float* panel,
-                                                                   int64_t ps, const float* a,
-                                                                   int k, __m256 (*acc)[MV]) {
+__attribute__((target("avx2,fma"), always_inline)) inline void step(const float* panel, int64_t ps,
+                                                                    const float* a, int k,
+                                                                    __m256 (*acc)[MV]) {
   __m256 x[MV];
 #pragma GCC unroll 2
   for (int v = 0; v < MV; ++v) x[v] = _mm256_load_ps(a + 8 * MV * k + 8 * v);
@@ -105,74 +108,74 @@ __attribute__((target("avx2,fma"))) void tile(const float* panel, int kc, const 
   }
 }
 
-using TileFn = void (*)(const float*, int, const float*, const float*, float*);
-// [panels][MV]: 16-row groups one panel at a time, 8-row groups two panels (one at the end).
-constexpr TileFn kUp[3][3] = {{nullptr, nullptr, nullptr},
-                              {nullptr, tile<1, 1, true>, tile<2, 1, true>},
-                              {nullptr, tile<1, 2, true>, nullptr}};
-constexpr TileFn kDown[3][3] = {{nullptr, nullptr, nullptr},
-                                {nullptr, tile<1, 1, false>, tile<2, 1, false>},
-                                {nullptr, tile<1, 2, false>, nullptr}};
+// One group's tile over panel p of a pass (up: SwiGLU into h, down: sums into t): a 16-row
+// group one panel per call, an 8-row group two panels per call (one at the end) at even p only.
+template <bool kUpPass>
+void group_tile(int w, int p, int panels, const float* panel, int kc, const float* a,
+                const float* gate, float* dst) {
+  if (w == kGroup)
+    tile<2, 1, kUpPass>(panel, kc, a, gate, dst);
+  else if (p % 2 == 0 && p + 1 < panels)
+    tile<1, 2, kUpPass>(panel, kc, a, gate, dst);
+  else if (p % 2 == 0)
+    tile<1, 1, kUpPass>(panel, kc, a, gate, dst);
+}
 
-// The few rows left over after the 16-row groups (at most kTail), at a cost per row instead of
-// per 8-row vector: the panel is read as it lies ([K x 6] flat, 8 floats at a time: 4 k's per 3
-// vectors) against each row's operand expanded to the same pattern (xe[6k + c] = x[k]), so lane i
-// of the j-th vector always holds column (8j + i) mod 6. o[j][c] = sum_k xe_j[6k + c] *
-// panel[6k + c] for R rows (row j's operand at xe + j * lde).
+// The few rows past the last whole vector (at most kTail per call), one accumulator per row and
+// k chain: o[j] lanes c < kNc = sum_k x_j[k] * panel[k * kNc + c] for k < kc, the panel read as it
+// lies (8 floats from k * kNc: 6 columns used, the read may run kPad floats past the panel) and
+// x_j[k] broadcast. 6 of 8 lanes do work, against a row's operand read once (no expansion).
+// `prefetch`: the next panel to L2 as in `tile` (for blocks with no group tiles to do it).
 template <int R>
-__attribute__((target("avx2,fma"))) void tail_tile(const float* panel, int kc, const float* xe,
-                                                   int64_t lde, float o[][kNc]) {
-  __m256 acc[R][3];
+__attribute__((target("avx2,fma"))) void tail_tile(const float* panel, int kc,
+                                                   const float* const* x, bool prefetch,
+                                                   __m256* o) {
+  constexpr int U = R <= 1 ? 8 : R == 4 ? 2 : 4;  // independent chains per row (U divides 8)
+  __m256 acc[R][U];
 #pragma GCC unroll 4
-  for (int j = 0; j < R; ++j) acc[j][0] = acc[j][1] = acc[j][2] = _mm256_setzero_ps();
-  const int64_t len = static_cast<int64_t>(kNc) * kc;
-  int64_t i = 0;
-  for (; i + 24 <= len; i += 24) {
-    const __m256 w0 = _mm256_loadu_ps(panel + i), w1 = _mm256_loadu_ps(panel + i + 8),
-                 w2 = _mm256_loadu_ps(panel + i + 16);
+  for (int j = 0; j < R; ++j)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[j][u] = _mm256_setzero_ps();
+  const float* next = panel + static_cast<int64_t>(kc) * kNc;
+  int k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    if (prefetch) {
+      _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 16), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 32), _MM_HINT_T1);
+    }
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) {
+      const __m256 w = _mm256_loadu_ps(panel + kNc * (k + u));
 #pragma GCC unroll 4
-    for (int j = 0; j < R; ++j) {
-      const float* e = xe + j * lde + i;
-      acc[j][0] = _mm256_fmadd_ps(_mm256_load_ps(e), w0, acc[j][0]);
-      acc[j][1] = _mm256_fmadd_ps(_mm256_load_ps(e + 8), w1, acc[j][1]);
-      acc[j][2] = _mm256_fmadd_ps(_mm256_load_ps(e + 16), w2, acc[j][2]);
+      for (int j = 0; j < R; ++j)
+        acc[j][u % U] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[j] + k + u), w, acc[j][u % U]);
     }
   }
-  alignas(32) float v[R][24];
+  for (; k < kc; ++k) {
+    const __m256 w = _mm256_loadu_ps(panel + kNc * k);
+#pragma GCC unroll 4
+    for (int j = 0; j < R; ++j)
+      acc[j][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[j] + k), w, acc[j][0]);
+  }
 #pragma GCC unroll 4
   for (int j = 0; j < R; ++j) {
-    _mm256_store_ps(v[j], acc[j][0]);
-    _mm256_store_ps(v[j] + 8, acc[j][1]);
-    _mm256_store_ps(v[j] + 16, acc[j][2]);
-  }
-  for (int j = 0; j < R; ++j) {
-    for (int c = 0; c < kNc; ++c) o[j][c] = (v[j][c] + v[j][c + 6]) + (v[j][c + 12] + v[j][c + 18]);
-    for (int64_t t = i; t < len; ++t) o[j][t % kNc] += xe[j * lde + t] * panel[t];
+    __m256 s = acc[j][0];
+#pragma GCC unroll 8
+    for (int u = 1; u < U; ++u) s = _mm256_add_ps(s, acc[j][u]);
+    o[j] = s;
   }
 }
 
-using TailFn = void (*)(const float*, int, const float*, int64_t, float[][kNc]);
-constexpr int kTailPass = 4;  // rows per tail_tile call (12 accumulators)
-constexpr TailFn kTailTile[kTailPass + 1] = {nullptr, tail_tile<1>, tail_tile<2>, tail_tile<3>,
-                                             tail_tile<4>};
+using TailFn = void (*)(const float*, int, const float* const*, bool, __m256*);
+constexpr TailFn kTailTile[kTail + 1] = {nullptr, tail_tile<1>, tail_tile<2>, tail_tile<3>};
 
-// h[m] = gate * silu(o[m]) * o[kPairs + m] for m < kPairs (a tail row's tile), through the
-// vector SwiGLU the groups use.
-__attribute__((target("avx2,fma"))) void swiglu3(const float o[kNc], float gate, float h[kPairs]) {
-  alignas(32) float a[8] = {}, b[8] = {}, r[8];
-  for (int m = 0; m < kPairs; ++m) {
-    a[m] = o[m];
-    b[m] = o[kPairs + m];
-  }
-  _mm256_store_ps(r, _mm256_mul_ps(swiglu8(_mm256_load_ps(a), _mm256_load_ps(b)),
-                                   _mm256_set1_ps(gate)));
-  for (int m = 0; m < kPairs; ++m) h[m] = r[m];
-}
-
-// xe[6k + c] = x[k] for k < kc, c < 6 (a tail row's operand).
-void expand(const float* x, int kc, float* xe) {
-  for (int k = 0; k < kc; ++k)
-    for (int c = 0; c < kNc; ++c) xe[kNc * k + c] = x[k];
+// A tail row's up-pass result o (lanes 0-2 the W1 sums of 3 pairs, 3-5 the W3 sums): h[m] =
+// gate * silu(o[m]) * o[3 + m] for m < 3, stored as 8 floats from h (h has room: lanes 3-7 are
+// overwritten by the next panel's or lie in the row's padding).
+__attribute__((target("avx2,fma"))) void tail_swiglu(__m256 o, float gate, float* h) {
+  const __m256 b = _mm256_permutevar8x32_ps(o, _mm256_setr_epi32(3, 4, 5, 3, 4, 5, 3, 4));
+  _mm256_storeu_ps(h, _mm256_mul_ps(swiglu8(o, b), _mm256_set1_ps(gate)));
 }
 
 // rows[i][c] = r[c][i] (c < 8, i < 8): the 8 x 8 block in r transposed (r is overwritten).
@@ -243,12 +246,41 @@ __attribute__((target("avx2,fma"))) void write_rows(const float* t, int64_t w, i
 
 // Scratch of one thread's calls, 32-byte aligned, grown as needed.
 struct Scratch {
-  WeightBuffer a, h, t, gate, xe, he;
+  WeightBuffer a, h, t, gate, he;
   static float* fit(WeightBuffer& b, size_t floats) {
     if (b.size() < floats) b = WeightBuffer(floats);
     return b.data();
   }
 };
+
+// A block's row groups: rows [r0, r0 + rows) in w lanes (16, or 8 for the last; rows < w only
+// in the last, zero padded), packed from lane r0 of the block's buffers.
+struct Group {
+  int r0, rows, w;
+};
+
+// The groups of a block of n rows with its last `tail` rows on the per-row path: whole 16-row
+// groups, and where the vectors are odd in number one 8-row group last. Returns the number of
+// groups.
+int split_groups(int n, int tail, Group* g) {
+  const int vectors = (n - tail + 7) / 8, grouped = n - tail;
+  int count = 0, r0 = 0;
+  for (int v = vectors; v > 0;) {
+    const int take = v == 1 ? 1 : 2;
+    g[count++] = {r0, std::min(8 * take, grouped - r0), 8 * take};
+    r0 += 8 * take;
+    v -= take;
+  }
+  return count;
+}
+
+// Rows on the per-row path for a block of n rows: the rows past the last whole vector when they
+// are few (1-3 rows: a zero-padded vector costs more). Below 16 rows the call streams its
+// weights no faster than a 16-row group computes, so 9-15 rows take one zero-padded group.
+int tail_rows(int n) {
+  if (n > 8 && n < kGroup) return 0;
+  return n % 8 <= kTail ? n % 8 : 0;
+}
 
 class Avx2Expert final : public ExpertFfn {
  public:
@@ -258,8 +290,8 @@ class Avx2Expert final : public ExpertFfn {
         down_panels_((hidden + kNc - 1) / kNc),
         fp_(kPairs * up_panels_),
         hp_(kNc * down_panels_),
-        w13_(static_cast<size_t>(hidden) * kNc * up_panels_),
-        w2_(static_cast<size_t>(fp_) * kNc * down_panels_) {
+        w13_(static_cast<size_t>(hidden) * kNc * up_panels_ + kPad),
+        w2_(static_cast<size_t>(fp_) * kNc * down_panels_ + kPad) {
     for (int p = 0; p < up_panels_; ++p)
       for (int k = 0; k < hidden; ++k)
         for (int j = 0; j < kPairs && kPairs * p + j < ffn; ++j) {
@@ -296,106 +328,97 @@ class Avx2Expert final : public ExpertFfn {
     const int64_t rows = (n + blocks - 1) / blocks;
     return std::min<int64_t>(kBlock, (rows + kGroup - 1) / kGroup * kGroup);
   }
-  // One block's layout: `groups` groups of 16 rows (the last possibly fewer, 8 or 16 wide), then
-  // `tail` rows (at most kTail) on the per-row path; pointers into this thread's scratch.
+  // One block's layout: its groups (split_groups), then `tail` rows on the per-row path (their
+  // SwiGLU outputs in he, ldh floats apart); pointers into this thread's scratch.
   struct Block {
-    int64_t n;
-    int groups, tail;
-    float *a, *h, *t, *g, *xe, *he;
-    int64_t lde, ldh;  // floats per tail row in xe and he
-    int rows(int i) const { return static_cast<int>(std::min<int64_t>(kGroup, n - kGroup * i)); }
-    int mv(int i) const { return rows(i) > 8 ? 2 : 1; }
-    int64_t t0() const { return n - tail; }
+    int n, groups, tail;
+    Group g[kBlock / 8];
+    float *a, *h, *t, *gate, *he;
+    int64_t ldh;
+    int t0() const { return n - tail; }
   };
-  Block layout(int64_t n) const {
+  Block layout(int n) const {
     thread_local Scratch s;
     Block b{};
     b.n = n;
-    const int rest = static_cast<int>(n % kGroup);
-    b.tail = rest <= kTail ? rest : 0;
-    b.groups = static_cast<int>((n - b.tail + kGroup - 1) / kGroup);
-    b.lde = (static_cast<int64_t>(kNc) * hidden_ + 7) / 8 * 8;
-    b.ldh = (static_cast<int64_t>(kNc) * fp_ + 7) / 8 * 8;
+    b.tail = tail_rows(n);
+    b.groups = split_groups(n, b.tail, b.g);
+    b.ldh = (fp_ + kPad + 7) / 8 * 8;
     b.a = Scratch::fit(s.a, static_cast<size_t>(kBlock) * hidden_);
     b.h = Scratch::fit(s.h, static_cast<size_t>(kBlock) * fp_);
     b.t = Scratch::fit(s.t, static_cast<size_t>(kBlock) * hp_);
-    b.g = Scratch::fit(s.gate, kBlock);
-    b.xe = Scratch::fit(s.xe, static_cast<size_t>(kTail) * b.lde);
+    b.gate = Scratch::fit(s.gate, kBlock);
     b.he = Scratch::fit(s.he, static_cast<size_t>(kTail) * b.ldh);
     return b;
   }
-  // Packs the groups' rows k-major (zero padded lanes, gate 0 there) and expands the tail rows.
+  // Packs the groups' rows k-major (zero padded lanes, gate 0 there), 8 rows at a time.
   void pack_rows(const Block& b, Rows in, const float* x, const float* gate) const {
     for (int i = 0; i < b.groups; ++i) {
-      const int w = 8 * b.mv(i), m = b.rows(i);
-      float* d = b.a + static_cast<int64_t>(kGroup) * i * hidden_;
-      for (int r0 = 0; r0 < w; r0 += 8) {
+      const Group& g = b.g[i];
+      float* d = b.a + static_cast<int64_t>(g.r0) * hidden_;
+      for (int r0 = 0; r0 < g.w; r0 += 8) {
         const float* src[8];
         for (int j = 0, r = r0; j < 8; ++j, ++r) {
-          b.g[kGroup * i + r] = r >= m ? 0.0f : gate == nullptr ? 1.0f : gate[kGroup * i + r];
-          src[j] = r < m ? x + in.at(kGroup * i + r) : nullptr;
+          b.gate[g.r0 + r] = r >= g.rows ? 0.0f : gate == nullptr ? 1.0f : gate[g.r0 + r];
+          src[j] = r < g.rows ? x + in.at(g.r0 + r) : nullptr;
         }
-        pack8(src, hidden_, d + r0, w);
+        pack8(src, hidden_, d + r0, g.w);
       }
     }
-    for (int j = 0; j < b.tail; ++j) expand(x + in.at(b.t0() + j), hidden_, b.xe + j * b.lde);
   }
-  // W1|W3 panels: gated SwiGLU into h (groups, k-major) and he (tail rows, expanded).
-  void up_pass(const Block& b, const float* gate) const {
+  // W1|W3 panels: gated SwiGLU into h (groups, k-major) and he (tail rows, row-major).
+  __attribute__((target("avx2,fma"))) void up_pass(const Block& b, Rows in, const float* x,
+                                                   const float* gate) const {
     for (int p = 0; p < up_panels_; ++p) {
       const float* panel = w13_.data() + static_cast<size_t>(p) * hidden_ * kNc;
       for (int i = 0; i < b.groups; ++i) {
-        const int mv = b.mv(i), np = mv == 2 ? 1 : p % 2 != 0 ? 0 : std::min(2, up_panels_ - p);
-        if (np == 0) continue;  // an 8-row group did this panel with the previous one
-        kUp[np][mv](panel, hidden_, b.a + static_cast<int64_t>(kGroup) * i * hidden_,
-                b.g + kGroup * i, b.h + static_cast<int64_t>(kGroup) * i * fp_ + 8 * mv * kPairs * p);
+        const Group& g = b.g[i];
+        group_tile<true>(g.w, p, up_panels_, panel, hidden_, b.a + int64_t{g.r0} * hidden_,
+                         b.gate + g.r0, b.h + int64_t{g.r0} * fp_ + g.w * kPairs * p);
       }
-      for (int j0 = 0; j0 < b.tail; j0 += kTailPass) {
-        const int R = std::min(kTailPass, b.tail - j0);
-        float res[kTailPass][kNc];
-        kTailTile[R](panel, hidden_, b.xe + j0 * b.lde, b.lde, res);
-        for (int j = 0; j < R; ++j) {
-          float hv[kPairs];
-          swiglu3(res[j], gate == nullptr ? 1.0f : gate[b.t0() + j0 + j], hv);
-          float* d = b.he + (j0 + j) * b.ldh + static_cast<int64_t>(kNc) * kPairs * p;
-          for (int m = 0; m < kPairs; ++m)
-            for (int c = 0; c < kNc; ++c) d[kNc * m + c] = hv[m];
-        }
-      }
+      if (b.tail == 0) continue;
+      const float* rows[kTail];
+      __m256 o[kTail];
+      for (int j = 0; j < b.tail; ++j) rows[j] = x + in.at(b.t0() + j);
+      kTailTile[b.tail](panel, hidden_, rows, b.groups == 0, o);
+      for (int j = 0; j < b.tail; ++j)
+        tail_swiglu(o[j], gate == nullptr ? 1.0f : gate[b.t0() + j], b.he + j * b.ldh + kPairs * p);
     }
   }
   // W2 panels: groups into their transposed output blocks, tail rows straight into their rows.
-  void down_pass(const Block& b, float* out, Rows o, bool accumulate) const {
+  __attribute__((target("avx2,fma"))) void down_pass(const Block& b, float* out, Rows o,
+                                                     bool accumulate) const {
     for (int p = 0; p < down_panels_; ++p) {
       const float* panel = w2_.data() + static_cast<size_t>(p) * fp_ * kNc;
       for (int i = 0; i < b.groups; ++i) {
-        const int mv = b.mv(i), np = mv == 2 ? 1 : p % 2 != 0 ? 0 : std::min(2, down_panels_ - p);
-        if (np == 0) continue;  // an 8-row group did this panel with the previous one
-        kDown[np][mv](panel, fp_, b.h + static_cast<int64_t>(kGroup) * i * fp_, nullptr,
-                  b.t + static_cast<int64_t>(kGroup) * i * hp_ + 8 * mv * kNc * p);
+        const Group& g = b.g[i];
+        group_tile<false>(g.w, p, down_panels_, panel, fp_, b.h + int64_t{g.r0} * fp_, nullptr,
+                          b.t + int64_t{g.r0} * hp_ + g.w * kNc * p);
       }
+      if (b.tail == 0) continue;
+      const float* rows[kTail];
+      __m256 res[kTail];
+      for (int j = 0; j < b.tail; ++j) rows[j] = b.he + j * b.ldh;
+      kTailTile[b.tail](panel, fp_, rows, b.groups == 0, res);
       const int width = std::min(kNc, hidden_ - kNc * p);
-      for (int j0 = 0; j0 < b.tail; j0 += kTailPass) {
-        const int R = std::min(kTailPass, b.tail - j0);
-        float res[kTailPass][kNc];
-        kTailTile[R](panel, fp_, b.he + j0 * b.ldh, b.ldh, res);
-        for (int j = 0; j < R; ++j) {
-          float* d = out + o.at(b.t0() + j0 + j) + kNc * p;
-          for (int c = 0; c < width; ++c) d[c] = (accumulate ? d[c] : 0.0f) + res[j][c];
-        }
+      for (int j = 0; j < b.tail; ++j) {
+        alignas(32) float v[8];
+        _mm256_store_ps(v, res[j]);
+        float* d = out + o.at(b.t0() + j) + kNc * p;
+        for (int c = 0; c < width; ++c) d[c] = (accumulate ? d[c] : 0.0f) + v[c];
       }
     }
   }
   // Rows [0, n) of one block (n <= kBlock): input row r at x + in.at(r), output at out + o.at(r).
   void block(Rows in, const float* x, int64_t n, const float* gate, float* out, Rows o,
              bool accumulate) const {
-    const Block b = layout(n);
+    const Block b = layout(static_cast<int>(n));
     pack_rows(b, in, x, gate);
-    up_pass(b, gate);
+    up_pass(b, in, x, gate);
     down_pass(b, out, o, accumulate);
     for (int i = 0; i < b.groups; ++i)
-      write_rows(b.t + static_cast<int64_t>(kGroup) * i * hp_, 8 * b.mv(i), b.rows(i), hidden_,
-                 out, o, kGroup * i, accumulate);
+      write_rows(b.t + int64_t{b.g[i].r0} * hp_, b.g[i].w, b.g[i].rows, hidden_, out, o, b.g[i].r0,
+                 accumulate);
   }
 
   int hidden_, up_panels_, down_panels_, fp_, hp_;  // fp_, hp_: ffn, hidden padded to 3, 6
@@ -407,7 +430,7 @@ class Avx2Library final : public FfnLibrary {
   std::string name() const override { return "avx2"; }
   std::string version() const override {
     return "avx2 (moebench's own kernel; rows in lanes, panel " + std::to_string(kNc) +
-           ", tile " + std::to_string(kGroup) + " x " + std::to_string(kNc) + ", row block " +
+           ", tiles 16 x 6 and 8 x 12, tail rows " + std::to_string(kTail) + ", row block " +
            std::to_string(kBlock) + ")";
   }
   std::unique_ptr<ExpertFfn> pack(const float* w1, const float* w3, const float* w2, int hidden,

@@ -127,16 +127,19 @@ TEST(CpuFusedFfn, LibraryChoiceIsCheckedAndOpenBlasAlwaysBuilt) {
 }
 
 // Every built library's packed expert against core's double-precision reference: row counts
-// below, at and above the libraries' row blocks, ffn and hidden not multiples of the panel width,
+// below, at and above the libraries' row blocks and each of avx2's row paths (1-3 rows alone on
+// the per-row path, an 8-row group, a padded 16-row group, 16-row groups with 1-3 per-row rows,
+// with an 8-row group, with both), ffn and hidden not multiples of the panel width,
 // strided input and output rows, a gate weight per row, and accumulation into existing output.
 TEST(CpuFusedFfn, EveryBuiltLibraryMatchesReference) {
   const int H = 52, F = 80;
   const int64_t ldx = H + 3, ldo = H + 5;
   const auto w = make_expert_weights(9, 0, 5, H, F);
   for (const auto& name : cpu::built_ffn_libraries()) {
-    const auto expert = cpu::make_ffn_library(name, 1)->pack(w.w1.data(), w.w3.data(),
-                                                             w.w2.data(), H, F);
-    for (int64_t n : {1, 5, 8, 13, 22, 64, 65, 130}) {
+    const auto expert =
+        cpu::make_ffn_library(name, 1)->pack(w.w1.data(), w.w3.data(), w.w2.data(), H, F);
+    for (int64_t n :
+         {1, 3, 5, 7, 8, 9, 11, 13, 17, 19, 20, 22, 24, 25, 27, 29, 35, 37, 41, 44, 64, 65, 130}) {
       const auto xs = inputs(9, 0, n, H);
       std::vector<float> x(static_cast<size_t>(n) * ldx, 7.0f), gate(n), h13(n * 2 * F);
       for (int64_t r = 0; r < n; ++r) {
