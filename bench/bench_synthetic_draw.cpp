@@ -59,7 +59,8 @@ void BM_RouteLayer(benchmark::State& state) {
   const auto metas = g.token_metas(kTableTokens);
   std::vector<int64_t> all(metas.size());
   std::iota(all.begin(), all.end(), 0);
-  std::vector<int64_t> tokens = order_tokens(metas, all, "interleaved", default_concurrency(tokens_n));
+  std::vector<int64_t> tokens =
+      order_tokens(metas, all, "interleaved", default_concurrency(tokens_n));
   tokens.resize(static_cast<size_t>(tokens_n));
   const auto prev = previous_positions(metas, tokens);
   std::vector<int32_t> experts(tokens.size() * k);
@@ -74,9 +75,9 @@ void BM_RouteLayer(benchmark::State& state) {
     benchmark::DoNotOptimize(experts.data());
   }
   const double token_layers = static_cast<double>(tokens_n) * kLayers;
-  state.counters["ns_per_token_layer"] = benchmark::Counter(
-      token_layers * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
-                               benchmark::Counter::kInvert);
+  state.counters["ns_per_token_layer"] =
+      benchmark::Counter(token_layers * 1e-9, benchmark::Counter::kIsIterationInvariantRate |
+                                                  benchmark::Counter::kInvert);
   state.counters["digest_lo"] = static_cast<double>(digest & 0xFFFFFFFFULL);
   state.counters["digest_hi"] = static_cast<double>(digest >> 32);
 }

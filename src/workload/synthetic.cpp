@@ -253,83 +253,79 @@ bool SyntheticGenerator::recurs(int64_t t, int layer) const {
          spec_.recurrence;
 }
 
+namespace {
+// The picks of one token in route_fast: allowed(e) of route() is "not taken yet" (a bit per
+// expert in `taken`, cleared on destruction, also on an exception) and, with groups, "in a group
+// already used or while fewer than the limit are" (group of e from a table; without groups the
+// limit is never reached).
+struct Picks {
+  uint64_t* taken;
+  int32_t* picked;  // k + 1 slots: a rejected candidate lands in slot n
+  const uint8_t* group_of;
+  int k, group_limit, n = 0, used_groups = 0;
+  uint64_t group_mask = 0;
+  ~Picks() {
+    for (int j = 0; j < n; ++j) taken[static_cast<size_t>(picked[j]) >> 6] = 0;
+  }
+  // Takes e when allowed and fewer than k are taken, without a branch.
+  void offer(int32_t e) {
+    const uint64_t word = taken[static_cast<size_t>(e) >> 6];
+    const uint64_t g = group_of[e];
+    const uint64_t in_used = (group_mask >> g) & 1;
+    const uint64_t ok = (~(word >> (e & 63)) & 1) & (in_used | (used_groups < group_limit)) &
+                        static_cast<uint64_t>(n < k);
+    picked[n] = e;
+    taken[static_cast<size_t>(e) >> 6] = word | (ok << (e & 63));
+    group_mask |= ok << g;
+    used_groups += static_cast<int>(ok & ~in_used);
+    n += static_cast<int>(ok);
+  }
+};
+}  // namespace
+
 void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int layer,
                                     std::span<int32_t> experts, std::span<float> weights) const {
-  const int e_count = model_.num_experts, k = model_.top_k;
+  const int e_count = model_.num_experts, k = model_.top_k, families = spec_.num_families;
   auto kl = [&](Stream st) { return hash_step_c(hash_step_b(stream_prefix_[st], key), layer); };
-  const int family = spec_.num_families <= 1                 ? 0
-                     : meta.family >= 0 && meta.family < spec_.num_families ? meta.family
-                                                                         : meta.family % spec_.num_families;
+  const int family = families <= 1                                ? 0
+                     : meta.family >= 0 && meta.family < families ? meta.family
+                                                                  : meta.family % families;
   const int block =
       num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(kl(kBlockStream), 0))) : 0;
   const bool hot_draws = spec_.family_hot_share > 0;
-  const int32_t* hot = hot_draws
-                           ? hot_[static_cast<size_t>(layer) * spec_.num_families + family].data() +
-                                 static_cast<size_t>(block) * block_size_
-                           : nullptr;
+  const int32_t* hot = hot_draws ? hot_[static_cast<size_t>(layer) * families + family].data() +
+                                       static_cast<size_t>(block) * block_size_
+                                 : nullptr;
   const int32_t* perm =
       (meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
-  // allowed(e) of route(): not taken yet (a bit per expert, cleared on return) and, with groups,
-  // in a group already used or while fewer than topk_groups are (group of e from a table).
   thread_local std::vector<uint64_t> taken;
   taken.resize((static_cast<size_t>(e_count) + 63) / 64);
-  thread_local std::vector<int32_t> picked;  // k + 1 slots: a rejected candidate lands in slot n
+  thread_local std::vector<int32_t> picked;
   picked.resize(static_cast<size_t>(k) + 1);
-  uint64_t group_mask = 0;
-  int used_groups = 0, n = 0;
-  const int group_limit = model_.num_expert_groups > 1 ? model_.topk_groups : e_count + 1;
-  struct ClearTaken {  // also on an exception
-    const int32_t* ids;
-    const int& count;
-    ~ClearTaken() {
-      for (int j = 0; j < count; ++j) taken[static_cast<size_t>(ids[j]) >> 6] = 0;
-    }
-  } clear_taken{picked.data(), n};
+  Picks p{taken.data(), picked.data(), group_of_.data(), k,
+          model_.num_expert_groups > 1 ? model_.topk_groups : e_count + 1};
   // Attempts in blocks of kBlock: the candidates of a block are drawn first (independent
-  // hashes, the sampler chosen by a select), then taken or rejected in order without branches
-  // (a candidate after the k-th pick is rejected, so the picks are route()'s).
+  // hashes, the sampler chosen by a select), then offered in order (a candidate after the k-th
+  // pick is rejected, so the picks are route()'s).
   constexpr int kBlock = 8;
   const uint64_t pick = kl(kPickStream);
   const CdfSampler::View zipf = zipf_sampler_.view(), in_block = in_block_sampler_.view();
   const uint64_t hot_below = hot_draws ? unit_threshold(spec_.family_hot_share) : 0;
-  for (int a0 = 0; a0 < 32 * k && n < k; a0 += kBlock) {
+  for (int a0 = 0; a0 < 32 * k && p.n < k; a0 += kBlock) {
     int32_t cand[kBlock];
     for (int c = 0; c < kBlock; ++c) {
       const uint64_t h1 = hash_step_d(pick, static_cast<uint64_t>(a0 + c));
       const double u2 = unit_double(splitmix64(h1));
       const bool from_hot = (h1 >> 11) < hot_below;
       const CdfSampler::View& v = from_hot ? in_block : zipf;
-      const int32_t* table = from_hot ? hot : perm;
-      cand[c] = table[v.sample(u2)];
+      cand[c] = (from_hot ? hot : perm)[v.sample(u2)];
     }
-    for (int c = 0; c < kBlock; ++c) {
-      const int32_t e = cand[c];
-      const uint64_t word = taken[static_cast<size_t>(e) >> 6];
-      const uint64_t g = group_of_[static_cast<size_t>(e)];
-      const uint64_t in_used = (group_mask >> g) & 1;
-      const uint64_t ok = (~(word >> (e & 63)) & 1) & (in_used | (used_groups < group_limit)) &
-                          static_cast<uint64_t>(n < k);
-      picked[static_cast<size_t>(n)] = e;
-      taken[static_cast<size_t>(e) >> 6] = word | (ok << (e & 63));
-      group_mask |= ok << g;
-      used_groups += static_cast<int>(ok & ~in_used);
-      n += static_cast<int>(ok);
-    }
+    for (int c = 0; c < kBlock; ++c) p.offer(cand[c]);
   }
-  if (n < k) {  // rare: rejection ran long (top-k close to E, or a tight group limit)
-    auto allowed = [&](int32_t e) {
-      if ((taken[static_cast<size_t>(e) >> 6] >> (e & 63)) & 1) return false;
-      return used_groups < group_limit || ((group_mask >> group_of_[e]) & 1) != 0;
-    };
+  if (p.n < k) {  // rare: rejection ran long (top-k close to E, or a tight group limit)
     const uint64_t start = bounded(hash_step_d(kl(kFallbackStream), 0), e_count);
-    for (int i = 0; i < e_count && n < k; ++i) {
-      const auto e = static_cast<int32_t>((start + i) % e_count);
-      if (!allowed(e)) continue;
-      picked[static_cast<size_t>(n++)] = e;
-      taken[static_cast<size_t>(e) >> 6] |= 1ULL << (e & 63);
-      used_groups += ((group_mask >> group_of_[e]) & 1) == 0;
-      group_mask |= 1ULL << group_of_[e];
-    }
+    for (int i = 0; i < e_count && p.n < k; ++i)
+      p.offer(static_cast<int32_t>((start + i) % e_count));
   }
   std::copy_n(picked.begin(), k, experts.begin());
   gate_weights(key, layer, weights);

@@ -82,8 +82,8 @@ TEST(SimScale, CdfSamplerEqualsSampleCdf) {
 // approximation inside within its stated 2^-44 (against long double exp).
 TEST(SimScale, ExpToFloatEqualsStdExp) {
   Rng rng(7);
-  std::vector<double> xs = {0.0, -0.0, -1e-300, -0.5, -0.8, -6.1, -86.99, -87.0, -87.01, -100.0,
-                            -745.5, 1e-9, 0.5, 88.0, -INFINITY, INFINITY};
+  std::vector<double> xs = {0.0,    -0.0,   -1e-300, -0.5, -0.8, -6.1, -86.99,    -87.0,
+                            -87.01, -100.0, -745.5,  1e-9, 0.5,  88.0, -INFINITY, INFINITY};
   for (int i = 0; i < 400000; ++i) xs.push_back(-0.8 * (i % 16) - 0.5 * rng.uniform());
   for (int i = 0; i < 100000; ++i) xs.push_back(-87.5 * rng.uniform());
   std::vector<float> bulk(xs.size());
@@ -147,9 +147,8 @@ TEST(SimScale, RecurrentTokensCopiedFromTheirPredecessorEqualRoutePerToken) {
       SyntheticGenerator g(c.spec, c.model, 99);
       const auto metas = g.token_metas(900);
       std::vector<int64_t> interleaved = token_range(0, static_cast<int64_t>(metas.size()));
-      std::stable_sort(interleaved.begin(), interleaved.end(), [&](int64_t a, int64_t b) {
-        return metas[a].position < metas[b].position;
-      });
+      std::stable_sort(interleaved.begin(), interleaved.end(),
+                       [&](int64_t a, int64_t b) { return metas[a].position < metas[b].position; });
       for (const auto& tokens : {token_range(0, static_cast<int64_t>(metas.size())), interleaved}) {
         const auto prev = previous_positions(metas, tokens);
         ASSERT_GT(std::count_if(prev.begin(), prev.end(), [](int32_t p) { return p >= 0; }), 0);
