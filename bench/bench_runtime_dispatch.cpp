@@ -14,15 +14,24 @@
 //   nosync_us    gate + permute + all-to-all-v end to end without the probe (nosync_ratio;
 //                nosync_min_ratio from the fastest iterations), and its phases, each the
 //                slowest rank's: ns_route_us, ns_plan_us, ns_permute_us, ns_a2a_us
-//                Like the engine, both engine variants post their receives before the permute
-//                (Transport::post_receives: MpiTransport then exchanges point to point).
-//   coll_us      the no-probe end to end as before that change (permute, then MPI_Alltoallv);
-//                coll_ratio = / bare_us
+//                Like the engine, both engine variants use direct dispatch (permute_direct:
+//                receives posted per message, only short runs of tokens and the own rows
+//                copied, then send_messages), so ns_permute_us / permute_us are that partial
+//                permute and ns_a2a_us / dispatch_us the exchange sending long runs straight
+//                from the input rows.
+//   coll_us      the no-probe end to end before receives were posted early (permute, then
+//                MPI_Alltoallv); coll_ratio = / bare_us
+//   posted_us    the no-probe end to end before direct dispatch (receives posted per peer, the
+//                whole permute, then the point-to-point exchange); posted_ratio = / bare_us
+//   msgs_rank0, packed_frac_rank0: messages rank 0 sends per layer, and the share of its rows
+//                to other ranks that it packs (copies) first
+// MOEB_BENCH_MIN_DIRECT_BYTES=<n> overrides kDirectMinBytes (64 KiB) for an A/B.
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <numeric>
 #include <vector>
 
@@ -32,6 +41,7 @@
 #include "core/rng.hpp"
 #include "core/routing.hpp"
 #include "runtime/cpu_backend.hpp"
+#include "runtime/layer_engine.hpp"
 #include "runtime/mpi_transport.hpp"
 
 namespace {
@@ -108,6 +118,27 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
   const auto elapsed = [](Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
   };
+  // The engine's permute and exchange (run_layer): direct dispatch where it applies
+  // (permute_direct, then send_messages), else receives posted, permute, then alltoallv;
+  // direct = false forces the latter (the posted variant).
+  int64_t min_direct_bytes = moeb::kDirectMinBytes;
+  if (const char* b = std::getenv("MOEB_BENCH_MIN_DIRECT_BYTES")) min_direct_bytes = std::atoll(b);
+  const bool direct_applies = moeb::direct_dispatch(backend, transport);
+  moeb::LayerState layer_state;
+  const auto permute = [&](bool direct) {
+    backend.prepare(plan);
+    if (direct && direct_applies) {
+      moeb::permute_direct(backend, transport, plan, layer_state, min_direct_bytes);
+      return;
+    }
+    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    backend.permute(plan);
+  };
+  const auto exchange = [&](bool direct) {
+    if (direct && direct_applies) return transport.send_messages(layer_state.send_messages, rb);
+    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+  };
   const auto bare_exchange = [&] {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
@@ -132,14 +163,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
     wire_counts();
     const auto t1 = Clock::now();
-    backend.prepare(plan);
-    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    backend.permute(plan);
+    permute(true);
     const auto t2 = Clock::now();
     transport.barrier();  // the sync probe
     const auto t3 = Clock::now();
-    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
-                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    exchange(true);
     const auto t4 = Clock::now();
     double v[3] = {elapsed(t3, t4), elapsed(t0, t1), elapsed(t1, t2)};
     MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_MAX, comm);
@@ -159,12 +187,9 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
     wire_counts();
     const auto t2 = Clock::now();
-    backend.prepare(plan);
-    transport.post_receives(backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    backend.permute(plan);
+    permute(true);
     const auto t3 = Clock::now();
-    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
-                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    exchange(true);
     const auto t4 = Clock::now();
     double v[5] = {elapsed(t0, t4), elapsed(t0, t1), elapsed(t1, t2), elapsed(t2, t3),
                    elapsed(t3, t4)};
@@ -172,29 +197,45 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
     nosync_s.push_back(v[0]);
     for (int i = 0; i < 4; ++i) phase_s[i].push_back(v[i + 1]);
   };
-  // The no-probe end to end as the engine ran it before receives were posted early: permute, then
-  // the collective MPI_Alltoallv (coll_us / coll_ratio; A/B of the engine change, same run).
-  std::vector<double> coll_s;
-  const auto engine_coll = [&] {
+  // A previous engine path without the probe, end to end (gate, then `body`), into `out`.
+  const auto no_probe_path = [&](std::vector<double>& out, const auto& body) {
     MPI_Barrier(comm);
     const auto t0 = Clock::now();
     moeb::route_layer(lp, moeb::ReplicaPolicyKind::kPrimary, topo, experts, kTopK, {1, 0, 0}, dest);
     moeb::build_dispatch_plan(plan, experts, weights, dest, kTopK, R, me, true);
     wire_counts();
-    backend.prepare(plan);
-    backend.permute(plan);
-    transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
-                        backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
-    coll_s.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+    body();
+    out.push_back(max_over_ranks(comm, elapsed(t0, Clock::now())));
+  };
+  // As the engine ran it before receives were posted early: permute, then the collective
+  // MPI_Alltoallv (coll_us / coll_ratio; A/B of that change, same run).
+  std::vector<double> coll_s;
+  const auto engine_coll = [&] {
+    no_probe_path(coll_s, [&] {
+      backend.prepare(plan);
+      backend.permute(plan);
+      transport.alltoallv(backend.dispatch_send(), wire_send, plan.send_offsets,
+                          backend.dispatch_recv(), wire_recv, plan.recv_offsets, rb);
+    });
+  };
+  // As the engine ran it before direct dispatch: receives posted, the whole permute, then the
+  // point-to-point exchange of whole blocks (posted_us / posted_ratio; A/B, same run).
+  std::vector<double> posted_s;
+  const auto engine_posted = [&] {
+    no_probe_path(posted_s, [&] {
+      permute(false);
+      exchange(false);
+    });
   };
   // One untimed round of each: first-touch of buffers, MPI connection setup.
   engine_dispatch();
   engine_nosync();
   engine_coll();
+  engine_posted();
   bare_exchange();
   wrapper_exchange();
   for (auto* v : {&bare_s, &wrapper_s, &dispatch_s, &gate_s, &permute_s, &wait_s, &nosync_s,
-                  &phase_s[0], &phase_s[1], &phase_s[2], &phase_s[3], &coll_s})
+                  &phase_s[0], &phase_s[1], &phase_s[2], &phase_s[3], &coll_s, &posted_s})
     v->clear();
   int64_t iter = 0;
   for (auto _ : state) {
@@ -203,6 +244,7 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       case 0:
         bare_exchange();
         engine_coll();
+        engine_posted();
         wrapper_exchange();
         engine_dispatch();
         engine_nosync();
@@ -212,9 +254,11 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
         engine_nosync();
         bare_exchange();
         engine_coll();
+        engine_posted();
         wrapper_exchange();
         break;
       case 2:
+        engine_posted();
         engine_coll();
         wrapper_exchange();
         engine_nosync();
@@ -224,6 +268,7 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       default:
         engine_nosync();
         bare_exchange();
+        engine_posted();
         engine_dispatch();
         wrapper_exchange();
         engine_coll();
@@ -258,6 +303,21 @@ void BM_DispatchVsBareAlltoallv(benchmark::State& state) {
       *std::min_element(nosync_s.begin(), nosync_s.end()) / bare_min;
   state.counters["coll_us"] = moeb::median(coll_s) * 1e6;
   state.counters["coll_ratio"] = moeb::median(coll_s) / bare_med;
+  state.counters["posted_us"] = moeb::median(posted_s) * 1e6;
+  state.counters["posted_ratio"] = moeb::median(posted_s) / bare_med;
+  // Rank 0's direct dispatch of the last plan: messages it sends per layer, and the share of
+  // the rows it sends to others that it copies first (packed; the rest go straight from input).
+  if (direct_applies) {
+    int64_t packed = 0, total = 0;
+    const auto send = reinterpret_cast<uintptr_t>(backend.dispatch_send());
+    for (const moeb::SendMessage& m : layer_state.send_messages) {
+      const auto p = reinterpret_cast<uintptr_t>(m.data);
+      total += m.rows;
+      if (p >= send && p < send + static_cast<uintptr_t>(plan.rows_sent() * rb)) packed += m.rows;
+    }
+    state.counters["msgs_rank0"] = static_cast<double>(layer_state.send_messages.size());
+    state.counters["packed_frac_rank0"] = total > 0 ? static_cast<double>(packed) / total : 0;
+  }
   state.counters["MB_sent_rank0"] = static_cast<double>(ref.rows_sent() * rb) / 1e6;
   state.counters["ranks"] = R;
 }

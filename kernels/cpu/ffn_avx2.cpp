@@ -11,7 +11,8 @@
 //   group of at most 8), each packed k-major ([K x 16]: one row per lane), read straight from
 //   where the rows lie (no separate gather). Register tile: 16 rows x 6 columns (12 accumulators,
 //   2 row vectors, 1 broadcast weight). 1-3 rows past the last whole vector (8 rows) take the
-//   per-row path instead: the panel read as it lies against each row's k-th value broadcast.
+//   per-row path instead: the panel read as it lies (4 k's per 3 vectors) against each row's 4
+//   values spread in lane to the panel's pattern.
 //   Up pass: the tile's W1 and W3 accumulators give gate[r] * silu(x W1) * (x W3) in registers,
 //   stored k-major as the down pass's operand h ([ffn x 16]). Down pass: the tile goes to a
 //   transposed output block ([hidden x 16]) that is then transposed 8 x 8 and written (or added)
@@ -85,8 +86,15 @@ __attribute__((target("avx2,fma"))) void tile(const float* panel, int kc, const 
     _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k), _MM_HINT_T1);
     _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 16), _MM_HINT_T1);
     _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 32), _MM_HINT_T1);
+    // Two panels' 12 broadcasts per k: unrolled 8 times GCC keeps 5 of the 12 accumulators on
+    // the stack (a load and a store more per FMA on them); 2 times, all stay in registers.
+    if constexpr (NP == 2) {
+#pragma GCC unroll 2
+      for (int u = 0; u < 8; ++u) step<MV, NP>(panel, ps, a, k + u, acc);
+    } else {
 #pragma GCC unroll 8
-    for (int u = 0; u < 8; ++u) step<MV, NP>(panel, ps, a, k + u, acc);
+      for (int u = 0; u < 8; ++u) step<MV, NP>(panel, ps, a, k + u, acc);
+    }
   }
 #pragma GCC unroll 4
   for (; k < kc; ++k) step<MV, NP>(panel, ps, a, k, acc);
@@ -121,49 +129,59 @@ void group_tile(int w, int p, int panels, const float* panel, int kc, const floa
     tile<1, 1, kUpPass>(panel, kc, a, gate, dst);
 }
 
-// The few rows past the last whole vector (at most kTail per call), one accumulator per row and
-// k chain: o[j] lanes c < kNc = sum_k x_j[k] * panel[k * kNc + c] for k < kc, the panel read as it
-// lies (8 floats from k * kNc: 6 columns used, the read may run kPad floats past the panel) and
-// x_j[k] broadcast. 6 of 8 lanes do work, against a row's operand read once (no expansion).
-// `prefetch`: the next panel to L2 as in `tile` (for blocks with no group tiles to do it).
+// The few rows past the last whole vector (at most kTail per call): o[j] lanes c < kNc = sum_k
+// x_j[k] * panel[k * kNc + c] for k < kc. The panel is read as it lies, 4 k's (24 floats) per 3
+// vectors, against each row's x_j[k..k+3] loaded once into both 128-bit halves and spread in
+// lane to the same pattern (x_k0 x6, x_k1 x2 | x_k1 x4, x_k2 x4 | x_k2 x2, x_k3 x6): every lane
+// works, and a row's operand is read once per panel (no expanded copy). The lane at position t
+// of the 24 holds column t mod 6; the 4 positions of each column are summed at the end. k's past
+// the last 4 go lane by lane (8 floats from k * kNc, 6 used: the read may run kPad floats past
+// the panel). `prefetch`: the next panel to L2 as in `tile` (for blocks with no group tiles).
 template <int R>
 __attribute__((target("avx2,fma"))) void tail_tile(const float* panel, int kc,
                                                    const float* const* x, bool prefetch,
                                                    __m256* o) {
-  constexpr int U = R <= 1 ? 8 : R == 4 ? 2 : 4;  // independent chains per row (U divides 8)
-  __m256 acc[R][U];
+  const __m256i i0 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 1, 1);
+  const __m256i i1 = _mm256_setr_epi32(1, 1, 1, 1, 2, 2, 2, 2);
+  const __m256i i2 = _mm256_setr_epi32(2, 2, 3, 3, 3, 3, 3, 3);
+  __m256 acc[R][3];
 #pragma GCC unroll 4
-  for (int j = 0; j < R; ++j)
-#pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) acc[j][u] = _mm256_setzero_ps();
+  for (int j = 0; j < R; ++j) acc[j][0] = acc[j][1] = acc[j][2] = _mm256_setzero_ps();
   const float* next = panel + static_cast<int64_t>(kc) * kNc;
   int k = 0;
-  for (; k + 8 <= kc; k += 8) {
+  for (; k + 4 <= kc; k += 4) {
     if (prefetch) {
       _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k), _MM_HINT_T1);
       _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 16), _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char*>(next + kNc * k + 32), _MM_HINT_T1);
     }
-#pragma GCC unroll 8
-    for (int u = 0; u < 8; ++u) {
-      const __m256 w = _mm256_loadu_ps(panel + kNc * (k + u));
+    const float* w = panel + kNc * k;
+    const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8), w2 = _mm256_loadu_ps(w + 16);
 #pragma GCC unroll 4
-      for (int j = 0; j < R; ++j)
-        acc[j][u % U] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[j] + k + u), w, acc[j][u % U]);
+    for (int j = 0; j < R; ++j) {
+      const __m256 xv = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(x[j] + k));
+      acc[j][0] = _mm256_fmadd_ps(_mm256_permutevar_ps(xv, i0), w0, acc[j][0]);
+      acc[j][1] = _mm256_fmadd_ps(_mm256_permutevar_ps(xv, i1), w1, acc[j][1]);
+      acc[j][2] = _mm256_fmadd_ps(_mm256_permutevar_ps(xv, i2), w2, acc[j][2]);
     }
   }
+  __m256 rest[R];
+#pragma GCC unroll 4
+  for (int j = 0; j < R; ++j) rest[j] = _mm256_setzero_ps();
   for (; k < kc; ++k) {
     const __m256 w = _mm256_loadu_ps(panel + kNc * k);
 #pragma GCC unroll 4
     for (int j = 0; j < R; ++j)
-      acc[j][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[j] + k), w, acc[j][0]);
+      rest[j] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[j] + k), w, rest[j]);
   }
 #pragma GCC unroll 4
   for (int j = 0; j < R; ++j) {
-    __m256 s = acc[j][0];
-#pragma GCC unroll 8
-    for (int u = 1; u < U; ++u) s = _mm256_add_ps(s, acc[j][u]);
-    o[j] = s;
+    alignas(32) float v[32];  // 24 used; the last unaligned read runs 2 floats past them
+    _mm256_store_ps(v, acc[j][0]);
+    _mm256_store_ps(v + 8, acc[j][1]);
+    _mm256_store_ps(v + 16, acc[j][2]);
+    o[j] = _mm256_add_ps(_mm256_add_ps(_mm256_load_ps(v), _mm256_loadu_ps(v + 6)),
+                         _mm256_add_ps(_mm256_loadu_ps(v + 12), _mm256_loadu_ps(v + 18)));
+    o[j] = _mm256_add_ps(o[j], rest[j]);
   }
 }
 

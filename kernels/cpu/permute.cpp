@@ -40,21 +40,33 @@ void store_fence() {
 }
 }  // namespace
 
+namespace {
+// Copies src row `token` to `dst` after prefetching src row `next` (the following copy's).
+inline void copy_row_prefetch_next(const float* src, int64_t token, int64_t next, float* dst,
+                                   int64_t len) {
+  const float* s = src + token * len;
+  if (next >= 0 && next != token) {
+    const char* n = reinterpret_cast<const char*>(src + next * len);
+    for (int64_t b = 0; b < std::min<int64_t>(len * 4, 512); b += 64) __builtin_prefetch(n + b, 0, 3);
+  }
+  copy_row_stream(s, dst, len);
+}
+}  // namespace
+
+void permute_range(const float* src, const int32_t* send_token, int64_t begin, int64_t end,
+                   const PermuteTarget& target) {
+  for (int64_t pos = begin; pos < end; ++pos)
+    copy_row_prefetch_next(src, send_token[pos], pos + 1 < end ? send_token[pos + 1] : -1,
+                           target.row(pos), target.row_len);
+  store_fence();
+}
+
 void permute_rows(const float* src, const int32_t* send_token, const int32_t* order, int64_t n,
                   const PermuteTarget& target) {
-  const int64_t len = target.row_len;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t pos = order[i];
-    const float* s = src + static_cast<int64_t>(send_token[pos]) * len;
-    if (i + 1 < n) {  // the next token's row: usually the next input row, start it early
-      const char* next =
-          reinterpret_cast<const char*>(src + static_cast<int64_t>(send_token[order[i + 1]]) * len);
-      if (next != reinterpret_cast<const char*>(s))
-        for (int64_t b = 0; b < std::min<int64_t>(len * 4, 512); b += 64)
-          __builtin_prefetch(next + b, 0, 3);
-    }
-    copy_row_stream(s, target.row(pos), len);
-  }
+  // The next token's row is usually the next input row: started early.
+  for (int64_t i = 0; i < n; ++i)
+    copy_row_prefetch_next(src, send_token[order[i]], i + 1 < n ? send_token[order[i + 1]] : -1,
+                           target.row(order[i]), target.row_len);
   store_fence();
 }
 

@@ -31,4 +31,9 @@ struct PermuteTarget {
 void permute_rows(const float* src, const int32_t* send_token, const int32_t* order, int64_t n,
                   const PermuteTarget& target);
 
+// For pos in [begin, end): copies src row send_token[pos] to target.row(pos), in send order (a
+// part of one destination's block: its tokens ascend, so the input is read forward).
+void permute_range(const float* src, const int32_t* send_token, int64_t begin, int64_t end,
+                   const PermuteTarget& target);
+
 }  // namespace moeb::cpu

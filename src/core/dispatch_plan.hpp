@@ -53,10 +53,12 @@ DispatchPlan build_dispatch_plan(std::span<const int32_t> experts, std::span<con
                                  bool dedup);
 
 // The same into an existing plan, reusing its vectors' capacity (a rank builds one plan per
-// layer of every batch). No per-row records: the send side is a counting sort of this rank's
-// tokens by destination (two passes over its routing), the receive side one walk over the
-// batch's tokens in order (owners ascend with tokens, so rows come out grouped by source rank)
-// that also counts the pairs per expert, so the expert-grouped view is one more pass.
+// layer of every batch; scratch is kept per thread). No per-row records: the send side is a
+// counting sort of this rank's tokens by destination (one pass over its routing collecting each
+// token's row destinations, one placing them), the receive side one walk over the batch's
+// tokens in order (owners ascend with tokens, so rows come out grouped by source rank) that
+// also counts the pairs per expert and notes each pair's row, so the expert-grouped view is one
+// pass over the pairs. The per-slot work is branch-free (destinations are random per slot).
 void build_dispatch_plan(DispatchPlan& out, std::span<const int32_t> experts,
                          std::span<const float> weights, std::span<const int32_t> dest, int top_k,
                          int num_ranks, int me, bool dedup);

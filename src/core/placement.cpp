@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/evaluator.hpp"
 
 namespace moeb {
 
@@ -82,6 +83,16 @@ std::string check_placement(const Placement& p, int num_experts, int slots_per_r
                " slots";
   }
   return {};
+}
+
+int64_t RouteTransform::count_layer(int layer, int top_k, std::span<const int32_t> experts,
+                                    std::span<const float> weights, int num_ranks,
+                                    int num_experts, ExpertCounts& out) const {
+  std::vector<int32_t> ids(experts.begin(), experts.end());
+  std::vector<float> ws(weights.begin(), weights.end());
+  apply_layer(layer, top_k, ids, ws);
+  count_experts(ids, top_k, num_ranks, num_experts, out);
+  return count_changed_choices(experts, ids, top_k);
 }
 
 double routing_deviation(const RoutingTrace& original, const RoutingTrace& transformed) {

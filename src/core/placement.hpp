@@ -14,6 +14,8 @@
 
 namespace moeb {
 
+struct ExpertCounts;  // core/evaluator.hpp
+
 struct LayerPlacement {
   // replicas[e]: distinct ranks hosting expert e; replicas[e][0] is the primary.
   std::vector<std::vector<int>> replicas;
@@ -69,6 +71,13 @@ class RouteTransform {
   // concurrently.
   virtual void apply_layer(int layer, int top_k, std::span<int32_t> experts,
                            std::span<float> weights) const = 0;
+  // The transformed layer counted without writing it: `out` receives count_experts (core/
+  // evaluator) of apply_layer's result over `num_ranks` owners, the return value is
+  // count_changed_choices(experts, that result). The default transforms a copy; a transform
+  // may count in the same pass. Safe to call concurrently.
+  virtual int64_t count_layer(int layer, int top_k, std::span<const int32_t> experts,
+                              std::span<const float> weights, int num_ranks, int num_experts,
+                              ExpertCounts& out) const;
 };
 
 // Verifies the structural invariants every placement must meet: every expert has >= 1

@@ -258,7 +258,10 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
   const RunConfig& cfg = st.cell->cfg;
   const int k = cfg.model.top_k, R = e.topo.num_ranks(), E = cfg.model.num_experts;
   std::span<const int32_t> ids = experts;
-  if (st.rule.transform) {
+  const bool per_expert = !st.rank_of[l].empty();
+  if (st.rule.transform && per_expert) {  // counted as transformed, the layer not written
+    st.changed[l] = st.rule.transform->count_layer(l, k, experts, weights, R, E, sc.own);
+  } else if (st.rule.transform) {
     sc.work.assign(experts.begin(), experts.end());
     sc.work_w.assign(weights.begin(), weights.end());
     st.rule.transform->apply_layer(l, k, sc.work, sc.work_w);
@@ -266,11 +269,10 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
     ids = sc.work;
   }
   LayerSimulation sim;
-  if (!st.rank_of[l].empty()) {  // counted per expert: no routing, no pass per choice
+  if (per_expert) {  // counted per expert: no routing, no pass per choice
     ExpertCounts* counts = &sc.shared;
     if (st.rule.transform) {
       counts = &sc.own;
-      count_experts(ids, k, R, E, sc.own);
     } else if (!sc.shared_ready) {
       count_experts(ids, k, R, E, sc.shared);
       sc.shared_ready = true;

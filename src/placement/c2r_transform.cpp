@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/batch_routing.hpp"
+#include "core/evaluator.hpp"
+#include "core/routing.hpp"
 #include "placement/common.hpp"
 #include "placement/partition.hpp"
 
@@ -123,56 +126,160 @@ int select_sorted(const std::vector<int>& list, const int32_t* orig, const float
 }
 }  // namespace
 
+// A token's scratch for the transform (k entries each): its original choices, the chosen k-1
+// and their slots.
+struct C2rTransform::TokenScratch {
+  explicit TokenScratch(int k)
+      : orig(k), chosen(k), slot_of(k), orig_w(k), score(k), at(k), slot_used(k) {}
+  std::vector<int32_t> orig, chosen, slot_of;
+  std::vector<float> orig_w;
+  std::vector<double> score;
+  std::vector<int> at;
+  std::vector<char> slot_used;
+};
+
+void C2rTransform::transform_token(int layer, int k, int32_t* ids_p, float* ws_p,
+                                   TokenScratch& s) const {
+  const size_t E = lists_[layer].size();
+  std::span<int32_t> ids(ids_p, static_cast<size_t>(k));
+  std::span<float> ws(ws_p, static_cast<size_t>(k));
+  rank_by_weight(ids, ws);
+  std::copy(ids.begin(), ids.end(), s.orig.begin());
+  std::copy(ws.begin(), ws.end(), s.orig_w.begin());
+  const auto& list = lists_[layer][s.orig[0]];
+  const bool fast = !pos_[layer].empty() && s.orig[0] >= 0 && static_cast<size_t>(s.orig[0]) < E;
+  int n = fast ? select_fast(list, pos_[layer].data() + static_cast<size_t>(s.orig[0]) * E,
+                             static_cast<int>(E), s.orig.data(), s.orig_w.data(), k,
+                             s.chosen.data(), s.score.data(), s.at.data())
+               : -1;
+  if (n < 0) n = select_sorted(list, s.orig.data(), s.orig_w.data(), k, s.chosen.data());
+  // Too short a list: keep original choices to fill the top-k.
+  for (int j = 1; j < k && n < k - 1; ++j)
+    if (std::find(s.chosen.data(), s.chosen.data() + n, s.orig[j]) == s.chosen.data() + n)
+      s.chosen[n++] = s.orig[j];
+  // Kept experts keep their slot and weight; replacements take the freed slots in order.
+  std::fill(s.slot_used.begin(), s.slot_used.end(), 0);
+  for (int c = 0; c < n; ++c) {  // without branches: the last original slot holding it
+    int slot = -1;
+    for (int j = 1; j < k; ++j) {
+      const bool same = s.orig[j] == s.chosen[c];
+      slot = same ? j : slot;
+      s.slot_used[j] |= static_cast<char>(same);
+    }
+    s.slot_of[c] = slot;
+  }
+  int next = 1;
+  for (int c = 0; c < n; ++c) {
+    if (s.slot_of[c] >= 0) continue;
+    while (s.slot_used[next]) ++next;
+    s.slot_of[c] = next;
+    s.slot_used[next] = 1;
+  }
+  for (int c = 0; c < n; ++c) ids[s.slot_of[c]] = s.chosen[c];
+}
+
 void C2rTransform::apply_layer(int layer, int top_k, std::span<int32_t> experts,
                                std::span<float> weights) const {
   const int k = top_k;
   if (k < 2 || layer >= static_cast<int>(lists_.size())) return;
   const int64_t num_tokens = static_cast<int64_t>(experts.size()) / k;
-  const size_t E = lists_[layer].size();
-  // Per-token scratch, allocated once: a token's original choices, the chosen k-1 and their
-  // slots.
-  std::vector<int32_t> orig(k), chosen(k), slot_of(k);
-  std::vector<float> orig_w(k);
-  std::vector<double> score(k);
-  std::vector<int> at(k);
-  std::vector<char> slot_used(k);
-  for (int64_t t = 0; t < num_tokens; ++t) {
-    auto ids = experts.subspan(static_cast<size_t>(t) * k, k);
-    auto ws = weights.subspan(static_cast<size_t>(t) * k, k);
-    rank_by_weight(ids, ws);
-    std::copy(ids.begin(), ids.end(), orig.begin());
-    std::copy(ws.begin(), ws.end(), orig_w.begin());
-    const auto& list = lists_[layer][orig[0]];
-    const bool fast = !pos_[layer].empty() && orig[0] >= 0 && static_cast<size_t>(orig[0]) < E;
-    int n = fast ? select_fast(list, pos_[layer].data() + static_cast<size_t>(orig[0]) * E,
-                               static_cast<int>(E), orig.data(), orig_w.data(), k, chosen.data(),
-                               score.data(), at.data())
-                 : -1;
-    if (n < 0) n = select_sorted(list, orig.data(), orig_w.data(), k, chosen.data());
-    // Too short a list: keep original choices to fill the top-k.
-    for (int j = 1; j < k && n < k - 1; ++j)
-      if (std::find(chosen.data(), chosen.data() + n, orig[j]) == chosen.data() + n)
-        chosen[n++] = orig[j];
-    // Kept experts keep their slot and weight; replacements take the freed slots in order.
-    std::fill(slot_used.begin(), slot_used.end(), 0);
-    for (int c = 0; c < n; ++c) {  // without branches: the last original slot holding it
-      int slot = -1;
-      for (int j = 1; j < k; ++j) {
-        const bool same = orig[j] == chosen[c];
-        slot = same ? j : slot;
-        slot_used[j] |= static_cast<char>(same);
-      }
-      slot_of[c] = slot;
-    }
-    int next = 1;
-    for (int c = 0; c < n; ++c) {
-      if (slot_of[c] >= 0) continue;
-      while (slot_used[next]) ++next;
-      slot_of[c] = next;
-      slot_used[next] = 1;
-    }
-    for (int c = 0; c < n; ++c) ids[slot_of[c]] = chosen[c];
+  TokenScratch s(k);  // allocated once per layer
+  for (int64_t t = 0; t < num_tokens; ++t)
+    transform_token(layer, k, experts.data() + static_cast<size_t>(t) * k,
+                    weights.data() + static_cast<size_t>(t) * k, s);
+}
+
+namespace {
+constexpr int kMaxFastTopK = 32;
+
+// The transformed choices of one token as a set (any order), without ranking or slots, when
+// every choice is a distinct expert in [0, E), every weight is >= 0, the top-1's list (positions
+// `pos`, -1 absent) holds at least k-1 members and not the top-1 itself: the top-1 (first
+// largest weight, rank_by_weight's slot 0), the other choices found in its list, then the
+// first list members not chosen (select_fast's order, whose first k-1 are these). Writes k
+// distinct experts to `set` and returns how many are new (count_changed_choices), or -1 when
+// the token needs transform_token.
+int transformed_set(const int32_t* x, const float* w, int k, int E, const int16_t* pos,
+                    const std::vector<std::vector<int>>& lists, int32_t* set) {
+  int top = 0;
+  bool ok = true;
+  for (int j = 0; j < k; ++j) {
+    ok &= w[j] >= 0 && x[j] >= 0 && x[j] < E;
+    top = w[j] > w[top] ? j : top;
   }
+  for (int j = 1; j < k; ++j)
+    for (int i = 0; i < j; ++i) ok &= x[i] != x[j];
+  if (!ok) return -1;
+  const int32_t e0 = x[top];
+  const std::vector<int>& list = lists[e0];
+  const int16_t* p = pos + static_cast<size_t>(e0) * E;
+  if (list.size() < static_cast<size_t>(k - 1) || p[e0] >= 0) return -1;
+  set[0] = e0;
+  int n = 1;
+  uint32_t low = 0;  // list positions below k - 1 held by a chosen member
+  for (int j = 0; j < k; ++j) {
+    const int q = j == top ? -1 : p[x[j]];
+    if (q < 0) continue;
+    set[n++] = x[j];
+    low |= q < k - 1 ? uint32_t{1} << q : 0;
+  }
+  const int fill = k - n;
+  for (int q = 0, f = 0; f < fill; ++q) {
+    if (low >> q & 1) continue;
+    set[n++] = list[q];
+    ++f;
+  }
+  return fill;
+}
+}  // namespace
+
+int64_t C2rTransform::count_layer(int layer, int top_k, std::span<const int32_t> experts,
+                                  std::span<const float> weights, int num_ranks, int num_experts,
+                                  ExpertCounts& out) const {
+  const int k = top_k, R = num_ranks, E = num_experts;
+  if (k < 2 || k > kMaxFastTopK || layer >= static_cast<int>(lists_.size()) ||
+      lists_[layer].size() != static_cast<size_t>(E) || pos_[layer].empty() ||
+      weights.size() != experts.size())
+    return RouteTransform::count_layer(layer, top_k, experts, weights, num_ranks, num_experts, out);
+  const int64_t T = static_cast<int64_t>(experts.size()) / k;
+  out.num_ranks = R;
+  out.num_experts = E;
+  out.num_tokens = T;
+  out.owner_tokens.assign(static_cast<size_t>(R) * E, 0);
+  out.choices.assign(static_cast<size_t>(E), 0);
+  const int16_t* pos = pos_[layer].data();
+  int64_t* choices = out.choices.data();
+  int64_t changed = 0;
+  int32_t set[kMaxFastTopK];
+  TokenScratch s(k);
+  std::vector<int32_t> ids(k);
+  std::vector<float> ws(k);
+  for (int owner = 0; owner < R; ++owner) {
+    int32_t* row = out.owner_tokens.data() + static_cast<size_t>(owner) * E;
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
+      const float* w = weights.data() + static_cast<size_t>(t) * k;
+      const int fresh = transformed_set(x, w, k, E, pos, lists_[layer], set);
+      if (fresh >= 0) {
+        changed += fresh;
+        for (int j = 0; j < k; ++j) {
+          ++row[set[j]];
+          ++choices[set[j]];
+        }
+        continue;
+      }
+      std::copy(x, x + k, ids.begin());
+      std::copy(w, w + k, ws.begin());
+      transform_token(layer, k, ids.data(), ws.data(), s);
+      for (int j = 0; j < k; ++j) {  // count_experts: a token's expert once per owner row
+        ++choices[ids[j]];
+        row[ids[j]] += std::find(ids.begin(), ids.begin() + j, ids[j]) == ids.begin() + j;
+      }
+      changed += count_changed_choices({x, static_cast<size_t>(k)}, ids, k);
+    }
+  }
+  return changed;
 }
 
 Placement collaboration_grouping(const PlacementInput& in,

@@ -28,9 +28,18 @@ class C2rTransform final : public RouteTransform {
   // token when every weight is >= 0 (same choices as sorting the list; the sort otherwise).
   void apply_layer(int layer, int top_k, std::span<int32_t> experts,
                    std::span<float> weights) const override;
+  // count_layer counts the set of each token's choices (all count_experts and
+  // count_changed_choices read) without ranking and slots when a token allows it (distinct
+  // choices, weights >= 0, a list of at least k-1), else transforms that token as apply_layer.
+  int64_t count_layer(int layer, int top_k, std::span<const int32_t> experts,
+                      std::span<const float> weights, int num_ranks, int num_experts,
+                      ExpertCounts& out) const override;
   const std::vector<std::vector<std::vector<int>>>& lists() const { return lists_; }
 
  private:
+  struct TokenScratch;
+  // apply_layer on one token's k choices and weights (rewritten in place).
+  void transform_token(int layer, int k, int32_t* ids, float* ws, TokenScratch& s) const;
   std::vector<std::vector<std::vector<int>>> lists_;
   // pos_[layer][e * E + x]: position of x in lists_[layer][e], -1 if absent (empty when E is
   // above 32767 or a list repeats a member: that layer then sorts).

@@ -51,6 +51,15 @@ class Backend {
   virtual void prepare(const DispatchPlan& plan) = 0;
   // Gathers the owned token rows into the dispatch send buffer in plan.send_token order.
   virtual void permute(const DispatchPlan& plan) = 0;
+  // Direct dispatch (layer_engine's permute_direct), optional: the held rows that permute()
+  // copies from, in host memory a transport may read directly (row t = held token t,
+  // dispatch_row_bytes() each; valid after prepare), or null when not supported. Then
+  // permute_part(plan, begin, end) does what permute() does for send positions [begin, end)
+  // only; permute() equals permute_part over every position, in any split.
+  virtual const void* dispatch_source() const { return nullptr; }
+  virtual void permute_part(const DispatchPlan& plan, int64_t begin, int64_t end) {
+    throw Error("backend '" + name() + "' does not permute in parts");
+  }
   // True when permute() writes the rows this rank sends itself (block plan.me) straight into
   // its dispatch receive buffer, and unpermute() reads its own partial results straight from
   // the combine send buffer: the transport must then not move block `me` (its count is passed

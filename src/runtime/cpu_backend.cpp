@@ -113,15 +113,24 @@ void CpuBackend::prepare(const DispatchPlan& plan) {
                          order_scratch_);
 }
 
+cpu::PermuteTarget CpuBackend::permute_target(const DispatchPlan& plan) {
+  const size_t me = static_cast<size_t>(plan.me);
+  return {dispatch_send_.data(), dispatch_recv_.data() + plan.recv_offsets[me] * hidden_,
+          plan.send_offsets[me], plan.send_offsets[me + 1], hidden_};
+}
+
 // Token-major: each held row is read once and streamed to every position that sends it; the
 // rows sent to this rank itself go straight to their place in the receive buffer.
 void CpuBackend::permute(const DispatchPlan& plan) {
-  const size_t me = static_cast<size_t>(plan.me);
-  const cpu::PermuteTarget target{dispatch_send_.data(),
-                                  dispatch_recv_.data() + plan.recv_offsets[me] * hidden_,
-                                  plan.send_offsets[me], plan.send_offsets[me + 1], hidden_};
   cpu::permute_rows(input_.data(), plan.send_token.data(), send_order_.data(), plan.rows_sent(),
-                    target);
+                    permute_target(plan));
+}
+
+// In send order (a chunk of one destination's block: its tokens ascend).
+void CpuBackend::permute_part(const DispatchPlan& plan, int64_t begin, int64_t end) {
+  if (begin < 0 || end < begin || end > plan.rows_sent())
+    throw Error("cpu backend: permute_part range outside the plan's send rows");
+  cpu::permute_range(input_.data(), plan.send_token.data(), begin, end, permute_target(plan));
 }
 
 void CpuBackend::expert_ffn(int layer, const DispatchPlan& plan) {

@@ -14,6 +14,7 @@
 
 #include "core/expert_weights.hpp"
 #include "cpu/ffn_library.hpp"
+#include "cpu/permute.hpp"
 #include "runtime/backend.hpp"
 
 namespace moeb {
@@ -34,6 +35,8 @@ class CpuBackend final : public Backend {
   void set_input(std::span<const float> x, int64_t num_tokens) override;
   void prepare(const DispatchPlan& plan) override;
   void permute(const DispatchPlan& plan) override;
+  const void* dispatch_source() const override { return input_.data(); }
+  void permute_part(const DispatchPlan& plan, int64_t begin, int64_t end) override;
   void expert_ffn(int layer, const DispatchPlan& plan) override;
   void unpermute(const DispatchPlan& plan) override;
   void* dispatch_send() override { return dispatch_send_.data(); }
@@ -63,6 +66,8 @@ class CpuBackend final : public Backend {
 
  private:
   int64_t row_bytes() const { return static_cast<int64_t>(hidden_) * sizeof(float); }
+  // Where permute writes send position p: the send buffer, or for block `me` the receive buffer.
+  cpu::PermuteTarget permute_target(const DispatchPlan& plan);
   // One hosted expert packed for the FFN library. Values are core/expert_weights' (seed, layer,
   // expert).
   const cpu::ExpertFfn& weights(int layer, int expert) const;

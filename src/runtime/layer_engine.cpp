@@ -1,5 +1,7 @@
 #include "runtime/layer_engine.hpp"
 
+#include <algorithm>
+
 #include "runtime/backend.hpp"
 #include "runtime/transport.hpp"
 
@@ -133,6 +135,45 @@ LayerSample run_hier_layer(Backend& backend, Transport& transport, const LayerIn
 
 }  // namespace
 
+bool direct_dispatch(const Backend& backend, const Transport& transport) {
+  return transport.has_messages() && backend.dispatch_source() != nullptr &&
+         backend.keeps_self_rows();
+}
+
+void permute_direct(Backend& backend, Transport& transport, const DispatchPlan& plan,
+                    LayerState& st, int64_t min_direct_bytes) {
+  const int R = plan.num_ranks, me = plan.me;
+  const int64_t rb = backend.dispatch_row_bytes();
+  const int64_t min_direct = std::max<int64_t>(1, min_direct_bytes / rb);
+  char* recv = static_cast<char*>(backend.dispatch_recv());
+  st.recv_messages.clear();
+  for (int k = 1; k < R; ++k) {  // sources me-1, me-2, ...: the order peers send in
+    const int s = (me - k + R) % R;
+    st.cut.clear();
+    cut_block(plan.recv_token.data() + plan.recv_offsets[s], plan.recv_counts[s], min_direct,
+              st.cut);
+    for (const BlockMessage& m : st.cut)
+      st.recv_messages.push_back({s, recv + (plan.recv_offsets[s] + m.begin) * rb, m.end - m.begin});
+  }
+  transport.post_messages(st.recv_messages, rb);
+  const char* src = static_cast<const char*>(backend.dispatch_source());
+  const char* send = static_cast<const char*>(backend.dispatch_send());
+  st.send_messages.clear();
+  for (int k = 1; k < R; ++k) {  // destinations me+1, me+2, ...: spreads the first sends
+    const int d = (me + k) % R;
+    const int64_t block = plan.send_offsets[d];
+    st.cut.clear();
+    cut_block(plan.send_token.data() + block, plan.send_counts[d], min_direct, st.cut);
+    for (const BlockMessage& m : st.cut) {
+      const int64_t pos = block + m.begin;
+      if (!m.direct) backend.permute_part(plan, pos, block + m.end);
+      const char* data = m.direct ? src + plan.send_token[pos] * rb : send + pos * rb;
+      st.send_messages.push_back({d, data, m.end - m.begin});
+    }
+  }
+  backend.permute_part(plan, plan.send_offsets[me], plan.send_offsets[me + 1]);  // own rows
+}
+
 CountRow hier_layer_counts(const HierPlan& h, const Topology& topo, int64_t dispatch_row_bytes,
                            int64_t combine_row_bytes) {
   // Hop 2 is counted like a flat plan (it only reaches ranks of the node); hop 1 adds the relay
@@ -164,17 +205,25 @@ LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& 
 
   backend.prepare(plan);
   // Receives first (MPI: point to point), so peers' rows can land while this rank permutes.
-  transport.post_receives(backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
-                          backend.dispatch_row_bytes());
-  backend.permute(plan);
+  const bool direct = direct_dispatch(backend, transport);
+  if (direct) {
+    permute_direct(backend, transport, plan, st);
+  } else {
+    transport.post_receives(backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
+                            backend.dispatch_row_bytes());
+    backend.permute(plan);
+  }
   backend.record_time(kPermuted);
 
   sync_probe(backend, transport, in.sync_probe);
   backend.record_time(kDispatchReady);
   if (sync_before_a2a) backend.synchronize();
-  transport.alltoallv(backend.dispatch_send(), st.wire_send_counts, plan.send_offsets,
-                      backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
-                      backend.dispatch_row_bytes());
+  if (direct)
+    transport.send_messages(st.send_messages, backend.dispatch_row_bytes());
+  else
+    transport.alltoallv(backend.dispatch_send(), st.wire_send_counts, plan.send_offsets,
+                        backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
+                        backend.dispatch_row_bytes());
   backend.record_time(kDispatched);
 
   backend.expert_ffn(in.layer, plan);

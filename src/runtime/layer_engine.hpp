@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "core/batch_routing.hpp"
+#include "core/block_messages.hpp"
 #include "core/dispatch_plan.hpp"
 #include "core/hier_plan.hpp"
 #include "core/placement.hpp"
 #include "core/results.hpp"
 #include "core/topology.hpp"
+#include "runtime/transport.hpp"
 
 namespace moeb {
 
@@ -42,12 +44,30 @@ struct LayerState {
   HierPlan hier;
   // The counts handed to the transport when the backend keeps its self rows (block `me` 0).
   std::vector<int64_t> wire_send_counts, wire_recv_counts;
+  // Direct dispatch (permute_direct): the messages of the next send_messages, and scratch.
+  std::vector<SendMessage> send_messages;
+  std::vector<RecvMessage> recv_messages;
+  std::vector<BlockMessage> cut;
 };
 
 // Runs the layer. The backend's input must hold this rank's owned tokens already; afterwards
 // its output holds their layer output.
 LayerSample run_layer(Backend& backend, Transport& transport, const LayerInput& in,
                       LayerState& state);
+
+// Direct dispatch: true when the flat layer moves its rows by point-to-point messages that
+// take runs of consecutive input rows straight from the backend's held rows (the transport has
+// messages, the backend a host dispatch_source and its own self rows).
+bool direct_dispatch(const Backend& backend, const Transport& transport);
+// Runs of at least this many bytes of consecutive input rows go without a copy (cut_block's
+// min_direct, in rows: at least one); shorter runs are packed into the send buffer.
+inline constexpr int64_t kDirectMinBytes = int64_t{64} << 10;
+// The permute of direct dispatch (after prepare), in place of post_receives + permute: cuts every
+// peer's block (cut_block, both sides alike), posts one receive per message, packs the rows of
+// the packed messages and this rank's own block (Backend::permute_part) and lists the messages
+// for the exchange, transport.send_messages(state.send_messages, ...).
+void permute_direct(Backend& backend, Transport& transport, const DispatchPlan& plan,
+                    LayerState& state, int64_t min_direct_bytes = kDirectMinBytes);
 
 // Counts of a hierarchical layer: hop-1 bytes are inter-node, hop-2 bytes intra-node (self 0).
 CountRow hier_layer_counts(const HierPlan& plan, const Topology& topo, int64_t dispatch_row_bytes,

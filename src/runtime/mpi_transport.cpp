@@ -17,6 +17,13 @@ void to_int(std::span<const int64_t> in, std::vector<int>& out, const char* what
     out[i] = static_cast<int>(in[i]);
   }
 }
+// A message's row count as MPI's int, or MpiError naming `what`.
+int message_rows(int64_t rows, const char* what) {
+  if (rows <= 0 || rows > std::numeric_limits<int>::max())
+    throw MpiError(std::string("MpiTransport::") + what + ": " + std::to_string(rows) +
+                   " rows do not fit in an MPI int count");
+  return static_cast<int>(rows);
+}
 // Tag of the point-to-point all-to-all (the only point-to-point traffic on the duplicated
 // communicator; collectives never match it).
 constexpr int kPostedTag = 16;
@@ -109,6 +116,29 @@ void MpiTransport::send_and_wait(const void* send, std::span<const int64_t> send
     const char* block =
         static_cast<const char*>(send) + static_cast<int64_t>(sd_[dst]) * row_bytes;
     MOEB_MPI_CHECK(MPI_Isend(block, sc_[dst], t, dst, kPostedTag, comm_, &requests_.back()));
+  }
+  MOEB_MPI_CHECK(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(),
+                             MPI_STATUSES_IGNORE));
+  requests_.clear();
+}
+
+void MpiTransport::post_messages(std::span<const RecvMessage> recv, int64_t row_bytes) {
+  if (posted_recv_ != nullptr || !requests_.empty())
+    throw MpiError("MpiTransport::post_messages: earlier posted receives were never used");
+  const MPI_Datatype t = row_type(row_bytes);
+  for (const RecvMessage& m : recv) {
+    requests_.emplace_back();
+    MOEB_MPI_CHECK(MPI_Irecv(m.data, message_rows(m.rows, "post_messages"), t, m.peer, kPostedTag,
+                             comm_, &requests_.back()));
+  }
+}
+
+void MpiTransport::send_messages(std::span<const SendMessage> send, int64_t row_bytes) {
+  const MPI_Datatype t = row_type(row_bytes);
+  for (const SendMessage& m : send) {
+    requests_.emplace_back();
+    MOEB_MPI_CHECK(MPI_Isend(m.data, message_rows(m.rows, "send_messages"), t, m.peer, kPostedTag,
+                             comm_, &requests_.back()));
   }
   MOEB_MPI_CHECK(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(),
                              MPI_STATUSES_IGNORE));

@@ -2,6 +2,8 @@
 // per-peer counts are rows and fit in int), MPI_Barrier as the sync probe. After post_receives
 // the next alltoallv is point to point instead: the receives already posted (MPI_Irecv per peer
 // with rows), one MPI_Isend per peer with rows (peers me+1, me+2, ... in turn), MPI_Waitall.
+// Messages (post_messages / send_messages): one MPI_Irecv / MPI_Isend of rows each on the same
+// tag (MPI matches them in order per pair), MPI_Waitall over all of them.
 #pragma once
 
 #include <mpi.h>
@@ -31,6 +33,9 @@ class MpiTransport final : public Transport {
                  int64_t row_bytes) override;
   void post_receives(void* recv, std::span<const int64_t> recv_counts,
                      std::span<const int64_t> recv_offsets, int64_t row_bytes) override;
+  bool has_messages() const override { return true; }
+  void post_messages(std::span<const RecvMessage> recv, int64_t row_bytes) override;
+  void send_messages(std::span<const SendMessage> send, int64_t row_bytes) override;
   void barrier() override;
   void allreduce_sum(std::span<int64_t> inout) override;
   void allreduce_max(std::span<double> inout) override;

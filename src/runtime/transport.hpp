@@ -7,9 +7,22 @@
 
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 
 namespace moeb {
+
+// One point-to-point message of whole rows (Transport::post_messages / send_messages).
+struct SendMessage {
+  int peer = 0;
+  const void* data = nullptr;
+  int64_t rows = 0;
+};
+struct RecvMessage {
+  int peer = 0;
+  void* data = nullptr;
+  int64_t rows = 0;
+};
 
 class Transport {
  public:
@@ -31,6 +44,19 @@ class Transport {
   // posts its receives itself).
   virtual void post_receives(void* recv, std::span<const int64_t> recv_counts,
                              std::span<const int64_t> recv_offsets, int64_t row_bytes) {}
+  // Point to point instead of alltoallv, for transports that have it (has_messages) on host
+  // memory: post_messages posts receives (early: before the sender's rows are ready), then
+  // send_messages sends and returns when every posted and sent message is complete. Messages
+  // between two ranks match in the order they are listed, so both sides list a pair's messages
+  // in the same order and sizes. Lets a sender send rows from anywhere (the engine sends runs of
+  // consecutive input rows without copying them first). Collective over the ranks that exchange.
+  virtual bool has_messages() const { return false; }
+  virtual void post_messages(std::span<const RecvMessage> recv, int64_t row_bytes) {
+    throw std::logic_error("transport " + name() + " has no point-to-point messages");
+  }
+  virtual void send_messages(std::span<const SendMessage> send, int64_t row_bytes) {
+    throw std::logic_error("transport " + name() + " has no point-to-point messages");
+  }
   // True when alltoallv is ordered after the backend's queued work (a device stream); false
   // when it reads the buffers immediately, so the engine synchronizes the backend first.
   virtual bool stream_ordered() const { return false; }

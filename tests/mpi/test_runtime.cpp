@@ -9,13 +9,16 @@
 #include <map>
 #include <vector>
 
+#include "core/dispatch_plan.hpp"
 #include "core/error.hpp"
 #include "core/evaluator.hpp"
+#include "core/rng.hpp"
 #include "core/routing.hpp"
 #include "placement/registry.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/cpu_backend.hpp"
 #include "runtime/harness.hpp"
+#include "runtime/layer_engine.hpp"
 #include "runtime/mpi_transport.hpp"
 #include "test_workload.hpp"
 
@@ -223,6 +226,54 @@ TEST(Runtime, StopRequestIsCollective) {
   int one = 1, sum = 0;
   MPI_Allreduce(&one, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   EXPECT_EQ(sum, env.transport.size());
+}
+
+// Direct dispatch (permute_direct + send_messages) leaves the receive buffer exactly as the
+// whole permute + all-to-all-v does, whatever part of the rows goes straight from the input:
+// runs of >= 1 row (all direct), >= 2 rows (mixed) and >= 64 KiB (the default: all packed here).
+TEST(Runtime, DirectDispatchEqualsPermuteAndAlltoallv) {
+  MpiTransport transport;
+  const int R = transport.size(), me = transport.rank(), H = 16, k = 3, E = 8;
+  const int64_t T = 97;
+  Rng rng(3);  // same routing on every rank
+  std::vector<int32_t> experts(static_cast<size_t>(T) * k), dest(experts.size());
+  for (size_t i = 0; i < experts.size(); ++i) {
+    experts[i] = static_cast<int32_t>(rng.below(E));
+    dest[i] = rng.below(4) == 0 ? static_cast<int32_t>(rng.below(R)) : experts[i] * R / E;
+  }
+  const std::vector<float> weights(experts.size(), 0.5f);
+  for (bool dedup : {true, false}) {
+    DispatchPlan plan;
+    build_dispatch_plan(plan, experts, weights, dest, k, R, me, dedup);
+    CpuBackend backend({H, 8, 1, 0});
+    const int64_t owned = plan.token_end - plan.token_begin;
+    std::vector<float> x(static_cast<size_t>(owned) * H);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(me * 100000 + i);
+    backend.set_input(x, owned);
+    ASSERT_TRUE(direct_dispatch(backend, transport));
+    LayerState st;
+    st.wire_send_counts = plan.send_counts;
+    st.wire_recv_counts = plan.recv_counts;
+    st.wire_send_counts[me] = st.wire_recv_counts[me] = 0;
+    const size_t n = static_cast<size_t>(plan.rows_received()) * H;
+    backend.prepare(plan);
+    transport.post_receives(backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
+                            backend.dispatch_row_bytes());
+    backend.permute(plan);
+    transport.alltoallv(backend.dispatch_send(), st.wire_send_counts, plan.send_offsets,
+                        backend.dispatch_recv(), st.wire_recv_counts, plan.recv_offsets,
+                        backend.dispatch_row_bytes());
+    const auto* got = static_cast<const float*>(backend.dispatch_recv());
+    const std::vector<float> want(got, got + n);
+    for (int64_t min_bytes : {int64_t{1}, 2 * H * int64_t{sizeof(float)}, kDirectMinBytes}) {
+      std::fill_n(static_cast<float*>(backend.dispatch_recv()), n, -1.0f);
+      backend.prepare(plan);
+      permute_direct(backend, transport, plan, st, min_bytes);
+      transport.send_messages(st.send_messages, backend.dispatch_row_bytes());
+      EXPECT_TRUE(std::equal(want.begin(), want.end(), got))
+          << "dedup " << dedup << ", runs of >= " << min_bytes << " bytes direct";
+    }
+  }
 }
 
 TEST(Runtime, TimesPartitionTheLayer) {

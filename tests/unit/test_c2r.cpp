@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/evaluator.hpp"
 #include "core/placement.hpp"
 #include "placement/c2r_transform.hpp"
 #include "placement_test_util.hpp"
@@ -83,6 +84,31 @@ TEST(C2r, UnsortedInputEqualsSorted) {
   for (int64_t t = 0; t < orig.num_tokens(); ++t)
     for (int j = 0; j < 3; ++j) changed += orig.experts(0, t)[j] != sorted.experts(0, t)[j];
   EXPECT_GT(changed, 0);
+}
+
+// count_layer (the set of each token's choices counted in one pass) equals counting
+// apply_layer's output (the RouteTransform default), on tokens of the fast path and on tokens
+// it hands to the per-token transform: a negative weight, lists shorter than k - 1 (top_t 2
+// below). (A repeated expert is not valid routing: RoutingTrace::validate rejects it.)
+TEST(C2r, CountLayerEqualsCountingTheTransformedLayer) {
+  const int E = 16, k = 4, R = 3;
+  const auto tr = test::make_trace(1, E, k, 3000, 6, test::zipf_picker(E, 0.8));
+  const auto calib = test::stats_of(tr, 512);
+  for (const int top_t : {6, 2}) {
+    const C2rTransform tf(C2rTransform::build_lists(calib, top_t));
+    const RoutingTrace in = test::make_trace(1, E, k, 1001, 7, test::zipf_picker(E, 0.8));
+    std::vector<int32_t> ids(in.layer_experts(0).begin(), in.layer_experts(0).end());
+    std::vector<float> ws(in.layer_weights(0).begin(), in.layer_weights(0).end());
+    ws[9 * k + 3] = -0.25f;  // a negative weight
+    ExpertCounts fast, ref;
+    const int64_t changed = tf.count_layer(0, k, ids, ws, R, E, fast);
+    const int64_t ref_changed = tf.RouteTransform::count_layer(0, k, ids, ws, R, E, ref);
+    EXPECT_EQ(changed, ref_changed) << "top_t " << top_t;
+    EXPECT_GT(changed, 0);
+    EXPECT_EQ(fast.num_tokens, ref.num_tokens);
+    EXPECT_EQ(fast.owner_tokens, ref.owner_tokens) << "top_t " << top_t;
+    EXPECT_EQ(fast.choices, ref.choices) << "top_t " << top_t;
+  }
 }
 
 TEST(C2r, RaisesSameRankShareAndReportsDeviation) {

@@ -11,7 +11,9 @@
 
 #include "../mpi/test_workload.hpp"
 #include "core/dispatch_plan.hpp"
+#include "core/block_messages.hpp"
 #include "core/evaluator.hpp"
+#include "core/rng.hpp"
 #include "core/routing.hpp"
 #include "runtime/layer_engine.hpp"
 
@@ -184,5 +186,57 @@ TEST(DispatchPlan, ReusedPlanEqualsFreshPlan) {
   }
 }
 
+}  // namespace
+}  // namespace moeb
+
+// The message cut both sides of the dispatch compute from a block's token ids.
+namespace moeb {
+namespace {
+TEST(BlockMessages, RunsOfAtLeastMinDirectGoDirectTheRestPacked) {
+  // Runs: [3 4 5] [7] [9 10 11 12] [20 21]
+  const std::vector<int32_t> t = {3, 4, 5, 7, 9, 10, 11, 12, 20, 21};
+  std::vector<BlockMessage> m;
+  cut_block(t.data(), 10, 3, m);
+  EXPECT_EQ(m, (std::vector<BlockMessage>{{0, 3, true}, {3, 4, false}, {4, 8, true}, {8, 10, false}}));
+  m.clear();
+  cut_block(t.data(), 10, 1, m);  // every run direct
+  EXPECT_EQ(m, (std::vector<BlockMessage>{{0, 3, true}, {3, 4, true}, {4, 8, true}, {8, 10, true}}));
+  m.clear();
+  cut_block(t.data(), 10, 5, m);  // no run long enough: one packed message
+  EXPECT_EQ(m, (std::vector<BlockMessage>{{0, 10, false}}));
+  m.clear();
+  cut_block(t.data(), 0, 1, m);
+  EXPECT_TRUE(m.empty());
+}
+
+TEST(BlockMessages, SameCutFromLocalAndGlobalIdsAndEveryRowOnce) {
+  Rng rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<int32_t> local;
+    for (int32_t t = 0; t < 300; ++t)
+      if (rng.below(10) < 7) local.push_back(t);
+    std::vector<int64_t> global(local.begin(), local.end());
+    for (int64_t& g : global) g += 1000;
+    const int64_t n = static_cast<int64_t>(local.size()), min_direct = 1 + trial % 6;
+    std::vector<BlockMessage> a, b;
+    cut_block(local.data(), n, min_direct, a);
+    cut_block(global.data(), n, min_direct, b);
+    EXPECT_EQ(a, b);
+    int64_t next = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].begin, next);
+      EXPECT_LT(a[i].begin, a[i].end);
+      if (a[i].direct) {
+        EXPECT_GE(a[i].end - a[i].begin, min_direct);
+        for (int64_t r = a[i].begin + 1; r < a[i].end; ++r) EXPECT_EQ(local[r], local[r - 1] + 1);
+      }
+      if (i > 0) {
+        EXPECT_FALSE(!a[i].direct && !a[i - 1].direct) << "adjacent packed messages";
+      }
+      next = a[i].end;
+    }
+    EXPECT_EQ(next, n);
+  }
+}
 }  // namespace
 }  // namespace moeb
