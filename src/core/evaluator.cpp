@@ -113,9 +113,13 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   return lt;
 }
 
-LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
-                                      int top_k, int num_experts, const Topology& topo,
-                                      const TrafficOptions& opt, std::vector<int64_t>& touched) {
+namespace {
+// evaluate_routed_layer and experts_touched of a routing consumed as it is produced:
+// route_token(t, x, sink) calls sink(j, rank) for every choice j of token t (experts x).
+template <class RouteToken>
+LayerTraffic count_routed_choices(std::span<const int32_t> experts, int top_k, int num_experts,
+                                  const Topology& topo, const TrafficOptions& opt,
+                                  std::vector<int64_t>& touched, RouteToken&& route_token) {
   const int R = topo.num_ranks(), k = top_k, E = num_experts;
   const int64_t T = static_cast<int64_t>(experts.size()) / k;
   LayerTraffic lt = empty_traffic(R, T, opt);
@@ -131,7 +135,7 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
     const int64_t end = token_begin(owner + 1, T, R);
     for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
       const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
-      route.token(t, x, k, [&](int j, int32_t r) {
+      route_token(t, x, [&](int j, int32_t r) {
         ++computed[r];
         row[r] += (last[r] != t) | no_dedup;
         last[r] = t;
@@ -144,6 +148,28 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
     for (int e = 0; e < E; ++e) touched[r] += seen[static_cast<size_t>(r) * E + e];
   add_byte_totals(lt, topo, opt);
   return lt;
+}
+}  // namespace
+
+LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
+                                      int top_k, int num_experts, const Topology& topo,
+                                      const TrafficOptions& opt, std::vector<int64_t>& touched) {
+  return count_routed_choices(
+      experts, top_k, num_experts, topo, opt, touched,
+      [&](int64_t t, const int32_t* x, auto&& sink) { route.token(t, x, top_k, sink); });
+}
+
+LayerTraffic evaluate_routed_touched(std::span<const int32_t> experts,
+                                     std::span<const int32_t> dest, int top_k, int num_experts,
+                                     const Topology& topo, const TrafficOptions& opt,
+                                     std::vector<int64_t>& touched) {
+  if (dest.size() != experts.size())
+    throw Error("evaluate_routed_touched: dest size differs from experts size");
+  return count_routed_choices(experts, top_k, num_experts, topo, opt, touched,
+                              [&](int64_t t, const int32_t*, auto&& sink) {
+                                const int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
+                                for (int j = 0; j < top_k; ++j) sink(j, d[j]);
+                              });
 }
 
 void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, int num_experts,

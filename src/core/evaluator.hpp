@@ -15,9 +15,9 @@
 namespace moeb {
 
 struct TrafficOptions {
-  bool dedup = true;              // one copy per (token, destination rank), else per pair
-  int64_t dispatch_row_bytes = 0; // bytes of one token copy sent in dispatch
-  int64_t combine_row_bytes = 0;  // bytes of one partial result sent back in combine
+  bool dedup = true;               // one copy per (token, destination rank), else per pair
+  int64_t dispatch_row_bytes = 0;  // bytes of one token copy sent in dispatch
+  int64_t combine_row_bytes = 0;   // bytes of one partial result sent back in combine
   // Fill LayerTraffic::dispatch / combine (per-rank byte totals); the cost model computes its
   // own from the rows matrix and skips them.
   bool byte_totals = true;
@@ -33,16 +33,16 @@ struct RankBytes {
 struct LayerTraffic {
   int num_ranks = 0;
   int64_t dispatch_row_bytes = 0, combine_row_bytes = 0;
-  std::vector<int64_t> rows;            // [src * R + dst]: token copies (diagonal = local copies)
-  std::vector<int64_t> rows_computed;   // [R]: (token, expert) pairs each rank's experts process
-  std::vector<int64_t> tokens_owned;    // [R]
-  std::vector<RankBytes> dispatch;      // [R]
-  std::vector<RankBytes> combine;       // [R] (mirror of dispatch with combine_row_bytes)
+  std::vector<int64_t> rows;           // [src * R + dst]: token copies (diagonal = local copies)
+  std::vector<int64_t> rows_computed;  // [R]: (token, expert) pairs each rank's experts process
+  std::vector<int64_t> tokens_owned;   // [R]
+  std::vector<RankBytes> dispatch;     // [R]
+  std::vector<RankBytes> combine;      // [R] (mirror of dispatch with combine_row_bytes)
 
   int64_t dispatch_bytes(int src, int dst) const;  // 0 on the diagonal
-  int64_t total_bytes() const;        // dispatch + combine over all ranks (sent side)
-  int64_t inter_node_bytes() const;   // dispatch + combine, inter-node only
-  int64_t max_rank_bytes() const;     // max_r max(sent, recv) of dispatch
+  int64_t total_bytes() const;                     // dispatch + combine over all ranks (sent side)
+  int64_t inter_node_bytes() const;                // dispatch + combine, inter-node only
+  int64_t max_rank_bytes() const;                  // max_r max(sent, recv) of dispatch
   int64_t messages(const Topology& topo, bool inter) const;  // nonzero off-diagonal pairs
 };
 
@@ -84,6 +84,13 @@ LayerTraffic evaluate_by_expert(const ExpertCounts& c, std::span<const int32_t> 
 LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
                                       int top_k, int num_experts, const Topology& topo,
                                       const TrafficOptions& opt, std::vector<int64_t>& touched);
+
+// evaluate_routed_layer of `dest` (route_layer's output for `experts`) and experts_touched
+// (core/cost_model) of that routing in one pass.
+LayerTraffic evaluate_routed_touched(std::span<const int32_t> experts,
+                                     std::span<const int32_t> dest, int top_k, int num_experts,
+                                     const Topology& topo, const TrafficOptions& opt,
+                                     std::vector<int64_t>& touched);
 
 // Per-rank intra/inter totals from a rows matrix.
 std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,

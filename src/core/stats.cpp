@@ -43,6 +43,11 @@ struct PairCounts {
       for (size_t b = a + 1; b < k; ++b) ++row[ids[b]];
     }
   }
+  // Adds another matrix's counts (the same integers as its tokens added here one by one).
+  void add_counts(const PairCounts& o) {
+    for (size_t i = 0; i < pairs.size(); ++i) pairs[i] += o.pairs[i];
+    for (int x = 0; x < e; ++x) load[x] += o.load[x];
+  }
   // Adds the counts to `s` (both directions, as add_token does) and clears them.
   void fold_into(LayerStats& s) {
     for (int x = 0; x < e; ++x) {
@@ -213,14 +218,18 @@ void RoutingStats::add_layer_counts(int l, std::span<const TokenMeta> metas,
     const bool dense = toks.size() * k * k >= static_cast<size_t>(e) * e / 4;
     for (int64_t t : toks) {
       const int32_t* tok = ids.data() + static_cast<size_t>(t) * k;
-      all.add(tok, k);
       if (metas[t].phase == Phase::kPrefill) prefill.add(tok, k);
-      if (dense)
+      if (dense) {
         family.add(tok, k);
-      else
+      } else {
+        all.add(tok, k);
         add_token(per_family_[f][l], {tok, k}, e);
+      }
     }
-    if (dense) family.fold_into(per_family_[f][l]);
+    if (dense) {  // the overall counts are the sum over families: a dense family's added at once
+      all.add_counts(family);
+      family.fold_into(per_family_[f][l]);
+    }
   }
   for (int x = 0; x < e; ++x) batch_load[x] += static_cast<double>(all.load[x]);
   all.fold_into(all_[l]);

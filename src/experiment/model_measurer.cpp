@@ -2,15 +2,15 @@
 // counted by the evaluator and, with a system model, timed by the cost model.
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <ctime>
+#include <memory>
 #include <mutex>
 #include <optional>
 
 #include "core/batch_routing.hpp"
 #include "core/cost_model.hpp"
-#include "core/evaluator.hpp"
 #include "core/error.hpp"
+#include "core/evaluator.hpp"
 #include "core/memory_model.hpp"
 #include "core/parallel.hpp"
 #include "core/routing.hpp"
@@ -295,7 +295,15 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
     sc.dest.resize(ids.size());
     route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,
                 RouteContext{cfg.seed, l, b}, sc.dest);
-    sim = simulate_layer(sys, cfg.model, e.topo, ids, sc.dest, k, E, st.so);
+    if (st.so.dispatch == DispatchMode::kFlat) {  // rows and experts touched in one pass
+      std::vector<int64_t> touched;
+      LayerTraffic lt = evaluate_routed_touched(
+          ids, sc.dest, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
+      sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+                                   static_cast<int64_t>(ids.size()) / k, st.so);
+    } else {
+      sim = simulate_layer(sys, cfg.model, e.topo, ids, sc.dest, k, E, st.so);
+    }
   }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);

@@ -110,9 +110,8 @@ int select_sorted(const std::vector<int>& list, const int32_t* orig, const float
   std::vector<std::pair<double, int>> scored;
   for (size_t p = 0; p < list.size(); ++p) {
     const auto it = std::find(orig + 1, orig + k, list[p]);
-    const double score = it != orig + k
-                             ? 1.0 + orig_w[it - orig]
-                             : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
+    const double score = it != orig + k ? 1.0 + orig_w[it - orig]
+                                        : 1.0 - static_cast<double>(p + 1) / (list.size() + 1.0);
     scored.push_back({score, list[p]});
   }
   std::stable_sort(scored.begin(), scored.end(),
@@ -197,37 +196,41 @@ constexpr int kMaxFastTopK = 32;
 // `pos`, -1 absent) holds at least k-1 members and not the top-1 itself: the top-1 (first
 // largest weight, rank_by_weight's slot 0), the other choices found in its list, then the
 // first list members not chosen (select_fast's order, whose first k-1 are these). Writes k
-// distinct experts to `set` and returns how many are new (count_changed_choices), or -1 when
-// the token needs transform_token.
+// distinct experts to `set` (room for k + 1) and returns how many are new (count_changed_choices),
+// or -1 when the token needs transform_token.
 int transformed_set(const int32_t* x, const float* w, int k, int E, const int16_t* pos,
                     const std::vector<std::vector<int>>& lists, int32_t* set) {
-  int top = 0;
-  bool ok = true;
-  for (int j = 0; j < k; ++j) {
-    ok &= w[j] >= 0 && x[j] >= 0 && x[j] < E;
-    top = w[j] > w[top] ? j : top;
+  int top = 0, bad = 0;
+  float w_top = w[0];
+  for (int j = 0; j < k; ++j) {  // without branches, as the loops below
+    bad |= !(w[j] >= 0) | (x[j] < 0) | (x[j] >= E);
+    const bool up = w[j] > w_top;
+    top = up ? j : top;
+    w_top = up ? w[j] : w_top;
   }
   for (int j = 1; j < k; ++j)
-    for (int i = 0; i < j; ++i) ok &= x[i] != x[j];
-  if (!ok) return -1;
+    for (int i = 0; i < j; ++i) bad |= x[i] == x[j];
+  if (bad) return -1;
   const int32_t e0 = x[top];
   const std::vector<int>& list = lists[e0];
   const int16_t* p = pos + static_cast<size_t>(e0) * E;
   if (list.size() < static_cast<size_t>(k - 1) || p[e0] >= 0) return -1;
   set[0] = e0;
   int n = 1;
-  uint32_t low = 0;  // list positions below k - 1 held by a chosen member
-  for (int j = 0; j < k; ++j) {
-    const int q = j == top ? -1 : p[x[j]];
-    if (q < 0) continue;
-    set[n++] = x[j];
-    low |= q < k - 1 ? uint32_t{1} << q : 0;
+  uint32_t low = 0;              // list positions below k - 1 held by a chosen member
+  for (int j = 0; j < k; ++j) {  // the top-1 is not in its list (p[e0] < 0)
+    const int q = p[x[j]];
+    const int member = q >= 0;
+    set[n] = x[j];
+    n += member;
+    low |= static_cast<uint32_t>(member & (q < k - 1)) << (q & 31);
   }
   const int fill = k - n;
-  for (int q = 0, f = 0; f < fill; ++q) {
-    if (low >> q & 1) continue;
-    set[n++] = list[q];
-    ++f;
+  for (int q = 0, f = 0; q < k - 1; ++q) {  // the first `fill` positions not held
+    const int take = !(low >> q & 1) & (f < fill);
+    set[n] = list[q];
+    n += take;
+    f += take;
   }
   return fill;
 }
@@ -250,7 +253,7 @@ int64_t C2rTransform::count_layer(int layer, int top_k, std::span<const int32_t>
   const int16_t* pos = pos_[layer].data();
   int64_t* choices = out.choices.data();
   int64_t changed = 0;
-  int32_t set[kMaxFastTopK];
+  int32_t set[kMaxFastTopK + 1];
   TokenScratch s(k);
   std::vector<int32_t> ids(k);
   std::vector<float> ws(k);

@@ -13,17 +13,56 @@ namespace moeb::placement {
 
 namespace {
 
-// Seeded k-means++ then Lloyd iterations; returns labels and inertia.
-std::pair<std::vector<int>, double> kmeans(const Eigen::MatrixXd& x, int k, Rng& rng) {
-  const int n = static_cast<int>(x.rows());
-  Eigen::MatrixXd c(k, x.cols());
+// Squared distance of two d-vectors, summed in index order from 0 (Eigen's squaredNorm of a
+// row of a column-major matrix: the same sum, bit for bit).
+inline double squared_distance(const double* a, const double* b, int d) {
+  double s = 0;
+  for (int t = 0; t < d; ++t) {
+    const double x = a[t] - b[t];
+    s += x * x;
+  }
+  return s;
+}
+
+// squared_distance of `a` to each of the m <= 4 consecutive rows at `b` (d apart), the sums
+// interleaved (each in its own order, so the same bits) so that they do not wait on each other.
+inline void squared_distances(const double* a, const double* b, int d, int m, double* out) {
+  if (m < 4) {
+    for (int q = 0; q < m; ++q) out[q] = squared_distance(a, b + static_cast<size_t>(q) * d, d);
+    return;
+  }
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const double *b0 = b, *b1 = b + d, *b2 = b + 2 * d, *b3 = b + 3 * d;
+  for (int t = 0; t < d; ++t) {
+    const double x0 = a[t] - b0[t], x1 = a[t] - b1[t], x2 = a[t] - b2[t], x3 = a[t] - b3[t];
+    s0 += x0 * x0;
+    s1 += x1 * x1;
+    s2 += x2 * x2;
+    s3 += x3 * x3;
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
+
+// Seeded k-means++ then Lloyd iterations on the rows of `x` (n x d, row-major); returns labels
+// and inertia.
+std::pair<std::vector<int>, double> kmeans(const std::vector<double>& x, int n, int d, int k,
+                                           Rng& rng) {
+  const auto row = [d](const std::vector<double>& m, int i) {
+    return m.data() + static_cast<size_t>(i) * d;
+  };
+  std::vector<double> c(static_cast<size_t>(k) * d);
+  const auto set_center = [&](int j, int i) {
+    std::copy_n(row(x, i), d, c.begin() + size_t(j) * d);
+  };
   std::vector<double> d2(n, std::numeric_limits<double>::infinity());
-  int first = static_cast<int>(rng.below(n));
-  c.row(0) = x.row(first);
+  set_center(0, static_cast<int>(rng.below(n)));
   for (int j = 1; j < k; ++j) {
     double total = 0;
     for (int i = 0; i < n; ++i) {
-      d2[i] = std::min(d2[i], (x.row(i) - c.row(j - 1)).squaredNorm());
+      d2[i] = std::min(d2[i], squared_distance(row(x, i), row(c, j - 1), d));
       total += d2[i];
     }
     int pick = 0;
@@ -36,9 +75,10 @@ std::pair<std::vector<int>, double> kmeans(const Eigen::MatrixXd& x, int k, Rng&
     } else {
       pick = static_cast<int>(rng.below(n));
     }
-    c.row(j) = x.row(pick);
+    set_center(j, pick);
   }
-  std::vector<int> label(n, -1);
+  std::vector<int> label(n, -1), cnt(k);
+  std::vector<double> sum(static_cast<size_t>(k) * d);
   double inertia = 0;
   for (int it = 0; it < 100; ++it) {
     bool changed = false;
@@ -46,36 +86,41 @@ std::pair<std::vector<int>, double> kmeans(const Eigen::MatrixXd& x, int k, Rng&
     for (int i = 0; i < n; ++i) {
       int best = 0;
       double bd = std::numeric_limits<double>::infinity();
-      for (int j = 0; j < k; ++j) {
-        const double d = (x.row(i) - c.row(j)).squaredNorm();
-        if (d < bd) {
-          bd = d;
-          best = j;
-        }
+      double dist[4];
+      for (int j0 = 0; j0 < k; j0 += 4) {  // four centres at a time: independent sums
+        const int m = std::min(4, k - j0);
+        squared_distances(row(x, i), row(c, j0), d, m, dist);
+        for (int q = 0; q < m; ++q)
+          if (dist[q] < bd) {
+            bd = dist[q];
+            best = j0 + q;
+          }
       }
       inertia += bd;
-      if (label[i] != best) {
-        label[i] = best;
-        changed = true;
-      }
+      changed |= label[i] != best;
+      label[i] = best;
     }
     if (!changed) break;
-    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(k, x.cols());
-    std::vector<int> cnt(k, 0);
+    std::fill(sum.begin(), sum.end(), 0.0);
+    std::fill(cnt.begin(), cnt.end(), 0);
     for (int i = 0; i < n; ++i) {
-      sum.row(label[i]) += x.row(i);
+      double* s = sum.data() + static_cast<size_t>(label[i]) * d;
+      const double* xi = row(x, i);
+      for (int t = 0; t < d; ++t) s[t] += xi[t];
       ++cnt[label[i]];
     }
     for (int j = 0; j < k; ++j)
-      if (cnt[j] > 0) c.row(j) = sum.row(j) / cnt[j];
+      if (cnt[j] > 0)
+        for (int t = 0; t < d; ++t)
+          c[static_cast<size_t>(j) * d + t] = sum[static_cast<size_t>(j) * d + t] / cnt[j];
   }
   return {label, inertia};
 }
 
 }  // namespace
 
-std::vector<int> spectral_clusters(const std::vector<double>& affinity, int n, int k,
-                                   uint64_t seed, int restarts) {
+std::vector<int> spectral_clusters(const std::vector<double>& affinity, int n, int k, uint64_t seed,
+                                   int restarts) {
   if (static_cast<size_t>(n) * n != affinity.size()) throw Error("spectral: affinity not n x n");
   if (k <= 1 || n == 0) return std::vector<int>(n, 0);
   if (k >= n) {
@@ -101,11 +146,14 @@ std::vector<int> spectral_clusters(const std::vector<double>& affinity, int n, i
     const double norm = emb.row(i).norm();
     if (norm > 0) emb.row(i) /= norm;
   }
+  std::vector<double> rows(static_cast<size_t>(n) * k);  // the embedding, row-major
+  for (int i = 0; i < n; ++i)
+    for (int t = 0; t < k; ++t) rows[static_cast<size_t>(i) * k + t] = emb(i, t);
   Rng rng(hash_counters(seed, 0x5BEC7A1ULL));
   std::vector<int> best;
   double best_inertia = std::numeric_limits<double>::infinity();
   for (int t = 0; t < std::max(1, restarts); ++t) {
-    auto [label, inertia] = kmeans(emb, k, rng);
+    auto [label, inertia] = kmeans(rows, n, k, k, rng);
     if (inertia < best_inertia - 1e-12) {
       best_inertia = inertia;
       best = std::move(label);
@@ -146,7 +194,8 @@ void repair_group_sizes(std::vector<int>& label, const std::vector<double>& affi
   std::vector<double> strength(n, 0.0);
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) strength[i] += A(i, j);
-  std::stable_sort(pool.begin(), pool.end(), [&](int a, int b) { return strength[a] > strength[b]; });
+  std::stable_sort(pool.begin(), pool.end(),
+                   [&](int a, int b) { return strength[a] > strength[b]; });
   for (int i : pool) {
     int best = -1;
     double best_a = -1;

@@ -48,27 +48,31 @@ struct Measured {
   double skew, pair, spearman, recurrence;
 };
 
-// g.generate(n) without the gate weights (trace_info does not read them; they stay 0).
-RoutingTrace routing_of(const SyntheticGenerator& g, const ModelSpec& model, int64_t n) {
+// trace_info's four means on the generator's first n tokens, layers on `threads` threads: each
+// layer drawn (without gate weights: trace_info does not read them) into a one-layer trace and
+// measured alone, the means taken in layer order (summarize_layers), so the values are those of
+// trace_info of the whole trace for any thread count.
+Measured measure(const SyntheticSpec& spec, const ModelSpec& model, uint64_t seed, int64_t n,
+                 int threads) {
+  SyntheticGenerator g(spec, model, seed);
   const auto metas = g.token_metas(n);
   std::vector<int64_t> tokens(metas.size());
   std::iota(tokens.begin(), tokens.end(), 0);
-  const auto tn = static_cast<int64_t>(tokens.size());
-  RoutingTrace out(model.num_layers, model.top_k, model.num_experts, tn);
-  out.family_names = g.family_names();
-  out.source = g.source();
-  for (int64_t i = 0; i < tn; ++i) out.meta(i) = metas[static_cast<size_t>(i)];
-  if (tn == 0) return out;
   const auto prev = previous_positions(metas, tokens);
-  const size_t len = static_cast<size_t>(tn) * model.top_k;
-  for (int l = 0; l < model.num_layers; ++l)
-    g.route_layer(metas, tokens, l, {out.experts(l, 0).data(), len}, {}, prev);
-  return out;
-}
-
-Measured measure(const SyntheticSpec& spec, const ModelSpec& model, uint64_t seed, int64_t n) {
-  SyntheticGenerator g(spec, model, seed);
-  TraceInfo info = trace_info(routing_of(g, model, n));
+  const auto tn = static_cast<int64_t>(tokens.size());
+  TraceInfo info;
+  info.layers.resize(static_cast<size_t>(model.num_layers));
+  parallel_for(model.num_layers, threads, [&](int l) {
+    RoutingTrace one(1, model.top_k, model.num_experts, tn);
+    one.family_names = g.family_names();
+    one.source = g.source();
+    for (int64_t i = 0; i < tn; ++i) one.meta(i) = metas[static_cast<size_t>(i)];
+    if (tn > 0)
+      g.route_layer(metas, tokens, l,
+                    {one.experts(0, 0).data(), static_cast<size_t>(tn) * model.top_k}, {}, prev);
+    info.layers[static_cast<size_t>(l)] = trace_info(one).layers.at(0);
+  });
+  summarize_layers(info);
   auto v = [](double x) { return std::isnan(x) ? 0.0 : x; };
   return {v(info.mean_skew), v(info.mean_pair_top10_share), v(info.mean_phase_spearman),
           v(info.mean_recurrence)};
@@ -113,7 +117,10 @@ struct Sampler {
   ModelSpec model;  // the (at most eight-layer) copy the statistics are measured on
   uint64_t seed;
   int64_t tokens;
-  Measured operator()(const SyntheticSpec& s) const { return measure(s, model, seed, tokens); }
+  int threads;  // for the layers of one measurement
+  Measured operator()(const SyntheticSpec& s) const {
+    return measure(s, model, seed, tokens, threads);
+  }
   // Sets `knob` of `s` by bisection on [lo, hi] so that `stat` comes closest to `target`.
   void solve_knob(SyntheticSpec& s, double SyntheticSpec::*knob, double lo, double hi,
                   double target, double Measured::*stat, int steps) const {
@@ -136,21 +143,21 @@ SyntheticSpec solve_skew_and_pair(const SyntheticSpec& s, const CalibrationTarge
       return sample(t).skew;
     });
   };
-  // The grid points are independent: solved on threads, then compared in grid order (the same
-  // result on any thread count).
+  // The grid points are independent; each measurement runs its layers on threads (Sampler), so
+  // the points are solved one after the other and compared in grid order.
   std::vector<SyntheticSpec> grid;
   for (double h = 0.3; h < 0.951; h += 0.1) {
     grid.push_back(s);
     grid.back().family_hot_share = h;
   }
   std::vector<double> err(grid.size());
-  parallel_for(static_cast<int>(grid.size()), default_threads(), [&](int i) {
-    SyntheticSpec& t = grid[static_cast<size_t>(i)];
+  for (size_t i = 0; i < grid.size(); ++i) {
+    SyntheticSpec& t = grid[i];
     t.zipf_s = skew_exponent(t);
     Measured got = sample(t);
-    err[static_cast<size_t>(i)] = std::abs(got.pair - targets.pair_share) +
-                                  0.5 * std::abs(got.skew - targets.skew) / targets.skew;
-  });
+    err[i] = std::abs(got.pair - targets.pair_share) +
+             0.5 * std::abs(got.skew - targets.skew) / targets.skew;
+  }
   double best_err = INFINITY;
   SyntheticSpec best = s;
   for (size_t i = 0; i < grid.size(); ++i)
@@ -173,7 +180,7 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
   r.sample_tokens = sample_tokens;
   // An eight-layer copy of the model: statistics are means over layers (each layer draws its own
   // permutation and hot sets, so fewer layers would leave the mean noisy).
-  Sampler sample{model, seed, sample_tokens};
+  Sampler sample{model, seed, sample_tokens, default_threads()};
   sample.model.num_layers = std::min(model.num_layers, 8);
   SyntheticSpec s = base;
   s.distribution = "families";
@@ -207,14 +214,14 @@ CalibrationResult calibrate_generator(const CalibrationTargets& targets, const M
 
 namespace {
 // Everything calibrate_generator's result depends on, exactly (hex floats).
-std::string calibration_key(const CalibrationTargets& t, const ModelSpec& m,
-                            const SyntheticSpec& b, uint64_t seed, int64_t sample) {
+std::string calibration_key(const CalibrationTargets& t, const ModelSpec& m, const SyntheticSpec& b,
+                            uint64_t seed, int64_t sample) {
   std::ostringstream k;
   k << std::hexfloat << t.skew << ' ' << t.pair_share << ' ' << t.phase_spearman << ' '
     << t.recurrence << ' ' << t.num_families << '|' << m.num_experts << ' ' << m.top_k << ' '
-    << m.num_layers << ' ' << m.num_expert_groups << ' ' << m.topk_groups << '|'
-    << b.block_experts << ' ' << b.hot_blocks << ' ' << b.request_tokens << ' '
-    << b.prefill_share << ' ' << b.generator_version << '|' << seed << ' ' << sample;
+    << m.num_layers << ' ' << m.num_expert_groups << ' ' << m.topk_groups << '|' << b.block_experts
+    << ' ' << b.hot_blocks << ' ' << b.request_tokens << ' ' << b.prefill_share << ' '
+    << b.generator_version << '|' << seed << ' ' << sample;
   return k.str();
 }
 }  // namespace

@@ -7,12 +7,17 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "workload/float_exp.hpp"
 #include "workload/synthetic_streams.hpp"
 
 namespace moeb {
 
 namespace {
 using namespace synthetic_streams;
+
+// The T with (m < T) == (unit_double(h) < p) for m = h >> 11, p in [0, 1]: unit_double(h) is
+// m * 2^-53 exactly, so the test is m < p * 2^53 (exact), i.e. m < ceil(p * 2^53).
+uint64_t unit_threshold(double p) { return static_cast<uint64_t>(std::ceil(p * 0x1.0p53)); }
 
 std::vector<int32_t> shuffled(int n, uint64_t seed) {
   std::vector<int32_t> p(n);
@@ -97,9 +102,9 @@ SyntheticGenerator::SyntheticGenerator(SyntheticSpec spec, const ModelSpec& mode
   block_cdf_ = zipf_cdf(num_blocks_, s);
   in_block_cdf_ = zipf_cdf(block_size_, s);
   zipf_sampler_ = CdfSampler(zipf_cdf_);
+  group_of_.assign(e, 0);
   if (model_.num_expert_groups > 1) {
     const int group_size = e / model_.num_expert_groups;
-    group_of_.resize(e);
     for (int x = 0; x < e; ++x) group_of_[x] = static_cast<uint8_t>(x / group_size);
   }
   block_sampler_ = CdfSampler(block_cdf_);
@@ -248,62 +253,81 @@ bool SyntheticGenerator::recurs(int64_t t, int layer) const {
          spec_.recurrence;
 }
 
+namespace {
+// The picks of one token in route_fast: allowed(e) of route() is "not taken yet" (a bit per
+// expert in `taken`, cleared on destruction, also on an exception) and, with groups, "in a group
+// already used or while fewer than the limit are" (group of e from a table; without groups the
+// limit is never reached).
+struct Picks {
+  uint64_t* taken;
+  int32_t* picked;  // k + 1 slots: a rejected candidate lands in slot n
+  const uint8_t* group_of;
+  int k, group_limit, n = 0, used_groups = 0;
+  uint64_t group_mask = 0;
+  ~Picks() {
+    for (int j = 0; j < n; ++j) taken[static_cast<size_t>(picked[j]) >> 6] = 0;
+  }
+  // Takes e when allowed and fewer than k are taken, without a branch.
+  void offer(int32_t e) {
+    const uint64_t word = taken[static_cast<size_t>(e) >> 6];
+    const uint64_t g = group_of[e];
+    const uint64_t in_used = (group_mask >> g) & 1;
+    const uint64_t ok = (~(word >> (e & 63)) & 1) & (in_used | (used_groups < group_limit)) &
+                        static_cast<uint64_t>(n < k);
+    picked[n] = e;
+    taken[static_cast<size_t>(e) >> 6] = word | (ok << (e & 63));
+    group_mask |= ok << g;
+    used_groups += static_cast<int>(ok & ~in_used);
+    n += static_cast<int>(ok);
+  }
+};
+}  // namespace
+
 void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int layer,
                                     std::span<int32_t> experts, std::span<float> weights) const {
-  const int e_count = model_.num_experts, k = model_.top_k;
+  const int e_count = model_.num_experts, k = model_.top_k, families = spec_.num_families;
   auto kl = [&](Stream st) { return hash_step_c(hash_step_b(stream_prefix_[st], key), layer); };
-  const int family = spec_.num_families > 1 ? meta.family % spec_.num_families : 0;
+  const int family = families <= 1                                ? 0
+                     : meta.family >= 0 && meta.family < families ? meta.family
+                                                                  : meta.family % families;
   const int block =
       num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(kl(kBlockStream), 0))) : 0;
-  const int groups = model_.num_expert_groups;
   const bool hot_draws = spec_.family_hot_share > 0;
-  const int32_t* hot = hot_draws
-                           ? hot_[static_cast<size_t>(layer) * spec_.num_families + family].data() +
-                                 static_cast<size_t>(block) * block_size_
-                           : nullptr;
+  const int32_t* hot = hot_draws ? hot_[static_cast<size_t>(layer) * families + family].data() +
+                                       static_cast<size_t>(block) * block_size_
+                                 : nullptr;
   const int32_t* perm =
       (meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
-  // allowed(e) of route(): not taken yet (a bit per expert, cleared on return) and, with groups,
-  // in a group already used or while fewer than topk_groups are (group of e from a table).
   thread_local std::vector<uint64_t> taken;
   taken.resize((static_cast<size_t>(e_count) + 63) / 64);
-  uint64_t group_mask = 0;
-  bool groups_full = false;
-  int n = 0;
-  auto allowed = [&](int32_t e) {
-    if ((taken[static_cast<size_t>(e) >> 6] >> (e & 63)) & 1) return false;
-    return groups <= 1 || !groups_full || ((group_mask >> group_of_[e]) & 1) != 0;
-  };
-  auto take = [&](int32_t e) {
-    experts[n++] = e;
-    taken[static_cast<size_t>(e) >> 6] |= 1ULL << (e & 63);
-    if (groups <= 1) return;
-    group_mask |= 1ULL << group_of_[e];
-    groups_full = std::popcount(group_mask) >= model_.topk_groups;
-  };
-  struct ClearTaken {  // also on an exception
-    std::span<int32_t> ids;
-    const int& count;
-    ~ClearTaken() {
-      for (int j = 0; j < count; ++j) taken[static_cast<size_t>(ids[j]) >> 6] = 0;
-    }
-  } clear_taken{experts, n};
+  thread_local std::vector<int32_t> picked;
+  picked.resize(static_cast<size_t>(k) + 1);
+  Picks p{taken.data(), picked.data(), group_of_.data(), k,
+          model_.num_expert_groups > 1 ? model_.topk_groups : e_count + 1};
+  // Attempts in blocks of kBlock: the candidates of a block are drawn first (independent
+  // hashes, the sampler chosen by a select), then offered in order (a candidate after the k-th
+  // pick is rejected, so the picks are route()'s).
+  constexpr int kBlock = 8;
   const uint64_t pick = kl(kPickStream);
-  for (int a = 0; a < 32 * k && n < k; ++a) {
-    const uint64_t h1 = hash_step_d(pick, static_cast<uint64_t>(a));
-    const double u2 = unit_double(splitmix64(h1));
-    const int32_t e = hot_draws && unit_double(h1) < spec_.family_hot_share
-                          ? hot[in_block_sampler_.sample(u2)]
-                          : perm[zipf_sampler_.sample(u2)];
-    if (allowed(e)) take(e);
-  }
-  if (n < k) {
-    const uint64_t start = bounded(hash_step_d(kl(kFallbackStream), 0), e_count);
-    for (int i = 0; i < e_count && n < k; ++i) {
-      const auto e = static_cast<int32_t>((start + i) % e_count);
-      if (allowed(e)) take(e);
+  const CdfSampler::View zipf = zipf_sampler_.view(), in_block = in_block_sampler_.view();
+  const uint64_t hot_below = hot_draws ? unit_threshold(spec_.family_hot_share) : 0;
+  for (int a0 = 0; a0 < 32 * k && p.n < k; a0 += kBlock) {
+    int32_t cand[kBlock];
+    for (int c = 0; c < kBlock; ++c) {
+      const uint64_t h1 = hash_step_d(pick, static_cast<uint64_t>(a0 + c));
+      const double u2 = unit_double(splitmix64(h1));
+      const bool from_hot = (h1 >> 11) < hot_below;
+      const CdfSampler::View& v = from_hot ? in_block : zipf;
+      cand[c] = (from_hot ? hot : perm)[v.sample(u2)];
     }
+    for (int c = 0; c < kBlock; ++c) p.offer(cand[c]);
   }
+  if (p.n < k) {  // rare: rejection ran long (top-k close to E, or a tight group limit)
+    const uint64_t start = bounded(hash_step_d(kl(kFallbackStream), 0), e_count);
+    for (int i = 0; i < e_count && p.n < k; ++i)
+      p.offer(static_cast<int32_t>((start + i) % e_count));
+  }
+  std::copy_n(picked.begin(), k, experts.begin());
   gate_weights(key, layer, weights);
 }
 
@@ -315,12 +339,18 @@ void SyntheticGenerator::gate_weights(uint64_t key, int layer, std::span<float> 
   if (weights.empty()) return;
   const int k = model_.top_k;
   const uint64_t wkl = hash_step_c(hash_step_b(stream_prefix_[kWeightStream], key), layer);
-  double sum = 0;
-  for (int j = 0; j < k; ++j) {
-    const double u = unit_double(hash_step_d(wkl, static_cast<uint64_t>(j)));
-    weights[j] = static_cast<float>(std::exp(-0.8 * j - 0.5 * u));
-    sum += weights[j];
+  constexpr int kMaxK = 32;
+  for (int j0 = 0; j0 < k; j0 += kMaxK) {
+    const int m = std::min(kMaxK, k - j0);
+    double x[kMaxK];
+    for (int j = j0; j < j0 + m; ++j) {
+      const double u = unit_double(hash_step_d(wkl, static_cast<uint64_t>(j)));
+      x[j - j0] = -0.8 * j - 0.5 * u;
+    }
+    float_exp::exp_to_float(x, weights.data() + j0, m);  // = float(std::exp(x))
   }
+  double sum = 0;
+  for (int j = 0; j < k; ++j) sum += weights[j];
   for (int j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
 }
 
@@ -336,7 +366,15 @@ void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
     throw Error("SyntheticGenerator::route_layer: previous positions of another token list");
   thread_local std::vector<int64_t> keys;
   keys.resize(tokens.size());
+  // A batch's tokens are interleaved across requests, so their metadata (and a predecessor's)
+  // lie far apart in a table of millions: fetched kAhead tokens ahead.
+  constexpr size_t kAhead = 16;
   for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i + kAhead < tokens.size()) {
+      const TokenMeta* ahead = metas.data() + tokens[i + kAhead];
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead - (tokens[i + kAhead] > 0 ? 1 : 0));
+    }
     const int64_t t = tokens[i];
     const int32_t p = previous.empty() ? -1 : previous[i];
     int64_t key = t;

@@ -52,6 +52,25 @@ class CdfSampler {
     while (i < last && cdf_[i] <= x) ++i;
     return i;
   }
+  // The same sampler by plain pointers (valid while this sampler lives): lets a caller choose
+  // between samplers by a select instead of a branch.
+  struct View {
+    const double* cdf;
+    const int32_t* guide;
+    double total, buckets;
+    int last;
+    int sample(double u) const {
+      const double x = u * total;
+      int i = guide[static_cast<size_t>(u * buckets)];
+      i += i < last && cdf[i] <= x;  // the one step most draws take, without a branch
+      while (i < last && cdf[i] <= x) ++i;
+      return i;
+    }
+  };
+  View view() const {
+    return {cdf_.data(), guide_.data(), cdf_.back(), static_cast<double>(guide_.size()),
+            static_cast<int>(cdf_.size()) - 1};
+  }
 
  private:
   std::vector<double> cdf_;
@@ -114,7 +133,7 @@ class SyntheticGenerator {
   // Fast path: the same CDFs with guide tables, and hash_prefix(seed, stream) per stream.
   CdfSampler zipf_sampler_, block_sampler_, in_block_sampler_;
   std::vector<uint64_t> stream_prefix_;
-  std::vector<uint8_t> group_of_;  // [E]: expert group of each expert (with groups)
+  std::vector<uint8_t> group_of_;  // [E]: expert group of each expert (all 0 without groups)
 
   // Version 2 (synthetic_v2.cpp): integer tables of the group-limited distribution.
   std::shared_ptr<const SyntheticV2Tables> v2_;

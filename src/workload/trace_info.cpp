@@ -46,7 +46,9 @@ double skew_of(const std::vector<double>& load) {
   return *std::max_element(load.begin(), load.end()) / (total / static_cast<double>(load.size()));
 }
 
-void finish_summary(TraceInfo& info) {
+}  // namespace
+
+void summarize_layers(TraceInfo& info) {
   std::vector<double> skew, pair, sp, rec;
   for (const auto& l : info.layers) {
     skew.push_back(l.skew);
@@ -60,7 +62,6 @@ void finish_summary(TraceInfo& info) {
   info.mean_phase_spearman = mean_skip_nan(sp);
   info.mean_recurrence = mean_skip_nan(rec);
 }
-}  // namespace
 
 double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   auto ra = ranks(a), rb = ranks(b);
@@ -167,7 +168,7 @@ TraceInfo TraceInfoAccumulator::finish() const {
     li.recurrence = pairs_[l] > 0 ? shared_[l] / pairs_[l] : kNaN;
     info.layers.push_back(li);
   }
-  finish_summary(info);
+  summarize_layers(info);
   return info;
 }
 
@@ -202,7 +203,7 @@ TraceInfo trace_info(const TraceReader& reader) {
       li.recurrence = kNaN;
       info.layers.push_back(li);
     }
-    finish_summary(info);
+    summarize_layers(info);
   } else {
     TraceInfoAccumulator acc(h.num_layers, h.num_experts, h.top_k, h.family_names);
     constexpr int64_t kBlock = 16384;

@@ -62,6 +62,10 @@ double top10_share(std::vector<double> values);
 
 TraceInfo trace_info(const TraceReader& reader);
 TraceInfo trace_info(const RoutingTrace& trace);
+// Sets info's means and largest skew from info.layers (what trace_info does last). A layer's
+// entry depends on that layer's routing alone, so layers measured apart (a one-layer trace each)
+// and summarized in layer order give trace_info's values.
+void summarize_layers(TraceInfo& info);
 // Human-readable report (one summary block, then one line per layer).
 std::string format_trace_info(const TraceInfo& info);
 std::string trace_info_json(const TraceInfo& info);

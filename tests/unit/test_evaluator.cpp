@@ -161,5 +161,27 @@ TEST(Evaluator, StatelessRoutingCountedInOnePassEqualsRoutedCounts) {
     }
 }
 
+// A routed layer counted with experts_touched in one pass (the measuring pass's path for
+// stateful policies) gives the evaluator's counts and experts_touched, with and without dedup:
+// least-load and weighted round robin routing of the placement above.
+TEST(Evaluator, RoutedCountedWithTouchedEqualsRoutedCounts) {
+  const Topology topo = Topology::uniform(3, 2);
+  const int E = 6, k = 3, R = topo.num_ranks();
+  const std::vector<int32_t> experts = random_experts(997, k, E, 13);
+  LayerPlacement lp;
+  lp.replicas = {{0}, {1, 4}, {2}, {3, 5, 0}, {4, 2}, {5, 1}};
+  for (const auto policy : {ReplicaPolicyKind::kLeastLoad, ReplicaPolicyKind::kWeightedRR})
+    for (const bool dedup : {true, false}) {
+      std::vector<int32_t> dest(experts.size());
+      route_layer(lp, policy, topo, experts, k, RouteContext{42, 3, 7}, dest);
+      const TrafficOptions opt{dedup, 10, 6};
+      std::vector<int64_t> touched;
+      const LayerTraffic got = evaluate_routed_touched(experts, dest, k, E, topo, opt, touched);
+      SCOPED_TRACE(std::string(to_string(policy)) + (dedup ? ", dedup" : ", no dedup"));
+      expect_same_counts(got, evaluate_routed_layer(dest, k, topo, opt), touched, experts, dest,
+                         R, E);
+    }
+}
+
 }  // namespace
 }  // namespace moeb

@@ -17,6 +17,7 @@
 #include "core/stats.hpp"
 #include "placement/c2r_transform.hpp"
 #include "placement_test_util.hpp"
+#include "workload/float_exp.hpp"
 #include "workload/synthetic.hpp"
 
 using namespace moeb;
@@ -77,6 +78,33 @@ TEST(SimScale, CdfSamplerEqualsSampleCdf) {
   }
 }
 
+// The gate weights' exp: float(std::exp(x)) exactly, for the weights' arguments and beyond; the
+// approximation inside within its stated 2^-44 (against long double exp).
+TEST(SimScale, ExpToFloatEqualsStdExp) {
+  Rng rng(7);
+  std::vector<double> xs = {0.0,    -0.0,   -1e-300, -0.5, -0.8, -6.1, -86.99,    -87.0,
+                            -87.01, -100.0, -745.5,  1e-9, 0.5,  88.0, -INFINITY, INFINITY};
+  for (int i = 0; i < 400000; ++i) xs.push_back(-0.8 * (i % 16) - 0.5 * rng.uniform());
+  for (int i = 0; i < 100000; ++i) xs.push_back(-87.5 * rng.uniform());
+  std::vector<float> bulk(xs.size());
+  float_exp::exp_to_float(xs.data(), bulk.data(), static_cast<int>(xs.size()));
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const float want = static_cast<float>(std::exp(xs[i]));
+    ASSERT_EQ(float_exp::exp_to_float(xs[i]), want) << std::hexfloat << xs[i];
+    ASSERT_EQ(bulk[i], want) << std::hexfloat << xs[i];
+    if (xs[i] >= float_exp::kMinX && xs[i] <= 0) {
+      const long double exact = std::exp(static_cast<long double>(xs[i]));
+      const long double rel = std::abs(float_exp::exp_approx(xs[i]) - exact) / exact;
+      ASSERT_LT(rel, 0x1.0p-44L) << std::hexfloat << xs[i];
+    }
+  }
+  for (double mid : {0x1.000001p0, 0x1.6a09e7p-3}) {  // a float midpoint and near it: flagged
+    EXPECT_TRUE(float_exp::near_float_midpoint(mid));
+    EXPECT_TRUE(float_exp::near_float_midpoint(std::nextafter(mid, 2.0)));
+    EXPECT_FALSE(float_exp::near_float_midpoint(static_cast<double>(static_cast<float>(mid))));
+  }
+}
+
 TEST(SimScale, HashStepsComposeToHashCounters) {
   for (uint64_t seed : {0ULL, 42ULL, ~0ULL})
     EXPECT_EQ(hash_step_d(hash_step_c(hash_step_b(hash_prefix(seed, 3), 7), 11), 13),
@@ -119,9 +147,8 @@ TEST(SimScale, RecurrentTokensCopiedFromTheirPredecessorEqualRoutePerToken) {
       SyntheticGenerator g(c.spec, c.model, 99);
       const auto metas = g.token_metas(900);
       std::vector<int64_t> interleaved = token_range(0, static_cast<int64_t>(metas.size()));
-      std::stable_sort(interleaved.begin(), interleaved.end(), [&](int64_t a, int64_t b) {
-        return metas[a].position < metas[b].position;
-      });
+      std::stable_sort(interleaved.begin(), interleaved.end(),
+                       [&](int64_t a, int64_t b) { return metas[a].position < metas[b].position; });
       for (const auto& tokens : {token_range(0, static_cast<int64_t>(metas.size())), interleaved}) {
         const auto prev = previous_positions(metas, tokens);
         ASSERT_GT(std::count_if(prev.begin(), prev.end(), [](int32_t p) { return p >= 0; }), 0);
