@@ -176,11 +176,7 @@ void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, i
                    ExpertCounts& out) {
   const int R = num_ranks, E = num_experts, k = top_k;
   const int64_t T = static_cast<int64_t>(experts.size()) / k;
-  out.num_ranks = R;
-  out.num_experts = E;
-  out.num_tokens = T;
-  out.owner_tokens.assign(static_cast<size_t>(R) * E, 0);
-  out.choices.assign(static_cast<size_t>(E), 0);
+  out.reset(R, E, T);
   count_first_per_token(experts.data(), k, T, R, E, out.owner_tokens.data(), out.choices.data());
 }
 

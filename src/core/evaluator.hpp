@@ -65,6 +65,14 @@ struct ExpertCounts {
   int64_t num_tokens = 0;
   std::vector<int32_t> owner_tokens;  // [owner * E + e]: owner's tokens choosing e (once each)
   std::vector<int64_t> choices;       // [e]: every choice of e
+  // Sized for R ranks, E experts and T tokens, every count zero (capacity kept).
+  void reset(int R, int E, int64_t T) {
+    num_ranks = R;
+    num_experts = E;
+    num_tokens = T;
+    owner_tokens.assign(static_cast<size_t>(R) * E, 0);
+    choices.assign(static_cast<size_t>(E), 0);
+  }
 };
 // `experts`: num_tokens * top_k expert ids in [0, num_experts), token-major.
 void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, int num_experts,

@@ -245,11 +245,7 @@ int64_t C2rTransform::count_layer(int layer, int top_k, std::span<const int32_t>
       weights.size() != experts.size())
     return RouteTransform::count_layer(layer, top_k, experts, weights, num_ranks, num_experts, out);
   const int64_t T = static_cast<int64_t>(experts.size()) / k;
-  out.num_ranks = R;
-  out.num_experts = E;
-  out.num_tokens = T;
-  out.owner_tokens.assign(static_cast<size_t>(R) * E, 0);
-  out.choices.assign(static_cast<size_t>(E), 0);
+  out.reset(R, E, T);
   const int16_t* pos = pos_[layer].data();
   int64_t* choices = out.choices.data();
   int64_t changed = 0;
