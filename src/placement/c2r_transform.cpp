@@ -143,10 +143,12 @@ void C2rTransform::transform_token(int layer, int k, int32_t* ids_p, float* ws_p
   std::span<int32_t> ids(ids_p, static_cast<size_t>(k));
   std::span<float> ws(ws_p, static_cast<size_t>(k));
   rank_by_weight(ids, ws);
+  // An out-of-range top-1 (not valid routing: RoutingTrace::validate rejects it) has no list.
+  if (ids[0] < 0 || static_cast<size_t>(ids[0]) >= E) return;
   std::copy(ids.begin(), ids.end(), s.orig.begin());
   std::copy(ws.begin(), ws.end(), s.orig_w.begin());
   const auto& list = lists_[layer][s.orig[0]];
-  const bool fast = !pos_[layer].empty() && s.orig[0] >= 0 && static_cast<size_t>(s.orig[0]) < E;
+  const bool fast = !pos_[layer].empty();
   int n = fast ? select_fast(list, pos_[layer].data() + static_cast<size_t>(s.orig[0]) * E,
                              static_cast<int>(E), s.orig.data(), s.orig_w.data(), k,
                              s.chosen.data(), s.score.data(), s.at.data())
@@ -156,16 +158,15 @@ void C2rTransform::transform_token(int layer, int k, int32_t* ids_p, float* ws_p
   for (int j = 1; j < k && n < k - 1; ++j)
     if (std::find(s.chosen.data(), s.chosen.data() + n, s.orig[j]) == s.chosen.data() + n)
       s.chosen[n++] = s.orig[j];
-  // Kept experts keep their slot and weight; replacements take the freed slots in order.
+  // Kept experts keep their slot and weight; replacements take the freed slots in order. Only
+  // the slot a kept expert keeps is used: a choice repeated in two slots (not valid routing)
+  // frees the other, so the replacements never run out of slots.
   std::fill(s.slot_used.begin(), s.slot_used.end(), 0);
   for (int c = 0; c < n; ++c) {  // without branches: the last original slot holding it
-    int slot = -1;
-    for (int j = 1; j < k; ++j) {
-      const bool same = s.orig[j] == s.chosen[c];
-      slot = same ? j : slot;
-      s.slot_used[j] |= static_cast<char>(same);
-    }
-    s.slot_of[c] = slot;
+    int slot = 0;
+    for (int j = 1; j < k; ++j) slot = s.orig[j] == s.chosen[c] ? j : slot;
+    s.slot_used[slot] = 1;  // slot 0 (none) is the top-1's and never a replacement's
+    s.slot_of[c] = slot - (slot == 0);
   }
   int next = 1;
   for (int c = 0; c < n; ++c) {

@@ -2,6 +2,7 @@
 // grouping co-locates collaborators; routing deviation is reported; real LLaMA-MoE data.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -109,6 +110,44 @@ TEST(C2r, CountLayerEqualsCountingTheTransformedLayer) {
     EXPECT_EQ(fast.owner_tokens, ref.owner_tokens) << "top_t " << top_t;
     EXPECT_EQ(fast.choices, ref.choices) << "top_t " << top_t;
   }
+}
+
+// A repeated choice is not valid routing (RoutingTrace::validate rejects it), but the transform
+// must still stay inside the token: a choice repeated in two slots frees one of them for a
+// replacement. Before, both slots counted as kept, the replacements ran past the last slot and
+// wrote into the next token's choices.
+TEST(C2r, RepeatedChoiceStaysInsideItsToken) {
+  const int E = 16, k = 4;
+  const auto lists = C2rTransform::build_lists(
+      test::stats_of(test::make_trace(1, E, k, 3000, 6, test::zipf_picker(E, 0.8)), 512), 6);
+  const C2rTransform tf(lists);
+  const RoutingTrace good = test::make_trace(1, E, k, 64, 8, test::zipf_picker(E, 0.8));
+  int checked = 0;
+  for (int64_t t = 0; t < good.num_tokens(); ++t) {
+    // The bad token: the good token's top-1, its first collaborator (kept) in two slots and
+    // an expert outside the list (replaced); the good token follows it in the layer.
+    const auto g = good.experts(0, t);
+    const auto gw = good.weights(0, t);
+    const int top = g[0];
+    const auto& list = lists[0][top];
+    int outside = -1;
+    for (int e = 0; e < E && outside < 0; ++e)
+      if (e != top && std::find(list.begin(), list.end(), e) == list.end()) outside = e;
+    if (outside < 0 || list.size() < static_cast<size_t>(k - 1)) continue;
+    std::vector<int32_t> ids = {top, list[0], list[0], outside};
+    std::vector<float> ws = {0.4f, 0.3f, 0.2f, 0.1f};
+    ids.insert(ids.end(), g.begin(), g.end());
+    ws.insert(ws.end(), gw.begin(), gw.end());
+    std::vector<int32_t> alone(g.begin(), g.end());
+    std::vector<float> alone_w(gw.begin(), gw.end());
+    tf.apply_layer(0, k, ids, ws);
+    tf.apply_layer(0, k, alone, alone_w);
+    EXPECT_EQ(std::vector<int32_t>(ids.begin() + k, ids.end()), alone) << "token " << t;
+    EXPECT_EQ(ids[0], top);
+    for (int j = 0; j < k; ++j) EXPECT_TRUE(ids[j] >= 0 && ids[j] < E) << ids[j];
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
 }
 
 TEST(C2r, RaisesSameRankShareAndReportsDeviation) {
