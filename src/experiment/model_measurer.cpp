@@ -157,7 +157,11 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
 
 // One job's state through the batches: its options, memory model and what it accumulates.
 struct TogetherState {
-  const ExperimentCell* cell = nullptr;
+  const ExperimentCell* cell = nullptr;  // the job's (its own topology and system: a sweep's
+                                         // cells sharing the workload are measured together)
+  const Topology* topo = nullptr;
+  SystemModel sys;  // the cell's system, else counting_only_system()
+  bool predict = false;
   const PlacementPlan* plan = nullptr;
   StrategyResult* res = nullptr;
   RoutingRule rule;
@@ -221,11 +225,14 @@ std::vector<int32_t> injective_ranks(const LayerPlacement& lp, int num_ranks) {
   return rank_of;
 }
 
-void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
-                TogetherState& st) {
+void init_state(Measurer::Job& job, TogetherState& st) {
   const RunConfig& cfg = job.cell.cfg;
-  const int R = e.topo.num_ranks(), L = cfg.model.num_layers, I = cfg.iterations;
+  const int R = job.cell.topo.num_ranks(), L = cfg.model.num_layers, I = cfg.iterations;
   st.cell = &job.cell;
+  st.topo = &job.cell.topo;
+  st.predict = job.cell.system.has_value();
+  st.sys = st.predict ? *job.cell.system : counting_only_system();
+  const SystemModel& sys = st.sys;
   st.plan = job.plan;
   st.res = job.res;
   st.rule = routing_rule(*job.plan);
@@ -238,7 +245,7 @@ void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
   st.so.keep_rows = R <= kMaxRanksForRowsMatrix;
   if (st.so.keep_rows)
     res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
-  st.mem = e.system ? memory_spec(cfg.model, sys, memory_config(cfg)) : std::nullopt;
+  st.mem = st.predict ? memory_spec(cfg.model, sys, memory_config(cfg)) : std::nullopt;
   st.fit = st.mem ? fit_batch(job.plan->placement, *st.mem, cfg.suite_path) : MemoryFit{};
   st.so.scale_to_tokens = st.fit.batch_tokens;
   st.preds.assign(L, {});
@@ -252,11 +259,13 @@ void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
 
 // Layer `l` of batch `b` (iteration `i`) under job `st`: `experts` and `weights` are the drawn
 // layer (left unchanged); `sc` is the thread's scratch.
-void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherState& st, int i,
-                        int64_t b, int l, std::span<const int32_t> experts,
-                        std::span<const float> weights, LayerScratch& sc) {
+void simulate_job_layer(TogetherState& st, int i, int64_t b, int l,
+                        std::span<const int32_t> experts, std::span<const float> weights,
+                        LayerScratch& sc) {
   const RunConfig& cfg = st.cell->cfg;
-  const int k = cfg.model.top_k, R = e.topo.num_ranks(), E = cfg.model.num_experts;
+  const SystemModel& sys = st.sys;
+  const Topology& topo = *st.topo;
+  const int k = cfg.model.top_k, R = topo.num_ranks(), E = cfg.model.num_experts;
   std::span<const int32_t> ids = experts;
   const bool per_expert = !st.rank_of[l].empty();
   if (st.rule.transform && per_expert) {  // counted as transformed, the layer not written
@@ -278,9 +287,9 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
       sc.shared_ready = true;
     }
     std::vector<int64_t> touched;
-    LayerTraffic lt = evaluate_by_expert(*counts, st.rank_of[l], e.topo,
+    LayerTraffic lt = evaluate_by_expert(*counts, st.rank_of[l], topo,
                                          simulate_traffic_options(sys, cfg.model, st.so), touched);
-    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+    sim = simulate_counted_layer(sys, cfg.model, topo, std::move(lt), std::move(touched),
                                  counts->num_tokens, st.so);
   } else if (st.so.dispatch == DispatchMode::kFlat && StatelessRoute::applies(st.rule.policy)) {
     // Routed and counted in one pass, no array of destinations.
@@ -288,27 +297,27 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
                                RouteContext{cfg.seed, l, b});
     std::vector<int64_t> touched;
     LayerTraffic lt = evaluate_stateless_layer(
-        route, ids, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
-    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+        route, ids, k, E, topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
+    sim = simulate_counted_layer(sys, cfg.model, topo, std::move(lt), std::move(touched),
                                  static_cast<int64_t>(ids.size()) / k, st.so);
   } else {
     sc.dest.resize(ids.size());
-    route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,
+    route_layer(st.plan->placement.layers[l], st.rule.policy, topo, ids, k,
                 RouteContext{cfg.seed, l, b}, sc.dest);
     if (st.so.dispatch == DispatchMode::kFlat) {  // rows and experts touched in one pass
       std::vector<int64_t> touched;
       LayerTraffic lt = evaluate_routed_touched(
-          ids, sc.dest, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
-      sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+          ids, sc.dest, k, E, topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
+      sim = simulate_counted_layer(sys, cfg.model, topo, std::move(lt), std::move(touched),
                                    static_cast<int64_t>(ids.size()) / k, st.so);
     } else {
-      sim = simulate_layer(sys, cfg.model, e.topo, ids, sc.dest, k, E, st.so);
+      sim = simulate_layer(sys, cfg.model, topo, ids, sc.dest, k, E, st.so);
     }
   }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);
     for (size_t m = 0; m < st.counts.size(); ++m) st.counts[m]->at(i, l, r) = c[m];
-    if (!e.system) continue;
+    if (!st.predict) continue;
     const TimeRow t = sim.time_row(r);
     for (size_t m = 0; m < st.times.size(); ++m) st.times[m]->at(i, l, r) = t[m];
   }
@@ -321,8 +330,8 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
 }
 
 // Batch `b` as iteration `i` of every job: its layers on threads, each drawn once.
-void simulate_batch_together(const Experiment& e, const SystemModel& sys,
-                             std::vector<TogetherState>& states, int i, int64_t b,
+void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& states, int i,
+                             int64_t b,
                              PhaseClock& clock, ScratchPool& pool) {
   const ModelSpec& model = states.front().cell->cfg.model;
   const int L = model.num_layers, k = model.top_k;
@@ -354,7 +363,7 @@ void simulate_batch_together(const Experiment& e, const SystemModel& sys,
       e.workload->batch_layer(b, l, experts, weights);
     }
     const auto t1 = thread_cpu_now();
-    for (auto& st : states) simulate_job_layer(e, sys, st, i, b, l, experts, weights, *sc);
+    for (auto& st : states) simulate_job_layer(st, i, b, l, experts, weights, *sc);
     pool.give(std::move(sc));
     clock.add(t1 - t0, thread_cpu_now() - t1);
   });
@@ -387,9 +396,8 @@ void check_batch_shape(const RoutingTrace& t, int64_t b, const ModelSpec& m) {
 
 void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs) {
   if (jobs.empty()) return;
-  sys_ = e.system ? *e.system : counting_only_system();
   std::vector<TogetherState> states(jobs.size());
-  for (size_t j = 0; j < jobs.size(); ++j) init_state(e, sys_, jobs[j], states[j]);
+  for (size_t j = 0; j < jobs.size(); ++j) init_state(jobs[j], states[j]);
   PhaseClock clock;
   clock.threads = default_threads();
   ScratchPool pool;
@@ -397,7 +405,7 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < I; ++i) {
     if (stop_requested()) throw Interrupted("stopped on request at batch " + std::to_string(i));
-    simulate_batch_together(e, sys_, states, i, i % e.batches->num_batches(), clock, pool);
+    simulate_batch_together(e, states, i, i % e.batches->num_batches(), clock, pool);
     if (e.progress) e.progress->iteration(i + 1, 0, I);
   }
   for (auto& st : states) {
@@ -405,9 +413,9 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
     res.routing_deviation = !st.rule.transform   ? -1.0
                             : st.choices_sum > 0 ? st.changed_sum / st.choices_sum
                                                  : 0.0;
-    if (e.system) {
+    if (st.predict) {
       res.predicted = predicted_phase_times(st.per_iter);
-      res.predicted_system_model = sys_.name;
+      res.predicted_system_model = st.sys.name;
     }
     if (st.mem)
       for (auto& note : memory_notes(st.fit, st.thr)) res.notes.push_back(note);
