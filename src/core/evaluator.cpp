@@ -115,7 +115,8 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
 
 namespace {
 // evaluate_routed_layer and experts_touched of a routing consumed as it is produced:
-// route_token(t, x, sink) calls sink(j, rank) for every choice j of token t (experts x).
+// route_token(owner, t, x, sink) calls sink(j, rank) for every choice j of token t (experts x,
+// owned by `owner`), tokens in order.
 template <class RouteToken>
 LayerTraffic count_routed_choices(std::span<const int32_t> experts, int top_k, int num_experts,
                                   const Topology& topo, const TrafficOptions& opt,
@@ -135,7 +136,7 @@ LayerTraffic count_routed_choices(std::span<const int32_t> experts, int top_k, i
     const int64_t end = token_begin(owner + 1, T, R);
     for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
       const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
-      route_token(t, x, [&](int j, int32_t r) {
+      route_token(owner, t, x, [&](int j, int32_t r) {
         ++computed[r];
         row[r] += (last[r] != t) | no_dedup;
         last[r] = t;
@@ -156,19 +157,15 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
                                       const TrafficOptions& opt, std::vector<int64_t>& touched) {
   return count_routed_choices(
       experts, top_k, num_experts, topo, opt, touched,
-      [&](int64_t t, const int32_t* x, auto&& sink) { route.token(t, x, top_k, sink); });
+      [&](int, int64_t t, const int32_t* x, auto&& sink) { route.token(t, x, top_k, sink); });
 }
 
-LayerTraffic evaluate_routed_touched(std::span<const int32_t> experts,
-                                     std::span<const int32_t> dest, int top_k, int num_experts,
-                                     const Topology& topo, const TrafficOptions& opt,
-                                     std::vector<int64_t>& touched) {
-  if (dest.size() != experts.size())
-    throw Error("evaluate_routed_touched: dest size differs from experts size");
+LayerTraffic evaluate_stateful_layer(StatefulRoute& route, std::span<const int32_t> experts,
+                                     int top_k, int num_experts, const Topology& topo,
+                                     const TrafficOptions& opt, std::vector<int64_t>& touched) {
   return count_routed_choices(experts, top_k, num_experts, topo, opt, touched,
-                              [&](int64_t t, const int32_t*, auto&& sink) {
-                                const int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
-                                for (int j = 0; j < top_k; ++j) sink(j, d[j]);
+                              [&](int owner, int64_t t, const int32_t* x, auto&& sink) {
+                                route.token(t, owner, x, top_k, sink);
                               });
 }
 

@@ -291,19 +291,19 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
         route, ids, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
     sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
                                  static_cast<int64_t>(ids.size()) / k, st.so);
+  } else if (st.so.dispatch == DispatchMode::kFlat) {  // stateful policies, also in one pass
+    StatefulRoute route(st.plan->placement.layers[l], st.rule.policy, e.topo,
+                        RouteContext{cfg.seed, l, b}, ids.size());
+    std::vector<int64_t> touched;
+    LayerTraffic lt = evaluate_stateful_layer(
+        route, ids, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
+    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
+                                 static_cast<int64_t>(ids.size()) / k, st.so);
   } else {
     sc.dest.resize(ids.size());
     route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,
                 RouteContext{cfg.seed, l, b}, sc.dest);
-    if (st.so.dispatch == DispatchMode::kFlat) {  // rows and experts touched in one pass
-      std::vector<int64_t> touched;
-      LayerTraffic lt = evaluate_routed_touched(
-          ids, sc.dest, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
-      sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
-                                   static_cast<int64_t>(ids.size()) / k, st.so);
-    } else {
-      sim = simulate_layer(sys, cfg.model, e.topo, ids, sc.dest, k, E, st.so);
-    }
+    sim = simulate_layer(sys, cfg.model, e.topo, ids, sc.dest, k, E, st.so);
   }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);
