@@ -66,18 +66,31 @@ StatefulRoute::StatefulRoute(const LayerPlacement& lp, ReplicaPolicyKind policy,
       topo_(topo),
       track_load_(policy == ReplicaPolicyKind::kLeastLoad),
       load_(initial_load(lp, policy, topo.num_ranks(), num_choices)),
+      rank_words_(static_cast<size_t>(topo.num_ranks() + 63) / 64),
       cand_of_(static_cast<size_t>(lp.num_experts()) * static_cast<size_t>(topo.num_nodes()), -1),
       remote_of_(static_cast<size_t>(lp.num_experts()), -1),
       batch_prefix_(hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
                                 static_cast<uint64_t>(ctx.batch_index))) {
   if (StatelessRoute::applies(policy)) throw Error("StatefulRoute: the policy keeps no state");
   const size_t E = static_cast<size_t>(lp.num_experts());
+  const int R = topo.num_ranks();
   first_.resize(E);
   count_.resize(E);
+  replica_bits_.assign(E * rank_words_, 0);
   for (size_t e = 0; e < E; ++e) {
-    first_[e] = lp.replicas[e][0];
-    count_[e] = static_cast<int32_t>(lp.replicas[e].size());
+    const auto& reps = lp.replicas[e];
+    first_[e] = reps[0];
+    count_[e] = static_cast<int32_t>(reps.size());
+    for (const int r : reps)
+      if (r >= 0 && r < R)
+        replica_bits_[e * rank_words_ + static_cast<size_t>(r) / 64] |= uint64_t{1} << (r % 64);
   }
+}
+
+void StatefulRoute::set_owner(int owner) {
+  owner_ = owner;
+  owner_node_ = topo_.node_of(owner);
+  node_sets_ = cand_of_.data() + static_cast<size_t>(owner_node_) * first_.size();
 }
 
 uint64_t StatefulRoute::choice_hash(int64_t t, int j) {
@@ -88,20 +101,17 @@ uint64_t StatefulRoute::choice_hash(int64_t t, int j) {
   return hash_step_d(token_prefix_, static_cast<uint64_t>(j));
 }
 
-// Candidate set of expert e for a token owned by `owner`: the same-node replicas if any (one set
-// per (expert, node)), else all the (remote) replicas (one set per expert, and so one wrr state),
-// with their weights (a weight that is not a positive finite number makes the set unweighted).
-const StatefulRoute::Candidates& StatefulRoute::candidates(int32_t e, int owner) {
-  const int node = topo_.node_of(owner);
-  int32_t& at = cand_of_[static_cast<size_t>(e) * topo_.num_nodes() + node];
-  if (at >= 0) return sets_[static_cast<size_t>(at)];
+// Candidate set of expert e for a token of the current owner (not a replica itself): the
+// same-node replicas if any (one set per (expert, node)), else all the (remote) replicas (one
+// set per expert, and so one wrr state), with their weights (a weight that is not a positive
+// finite number makes the set unweighted). Returns its index, stored for the owner's node.
+int32_t StatefulRoute::build_candidates(int32_t e) {
+  const int node = owner_node_;
+  int32_t& at = node_sets_[e];
   const auto& reps = lp_.replicas[e];
   Candidates c;
   for (const int r : reps) c.local |= topo_.node_of(r) == node;
-  if (!c.local && remote_of_[e] >= 0) {
-    at = remote_of_[e];
-    return sets_[static_cast<size_t>(at)];
-  }
+  if (!c.local && remote_of_[e] >= 0) return at = remote_of_[e];
   c.begin = static_cast<int32_t>(ranks_.size());
   for (size_t k = 0; k < reps.size(); ++k)
     if (!c.local || topo_.node_of(reps[k]) == node) {
@@ -116,15 +126,12 @@ const StatefulRoute::Candidates& StatefulRoute::candidates(int32_t e, int owner)
   at = static_cast<int32_t>(sets_.size());
   if (!c.local) remote_of_[e] = at;
   sets_.push_back(c);
-  return sets_.back();
+  return at;
 }
 
-int32_t StatefulRoute::choose(int32_t e, int owner, int64_t t, int j) {
-  const Candidates& c = candidates(e, owner);
+// A candidate of `c` (not holding the owner) for choice j of token t.
+int32_t StatefulRoute::choose(const Candidates& c, int32_t e, int64_t t, int j) {
   const int32_t* ranks = ranks_.data() + c.begin;
-  if (c.local)  // the owner's own replica (only a same-node set can hold it)
-    for (int i = 0; i < c.size; ++i)
-      if (ranks[i] == owner) return owner;
   if (policy_ == ReplicaPolicyKind::kLocality)
     return ranks[bounded(choice_hash(t, j), static_cast<uint64_t>(c.size))];
   if (policy_ == ReplicaPolicyKind::kWeightedRR) {  // smooth weighted round robin (as nginx)

@@ -79,11 +79,15 @@ class StatefulRoute {
   // top_k expert ids. Tokens must come in order.
   template <class Sink>
   void token(int64_t t, int owner, const int32_t* x, int top_k, Sink&& sink) {
+    if (owner != owner_) set_owner(owner);
+    const int32_t* const first = first_.data();
+    const int32_t* const count = count_.data();
+    double* const load = track_load_ ? load_.data() : nullptr;
     for (int j = 0; j < top_k; ++j) {
       const int32_t e = x[j];
-      int32_t r = first_[e];
-      if (count_[e] != 1) r = choose(e, owner, t, j);
-      if (track_load_) load_[r] += 1.0;
+      int32_t r = first[e];
+      if (count[e] != 1) r = several(e, t, j);
+      if (load) load[r] += 1.0;
       sink(j, r);
     }
   }
@@ -94,8 +98,19 @@ class StatefulRoute {
     int32_t begin = 0, size = 0;
     bool local = false;
   };
-  int32_t choose(int32_t e, int owner, int64_t t, int j);
-  const Candidates& candidates(int32_t e, int owner);
+  void set_owner(int owner);
+  // The replica of an expert with several for the current owner's token t, choice j.
+  int32_t several(int32_t e, int64_t t, int j) {
+    const size_t bit = static_cast<size_t>(e) * rank_words_ + (static_cast<unsigned>(owner_) >> 6);
+    if ((replica_bits_[bit] >> (owner_ & 63)) & 1) return owner_;  // the owner's own replica
+    int32_t at = node_sets_[e];
+    if (at < 0) at = build_candidates(e);
+    const Candidates& c = sets_[static_cast<size_t>(at)];
+    if (c.size == 1 && !track_load_) return ranks_[static_cast<size_t>(c.begin)];
+    return choose(c, e, t, j);
+  }
+  int32_t build_candidates(int32_t e);
+  int32_t choose(const Candidates& c, int32_t e, int64_t t, int j);
   uint64_t choice_hash(int64_t t, int j);
 
   const LayerPlacement& lp_;
@@ -104,11 +119,15 @@ class StatefulRoute {
   bool track_load_;
   std::vector<double> load_;            // [rank]: running load (least load)
   std::vector<int32_t> first_, count_;  // [expert]
-  std::vector<int32_t> cand_of_;        // [expert * nodes + node], -1: not built
+  size_t rank_words_ = 0;               // 64-bit words per expert in replica_bits_
+  std::vector<uint64_t> replica_bits_;  // [expert * rank_words_]: bit r: r hosts it
+  std::vector<int32_t> cand_of_;        // [node * experts + expert], -1: not built
   std::vector<int32_t> remote_of_;      // [expert]: the shared remote set, or -1
   std::vector<Candidates> sets_;
   std::vector<int32_t> ranks_;             // candidate ranks, set after set
   std::vector<double> weights_, current_;  // their weights and wrr's running values
+  int owner_ = -1, owner_node_ = -1;
+  int32_t* node_sets_ = nullptr;  // the owner's node's row of cand_of_
   uint64_t batch_prefix_ = 0, token_prefix_ = 0;
   int64_t prefix_token_ = -1;  // the token token_prefix_ is for
 };
