@@ -110,12 +110,26 @@ struct StoredChunk {
   uint32_t mask = 0;
 };
 
-// Byte shuffle as HDF5's shuffle filter does it: byte j of element i goes to j * n + i.
+// Byte shuffle as HDF5's shuffle filter does it: byte j of element i goes to j * n + i (n whole
+// elements; leftover bytes, none for whole chunks, copied at the end). The element size is a
+// template argument for the sizes written here (the inner loop then unrolls).
+template <size_t kSize>
+void shuffle_fixed(const unsigned char* in, size_t n, unsigned char* out) {
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < kSize; ++j) out[j * n + i] = in[i * kSize + j];
+}
+
 void shuffle_bytes(const unsigned char* in, size_t nbytes, size_t size, unsigned char* out) {
   const size_t n = nbytes / size;
-  for (size_t i = 0; i < n; ++i)
-    for (size_t j = 0; j < size; ++j) out[j * n + i] = in[i * size + j];
-  std::memcpy(out + n * size, in + n * size, nbytes - n * size);  // leftover bytes, as HDF5
+  if (size == 8) {
+    shuffle_fixed<8>(in, n, out);
+  } else if (size == 4) {
+    shuffle_fixed<4>(in, n, out);
+  } else {
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < size; ++j) out[j * n + i] = in[i * size + j];
+  }
+  std::memcpy(out + n * size, in + n * size, nbytes - n * size);
 }
 
 // Chunk `k` of `t` filtered as HDF5 would: the chunk's rows (an edge chunk padded with zeros, the
