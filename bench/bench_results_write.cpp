@@ -187,9 +187,10 @@ int main(int argc, char** argv) {
   print_quarters(p_cpu, "plain CPU");
   print_quarters(d_ms, "direct write");
   print_quarters(d_cpu, "direct CPU");
-  std::printf("median plain %.2f ms, direct %.2f ms wall; speed-up (plain / direct wall, median "
-              "of per-write ratios) %.2f; CPU direct / plain %.2f\n",
-              median(p_ms), median(d_ms), median(speedup), median(d_cpu) / median(p_cpu));
+  std::printf(
+      "median plain %.2f ms, direct %.2f ms wall; speed-up (plain / direct wall, median "
+      "of per-write ratios) %.2f; CPU direct / plain %.2f\n",
+      median(p_ms), median(d_ms), median(speedup), median(d_cpu) / median(p_cpu));
   std::filesystem::remove(plain_path);
   return 0;
 }

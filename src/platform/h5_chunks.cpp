@@ -43,8 +43,7 @@ NumericData numeric(std::string name, std::vector<hsize_t> dims, const int32_t* 
 }
 NumericData numeric(std::string name, std::vector<hsize_t> dims, const double* data,
                     const char* units) {
-  return make(std::move(name), std::move(dims), data, 8, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE,
-              units);
+  return make(std::move(name), std::move(dims), data, 8, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, units);
 }
 
 bool direct_chunk_write_available() { return MOEB_DIRECT_CHUNKS != 0; }
@@ -85,8 +84,8 @@ void plan_direct(Target& t) {
   for (int i = 0; i < n; ++i) {
     unsigned flags = 0, cd[8] = {};
     size_t ncd = 8;
-    const H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, 0,
-                                           nullptr, nullptr);
+    const H5Z_filter_t id =
+        H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, 0, nullptr, nullptr);
     if (id == H5Z_FILTER_SHUFFLE && i == 0 && n > 1) {
       t.shuffle = true;
     } else if (id == H5Z_FILTER_DEFLATE && i == n - 1 && ncd >= 1 && cd[0] <= 9) {
@@ -188,9 +187,8 @@ void write_chunks(const std::vector<Target>& targets, int threads) {
       if (end > begin && bytes > kChunkWindowBytes) break;
     }
     out.assign(end - begin, {});
-    parallel_for(static_cast<int>(end - begin), threads, [&](int i) {
-      out[i] = filter_chunk(*jobs[begin + i].t, jobs[begin + i].k);
-    });
+    parallel_for(static_cast<int>(end - begin), threads,
+                 [&](int i) { out[i] = filter_chunk(*jobs[begin + i].t, jobs[begin + i].k); });
     for (size_t i = 0; i < out.size(); ++i) {
       const Job& j = jobs[begin + i];
       std::vector<hsize_t> offset(j.t->data->dims.size(), 0);
@@ -214,8 +212,8 @@ void write_datasets(hid_t parent, const std::vector<NumericData>& sets, const Ch
     t.dset = create_numeric(parent, sets[i].name, sets[i].dims, sets[i].file_type);
     if (how.direct) plan_direct(t);
     if (!t.direct && element_count(sets[i].dims) > 0)
-      MOEB_H5_CHECK(H5Dwrite(t.dset, sets[i].mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                             sets[i].data));
+      MOEB_H5_CHECK(
+          H5Dwrite(t.dset, sets[i].mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, sets[i].data));
     if (sets[i].units) write_attr(t.dset, "units", std::string(sets[i].units));
   }
   write_chunks(targets, std::max(1, how.threads));

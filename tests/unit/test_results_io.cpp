@@ -194,8 +194,7 @@ TEST(ResultsIo, ChunksCompressedOnThreadsEqualHdf5sOwn) {
   RunResult r = fixture::make_run();
   // 8,400 x 2 x 4 elements per cube: chunks of 8,192 iterations, the second one partial.
   r.strategies = {fixture::make_strategy("big", 7, true, 8400)};
-  const std::string plain = temp_path("plain.h5"), t1 = temp_path("t1.h5"),
-                    t2 = temp_path("t2.h5");
+  const std::string plain = temp_path("plain.h5"), t1 = temp_path("t1.h5"), t2 = temp_path("t2.h5");
   write_results(plain, r, {1, false});
   write_results(t1, r, {1, true});
   write_results(t2, r, {2, true});
