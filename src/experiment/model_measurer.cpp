@@ -371,12 +371,14 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
     counted = nullptr;
   }
   if (counted) {
-    LayerTraffic lt = counted->lt;  // the row sizes are this job's (its system's)
+    if (st.leads) sc.counted[j] = own;  // for its followers, before own is moved from
+    // A follower's copy of its leader's counts; a job's own counts moved.
+    LayerTraffic lt = counted == &own ? std::move(own.lt) : counted->lt;
+    std::vector<int64_t> touched = counted == &own ? std::move(own.touched) : counted->touched;
     const TrafficOptions topt = simulate_traffic_options(st.sys, cfg.model, st.so);
-    lt.dispatch_row_bytes = topt.dispatch_row_bytes;
+    lt.dispatch_row_bytes = topt.dispatch_row_bytes;  // this job's row size (its system's)
     lt.combine_row_bytes = topt.combine_row_bytes;
-    if (st.leads) sc.counted[j] = *counted;
-    sim = simulate_counted_layer(st.sys, cfg.model, topo, std::move(lt), counted->touched,
+    sim = simulate_counted_layer(st.sys, cfg.model, topo, std::move(lt), std::move(touched),
                                  counted->tokens, st.so);
   }
   for (int r = 0; r < R; ++r) {
