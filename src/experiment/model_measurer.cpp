@@ -333,12 +333,15 @@ bool count_job_layer(TogetherState& st, int64_t b, int l, std::span<const int32_
     const StatelessRoute route(st.plan->placement.layers[l], st.rule.policy,
                                RouteContext{cfg.seed, l, b});
     out.lt = evaluate_stateless_layer(route, ids, k, E, topo, topt, out.touched);
+  } else if (st.so.dispatch == DispatchMode::kFlat) {  // stateful policies, also in one pass
+    StatefulRoute route(st.plan->placement.layers[l], st.rule.policy, topo,
+                        RouteContext{cfg.seed, l, b}, ids.size());
+    out.lt = evaluate_stateful_layer(route, ids, k, E, topo, topt, out.touched);
   } else {
     sc.dest.resize(ids.size());
     route_layer(st.plan->placement.layers[l], st.rule.policy, topo, ids, k,
                 RouteContext{cfg.seed, l, b}, sc.dest);
-    if (st.so.dispatch != DispatchMode::kFlat) return false;
-    out.lt = evaluate_routed_touched(ids, sc.dest, k, E, topo, topt, out.touched);
+    return false;
   }
   return true;
 }
