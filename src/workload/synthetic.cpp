@@ -311,14 +311,15 @@ void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int lay
   const uint64_t pick = kl(kPickStream);
   const CdfSampler::View zipf = zipf_sampler_.view(), in_block = in_block_sampler_.view();
   const uint64_t hot_below = hot_draws ? unit_threshold(spec_.family_hot_share) : 0;
+  const CdfSampler::View views[2] = {zipf, in_block};
+  const int32_t* tables[2] = {perm, hot};
   for (int a0 = 0; a0 < 32 * k && p.n < k; a0 += kBlock) {
     int32_t cand[kBlock];
     for (int c = 0; c < kBlock; ++c) {
       const uint64_t h1 = hash_step_d(pick, static_cast<uint64_t>(a0 + c));
       const double u2 = unit_double(splitmix64(h1));
-      const bool from_hot = (h1 >> 11) < hot_below;
-      const CdfSampler::View& v = from_hot ? in_block : zipf;
-      cand[c] = (from_hot ? hot : perm)[v.sample(u2)];
+      const size_t from_hot = (h1 >> 11) < hot_below;  // an index, not a branch
+      cand[c] = tables[from_hot][views[from_hot].sample(u2)];
     }
     for (int c = 0; c < kBlock; ++c) p.offer(cand[c]);
   }
