@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -310,34 +311,31 @@ struct Picks {
 // the sampler chosen by an index), then offered in order (a candidate after the k-th pick is
 // rejected, so the picks are route()'s).
 constexpr int kBlock = 8;
-// Tokens drawn at once by route_layer: their offers are independent chains, interleaved.
-constexpr int kLanes = 4;
 
-// One token being drawn: its picks, candidate tables (Zipf permutation, hot block) and pick
-// stream hash, the next attempt and the token's place in the draw list.
-struct Lane {
+// One token being drawn: its picks, candidate tables (Zipf permutation, hot block), pick
+// stream hash and next attempt.
+struct TokenDraw {
   Picks p;
   const int32_t* tables[2];
   uint64_t pick;
   int a0;
-  size_t item;
 };
 
 struct V1Sampling {
   CdfSampler::BitsView views[2];  // over the Zipf ranks, within a hot block
-  uint64_t hot_below;         // a candidate comes from the hot block when h1 >> 11 is below
-  int attempts;               // 32 k, a multiple of kBlock
-  void candidates(const Lane& l, int32_t* cand) const {
+  uint64_t hot_below;             // a candidate comes from the hot block when h1 >> 11 is below
+  int attempts;                   // 32 k, a multiple of kBlock
+  void candidates(const TokenDraw& l, int32_t* cand) const {
     for (int c = 0; c < kBlock; ++c) {
       const uint64_t h1 = hash_step_d(l.pick, static_cast<uint64_t>(l.a0 + c));
-      const uint64_t m2 = splitmix64(h1) >> 11;  // unit_double(splitmix64(h1)) = m2 * 2^-53
+      const uint64_t m2 = splitmix64(h1) >> 11;        // unit_double(splitmix64(h1)) = m2 * 2^-53
       const size_t from_hot = (h1 >> 11) < hot_below;  // an index, not a branch
       cand[c] = l.tables[from_hot][views[from_hot].sample(m2)];
     }
   }
-  bool done(const Lane& l) const { return l.p.n >= l.p.k || l.a0 >= attempts; }
-  // The lane's token to its end alone.
-  void run(Lane& l) const {
+  bool done(const TokenDraw& l) const { return l.p.n >= l.p.k || l.a0 >= attempts; }
+  // The attempts up to the k-th pick (or the last attempt).
+  void run(TokenDraw& l) const {
     int32_t cand[kBlock];
     for (; !done(l); l.a0 += kBlock) {
       candidates(l, cand);
@@ -348,10 +346,20 @@ struct V1Sampling {
 }  // namespace synthetic_v1
 
 using synthetic_v1::kBlock;
-using synthetic_v1::kLanes;
-using synthetic_v1::Lane;
 using synthetic_v1::Picks;
+using synthetic_v1::TokenDraw;
 using synthetic_v1::V1Sampling;
+
+namespace {
+// A token's k values: top-8 (deepseek-v3, the common case) inlined, not a memmove call.
+template <class T>
+void copy_row(const T* from, size_t k, T* to) {
+  if (k == 8)
+    std::memcpy(to, from, 8 * sizeof(T));
+  else
+    std::copy_n(from, k, to);
+}
+}  // namespace
 
 // A token of route_layer that is drawn (not copied from its predecessor).
 struct SyntheticGenerator::Draw {
@@ -360,15 +368,16 @@ struct SyntheticGenerator::Draw {
   TokenMeta meta;
 };
 
-void SyntheticGenerator::start_v1(Lane& l, const Draw& d, size_t item, int layer) const {
+void SyntheticGenerator::start_v1(TokenDraw& l, const Draw& d, int layer) const {
   const int families = spec_.num_families;
   const int family = families <= 1                                    ? 0
                      : d.meta.family >= 0 && d.meta.family < families ? d.meta.family
                                                                       : d.meta.family % families;
   const uint64_t kb = hash_step_b(stream_prefix_[kBlockStream], d.key);
   const int block =
-      num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(hash_step_c(kb, layer), 0)))
-                      : 0;
+      num_blocks_ > 1
+          ? block_sampler_.bits_view().sample(hash_step_d(hash_step_c(kb, layer), 0) >> 11)
+          : 0;
   l.tables[0] =
       (d.meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
   l.tables[1] = spec_.family_hot_share > 0
@@ -377,10 +386,9 @@ void SyntheticGenerator::start_v1(Lane& l, const Draw& d, size_t item, int layer
                     : l.tables[0];
   l.pick = hash_step_c(hash_step_b(stream_prefix_[kPickStream], d.key), layer);
   l.a0 = 0;
-  l.item = item;
 }
 
-void SyntheticGenerator::finish_v1(Lane& l, const Draw& d, int layer, int32_t* experts) const {
+void SyntheticGenerator::finish_v1(TokenDraw& l, const Draw& d, int layer, int32_t* experts) const {
   const int e_count = model_.num_experts, k = model_.top_k;
   if (l.p.n < k) {  // rare: rejection ran long (top-k close to E, or a tight group limit)
     const uint64_t kf = hash_step_c(hash_step_b(stream_prefix_[kFallbackStream], d.key), layer);
@@ -388,60 +396,28 @@ void SyntheticGenerator::finish_v1(Lane& l, const Draw& d, int layer, int32_t* e
     for (int i = 0; i < e_count && l.p.n < k; ++i)
       l.p.offer(static_cast<int32_t>((start + i) % e_count));
   }
-  std::copy_n(l.p.picked, k, experts + d.i * static_cast<size_t>(k));
+  copy_row(l.p.picked, static_cast<size_t>(k), experts + d.i * static_cast<size_t>(k));
   l.p.reset();
 }
 
-// Version 1's picks of the drawn tokens: kLanes tokens at a time, their blocks of candidates
-// drawn and offered in lockstep (independent chains for the out-of-order core), a finished
-// lane taking the next token; the last tokens each alone. Same picks as route() per token.
-void SyntheticGenerator::draw_v1(std::span<const Draw> items, int layer,
-                                 int32_t* experts) const {
+// Version 1's picks of the drawn tokens, one token after the other (drawing 2 or 4 tokens
+// interleaved, their offers as independent chains, measured no faster: bench/README).
+void SyntheticGenerator::draw_v1(std::span<const Draw> items, int layer, int32_t* experts) const {
   const int e_count = model_.num_experts, k = model_.top_k;
-  const size_t words = (static_cast<size_t>(e_count) + 63) / 64;
   thread_local std::vector<uint64_t> taken;
-  taken.assign(words * kLanes, 0);
+  taken.assign((static_cast<size_t>(e_count) + 63) / 64, 0);
   thread_local std::vector<int32_t> picked;
-  picked.resize((static_cast<size_t>(k) + 1) * kLanes);
-  const int limit = model_.num_expert_groups > 1 ? model_.topk_groups : e_count + 1;
+  picked.resize(static_cast<size_t>(k) + 1);
   const V1Sampling s{{zipf_sampler_.bits_view(), in_block_sampler_.bits_view()},
                      spec_.family_hot_share > 0 ? unit_threshold(spec_.family_hot_share) : 0,
                      32 * k};
-  Lane lanes[kLanes];
-  const size_t n = items.size();
-  size_t next = 0;
-  int active = 0;
-  for (; active < kLanes && next < n; ++active, ++next) {
-    lanes[active].p = Picks{taken.data() + active * words,
-                            picked.data() + active * (static_cast<size_t>(k) + 1),
-                            group_of_.data(), k, limit};
-    start_v1(lanes[active], items[next], next, layer);
-  }
-  if (active == kLanes) {
-    for (;;) {
-      int32_t cand[kLanes][kBlock];
-      for (int w = 0; w < kLanes; ++w) s.candidates(lanes[w], cand[w]);
-      for (int c = 0; c < kBlock; ++c)
-        for (int w = 0; w < kLanes; ++w) lanes[w].p.offer(cand[w][c]);
-      int w = 0;
-      for (int v = 0; v < kLanes; ++v) lanes[v].a0 += kBlock;
-      for (; w < kLanes; ++w) {
-        if (!s.done(lanes[w])) continue;
-        finish_v1(lanes[w], items[lanes[w].item], layer, experts);
-        if (next == n) break;
-        start_v1(lanes[w], items[next], next, layer);
-        ++next;
-      }
-      if (w < kLanes) {  // lane w is free and no token is left: the others to their end alone
-        std::swap(lanes[w], lanes[kLanes - 1]);
-        active = kLanes - 1;
-        break;
-      }
-    }
-  }
-  for (int w = 0; w < active; ++w) {
-    s.run(lanes[w]);
-    finish_v1(lanes[w], items[lanes[w].item], layer, experts);
+  TokenDraw l;
+  l.p = Picks{taken.data(), picked.data(), group_of_.data(), k,
+              model_.num_expert_groups > 1 ? model_.topk_groups : e_count + 1};
+  for (const Draw& d : items) {
+    start_v1(l, d, layer);
+    s.run(l);
+    finish_v1(l, d, layer, experts);
   }
 }
 
@@ -560,11 +536,8 @@ void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
     if (!weights.empty()) gate_weights_of(draws, layer, weights.data());
   }
   for (const auto& [i, p] : copies) {  // in list order: a copy's source is final
-    std::copy_n(experts.begin() + static_cast<std::ptrdiff_t>(p * k), k,
-                experts.begin() + static_cast<std::ptrdiff_t>(i * k));
-    if (!weights.empty())
-      std::copy_n(weights.begin() + static_cast<std::ptrdiff_t>(p * k), k,
-                  weights.begin() + static_cast<std::ptrdiff_t>(i * k));
+    copy_row(experts.data() + p * k, k, experts.data() + i * k);
+    if (!weights.empty()) copy_row(weights.data() + p * k, k, weights.data() + i * k);
   }
 }
 

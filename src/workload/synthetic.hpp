@@ -107,7 +107,7 @@ class CdfSampler {
 
 struct SyntheticV2Tables;  // generator_version 2's tables (synthetic_v2.cpp)
 namespace synthetic_v1 {
-struct Lane;  // a token being drawn by version 1 (synthetic.cpp)
+struct TokenDraw;  // a token being drawn by version 1 (synthetic.cpp)
 }
 
 class SyntheticGenerator {
@@ -148,16 +148,16 @@ class SyntheticGenerator {
   int64_t draw_key_fast(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
   // One step of the draw key's walk: token t (same request as t - 1) reuses t - 1's draws.
   bool recurs(int64_t t, int layer) const;
-  // route_layer's parts (synthetic.cpp): the plan (drawn tokens with their keys, copies), then
-  // version 1's draw of several tokens interleaved.
+  // route_layer's parts: the plan (drawn tokens with their keys, copies), version 1's draw
+  // token by token, the gate weights of the drawn tokens.
   struct Draw;
   void plan_layer(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens, int layer,
                   std::span<const int32_t> previous, std::vector<Draw>& draws,
                   std::vector<std::pair<size_t, size_t>>& copies) const;
   void draw_v1(std::span<const Draw> items, int layer, int32_t* experts) const;
   void gate_weights_of(std::span<const Draw> draws, int layer, float* weights) const;
-  void start_v1(synthetic_v1::Lane& l, const Draw& d, size_t item, int layer) const;
-  void finish_v1(synthetic_v1::Lane& l, const Draw& d, int layer, int32_t* experts) const;
+  void start_v1(synthetic_v1::TokenDraw& l, const Draw& d, int layer) const;
+  void finish_v1(synthetic_v1::TokenDraw& l, const Draw& d, int layer, int32_t* experts) const;
 
   SyntheticSpec spec_;
   std::string label_;

@@ -171,12 +171,12 @@ TEST(SimScale, RecurrentTokensCopiedFromTheirPredecessorEqualRoutePerToken) {
   }
 }
 
-// route_layer draws version 1's tokens several at a time (interleaved lanes, a finished lane
-// taking the next token, the last ones alone): any list length, including lengths that are not
-// a multiple of the lane count, any order, with recurrence copies and the fallback (a group
+// route_layer plans the layer (drawn tokens, recurrence copies), draws, then weights the drawn
+// tokens several per exp call: any list length (including short lists and lengths that are not
+// a multiple of the weights' batch), any order, with recurrence copies and the fallback (a group
 // limit of one 2-expert group for top-2: the partner is found by rejection in 64 attempts with
 // probability 1 - (63/64)^63, so about 37% of tokens end in the fallback) equal route().
-TEST(SimScale, InterleavedDrawEqualsRoutePerTokenForAnyListLength) {
+TEST(SimScale, BulkDrawEqualsRoutePerTokenForAnyListLength) {
   auto all = cases();
   SyntheticSpec grouped;
   grouped.distribution = "uniform";
