@@ -4,10 +4,16 @@
 // `layers` x `ranks` over `iterations` batches (every count and time cube, the rows matrix up to
 // 256 ranks, a replicated placement, predicted phase times), filled from a seeded RNG with
 // magnitudes like simulate's (row counts, bytes as rows x row bytes, times in seconds).
+// Two writers side by side, each appending to its own file, in alternating order per strategy:
+// `plain`, every chunk through HDF5's filter pipeline on one thread (the writer before issue 16),
+// and `direct`, chunks shuffled and deflated on --threads threads (default: default_threads(),
+// i.e. MOEB_THREADS or every core) and stored with H5Dwrite_chunk (the default writer).
 // Run: bench_results_write [--strategies N] [--ranks R] [--layers L] [--iterations I]
-//                          [--deflate D] [--shuffle 0|1] [--out PATH]
-// Prints one line per write (index, wall ms, CPU ms of the process, file MB) and the means of
-// the first and last quarter (CPU time is the figure to read on a shared machine).
+//                          [--deflate D] [--shuffle 0|1] [--threads T] [--out PATH]
+// Prints one line per strategy (index; wall ms and process CPU ms of each writer; plain wall /
+// direct wall; file MB), the means of the first and last quarter of each column (a cost that
+// grows with the file shows as a ratio above 1), and the median speed-up over all writes.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parallel.hpp"
 #include "core/results.hpp"
 #include "io/results_file.hpp"
 #include "platform/h5.hpp"
@@ -90,6 +97,41 @@ std::string arg_str(int argc, char** argv, const char* key, const std::string& d
   return def;
 }
 
+double cpu_now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// Wall and process CPU milliseconds of one write_strategy.
+struct Timed {
+  double wall_ms = 0, cpu_ms = 0;
+};
+Timed timed_write(moeb::Hdf5ResultSink& sink, const moeb::StrategyResult& s) {
+  const double c0 = cpu_now_ms();
+  const auto t0 = std::chrono::steady_clock::now();
+  sink.write_strategy(s);
+  const auto t1 = std::chrono::steady_clock::now();
+  return {std::chrono::duration<double, std::milli>(t1 - t0).count(), cpu_now_ms() - c0};
+}
+
+void print_quarters(const std::vector<double>& v, const char* what) {
+  const size_t q = std::max<size_t>(1, v.size() / 4);
+  double first = 0, last = 0;
+  for (size_t i = 0; i < q; ++i) {
+    first += v[i] / static_cast<double>(q);
+    last += v[v.size() - 1 - i] / static_cast<double>(q);
+  }
+  std::printf("mean %-14s: first quarter %8.2f ms, last quarter %8.2f ms (ratio %.2f)\n", what,
+              first, last, last / first);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,52 +140,57 @@ int main(int argc, char** argv) {
   sh.ranks = arg_int(argc, argv, "--ranks", sh.ranks);
   sh.layers = arg_int(argc, argv, "--layers", sh.layers);
   sh.iterations = arg_int(argc, argv, "--iterations", sh.iterations);
+  const int threads = arg_int(argc, argv, "--threads", moeb::default_threads());
   const moeb::h5::Compression def = moeb::h5::compression();
   moeb::h5::set_compression({arg_int(argc, argv, "--deflate", def.deflate_level),
                              arg_int(argc, argv, "--shuffle", def.shuffle ? 1 : 0) != 0});
   const std::string path =
       arg_str(argc, argv, "--out", std::filesystem::temp_directory_path() / "moeb_bench_write.h5");
+  const std::string plain_path = path + ".plain.h5";
 
   moeb::RunResult prov;
   prov.attrs_str["command"] = "simulate";
   prov.hostnames.assign(static_cast<size_t>(sh.ranks), "host");
   for (int r = 0; r < sh.ranks; ++r) prov.rank_node.push_back(r / 8);
   prov.rank_device.assign(static_cast<size_t>(sh.ranks), "cpu");
-  moeb::Hdf5ResultSink sink(path);
-  sink.begin(prov);
-  std::vector<double> ms, cpu_ms;
-  const auto cpu_now = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-  };
-  std::printf("deflate %d shuffle %d, %d x %d x %d per cube\n",
+  moeb::Hdf5ResultSink plain(plain_path, {1, false}), direct(path, {threads, true});
+  plain.begin(prov);
+  direct.begin(prov);
+  std::vector<double> p_ms, p_cpu, d_ms, d_cpu, speedup;
+  std::printf("deflate %d shuffle %d, %d x %d x %d per cube, direct on %d thread(s)\n",
               moeb::h5::compression().deflate_level, moeb::h5::compression().shuffle ? 1 : 0,
-              sh.iterations, sh.layers, sh.ranks);
-  std::printf("%6s %10s %10s %10s\n", "index", "write_ms", "cpu_ms", "file_MB");
+              sh.iterations, sh.layers, sh.ranks, threads);
+  std::printf("%6s %10s %10s %10s %10s %8s %8s\n", "index", "plain_ms", "plain_cpu", "direct_ms",
+              "direct_cpu", "speedup", "file_MB");
   for (int i = 0; i < sh.strategies; ++i) {
     const moeb::StrategyResult s = make_strategy(sh, i);
-    const double c0 = cpu_now();
-    const auto t0 = std::chrono::steady_clock::now();
-    sink.write_strategy(s);
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    cpu_ms.push_back(cpu_now() - c0);
-    std::printf("%6d %10.2f %10.2f %10.2f\n", i + 1, ms.back(), cpu_ms.back(),
+    Timed p, d;
+    if (i % 2 == 0) {
+      p = timed_write(plain, s);
+      d = timed_write(direct, s);
+    } else {
+      d = timed_write(direct, s);
+      p = timed_write(plain, s);
+    }
+    p_ms.push_back(p.wall_ms);
+    p_cpu.push_back(p.cpu_ms);
+    d_ms.push_back(d.wall_ms);
+    d_cpu.push_back(d.cpu_ms);
+    speedup.push_back(p.wall_ms / d.wall_ms);
+    std::printf("%6d %10.2f %10.2f %10.2f %10.2f %8.2f %8.2f\n", i + 1, p.wall_ms, p.cpu_ms,
+                d.wall_ms, d.cpu_ms, speedup.back(),
                 static_cast<double>(std::filesystem::file_size(path)) / 1e6);
   }
-  sink.finish(moeb::RunStatus::kComplete);
-  const auto quarters = [](const std::vector<double>& v, const char* what) {
-    const size_t q = std::max<size_t>(1, v.size() / 4);
-    double first = 0, last = 0;
-    for (size_t i = 0; i < q; ++i) {
-      first += v[i] / static_cast<double>(q);
-      last += v[v.size() - 1 - i] / static_cast<double>(q);
-    }
-    std::printf("mean %s: first quarter %.2f ms, last quarter %.2f ms (ratio %.2f)\n", what, first,
-                last, last / first);
-  };
-  quarters(ms, "write");
-  quarters(cpu_ms, "write CPU");
+  plain.finish(moeb::RunStatus::kComplete);
+  direct.finish(moeb::RunStatus::kComplete);
+  print_quarters(p_ms, "plain write");
+  print_quarters(p_cpu, "plain CPU");
+  print_quarters(d_ms, "direct write");
+  print_quarters(d_cpu, "direct CPU");
+  std::printf(
+      "median plain %.2f ms, direct %.2f ms wall; speed-up (plain / direct wall, median "
+      "of per-write ratios) %.2f; CPU direct / plain %.2f\n",
+      median(p_ms), median(d_ms), median(speedup), median(d_cpu) / median(p_cpu));
+  std::filesystem::remove(plain_path);
   return 0;
 }

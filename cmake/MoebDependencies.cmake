@@ -2,6 +2,9 @@
 # Nothing is downloaded at configure time.
 find_package(MPI REQUIRED COMPONENTS C CXX)
 find_package(HDF5 REQUIRED COMPONENTS C)
+# zlib (libhdf5-dev depends on zlib1g-dev): the results writer deflates chunks on threads itself
+# (src/platform/h5_chunks.cpp); without it they go through HDF5's filters on one thread.
+find_package(ZLIB)
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 

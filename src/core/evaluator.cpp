@@ -1,6 +1,7 @@
 #include "core/evaluator.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include "core/error.hpp"
 
@@ -115,7 +116,8 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
 
 namespace {
 // evaluate_routed_layer and experts_touched of a routing consumed as it is produced:
-// route_token(t, x, sink) calls sink(j, rank) for every choice j of token t (experts x).
+// route_token(owner, t, x, sink) calls sink(j, rank) for every choice j of token t (experts x,
+// owned by `owner`), tokens in order.
 template <class RouteToken>
 LayerTraffic count_routed_choices(std::span<const int32_t> experts, int top_k, int num_experts,
                                   const Topology& topo, const TrafficOptions& opt,
@@ -124,28 +126,33 @@ LayerTraffic count_routed_choices(std::span<const int32_t> experts, int top_k, i
   const int64_t T = static_cast<int64_t>(experts.size()) / k;
   LayerTraffic lt = empty_traffic(R, T, opt);
   // As evaluate_routed_layer (last[r]: the last token with a row to r) and experts_touched
-  // (seen[r * E + e]: rank r processes a row of expert e), the rank of each choice consumed as
-  // it is routed.
-  std::vector<int64_t> last(static_cast<size_t>(R), -1);
-  std::vector<uint8_t> seen(static_cast<size_t>(R) * E, 0);
-  int64_t* computed = lt.rows_computed.data();
+  // (bit e of seen[r * W]: rank r processes a row of expert e), the rank of each choice consumed
+  // as it is routed. Raw pointers captured by value and no byte stores, so the compiler keeps
+  // the route's tables and these pointers in registers across the stores.
+  const int W = (E + 63) / 64;
+  std::vector<int64_t> last_of(static_cast<size_t>(R), -1);
+  std::vector<uint64_t> seen_bits(static_cast<size_t>(R) * W, 0);
+  int64_t* const last = last_of.data();
+  uint64_t* const seen = seen_bits.data();
+  int64_t* const computed = lt.rows_computed.data();
   const int64_t no_dedup = opt.dedup ? 0 : 1;
   for (int owner = 0; owner < R; ++owner) {
-    int64_t* row = lt.rows.data() + static_cast<size_t>(owner) * R;
+    int64_t* const row = lt.rows.data() + static_cast<size_t>(owner) * R;
     const int64_t end = token_begin(owner + 1, T, R);
     for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
-      const int32_t* x = experts.data() + static_cast<size_t>(t) * k;
-      route_token(t, x, [&](int j, int32_t r) {
+      const int32_t* const x = experts.data() + static_cast<size_t>(t) * k;
+      route_token(owner, t, x, [=](int j, int32_t r) {
         ++computed[r];
         row[r] += (last[r] != t) | no_dedup;
         last[r] = t;
-        seen[static_cast<size_t>(r) * E + x[j]] = 1;
+        const uint32_t e = static_cast<uint32_t>(x[j]);
+        seen[static_cast<size_t>(r) * W + (e >> 6)] |= uint64_t{1} << (e & 63);
       });
     }
   }
   touched.assign(R, 0);
   for (int r = 0; r < R; ++r)
-    for (int e = 0; e < E; ++e) touched[r] += seen[static_cast<size_t>(r) * E + e];
+    for (int w = 0; w < W; ++w) touched[r] += std::popcount(seen[static_cast<size_t>(r) * W + w]);
   add_byte_totals(lt, topo, opt);
   return lt;
 }
@@ -156,19 +163,15 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
                                       const TrafficOptions& opt, std::vector<int64_t>& touched) {
   return count_routed_choices(
       experts, top_k, num_experts, topo, opt, touched,
-      [&](int64_t t, const int32_t* x, auto&& sink) { route.token(t, x, top_k, sink); });
+      [&](int, int64_t t, const int32_t* x, auto&& sink) { route.token(t, x, top_k, sink); });
 }
 
-LayerTraffic evaluate_routed_touched(std::span<const int32_t> experts,
-                                     std::span<const int32_t> dest, int top_k, int num_experts,
-                                     const Topology& topo, const TrafficOptions& opt,
-                                     std::vector<int64_t>& touched) {
-  if (dest.size() != experts.size())
-    throw Error("evaluate_routed_touched: dest size differs from experts size");
+LayerTraffic evaluate_stateful_layer(StatefulRoute& route, std::span<const int32_t> experts,
+                                     int top_k, int num_experts, const Topology& topo,
+                                     const TrafficOptions& opt, std::vector<int64_t>& touched) {
   return count_routed_choices(experts, top_k, num_experts, topo, opt, touched,
-                              [&](int64_t t, const int32_t*, auto&& sink) {
-                                const int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
-                                for (int j = 0; j < top_k; ++j) sink(j, d[j]);
+                              [&](int owner, int64_t t, const int32_t* x, auto&& sink) {
+                                route.token(t, owner, x, top_k, sink);
                               });
 }
 

@@ -93,12 +93,11 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
                                       int top_k, int num_experts, const Topology& topo,
                                       const TrafficOptions& opt, std::vector<int64_t>& touched);
 
-// evaluate_routed_layer of `dest` (route_layer's output for `experts`) and experts_touched
-// (core/cost_model) of that routing in one pass.
-LayerTraffic evaluate_routed_touched(std::span<const int32_t> experts,
-                                     std::span<const int32_t> dest, int top_k, int num_experts,
-                                     const Topology& topo, const TrafficOptions& opt,
-                                     std::vector<int64_t>& touched);
+// The same for a policy with state: `route` is a fresh StatefulRoute of this layer and batch
+// (its state advances), `experts` the ids it routes.
+LayerTraffic evaluate_stateful_layer(StatefulRoute& route, std::span<const int32_t> experts,
+                                     int top_k, int num_experts, const Topology& topo,
+                                     const TrafficOptions& opt, std::vector<int64_t>& touched);
 
 // Per-rank intra/inter totals from a rows matrix.
 std::vector<RankBytes> rank_bytes(const std::vector<int64_t>& rows, const Topology& topo,

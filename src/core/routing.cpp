@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -24,23 +23,6 @@ int owner_of_token(int64_t t, int64_t num_tokens, int num_ranks) {
 
 namespace {
 
-// Smooth weighted round robin (as nginx): deterministic, proportional to weights.
-struct SmoothWrr {
-  std::vector<double> current;
-  int pick(const std::vector<int>& idx, const std::vector<double>& w) {
-    if (current.size() != idx.size()) current.assign(idx.size(), 0.0);
-    double total = 0;
-    size_t best = 0;
-    for (size_t i = 0; i < idx.size(); ++i) {
-      current[i] += w[i];
-      total += w[i];
-      if (current[i] > current[best]) best = i;
-    }
-    current[best] -= total;
-    return idx[best];
-  }
-};
-
 // Running load per rank in this batch (load-aware policies), seeded with the prediction scaled
 // to the batch's choices.
 std::vector<double> initial_load(const LayerPlacement& lp, ReplicaPolicyKind policy, int num_ranks,
@@ -55,137 +37,6 @@ std::vector<double> initial_load(const LayerPlacement& lp, ReplicaPolicyKind pol
   }
   return load;
 }
-
-// Picks one replica of each (token, expert) choice under a policy; keeps the per-batch state
-// (running load, smooth weighted round robin per (expert, node)).
-class ReplicaChooser {
- public:
-  ReplicaChooser(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
-                 std::vector<double> load)
-      : lp_(lp),
-        policy_(policy),
-        topo_(topo),
-        load_(std::move(load)),
-        track_load_(policy == ReplicaPolicyKind::kLeastLoad),
-        cand_of_(static_cast<size_t>(lp.num_experts()) * static_cast<size_t>(topo.num_nodes()),
-                 -1) {}
-
-  // The replica rank for expert e chosen by a token owned by `owner`; hash() its choice's hash
-  // (computed only for an expert with several replicas).
-  template <class Hash>
-  int choose(int e, int owner, const Hash& hash) {
-    const auto& reps = lp_.replicas[e];
-    int chosen = reps[0];
-    if (reps.size() == 1) {
-      if (track_load_) load_[chosen] += 1.0;
-      return chosen;
-    }
-    const uint64_t h = hash();
-    if (reps.size() > 1) {
-      switch (policy_) {
-        case ReplicaPolicyKind::kPrimary:
-          break;
-        case ReplicaPolicyKind::kUniform:
-          chosen = reps[bounded(h, reps.size())];
-          break;
-        case ReplicaPolicyKind::kLocality:
-        case ReplicaPolicyKind::kWeightedRR:
-        case ReplicaPolicyKind::kLeastLoad:
-          chosen = choose_near(e, owner, h, chosen);
-          break;
-      }
-    }
-    if (track_load_) load_[chosen] += 1.0;
-    return chosen;
-  }
-
-  // Whether choose() reads the running load (only least-load does; others skip keeping it).
-  bool tracks_load() const { return track_load_; }
-  // A choice sent to rank r without choosing (an expert with one replica), as choose() counts it.
-  void add_load(int r) { load_[r] += 1.0; }
-
- private:
-  // Locality-based policies: the owner's own replica, else one of the candidates.
-  int choose_near(int e, int owner, uint64_t h, int chosen) {
-    const auto& reps = lp_.replicas[e];
-    if (std::find(reps.begin(), reps.end(), owner) != reps.end()) return owner;
-    const Candidates& c = candidates(e, owner);
-    if (policy_ == ReplicaPolicyKind::kLocality) return c.ranks[bounded(h, c.ranks.size())];
-    if (policy_ == ReplicaPolicyKind::kWeightedRR) {
-      uint64_t key = (static_cast<uint64_t>(e) << 32) ^
-                     (c.local ? static_cast<uint64_t>(topo_.node_of(owner)) : 0xFFFFFFFFULL);
-      return wrr_state_[key].pick(c.ranks, c.weights);
-    }
-    // The least loaded candidate; among equal loads the lowest hash_counters(h, rank) (hashed
-    // only when loads tie).
-    double best = std::numeric_limits<double>::infinity();
-    uint64_t best_tie = 0;
-    bool best_tie_known = false;
-    for (const int r : c.ranks) {
-      const double load = load_[r];
-      if (load > best) continue;
-      if (load < best) {
-        best = load;
-        chosen = r;
-        best_tie_known = false;
-        continue;
-      }
-      if (!best_tie_known) best_tie = hash_counters(h, static_cast<uint64_t>(chosen));
-      best_tie_known = true;
-      const uint64_t tie = hash_counters(h, static_cast<uint64_t>(r));
-      if (tie < best_tie) {
-        best_tie = tie;
-        chosen = r;
-      }
-    }
-    return chosen;
-  }
-
-  // Candidate set of expert e for a token owned by `owner`: same-node replicas if any, else all
-  // (remote) replicas, with their weights (a weight that is not a positive finite number makes
-  // the set unweighted), and whether they are on the owner's node. Depends on the owner's node
-  // only: built once per (expert, node) in this call.
-  struct Candidates {
-    std::vector<int> ranks;
-    std::vector<double> weights;
-    bool local = false;
-  };
-  const Candidates& candidates(int e, int owner) {
-    int32_t& at = cand_of_[static_cast<size_t>(e) * topo_.num_nodes() + topo_.node_of(owner)];
-    if (at < 0) {
-      at = static_cast<int32_t>(cand_sets_.size());
-      cand_sets_.push_back(make_candidates(e, owner));
-    }
-    return cand_sets_[static_cast<size_t>(at)];
-  }
-
-  Candidates make_candidates(int e, int owner) const {
-    const auto& reps = lp_.replicas[e];
-    Candidates c;
-    for (size_t k = 0; k < reps.size(); ++k)
-      if (topo_.same_node(reps[k], owner)) c.local = true;
-    for (size_t k = 0; k < reps.size(); ++k)
-      if (!c.local || topo_.same_node(reps[k], owner)) {
-        c.ranks.push_back(reps[k]);
-        c.weights.push_back(lp_.replica_weights.empty() ? 1.0 : lp_.replica_weights[e][k]);
-      }
-    for (double x : c.weights)
-      if (!(x > 0) || !std::isfinite(x)) {
-        c.weights.assign(c.ranks.size(), 1.0);
-        break;
-      }
-    return c;
-  }
-
-  const LayerPlacement& lp_;
-  ReplicaPolicyKind policy_;
-  const Topology& topo_;
-  std::vector<double> load_;
-  bool track_load_;
-  std::unordered_map<uint64_t, SmoothWrr> wrr_state_;
-  std::vector<int32_t> cand_of_;  // [expert * nodes + node]: index into cand_sets_, -1 = not yet
-  std::vector<Candidates> cand_sets_;
-};
 
 }  // namespace
 
@@ -208,6 +59,124 @@ StatelessRoute::StatelessRoute(const LayerPlacement& lp, ReplicaPolicyKind polic
   }
 }
 
+StatefulRoute::StatefulRoute(const LayerPlacement& lp, ReplicaPolicyKind policy,
+                             const Topology& topo, const RouteContext& ctx, size_t num_choices)
+    : lp_(lp),
+      policy_(policy),
+      topo_(topo),
+      track_load_(policy == ReplicaPolicyKind::kLeastLoad),
+      load_(initial_load(lp, policy, topo.num_ranks(), num_choices)),
+      rank_words_(static_cast<size_t>(topo.num_ranks() + 63) / 64),
+      cand_of_(static_cast<size_t>(lp.num_experts()) * static_cast<size_t>(topo.num_nodes()), -1),
+      remote_of_(static_cast<size_t>(lp.num_experts()), -1),
+      batch_prefix_(hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
+                                static_cast<uint64_t>(ctx.batch_index))) {
+  if (StatelessRoute::applies(policy)) throw Error("StatefulRoute: the policy keeps no state");
+  const size_t E = static_cast<size_t>(lp.num_experts());
+  const int R = topo.num_ranks();
+  first_.resize(E);
+  count_.resize(E);
+  replica_bits_.assign(E * rank_words_, 0);
+  for (size_t e = 0; e < E; ++e) {
+    const auto& reps = lp.replicas[e];
+    first_[e] = reps[0];
+    count_[e] = static_cast<int32_t>(reps.size());
+    for (const int r : reps)
+      if (r >= 0 && r < R)
+        replica_bits_[e * rank_words_ + static_cast<size_t>(r) / 64] |= uint64_t{1} << (r % 64);
+  }
+}
+
+void StatefulRoute::set_owner(int owner) {
+  owner_ = owner;
+  owner_node_ = topo_.node_of(owner);
+  node_sets_ = cand_of_.data() + static_cast<size_t>(owner_node_) * first_.size();
+}
+
+uint64_t StatefulRoute::choice_hash(int64_t t, int j) {
+  if (prefix_token_ != t) {
+    token_prefix_ = hash_step_c(batch_prefix_, static_cast<uint64_t>(t));
+    prefix_token_ = t;
+  }
+  return hash_step_d(token_prefix_, static_cast<uint64_t>(j));
+}
+
+// Candidate set of expert e for a token of the current owner (not a replica itself): the
+// same-node replicas if any (one set per (expert, node)), else all the (remote) replicas (one
+// set per expert, and so one wrr state), with their weights (a weight that is not a positive
+// finite number makes the set unweighted). Returns its index, stored for the owner's node.
+int32_t StatefulRoute::build_candidates(int32_t e) {
+  const int node = owner_node_;
+  int32_t& at = node_sets_[e];
+  const auto& reps = lp_.replicas[e];
+  Candidates c;
+  for (const int r : reps) c.local |= topo_.node_of(r) == node;
+  if (!c.local && remote_of_[e] >= 0) return at = remote_of_[e];
+  c.begin = static_cast<int32_t>(ranks_.size());
+  for (size_t k = 0; k < reps.size(); ++k)
+    if (!c.local || topo_.node_of(reps[k]) == node) {
+      ranks_.push_back(reps[k]);
+      weights_.push_back(lp_.replica_weights.empty() ? 1.0 : lp_.replica_weights[e][k]);
+      ++c.size;
+    }
+  const auto w = weights_.begin() + c.begin;
+  if (std::any_of(w, weights_.end(), [](double x) { return !(x > 0) || !std::isfinite(x); }))
+    std::fill(w, weights_.end(), 1.0);
+  current_.resize(ranks_.size(), 0.0);
+  at = static_cast<int32_t>(sets_.size());
+  if (!c.local) remote_of_[e] = at;
+  sets_.push_back(c);
+  return at;
+}
+
+// A candidate of `c` (not holding the owner) for choice j of token t.
+int32_t StatefulRoute::choose(const Candidates& c, int32_t e, int64_t t, int j) {
+  const int32_t* ranks = ranks_.data() + c.begin;
+  if (policy_ == ReplicaPolicyKind::kLocality)
+    return ranks[bounded(choice_hash(t, j), static_cast<uint64_t>(c.size))];
+  if (policy_ == ReplicaPolicyKind::kWeightedRR) {  // smooth weighted round robin (as nginx)
+    double* cur = current_.data() + c.begin;
+    const double* w = weights_.data() + c.begin;
+    double total = 0;
+    int best = 0;
+    for (int i = 0; i < c.size; ++i) {
+      cur[i] += w[i];
+      total += w[i];
+      if (cur[i] > cur[best]) best = i;
+    }
+    cur[best] -= total;
+    return ranks[best];
+  }
+  // The least loaded candidate; among equal loads the lowest hash_counters(h, rank) (hashed
+  // only when loads tie).
+  int32_t chosen = first_[e];
+  double best = std::numeric_limits<double>::infinity();
+  uint64_t h = 0, best_tie = 0;
+  bool best_tie_known = false;
+  for (int i = 0; i < c.size; ++i) {
+    const int32_t r = ranks[i];
+    const double load = load_[r];
+    if (load > best) continue;
+    if (load < best) {
+      best = load;
+      chosen = r;
+      best_tie_known = false;
+      continue;
+    }
+    if (!best_tie_known) {
+      h = choice_hash(t, j);
+      best_tie = hash_counters(h, static_cast<uint64_t>(chosen));
+    }
+    best_tie_known = true;
+    const uint64_t tie = hash_counters(h, static_cast<uint64_t>(r));
+    if (tie < best_tie) {
+      best_tie = tie;
+      chosen = r;
+    }
+  }
+  return chosen;
+}
+
 void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
                  std::span<const int32_t> experts, int top_k, const RouteContext& ctx,
                  std::span<int32_t> dest) {
@@ -215,9 +184,9 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
   const int num_ranks = topo.num_ranks();
   if (dest.size() != experts.size())
     throw Error("route_layer: dest size differs from experts size");
-  // An expert with one replica goes to it: a table lookup (-1: several replicas, the chooser
-  // decides). With every expert single (most placements) the layer is lookups alone (the
-  // chooser's running load is local to this call, so skipping it changes nothing).
+  // An expert with one replica goes to it: a table lookup. With every expert single (most
+  // placements) the layer is lookups alone (least load's running load is local to this call, so
+  // skipping it changes nothing).
   const int num_experts = lp.num_experts();
   std::vector<int32_t> only_rank(static_cast<size_t>(num_experts));
   bool single = true;
@@ -230,8 +199,6 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     for (size_t i = 0; i < dest.size(); ++i) dest[i] = only_rank[experts[i]];
     return;
   }
-  const uint64_t batch_prefix = hash_step_b(hash_prefix(ctx.seed, static_cast<uint64_t>(ctx.layer)),
-                                            static_cast<uint64_t>(ctx.batch_index));
   if (StatelessRoute::applies(policy)) {
     const StatelessRoute route(lp, policy, ctx);
     for (int64_t t = 0; t < num_tokens; ++t) {
@@ -241,8 +208,7 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     }
     return;
   }
-  ReplicaChooser chooser(lp, policy, topo, initial_load(lp, policy, num_ranks, experts.size()));
-  const bool tracks_load = chooser.tracks_load();
+  StatefulRoute route(lp, policy, topo, ctx, experts.size());
   int owner = 0;
   int64_t next_begin = token_begin(1, num_tokens, num_ranks);
   for (int64_t t = 0; t < num_tokens; ++t) {
@@ -250,19 +216,9 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
       ++owner;
       next_begin = token_begin(owner + 1, num_tokens, num_ranks);
     }
-    // hash_counters(seed, layer, batch_index, t, j), its shared prefix computed once.
-    const uint64_t token_prefix = hash_step_c(batch_prefix, static_cast<uint64_t>(t));
-    for (int j = 0; j < top_k; ++j) {
-      const size_t i = static_cast<size_t>(t) * top_k + j;
-      const int32_t only = only_rank[experts[i]];
-      if (only >= 0) {
-        if (tracks_load) chooser.add_load(only);
-        dest[i] = only;
-        continue;
-      }
-      dest[i] = chooser.choose(experts[i], owner,
-                               [&] { return hash_step_d(token_prefix, static_cast<uint64_t>(j)); });
-    }
+    int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
+    route.token(t, owner, experts.data() + static_cast<size_t>(t) * top_k, top_k,
+                [d](int j, int32_t rank) { d[j] = rank; });
   }
 }
 

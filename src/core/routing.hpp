@@ -61,6 +61,77 @@ class StatelessRoute {
   uint64_t batch_prefix_ = 0;
 };
 
+// Routing under a policy with state (locality, weighted round robin, least load), token by
+// token in token order (t = 0, 1, ... of one layer of one batch), from flat tables: what
+// route_layer does for those policies, so that a counter can consume the ranks without an array
+// of them. An expert with one replica goes to it (counted in the running load); with several,
+// the owner's own replica, else a candidate of the (expert, owner's node) set: drawn by hash
+// (locality), by smooth weighted round robin per set (wrr), or the least loaded, equal loads
+// broken by the lowest hash_counters(h, rank) (least load). h = hash_counters(seed, layer,
+// batch_index, t, j), computed only when read.
+class StatefulRoute {
+ public:
+  // `num_choices`: the layer's num_tokens * top_k (least load's running load starts from the
+  // placement's predicted load scaled to it).
+  StatefulRoute(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
+                const RouteContext& ctx, size_t num_choices);
+  // Calls sink(j, rank) for every choice j of token t, owned by rank `owner`; `x` holds its
+  // top_k expert ids. Tokens must come in order.
+  template <class Sink>
+  void token(int64_t t, int owner, const int32_t* x, int top_k, Sink&& sink) {
+    if (owner != owner_) set_owner(owner);
+    const int32_t* const first = first_.data();
+    const int32_t* const count = count_.data();
+    double* const load = track_load_ ? load_.data() : nullptr;
+    for (int j = 0; j < top_k; ++j) {
+      const int32_t e = x[j];
+      int32_t r = first[e];
+      if (count[e] != 1) r = several(e, t, j);
+      if (load) load[r] += 1.0;
+      sink(j, r);
+    }
+  }
+
+ private:
+  // A candidate set: ranks_[begin, begin + size) with their weights and, for wrr, its state.
+  struct Candidates {
+    int32_t begin = 0, size = 0;
+    bool local = false;
+  };
+  void set_owner(int owner);
+  // The replica of an expert with several for the current owner's token t, choice j.
+  int32_t several(int32_t e, int64_t t, int j) {
+    const size_t bit = static_cast<size_t>(e) * rank_words_ + (static_cast<unsigned>(owner_) >> 6);
+    if ((replica_bits_[bit] >> (owner_ & 63)) & 1) return owner_;  // the owner's own replica
+    int32_t at = node_sets_[e];
+    if (at < 0) at = build_candidates(e);
+    const Candidates& c = sets_[static_cast<size_t>(at)];
+    if (c.size == 1 && !track_load_) return ranks_[static_cast<size_t>(c.begin)];
+    return choose(c, e, t, j);
+  }
+  int32_t build_candidates(int32_t e);
+  int32_t choose(const Candidates& c, int32_t e, int64_t t, int j);
+  uint64_t choice_hash(int64_t t, int j);
+
+  const LayerPlacement& lp_;
+  ReplicaPolicyKind policy_;
+  const Topology& topo_;
+  bool track_load_;
+  std::vector<double> load_;            // [rank]: running load (least load)
+  std::vector<int32_t> first_, count_;  // [expert]
+  size_t rank_words_ = 0;               // 64-bit words per expert in replica_bits_
+  std::vector<uint64_t> replica_bits_;  // [expert * rank_words_]: bit r: r hosts it
+  std::vector<int32_t> cand_of_;        // [node * experts + expert], -1: not built
+  std::vector<int32_t> remote_of_;      // [expert]: the shared remote set, or -1
+  std::vector<Candidates> sets_;
+  std::vector<int32_t> ranks_;             // candidate ranks, set after set
+  std::vector<double> weights_, current_;  // their weights and wrr's running values
+  int owner_ = -1, owner_node_ = -1;
+  int32_t* node_sets_ = nullptr;  // the owner's node's row of cand_of_
+  uint64_t batch_prefix_ = 0, token_prefix_ = 0;
+  int64_t prefix_token_ = -1;  // the token token_prefix_ is for
+};
+
 // Fills dest[t * top_k + j] with the rank serving expert experts[t * top_k + j] of token t.
 // `experts` holds num_tokens * top_k ids of one layer.
 void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <utility>
 
 #include "core/error.hpp"
@@ -47,8 +48,14 @@ ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance
   ExperimentCell c;
   c.name = cell.name;
   c.cfg = cell.cfg;
+  c.axes = cell.axes;
   c.dispatch = cell.dispatch;
   c.backend = cell.backend;
+  c.topo = cell.topo;
+  c.topology_source = cell.topology_source;
+  c.slots_per_rank = cell.slots_per_rank;
+  c.system = cell.system;
+  c.workload_key = cell.workload_key;
   if (!instance.dispatch.empty()) {
     c.dispatch = parse_dispatch_mode(instance.dispatch, "variant '" + instance.name + "'");
     c.cfg.dispatch = instance.dispatch;
@@ -320,49 +327,102 @@ ExperimentOutcome stop_run(Experiment& e, const std::vector<ResultSink*>& out,
   return {RunStatus::kInterrupted, kExitInterrupted, describe};
 }
 
-// A cell whose instances the measurer measures together (simulate): every instance placed
-// first, then one measuring pass, then each written in order. A stop request while placing
+// Bytes of one instance's measurements (count and time cubes, and the rows matrix at up to
+// 256 ranks, as the model measurer keeps it): what a group of cells measured together holds.
+size_t measurement_bytes(const ExperimentCell& cell) {
+  const auto R = static_cast<size_t>(cell.topo.num_ranks());
+  const auto L = static_cast<size_t>(cell.cfg.model.num_layers);
+  const auto I = static_cast<size_t>(std::max(cell.cfg.iterations, 1));
+  const size_t metrics = count_metric_names().size() + time_metric_names().size();
+  return I * L * R * metrics * sizeof(double) + (R <= 256 ? L * R * R * sizeof(int64_t) : 0);
+}
+
+// Cells measured in one pass: from cell `first`, the following cells that share its workload
+// (the same evaluation batches, so each batch layer is drawn once for all of them) while their
+// unfinished instances' measurements fit in kTogetherBytes (the first cell always). Returns the
+// end of the group.
+constexpr size_t kTogetherBytes = size_t{2} << 30;
+size_t together_group_end(const Experiment& e, size_t first, const std::set<std::string>& finished) {
+  size_t bytes = 0, end = first;
+  for (; end < e.cells.size(); ++end) {
+    const ExperimentCell& c = e.cells[end];
+    if (c.workload_key != e.cells[first].workload_key ||
+        c.cfg.iterations != e.cells[first].cfg.iterations)
+      break;
+    size_t todo = 0;
+    for (const auto& inst : c.instances) todo += finished.count(instance_key(c, inst)) ? 0 : 1;
+    bytes += todo * measurement_bytes(c);
+    if (end > first && bytes > kTogetherBytes) break;
+  }
+  return end;
+}
+
+void print_cell_header(const Experiment& e, size_t ci, const Measurer& m) {
+  const ExperimentCell& cell = e.cells[ci];
+  if (!cell.axes.empty() && m.root() && e.request.progress != ProgressRequest::kQuiet)
+    std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
+                cell.label().c_str());
+}
+
+// Cells [first, end) whose instances the measurer measures together (simulate): every instance
+// of every cell placed first (each in its cell), then one measuring pass (each batch layer drawn
+// once for all), then each cell's instances written in order. A stop request while placing
 // writes the instance being placed as interrupted; while measuring, the first measured one
 // (with what it measured). Returns the outcome when the run ends here.
-std::optional<ExperimentOutcome> run_cell_together(Experiment& e, const ExperimentCell& cell,
-                                                   Measurer& m,
-                                                   const std::vector<ResultSink*>& out,
-                                                   const std::set<std::string>& finished,
-                                                   OracleNotes& of_oracle, int& index, int todo,
-                                                   ExperimentOutcome& outcome) {
+std::optional<ExperimentOutcome> run_cells_together(Experiment& e, size_t first, size_t end,
+                                                    Measurer& m,
+                                                    const std::vector<ResultSink*>& out,
+                                                    const std::set<std::string>& finished,
+                                                    OracleNotes& of_oracle, int& index, int todo,
+                                                    ExperimentOutcome& outcome) {
   using Clock = std::chrono::steady_clock;
-  std::vector<const StrategyInstance*> insts;
-  for (const auto& inst : cell.instances)
-    if (!finished.count(instance_key(cell, inst))) insts.push_back(&inst);
-  std::vector<StrategyResult> results(insts.size());
-  std::vector<std::optional<PlacementPlan>> plans(insts.size());
+  struct Item {
+    size_t cell;
+    const StrategyInstance* inst;
+  };
+  std::vector<Item> items;
+  for (size_t ci = first; ci < end; ++ci)
+    for (const auto& inst : e.cells[ci].instances)
+      if (!finished.count(instance_key(e.cells[ci], inst))) items.push_back({ci, &inst});
+  std::vector<StrategyResult> results(items.size());
+  std::vector<std::optional<PlacementPlan>> plans(items.size());
   std::vector<Measurer::Job> jobs;
   auto t0 = Clock::now();
-  for (size_t j = 0; j < insts.size(); ++j) {
-    if (e.progress) e.progress->strategy(insts[j]->name, ++index, todo);
+  for (size_t j = 0; j < items.size(); ++j) {
+    const ExperimentCell& cell = e.cells[items[j].cell];
+    if (e.active_cell != items[j].cell) activate_cell(e, items[j].cell);  // same workload
+    if (e.progress) e.progress->strategy(items[j].inst->name, ++index, todo);
     try {
-      plans[j] = place_instance(e, cell, *insts[j], results[j], [&m] { return m.stop_agreed(); });
+      plans[j] =
+          place_instance(e, cell, *items[j].inst, results[j], [&m] { return m.stop_agreed(); });
     } catch (const Interrupted&) {
-      return stop_run(e, out, cell, &results[j], describe_instance(cell, *insts[j]));
+      return stop_run(e, out, cell, &results[j], describe_instance(cell, *items[j].inst));
     }
-    if (plans[j]) jobs.push_back({effective_cell(cell, *insts[j]), &*plans[j], &results[j]});
+    if (plans[j]) jobs.push_back({effective_cell(cell, *items[j].inst), &*plans[j], &results[j]});
   }
   if (e.phases) e.phases->placement_s += std::chrono::duration<double>(Clock::now() - t0).count();
   if (e.progress) e.progress->strategy("all", index, todo);  // "[8/8] all: iteration 2/8"
   try {
     m.measure_together(e, jobs);
   } catch (const Interrupted&) {
-    for (size_t j = 0; j < insts.size(); ++j)
-      if (plans[j]) return stop_run(e, out, cell, &results[j], describe_instance(cell, *insts[j]));
+    for (size_t j = 0; j < items.size(); ++j)
+      if (plans[j]) {
+        const ExperimentCell& cell = e.cells[items[j].cell];
+        return stop_run(e, out, cell, &results[j], describe_instance(cell, *items[j].inst));
+      }
   }
   if (e.progress) e.progress->clear();
   t0 = Clock::now();
-  for (size_t j = 0; j < insts.size(); ++j) {
-    results[j].cell = cell.name;
+  for (size_t j = 0; j < items.size(); ++j) {
+    if (j == 0 || items[j].cell != items[j - 1].cell) print_cell_header(e, items[j].cell, m);
+    results[j].cell = e.cells[items[j].cell].name;
     of_oracle.observe(results[j]);
     for (auto* s : out) s->write_strategy(results[j]);
     if (results[j].status == StrategyStatus::kFailed)
       outcome = {RunStatus::kFailed, kExitFailed, ""};
+    results[j].counts.clear();  // written: its memory goes back before the next cell's
+    results[j].times.clear();
+    std::vector<std::vector<int64_t>>().swap(results[j].rows_matrix);
   }
   if (e.phases) e.phases->writing_s += std::chrono::duration<double>(Clock::now() - t0).count();
   return std::nullopt;
@@ -394,17 +454,18 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
     for (const auto& inst : cell.instances) todo += finished.count(instance_key(cell, inst)) ? 0 : 1;
   for (size_t ci = 0; ci < e.cells.size(); ++ci) {
     const ExperimentCell& cell = e.cells[ci];
-    if (!cell.axes.empty()) {
-      if (all_finished(cell, finished)) continue;  // resume: the whole cell is in the file
-      activate_cell(e, ci);
-      if (m.root() && e.request.progress != ProgressRequest::kQuiet)
-        std::printf("cell %zu/%zu (%s): %s\n", ci + 1, e.cells.size(), cell.name.c_str(),
-                    cell.label().c_str());
-    }
+    if (!cell.axes.empty() && all_finished(cell, finished)) continue;  // resume: in the file
     if (m.measures_together(e) && e.reference.empty()) {
-      if (auto end = run_cell_together(e, cell, m, out, finished, of_oracle, index, todo, outcome))
-        return *end;
+      const size_t end = together_group_end(e, ci, finished);
+      if (auto stop = run_cells_together(e, ci, end, m, out, finished, of_oracle, index, todo,
+                                         outcome))
+        return *stop;
+      ci = end - 1;
       continue;
+    }
+    if (!cell.axes.empty()) {
+      activate_cell(e, ci);
+      print_cell_header(e, ci, m);
     }
     try {
       send_reference(e, cell, m, out, ref);

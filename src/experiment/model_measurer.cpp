@@ -155,9 +155,24 @@ void ModelMeasurer::measure(const Experiment& e, const ExperimentCell& cell,
 
 // ---- measure_together: every instance of a cell on each batch layer drawn once -------------
 
+// A layer's counts under one job with flat dispatch, before the cost model.
+struct LayerCounts {
+  LayerTraffic lt;
+  std::vector<int64_t> touched;  // experts touched per rank
+  int64_t tokens = 0;
+};
+
 // One job's state through the batches: its options, memory model and what it accumulates.
 struct TogetherState {
-  const ExperimentCell* cell = nullptr;
+  const ExperimentCell* cell = nullptr;  // the job's (its own topology and system: a sweep's
+                                         // cells sharing the workload are measured together)
+  const Topology* topo = nullptr;
+  SystemModel sys;  // the cell's system, else counting_only_system()
+  bool predict = false;
+  // Counts shared between jobs that count alike (cells of a system sweep): a follower takes
+  // its leader's counts of each layer (leader >= 0, an earlier job); a leader keeps them.
+  int leader = -1;
+  bool leads = false;
   const PlacementPlan* plan = nullptr;
   StrategyResult* res = nullptr;
   RoutingRule rule;
@@ -184,6 +199,7 @@ struct LayerScratch {
   std::vector<float> weights, work_w;
   ExpertCounts shared, own;  // the drawn layer's (shared by jobs without transform); a job's
   bool shared_ready = false;
+  std::vector<LayerCounts> counted;  // [job]: a leading job's counts of the layer (its followers')
 };
 
 // Scratch handed to the threads of the measuring pass: taken for a layer, given back after.
@@ -206,6 +222,31 @@ class ScratchPool {
   std::vector<std::unique_ptr<LayerScratch>> free_;
 };
 
+// Jobs that count every layer alike (flat dispatch, no route transform, the same placement,
+// replica policy, seed, dedup and topology: cells of a system sweep) share the counting: each
+// follows the first such job (TogetherState::leader); only the cost model runs per job.
+void find_leaders(std::vector<TogetherState>& states) {
+  std::vector<std::string> placement(states.size());
+  for (size_t j = 0; j < states.size(); ++j) {
+    TogetherState& st = states[j];
+    if (st.so.dispatch != DispatchMode::kFlat || st.rule.transform) continue;
+    placement[j] = encode_placement(st.plan->placement);
+    for (size_t i = 0; i < j; ++i) {
+      const TogetherState& o = states[i];
+      if (placement[i].empty() || o.leader >= 0 || o.rule.policy != st.rule.policy ||
+          o.cell->cfg.seed != st.cell->cfg.seed || o.so.dedup != st.so.dedup ||
+          o.so.keep_rows != st.so.keep_rows ||
+          o.topo->node_of_rank() != st.topo->node_of_rank() ||
+          o.cell->cfg.model.num_experts != st.cell->cfg.model.num_experts ||
+          o.cell->cfg.model.top_k != st.cell->cfg.model.top_k || placement[i] != placement[j])
+        continue;
+      st.leader = static_cast<int>(i);
+      states[i].leads = true;
+      break;
+    }
+  }
+}
+
 // Layer `lp`'s expert -> rank table when it routes each expert to one rank and no rank hosts
 // two experts; else empty.
 std::vector<int32_t> injective_ranks(const LayerPlacement& lp, int num_ranks) {
@@ -221,11 +262,14 @@ std::vector<int32_t> injective_ranks(const LayerPlacement& lp, int num_ranks) {
   return rank_of;
 }
 
-void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
-                TogetherState& st) {
+void init_state(Measurer::Job& job, TogetherState& st) {
   const RunConfig& cfg = job.cell.cfg;
-  const int R = e.topo.num_ranks(), L = cfg.model.num_layers, I = cfg.iterations;
+  const int R = job.cell.topo.num_ranks(), L = cfg.model.num_layers, I = cfg.iterations;
   st.cell = &job.cell;
+  st.topo = &job.cell.topo;
+  st.predict = job.cell.system.has_value();
+  st.sys = st.predict ? *job.cell.system : counting_only_system();
+  const SystemModel& sys = st.sys;
   st.plan = job.plan;
   st.res = job.res;
   st.rule = routing_rule(*job.plan);
@@ -238,7 +282,7 @@ void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
   st.so.keep_rows = R <= kMaxRanksForRowsMatrix;
   if (st.so.keep_rows)
     res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
-  st.mem = e.system ? memory_spec(cfg.model, sys, memory_config(cfg)) : std::nullopt;
+  st.mem = st.predict ? memory_spec(cfg.model, sys, memory_config(cfg)) : std::nullopt;
   st.fit = st.mem ? fit_batch(job.plan->placement, *st.mem, cfg.suite_path) : MemoryFit{};
   st.so.scale_to_tokens = st.fit.batch_tokens;
   st.preds.assign(L, {});
@@ -250,14 +294,18 @@ void init_state(const Experiment& e, const SystemModel& sys, Measurer::Job& job,
       st.rank_of[l] = injective_ranks(job.plan->placement.layers.at(l), R);
 }
 
-// Layer `l` of batch `b` (iteration `i`) under job `st`: `experts` and `weights` are the drawn
-// layer (left unchanged); `sc` is the thread's scratch.
-void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherState& st, int i,
-                        int64_t b, int l, std::span<const int32_t> experts,
-                        std::span<const float> weights, LayerScratch& sc) {
+// Counts of layer `l` under job `st` with flat dispatch, before the cost model: the rows matrix,
+// loads and experts touched (what simulate_counted_layer takes). `experts` and `weights` are
+// the drawn layer (left unchanged); `sc` is the thread's scratch. Returns false for
+// hierarchical dispatch, which st's caller simulates from the routing itself (`ids`, sc.dest).
+bool count_job_layer(TogetherState& st, int64_t b, int l, std::span<const int32_t> experts,
+                     std::span<const float> weights, LayerScratch& sc,
+                     std::span<const int32_t>& ids, LayerCounts& out) {
   const RunConfig& cfg = st.cell->cfg;
-  const int k = cfg.model.top_k, R = e.topo.num_ranks(), E = cfg.model.num_experts;
-  std::span<const int32_t> ids = experts;
+  const Topology& topo = *st.topo;
+  const int k = cfg.model.top_k, R = topo.num_ranks(), E = cfg.model.num_experts;
+  const TrafficOptions topt = simulate_traffic_options(st.sys, cfg.model, st.so);
+  ids = experts;
   const bool per_expert = !st.rank_of[l].empty();
   if (st.rule.transform && per_expert) {  // counted as transformed, the layer not written
     st.changed[l] = st.rule.transform->count_layer(l, k, experts, weights, R, E, sc.own);
@@ -268,7 +316,8 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
     st.changed[l] = count_changed_choices(experts, sc.work, k);
     ids = sc.work;
   }
-  LayerSimulation sim;
+  out.tokens = static_cast<int64_t>(ids.size()) / k;
+  out.touched.clear();
   if (per_expert) {  // counted per expert: no routing, no pass per choice
     ExpertCounts* counts = &sc.shared;
     if (st.rule.transform) {
@@ -277,38 +326,60 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
       count_experts(ids, k, R, E, sc.shared);
       sc.shared_ready = true;
     }
-    std::vector<int64_t> touched;
-    LayerTraffic lt = evaluate_by_expert(*counts, st.rank_of[l], e.topo,
-                                         simulate_traffic_options(sys, cfg.model, st.so), touched);
-    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
-                                 counts->num_tokens, st.so);
+    out.lt = evaluate_by_expert(*counts, st.rank_of[l], topo, topt, out.touched);
+    out.tokens = counts->num_tokens;
   } else if (st.so.dispatch == DispatchMode::kFlat && StatelessRoute::applies(st.rule.policy)) {
     // Routed and counted in one pass, no array of destinations.
     const StatelessRoute route(st.plan->placement.layers[l], st.rule.policy,
                                RouteContext{cfg.seed, l, b});
-    std::vector<int64_t> touched;
-    LayerTraffic lt = evaluate_stateless_layer(
-        route, ids, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
-    sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
-                                 static_cast<int64_t>(ids.size()) / k, st.so);
+    out.lt = evaluate_stateless_layer(route, ids, k, E, topo, topt, out.touched);
+  } else if (st.so.dispatch == DispatchMode::kFlat) {  // stateful policies, also in one pass
+    StatefulRoute route(st.plan->placement.layers[l], st.rule.policy, topo,
+                        RouteContext{cfg.seed, l, b}, ids.size());
+    out.lt = evaluate_stateful_layer(route, ids, k, E, topo, topt, out.touched);
   } else {
     sc.dest.resize(ids.size());
-    route_layer(st.plan->placement.layers[l], st.rule.policy, e.topo, ids, k,
+    route_layer(st.plan->placement.layers[l], st.rule.policy, topo, ids, k,
                 RouteContext{cfg.seed, l, b}, sc.dest);
-    if (st.so.dispatch == DispatchMode::kFlat) {  // rows and experts touched in one pass
-      std::vector<int64_t> touched;
-      LayerTraffic lt = evaluate_routed_touched(
-          ids, sc.dest, k, E, e.topo, simulate_traffic_options(sys, cfg.model, st.so), touched);
-      sim = simulate_counted_layer(sys, cfg.model, e.topo, std::move(lt), std::move(touched),
-                                   static_cast<int64_t>(ids.size()) / k, st.so);
-    } else {
-      sim = simulate_layer(sys, cfg.model, e.topo, ids, sc.dest, k, E, st.so);
-    }
+    return false;
+  }
+  return true;
+}
+
+// Layer `l` of batch `b` (iteration `i`) under job `st`, `j` in `states`: counted (or, when it
+// counts as an earlier job does, that job's counts taken), then timed by its cost model, and
+// stored in its cubes.
+void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int64_t b, int l,
+                        std::span<const int32_t> experts, std::span<const float> weights,
+                        LayerScratch& sc) {
+  TogetherState& st = states[j];
+  const RunConfig& cfg = st.cell->cfg;
+  const Topology& topo = *st.topo;
+  const int R = topo.num_ranks();
+  LayerSimulation sim;
+  std::span<const int32_t> ids;
+  LayerCounts own;
+  const LayerCounts* counted = &own;
+  if (st.leader >= 0) {
+    counted = &sc.counted[static_cast<size_t>(st.leader)];
+  } else if (!count_job_layer(st, b, l, experts, weights, sc, ids, own)) {
+    sim = simulate_layer(st.sys, cfg.model, topo, ids, sc.dest, cfg.model.top_k,
+                         cfg.model.num_experts, st.so);
+    counted = nullptr;
+  }
+  if (counted) {
+    LayerTraffic lt = counted->lt;  // the row sizes are this job's (its system's)
+    const TrafficOptions topt = simulate_traffic_options(st.sys, cfg.model, st.so);
+    lt.dispatch_row_bytes = topt.dispatch_row_bytes;
+    lt.combine_row_bytes = topt.combine_row_bytes;
+    if (st.leads) sc.counted[j] = *counted;
+    sim = simulate_counted_layer(st.sys, cfg.model, topo, std::move(lt), counted->touched,
+                                 counted->tokens, st.so);
   }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);
     for (size_t m = 0; m < st.counts.size(); ++m) st.counts[m]->at(i, l, r) = c[m];
-    if (!e.system) continue;
+    if (!st.predict) continue;
     const TimeRow t = sim.time_row(r);
     for (size_t m = 0; m < st.times.size(); ++m) st.times[m]->at(i, l, r) = t[m];
   }
@@ -321,8 +392,8 @@ void simulate_job_layer(const Experiment& e, const SystemModel& sys, TogetherSta
 }
 
 // Batch `b` as iteration `i` of every job: its layers on threads, each drawn once.
-void simulate_batch_together(const Experiment& e, const SystemModel& sys,
-                             std::vector<TogetherState>& states, int i, int64_t b,
+void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& states, int i,
+                             int64_t b,
                              PhaseClock& clock, ScratchPool& pool) {
   const ModelSpec& model = states.front().cell->cfg.model;
   const int L = model.num_layers, k = model.top_k;
@@ -354,7 +425,9 @@ void simulate_batch_together(const Experiment& e, const SystemModel& sys,
       e.workload->batch_layer(b, l, experts, weights);
     }
     const auto t1 = thread_cpu_now();
-    for (auto& st : states) simulate_job_layer(e, sys, st, i, b, l, experts, weights, *sc);
+    if (sc->counted.size() < states.size()) sc->counted.resize(states.size());
+    for (size_t j = 0; j < states.size(); ++j)
+      simulate_job_layer(states, j, i, b, l, experts, weights, *sc);
     pool.give(std::move(sc));
     clock.add(t1 - t0, thread_cpu_now() - t1);
   });
@@ -387,9 +460,9 @@ void check_batch_shape(const RoutingTrace& t, int64_t b, const ModelSpec& m) {
 
 void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs) {
   if (jobs.empty()) return;
-  sys_ = e.system ? *e.system : counting_only_system();
   std::vector<TogetherState> states(jobs.size());
-  for (size_t j = 0; j < jobs.size(); ++j) init_state(e, sys_, jobs[j], states[j]);
+  for (size_t j = 0; j < jobs.size(); ++j) init_state(jobs[j], states[j]);
+  find_leaders(states);
   PhaseClock clock;
   clock.threads = default_threads();
   ScratchPool pool;
@@ -397,7 +470,7 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < I; ++i) {
     if (stop_requested()) throw Interrupted("stopped on request at batch " + std::to_string(i));
-    simulate_batch_together(e, sys_, states, i, i % e.batches->num_batches(), clock, pool);
+    simulate_batch_together(e, states, i, i % e.batches->num_batches(), clock, pool);
     if (e.progress) e.progress->iteration(i + 1, 0, I);
   }
   for (auto& st : states) {
@@ -405,9 +478,9 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
     res.routing_deviation = !st.rule.transform   ? -1.0
                             : st.choices_sum > 0 ? st.changed_sum / st.choices_sum
                                                  : 0.0;
-    if (e.system) {
+    if (st.predict) {
       res.predicted = predicted_phase_times(st.per_iter);
-      res.predicted_system_model = sys_.name;
+      res.predicted_system_model = st.sys.name;
     }
     if (st.mem)
       for (auto& note : memory_notes(st.fit, st.thr)) res.notes.push_back(note);

@@ -9,11 +9,22 @@
 
 namespace moeb {
 
+// How the writer stores the chunks of its large datasets (the measured cubes and the rows
+// matrix). direct_chunks: compressed here on `threads` threads (0: default_threads(), i.e.
+// MOEB_THREADS or every core) and stored with H5Dwrite_chunk, the same bytes HDF5's shuffle and
+// deflate filters would store (h5::write_datasets); false: through HDF5's filter pipeline on one
+// thread, as before issue 16 (tests and the benchmark's A/B). The file reads the same either way.
+struct ResultsWriteOptions {
+  int threads = 0;
+  bool direct_chunks = true;
+};
+
 // Writes `r` whole to `path + ".tmp"` and renames it to `path` (atomic on POSIX), so a reader
 // never sees a torn file. Root attribute `status` comes from r.attrs_str (default "running");
 // `schema_version` is always kResultsSchemaVersion. Summaries are computed from the measured
 // cubes of every strategy that has them. Throws H5Error (prefixed by the path) on failure.
-void write_results(const std::string& path, const RunResult& r);
+void write_results(const std::string& path, const RunResult& r,
+                   const ResultsWriteOptions& how = {});
 
 // Reads a results file back, every field restored: root attributes (strings to attrs_str,
 // numbers to attrs_num, `config_toml` to config_toml), /provenance, and every strategy in
@@ -33,7 +44,8 @@ RunResult read_results(const std::string& path);
 // write fails half-way) keeps them all. Throws H5Error (prefixed by the path) on failure.
 class Hdf5ResultSink : public ResultSink {
  public:
-  explicit Hdf5ResultSink(std::string path) : path_(std::move(path)) {}
+  explicit Hdf5ResultSink(std::string path, ResultsWriteOptions how = {})
+      : path_(std::move(path)), how_(how) {}
   void begin(const RunResult& provenance) override;
   // begin() with the carried strategies in the new file, which is written whole to PATH.tmp,
   // validated (validate_results) and only then renamed onto PATH, the resumed file when
@@ -54,6 +66,7 @@ class Hdf5ResultSink : public ResultSink {
   void start(const RunResult& provenance, const std::vector<StrategyResult>& carried);
   void finish_with(RunStatus status, const std::string& error);
   std::string path_;
+  ResultsWriteOptions how_;
   std::vector<std::string> order_;  // strategies in the file, in the order they were appended
   bool created_ = false;  // begin() created the file: finish()/fail() never touch another one
 };

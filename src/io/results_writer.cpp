@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/summary.hpp"
 #include "io/provenance.hpp"
 #include "io/results_file.hpp"
@@ -107,13 +108,13 @@ void write_placement(hid_t g, const StrategyResult& s) {
 }
 
 template <class T>
-void write_cube(hid_t g, const std::string& name, const Cube<T>& c, const char* units) {
+h5::NumericData cube_data(const std::string& name, const Cube<T>& c, const char* units) {
   if (c.data.size() != static_cast<size_t>(c.iterations) * c.layers * c.ranks)
     throw Error("measured cube '" + name + "': data size does not match its shape");
-  h5::write_dataset(g, name,
-                    {static_cast<hsize_t>(c.iterations), static_cast<hsize_t>(c.layers),
-                     static_cast<hsize_t>(c.ranks)},
-                    c.data.data(), units);
+  return h5::numeric(name,
+                     {static_cast<hsize_t>(c.iterations), static_cast<hsize_t>(c.layers),
+                      static_cast<hsize_t>(c.ranks)},
+                     c.data.data(), units);
 }
 
 bool has_measurements(const StrategyResult& s) {
@@ -121,27 +122,40 @@ bool has_measurements(const StrategyResult& s) {
   return it != s.counts.end() && it->second.iterations > 0;
 }
 
-void write_measured(hid_t g, const StrategyResult& s) {
-  Handle m = h5::create_group(g, "measured");
+// The rows matrix [L][R*R] flattened to L x R x R.
+std::vector<int64_t> flat_rows_matrix(const StrategyResult& s, size_t& R) {
+  const size_t L = s.rows_matrix.size(), RR = s.rows_matrix[0].size();
+  R = static_cast<size_t>(std::llround(std::sqrt(static_cast<double>(RR))));
+  if (R * R != RR) throw Error("strategy '" + s.name + "': rows_matrix rows are not R*R long");
+  std::vector<int64_t> flat;
+  flat.reserve(L * RR);
+  for (const auto& row : s.rows_matrix) {
+    if (row.size() != RR) throw Error("strategy '" + s.name + "': rows_matrix rows differ");
+    flat.insert(flat.end(), row.begin(), row.end());
+  }
+  return flat;
+}
+
+// /measured: every cube, the batch lists and the rows matrix, checked first, then written in one
+// h5::write_datasets call (the large ones' chunks compressed on threads, `cw`).
+void write_measured(hid_t g, const StrategyResult& s, const h5::ChunkWrite& cw) {
+  std::vector<h5::NumericData> sets;
   for (const auto& [name, c] : s.counts) {
     const MetricSpec* spec = find_metric(name);
-    write_cube(m, name, c, spec ? spec->unit : "1");
+    sets.push_back(cube_data(name, c, spec ? spec->unit : "1"));
   }
-  for (const auto& [name, c] : s.times) write_cube(m, name, c, "s");
-  h5::write_dataset(m, "batch_index", {s.batch_index.size()}, s.batch_index.data(), "1");
-  h5::write_dataset(m, "batch_tokens", {s.batch_tokens.size()}, s.batch_tokens.data(), "tokens");
+  for (const auto& [name, c] : s.times) sets.push_back(cube_data(name, c, "s"));
+  sets.push_back(h5::numeric("batch_index", {s.batch_index.size()}, s.batch_index.data(), "1"));
+  sets.push_back(
+      h5::numeric("batch_tokens", {s.batch_tokens.size()}, s.batch_tokens.data(), "tokens"));
+  std::vector<int64_t> flat;
   if (!s.rows_matrix.empty()) {
-    const size_t L = s.rows_matrix.size(), RR = s.rows_matrix[0].size();
-    const auto R = static_cast<size_t>(std::llround(std::sqrt(static_cast<double>(RR))));
-    if (R * R != RR) throw Error("strategy '" + s.name + "': rows_matrix rows are not R*R long");
-    std::vector<int64_t> flat;
-    flat.reserve(L * RR);
-    for (const auto& row : s.rows_matrix) {
-      if (row.size() != RR) throw Error("strategy '" + s.name + "': rows_matrix rows differ");
-      flat.insert(flat.end(), row.begin(), row.end());
-    }
-    h5::write_dataset(m, "rows_matrix", {L, R, R}, flat.data(), "rows");
+    size_t R = 0;
+    flat = flat_rows_matrix(s, R);
+    sets.push_back(h5::numeric("rows_matrix", {s.rows_matrix.size(), R, R}, flat.data(), "rows"));
   }
+  Handle m = h5::create_group(g, "measured");
+  h5::write_datasets(m, sets, cw);
 }
 
 void write_summary(hid_t g, const StrategyResult& s) {
@@ -156,7 +170,7 @@ void write_summary(hid_t g, const StrategyResult& s) {
 
 // Fills group `g` with strategy `s` (attributes, notes, placement, measured, summary,
 // predicted).
-void write_strategy_contents(hid_t g, const StrategyResult& s) {
+void write_strategy_contents(hid_t g, const StrategyResult& s, const h5::ChunkWrite& cw) {
   h5::write_attr(g, "status", to_string(s.status));
   h5::write_attr(g, "skip_reason", s.skip_reason);
   h5::write_attr(g, "description", s.description);
@@ -176,7 +190,7 @@ void write_strategy_contents(hid_t g, const StrategyResult& s) {
   for (const auto& [k, v] : s.notes) h5::write_attr(notes, k, v);
   if (!s.replicas.empty()) write_placement(g, s);
   if (has_measurements(s)) {
-    write_measured(g, s);
+    write_measured(g, s, cw);
     write_summary(g, s);
   }
   if (!s.predicted.empty()) {
@@ -196,11 +210,12 @@ void check_strategy_name(const std::string& name, const std::vector<std::string>
 // Appends `s` to /strategies of an open file and commits it: the group is filled while linked
 // nowhere, then linked under its name, and `order` (the list readers follow) is rewritten last.
 // Until that point the file on disk still lists only the strategies before `s`.
-void append_strategy(hid_t file, const StrategyResult& s, std::vector<std::string>& order) {
+void append_strategy(hid_t file, const StrategyResult& s, std::vector<std::string>& order,
+                     const h5::ChunkWrite& cw) {
   const std::string key = result_key(s);
   check_strategy_name(key, order);
   Handle g = h5::create_unlinked_group(file);
-  write_strategy_contents(g, s);
+  write_strategy_contents(g, s, cw);
   Handle st = h5::open_group(file, "strategies");
   h5::link(g, st, key);
   order.push_back(key);
@@ -227,13 +242,13 @@ void write_and_close(Handle file, Body&& body) {
 // Creates `path` (through PATH.tmp and a rename) with the root attributes, /provenance and the
 // strategies of `r`. With `check`, PATH.tmp must pass validate_results before the rename.
 void create_file(const std::string& path, const RunResult& r, std::vector<std::string>& order,
-                 bool check = false) {
+                 const h5::ChunkWrite& cw, bool check = false) {
   AtomicFile out(path);
   write_and_close(h5::create_file(out.temp_path()), [&](hid_t file) {
     write_root(file, r);
     Handle st = h5::create_group(file, "strategies");
     h5::write_attr(st, "order", order);
-    for (const auto& s : r.strategies) append_strategy(file, s, order);
+    for (const auto& s : r.strategies) append_strategy(file, s, order, cw);
     h5::flush(file);
   });
   if (check) {
@@ -244,9 +259,13 @@ void create_file(const std::string& path, const RunResult& r, std::vector<std::s
   out.commit();
 }
 
+h5::ChunkWrite chunk_write(const ResultsWriteOptions& how) {
+  return {how.threads > 0 ? how.threads : default_threads(), how.direct_chunks};
+}
+
 }  // namespace
 
-void write_results(const std::string& path, const RunResult& r) {
+void write_results(const std::string& path, const RunResult& r, const ResultsWriteOptions& how) {
   try {
     std::vector<std::string> order;
     for (const auto& s : r.strategies) {
@@ -254,7 +273,7 @@ void write_results(const std::string& path, const RunResult& r) {
       order.push_back(result_key(s));
     }
     order.clear();
-    create_file(path, r, order);
+    create_file(path, r, order, chunk_write(how));
   } catch (const Error& e) {
     throw H5Error(path + ": " + e.what());
   }
@@ -280,7 +299,7 @@ void Hdf5ResultSink::start(const RunResult& provenance,
   order_.clear();
   created_ = false;
   try {
-    create_file(path_, run, order_, !carried.empty());
+    create_file(path_, run, order_, chunk_write(how_), !carried.empty());
     created_ = true;
   } catch (const Error& e) {
     order_.clear();
@@ -292,7 +311,7 @@ void Hdf5ResultSink::write_strategy(const StrategyResult& s) {
   try {
     std::vector<std::string> order = order_;
     write_and_close(h5::open_file_rw(path_), [&](hid_t file) {
-      append_strategy(file, s, order);
+      append_strategy(file, s, order, chunk_write(how_));
       h5::write_attr(file, "end_time", utc_now_iso8601());
       h5::write_attr(file, "load_avg_end", load_average());
       h5::flush(file);

@@ -382,16 +382,18 @@ Compression g_compression;
 Compression compression() { return g_compression; }
 void set_compression(Compression c) { g_compression = c; }
 
-namespace {
-
-void write_numeric(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
-                   hid_t mem_type, hid_t file_type, const void* data, const char* units) {
-  Handle space(
-      MOEB_H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
+size_t element_count(const std::vector<hsize_t>& dims) {
   size_t n = 1;
   for (auto d : dims) n *= d;
+  return n;
+}
+
+Handle create_numeric(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                      hid_t file_type) {
+  Handle space(
+      MOEB_H5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
   Handle dcpl(MOEB_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
-  if (n >= kChunkThreshold) {
+  if (element_count(dims) >= kChunkThreshold) {
     // Chunk along the leading dimension so that one chunk holds ~64k elements.
     std::vector<hsize_t> chunk = dims;
     size_t inner = 1;
@@ -404,9 +406,17 @@ void write_numeric(hid_t parent, const std::string& name, const std::vector<hsiz
       MOEB_H5_CHECK(H5Pset_deflate(dcpl, static_cast<unsigned>(c.deflate_level)));
     }
   }
-  Handle d(MOEB_H5_CHECK(
+  return Handle(MOEB_H5_CHECK(
       H5Dcreate2(parent, name.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)));
-  if (n > 0) MOEB_H5_CHECK(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+}
+
+namespace {
+
+void write_numeric(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                   hid_t mem_type, hid_t file_type, const void* data, const char* units) {
+  Handle d = create_numeric(parent, name, dims, file_type);
+  if (element_count(dims) > 0)
+    MOEB_H5_CHECK(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
   if (units) write_attr(d, "units", std::string(units));
 }
 

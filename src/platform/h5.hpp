@@ -111,6 +111,53 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<hsiz
                    const double* data, const char* units);
 void write_dataset(hid_t parent, const std::string& name, const std::vector<std::string>& v);
 
+// What write_dataset does before writing: the dataset `name` created with its layout (contiguous
+// below kChunkThreshold elements, else chunked along dim 0 with the compression() filters).
+Handle create_numeric(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                      hid_t file_type);
+size_t element_count(const std::vector<hsize_t>& dims);
+
+// One numeric dataset for write_datasets: row-major values in the native layout, borrowed (they
+// must live until write_datasets returns).
+struct NumericData {
+  std::string name;
+  std::vector<hsize_t> dims;
+  const void* data = nullptr;
+  size_t elem_size = 0;
+  hid_t mem_type = -1, file_type = -1;  // predefined HDF5 types, not owned
+  const char* units = nullptr;
+};
+NumericData numeric(std::string name, std::vector<hsize_t> dims, const int64_t* data,
+                    const char* units);
+NumericData numeric(std::string name, std::vector<hsize_t> dims, const int32_t* data,
+                    const char* units);
+NumericData numeric(std::string name, std::vector<hsize_t> dims, const double* data,
+                    const char* units);
+
+// How write_datasets writes the chunks of chunked, filtered datasets. `direct`: each chunk is
+// shuffled and deflated here, on `threads` threads (bytes as HDF5's shuffle and deflate filters
+// produce them: zlib's compress2 at the dataset's level), and stored with H5Dwrite_chunk;
+// otherwise, and for every dataset where that does not apply (see write_datasets), through
+// HDF5's filter pipeline on the calling thread (H5Dwrite).
+struct ChunkWrite {
+  int threads = 1;
+  bool direct = true;
+};
+
+// True when this build can write chunks directly (zlib headers found, HDF5 >= 1.10.3).
+bool direct_chunk_write_available();
+
+// Writes every dataset of `sets` under `parent` as write_dataset would: same layout, filters,
+// values and `units` attribute; a reader sees no difference. With how.direct, the datasets whose
+// layout is chunked with exactly [shuffle,] deflate and whose memory type equals the file type get
+// their chunks compressed on how.threads threads, at most kChunkWindowBytes of raw chunks at a
+// time (their compressed bytes are written in chunk order by the calling thread before the next
+// window), so memory stays bounded whatever the sizes. The others (small contiguous datasets, a
+// build without direct chunk write) are written with H5Dwrite. The result does not depend on the
+// thread count. Only the calling thread calls HDF5.
+constexpr size_t kChunkWindowBytes = size_t{16} << 20;
+void write_datasets(hid_t parent, const std::vector<NumericData>& sets, const ChunkWrite& how);
+
 std::vector<hsize_t> dataset_dims(hid_t dset);
 std::vector<int64_t> read_int64(hid_t dset);  // any integer type, converted
 std::vector<int32_t> read_int32(hid_t dset);

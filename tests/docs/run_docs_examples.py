@@ -119,7 +119,7 @@ def substitutions(copy):
         (r"^export SLURM_|\bSLURM_CONF=", None, SLURM_REASON),
         (r"<(array)?jobid>", None, SLURM_REASON + " (it reads the files a job wrote)"),
         (r"build/perf|/bench/bench_|\bbench_[a-z_]+\b", None, BENCH_REASON),
-        (r"--model (deepseek-v3|kimi-k2) --topology \d+x8 --batch-tokens (100000|131072)", None,
+        (r"--model (deepseek-v3|kimi-k2) (--topology \d+x8 )?--batch-tokens (100000|131072)", None,
          BENCH_REASON + " (the simulate timings of bench/README.md)"),
         (r"calibrate\b(?!.*--quick)", "\\0 --quick",
          "--quick: the same measurement on fewer message sizes and repetitions (the full sweep "

@@ -2,6 +2,10 @@
 // intra/inter split, combine as the mirror of dispatch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -161,26 +165,129 @@ TEST(Evaluator, StatelessRoutingCountedInOnePassEqualsRoutedCounts) {
     }
 }
 
-// A routed layer counted with experts_touched in one pass (the measuring pass's path for
-// stateful policies) gives the evaluator's counts and experts_touched, with and without dedup:
-// least-load and weighted round robin routing of the placement above.
-TEST(Evaluator, RoutedCountedWithTouchedEqualsRoutedCounts) {
-  const Topology topo = Topology::uniform(3, 2);
-  const int E = 6, k = 3, R = topo.num_ranks();
-  const std::vector<int32_t> experts = random_experts(997, k, E, 13);
-  LayerPlacement lp;
-  lp.replicas = {{0}, {1, 4}, {2}, {3, 5, 0}, {4, 2}, {5, 1}};
-  for (const auto policy : {ReplicaPolicyKind::kLeastLoad, ReplicaPolicyKind::kWeightedRR})
-    for (const bool dedup : {true, false}) {
-      std::vector<int32_t> dest(experts.size());
-      route_layer(lp, policy, topo, experts, k, RouteContext{42, 3, 7}, dest);
-      const TrafficOptions opt{dedup, 10, 6};
-      std::vector<int64_t> touched;
-      const LayerTraffic got = evaluate_routed_touched(experts, dest, k, E, topo, opt, touched);
-      SCOPED_TRACE(std::string(to_string(policy)) + (dedup ? ", dedup" : ", no dedup"));
-      expect_same_counts(got, evaluate_routed_layer(dest, k, topo, opt), touched, experts, dest,
-                         R, E);
+// The replica choice of the stateful policies as route_layer made it before StatefulRoute (one
+// choice at a time: std::find of the owner among all replicas, candidate sets rebuilt per call,
+// wrr state in a map keyed by (expert, node or "remote"), the choice's hash always drawn): the
+// reference the one-pass routing must reproduce decision for decision.
+std::vector<int32_t> reference_route(const LayerPlacement& lp, ReplicaPolicyKind policy,
+                                     const Topology& topo, const std::vector<int32_t>& experts,
+                                     int k, const RouteContext& ctx) {
+  const int R = topo.num_ranks();
+  const int64_t T = static_cast<int64_t>(experts.size()) / k;
+  std::vector<double> load(R, 0.0);
+  double pred_total = 0;
+  for (double x : lp.predicted_rank_load) pred_total += x;
+  if (policy == ReplicaPolicyKind::kLeastLoad && pred_total > 0)
+    for (int r = 0; r < R; ++r)
+      load[r] = lp.predicted_rank_load[r] / pred_total * static_cast<double>(experts.size());
+  std::map<uint64_t, std::vector<double>> wrr;
+  std::vector<int32_t> dest(experts.size());
+  for (int64_t t = 0; t < T; ++t) {
+    const int owner = owner_of_token(t, T, R);
+    for (int j = 0; j < k; ++j) {
+      const int e = experts[static_cast<size_t>(t) * k + j];
+      const auto& reps = lp.replicas[e];
+      const uint64_t h = hash_counters(ctx.seed, ctx.layer, ctx.batch_index, t, j);
+      int chosen = reps[0];
+      if (reps.size() > 1 && std::find(reps.begin(), reps.end(), owner) != reps.end()) {
+        chosen = owner;
+      } else if (reps.size() > 1) {
+        bool local = false;
+        for (int r : reps) local |= topo.same_node(r, owner);
+        std::vector<int> c;
+        std::vector<double> w;
+        for (size_t i = 0; i < reps.size(); ++i)
+          if (!local || topo.same_node(reps[i], owner)) {
+            c.push_back(reps[i]);
+            w.push_back(lp.replica_weights.empty() ? 1.0 : lp.replica_weights[e][i]);
+          }
+        if (std::any_of(w.begin(), w.end(), [](double x) { return !(x > 0) || !std::isfinite(x); }))
+          w.assign(c.size(), 1.0);
+        if (policy == ReplicaPolicyKind::kLocality) {
+          chosen = c[bounded(h, c.size())];
+        } else if (policy == ReplicaPolicyKind::kWeightedRR) {
+          const uint64_t key = (static_cast<uint64_t>(e) << 32) ^
+                               (local ? static_cast<uint64_t>(topo.node_of(owner)) : 0xFFFFFFFFULL);
+          auto& cur = wrr[key];
+          cur.resize(c.size(), 0.0);
+          double total = 0;
+          size_t best = 0;
+          for (size_t i = 0; i < c.size(); ++i) {
+            cur[i] += w[i];
+            total += w[i];
+            if (cur[i] > cur[best]) best = i;
+          }
+          cur[best] -= total;
+          chosen = c[best];
+        } else {  // least load, ties by the lowest hash_counters(h, rank)
+          double best = std::numeric_limits<double>::infinity();
+          for (int r : c)
+            if (load[r] < best ||
+                (load[r] == best && hash_counters(h, r) < hash_counters(h, chosen))) {
+              best = load[r];
+              chosen = r;
+            }
+        }
+      }
+      if (policy == ReplicaPolicyKind::kLeastLoad) load[chosen] += 1.0;
+      dest[static_cast<size_t>(t) * k + j] = chosen;
     }
+  }
+  return dest;
+}
+
+// A random placement of E experts on the ranks of `topo`: 1 to 4 distinct replicas each,
+// weights on some layers (some invalid: 0), predicted loads on some (small integers: ties).
+LayerPlacement random_placement(int E, const Topology& topo, uint64_t seed) {
+  Rng rng(seed);
+  const int R = topo.num_ranks();
+  LayerPlacement lp;
+  const bool weighted = rng.below(3) != 0, predicted = rng.below(3) != 0;
+  for (int e = 0; e < E; ++e) {
+    std::vector<int> reps;
+    const int n = 1 + static_cast<int>(rng.below(4));
+    while (static_cast<int>(reps.size()) < n) {
+      const int r = static_cast<int>(rng.below(R));
+      if (std::find(reps.begin(), reps.end(), r) == reps.end()) reps.push_back(r);
+    }
+    std::vector<double> w;
+    for (int i = 0; i < n; ++i) w.push_back(static_cast<double>(rng.below(4)));
+    lp.replicas.push_back(reps);
+    if (weighted) lp.replica_weights.push_back(w);
+  }
+  if (predicted)
+    for (int r = 0; r < R; ++r) lp.predicted_rank_load.push_back(static_cast<double>(rng.below(3)));
+  return lp;
+}
+
+// Stateful policies (least load, weighted round robin, locality) routed by StatefulRoute make
+// the reference's decisions, and counted in one pass (the measuring pass's path for them on
+// flat dispatch) give the evaluator's counts and experts_touched of that routing, with and
+// without dedup: 40 random placements of 9 experts with replicas on uneven nodes (5, 3, 1, 3
+// ranks), 1009 tokens of top-4 with repeats.
+TEST(Evaluator, StatefulRoutingCountedInOnePassEqualsRoutedCounts) {
+  const Topology topo = Topology::from_node_map({0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 3, 3});
+  const int E = 9, k = 4, R = topo.num_ranks();
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    const std::vector<int32_t> experts = random_experts(1009, k, E, 100 + seed);
+    const LayerPlacement lp = random_placement(E, topo, seed);
+    const RouteContext ctx{seed, 3, 7};
+    for (const auto policy : {ReplicaPolicyKind::kLeastLoad, ReplicaPolicyKind::kWeightedRR,
+                              ReplicaPolicyKind::kLocality}) {
+      SCOPED_TRACE(std::string(to_string(policy)) + ", placement " + std::to_string(seed));
+      std::vector<int32_t> dest(experts.size());
+      route_layer(lp, policy, topo, experts, k, ctx, dest);
+      ASSERT_EQ(dest, reference_route(lp, policy, topo, experts, k, ctx));
+      for (const bool dedup : {true, false}) {
+        const TrafficOptions opt{dedup, 10, 6};
+        std::vector<int64_t> touched;
+        StatefulRoute route(lp, policy, topo, ctx, experts.size());
+        const LayerTraffic got = evaluate_stateful_layer(route, experts, k, E, topo, opt, touched);
+        expect_same_counts(got, evaluate_routed_layer(dest, k, topo, opt), touched, experts, dest,
+                           R, E);
+      }
+    }
+  }
 }
 
 }  // namespace

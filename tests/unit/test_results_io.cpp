@@ -144,6 +144,91 @@ TEST(ResultsIo, LargeDatasetsAreChunkedAndCompressed) {
             r.strategies[0].times.at("t_layer").data);
 }
 
+// Every stored chunk of dataset `name` is the same in files `a` and `b`: offsets, filter masks
+// and bytes (H5Dread_chunk reads them as stored, before any filter is undone).
+void expect_same_chunks(const std::string& a, const std::string& b, const std::string& name) {
+  h5::Handle fa = h5::open_file_read(a), fb = h5::open_file_read(b);
+  h5::Handle da = h5::open_dataset(fa, name), db = h5::open_dataset(fb, name);
+  h5::Handle sa(H5Dget_space(da)), sb(H5Dget_space(db));
+  hsize_t na = 0, nb = 0;
+  ASSERT_GE(H5Dget_num_chunks(da, sa, &na), 0) << name;
+  ASSERT_GE(H5Dget_num_chunks(db, sb, &nb), 0) << name;
+  ASSERT_EQ(na, nb) << name;
+  const auto rank = static_cast<size_t>(H5Sget_simple_extent_ndims(sa));
+  for (hsize_t i = 0; i < na; ++i) {
+    std::vector<hsize_t> oa(rank), ob(rank);
+    unsigned ma = 0, mb = 0;
+    haddr_t addr = 0;
+    hsize_t za = 0, zb = 0;
+    ASSERT_GE(H5Dget_chunk_info(da, sa, i, oa.data(), &ma, &addr, &za), 0);
+    ASSERT_GE(H5Dget_chunk_info(db, sb, i, ob.data(), &mb, &addr, &zb), 0);
+    EXPECT_EQ(oa, ob) << name << " chunk " << i;
+    EXPECT_EQ(ma, mb) << name << " chunk " << i;
+    ASSERT_EQ(za, zb) << name << " chunk " << i;
+    std::vector<unsigned char> ba(za), bb(zb);
+    uint32_t fa_mask = 0, fb_mask = 0;
+    ASSERT_GE(H5Dread_chunk(da, H5P_DEFAULT, oa.data(), &fa_mask, ba.data()), 0);
+    ASSERT_GE(H5Dread_chunk(db, H5P_DEFAULT, ob.data(), &fb_mask, bb.data()), 0);
+    EXPECT_TRUE(ba == bb) << name << " chunk " << i << " stored bytes differ";
+  }
+}
+
+// The chunked datasets of strategy `s` in `path` (those of /measured with chunks).
+std::vector<std::string> chunked_measured(const std::string& path, const std::string& s) {
+  h5::Handle f = h5::open_file_read(path);
+  h5::Handle m = h5::open_group(f, "strategies/" + s + "/measured");
+  std::vector<std::string> out;
+  for (const auto& n : h5::child_names(m)) {
+    h5::Handle d = h5::open_dataset(m, n);
+    h5::Handle dcpl(H5Dget_create_plist(d));
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) out.push_back("strategies/" + s + "/measured/" + n);
+  }
+  return out;
+}
+
+// The threaded path (chunks shuffled and deflated here, on 1 or 2 threads, stored with
+// H5Dwrite_chunk) reads back equal, and stores exactly the bytes HDF5's own filter pipeline
+// stores: same chunks, masks and compressed bytes as the plain path's file.
+TEST(ResultsIo, ChunksCompressedOnThreadsEqualHdf5sOwn) {
+  ASSERT_TRUE(h5::direct_chunk_write_available()) << "this build has no direct chunk write";
+  RunResult r = fixture::make_run();
+  // 8,400 x 2 x 4 elements per cube: chunks of 8,192 iterations, the second one partial.
+  r.strategies = {fixture::make_strategy("big", 7, true, 8400)};
+  const std::string plain = temp_path("plain.h5"), t1 = temp_path("t1.h5"), t2 = temp_path("t2.h5");
+  write_results(plain, r, {1, false});
+  write_results(t1, r, {1, true});
+  write_results(t2, r, {2, true});
+  for (const auto& path : {t1, t2}) {
+    const RunResult back = read_results(path);
+    ASSERT_EQ(back.strategies.size(), 1u);
+    expect_strategy_equal(r.strategies[0], back.strategies[0]);
+  }
+  const auto names = chunked_measured(plain, "big");
+  EXPECT_GE(names.size(), 10u);
+  EXPECT_EQ(chunked_measured(t2, "big"), names);
+  for (const auto& n : names) {
+    expect_same_chunks(plain, t1, n);
+    expect_same_chunks(plain, t2, n);
+  }
+}
+
+// Without shuffle, and with no filter at all (then the datasets go through H5Dwrite), the
+// threaded writer still reads back what it was given.
+TEST(ResultsIo, ChunkWriteFollowsTheDatasetsFilters) {
+  const h5::Compression saved = h5::compression();
+  RunResult r = fixture::make_run();
+  r.strategies = {fixture::make_strategy("big", 9, false, 3000)};
+  for (const h5::Compression c : {h5::Compression{1, false}, h5::Compression{0, true}}) {
+    h5::set_compression(c);
+    const std::string plain = temp_path("f_plain.h5"), t2 = temp_path("f_t2.h5");
+    write_results(plain, r, {1, false});
+    write_results(t2, r, {2, true});
+    expect_strategy_equal(r.strategies[0], read_results(t2).strategies[0]);
+    for (const auto& n : chunked_measured(plain, "big")) expect_same_chunks(plain, t2, n);
+  }
+  h5::set_compression(saved);
+}
+
 TEST(ResultsIo, SinkPersistsEveryFinishedStrategy) {
   const RunResult full = fixture::make_run();
   const std::string path = temp_path("sink.h5");

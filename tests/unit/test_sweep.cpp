@@ -187,6 +187,41 @@ TEST(Sweep, TopologySystemAndBatchAxesGiveEachCellItsOwnShape) {
   for (const auto& a : alone.strategies) expect_same_counts(find(all, a.name, "cell3"), a);
 }
 
+// System and topology axes: the cells share the workload, so simulate measures them in one pass
+// (each batch layer drawn once), and a cell that differs from an earlier one only by its system
+// (another row size: loopback's fp32 against h100's bf16) takes that cell's counts and runs only
+// its own cost model. Every cell still equals its single run: counts, rows matrix and times.
+TEST(Sweep, CellsSharingTheWorkloadEqualTheirSingleRunsCountsAndTimes) {
+  ExperimentRequest r;
+  r.suite = write_suite("single", without_sweep(kSuite));
+  r.strategies = "baseline,tacg-agnostic,c2r-nodedup,grace-hier,eplb";
+  r.sweep = {"system=h100-ndr400,loopback", "topology=2x2,1x4"};
+  r.output = (kDir / "systems.h5").string();
+  const RunResult all = simulate_to_file(r);
+  ASSERT_EQ(all.cells.size(), 4u);
+  for (const auto& cell : all.cells) {
+    ExperimentRequest one;
+    one.suite = r.suite;
+    one.strategies = r.strategies;
+    one.system_model = cell.axes.at(0).second;
+    one.topology = cell.axes.at(1).second;
+    const RunResult alone = simulate(one);
+    for (const auto& a : alone.strategies) {
+      const StrategyResult& s = find(all, a.name, cell.id);
+      expect_same_counts(s, a);
+      EXPECT_EQ(s.rows_matrix, a.rows_matrix) << a.name << "@" << cell.id;
+      for (const auto& [k, cube] : a.times) EXPECT_EQ(s.times.at(k).data, cube.data) << k;
+      EXPECT_EQ(s.predicted, a.predicted) << a.name << "@" << cell.id;
+      EXPECT_EQ(s.predicted_system_model, a.predicted_system_model);
+    }
+  }
+  // The two systems move different bytes for the same rows (fp32 against bf16 rows).
+  const StrategyResult& h100 = find(all, "baseline", "cell0");
+  const StrategyResult& loop = find(all, "baseline", "cell2");
+  EXPECT_EQ(h100.rows_matrix, loop.rows_matrix);
+  EXPECT_NE(h100.times.at("t_dispatch").data, loop.times.at("t_dispatch").data);
+}
+
 // Resume: the finished (cell, strategy) groups of an interrupted file are carried over and not
 // run again; the result equals an uninterrupted run.
 TEST(Sweep, ResumeSkipsFinishedCells) {
