@@ -204,7 +204,7 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     for (int64_t t = 0; t < num_tokens; ++t) {
       int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
       route.token(t, experts.data() + static_cast<size_t>(t) * top_k, top_k,
-                  [d](int j, int32_t rank) { d[j] = rank; });
+                  [d](int j, int32_t rank, auto) { d[j] = rank; });
     }
     return;
   }
@@ -218,7 +218,7 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     }
     int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
     route.token(t, owner, experts.data() + static_cast<size_t>(t) * top_k, top_k,
-                [d](int j, int32_t rank) { d[j] = rank; });
+                [d](int j, int32_t rank, auto) { d[j] = rank; });
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "core/placement.hpp"
@@ -37,7 +38,9 @@ class StatelessRoute {
     return policy == ReplicaPolicyKind::kPrimary || policy == ReplicaPolicyKind::kUniform;
   }
   StatelessRoute(const LayerPlacement& lp, ReplicaPolicyKind policy, const RouteContext& ctx);
-  // Calls sink(j, rank) for every choice j of token t; `x` holds its top_k expert ids.
+  // Calls sink(j, rank, several) for every choice j of token t; `x` holds its top_k expert ids;
+  // `several` (std::true_type or std::false_type) says whether the expert has a choice of
+  // replicas (else it goes to first()[e]).
   template <class Sink>
   void token(int64_t t, const int32_t* x, int top_k, Sink&& sink) const {
     uint64_t token_prefix = 0;
@@ -46,15 +49,18 @@ class StatelessRoute {
       const int32_t e = x[j];
       const int32_t n = count_[e];
       if (n == 1) {
-        sink(j, first_[e]);
+        sink(j, first_[e], std::false_type{});
         continue;
       }
       if (!prefixed) token_prefix = hash_step_c(batch_prefix_, static_cast<uint64_t>(t));
       prefixed = true;
       const uint64_t h = hash_step_d(token_prefix, static_cast<uint64_t>(j));
-      sink(j, flat_[static_cast<size_t>(offset_[e]) + bounded(h, static_cast<uint64_t>(n))]);
+      sink(j, flat_[static_cast<size_t>(offset_[e]) + bounded(h, static_cast<uint64_t>(n))],
+           std::true_type{});
     }
   }
+  // [expert]: the rank of an expert without a choice of replicas.
+  std::span<const int32_t> first() const { return first_; }
 
  private:
   std::vector<int32_t> first_, count_, offset_, flat_;  // [expert], then the replicas in a row
@@ -75,8 +81,8 @@ class StatefulRoute {
   // placement's predicted load scaled to it).
   StatefulRoute(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
                 const RouteContext& ctx, size_t num_choices);
-  // Calls sink(j, rank) for every choice j of token t, owned by rank `owner`; `x` holds its
-  // top_k expert ids. Tokens must come in order.
+  // Calls sink(j, rank, several) for every choice j of token t, owned by rank `owner`, as
+  // StatelessRoute::token does. Tokens must come in order.
   template <class Sink>
   void token(int64_t t, int owner, const int32_t* x, int top_k, Sink&& sink) {
     if (owner != owner_) set_owner(owner);
@@ -85,12 +91,19 @@ class StatefulRoute {
     double* const load = track_load_ ? load_.data() : nullptr;
     for (int j = 0; j < top_k; ++j) {
       const int32_t e = x[j];
-      int32_t r = first[e];
-      if (count[e] != 1) r = several(e, t, j);
+      if (count[e] == 1) {
+        const int32_t r = first[e];
+        if (load) load[r] += 1.0;
+        sink(j, r, std::false_type{});
+        continue;
+      }
+      const int32_t r = several(e, t, j);
       if (load) load[r] += 1.0;
-      sink(j, r);
+      sink(j, r, std::true_type{});
     }
   }
+  // [expert]: the rank of an expert with one replica.
+  std::span<const int32_t> first() const { return first_; }
 
  private:
   // A candidate set: ranks_[begin, begin + size) with their weights and, for wrr, its state.
