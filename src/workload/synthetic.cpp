@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -55,6 +56,28 @@ CdfSampler::CdfSampler(std::vector<double> cdf) : cdf_(std::move(cdf)) {
     const double v = static_cast<double>(b) / static_cast<double>(m) * total;
     const auto at = std::upper_bound(cdf_.begin(), cdf_.end(), v) - cdf_.begin();
     guide_[b] = static_cast<int32_t>(std::min<std::ptrdiff_t>(at, last));
+  }
+  // The integer form (bits_view): thresholds by bisection on m, buckets with their span.
+  constexpr uint64_t kOne = uint64_t{1} << 53;
+  auto x_of = [&](uint64_t q) { return static_cast<double>(q) * 0x1.0p-53 * total; };
+  threshold_.resize(cdf_.size());
+  for (size_t i = 0; i < cdf_.size(); ++i) {
+    uint64_t lo = 0, hi = kOne;  // the least m in [0, 2^53) with cdf[i] <= x(m), or 2^53
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      if (cdf_[i] <= x_of(mid))
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    threshold_[i] = lo == kOne ? ~uint64_t{0} : lo;
+  }
+  shift_ = 53 - std::countr_zero(m);
+  buckets_.resize(m);
+  for (size_t b = 0; b < m; ++b) {
+    const int lo = guide_[b];
+    const int hi = b + 1 < m ? guide_[b + 1] : last;  // the answer lies in [lo, hi]
+    buckets_[b] = {lo < last ? threshold_[lo] : ~uint64_t{0}, lo, hi - lo > 1 ? 1 : 0};
   }
 }
 
@@ -253,20 +276,16 @@ bool SyntheticGenerator::recurs(int64_t t, int layer) const {
          spec_.recurrence;
 }
 
-namespace {
-// The picks of one token in route_fast: allowed(e) of route() is "not taken yet" (a bit per
-// expert in `taken`, cleared on destruction, also on an exception) and, with groups, "in a group
-// already used or while fewer than the limit are" (group of e from a table; without groups the
-// limit is never reached).
+namespace synthetic_v1 {
+// The picks of one token in version 1's draw: allowed(e) of route() is "not taken yet" (a bit
+// per expert in `taken`) and, with groups, "in a group already used or while fewer than the
+// limit are" (group of e from a table; without groups the limit is never reached).
 struct Picks {
   uint64_t* taken;
   int32_t* picked;  // k + 1 slots: a rejected candidate lands in slot n
   const uint8_t* group_of;
   int k, group_limit, n = 0, used_groups = 0;
   uint64_t group_mask = 0;
-  ~Picks() {
-    for (int j = 0; j < n; ++j) taken[static_cast<size_t>(picked[j]) >> 6] = 0;
-  }
   // Takes e when allowed and fewer than k are taken, without a branch.
   void offer(int32_t e) {
     const uint64_t word = taken[static_cast<size_t>(e) >> 6];
@@ -280,55 +299,126 @@ struct Picks {
     used_groups += static_cast<int>(ok & ~in_used);
     n += static_cast<int>(ok);
   }
+  // Clears the taken bits and starts a new token.
+  void reset() {
+    for (int j = 0; j < n; ++j) taken[static_cast<size_t>(picked[j]) >> 6] = 0;
+    n = used_groups = 0;
+    group_mask = 0;
+  }
 };
+
+// Attempts are drawn in blocks of kBlock: the candidates of a block first (independent hashes,
+// the sampler chosen by an index), then offered in order (a candidate after the k-th pick is
+// rejected, so the picks are route()'s).
+constexpr int kBlock = 8;
+
+// One token being drawn: its picks, candidate tables (Zipf permutation, hot block), pick
+// stream hash and next attempt.
+struct TokenDraw {
+  Picks p;
+  const int32_t* tables[2];
+  uint64_t pick;
+  int a0;
+};
+
+struct V1Sampling {
+  CdfSampler::BitsView views[2];  // over the Zipf ranks, within a hot block
+  uint64_t hot_below;             // a candidate comes from the hot block when h1 >> 11 is below
+  int attempts;                   // 32 k, a multiple of kBlock
+  void candidates(const TokenDraw& l, int32_t* cand) const {
+    for (int c = 0; c < kBlock; ++c) {
+      const uint64_t h1 = hash_step_d(l.pick, static_cast<uint64_t>(l.a0 + c));
+      const uint64_t m2 = splitmix64(h1) >> 11;        // unit_double(splitmix64(h1)) = m2 * 2^-53
+      const size_t from_hot = (h1 >> 11) < hot_below;  // an index, not a branch
+      cand[c] = l.tables[from_hot][views[from_hot].sample(m2)];
+    }
+  }
+  bool done(const TokenDraw& l) const { return l.p.n >= l.p.k || l.a0 >= attempts; }
+  // The attempts up to the k-th pick (or the last attempt).
+  void run(TokenDraw& l) const {
+    int32_t cand[kBlock];
+    for (; !done(l); l.a0 += kBlock) {
+      candidates(l, cand);
+      for (int c = 0; c < kBlock; ++c) l.p.offer(cand[c]);
+    }
+  }
+};
+}  // namespace synthetic_v1
+
+using synthetic_v1::kBlock;
+using synthetic_v1::Picks;
+using synthetic_v1::TokenDraw;
+using synthetic_v1::V1Sampling;
+
+namespace {
+// A token's k values: top-8 (deepseek-v3, the common case) inlined, not a memmove call.
+template <class T>
+void copy_row(const T* from, size_t k, T* to) {
+  if (k == 8)
+    std::memcpy(to, from, 8 * sizeof(T));
+  else
+    std::copy_n(from, k, to);
+}
 }  // namespace
 
-void SyntheticGenerator::route_fast(const TokenMeta& meta, uint64_t key, int layer,
-                                    std::span<int32_t> experts, std::span<float> weights) const {
-  const int e_count = model_.num_experts, k = model_.top_k, families = spec_.num_families;
-  auto kl = [&](Stream st) { return hash_step_c(hash_step_b(stream_prefix_[st], key), layer); };
-  const int family = families <= 1                                ? 0
-                     : meta.family >= 0 && meta.family < families ? meta.family
-                                                                  : meta.family % families;
+// A token of route_layer that is drawn (not copied from its predecessor).
+struct SyntheticGenerator::Draw {
+  size_t i;  // position in the token list
+  uint64_t key;
+  TokenMeta meta;
+};
+
+void SyntheticGenerator::start_v1(TokenDraw& l, const Draw& d, int layer) const {
+  const int families = spec_.num_families;
+  const int family = families <= 1                                    ? 0
+                     : d.meta.family >= 0 && d.meta.family < families ? d.meta.family
+                                                                      : d.meta.family % families;
+  const uint64_t kb = hash_step_b(stream_prefix_[kBlockStream], d.key);
   const int block =
-      num_blocks_ > 1 ? block_sampler_.sample(unit_double(hash_step_d(kl(kBlockStream), 0))) : 0;
-  const bool hot_draws = spec_.family_hot_share > 0;
-  const int32_t* hot = hot_draws ? hot_[static_cast<size_t>(layer) * families + family].data() +
-                                       static_cast<size_t>(block) * block_size_
-                                 : nullptr;
-  const int32_t* perm =
-      (meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
+      num_blocks_ > 1
+          ? block_sampler_.bits_view().sample(hash_step_d(hash_step_c(kb, layer), 0) >> 11)
+          : 0;
+  l.tables[0] =
+      (d.meta.phase == Phase::kPrefill ? perm_prefill_[layer] : perm_decode_[layer]).data();
+  l.tables[1] = spec_.family_hot_share > 0
+                    ? hot_[static_cast<size_t>(layer) * families + family].data() +
+                          static_cast<size_t>(block) * block_size_
+                    : l.tables[0];
+  l.pick = hash_step_c(hash_step_b(stream_prefix_[kPickStream], d.key), layer);
+  l.a0 = 0;
+}
+
+void SyntheticGenerator::finish_v1(TokenDraw& l, const Draw& d, int layer, int32_t* experts) const {
+  const int e_count = model_.num_experts, k = model_.top_k;
+  if (l.p.n < k) {  // rare: rejection ran long (top-k close to E, or a tight group limit)
+    const uint64_t kf = hash_step_c(hash_step_b(stream_prefix_[kFallbackStream], d.key), layer);
+    const uint64_t start = bounded(hash_step_d(kf, 0), e_count);
+    for (int i = 0; i < e_count && l.p.n < k; ++i)
+      l.p.offer(static_cast<int32_t>((start + i) % e_count));
+  }
+  copy_row(l.p.picked, static_cast<size_t>(k), experts + d.i * static_cast<size_t>(k));
+  l.p.reset();
+}
+
+// Version 1's picks of the drawn tokens, one token after the other (drawing 2 or 4 tokens
+// interleaved, their offers as independent chains, measured no faster: bench/README).
+void SyntheticGenerator::draw_v1(std::span<const Draw> items, int layer, int32_t* experts) const {
+  const int e_count = model_.num_experts, k = model_.top_k;
   thread_local std::vector<uint64_t> taken;
-  taken.resize((static_cast<size_t>(e_count) + 63) / 64);
+  taken.assign((static_cast<size_t>(e_count) + 63) / 64, 0);
   thread_local std::vector<int32_t> picked;
   picked.resize(static_cast<size_t>(k) + 1);
-  Picks p{taken.data(), picked.data(), group_of_.data(), k,
-          model_.num_expert_groups > 1 ? model_.topk_groups : e_count + 1};
-  // Attempts in blocks of kBlock: the candidates of a block are drawn first (independent
-  // hashes, the sampler chosen by a select), then offered in order (a candidate after the k-th
-  // pick is rejected, so the picks are route()'s).
-  constexpr int kBlock = 8;
-  const uint64_t pick = kl(kPickStream);
-  const CdfSampler::View zipf = zipf_sampler_.view(), in_block = in_block_sampler_.view();
-  const uint64_t hot_below = hot_draws ? unit_threshold(spec_.family_hot_share) : 0;
-  for (int a0 = 0; a0 < 32 * k && p.n < k; a0 += kBlock) {
-    int32_t cand[kBlock];
-    for (int c = 0; c < kBlock; ++c) {
-      const uint64_t h1 = hash_step_d(pick, static_cast<uint64_t>(a0 + c));
-      const double u2 = unit_double(splitmix64(h1));
-      const bool from_hot = (h1 >> 11) < hot_below;
-      const CdfSampler::View& v = from_hot ? in_block : zipf;
-      cand[c] = (from_hot ? hot : perm)[v.sample(u2)];
-    }
-    for (int c = 0; c < kBlock; ++c) p.offer(cand[c]);
+  const V1Sampling s{{zipf_sampler_.bits_view(), in_block_sampler_.bits_view()},
+                     spec_.family_hot_share > 0 ? unit_threshold(spec_.family_hot_share) : 0,
+                     32 * k};
+  TokenDraw l;
+  l.p = Picks{taken.data(), picked.data(), group_of_.data(), k,
+              model_.num_expert_groups > 1 ? model_.topk_groups : e_count + 1};
+  for (const Draw& d : items) {
+    start_v1(l, d, layer);
+    s.run(l);
+    finish_v1(l, d, layer, experts);
   }
-  if (p.n < k) {  // rare: rejection ran long (top-k close to E, or a tight group limit)
-    const uint64_t start = bounded(hash_step_d(kl(kFallbackStream), 0), e_count);
-    for (int i = 0; i < e_count && p.n < k; ++i)
-      p.offer(static_cast<int32_t>((start + i) % e_count));
-  }
-  std::copy_n(picked.begin(), k, experts.begin());
-  gate_weights(key, layer, weights);
 }
 
 // Softmax-like decreasing gate weights of route() (the same for every generator version).
@@ -354,18 +444,49 @@ void SyntheticGenerator::gate_weights(uint64_t key, int layer, std::span<float> 
   for (int j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
 }
 
-void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
-                                     std::span<const int64_t> tokens, int layer,
-                                     std::span<int32_t> experts, std::span<float> weights,
-                                     std::span<const int32_t> previous) const {
-  const size_t k = static_cast<size_t>(model_.top_k);
-  if (experts.size() < tokens.size() * k ||
-      (!weights.empty() && weights.size() < tokens.size() * k))
-    throw Error("SyntheticGenerator::route_layer: output spans too short");
-  if (!previous.empty() && previous.size() != tokens.size())
-    throw Error("SyntheticGenerator::route_layer: previous positions of another token list");
+// gate_weights of the drawn tokens, several tokens' exps in one vectorized call.
+void SyntheticGenerator::gate_weights_of(std::span<const Draw> draws, int layer,
+                                         float* weights) const {
+  constexpr int kMaxValues = 64;
+  const int k = model_.top_k;
+  if (k > kMaxValues / 2) {
+    for (const Draw& d : draws)
+      gate_weights(d.key, layer, {weights + d.i * static_cast<size_t>(k), static_cast<size_t>(k)});
+    return;
+  }
+  const size_t per = static_cast<size_t>(kMaxValues / k);  // tokens per call
+  const uint64_t prefix = stream_prefix_[kWeightStream];
+  double x[kMaxValues];
+  float w[kMaxValues];
+  for (size_t d0 = 0; d0 < draws.size(); d0 += per) {
+    const size_t tokens = std::min(per, draws.size() - d0);
+    for (size_t t = 0; t < tokens; ++t) {
+      const uint64_t wkl = hash_step_c(hash_step_b(prefix, draws[d0 + t].key), layer);
+      for (int j = 0; j < k; ++j) {
+        const double u = unit_double(hash_step_d(wkl, static_cast<uint64_t>(j)));
+        x[t * k + j] = -0.8 * j - 0.5 * u;
+      }
+    }
+    float_exp::exp_to_float(x, w, static_cast<int>(tokens) * k);  // = float(std::exp(x))
+    for (size_t t = 0; t < tokens; ++t) {
+      double sum = 0;
+      for (int j = 0; j < k; ++j) sum += w[t * k + j];
+      float* out = weights + draws[d0 + t].i * static_cast<size_t>(k);
+      for (int j = 0; j < k; ++j) out[j] = static_cast<float>(w[t * k + j] / sum);
+    }
+  }
+}
+
+// Which listed tokens route_layer draws (with their keys) and which copy a predecessor's
+// routing (recurrence: position i copies position p < i).
+void SyntheticGenerator::plan_layer(const std::vector<TokenMeta>& metas,
+                                    std::span<const int64_t> tokens, int layer,
+                                    std::span<const int32_t> previous, std::vector<Draw>& draws,
+                                    std::vector<std::pair<size_t, size_t>>& copies) const {
   thread_local std::vector<int64_t> keys;
   keys.resize(tokens.size());
+  draws.clear();
+  copies.clear();
   // A batch's tokens are interleaved across requests, so their metadata (and a predecessor's)
   // lie far apart in a table of millions: fetched kAhead tokens ahead.
   constexpr size_t kAhead = 16;
@@ -384,22 +505,39 @@ void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
       key = keys[static_cast<size_t>(p)];
       if (metas[t - 1].phase == metas[t].phase) {  // and its routing: the same draw
         keys[i] = key;
-        std::copy_n(experts.begin() + static_cast<std::ptrdiff_t>(p * k), k,
-                    experts.begin() + static_cast<std::ptrdiff_t>(i * k));
-        if (!weights.empty())
-          std::copy_n(weights.begin() + static_cast<std::ptrdiff_t>(p * k), k,
-                      weights.begin() + static_cast<std::ptrdiff_t>(i * k));
+        copies.emplace_back(i, static_cast<size_t>(p));
         continue;
       }
     }
     keys[i] = key;
-    const auto w = weights.empty() ? weights : weights.subspan(i * k, k);
-    const auto ex = experts.subspan(i * k, k);
-    const auto ukey = static_cast<uint64_t>(key);
-    if (v2_)
-      route_v2(metas[t], ukey, layer, ex, w);
-    else
-      route_fast(metas[t], ukey, layer, ex, w);
+    draws.push_back({i, static_cast<uint64_t>(key), metas[t]});
+  }
+}
+
+void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
+                                     std::span<const int64_t> tokens, int layer,
+                                     std::span<int32_t> experts, std::span<float> weights,
+                                     std::span<const int32_t> previous) const {
+  const size_t k = static_cast<size_t>(model_.top_k);
+  if (experts.size() < tokens.size() * k ||
+      (!weights.empty() && weights.size() < tokens.size() * k))
+    throw Error("SyntheticGenerator::route_layer: output spans too short");
+  if (!previous.empty() && previous.size() != tokens.size())
+    throw Error("SyntheticGenerator::route_layer: previous positions of another token list");
+  thread_local std::vector<Draw> draws;
+  thread_local std::vector<std::pair<size_t, size_t>> copies;
+  plan_layer(metas, tokens, layer, previous, draws, copies);
+  if (v2_) {
+    for (const Draw& d : draws)
+      route_v2(d.meta, d.key, layer, experts.subspan(d.i * k, k),
+               weights.empty() ? weights : weights.subspan(d.i * k, k));
+  } else {
+    draw_v1(draws, layer, experts.data());
+    if (!weights.empty()) gate_weights_of(draws, layer, weights.data());
+  }
+  for (const auto& [i, p] : copies) {  // in list order: a copy's source is final
+    copy_row(experts.data() + p * k, k, experts.data() + i * k);
+    if (!weights.empty()) copy_row(weights.data() + p * k, k, weights.data() + i * k);
   }
 }
 

@@ -71,13 +71,44 @@ class CdfSampler {
     return {cdf_.data(), guide_.data(), cdf_.back(), static_cast<double>(guide_.size()),
             static_cast<int>(cdf_.size()) - 1};
   }
+  // sample(u) for u = m * 2^-53 (unit_double of a hash: m = h >> 11), in integers: the bucket
+  // is m's top bits, and cdf[i] <= u * total holds exactly when m >= threshold[i] (the least m
+  // for which it holds; 2^64 - 1 for none). A bucket entry holds its first index, that index's
+  // threshold (one step decides between it and the next) and whether the bucket spans more than
+  // one step (then the plain walk on thresholds finishes).
+  struct Bucket {
+    uint64_t threshold;
+    int32_t index;
+    int32_t more;
+  };
+  struct BitsView {
+    const Bucket* buckets;
+    const uint64_t* threshold;
+    int shift, last;
+    int sample(uint64_t m) const {
+      const Bucket& b = buckets[m >> shift];
+      int i = b.index + static_cast<int>(m >= b.threshold);
+      if (b.more)
+        while (i < last && m >= threshold[i]) ++i;
+      return i;
+    }
+  };
+  BitsView bits_view() const {
+    return {buckets_.data(), threshold_.data(), shift_, static_cast<int>(cdf_.size()) - 1};
+  }
 
  private:
   std::vector<double> cdf_;
   std::vector<int32_t> guide_;
+  std::vector<uint64_t> threshold_;
+  std::vector<Bucket> buckets_;
+  int shift_ = 0;
 };
 
 struct SyntheticV2Tables;  // generator_version 2's tables (synthetic_v2.cpp)
+namespace synthetic_v1 {
+struct TokenDraw;  // a token being drawn by version 1 (synthetic.cpp)
+}
 
 class SyntheticGenerator {
  public:
@@ -117,8 +148,16 @@ class SyntheticGenerator {
   int64_t draw_key_fast(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
   // One step of the draw key's walk: token t (same request as t - 1) reuses t - 1's draws.
   bool recurs(int64_t t, int layer) const;
-  void route_fast(const TokenMeta& meta, uint64_t key, int layer, std::span<int32_t> experts,
-                  std::span<float> weights) const;
+  // route_layer's parts: the plan (drawn tokens with their keys, copies), version 1's draw
+  // token by token, the gate weights of the drawn tokens.
+  struct Draw;
+  void plan_layer(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens, int layer,
+                  std::span<const int32_t> previous, std::vector<Draw>& draws,
+                  std::vector<std::pair<size_t, size_t>>& copies) const;
+  void draw_v1(std::span<const Draw> items, int layer, int32_t* experts) const;
+  void gate_weights_of(std::span<const Draw> draws, int layer, float* weights) const;
+  void start_v1(synthetic_v1::TokenDraw& l, const Draw& d, int layer) const;
+  void finish_v1(synthetic_v1::TokenDraw& l, const Draw& d, int layer, int32_t* experts) const;
 
   SyntheticSpec spec_;
   std::string label_;

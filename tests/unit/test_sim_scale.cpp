@@ -171,6 +171,83 @@ TEST(SimScale, RecurrentTokensCopiedFromTheirPredecessorEqualRoutePerToken) {
   }
 }
 
+// route_layer plans the layer (drawn tokens, recurrence copies), draws, then weights the drawn
+// tokens several per exp call: any list length (including short lists and lengths that are not
+// a multiple of the weights' batch), any order, with recurrence copies and the fallback (a group
+// limit of one 2-expert group for top-2: the partner is found by rejection in 64 attempts with
+// probability 1 - (63/64)^63, so about 37% of tokens end in the fallback) equal route().
+TEST(SimScale, BulkDrawEqualsRoutePerTokenForAnyListLength) {
+  auto all = cases();
+  SyntheticSpec grouped;
+  grouped.distribution = "uniform";
+  grouped.recurrence = 0.3;
+  all.push_back({grouped, small_model(64, 2, 2, 32, 1)});
+  for (int version : {1, 2}) {
+    for (auto c : all) {
+      c.spec.generator_version = version;
+      SyntheticGenerator g(c.spec, c.model, 77);
+      const auto metas = g.token_metas(400);
+      const size_t k = static_cast<size_t>(c.model.top_k);
+      Rng rng(5);
+      for (size_t n : {0, 1, 2, 3, 4, 5, 6, 7, 9, 13, 31, 64, 257}) {
+        std::vector<int64_t> tokens = token_range(0, static_cast<int64_t>(metas.size()));
+        for (size_t i = tokens.size() - 1; i > 0; --i)  // a random subset in random order
+          std::swap(tokens[i], tokens[static_cast<size_t>(rng.below(i + 1))]);
+        tokens.resize(n);
+        std::sort(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(n / 2));
+        const auto prev = previous_positions(metas, tokens);
+        std::vector<int32_t> e1(k);
+        std::vector<float> w1(k);
+        for (int l = 0; l < c.model.num_layers; ++l) {
+          std::vector<int32_t> ids(n * k), only(n * k);
+          std::vector<float> ws(n * k);
+          g.route_layer(metas, tokens, l, ids, ws, prev);
+          g.route_layer(metas, tokens, l, only, {});
+          EXPECT_EQ(ids, only);
+          for (size_t i = 0; i < n; ++i) {
+            g.route(metas, tokens[i], l, e1, w1);
+            ASSERT_TRUE(std::equal(e1.begin(), e1.end(), ids.begin() + i * k))
+                << "version " << version << " n " << n << " layer " << l << " at " << i;
+            ASSERT_TRUE(std::equal(w1.begin(), w1.end(), ws.begin() + i * k));
+          }
+        }
+      }
+    }
+  }
+}
+
+// The integer form of the guide-table sampler (thresholds on m = h >> 11) equals sample_cdf of
+// u = m * 2^-53, also at every threshold and next to it.
+TEST(SimScale, CdfSamplerBitsEqualSampleCdf) {
+  constexpr uint64_t kOne = uint64_t{1} << 53;
+  for (double s : {0.0, 0.7, 1.03, 1.7, 2.9}) {
+    for (int n : {1, 3, 8, 16, 256, 384}) {
+      const auto cdf = zipf_cdf(n, s);
+      const CdfSampler fast(cdf);
+      const auto bits = fast.bits_view();
+      auto check = [&](uint64_t m) {
+        ASSERT_EQ(bits.sample(m), sample_cdf(cdf, static_cast<double>(m) * 0x1.0p-53))
+            << "n " << n << " s " << s << " m " << m;
+      };
+      Rng rng(static_cast<uint64_t>(n) * 17 + static_cast<uint64_t>(s * 100));
+      for (int i = 0; i < 20000; ++i) check(rng() >> 11);
+      for (uint64_t m : {uint64_t{0}, uint64_t{1}, kOne / 2, kOne - 1}) check(m);
+      for (int i = 0; i < n; ++i) {  // the least m with cdf[i] <= u * total, and around it
+        uint64_t lo = 0, hi = kOne;
+        while (lo < hi) {
+          const uint64_t mid = lo + (hi - lo) / 2;
+          if (cdf[i] <= static_cast<double>(mid) * 0x1.0p-53 * cdf.back())
+            hi = mid;
+          else
+            lo = mid + 1;
+        }
+        for (uint64_t m : {lo - 1, lo, lo + 1})
+          if (m < kOne) check(m);
+      }
+    }
+  }
+}
+
 TEST(SimScale, LayerwiseStatisticsEqualAddBatchForAnyThreadCount) {
   Case c = cases()[2];
   c.model.num_experts = 64;
