@@ -78,6 +78,11 @@ class RouteTransform {
   virtual int64_t count_layer(int layer, int top_k, std::span<const int32_t> experts,
                               std::span<const float> weights, int num_ranks, int num_experts,
                               ExpertCounts& out) const;
+  // True when apply_layer's expert choices (and so count_layer's counts) depend on a token's
+  // weights only through their order (which slot holds the largest, ...): a caller whose
+  // weights are known to be positive and strictly decreasing over the slots may then pass any
+  // such weights instead of the real ones (the model measurer skips drawing them).
+  virtual bool reads_weight_order_only() const { return false; }
 };
 
 // Verifies the structural invariants every placement must meet: every expert has >= 1

@@ -200,6 +200,7 @@ struct LayerScratch {
   ExpertCounts shared, own;  // the drawn layer's (shared by jobs without transform); a job's
   bool shared_ready = false;
   std::vector<LayerCounts> counted;  // [job]: a leading job's counts of the layer (its followers')
+  size_t placeholder_weights = 0;     // weights holds this many ranked placeholders (else 0)
 };
 
 // Scratch handed to the threads of the measuring pass: taken for a layer, given back after.
@@ -402,8 +403,12 @@ void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& st
                              PhaseClock& clock, ScratchPool& pool) {
   const ModelSpec& model = states.front().cell->cfg.model;
   const int L = model.num_layers, k = model.top_k;
-  bool need_weights = false;
-  for (const auto& st : states) need_weights |= st.rule.transform != nullptr;
+  bool need_weights = false, order_only = true;
+  for (const auto& st : states)
+    if (st.rule.transform) {
+      need_weights = true;
+      order_only &= st.rule.transform->reads_weight_order_only();
+    }
   std::optional<RoutingTrace> whole;  // a source that cannot draw one layer alone (traces)
   if (!e.workload->layers_alone()) {
     whole = e.batches->get(b);
@@ -411,6 +416,9 @@ void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& st
   }
   const int64_t T = whole ? whole->num_tokens() : e.workload->batch_num_tokens(b);
   const size_t n = static_cast<size_t>(T) * k;
+  // Weights whose order alone matters, of a source whose weights are ranked (synthetic): not
+  // drawn; every token gets k, k-1, ..., 1 instead (the same order, so the same choices).
+  const bool placeholders = need_weights && order_only && !whole && e.workload->ranked_weights();
   parallel_for(L, clock.threads, [&](int l) {
     const auto t0 = thread_cpu_now();
     std::unique_ptr<LayerScratch> sc = pool.take();
@@ -419,6 +427,12 @@ void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& st
     experts.resize(n);
     weights.resize(need_weights ? n : 0);
     sc->shared_ready = false;
+    if (placeholders && sc->placeholder_weights != n) {
+      for (size_t x = 0; x < n; ++x) weights[x] = static_cast<float>(k - static_cast<int>(x % k));
+      sc->placeholder_weights = n;
+    } else if (!placeholders) {
+      sc->placeholder_weights = 0;  // overwritten below, or not used
+    }
     if (whole) {
       const auto ids = whole->layer_experts(l);
       std::copy(ids.begin(), ids.end(), experts.begin());
@@ -427,7 +441,7 @@ void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& st
         std::copy(ws.begin(), ws.end(), weights.begin());
       }
     } else {
-      e.workload->batch_layer(b, l, experts, weights);
+      e.workload->batch_layer(b, l, experts, placeholders ? std::span<float>() : weights);
     }
     const auto t1 = thread_cpu_now();
     if (sc->counted.size() < states.size()) sc->counted.resize(states.size());

@@ -19,6 +19,9 @@ class C2rTransform final : public RouteTransform {
   static std::vector<std::vector<std::vector<int>>> build_lists(const RoutingStats& stats, int top_t);
 
   std::string name() const override { return "c2r"; }
+  // The top-1 is the first largest weight and the others are ranked by weight (ties by slot):
+  // the choices depend on the weights' order only.
+  bool reads_weight_order_only() const override { return true; }
   // Each token's choices are first ranked by gate weight (descending; the trace may store them
   // in any order), so slot 0 is the top-1 expert. Scores (ours, for traces with only top-k ids and weights): an expert the token already
   // chose scores its gate weight plus 1 (so chosen collaborators stay first); another list

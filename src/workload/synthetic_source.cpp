@@ -32,6 +32,7 @@ class SyntheticSource final : public TokenSource {
     return true;
   }
   bool layers_alone() const override { return true; }
+  bool ranked_weights() const override { return true; }
   std::string source() const override { return gen_->source(); }
 
  private:

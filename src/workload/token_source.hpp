@@ -35,6 +35,9 @@ class TokenSource {
     return false;
   }
   virtual bool layers_alone() const { return false; }
+  // True when every token's gate weights are positive and strictly decreasing over its slots
+  // (slot 0 the largest), whatever the layer: the synthetic generators' (gate_weights).
+  virtual bool ranked_weights() const { return false; }
   virtual std::string source() const = 0;  // "synthetic:zipf", a file path, "a.h5*0.5+b.h5*0.5"
   virtual std::string sha256() const { return ""; }
   virtual int64_t dropped_tokens() const { return 0; }

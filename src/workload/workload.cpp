@@ -38,6 +38,7 @@ class BatchedWorkload final : public Workload {
     return static_cast<int64_t>(tokens_of(i).size());
   }
   bool layers_alone() const override { return src_->layers_alone(); }
+  bool ranked_weights() const override { return src_->ranked_weights(); }
   bool batch_layer(int64_t i, int layer, std::span<int32_t> experts,
                    std::span<float> weights) const override {
     if (layer < 0 || layer >= num_layers_)

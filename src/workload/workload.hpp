@@ -28,6 +28,9 @@ class Workload {
   virtual int64_t batch_num_tokens(int64_t i) const { return batch(i).num_tokens(); }
   // True when batch_layer produces one layer of a batch without the others (synthetic sources).
   virtual bool layers_alone() const { return false; }
+  // True when every token's gate weights are positive and strictly decreasing over its slots
+  // (TokenSource::ranked_weights: synthetic workloads).
+  virtual bool ranked_weights() const { return false; }
   // Layer `layer` of batch i alone (experts, and weights when not empty; token-major, the
   // tokens of batch(i) in its order). Returns false, writing nothing, when !layers_alone().
   // Safe to call concurrently.
