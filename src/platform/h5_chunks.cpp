@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "core/parallel.hpp"
 #include "platform/h5.hpp"
@@ -105,7 +106,8 @@ void plan_direct(Target& t) {
 #if MOEB_DIRECT_CHUNKS
 // One stored chunk: its bytes and the filter mask (bit i set: filter i was skipped).
 struct StoredChunk {
-  std::vector<unsigned char> bytes;
+  std::unique_ptr<unsigned char[]> bytes;  // not zero-filled: every byte stored is written first
+  size_t size = 0;
   uint32_t mask = 0;
 };
 
@@ -141,25 +143,28 @@ StoredChunk filter_chunk(const Target& t, hsize_t k) {
   const hsize_t first = k * t.chunk_rows;
   const size_t rows = static_cast<size_t>(std::min(t.chunk_rows, t.data->dims[0] - first));
   const auto* src = static_cast<const unsigned char*>(t.data->data) + first * t.row_bytes;
-  std::vector<unsigned char> padded, shuffled;
+  std::vector<unsigned char> padded;
+  std::unique_ptr<unsigned char[]> shuffled;
   if (rows < t.chunk_rows) {
     padded.assign(nbytes, 0);
     std::memcpy(padded.data(), src, rows * t.row_bytes);
     src = padded.data();
   }
   if (t.shuffle && t.data->elem_size > 1 && nbytes / t.data->elem_size > 1) {
-    shuffled.resize(nbytes);
-    shuffle_bytes(src, nbytes, t.data->elem_size, shuffled.data());
-    src = shuffled.data();
+    shuffled.reset(new unsigned char[nbytes]);
+    shuffle_bytes(src, nbytes, t.data->elem_size, shuffled.get());
+    src = shuffled.get();
   }
   StoredChunk out;
   uLongf size = static_cast<uLongf>(std::ceil(static_cast<double>(nbytes) * 1.001) + 12);
-  out.bytes.resize(size);
-  const int rc = compress2(out.bytes.data(), &size, src, static_cast<uLong>(nbytes), t.level);
+  out.bytes.reset(new unsigned char[size]);
+  const int rc = compress2(out.bytes.get(), &size, src, static_cast<uLong>(nbytes), t.level);
   if (rc == Z_OK) {
-    out.bytes.resize(size);
+    out.size = size;
   } else if (rc == Z_BUF_ERROR) {
-    out.bytes.assign(src, src + nbytes);
+    out.bytes.reset(new unsigned char[nbytes]);
+    std::memcpy(out.bytes.get(), src, nbytes);
+    out.size = nbytes;
     out.mask = 1u << t.deflate_index;
   } else {
     throw H5Error("zlib compress2 failed (" + std::to_string(rc) + ") on a chunk of '" +
@@ -186,15 +191,16 @@ void write_chunks(const std::vector<Target>& targets, int threads) {
       bytes += jobs[end].t->chunk_bytes();
       if (end > begin && bytes > kChunkWindowBytes) break;
     }
-    out.assign(end - begin, {});
+    out.clear();
+    out.resize(end - begin);
     parallel_for(static_cast<int>(end - begin), threads,
                  [&](int i) { out[i] = filter_chunk(*jobs[begin + i].t, jobs[begin + i].k); });
     for (size_t i = 0; i < out.size(); ++i) {
       const Job& j = jobs[begin + i];
       std::vector<hsize_t> offset(j.t->data->dims.size(), 0);
       offset[0] = j.k * j.t->chunk_rows;
-      MOEB_H5_CHECK(H5Dwrite_chunk(j.t->dset, H5P_DEFAULT, out[i].mask, offset.data(),
-                                   out[i].bytes.size(), out[i].bytes.data()));
+      MOEB_H5_CHECK(H5Dwrite_chunk(j.t->dset, H5P_DEFAULT, out[i].mask, offset.data(), out[i].size,
+                                   out[i].bytes.get()));
     }
   }
 }
