@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <algorithm>
 #include <utility>
 
@@ -66,7 +67,7 @@ ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance
 
 std::optional<PlacementPlan> place_instance(const Experiment& e, const ExperimentCell& cell,
                                             const StrategyInstance& instance, StrategyResult& res,
-                                            std::function<bool()> stop) {
+                                            std::function<bool()> stop, const PlacedBefore* reuse) {
   const PlacementStrategy& strategy = *instance.strategy;
   const ModelSpec& model = cell.cfg.model;
   res.name = instance.name;
@@ -80,21 +81,28 @@ std::optional<PlacementPlan> place_instance(const Experiment& e, const Experimen
     res.skip_reason = *reason;
     return std::nullopt;
   }
-  const auto t0 = std::chrono::steady_clock::now();
-  std::optional<RoutingStats> eval;
-  if (instance.fit_on_evaluation) eval = evaluation_stats(e, cell);
-  PlacementInput in{model,
-                    e.topo,
-                    eval ? *eval : e.workload->calibration_stats(),
-                    e.slots_per_rank,
-                    instance.options,
-                    cell.cfg.seed,
-                    e.system ? &*e.system : nullptr,
-                    std::move(stop)};
-  PlacementPlan plan = strategy.place(in);
-  if (eval) add_oracle_plan_notes(*eval, plan);
-  res.placement_time_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  PlacementPlan plan;
+  if (reuse) {  // the same input placed in an earlier cell: its plan and its time
+    plan = *reuse->plan;
+    res.placement_time_s = reuse->placement_time_s;
+    plan.notes.emplace_back("placement_reused_from", reuse->from);
+  } else {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::optional<RoutingStats> eval;
+    if (instance.fit_on_evaluation) eval = evaluation_stats(e, cell);
+    PlacementInput in{model,
+                      e.topo,
+                      eval ? *eval : e.workload->calibration_stats(),
+                      e.slots_per_rank,
+                      instance.options,
+                      cell.cfg.seed,
+                      e.system && strategy.spec().reads_system ? &*e.system : nullptr,
+                      std::move(stop)};
+    plan = strategy.place(in);
+    if (eval) add_oracle_plan_notes(*eval, plan);
+    res.placement_time_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   if (auto bad = check_placement(plan.placement, model.num_experts, e.slots_per_rank);
       !bad.empty())
     throw Error("strategy '" + instance.name + "' produced an invalid placement: " + bad);
@@ -357,6 +365,21 @@ size_t together_group_end(const Experiment& e, size_t first, const std::set<std:
   return end;
 }
 
+// What an instance's placement depends on (PlacementInput): its strategy and options, the
+// calibration statistics (the workload's, or the evaluation part's for an oracle instance),
+// topology, slots and seed; the system only for a strategy that reads it (then never shared
+// between cells). Not its name, dispatch or dedup: the strategy does not see them.
+std::string placement_key(const Experiment& e, size_t ci, const StrategyInstance& inst) {
+  const ExperimentCell& cell = e.cells[ci];
+  std::string k = inst.strategy->name() + "\n" + inst.options.describe() + "\n" +
+                  (inst.fit_on_evaluation ? "evaluation" : "calibration") + "\n" +
+                  cell.workload_key + "\n" + std::to_string(cell.slots_per_rank) + "\n" +
+                  std::to_string(cell.cfg.seed) + "\n";
+  for (int node : cell.topo.node_of_rank()) k += std::to_string(node) + ",";
+  if (inst.strategy->spec().reads_system) k += "\ncell " + std::to_string(ci);
+  return k;
+}
+
 void print_cell_header(const Experiment& e, size_t ci, const Measurer& m) {
   const ExperimentCell& cell = e.cells[ci];
   if (!cell.axes.empty() && m.root() && e.request.progress != ProgressRequest::kQuiet)
@@ -387,17 +410,28 @@ std::optional<ExperimentOutcome> run_cells_together(Experiment& e, size_t first,
   std::vector<StrategyResult> results(items.size());
   std::vector<std::optional<PlacementPlan>> plans(items.size());
   std::vector<Measurer::Job> jobs;
+  std::map<std::string, size_t> placed;  // placement_key -> the item placed with it
   auto t0 = Clock::now();
   for (size_t j = 0; j < items.size(); ++j) {
     const ExperimentCell& cell = e.cells[items[j].cell];
     if (e.active_cell != items[j].cell) activate_cell(e, items[j].cell);  // same workload
     if (e.progress) e.progress->strategy(items[j].inst->name, ++index, todo);
+    const std::string key = placement_key(e, items[j].cell, *items[j].inst);
+    const auto same = placed.find(key);
+    std::optional<PlacedBefore> before;
+    if (same != placed.end()) {
+      const size_t s = same->second;
+      const std::string& from = e.cells[items[s].cell].name;
+      before = PlacedBefore{&*plans[s], results[s].placement_time_s,
+                            items[s].inst->name + (from.empty() ? "" : "@" + from)};
+    }
     try {
-      plans[j] =
-          place_instance(e, cell, *items[j].inst, results[j], [&m] { return m.stop_agreed(); });
+      plans[j] = place_instance(e, cell, *items[j].inst, results[j],
+                                [&m] { return m.stop_agreed(); }, before ? &*before : nullptr);
     } catch (const Interrupted&) {
       return stop_run(e, out, cell, &results[j], describe_instance(cell, *items[j].inst));
     }
+    if (plans[j] && same == placed.end()) placed.emplace(key, j);
     if (plans[j]) jobs.push_back({effective_cell(cell, *items[j].inst), &*plans[j], &results[j]});
   }
   if (e.phases) e.phases->placement_s += std::chrono::duration<double>(Clock::now() - t0).count();

@@ -204,8 +204,18 @@ ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance
 // (throws Error on a violation: a strategy bug) and records its replica table, slots, policy,
 // transform and notes. `stop` is the placement's stop request (PlacementInput::stop): a
 // strategy that searches long throws Interrupted when it says yes.
+// `reuse`, when given, is the plan of the same input placed before (simulate: an instance of
+// this or an earlier sweep cell that differs only in what the strategy does not read, e.g. the
+// system, the dispatch): taken with its placement time instead of placing again, and noted
+// (placement_reused_from = that instance's results group name).
+struct PlacedBefore {
+  const PlacementPlan* plan = nullptr;
+  double placement_time_s = 0;
+  std::string from;
+};
 std::optional<PlacementPlan> place_instance(const Experiment& e, const ExperimentCell& cell,
                                             const StrategyInstance& instance, StrategyResult& res,
-                                            std::function<bool()> stop = {});
+                                            std::function<bool()> stop = {},
+                                            const PlacedBefore* reuse = nullptr);
 
 }  // namespace moeb

@@ -222,18 +222,20 @@ class ScratchPool {
   std::vector<std::unique_ptr<LayerScratch>> free_;
 };
 
-// Jobs that count every layer alike (flat dispatch, no route transform, the same placement,
-// replica policy, seed, dedup and topology: cells of a system sweep) share the counting: each
-// follows the first such job (TogetherState::leader); only the cost model runs per job.
+// Jobs that count every layer alike (flat dispatch, the same route transform object or none,
+// placement, replica policy, seed, dedup and topology: the cells of a system sweep, whose plans
+// are placed once) share the counting: each follows the first such job (TogetherState::leader);
+// only the cost model runs per job.
 void find_leaders(std::vector<TogetherState>& states) {
   std::vector<std::string> placement(states.size());
   for (size_t j = 0; j < states.size(); ++j) {
     TogetherState& st = states[j];
-    if (st.so.dispatch != DispatchMode::kFlat || st.rule.transform) continue;
+    if (st.so.dispatch != DispatchMode::kFlat) continue;
     placement[j] = encode_placement(st.plan->placement);
     for (size_t i = 0; i < j; ++i) {
       const TogetherState& o = states[i];
       if (placement[i].empty() || o.leader >= 0 || o.rule.policy != st.rule.policy ||
+          o.rule.transform != st.rule.transform ||
           o.cell->cfg.seed != st.cell->cfg.seed || o.so.dedup != st.so.dedup ||
           o.so.keep_rows != st.so.keep_rows ||
           o.topo->node_of_rank() != st.topo->node_of_rank() ||
@@ -362,18 +364,21 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
   const LayerCounts* counted = &own;
   if (st.leader >= 0) {
     counted = &sc.counted[static_cast<size_t>(st.leader)];
+    st.changed[l] = states[static_cast<size_t>(st.leader)].changed[l];
   } else if (!count_job_layer(st, b, l, experts, weights, sc, ids, own)) {
     sim = simulate_layer(st.sys, cfg.model, topo, ids, sc.dest, cfg.model.top_k,
                          cfg.model.num_experts, st.so);
     counted = nullptr;
   }
   if (counted) {
-    LayerTraffic lt = counted->lt;  // the row sizes are this job's (its system's)
+    if (st.leads) sc.counted[j] = own;  // for its followers, before own is moved from
+    // A follower's copy of its leader's counts; a job's own counts moved.
+    LayerTraffic lt = counted == &own ? std::move(own.lt) : counted->lt;
+    std::vector<int64_t> touched = counted == &own ? std::move(own.touched) : counted->touched;
     const TrafficOptions topt = simulate_traffic_options(st.sys, cfg.model, st.so);
-    lt.dispatch_row_bytes = topt.dispatch_row_bytes;
+    lt.dispatch_row_bytes = topt.dispatch_row_bytes;  // this job's row size (its system's)
     lt.combine_row_bytes = topt.combine_row_bytes;
-    if (st.leads) sc.counted[j] = *counted;
-    sim = simulate_counted_layer(st.sys, cfg.model, topo, std::move(lt), counted->touched,
+    sim = simulate_counted_layer(st.sys, cfg.model, topo, std::move(lt), std::move(touched),
                                  counted->tokens, st.so);
   }
   for (int r = 0; r < R; ++r) {

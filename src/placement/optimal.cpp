@@ -302,7 +302,8 @@ class Optimal final : public PlacementStrategy {
              {"start", OptionType::kString, std::string("best"),
               "start placements: best = every other registered strategy that keeps routing, "
               "per layer the best of them; or a comma-separated list of strategy names",
-              {}}}};
+              {}}},
+            /*reads_system=*/true};
   }
 
   std::optional<std::string> constraints(const ModelSpec& m, const Topology& topo, int slots,

@@ -24,6 +24,10 @@ struct StrategySpec {
   std::string description;  // one line: what it optimizes
   std::string source;       // paper / code it follows
   std::vector<OptionSpec> options;
+  // True when place() reads PlacementInput::system (an objective in predicted time): only then
+  // is it given the run's system (else null), and only then can its placement differ between
+  // cells of a sweep that differ only by their system (the others' is placed once for them).
+  bool reads_system = false;
 };
 
 struct PlacementInput {
@@ -33,8 +37,9 @@ struct PlacementInput {
   int slots_per_rank = 0;     // memory budget: experts a rank can hold, replicas included
   const Options& options;     // resolved against spec()
   uint64_t seed = 0;
-  // The cost model of the run's system when the caller has one (objectives in predicted time,
-  // e.g. optimal's layer_time); null otherwise.
+  // The cost model of the run's system when the caller has one and the strategy reads it
+  // (StrategySpec::reads_system: objectives in predicted time, e.g. optimal's layer_time);
+  // null otherwise.
   const SystemModel* system = nullptr;
   // A stop request, for searches that run long (optimal): polled at points that depend only on
   // the input and the seed, so that every MPI rank placing the same input polls equally often

@@ -189,12 +189,17 @@ TEST(Sweep, TopologySystemAndBatchAxesGiveEachCellItsOwnShape) {
 
 // System and topology axes: the cells share the workload, so simulate measures them in one pass
 // (each batch layer drawn once), and a cell that differs from an earlier one only by its system
-// (another row size: loopback's fp32 against h100's bf16) takes that cell's counts and runs only
-// its own cost model. Every cell still equals its single run: counts, rows matrix and times.
+// (another row size: loopback's fp32 against h100's bf16) takes that cell's placements (but
+// optimal's, which reads the system) and counts, and runs only its own cost model. Every cell
+// still equals its single run: placements, counts, rows matrix and times.
 TEST(Sweep, CellsSharingTheWorkloadEqualTheirSingleRunsCountsAndTimes) {
   ExperimentRequest r;
-  r.suite = write_suite("single", without_sweep(kSuite));
-  r.strategies = "baseline,tacg-agnostic,c2r-nodedup,grace-hier,eplb";
+  r.suite = write_suite("systems", without_sweep(kSuite) + R"(
+[variant.optimal-short]
+strategy = "optimal"
+iterations = 200
+)");
+  r.strategies = "baseline,c2r,c2r-nodedup,grace-hier,eplb,optimal-short";
   r.sweep = {"system=h100-ndr400,loopback", "topology=2x2,1x4"};
   r.output = (kDir / "systems.h5").string();
   const RunResult all = simulate_to_file(r);
@@ -215,6 +220,22 @@ TEST(Sweep, CellsSharingTheWorkloadEqualTheirSingleRunsCountsAndTimes) {
       EXPECT_EQ(s.predicted_system_model, a.predicted_system_model);
     }
   }
+  // Placed once for both systems, but optimal (its objective is the system's layer time).
+  auto note = [](const StrategyResult& s) {
+    for (const auto& [k, v] : s.notes)
+      if (k == "placement_reused_from") return v;
+    return std::string();
+  };
+  for (const char* name : {"baseline", "c2r", "grace-hier", "eplb"}) {
+    EXPECT_EQ(note(find(all, name, "cell0")), "");
+    EXPECT_EQ(note(find(all, name, "cell2")), std::string(name) + "@cell0");
+    EXPECT_EQ(find(all, name, "cell2").placement_time_s, find(all, name, "cell0").placement_time_s);
+  }
+  // c2r without dedup is c2r's placement (the strategy does not see dedup): placed once.
+  EXPECT_EQ(note(find(all, "c2r-nodedup", "cell0")), "c2r@cell0");
+  EXPECT_EQ(note(find(all, "c2r-nodedup", "cell2")), "c2r@cell0");
+  EXPECT_EQ(note(find(all, "optimal-short", "cell0")), "");
+  EXPECT_EQ(note(find(all, "optimal-short", "cell2")), "");
   // The two systems move different bytes for the same rows (fp32 against bf16 rows).
   const StrategyResult& h100 = find(all, "baseline", "cell0");
   const StrategyResult& loop = find(all, "baseline", "cell2");
