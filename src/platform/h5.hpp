@@ -146,6 +146,8 @@ struct ChunkWrite {
 
 // True when this build can write chunks directly (zlib headers found, HDF5 >= 1.10.3).
 bool direct_chunk_write_available();
+// Chunks this process stored with H5Dwrite_chunk so far (tests: the direct path was taken).
+uint64_t direct_chunks_written();
 
 // Writes every dataset of `sets` under `parent` as write_dataset would: same layout, filters,
 // values and `units` attribute; a reader sees no difference. With how.direct, the datasets whose

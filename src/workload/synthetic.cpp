@@ -444,39 +444,6 @@ void SyntheticGenerator::gate_weights(uint64_t key, int layer, std::span<float> 
   for (int j = 0; j < k; ++j) weights[j] = static_cast<float>(weights[j] / sum);
 }
 
-// gate_weights of the drawn tokens, several tokens' exps in one vectorized call.
-void SyntheticGenerator::gate_weights_of(std::span<const Draw> draws, int layer,
-                                         float* weights) const {
-  constexpr int kMaxValues = 64;
-  const int k = model_.top_k;
-  if (k > kMaxValues / 2) {
-    for (const Draw& d : draws)
-      gate_weights(d.key, layer, {weights + d.i * static_cast<size_t>(k), static_cast<size_t>(k)});
-    return;
-  }
-  const size_t per = static_cast<size_t>(kMaxValues / k);  // tokens per call
-  const uint64_t prefix = stream_prefix_[kWeightStream];
-  double x[kMaxValues];
-  float w[kMaxValues];
-  for (size_t d0 = 0; d0 < draws.size(); d0 += per) {
-    const size_t tokens = std::min(per, draws.size() - d0);
-    for (size_t t = 0; t < tokens; ++t) {
-      const uint64_t wkl = hash_step_c(hash_step_b(prefix, draws[d0 + t].key), layer);
-      for (int j = 0; j < k; ++j) {
-        const double u = unit_double(hash_step_d(wkl, static_cast<uint64_t>(j)));
-        x[t * k + j] = -0.8 * j - 0.5 * u;
-      }
-    }
-    float_exp::exp_to_float(x, w, static_cast<int>(tokens) * k);  // = float(std::exp(x))
-    for (size_t t = 0; t < tokens; ++t) {
-      double sum = 0;
-      for (int j = 0; j < k; ++j) sum += w[t * k + j];
-      float* out = weights + draws[d0 + t].i * static_cast<size_t>(k);
-      for (int j = 0; j < k; ++j) out[j] = static_cast<float>(w[t * k + j] / sum);
-    }
-  }
-}
-
 // Which listed tokens route_layer draws (with their keys) and which copy a predecessor's
 // routing (recurrence: position i copies position p < i).
 void SyntheticGenerator::plan_layer(const std::vector<TokenMeta>& metas,
@@ -533,7 +500,8 @@ void SyntheticGenerator::route_layer(const std::vector<TokenMeta>& metas,
                weights.empty() ? weights : weights.subspan(d.i * k, k));
   } else {
     draw_v1(draws, layer, experts.data());
-    if (!weights.empty()) gate_weights_of(draws, layer, weights.data());
+    if (!weights.empty())
+      for (const Draw& d : draws) gate_weights(d.key, layer, weights.subspan(d.i * k, k));
   }
   for (const auto& [i, p] : copies) {  // in list order: a copy's source is final
     copy_row(experts.data() + p * k, k, experts.data() + i * k);

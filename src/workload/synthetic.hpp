@@ -148,14 +148,12 @@ class SyntheticGenerator {
   int64_t draw_key_fast(const std::vector<TokenMeta>& metas, int64_t t, int layer) const;
   // One step of the draw key's walk: token t (same request as t - 1) reuses t - 1's draws.
   bool recurs(int64_t t, int layer) const;
-  // route_layer's parts: the plan (drawn tokens with their keys, copies), version 1's draw
-  // token by token, the gate weights of the drawn tokens.
+  // route_layer's parts: the plan (drawn tokens with their keys, copies) and version 1's draw.
   struct Draw;
   void plan_layer(const std::vector<TokenMeta>& metas, std::span<const int64_t> tokens, int layer,
                   std::span<const int32_t> previous, std::vector<Draw>& draws,
                   std::vector<std::pair<size_t, size_t>>& copies) const;
   void draw_v1(std::span<const Draw> items, int layer, int32_t* experts) const;
-  void gate_weights_of(std::span<const Draw> draws, int layer, float* weights) const;
   void start_v1(synthetic_v1::TokenDraw& l, const Draw& d, int layer) const;
   void finish_v1(synthetic_v1::TokenDraw& l, const Draw& d, int layer, int32_t* experts) const;
 

@@ -196,8 +196,10 @@ TEST(ResultsIo, ChunksCompressedOnThreadsEqualHdf5sOwn) {
   r.strategies = {fixture::make_strategy("big", 7, true, 8400)};
   const std::string plain = temp_path("plain.h5"), t1 = temp_path("t1.h5"), t2 = temp_path("t2.h5");
   write_results(plain, r, {1, false});
+  const uint64_t before = h5::direct_chunks_written();
   write_results(t1, r, {1, true});
   write_results(t2, r, {2, true});
+  EXPECT_GT(h5::direct_chunks_written(), before);  // the threaded path did write the chunks
   for (const auto& path : {t1, t2}) {
     const RunResult back = read_results(path);
     ASSERT_EQ(back.strategies.size(), 1u);
@@ -227,6 +229,34 @@ TEST(ResultsIo, ChunkWriteFollowsTheDatasetsFilters) {
     for (const auto& n : chunked_measured(plain, "big")) expect_same_chunks(plain, t2, n);
   }
   h5::set_compression(saved);
+}
+
+// Chunks whose element count is not a multiple of 8 (a 1-D dataset of 5,003 values: one chunk)
+// and 7 x 10,000 doubles (chunks of 6 rows: the second one partial), written by
+// h5::write_datasets both ways.
+TEST(ResultsIo, OddSizedChunksEqualHdf5sOwn) {
+  std::vector<int64_t> ints(5003);
+  std::vector<double> reals(7 * 10000);
+  for (size_t i = 0; i < ints.size(); ++i) ints[i] = static_cast<int64_t>(i * i % 977) - 300;
+  for (size_t i = 0; i < reals.size(); ++i) reals[i] = 1e-3 * static_cast<double>(i % 1013);
+  const std::vector<h5::NumericData> sets = {h5::numeric("ints", {5003}, ints.data(), "1"),
+                                             h5::numeric("reals", {7, 10000}, reals.data(), "s")};
+  const std::string plain = temp_path("odd_plain.h5"), direct = temp_path("odd_direct.h5");
+  {
+    h5::Handle f = h5::create_file(plain);
+    h5::write_datasets(f, sets, {1, false});
+  }
+  const uint64_t before = h5::direct_chunks_written();
+  {
+    h5::Handle f = h5::create_file(direct);
+    h5::write_datasets(f, sets, {2, true});
+  }
+  EXPECT_EQ(h5::direct_chunks_written() - before, 3u);  // 1 + 2 chunks, none through H5Dwrite
+  h5::Handle f = h5::open_file_read(direct);
+  EXPECT_EQ(h5::read_int64(h5::open_dataset(f, "ints")), ints);
+  EXPECT_EQ(h5::read_double(h5::open_dataset(f, "reals")), reals);
+  expect_same_chunks(plain, direct, "ints");
+  expect_same_chunks(plain, direct, "reals");
 }
 
 TEST(ResultsIo, SinkPersistsEveryFinishedStrategy) {

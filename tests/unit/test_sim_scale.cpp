@@ -172,10 +172,10 @@ TEST(SimScale, RecurrentTokensCopiedFromTheirPredecessorEqualRoutePerToken) {
 }
 
 // route_layer plans the layer (drawn tokens, recurrence copies), draws, then weights the drawn
-// tokens several per exp call: any list length (including short lists and lengths that are not
-// a multiple of the weights' batch), any order, with recurrence copies and the fallback (a group
-// limit of one 2-expert group for top-2: the partner is found by rejection in 64 attempts with
-// probability 1 - (63/64)^63, so about 37% of tokens end in the fallback) equal route().
+// tokens: any list length (including the empty and short lists), any order, with recurrence
+// copies and the fallback (a group limit of one 2-expert group for top-2: the partner is found
+// by rejection in 64 attempts with probability 1 - (63/64)^63, so about 37% of tokens end in
+// the fallback) equal route().
 TEST(SimScale, BulkDrawEqualsRoutePerTokenForAnyListLength) {
   auto all = cases();
   SyntheticSpec grouped;
