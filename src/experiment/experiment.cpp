@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <algorithm>
 #include <utility>
 
 #include "core/error.hpp"
@@ -46,17 +45,8 @@ std::string StrategyInstance::describe_overrides() const {
 }
 
 ExperimentCell effective_cell(const ExperimentCell& cell, const StrategyInstance& instance) {
-  ExperimentCell c;
-  c.name = cell.name;
-  c.cfg = cell.cfg;
-  c.axes = cell.axes;
-  c.dispatch = cell.dispatch;
-  c.backend = cell.backend;
-  c.topo = cell.topo;
-  c.topology_source = cell.topology_source;
-  c.slots_per_rank = cell.slots_per_rank;
-  c.system = cell.system;
-  c.workload_key = cell.workload_key;
+  ExperimentCell c = cell;
+  c.instances.clear();  // the instance runs in it alone
   if (!instance.dispatch.empty()) {
     c.dispatch = parse_dispatch_mode(instance.dispatch, "variant '" + instance.name + "'");
     c.cfg.dispatch = instance.dispatch;
@@ -335,22 +325,13 @@ ExperimentOutcome stop_run(Experiment& e, const std::vector<ResultSink*>& out,
   return {RunStatus::kInterrupted, kExitInterrupted, describe};
 }
 
-// Bytes of one instance's measurements (count and time cubes, and the rows matrix at up to
-// 256 ranks, as the model measurer keeps it): what a group of cells measured together holds.
-size_t measurement_bytes(const ExperimentCell& cell) {
-  const auto R = static_cast<size_t>(cell.topo.num_ranks());
-  const auto L = static_cast<size_t>(cell.cfg.model.num_layers);
-  const auto I = static_cast<size_t>(std::max(cell.cfg.iterations, 1));
-  const size_t metrics = count_metric_names().size() + time_metric_names().size();
-  return I * L * R * metrics * sizeof(double) + (R <= 256 ? L * R * R * sizeof(int64_t) : 0);
-}
-
 // Cells measured in one pass: from cell `first`, the following cells that share its workload
 // (the same evaluation batches, so each batch layer is drawn once for all of them) while their
 // unfinished instances' measurements fit in kTogetherBytes (the first cell always). Returns the
 // end of the group.
 constexpr size_t kTogetherBytes = size_t{2} << 30;
-size_t together_group_end(const Experiment& e, size_t first, const std::set<std::string>& finished) {
+size_t together_group_end(const Experiment& e, const Measurer& m, size_t first,
+                          const std::set<std::string>& finished) {
   size_t bytes = 0, end = first;
   for (; end < e.cells.size(); ++end) {
     const ExperimentCell& c = e.cells[end];
@@ -359,7 +340,7 @@ size_t together_group_end(const Experiment& e, size_t first, const std::set<std:
       break;
     size_t todo = 0;
     for (const auto& inst : c.instances) todo += finished.count(instance_key(c, inst)) ? 0 : 1;
-    bytes += todo * measurement_bytes(c);
+    bytes += todo * m.measurement_bytes(c);
     if (end > first && bytes > kTogetherBytes) break;
   }
   return end;
@@ -490,7 +471,7 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
     const ExperimentCell& cell = e.cells[ci];
     if (!cell.axes.empty() && all_finished(cell, finished)) continue;  // resume: in the file
     if (m.measures_together(e) && e.reference.empty()) {
-      const size_t end = together_group_end(e, ci, finished);
+      const size_t end = together_group_end(e, m, ci, finished);
       if (auto stop = run_cells_together(e, ci, end, m, out, finished, of_oracle, index, todo,
                                          outcome))
         return *stop;

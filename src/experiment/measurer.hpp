@@ -56,6 +56,12 @@ class Measurer {
     (void)e;
     (void)jobs;
   }
+  // Bytes one instance of `cell` holds until measure_together returns (its cubes and rows
+  // matrix): the experiment loop bounds a pass over several cells by it.
+  virtual size_t measurement_bytes(const ExperimentCell& cell) const {
+    (void)cell;
+    return 0;
+  }
   // True on every process when any process has a non-empty `error`; the first such process
   // prints it (one line). Collective for a run.
   virtual bool failed_anywhere(const std::string& error);

@@ -92,6 +92,14 @@ class ModelMeasurer final : public Measurer {
     return e.request.mode == ExperimentMode::kSimulate;
   }
   void measure_together(const Experiment& e, std::vector<Job>& jobs) override;
+  size_t measurement_bytes(const ExperimentCell& cell) const override {
+    const auto R = static_cast<size_t>(cell.topo.num_ranks());
+    const auto L = static_cast<size_t>(cell.cfg.model.num_layers);
+    const auto I = static_cast<size_t>(std::max(cell.cfg.iterations, 1));
+    const size_t metrics = count_metric_names().size() + time_metric_names().size();
+    return I * L * R * metrics * sizeof(double) +
+           (R <= kMaxRanksForRowsMatrix ? L * R * R * sizeof(int64_t) : 0);
+  }
 
  private:
   SystemModel sys_;
@@ -302,12 +310,11 @@ void init_state(Measurer::Job& job, TogetherState& st) {
 // the drawn layer (left unchanged); `sc` is the thread's scratch. Returns false for
 // hierarchical dispatch, which st's caller simulates from the routing itself (`ids`, sc.dest).
 bool count_job_layer(TogetherState& st, int64_t b, int l, std::span<const int32_t> experts,
-                     std::span<const float> weights, LayerScratch& sc,
-                     std::span<const int32_t>& ids, LayerCounts& out) {
+                     std::span<const float> weights, const TrafficOptions& topt,
+                     LayerScratch& sc, std::span<const int32_t>& ids, LayerCounts& out) {
   const RunConfig& cfg = st.cell->cfg;
   const Topology& topo = *st.topo;
   const int k = cfg.model.top_k, R = topo.num_ranks(), E = cfg.model.num_experts;
-  const TrafficOptions topt = simulate_traffic_options(st.sys, cfg.model, st.so);
   ids = experts;
   const bool per_expert = !st.rank_of[l].empty();
   if (st.rule.transform && per_expert) {  // counted as transformed, the layer not written
@@ -361,12 +368,13 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
   const int R = topo.num_ranks();
   LayerSimulation sim;
   std::span<const int32_t> ids;
+  const TrafficOptions topt = simulate_traffic_options(st.sys, cfg.model, st.so);
   LayerCounts own;
   const LayerCounts* counted = &own;
   if (st.leader >= 0) {
     counted = &sc.counted[static_cast<size_t>(st.leader)];
     st.changed[l] = states[static_cast<size_t>(st.leader)].changed[l];
-  } else if (!count_job_layer(st, b, l, experts, weights, sc, ids, own)) {
+  } else if (!count_job_layer(st, b, l, experts, weights, topt, sc, ids, own)) {
     sim = simulate_layer(st.sys, cfg.model, topo, ids, sc.dest, cfg.model.top_k,
                          cfg.model.num_experts, st.so);
     counted = nullptr;
@@ -376,7 +384,6 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
     // A follower's copy of its leader's counts; a job's own counts moved.
     LayerTraffic lt = counted == &own ? std::move(own.lt) : counted->lt;
     std::vector<int64_t> touched = counted == &own ? std::move(own.touched) : counted->touched;
-    const TrafficOptions topt = simulate_traffic_options(st.sys, cfg.model, st.so);
     lt.dispatch_row_bytes = topt.dispatch_row_bytes;  // this job's row size (its system's)
     lt.combine_row_bytes = topt.combine_row_bytes;
     sim = simulate_counted_layer(st.sys, cfg.model, topo, std::move(lt), std::move(touched),
