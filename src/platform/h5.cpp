@@ -3,9 +3,13 @@
 #include "platform/h5_guard.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 namespace moeb::h5 {
 
@@ -140,15 +144,57 @@ Handle open_file_read(const std::string& path) {
   return Handle(f);
 }
 
-Handle open_file_rw(const std::string& path) {
+namespace {
+herr_t find_lock_conflict(unsigned, const H5E_error2_t* e, void* out) {
+  if (e->min_num == H5E_CANTLOCKFILE) *static_cast<bool*>(out) = true;
+  return 0;
+}
+
+// True when the open that just failed failed on the file lock another process holds (a reader
+// such as h5py, h5ls or HDFView with the file open takes a shared lock for as long as it has it
+// open), not on the file itself.
+bool failed_on_lock() {
+  bool lock = false;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_lock_conflict, &lock);
+  return lock;
+}
+
+long long whole_seconds(std::chrono::steady_clock::duration d) {
+  return static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+
+// A reader that peeks at a results file while a run writes it holds the lock for a moment; the
+// write waits for it instead of losing what was measured. Said once per process if it lasts.
+void note_waiting_for_lock(const std::string& path, std::chrono::milliseconds wait_for_lock) {
+  static std::atomic<bool> said{false};
+  if (said.exchange(true)) return;
+  std::fprintf(stderr,
+               "moebench: note: %s is open in another process (HDF5 file lock); waiting up to "
+               "%lld s for it to close\n",
+               path.c_str(), whole_seconds(wait_for_lock));
+}
+}  // namespace
+
+Handle open_file_rw(const std::string& path, std::chrono::milliseconds wait_for_lock) {
   silence_errors();
   Handle fapl = access_plist();
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
-  if (f < 0) {
+  const auto start = std::chrono::steady_clock::now();
+  auto pause = std::chrono::milliseconds(2);
+  for (;;) {
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+    if (f >= 0) return Handle(f);
+    const bool locked = failed_on_lock();
     H5Eclear2(H5E_DEFAULT);
-    throw InputError(path + ": cannot open as an HDF5 file for writing");
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (!locked) throw InputError(path + ": cannot open as an HDF5 file for writing");
+    if (waited >= wait_for_lock)
+      throw InputError(path + ": cannot open for writing: another process has it open (HDF5 " +
+                       "file lock held, e.g. by h5py, h5ls or HDFView); waited " +
+                       std::to_string(whole_seconds(waited)) + " s for it to close");
+    if (waited >= std::chrono::seconds(2)) note_waiting_for_lock(path, wait_for_lock);
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(25));
   }
-  return Handle(f);
 }
 
 Handle create_group(hid_t parent, const std::string& name, bool track_order) {

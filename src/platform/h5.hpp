@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,7 +64,11 @@ class Handle {
 Handle vlen_string_type();                       // variable-length UTF-8 string
 Handle create_file(const std::string& path);     // truncates
 Handle open_file_read(const std::string& path);  // throws InputError when it cannot open
-Handle open_file_rw(const std::string& path);
+// Opens for writing. While another process holds the file's HDF5 lock (a reader with it open:
+// h5py, h5ls, HDFView), waits for it up to wait_for_lock, with one note on stderr if the wait
+// passes 2 s; then, or on any other failure, throws InputError.
+Handle open_file_rw(const std::string& path,
+                    std::chrono::milliseconds wait_for_lock = std::chrono::seconds(120));
 Handle create_group(hid_t parent, const std::string& name, bool track_order = false);
 // A group linked nowhere yet (H5Gcreate_anon): fill it, then link() it into place. Written
 // but never linked (an error or a crash on the way), it is unreachable space, not a torn group.

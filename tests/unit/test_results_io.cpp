@@ -1,9 +1,13 @@
 // HDF5 results writer/reader and sink (results_schema/README.md, v1).
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/summary.hpp"
@@ -70,6 +74,12 @@ void expect_strategy_equal(const StrategyResult& a, const StrategyResult& b) {
   EXPECT_EQ(a.checked_elements, b.checked_elements);
   EXPECT_EQ(a.wrong_elements, b.wrong_elements);
   EXPECT_EQ(a.max_abs_err, b.max_abs_err);
+}
+
+// What a sink's begin() gets: the run's provenance, no strategy yet.
+RunResult provenance_only(RunResult r) {
+  r.strategies.clear();
+  return r;
 }
 
 }  // namespace
@@ -263,9 +273,7 @@ TEST(ResultsIo, SinkPersistsEveryFinishedStrategy) {
   const RunResult full = fixture::make_run();
   const std::string path = temp_path("sink.h5");
   Hdf5ResultSink sink(path);
-  RunResult prov = full;
-  prov.strategies.clear();
-  sink.begin(prov);
+  sink.begin(provenance_only(full));
   {
     const RunResult now = read_results(path);
     EXPECT_EQ(now.attrs_str.at("status"), "running");
@@ -283,6 +291,59 @@ TEST(ResultsIo, SinkPersistsEveryFinishedStrategy) {
   }
   sink.finish(RunStatus::kComplete);
   EXPECT_EQ(read_results(path).attrs_str.at("status"), "complete");
+}
+
+// A reader with the results file open (h5py, h5ls, HDFView; a script watching a run) holds
+// the file's HDF5 lock, shared; the run's next write needs it exclusive. The write waits for the
+// reader instead of failing and losing the strategy it measured.
+TEST(ResultsIo, SinkWaitsForAReaderHoldingTheFileLock) {
+  const RunResult full = fixture::make_run();
+  const std::string path = temp_path("locked.h5");
+  Hdf5ResultSink sink(path);
+  sink.begin(provenance_only(full));
+  // flock locks belong to an open file description, so this one conflicts with HDF5's own
+  // even inside one process, as another process's would.
+  const int reader = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(reader, 0);
+  ASSERT_EQ(::flock(reader, LOCK_SH | LOCK_NB), 0);
+  const auto start = std::chrono::steady_clock::now();
+  std::thread release([reader] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::close(reader);
+  });
+  std::string error;
+  try {
+    sink.write_strategy(full.strategies[0]);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  release.join();
+  ASSERT_EQ(error, "") << "the write gave up on the reader's lock";
+  EXPECT_GE(waited, std::chrono::milliseconds(300)) << "the write did not wait for the lock";
+  sink.finish(RunStatus::kComplete);
+  const RunResult back = read_results(path);
+  ASSERT_EQ(back.strategies.size(), 1u);
+  expect_strategy_equal(back.strategies[0], full.strategies[0]);
+}
+
+TEST(ResultsIo, ALockHeldPastTheWaitIsOneLineNamingTheCause) {
+  const std::string path = temp_path("held.h5");
+  write_results(path, fixture::make_run());
+  const int reader = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(reader, 0);
+  ASSERT_EQ(::flock(reader, LOCK_SH | LOCK_NB), 0);
+  try {
+    h5::open_file_rw(path, std::chrono::milliseconds(50));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("another process has it open"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+  ::close(reader);
+  EXPECT_NO_THROW(h5::open_file_rw(path, std::chrono::milliseconds(0)));
 }
 
 TEST(ResultsIo, MemorySinkKeepsWhatItIsGiven) {
