@@ -13,8 +13,10 @@ CASE: kill9_rank0 | kill9_rank2 | sigterm_launcher | sigint_launcher | sigint_ra
       sigint_placing
 
   sigint_placing is Ctrl-C while `optimal` searches (baseline then optimal, with a search of
-  many seconds): mpirun kills the ranks a second after its SIGTERM, so they must stop inside the
-  search (it asks for the agreed stop flag at points the seed fixes), not at the next iteration.
+  minutes): mpirun kills the ranks a second after its SIGTERM, so they must stop inside the
+  search (it asks for the agreed stop flag at points the seed fixes), not at the next iteration:
+  optimal must be recorded `interrupted`, not `complete`. Each case prints how long the run took
+  to end after the fault.
 
   sigint_launcher is Ctrl-C in a terminal: Open MPI starts every rank in a process group of its
   own, so the terminal's SIGINT reaches mpirun only, which answers it with SIGTERM to the ranks;
@@ -264,11 +266,13 @@ def main():
         if case == "sigint_placing":
             time.sleep(1.0)  # well inside optimal's search of many seconds
         p.send_signal(signal.SIGTERM if case == "sigterm_launcher" else signal.SIGINT)
+    fault_at = time.monotonic()
     try:
         log = p.communicate(timeout=120)[0]
     except subprocess.TimeoutExpired:
         p.kill()
         sys.exit(f"{case}: the run did not end within 120 s of the fault (deadlock)")
+    stop_s = time.monotonic() - fault_at
     assert p.returncode != 0, f"{case}: the run exited 0 after the fault:\n{log}"
     assert os.path.exists(out), f"{case}: no results file left:\n{log}"
     states = finished(out)
@@ -298,8 +302,8 @@ def main():
                 f"{case}: optimal not stopped while placing: {states}\n{log}"
     before = measured(out, done)
     if case == "sigint_placing":  # a resume would search for minutes; the others cover it
-        print(f"{case}: stopped inside optimal's search; {', '.join(done)} kept, validate said "
-              f"'{status}'")
+        print(f"{case}: stopped inside optimal's search {stop_s:.1f} s after the signal; "
+              f"{', '.join(done)} kept, validate said '{status}'")
         return 0
     r = subprocess.run(mpirun_cmd([moebench, "run", suite, "--resume", out] + only), cwd=work,
                        env=env(), capture_output=True, text=True, timeout=600)
@@ -310,8 +314,8 @@ def main():
     for key, v in before.items():
         assert key in after and np.array_equal(v, after[key], equal_nan=True), \
             f"{case}: {key} changed: the finished strategy was run again"
-    print(f"{case}: {len(done)} finished strategies kept intact ({', '.join(done)}), "
-          f"validate said '{status}', resume completed a valid file")
+    print(f"{case}: ended {stop_s:.1f} s after the fault; {len(done)} finished strategies kept "
+          f"intact ({', '.join(done)}), validate said '{status}', resume completed a valid file")
     return 0
 
 
