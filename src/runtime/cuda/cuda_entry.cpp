@@ -1,5 +1,6 @@
-// The CUDA entry points of a build with the CUDA backend: device binding, backend, transport.
-#include "runtime/cuda/cuda_entry.hpp"
+// The CUDA backend module's entry points (cuda_module.hpp): device binding, backend, transport,
+// provenance. cuda_loader.cpp reaches them through moeb_cuda_module_entry().
+#include "runtime/cuda/cuda_module.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -74,18 +75,14 @@ BindingInput gather_binding_input(const BackendOptions& opt) {
   return in;
 }
 
-}  // namespace
-
-bool cuda_backend_built() { return true; }
-
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& opt) {
+std::unique_ptr<Backend> make_bound_backend(const BackendOptions& opt) {
   set_device_error_identity(mpi::world_rank(), host_name());
   const cuda::CudaBackendOptions cuda_opt = cuda::cuda_options_from_env(env);
   const DeviceBinding binding = choose_device(gather_binding_input(opt));
   return std::make_unique<cuda::CudaBackend>(opt, cuda_opt, binding.device);
 }
 
-std::unique_ptr<Transport> make_cuda_transport(Backend& backend, MPI_Comm comm) {
+std::unique_ptr<Transport> make_nccl_transport(Backend& backend, MPI_Comm comm) {
   auto* cb = dynamic_cast<cuda::CudaBackend*>(&backend);
   if (cb == nullptr)
     throw ConfigError("transport nccl: needs the cuda backend (got backend '" + backend.name() +
@@ -95,9 +92,23 @@ std::unique_ptr<Transport> make_cuda_transport(Backend& backend, MPI_Comm comm) 
                                                cb->cuda_options().exchange_counts);
 }
 
-std::vector<std::pair<std::string, std::string>> cuda_provenance(const Backend* backend) {
+std::vector<std::pair<std::string, std::string>> provenance_of(const Backend* backend) {
   const auto* cb = dynamic_cast<const cuda::CudaBackend*>(backend);
   return cuda::collect_provenance(cb);
 }
 
+}  // namespace
+
 }  // namespace moeb
+
+extern "C" __attribute__((visibility("default"))) const moeb::CudaModuleEntry*
+moeb_cuda_module_entry() {
+  static const moeb::CudaModuleEntry entry = [] {
+    moeb::CudaModuleEntry e;
+    e.make_backend = moeb::make_bound_backend;
+    e.make_transport = moeb::make_nccl_transport;
+    e.provenance = moeb::provenance_of;
+    return e;
+  }();
+  return &entry;
+}

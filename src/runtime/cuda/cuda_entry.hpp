@@ -1,6 +1,7 @@
 // The CUDA backend as the rest of moebench sees it. No CUDA headers: the backend factory and
-// the CLI include this in every build; cuda_entry.cpp implements it when the CUDA toolkit and
-// NCCL were found, cuda_entry_none.cpp (one clear error) otherwise.
+// the CLI include this in every build. cuda_loader.cpp implements it by loading the CUDA backend
+// module (cuda_module.hpp, built when the CUDA toolkit and NCCL were found) on first use; without
+// the module, every entry point but cuda_provenance is one clear error.
 #pragma once
 
 #include <mpi.h>
@@ -15,14 +16,16 @@
 
 namespace moeb {
 
-// True when this binary contains the CUDA backend and the NCCL transport.
+// True when this build has the CUDA backend and the NCCL transport (its module; whether the
+// module loads is known only when it is first used).
 bool cuda_backend_built();
 
 // Binds this rank to one GPU (core/device_binding over the ranks of its node: collective over
 // MPI_COMM_WORLD's shared-memory split when MPI is initialized) and creates the backend, with
 // the MOEB_CUDA_* environment options. Throws ConfigError with one line: "no CUDA device
 // visible: ...", "N ranks on node h but only M GPUs visible: ...", or, in a build without CUDA,
-// "backend cuda: this moebench was built without the CUDA backend (reason) ...".
+// "backend cuda: this moebench was built without the CUDA backend (reason) ...", or, when the
+// module cannot be loaded, "backend cuda: cannot load the CUDA backend module PATH: ...".
 std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& opt);
 
 // The NCCL transport over `comm`, queued on the stream of `backend` (which must come from
