@@ -2,10 +2,15 @@
 
 #include "platform/h5_guard.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -132,68 +137,110 @@ Handle create_file(const std::string& path) {
   return Handle(MOEB_H5_CHECK(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl)));
 }
 
-Handle open_file_read(const std::string& path) {
-  silence_errors();
-  guard_untrusted_file(path);  // a crash inside libhdf5 ends a child, not this process
-  Handle fapl = access_plist();
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
-  if (f < 0) {
-    H5Eclear2(H5E_DEFAULT);
-    throw InputError(path + ": cannot open as an HDF5 file");
-  }
-  return Handle(f);
-}
-
 namespace {
 herr_t find_lock_conflict(unsigned, const H5E_error2_t* e, void* out) {
   if (e->min_num == H5E_CANTLOCKFILE) *static_cast<bool*>(out) = true;
   return 0;
 }
 
-// True when the open that just failed failed on the file lock another process holds (a reader
-// such as h5py, h5ls or HDFView with the file open takes a shared lock for as long as it has it
-// open), not on the file itself.
+// True when the open that just failed failed on the file lock another process holds, not on
+// the file itself. A reader (h5py, h5ls, HDFView, moebench validate) holds it shared for as long
+// as it has the file open; a writer (a run appending a strategy) exclusive while it writes.
 bool failed_on_lock() {
   bool lock = false;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_lock_conflict, &lock);
   return lock;
 }
 
-long long whole_seconds(std::chrono::steady_clock::duration d) {
-  return static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+// False while another process holds the file's lock exclusively (probed with the flock that
+// HDF5 takes); true otherwise, also where the file cannot be opened or the file system has no
+// locks (the open that follows says what is wrong).
+bool no_writer_holds(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  bool free = true;
+  if (::flock(fd, LOCK_SH | LOCK_NB) == 0)
+    ::flock(fd, LOCK_UN);
+  else
+    free = errno != EWOULDBLOCK;
+  ::close(fd);
+  return free;
 }
 
-// A reader that peeks at a results file while a run writes it holds the lock for a moment; the
-// write waits for it instead of losing what was measured. Said once per process if it lasts.
-void note_waiting_for_lock(const std::string& path, std::chrono::milliseconds wait_for_lock) {
-  static std::atomic<bool> said{false};
-  if (said.exchange(true)) return;
-  std::fprintf(stderr,
-               "moebench: note: %s is open in another process (HDF5 file lock); waiting up to "
-               "%lld s for it to close\n",
-               path.c_str(), whole_seconds(wait_for_lock));
-}
+// A wait for another process's lock on `path`: pauses growing to 25 ms, one note on stderr (per
+// process) once it passes 2 s, and pause() false once it passes `limit`: a reader that peeks at
+// a results file while a run writes it holds the lock for a moment, and neither side should fail
+// on that (the run would lose the strategy it measured).
+class LockWait {
+ public:
+  LockWait(const std::string& path, std::chrono::milliseconds limit)
+      : path_(path), limit_(limit), start_(std::chrono::steady_clock::now()) {}
+  bool pause() {
+    const auto waited = std::chrono::steady_clock::now() - start_;
+    if (waited >= limit_) return false;
+    static std::atomic<bool> said{false};
+    if (waited >= std::chrono::seconds(2) && !said.exchange(true))
+      std::fprintf(stderr,
+                   "moebench: note: %s is locked by another process (HDF5 file lock); waiting up "
+                   "to %lld s for it\n",
+                   path_.c_str(), seconds(limit_));
+    std::this_thread::sleep_for(pause_);
+    pause_ = std::min(pause_ * 2, std::chrono::milliseconds(25));
+    return true;
+  }
+  std::string waited() const {
+    return "waited " + std::to_string(seconds(std::chrono::steady_clock::now() - start_)) + " s";
+  }
+
+ private:
+  static long long seconds(std::chrono::steady_clock::duration d) {
+    return static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+  }
+  std::string path_;
+  std::chrono::milliseconds limit_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::milliseconds pause_{2};
+};
 }  // namespace
+
+Handle open_file_read(const std::string& path, std::chrono::milliseconds wait_for_lock) {
+  silence_errors();
+  Handle fapl = access_plist();
+  LockWait wait(path, in_guard_child() ? std::chrono::milliseconds(0) : wait_for_lock);
+  const auto locked_error = [&] {
+    return InputError(path + ": cannot open for reading: another process is writing it (HDF5 " +
+                      "file lock held, e.g. by a moebench run appending a strategy); " +
+                      wait.waited());
+  };
+  for (;;) {
+    if (!no_writer_holds(path)) {  // before the guard, whose child would not get in either
+      if (!wait.pause()) throw locked_error();
+      continue;
+    }
+    guard_untrusted_file(path);  // a crash inside libhdf5 ends a child, not this process
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
+    if (f >= 0) return Handle(f);
+    const bool locked = failed_on_lock();  // a writer came in between
+    H5Eclear2(H5E_DEFAULT);
+    if (!locked) throw InputError(path + ": cannot open as an HDF5 file");
+    if (!wait.pause()) throw locked_error();
+  }
+}
 
 Handle open_file_rw(const std::string& path, std::chrono::milliseconds wait_for_lock) {
   silence_errors();
   Handle fapl = access_plist();
-  const auto start = std::chrono::steady_clock::now();
-  auto pause = std::chrono::milliseconds(2);
+  LockWait wait(path, wait_for_lock);
   for (;;) {
     hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
     if (f >= 0) return Handle(f);
     const bool locked = failed_on_lock();
     H5Eclear2(H5E_DEFAULT);
-    const auto waited = std::chrono::steady_clock::now() - start;
     if (!locked) throw InputError(path + ": cannot open as an HDF5 file for writing");
-    if (waited >= wait_for_lock)
+    if (!wait.pause())
       throw InputError(path + ": cannot open for writing: another process has it open (HDF5 " +
-                       "file lock held, e.g. by h5py, h5ls or HDFView); waited " +
-                       std::to_string(whole_seconds(waited)) + " s for it to close");
-    if (waited >= std::chrono::seconds(2)) note_waiting_for_lock(path, wait_for_lock);
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(25));
+                       "file lock held, e.g. by h5py, h5ls or HDFView); " + wait.waited() +
+                       " for it to close");
   }
 }
 

@@ -63,10 +63,13 @@ class Handle {
 
 Handle vlen_string_type();                       // variable-length UTF-8 string
 Handle create_file(const std::string& path);     // truncates
-Handle open_file_read(const std::string& path);  // throws InputError when it cannot open
-// Opens for writing. While another process holds the file's HDF5 lock (a reader with it open:
-// h5py, h5ls, HDFView), waits for it up to wait_for_lock, with one note on stderr if the wait
-// passes 2 s; then, or on any other failure, throws InputError.
+// Open for reading, and for writing. While another process holds the file's HDF5 lock against
+// this open (for reading: a writer, e.g. a run appending a strategy; for writing: any reader
+// with the file open, h5py, h5ls, HDFView, moebench validate), each waits for it, up to
+// wait_for_lock, with one note on stderr if the wait passes 2 s; then, or on any other
+// failure, throws InputError with one line.
+Handle open_file_read(const std::string& path,
+                      std::chrono::milliseconds wait_for_lock = std::chrono::seconds(120));
 Handle open_file_rw(const std::string& path,
                     std::chrono::milliseconds wait_for_lock = std::chrono::seconds(120));
 Handle create_group(hid_t parent, const std::string& name, bool track_order = false);

@@ -25,6 +25,7 @@ namespace moeb::h5 {
 namespace {
 
 std::atomic<bool> g_on{true};
+bool g_in_child = false;  // this process is a guard's child
 constexpr hsize_t kMaxReadBytes = hsize_t{1} << 24;  // data read per attribute or dataset
 
 // Reads n elements of `ftype` from an attribute (ds < 0) or dataset through the native type,
@@ -89,6 +90,7 @@ herr_t read_object(hid_t parent, const char* name, const H5O_info_t* info, void*
   }
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   g_on = false;
+  g_in_child = true;
   if (read) {
     try {
       read();
@@ -188,6 +190,8 @@ void check_in_child(const std::string& path, const std::function<void()>& read) 
 }  // namespace
 
 void set_guard(bool on) { g_on = on; }
+
+bool in_guard_child() { return g_in_child; }
 
 namespace {
 std::mutex g_mu;

@@ -29,6 +29,9 @@ void guard_untrusted_file(const std::string& path, const char* what = "structure
 
 // Off: every file is read in this process (fuzzing libhdf5 itself, fuzz/README.md "HDF5").
 void set_guard(bool on);
+// True inside the guard's child: there an open does not wait for another process's file lock
+// (h5.hpp), it fails at once and leaves the waiting to the real read.
+bool in_guard_child();
 // Every file is checked again on its next open (a fuzz target writes each input to one path).
 void forget_checked_files();
 

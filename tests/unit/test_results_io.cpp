@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -344,6 +345,48 @@ TEST(ResultsIo, ALockHeldPastTheWaitIsOneLineNamingTheCause) {
   }
   ::close(reader);
   EXPECT_NO_THROW(h5::open_file_rw(path, std::chrono::milliseconds(0)));
+}
+
+// The other way round: `moebench report` or `validate` of a file a run is appending to. The
+// reader waits for the writer's exclusive lock instead of calling the file "not HDF5".
+TEST(ResultsIo, ReadWaitsForAWriterHoldingTheFileLock) {
+  const RunResult full = fixture::make_run();
+  const std::string path = temp_path("written.h5");
+  write_results(path, full);
+  // The writer is another process (flock(1)): a lock taken here would be inherited by the
+  // reader's own guard child (fork) and outlive its release.
+  FILE* writer = ::popen(("flock -x -n '" + path + "' -c 'echo locked; sleep 0.4'").c_str(), "r");
+  ASSERT_NE(writer, nullptr);
+  char line[16] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, writer), nullptr) << "flock(1) did not take the lock";
+  const auto start = std::chrono::steady_clock::now();
+  std::string error;
+  RunResult back;
+  try {
+    back = read_results(path);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ::pclose(writer);
+  ASSERT_EQ(error, "") << "the read gave up on the writer's lock";
+  EXPECT_GE(waited, std::chrono::milliseconds(300)) << "the read did not wait for the lock";
+  ASSERT_EQ(back.strategies.size(), full.strategies.size());
+  // Held past the wait: one line saying why.
+  writer = ::popen(("flock -x -n '" + path + "' -c 'echo locked; sleep 1'").c_str(), "r");
+  ASSERT_NE(writer, nullptr);
+  ASSERT_NE(std::fgets(line, sizeof line, writer), nullptr);
+  try {
+    h5::open_file_read(path, std::chrono::milliseconds(50));
+    ADD_FAILURE() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path + ": cannot open for reading: another process is writing it"),
+              std::string::npos)
+        << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+  ::pclose(writer);
 }
 
 TEST(ResultsIo, MemorySinkKeepsWhatItIsGiven) {
