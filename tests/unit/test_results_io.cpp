@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "core/error.hpp"
@@ -75,6 +77,17 @@ void expect_strategy_equal(const StrategyResult& a, const StrategyResult& b) {
   EXPECT_EQ(a.checked_elements, b.checked_elements);
   EXPECT_EQ(a.wrong_elements, b.wrong_elements);
   EXPECT_EQ(a.max_abs_err, b.max_abs_err);
+}
+
+// The message of what `f` throws as an E, or nullopt when it returns.
+template <class E = std::exception>
+std::optional<std::string> thrown(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
 }
 
 // What a sink's begin() gets: the run's provenance, no strategy yet.
@@ -312,15 +325,10 @@ TEST(ResultsIo, SinkWaitsForAReaderHoldingTheFileLock) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ::close(reader);
   });
-  std::string error;
-  try {
-    sink.write_strategy(full.strategies[0]);
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
+  const auto error = thrown([&] { sink.write_strategy(full.strategies[0]); });
   const auto waited = std::chrono::steady_clock::now() - start;
   release.join();
-  ASSERT_EQ(error, "") << "the write gave up on the reader's lock";
+  ASSERT_EQ(error, std::nullopt) << "the write gave up on the reader's lock";
   EXPECT_GE(waited, std::chrono::milliseconds(300)) << "the write did not wait for the lock";
   sink.finish(RunStatus::kComplete);
   const RunResult back = read_results(path);
@@ -334,16 +342,13 @@ TEST(ResultsIo, ALockHeldPastTheWaitIsOneLineNamingTheCause) {
   const int reader = ::open(path.c_str(), O_RDONLY);
   ASSERT_GE(reader, 0);
   ASSERT_EQ(::flock(reader, LOCK_SH | LOCK_NB), 0);
-  try {
-    h5::open_file_rw(path, std::chrono::milliseconds(50));
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("another process has it open"), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
+  const auto msg =
+      thrown<InputError>([&] { h5::open_file_rw(path, std::chrono::milliseconds(50)); });
   ::close(reader);
+  ASSERT_TRUE(msg) << "expected InputError";
+  EXPECT_NE(msg->find(path), std::string::npos) << *msg;
+  EXPECT_NE(msg->find("another process has it open"), std::string::npos) << *msg;
+  EXPECT_EQ(msg->find('\n'), std::string::npos) << *msg;
   EXPECT_NO_THROW(h5::open_file_rw(path, std::chrono::milliseconds(0)));
 }
 
@@ -360,33 +365,25 @@ TEST(ResultsIo, ReadWaitsForAWriterHoldingTheFileLock) {
   char line[16] = {};
   ASSERT_NE(std::fgets(line, sizeof line, writer), nullptr) << "flock(1) did not take the lock";
   const auto start = std::chrono::steady_clock::now();
-  std::string error;
   RunResult back;
-  try {
-    back = read_results(path);
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
+  const auto error = thrown([&] { back = read_results(path); });
   const auto waited = std::chrono::steady_clock::now() - start;
   ::pclose(writer);
-  ASSERT_EQ(error, "") << "the read gave up on the writer's lock";
+  ASSERT_EQ(error, std::nullopt) << "the read gave up on the writer's lock";
   EXPECT_GE(waited, std::chrono::milliseconds(300)) << "the read did not wait for the lock";
   ASSERT_EQ(back.strategies.size(), full.strategies.size());
   // Held past the wait: one line saying why.
   writer = ::popen(("flock -x -n '" + path + "' -c 'echo locked; sleep 1'").c_str(), "r");
   ASSERT_NE(writer, nullptr);
   ASSERT_NE(std::fgets(line, sizeof line, writer), nullptr);
-  try {
-    h5::open_file_read(path, std::chrono::milliseconds(50));
-    ADD_FAILURE() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(path + ": cannot open for reading: another process is writing it"),
-              std::string::npos)
-        << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
+  const auto msg =
+      thrown<InputError>([&] { h5::open_file_read(path, std::chrono::milliseconds(50)); });
   ::pclose(writer);
+  ASSERT_TRUE(msg) << "expected InputError";
+  EXPECT_NE(msg->find(path + ": cannot open for reading: another process is writing it"),
+            std::string::npos)
+      << *msg;
+  EXPECT_EQ(msg->find('\n'), std::string::npos) << *msg;
 }
 
 TEST(ResultsIo, MemorySinkKeepsWhatItIsGiven) {
@@ -408,15 +405,11 @@ TEST(ResultsIo, RefusesOtherSchemaVersionWithOneLine) {
     h5::Handle f = h5::open_file_rw(path);
     h5::write_attr(f, "schema_version", static_cast<int64_t>(2));
   }
-  try {
-    read_results(path);
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("schema_version 2"), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
+  const auto msg = thrown<InputError>([&] { read_results(path); });
+  ASSERT_TRUE(msg) << "expected InputError";
+  EXPECT_NE(msg->find(path), std::string::npos) << *msg;
+  EXPECT_NE(msg->find("schema_version 2"), std::string::npos) << *msg;
+  EXPECT_EQ(msg->find('\n'), std::string::npos) << *msg;
 }
 
 TEST(ResultsIo, MissingOrForeignFileIsInputError) {

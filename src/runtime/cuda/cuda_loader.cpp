@@ -5,8 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "runtime/cuda/cuda_entry.hpp"
@@ -83,18 +83,19 @@ const CudaModuleEntry* load_module() {
 
 // Loaded once; a failure is thrown again to every caller (the same line each time).
 const CudaModuleEntry& module() {
-  static std::once_flag once;
-  static const CudaModuleEntry* entry = nullptr;
-  static std::string error;
-  std::call_once(once, [] {
+  struct Loaded {
+    const CudaModuleEntry* entry = nullptr;
+    std::string error;
+  };
+  static const Loaded loaded = [] {
     try {
-      entry = load_module();
+      return Loaded{load_module(), ""};
     } catch (const ConfigError& e) {
-      error = e.what();
+      return Loaded{nullptr, e.what()};
     }
-  });
-  if (entry == nullptr) throw ConfigError(error);
-  return *entry;
+  }();
+  if (loaded.entry == nullptr) throw ConfigError(loaded.error);
+  return *loaded.entry;
 }
 
 }  // namespace
