@@ -136,6 +136,11 @@ struct StrategyResult {
   std::vector<int64_t> batch_tokens;          // [iteration] tokens in that batch
   // Traffic matrix summed over measured iterations: [layer][src * R + dst] token copies.
   std::vector<std::vector<int64_t>> rows_matrix;
+  // The group name (result_key) of a strategy written earlier to the same results file whose
+  // rows matrix equals this one's (a simulate sweep's cells that count alike): the file links
+  // /measured/rows_matrix to that dataset instead of storing the same values again. rows_matrix
+  // still holds the values; "" = none.
+  std::string rows_matrix_link;
 
   // Predicted phase times from the cost model, [layer] seconds (empty when no system model).
   std::map<std::string, std::vector<double>> predicted;

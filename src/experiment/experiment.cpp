@@ -1,10 +1,14 @@
 // run_experiment: the one strategy loop of run, simulate and place.
 #include "experiment/experiment.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <numeric>
+#include <span>
+#include <string_view>
 #include <utility>
 
 #include "core/error.hpp"
@@ -12,6 +16,7 @@
 #include "experiment/oracle.hpp"
 #include "io/results_file.hpp"
 #include "io/resume.hpp"
+#include "platform/host.hpp"
 #include "placement/registry.hpp"
 #include "runtime/stop_signal.hpp"
 
@@ -325,22 +330,59 @@ ExperimentOutcome stop_run(Experiment& e, const std::vector<ResultSink*>& out,
   return {RunStatus::kInterrupted, kExitInterrupted, describe};
 }
 
-// Cells measured in one pass: from cell `first`, the following cells that share its workload
-// (the same evaluation batches, so each batch layer is drawn once for all of them) while their
-// unfinished instances' measurements fit in kTogetherBytes (the first cell always). Returns the
-// end of the group.
+// The order simulate measures a sweep's cells in (their names and numbers stay the sweep's):
+// each cell, then the later cells that place as it does, those that also count as it does first.
+// A cell places as another when they differ only by system, dispatch or dedup (the strategies
+// do not see them; placement_key), and counts as it when they differ only by system
+// (find_leaders in the model measurer). Without such cells this is the sweep's order. So the
+// cells of a system sweep are neighbours, and fall in the same pass (together_group_end): each
+// strategy is placed and counted once for all the systems, instead of once per system whenever
+// the system is not the sweep's last axis.
+// A cell's workload, iterations and sweep axes but those in `skip`: cells with equal keys
+// differ only by the skipped axes.
+std::string cell_key_without(const ExperimentCell& c,
+                             std::initializer_list<std::string_view> skip) {
+  std::string k = c.workload_key + "\n" + std::to_string(c.cfg.iterations);
+  for (const auto& [axis, value] : c.axes)
+    if (std::find(skip.begin(), skip.end(), axis) == skip.end()) k += "\n" + axis + "=" + value;
+  return k;
+}
+std::string places_alike_key(const ExperimentCell& c) {
+  return cell_key_without(c, {"system", "dispatch", "dedup"});
+}
+std::string counts_alike_key(const ExperimentCell& c) { return cell_key_without(c, {"system"}); }
+
+std::vector<size_t> together_order(const Experiment& e) {
+  const size_t n = e.cells.size();
+  // Each cell's rank: the first cell with its placing key, then the first with its counting key.
+  std::map<std::string, size_t> first_places, first_counts;
+  std::vector<std::pair<size_t, size_t>> rank(n);
+  for (size_t ci = 0; ci < n; ++ci)
+    rank[ci] = {first_places.try_emplace(places_alike_key(e.cells[ci]), ci).first->second,
+                first_counts.try_emplace(counts_alike_key(e.cells[ci]), ci).first->second};
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return rank[a] < rank[b]; });
+  return order;
+}
+
+// Cells measured in one pass: from position `first` of `order`, the following cells that share
+// its workload (the same evaluation batches, so each batch layer is drawn once for all of them)
+// while their unfinished instances' measurements fit in kTogetherBytes (the first cell always).
+// Returns the end position of the group.
 constexpr size_t kTogetherBytes = size_t{2} << 30;
-size_t together_group_end(const Experiment& e, const Measurer& m, size_t first,
-                          const std::set<std::string>& finished) {
+size_t together_group_end(const Experiment& e, const Measurer& m, std::span<const size_t> order,
+                          size_t first, const std::set<std::string>& finished) {
+  const ExperimentCell& head = e.cells[order[first]];
   size_t bytes = 0, end = first;
-  for (; end < e.cells.size(); ++end) {
-    const ExperimentCell& c = e.cells[end];
-    if (c.workload_key != e.cells[first].workload_key ||
-        c.cfg.iterations != e.cells[first].cfg.iterations)
-      break;
+  std::set<std::string> counted;  // counts_alike_key of the group's cells so far
+  for (; end < order.size(); ++end) {
+    const ExperimentCell& c = e.cells[order[end]];
+    if (c.workload_key != head.workload_key || c.cfg.iterations != head.cfg.iterations) break;
     size_t todo = 0;
     for (const auto& inst : c.instances) todo += finished.count(instance_key(c, inst)) ? 0 : 1;
-    bytes += todo * m.measurement_bytes(c);
+    bytes += todo * m.measurement_bytes(c, !counted.insert(counts_alike_key(c)).second);
     if (end > first && bytes > kTogetherBytes) break;
   }
   return end;
@@ -368,30 +410,76 @@ void print_cell_header(const Experiment& e, size_t ci, const Measurer& m) {
                 cell.label().c_str());
 }
 
-// Cells [first, end) whose instances the measurer measures together (simulate): every instance
-// of every cell placed first (each in its cell), then one measuring pass (each batch layer drawn
-// once for all), then each cell's instances written in order. A stop request while placing
-// writes the instance being placed as interrupted; while measuring, the first measured one
-// (with what it measured). Returns the outcome when the run ends here.
-std::optional<ExperimentOutcome> run_cells_together(Experiment& e, size_t first, size_t end,
+// The plans placed so far in a run, by placement_key: a later instance with the same input (in
+// this pass or a later one) takes the plan and its time instead of placing again.
+struct PlacedPlan {
+  PlacementPlan plan;
+  double placement_time_s = 0;
+  std::string from;  // "strategy@cell"
+};
+using PlacedPlans = std::map<std::string, PlacedPlan>;
+
+// An instance of a pass over several cells (run_cells_together): its cell and itself.
+struct TogetherItem {
+  size_t cell;
+  const StrategyInstance* inst;
+};
+
+// The results of a pass, written in order (run_cells_together). A job whose rows matrix is an
+// earlier one's (Job::rows_from) gets a copy when it is written; the file links it to the
+// earlier dataset (rows_matrix_link). A source keeps its rows until the pass is written; then
+// the pass's freed pages go back to the system, else the next pass's (placed around plans
+// allocated meanwhile) would add to them.
+void write_together(const Experiment& e, const std::vector<TogetherItem>& items,
+                    std::vector<StrategyResult>& results, const std::vector<Measurer::Job>& jobs,
+                    const Measurer& m, const std::vector<ResultSink*>& out,
+                    OracleNotes& of_oracle, ExperimentOutcome& outcome) {
+  std::vector<const StrategyResult*> rows_from(items.size(), nullptr);
+  std::vector<char> rows_source(items.size(), 0);
+  for (const auto& job : jobs)
+    if (job.rows_from) {
+      rows_from[static_cast<size_t>(job.res - results.data())] = job.rows_from;
+      rows_source[static_cast<size_t>(job.rows_from - results.data())] = 1;
+    }
+  for (size_t j = 0; j < items.size(); ++j) {
+    if (j == 0 || items[j].cell != items[j - 1].cell) print_cell_header(e, items[j].cell, m);
+    results[j].cell = e.cells[items[j].cell].name;
+    if (rows_from[j]) {
+      results[j].rows_matrix = rows_from[j]->rows_matrix;
+      results[j].rows_matrix_link = result_key(*rows_from[j]);
+    }
+    of_oracle.observe(results[j]);
+    for (auto* s : out) s->write_strategy(results[j]);
+    if (results[j].status == StrategyStatus::kFailed)
+      outcome = {RunStatus::kFailed, kExitFailed, ""};
+    results[j].counts.clear();  // written: its memory goes back before the next cell's
+    results[j].times.clear();
+    if (!rows_source[j]) std::vector<std::vector<int64_t>>().swap(results[j].rows_matrix);
+  }
+  for (auto& r : results) std::vector<std::vector<int64_t>>().swap(r.rows_matrix);
+  release_free_memory();
+}
+
+// The cells whose instances the measurer measures together (simulate): every instance of every
+// cell placed first (each in its cell), then one measuring pass (each batch layer drawn once for
+// all), then each cell's instances written in order. A stop request while placing writes the
+// instance being placed as interrupted; while measuring, the first measured one (with what it
+// measured). Returns the outcome when the run ends here.
+std::optional<ExperimentOutcome> run_cells_together(Experiment& e, std::span<const size_t> cells,
                                                     Measurer& m,
                                                     const std::vector<ResultSink*>& out,
                                                     const std::set<std::string>& finished,
-                                                    OracleNotes& of_oracle, int& index, int todo,
+                                                    PlacedPlans& placed, OracleNotes& of_oracle,
+                                                    int& index, int todo,
                                                     ExperimentOutcome& outcome) {
   using Clock = std::chrono::steady_clock;
-  struct Item {
-    size_t cell;
-    const StrategyInstance* inst;
-  };
-  std::vector<Item> items;
-  for (size_t ci = first; ci < end; ++ci)
+  std::vector<TogetherItem> items;
+  for (const size_t ci : cells)
     for (const auto& inst : e.cells[ci].instances)
       if (!finished.count(instance_key(e.cells[ci], inst))) items.push_back({ci, &inst});
   std::vector<StrategyResult> results(items.size());
   std::vector<std::optional<PlacementPlan>> plans(items.size());
   std::vector<Measurer::Job> jobs;
-  std::map<std::string, size_t> placed;  // placement_key -> the item placed with it
   auto t0 = Clock::now();
   for (size_t j = 0; j < items.size(); ++j) {
     const ExperimentCell& cell = e.cells[items[j].cell];
@@ -400,19 +488,17 @@ std::optional<ExperimentOutcome> run_cells_together(Experiment& e, size_t first,
     const std::string key = placement_key(e, items[j].cell, *items[j].inst);
     const auto same = placed.find(key);
     std::optional<PlacedBefore> before;
-    if (same != placed.end()) {
-      const size_t s = same->second;
-      const std::string& from = e.cells[items[s].cell].name;
-      before = PlacedBefore{&*plans[s], results[s].placement_time_s,
-                            items[s].inst->name + (from.empty() ? "" : "@" + from)};
-    }
+    if (same != placed.end())
+      before = PlacedBefore{&same->second.plan, same->second.placement_time_s, same->second.from};
     try {
       plans[j] = place_instance(e, cell, *items[j].inst, results[j],
                                 [&m] { return m.stop_agreed(); }, before ? &*before : nullptr);
     } catch (const Interrupted&) {
       return stop_run(e, out, cell, &results[j], describe_instance(cell, *items[j].inst));
     }
-    if (plans[j] && same == placed.end()) placed.emplace(key, j);
+    if (plans[j] && same == placed.end())
+      placed.emplace(key, PlacedPlan{*plans[j], results[j].placement_time_s,
+                                     items[j].inst->name + (cell.name.empty() ? "" : "@" + cell.name)});
     if (plans[j]) jobs.push_back({effective_cell(cell, *items[j].inst), &*plans[j], &results[j]});
   }
   if (e.phases) e.phases->placement_s += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -428,17 +514,7 @@ std::optional<ExperimentOutcome> run_cells_together(Experiment& e, size_t first,
   }
   if (e.progress) e.progress->clear();
   t0 = Clock::now();
-  for (size_t j = 0; j < items.size(); ++j) {
-    if (j == 0 || items[j].cell != items[j - 1].cell) print_cell_header(e, items[j].cell, m);
-    results[j].cell = e.cells[items[j].cell].name;
-    of_oracle.observe(results[j]);
-    for (auto* s : out) s->write_strategy(results[j]);
-    if (results[j].status == StrategyStatus::kFailed)
-      outcome = {RunStatus::kFailed, kExitFailed, ""};
-    results[j].counts.clear();  // written: its memory goes back before the next cell's
-    results[j].times.clear();
-    std::vector<std::vector<int64_t>>().swap(results[j].rows_matrix);
-  }
+  write_together(e, items, results, jobs, m, out, of_oracle, outcome);
   if (e.phases) e.phases->writing_s += std::chrono::duration<double>(Clock::now() - t0).count();
   return std::nullopt;
 }
@@ -467,15 +543,22 @@ ExperimentOutcome run_experiment(Experiment& e, Measurer& m, const MeasurementPr
   int todo = 0, index = 0;  // progress: instances still to run, the current one
   for (const auto& cell : e.cells)
     for (const auto& inst : cell.instances) todo += finished.count(instance_key(cell, inst)) ? 0 : 1;
-  for (size_t ci = 0; ci < e.cells.size(); ++ci) {
+  const bool together = m.measures_together(e) && e.reference.empty();
+  std::vector<size_t> order(e.cells.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (together) order = together_order(e);
+  PlacedPlans placed;
+  for (size_t p = 0; p < order.size(); ++p) {
+    const size_t ci = order[p];
     const ExperimentCell& cell = e.cells[ci];
     if (!cell.axes.empty() && all_finished(cell, finished)) continue;  // resume: in the file
-    if (m.measures_together(e) && e.reference.empty()) {
-      const size_t end = together_group_end(e, m, ci, finished);
-      if (auto stop = run_cells_together(e, ci, end, m, out, finished, of_oracle, index, todo,
+    if (together) {
+      const size_t end = together_group_end(e, m, order, p, finished);
+      if (auto stop = run_cells_together(e, std::span<const size_t>(order).subspan(p, end - p),
+                                         m, out, finished, placed, of_oracle, index, todo,
                                          outcome))
         return *stop;
-      ci = end - 1;
+      p = end - 1;
       continue;
     }
     if (!cell.axes.empty()) {

@@ -42,6 +42,10 @@ class Measurer {
     ExperimentCell cell;
     const PlacementPlan* plan = nullptr;
     StrategyResult* res = nullptr;
+    // Set by measure_together when this job's rows matrix equals an earlier job's (it counts
+    // as that job does): res->rows_matrix is then left empty, and the caller copies it from
+    // rows_from->rows_matrix when it writes the result (rows_matrix_link).
+    const StrategyResult* rows_from = nullptr;
   };
   // True when this measurer measures a cell's placed instances together (measure_together):
   // the experiment loop then places every instance of a cell first, measures them in one pass
@@ -57,9 +61,12 @@ class Measurer {
     (void)jobs;
   }
   // Bytes one instance of `cell` holds until measure_together returns (its cubes and rows
-  // matrix): the experiment loop bounds a pass over several cells by it.
-  virtual size_t measurement_bytes(const ExperimentCell& cell) const {
+  // matrix): the experiment loop bounds a pass over several cells by it. `counts_as_earlier`:
+  // the cell differs from an earlier cell of the pass only by its system, so its instances
+  // count as that cell's do and hold no rows matrix of their own (Job::rows_from).
+  virtual size_t measurement_bytes(const ExperimentCell& cell, bool counts_as_earlier) const {
     (void)cell;
+    (void)counts_as_earlier;
     return 0;
   }
   // True on every process when any process has a non-empty `error`; the first such process

@@ -92,13 +92,16 @@ class ModelMeasurer final : public Measurer {
     return e.request.mode == ExperimentMode::kSimulate;
   }
   void measure_together(const Experiment& e, std::vector<Job>& jobs) override;
-  size_t measurement_bytes(const ExperimentCell& cell) const override {
+  size_t measurement_bytes(const ExperimentCell& cell, bool counts_as_earlier) const override {
     const auto R = static_cast<size_t>(cell.topo.num_ranks());
     const auto L = static_cast<size_t>(cell.cfg.model.num_layers);
     const auto I = static_cast<size_t>(std::max(cell.cfg.iterations, 1));
     const size_t metrics = count_metric_names().size() + time_metric_names().size();
+    // The cubes, the rows matrix unless the cell counts as an earlier one, and the job's
+    // running batch's predictions (two per layer with 4 per-rank vectors each).
     return I * L * R * metrics * sizeof(double) +
-           (R <= kMaxRanksForRowsMatrix ? L * R * R * sizeof(int64_t) : 0);
+           (R <= kMaxRanksForRowsMatrix && !counts_as_earlier ? L * R * R * sizeof(int64_t) : 0) +
+           2 * L * (4 * R * sizeof(double) + sizeof(LayerPrediction));
   }
 
  private:
@@ -290,9 +293,7 @@ void init_state(Measurer::Job& job, TogetherState& st) {
   for (const auto& n : time_metric_names()) st.times.push_back(&res.times.at(n));
   st.so.dispatch = job.cell.dispatch;
   st.so.dedup = plan_dedup(*job.plan, cfg.dedup);
-  st.so.keep_rows = R <= kMaxRanksForRowsMatrix;
-  if (st.so.keep_rows)
-    res.rows_matrix.assign(L, std::vector<int64_t>(static_cast<size_t>(R) * R, 0));
+  st.so.keep_rows = R <= kMaxRanksForRowsMatrix;  // allocated by measure_together
   st.mem = st.predict ? memory_spec(cfg.model, sys, memory_config(cfg)) : std::nullopt;
   st.fit = st.mem ? fit_batch(job.plan->placement, *st.mem, cfg.suite_path) : MemoryFit{};
   st.so.scale_to_tokens = st.fit.batch_tokens;
@@ -396,7 +397,7 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
     const TimeRow t = sim.time_row(r);
     for (size_t m = 0; m < st.times.size(); ++m) st.times[m]->at(i, l, r) = t[m];
   }
-  if (st.so.keep_rows) {
+  if (st.so.keep_rows && st.leader < 0) {  // a follower's are its leader's (Job::rows_from)
     auto& acc = st.res->rows_matrix[l];
     for (size_t x = 0; x < sim.rows.size(); ++x) acc[x] += sim.rows[x];
   }
@@ -468,7 +469,16 @@ void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& st
       st.choices_sum += static_cast<double>(T * k * L);
     }
     if (st.mem) st.thr.add(st.fit, T, st.scaled, st.preds);
-    st.per_iter.push_back(st.preds);
+    // The batch's phase times (predicted_phase_times reads no per-rank vector): a job keeps
+    // its 8 times per layer and batch, not the 4 x R per-rank times with them.
+    auto& times = st.per_iter.emplace_back(st.preds.size());
+    for (size_t l = 0; l < st.preds.size(); ++l) {
+      const LayerPrediction& p = st.preds[l];
+      LayerPrediction& t = times[l];
+      t.t_gate = p.t_gate, t.t_permute = p.t_permute, t.t_dispatch = p.t_dispatch;
+      t.t_ffn = p.t_ffn, t.t_combine = p.t_combine, t.t_unpermute = p.t_unpermute;
+      t.t_layer = p.t_layer, t.t_idle_ffn = p.t_idle_ffn;
+    }
   }
 }
 
@@ -489,6 +499,17 @@ void ModelMeasurer::measure_together(const Experiment& e, std::vector<Job>& jobs
   std::vector<TogetherState> states(jobs.size());
   for (size_t j = 0; j < jobs.size(); ++j) init_state(jobs[j], states[j]);
   find_leaders(states);
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    TogetherState& st = states[j];
+    if (!st.so.keep_rows) continue;
+    if (st.leader >= 0) {  // the same rows as its leader's: not held twice
+      jobs[j].rows_from = states[static_cast<size_t>(st.leader)].res;
+      continue;
+    }
+    const size_t R = static_cast<size_t>(st.topo->num_ranks());
+    st.res->rows_matrix.assign(static_cast<size_t>(st.cell->cfg.model.num_layers),
+                               std::vector<int64_t>(R * R, 0));
+  }
   PhaseClock clock;
   clock.threads = default_threads();
   ScratchPool pool;

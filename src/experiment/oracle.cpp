@@ -78,13 +78,19 @@ void add_oracle_plan_notes(const RoutingStats& evaluation, PlacementPlan& plan) 
 
 void OracleNotes::observe(StrategyResult& res) {
   CellState& c = cells_[res.cell];
-  if (res.name == kReference) c.base = res;
+  if (res.name == kReference) {
+    auto& values = c.base.emplace();
+    for (const ObjectiveKind k : {ObjectiveKind::kInterNodeBytes, ObjectiveKind::kTotalBytes,
+                                  ObjectiveKind::kMaxRankLoad, ObjectiveKind::kLayerTime})
+      values[to_string(k)] = measured_objective(res, to_string(k));
+  }
   if (const std::string obj = oracle_objective_of(res); !obj.empty()) {
     c.objective = obj;
     c.oracle_value = measured_objective(res, obj);
   }
   if (!c.base || c.objective.empty() || res.status != StrategyStatus::kComplete) return;
-  const auto b = measured_objective(*c.base, c.objective);
+  const auto at = c.base->find(c.objective);
+  const std::optional<double> b = at == c.base->end() ? std::nullopt : at->second;
   const auto v = measured_objective(res, c.objective);
   std::optional<double> pct;
   if (b && v && c.oracle_value) pct = of_oracle_pct(*b, *v, *c.oracle_value);

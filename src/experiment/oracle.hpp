@@ -43,7 +43,9 @@ class OracleNotes {
 
  private:
   struct CellState {
-    std::optional<StrategyResult> base;
+    // The baseline's measured value of every objective (measured_objective), not a copy of
+    // its result: a sweep's cells would each keep their baseline's cubes and rows matrix.
+    std::optional<std::map<std::string, std::optional<double>>> base;
     std::string objective;
     std::optional<double> oracle_value;
   };

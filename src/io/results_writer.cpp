@@ -136,8 +136,29 @@ std::vector<int64_t> flat_rows_matrix(const StrategyResult& s, size_t& R) {
   return flat;
 }
 
+// The rows matrix that s.rows_matrix_link names, when it is in the file of `g` with the shape
+// of s's (L x R x R); else an invalid handle (then s's own values are written).
+Handle linked_rows_matrix(hid_t g, const StrategyResult& s) {
+  if (s.rows_matrix_link.empty() || s.rows_matrix.empty() ||
+      s.rows_matrix_link.find('/') != std::string::npos)
+    return {};
+  Handle at = h5::open_group(g, "/");
+  for (const std::string& part : {std::string("strategies"), s.rows_matrix_link,
+                                  std::string("measured")}) {
+    if (!h5::exists(at, part)) return {};
+    at = h5::open_group(at, part);
+  }
+  if (!h5::exists(at, "rows_matrix")) return {};
+  Handle d = h5::open_dataset(at, "rows_matrix");
+  const hsize_t L = s.rows_matrix.size(), RR = s.rows_matrix[0].size();
+  const std::vector<hsize_t> dims = h5::dataset_dims(d);
+  if (dims.size() != 3 || dims[0] != L || dims[1] * dims[2] != RR) return {};
+  return d;
+}
+
 // /measured: every cube, the batch lists and the rows matrix, checked first, then written in one
-// h5::write_datasets call (the large ones' chunks compressed on threads, `cw`).
+// h5::write_datasets call (the large ones' chunks compressed on threads, `cw`). A rows matrix
+// equal to an earlier strategy's of the file (rows_matrix_link) is a hard link to that dataset.
 void write_measured(hid_t g, const StrategyResult& s, const h5::ChunkWrite& cw) {
   std::vector<h5::NumericData> sets;
   for (const auto& [name, c] : s.counts) {
@@ -149,13 +170,15 @@ void write_measured(hid_t g, const StrategyResult& s, const h5::ChunkWrite& cw) 
   sets.push_back(
       h5::numeric("batch_tokens", {s.batch_tokens.size()}, s.batch_tokens.data(), "tokens"));
   std::vector<int64_t> flat;
-  if (!s.rows_matrix.empty()) {
+  Handle same = linked_rows_matrix(g, s);
+  if (!s.rows_matrix.empty() && !same.valid()) {
     size_t R = 0;
     flat = flat_rows_matrix(s, R);
     sets.push_back(h5::numeric("rows_matrix", {s.rows_matrix.size(), R, R}, flat.data(), "rows"));
   }
   Handle m = h5::create_group(g, "measured");
   h5::write_datasets(m, sets, cw);
+  if (same.valid()) h5::link(same, m, "rows_matrix");
 }
 
 void write_summary(hid_t g, const StrategyResult& s) {

@@ -69,10 +69,25 @@ struct Measured {
   std::vector<int64_t> batch_tokens;
   size_t idx(size_t i, size_t l, size_t r) const { return (i * L + l) * R + r; }
   int64_t sum(const std::string& n, size_t i, size_t l) const {
+    const int64_t* v = c.at(n).data() + idx(i, l, 0);
     int64_t s = 0;
-    for (size_t r = 0; r < R; ++r) s += c.at(n)[idx(i, l, r)];
+    for (size_t r = 0; r < R; ++r) s += v[r];
     return s;
   }
+};
+
+// The cubes the per-rank rule reads, looked up once per strategy (not per rank): the byte
+// counts with their row size, every time, and t_layer with the phases it bounds.
+struct RankCubes {
+  struct Bytes {
+    const std::string* name;
+    const int64_t* v;
+    int64_t row;
+  };
+  std::vector<Bytes> bytes;
+  std::vector<std::pair<const std::string*, const double*>> times;
+  std::vector<std::pair<const char*, const double*>> phases;
+  const double* layer = nullptr;
 };
 
 class Validator {
@@ -87,9 +102,11 @@ class Validator {
   hsize_t placement_columns(hid_t p, const std::string& pbase);
   void check_measured(hid_t g, const std::string& base);
   bool read_measured(hid_t m, const std::string& mbase, Measured& out);
-  void check_measured_point(const std::string& mbase, const Measured& d, size_t i, size_t l);
-  void check_measured_rank(const std::string& mbase, const Measured& d, size_t i, size_t l,
-                           size_t r);
+  void check_measured_point(const std::string& mbase, const Measured& d, const RankCubes& q,
+                            size_t i, size_t l);
+  RankCubes rank_cubes(const Measured& d) const;
+  void check_measured_rank(const std::string& mbase, const RankCubes& q, size_t x, size_t i,
+                           size_t l, size_t r);
   void check_failed(hid_t g, const std::string& base);
   void check_cells();
   bool enter_cell(hid_t g, const std::string& name, const std::string& base);
@@ -243,8 +260,9 @@ void Validator::check_measured(hid_t g, const std::string& base) {
   Handle m = h5::open_group(g, "measured");
   Measured d;
   if (!read_measured(m, mbase, d)) return;
+  const RankCubes q = rank_cubes(d);
   for (size_t i = 0; i < d.I; ++i)
-    for (size_t l = 0; l < d.L; ++l) check_measured_point(mbase, d, i, l);
+    for (size_t l = 0; l < d.L; ++l) check_measured_point(mbase, d, q, i, l);
 }
 
 // Rule 4 for the measured group: every cube present, shaped [I, L, R], with units, within the
@@ -304,8 +322,8 @@ bool Validator::read_measured(hid_t m, const std::string& mbase, Measured& out) 
 }
 
 // Rules 5 (conservation), 6 (rows and tokens) and 7 (bytes, times) at one (iteration, layer).
-void Validator::check_measured_point(const std::string& mbase, const Measured& d, size_t i,
-                                     size_t l) {
+void Validator::check_measured_point(const std::string& mbase, const Measured& d,
+                                     const RankCubes& q, size_t i, size_t l) {
   for (const char* kind : {"intra", "inter", "intra_combine", "inter_combine"}) {
     const std::string sent = std::string("bytes_sent_") + kind;
     const std::string recv = std::string("bytes_recv_") + kind;
@@ -318,16 +336,19 @@ void Validator::check_measured_point(const std::string& mbase, const Measured& d
   const bool mirror =
       root_.dispatch_row_bytes > 0 && root_.combine_row_bytes == root_.dispatch_row_bytes;
   if (mirror)
-    for (const char* kind : {"intra", "inter"})
+    for (const char* kind : {"intra", "inter"}) {
+      const int64_t* sent = d.c.at(std::string("bytes_sent_") + kind + "_combine").data();
+      const int64_t* recv = d.c.at(std::string("bytes_recv_") + kind).data();
       for (size_t r = 0; r < d.R; ++r) {
-        const auto a = d.c.at(std::string("bytes_sent_") + kind + "_combine")[d.idx(i, l, r)];
-        const auto b = d.c.at(std::string("bytes_recv_") + kind)[d.idx(i, l, r)];
+        const auto a = sent[d.idx(i, l, r)];
+        const auto b = recv[d.idx(i, l, r)];
         if (a != b)
           f_.add(mbase + "/bytes_sent_" + kind + "_combine", 5,
                  "combine sent = dispatch received",
                  at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(a) +
                      " != " + std::to_string(b));
       }
+    }
   const int64_t rows = d.sum("rows_computed", i, l), owned = d.sum("tokens_owned", i, l);
   if (root_.top_k > 0 && rows != d.batch_tokens[i] * root_.top_k)
     f_.add(mbase + "/rows_computed", 6, "sum rows = batch_tokens * top_k",
@@ -336,34 +357,45 @@ void Validator::check_measured_point(const std::string& mbase, const Measured& d
   if (owned != d.batch_tokens[i])
     f_.add(mbase + "/tokens_owned", 6, "sum tokens_owned = batch_tokens",
            at(i, l) + ": " + std::to_string(owned) + " != " + std::to_string(d.batch_tokens[i]));
-  for (size_t r = 0; r < d.R; ++r) check_measured_rank(mbase, d, i, l, r);
+  for (size_t r = 0; r < d.R; ++r) check_measured_rank(mbase, q, d.idx(i, l, r), i, l, r);
+}
+
+RankCubes Validator::rank_cubes(const Measured& d) const {
+  RankCubes q;
+  for (const auto& n : count_metric_names()) {
+    if (n.rfind("bytes_", 0) != 0) continue;
+    const bool combine = n.find("_combine") != std::string::npos;
+    q.bytes.push_back(
+        {&n, d.c.at(n).data(), combine ? root_.combine_row_bytes : root_.dispatch_row_bytes});
+  }
+  for (const auto& n : time_metric_names()) q.times.emplace_back(&n, d.t.at(n).data());
+  for (const char* phase :
+       {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine", "t_unpermute"})
+    q.phases.emplace_back(phase, d.t.at(phase).data());
+  q.layer = d.t.at("t_layer").data();
+  return q;
 }
 
 // Rule 7 for one rank: bytes are non-negative multiples of the row size, times finite and
 // non-negative, no phase longer than the layer.
-void Validator::check_measured_rank(const std::string& mbase, const Measured& d, size_t i,
-                                    size_t l, size_t r) {
-  const size_t x = d.idx(i, l, r);
-  for (const auto& n : count_metric_names()) {
-    if (n.rfind("bytes_", 0) != 0) continue;
-    const bool combine = n.find("_combine") != std::string::npos;
-    const int64_t row = combine ? root_.combine_row_bytes : root_.dispatch_row_bytes;
-    const int64_t v = d.c.at(n)[x];
+void Validator::check_measured_rank(const std::string& mbase, const RankCubes& q, size_t x,
+                                    size_t i, size_t l, size_t r) {
+  for (const auto& [n, cube, row] : q.bytes) {
+    const int64_t v = cube[x];
     if (v < 0 || (row > 0 && v % row != 0))
-      f_.add(mbase + "/" + n, 7, "bytes are non-negative multiples of the row size",
+      f_.add(mbase + "/" + *n, 7, "bytes are non-negative multiples of the row size",
              at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(v) + " bytes, row " +
                  std::to_string(row));
   }
-  for (const auto& n : time_metric_names()) {
-    const double v = d.t.at(n)[x];
+  for (const auto& [n, cube] : q.times) {
+    const double v = cube[x];
     if (!std::isfinite(v) || v < 0)
-      f_.add(mbase + "/" + n, 7, "times finite and >= 0",
+      f_.add(mbase + "/" + *n, 7, "times finite and >= 0",
              at(i, l) + " rank " + std::to_string(r) + ": " + std::to_string(v));
   }
-  const double layer = d.t.at("t_layer")[x];
-  for (const char* phase :
-       {"t_gate", "t_permute", "t_dispatch", "t_ffn", "t_combine", "t_unpermute"}) {
-    const double v = d.t.at(phase)[x];
+  const double layer = q.layer[x];
+  for (const auto& [phase, cube] : q.phases) {
+    const double v = cube[x];
     if (std::isfinite(v) && std::isfinite(layer) && v > layer * (1 + 1e-9) + 1e-12)
       f_.add(mbase + "/t_layer", 7, "t_layer >= each phase",
              at(i, l) + " rank " + std::to_string(r) + ": " + phase + " " + std::to_string(v) +

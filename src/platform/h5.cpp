@@ -539,6 +539,17 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<std:
   if (!ptrs.empty()) MOEB_H5_CHECK(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()));
 }
 
+unsigned hard_links(hid_t loc, const std::string& path) {
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t info;
+  MOEB_H5_CHECK(H5Oget_info_by_name3(loc, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT));
+#else
+  H5O_info_t info;
+  MOEB_H5_CHECK(H5Oget_info_by_name2(loc, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT));
+#endif
+  return info.rc;
+}
+
 std::vector<hsize_t> dataset_dims(hid_t dset) {
   Handle space(MOEB_H5_CHECK(H5Dget_space(dset)));
   const int rank = MOEB_H5_CHECK(H5Sget_simple_extent_ndims(space));
@@ -557,6 +568,7 @@ std::vector<T> read_numeric(hid_t dset, hid_t mem_type) {
   std::vector<T> out(space_elems(space));
   if (!out.empty())
     MOEB_H5_CHECK(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  guard_progress();
   return out;
 }
 }  // namespace

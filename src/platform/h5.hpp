@@ -169,6 +169,9 @@ constexpr size_t kChunkWindowBytes = size_t{16} << 20;
 void write_datasets(hid_t parent, const std::vector<NumericData>& sets, const ChunkWrite& how);
 
 std::vector<hsize_t> dataset_dims(hid_t dset);
+// How many hard links name the object at `path` (from `loc`): 1 unless it is linked under
+// several names (a rows matrix shared by the cells of a system sweep).
+unsigned hard_links(hid_t loc, const std::string& path);
 std::vector<int64_t> read_int64(hid_t dset);  // any integer type, converted
 std::vector<int32_t> read_int32(hid_t dset);
 std::vector<double> read_double(hid_t dset);  // any numeric type, converted

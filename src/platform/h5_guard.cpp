@@ -26,6 +26,8 @@ namespace {
 
 std::atomic<bool> g_on{true};
 bool g_in_child = false;  // this process is a guard's child
+int g_progress_fd = -1;   // in the child: the pipe's end that tells the parent the read goes on
+std::chrono::steady_clock::time_point g_last_progress;
 constexpr hsize_t kMaxReadBytes = hsize_t{1} << 24;  // data read per attribute or dataset
 
 // Reads n elements of `ftype` from an attribute (ds < 0) or dataset through the native type,
@@ -72,6 +74,7 @@ herr_t read_object(hid_t parent, const char* name, const H5O_info_t* info, void*
     if (t >= 0) H5Tclose(t);
   }
   H5Oclose(obj);
+  guard_progress();  // H5Ovisit calls this once per object, so a spin inside it reports nothing
   return 0;
 }
 
@@ -118,10 +121,13 @@ std::string library_version() {
   return "libhdf5 " + std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel);
 }
 
-// Waits for the child; its status, or nullopt-like false after the time limit (child killed).
-bool wait_child(pid_t pid, int& status, double limit_s) {
+// Waits for the child; its status, or false once it went `limit_s` without reporting progress
+// on `progress_fd` (guard_progress; the child is killed).
+bool wait_child(pid_t pid, int& status, double limit_s, int progress_fd) {
   using clock = std::chrono::steady_clock;
-  const auto end = clock::now() + std::chrono::duration<double>(limit_s);
+  const auto limit = std::chrono::duration_cast<clock::duration>(
+      std::chrono::duration<double>(limit_s));
+  auto end = clock::now() + limit;
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
@@ -129,6 +135,14 @@ bool wait_child(pid_t pid, int& status, double limit_s) {
     if (r < 0 && errno != EINTR) {
       status = 0;  // cannot tell: the real read goes ahead
       return true;
+    }
+    if (progress_fd >= 0) {  // drained: any byte since the last look moves the limit on
+      char buf[64];
+      const ssize_t n = read(progress_fd, buf, sizeof buf);
+      if (n > 0) {
+        end = clock::now() + limit;
+        pause = std::chrono::milliseconds(1);
+      }
     }
     if (clock::now() >= end) {
       kill(pid, SIGKILL);
@@ -162,17 +176,30 @@ std::string signal_name(int sig) {
 
 void check_in_child(const std::string& path, const std::function<void()>& read) {
   std::fflush(nullptr);  // nothing buffered is written twice
+  int pipe_fds[2] = {-1, -1};  // the child's progress reports (guard_progress), never blocking
+  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) pipe_fds[0] = pipe_fds[1] = -1;
   const pid_t pid = fork();
-  if (pid < 0) return;  // no child to spare: read without the guard
-  if (pid == 0) read_in_child(path, read);
+  if (pid < 0) {  // no child to spare: read without the guard
+    for (int fd : pipe_fds)
+      if (fd >= 0) close(fd);
+    return;
+  }
+  if (pid == 0) {
+    if (pipe_fds[0] >= 0) close(pipe_fds[0]);
+    g_progress_fd = pipe_fds[1];
+    read_in_child(path, read);
+  }
+  if (pipe_fds[1] >= 0) close(pipe_fds[1]);
   int status = 0;
   const double limit = timeout_s();
   const std::string tail = "; the file is malformed (" + library_version() +
                            " cannot read it safely) and nothing was read from it";
-  if (!wait_child(pid, status, limit))
-    throw InputError(
-        path + ": the HDF5 library did not finish reading the file's structure within " +
-        std::to_string(static_cast<int>(limit)) + " s (MOEB_HDF5_GUARD_TIMEOUT_S)" + tail);
+  const bool ended = wait_child(pid, status, limit, pipe_fds[0]);
+  if (pipe_fds[0] >= 0) close(pipe_fds[0]);
+  if (!ended)
+    throw InputError(path + ": the HDF5 library read nothing further of the file's structure for " +
+                     std::to_string(static_cast<int>(limit)) + " s (MOEB_HDF5_GUARD_TIMEOUT_S)" +
+                     tail);
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {  // the user's, not the file's
@@ -192,6 +219,16 @@ void check_in_child(const std::string& path, const std::function<void()>& read) 
 void set_guard(bool on) { g_on = on; }
 
 bool in_guard_child() { return g_in_child; }
+
+void guard_progress() {
+  if (g_progress_fd < 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - g_last_progress < std::chrono::milliseconds(100)) return;
+  g_last_progress = now;
+  const char b = 1;
+  if (write(g_progress_fd, &b, 1) < 0) {  // a full pipe already says it
+  }
+}
 
 namespace {
 std::mutex g_mu;

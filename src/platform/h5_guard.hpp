@@ -13,8 +13,10 @@ namespace moeb::h5 {
 // Reads the structure of the HDF5 file at `path` in a forked child first: every object it
 // links, every attribute, every variable-length value, the data of every dataset up to 16 MiB,
 // then closes the file and the library. A crash (any signal), an abnormal exit or a read that
-// does not end within the time limit (MOEB_HDF5_GUARD_TIMEOUT_S, default 60 s) ends the child,
-// not this process, and throws InputError: "PATH: the HDF5 library crashed (SIGSEGV)
+// makes no progress for the time limit (MOEB_HDF5_GUARD_TIMEOUT_S, default 60 s: no dataset
+// read and no object visited, guard_progress; so a spin inside one libhdf5 call ends there,
+// and a large, well-formed file is read to its end) ends the child, not this process, and
+// throws InputError: "PATH: the HDF5 library crashed (SIGSEGV)
 // reading the file's structure; the file is malformed ...". Errors libhdf5
 // reports cleanly are left to the real read that follows. Nothing is done for a path checked
 // before, when the guard is off (set_guard), or when MPI is up: fork() after MPI_Init is unsafe
@@ -32,6 +34,9 @@ void set_guard(bool on);
 // True inside the guard's child: there an open does not wait for another process's file lock
 // (h5.hpp), it fails at once and leaves the waiting to the real read.
 bool in_guard_child();
+// Inside the guard's child: tells the parent that the read goes on (a dataset was read, an
+// object visited), at most every 100 ms; elsewhere nothing. The h5 readers call it.
+void guard_progress();
 // Every file is checked again on its next open (a fuzz target writes each input to one path).
 void forget_checked_files();
 

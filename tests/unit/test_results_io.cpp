@@ -16,6 +16,7 @@
 #include "core/summary.hpp"
 #include "platform/h5.hpp"
 #include "io/results_file.hpp"
+#include "io/validate.hpp"
 #include "test_results_io_fixture.hpp"
 
 namespace fs = std::filesystem;
@@ -120,6 +121,32 @@ TEST(ResultsIo, RoundTripRestoresEveryField) {
   ASSERT_EQ(back.strategies.size(), r.strategies.size());
   for (size_t i = 0; i < r.strategies.size(); ++i)
     expect_strategy_equal(r.strategies[i], back.strategies[i]);
+}
+
+// rows_matrix_link: a rows matrix equal to an earlier strategy's of the file is a hard link to
+// that dataset (one dataset, two names) and reads back as its own values; a link to a strategy
+// the file does not hold (or holds with another shape) writes the values instead.
+TEST(ResultsIo, ALinkedRowsMatrixIsOneDatasetAndReadsBackAsItsValues) {
+  RunResult r = fixture::make_run();
+  StrategyResult first = fixture::make_strategy("first", 3, false);
+  StrategyResult same = fixture::make_strategy("same", 4, true);
+  same.rows_matrix = first.rows_matrix;
+  same.rows_matrix_link = "first";
+  StrategyResult nowhere = fixture::make_strategy("nowhere", 5, false);
+  nowhere.rows_matrix_link = "absent";
+  r.strategies = {first, same, nowhere};
+  const std::string path = temp_path("linked_rows.h5");
+  write_results(path, r);
+  ASSERT_TRUE(validate_results(path).ok());
+  const RunResult back = read_results(path);
+  ASSERT_EQ(back.strategies.size(), 3u);
+  EXPECT_EQ(back.strategies[1].rows_matrix, first.rows_matrix);
+  EXPECT_EQ(back.strategies[2].rows_matrix, nowhere.rows_matrix);
+  h5::Handle f = h5::open_file_read(path);
+  EXPECT_EQ(h5::hard_links(f, "/strategies/first/measured/rows_matrix"), 2u);
+  EXPECT_EQ(h5::hard_links(f, "/strategies/same/measured/rows_matrix"), 2u);
+  EXPECT_EQ(h5::hard_links(f, "/strategies/nowhere/measured/rows_matrix"), 1u);
+  fs::remove(path);
 }
 
 TEST(ResultsIo, IntegerAttributesAreStoredAsIntegers) {

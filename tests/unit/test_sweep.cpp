@@ -12,6 +12,7 @@
 #include "experiment_test_util.hpp"
 #include "io/config_loader.hpp"
 #include "io/results_file.hpp"
+#include "platform/h5.hpp"
 #include "io/sweep.hpp"
 #include "io/validate.hpp"
 #include "report/pivot.hpp"
@@ -241,6 +242,25 @@ iterations = 200
   const StrategyResult& loop = find(all, "baseline", "cell2");
   EXPECT_EQ(h100.rows_matrix, loop.rows_matrix);
   EXPECT_NE(h100.times.at("t_dispatch").data, loop.times.at("t_dispatch").data);
+  // The system is the sweep's first axis, yet the cells that differ only by it are measured
+  // next to each other (cell0, cell2, then cell1, cell3), so they are placed and counted once.
+  std::vector<std::string> cells_in_file;
+  for (const auto& s : all.strategies)
+    if (cells_in_file.empty() || cells_in_file.back() != s.cell) cells_in_file.push_back(s.cell);
+  EXPECT_EQ(cells_in_file, (std::vector<std::string>{"cell0", "cell2", "cell1", "cell3"}));
+  // A rows matrix that counts as an earlier cell's is stored once: cell2's is a hard link to
+  // cell0's (two names, one dataset); cell1's and cell3's, another topology, are their own
+  // pair. c2r without dedup counts otherwise than c2r, but as itself in the other system.
+  // grace-hier's hierarchical dispatch is counted per cell: its rows are its own.
+  h5::Handle f = h5::open_file_read(r.output);
+  auto links = [&](const std::string& key) {
+    return h5::hard_links(f, "/strategies/" + key + "/measured/rows_matrix");
+  };
+  for (const char* name : {"baseline", "c2r", "c2r-nodedup", "eplb"})
+    for (const char* cell : {"cell0", "cell1", "cell2", "cell3"})
+      EXPECT_EQ(links(std::string(name) + "@" + cell), 2u) << name << "@" << cell;
+  for (const char* cell : {"cell0", "cell1", "cell2", "cell3"})
+    EXPECT_EQ(links(std::string("grace-hier@") + cell), 1u) << cell;
 }
 
 // Resume: the finished (cell, strategy) groups of an interrupted file are carried over and not
