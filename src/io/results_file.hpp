@@ -1,6 +1,7 @@
 // HDF5 results files, schema version 1 (results_schema/README.md): writer, sink and reader.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,16 @@ void write_results(const std::string& path, const RunResult& r,
 // or not 1, or a dataset or attribute is malformed: every dataset's shape is checked against the
 // root attributes (num_layers, num_ranks, num_experts) and the documented limits of
 // core/limits.hpp before it is read, so a declared extent is never allocated blindly.
-RunResult read_results(const std::string& path);
+// `what`: which parts to read and where the strategies go (ResultsReadOptions).
+struct ResultsReadOptions {
+  // false: each rows matrix's shape is checked, its values not read (rows_matrix left empty;
+  // report draws no figure from it). A sweep's file holds one per strategy (30 MB at 256 ranks).
+  bool rows_matrix = true;
+  // When set, each strategy is handed to it as soon as it is read, in `order`, instead of
+  // kept in RunResult::strategies: a reader that needs one strategy at a time holds one.
+  std::function<void(StrategyResult&&)> each_strategy;
+};
+RunResult read_results(const std::string& path, const ResultsReadOptions& what = {});
 
 // ResultSink that persists after every strategy by appending to one file. begin() creates the
 // file whole (path.tmp renamed to path) with the provenance and no strategies; write_strategy()

@@ -19,7 +19,8 @@ using h5::Handle;
 // is refused with one line instead of an allocation of its declared extent.
 class Reader {
  public:
-  Reader(hid_t file, std::string path) : file_(file), path_(std::move(path)) {}
+  Reader(hid_t file, std::string path, const ResultsReadOptions& what)
+      : file_(file), path_(std::move(path)), what_(what) {}
   RunResult read();
 
  private:
@@ -44,6 +45,7 @@ class Reader {
 
   hid_t file_;
   std::string path_;
+  const ResultsReadOptions& what_;
   int64_t L_ = -1, R_ = -1, E_ = -1;  // from the root attributes; -1 = absent (bounded by limits)
   int64_t root_R_ = -1;               // the root's R_ (a sweep cell may have its own)
 };
@@ -199,6 +201,7 @@ void Reader::read_measured(hid_t g, const std::string& base, StrategyResult& s) 
     const auto dm = dims(d, mb + "rows_matrix", {L_, R_, R_}, std::max(layers, ranks));
     if (dm[1] != dm[2] || dm[0] > static_cast<hsize_t>(layers))
       bad(mb + "rows_matrix", "expected shape [L, R, R]");
+    if (!what_.rows_matrix) return;
     const auto flat = h5::read_int64(d);
     const size_t RR = dm[1] * dm[2];
     s.rows_matrix.assign(dm[0], {});
@@ -330,11 +333,15 @@ RunResult Reader::read() {
     for (const auto& name : order) {
       std::string cell;
       enter_cell(r, st, name, cell);
-      r.strategies.push_back(read_strategy(st, name));
+      StrategyResult s = read_strategy(st, name);
       if (!cell.empty()) {
-        r.strategies.back().cell = cell;
-        r.strategies.back().name = name.substr(0, name.size() - cell.size() - 1);
+        s.cell = cell;
+        s.name = name.substr(0, name.size() - cell.size() - 1);
       }
+      if (what_.each_strategy)
+        what_.each_strategy(std::move(s));
+      else
+        r.strategies.push_back(std::move(s));
     }
     R_ = root_R_;
   }
@@ -352,9 +359,15 @@ int64_t read_schema_version(hid_t file, const std::string& path) {
 
 }  // namespace
 
-RunResult read_results(const std::string& path) {
-  // A crash inside libhdf5 ends a child, not this process: the same reading there first.
-  h5::guard_untrusted_file(path, "results", [&path] { read_results(path); });
+RunResult read_results(const std::string& path, const ResultsReadOptions& what) {
+  // A crash inside libhdf5 ends a child, not this process: the same reading there first (one
+  // strategy held at a time: only the reading matters there).
+  h5::guard_untrusted_file(path, what.rows_matrix ? "results" : "results without rows matrix",
+                           [&path, &what] {
+                             ResultsReadOptions one = what;
+                             one.each_strategy = [](StrategyResult&&) {};
+                             read_results(path, one);
+                           });
   try {
     Handle file = h5::open_file_read(path);
     const int64_t version = read_schema_version(file, path);
@@ -362,7 +375,7 @@ RunResult read_results(const std::string& path) {
       throw InputError(path + ": schema_version " + std::to_string(version) +
                        " is not supported (this moebench reads version " +
                        std::to_string(kResultsSchemaVersion) + ")");
-    return Reader(file, path).read();
+    return Reader(file, path, what).read();
   } catch (const H5Error& e) {
     // A dataset or attribute the HDF5 library cannot read as the schema says: bad input.
     throw InputError(path + ": malformed results file: " + e.what());

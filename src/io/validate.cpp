@@ -557,9 +557,10 @@ ValidationReport validate_file(const std::string& path) {
   }
   rep.failures = f.lines();
   if (rep.failures.empty()) {
-    // What report and --resume read must read: the same checks, one place (read_results).
+    // What report and --resume read must read: the same checks, one place (read_results), one
+    // strategy held at a time.
     try {
-      read_results(path);
+      read_results(path, {true, [](StrategyResult&&) {}});
     } catch (const Error& e) {
       std::string what = e.what();
       if (what.rfind(path + ": ", 0) == 0) what = what.substr(path.size() + 2);

@@ -19,7 +19,9 @@ std::vector<ReportInput> load_report_inputs(const std::vector<std::string>& path
           << ", first: " << v.failures.front() << "); see moebench validate " << path << "\n";
       continue;
     }
-    inputs.push_back({path, read_results(path)});
+    ResultsReadOptions what;
+    what.rows_matrix = false;  // no table or figure of report reads it
+    inputs.push_back({path, read_results(path, what)});
   }
   if (inputs.empty())
     throw InputError("moebench report: no valid results file among the " +

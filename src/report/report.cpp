@@ -237,10 +237,16 @@ std::map<std::string, std::map<std::string, std::string>> cell_row_dims(const Re
                                                                         const Fingerprint& fp,
                                                                         ReportGroup& g) {
   std::map<std::string, std::map<std::string, std::string>> out;
+  RunResult root;  // the file's root: everything but its strategies and cells (not copied)
+  root.attrs_str = in.run.attrs_str;
+  root.attrs_num = in.run.attrs_num;
+  root.hostnames = in.run.hostnames;
+  root.rank_node = in.run.rank_node;
+  root.rank_device = in.run.rank_device;
+  root.env = in.run.env;
+  root.config_toml = in.run.config_toml;
   for (const auto& c : in.run.cells) {
-    RunResult view = in.run;  // the root as the cell sees it
-    view.strategies.clear();
-    view.cells.clear();
+    RunResult view = root;  // the root as the cell sees it
     for (const auto& [k, v] : c.attrs_str) view.attrs_str[k] = v;
     for (const auto& [k, v] : c.attrs_num) view.attrs_num[k] = v;
     if (!c.config_toml.empty()) view.config_toml = c.config_toml;

@@ -149,6 +149,37 @@ TEST(ResultsIo, ALinkedRowsMatrixIsOneDatasetAndReadsBackAsItsValues) {
   fs::remove(path);
 }
 
+// ResultsReadOptions: without the rows matrix every other field reads as whole; with
+// each_strategy the strategies come one at a time, in order, and none is kept.
+TEST(ResultsIo, ReadWithoutRowsMatrixOrOneStrategyAtATime) {
+  const RunResult r = fixture::make_run();
+  const std::string path = temp_path("read_options.h5");
+  write_results(path, r);
+  ResultsReadOptions no_rows;
+  no_rows.rows_matrix = false;
+  const RunResult light = read_results(path, no_rows);
+  ASSERT_EQ(light.strategies.size(), r.strategies.size());
+  for (size_t i = 0; i < r.strategies.size(); ++i) {
+    EXPECT_TRUE(light.strategies[i].rows_matrix.empty());
+    StrategyResult want = r.strategies[i];
+    want.rows_matrix.clear();
+    expect_strategy_equal(want, light.strategies[i]);
+  }
+  std::vector<std::string> seen;
+  ResultsReadOptions each;
+  each.each_strategy = [&](StrategyResult&& s) {
+    ASSERT_LT(seen.size(), r.strategies.size());
+    expect_strategy_equal(r.strategies[seen.size()], s);
+    seen.push_back(s.name);
+  };
+  const RunResult streamed = read_results(path, each);
+  EXPECT_TRUE(streamed.strategies.empty());
+  std::vector<std::string> names;
+  for (const auto& s : r.strategies) names.push_back(s.name);
+  EXPECT_EQ(seen, names);
+  fs::remove(path);
+}
+
 TEST(ResultsIo, IntegerAttributesAreStoredAsIntegers) {
   const std::string path = temp_path("types.h5");
   write_results(path, fixture::make_run());
