@@ -137,6 +137,14 @@ struct LayerPrediction {
   double t_layer = 0;
   double t_idle_ffn = 0;  // max_r - mean_r of the rank FFN times: the expected wait per rank
   std::vector<double> rank_gate, rank_permute, rank_ffn, rank_unpermute;
+  // The phase times above without the per-rank vectors (what predicted_phase_times reads).
+  LayerPrediction phase_times() const {
+    LayerPrediction t;
+    t.t_gate = t_gate, t.t_permute = t_permute, t.t_dispatch = t_dispatch, t.t_ffn = t_ffn;
+    t.t_combine = t_combine, t.t_unpermute = t_unpermute, t.t_layer = t_layer;
+    t.t_idle_ffn = t_idle_ffn;
+    return t;
+  }
 };
 
 // The layer's traffic as the cost model consumes it: the phases (one for flat dispatch, two hops

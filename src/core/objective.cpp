@@ -16,6 +16,8 @@ constexpr ObjectiveKind kKinds[] = {ObjectiveKind::kInterNodeBytes, ObjectiveKin
                                     ObjectiveKind::kMaxRankLoad, ObjectiveKind::kLayerTime};
 }
 
+std::span<const ObjectiveKind> objective_kinds() { return kKinds; }
+
 const char* to_string(ObjectiveKind k) {
   switch (k) {
     case ObjectiveKind::kInterNodeBytes: return "inter_node_bytes";

@@ -25,6 +25,8 @@ enum class ObjectiveKind {
   kLayerTime,       // the cost model's t_layer (needs a system model and a model spec)
 };
 const char* to_string(ObjectiveKind k);
+// Every kind, in the order above.
+std::span<const ObjectiveKind> objective_kinds();
 // Parses inter_node_bytes | total_bytes | max_rank_load | layer_time; ConfigError naming `where`.
 ObjectiveKind parse_objective(const std::string& s, const std::string& where);
 // The unit of an objective's value ("bytes", "rows", "s").

@@ -469,16 +469,9 @@ void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& st
       st.choices_sum += static_cast<double>(T * k * L);
     }
     if (st.mem) st.thr.add(st.fit, T, st.scaled, st.preds);
-    // The batch's phase times (predicted_phase_times reads no per-rank vector): a job keeps
-    // its 8 times per layer and batch, not the 4 x R per-rank times with them.
-    auto& times = st.per_iter.emplace_back(st.preds.size());
-    for (size_t l = 0; l < st.preds.size(); ++l) {
-      const LayerPrediction& p = st.preds[l];
-      LayerPrediction& t = times[l];
-      t.t_gate = p.t_gate, t.t_permute = p.t_permute, t.t_dispatch = p.t_dispatch;
-      t.t_ffn = p.t_ffn, t.t_combine = p.t_combine, t.t_unpermute = p.t_unpermute;
-      t.t_layer = p.t_layer, t.t_idle_ffn = p.t_idle_ffn;
-    }
+    // The batch's phase times: a job keeps them, not the 4 x R per-rank times with them.
+    auto& times = st.per_iter.emplace_back();
+    for (const LayerPrediction& p : st.preds) times.push_back(p.phase_times());
   }
 }
 

@@ -80,8 +80,7 @@ void OracleNotes::observe(StrategyResult& res) {
   CellState& c = cells_[res.cell];
   if (res.name == kReference) {
     auto& values = c.base.emplace();
-    for (const ObjectiveKind k : {ObjectiveKind::kInterNodeBytes, ObjectiveKind::kTotalBytes,
-                                  ObjectiveKind::kMaxRankLoad, ObjectiveKind::kLayerTime})
+    for (const ObjectiveKind k : objective_kinds())
       values[to_string(k)] = measured_objective(res, to_string(k));
   }
   if (const std::string obj = oracle_objective_of(res); !obj.empty()) {
