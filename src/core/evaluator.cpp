@@ -173,12 +173,111 @@ LayerTraffic count_routed_choices(std::span<const int32_t> experts, int top_k, i
 }
 }  // namespace
 
+namespace {
+
+// How count_slots finds a choice's replica: every expert has one (no hash), a hash only for an
+// expert with several (a branch per choice), or a hash for every choice (bounded(h, 1) = 0).
+enum class SlotMode { kNoChoice, kBranch, kHashAll };
+
+// StatelessRoute's routing of `experts` (tokens [0, T), top_k each) counted: rows[owner * R +
+// rank] (a token counted once per rank with dedup, once per choice without; last[] holds the
+// last token with a row to each rank) and hits[slot] per entry of route.flat() routed to. The
+// same choices as StatelessRoute::token in every mode; the mode only decides the branches.
+template <SlotMode kMode>
+void count_slots(const StatelessRoute& route, const int32_t* experts, int k, int64_t T, int R,
+                 bool dedup, int64_t* rows, int64_t* hits) {
+  const int32_t* const count = route.count().data();
+  const int32_t* const offset = route.offset().data();
+  const int32_t* const flat = route.flat().data();
+  const uint64_t prefix = route.batch_prefix();
+  std::vector<int64_t> last_of(static_cast<size_t>(R), -1);
+  int64_t* const last = last_of.data();
+  const int64_t no_dedup = dedup ? 0 : 1;
+  for (int owner = 0; owner < R; ++owner) {
+    int64_t* const row = rows + static_cast<size_t>(owner) * R;
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* const x = experts + static_cast<size_t>(t) * k;
+      const uint64_t token_prefix =
+          kMode == SlotMode::kNoChoice ? 0 : hash_step_c(prefix, static_cast<uint64_t>(t));
+      for (int j = 0; j < k; ++j) {
+        const int32_t e = x[j];
+        int32_t slot = offset[e];
+        if constexpr (kMode == SlotMode::kHashAll) {
+          slot += static_cast<int32_t>(bounded(hash_step_d(token_prefix, static_cast<uint64_t>(j)),
+                                               static_cast<uint64_t>(count[e])));
+        } else if constexpr (kMode == SlotMode::kBranch) {
+          const int32_t n = count[e];
+          if (n != 1)
+            slot += static_cast<int32_t>(bounded(
+                hash_step_d(token_prefix, static_cast<uint64_t>(j)), static_cast<uint64_t>(n)));
+        }
+        const int32_t r = flat[slot];
+        ++hits[slot];
+        row[r] += (last[r] != t) | no_dedup;
+        last[r] = t;
+      }
+    }
+  }
+}
+
+// The mode for a layer: a hash per choice when between about 1 in 8 and 9 in 10 of the first
+// tokens' choices have several replicas (a branch on it would be mispredicted often; measured in
+// bench_count_floor), else the branch.
+SlotMode slot_mode(const StatelessRoute& route, std::span<const int32_t> experts) {
+  const auto count = route.count();
+  if (std::all_of(count.begin(), count.end(), [](int32_t n) { return n == 1; }))
+    return SlotMode::kNoChoice;
+  const size_t n = std::min<size_t>(experts.size(), 8192);
+  size_t several = 0;
+  for (size_t i = 0; i < n; ++i) several += count[static_cast<size_t>(experts[i])] != 1;
+  return several * 8 >= n && several * 10 <= n * 9 ? SlotMode::kHashAll : SlotMode::kBranch;
+}
+
+}  // namespace
+
 LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<const int32_t> experts,
                                       int top_k, int num_experts, const Topology& topo,
                                       const TrafficOptions& opt, std::vector<int64_t>& touched) {
-  return count_routed_choices(
-      experts, top_k, num_experts, route.first(), topo, opt, touched,
-      [&](int, int64_t t, const int32_t* x, auto&& sink) { route.token(t, x, top_k, sink); });
+  const int R = topo.num_ranks(), k = top_k, E = num_experts;
+  const int64_t T = static_cast<int64_t>(experts.size()) / k;
+  LayerTraffic lt = empty_traffic(R, T, opt);
+  const auto flat = route.flat();
+  std::vector<int64_t> hits(flat.size(), 0);
+  switch (slot_mode(route, experts)) {
+    case SlotMode::kNoChoice:
+      count_slots<SlotMode::kNoChoice>(route, experts.data(), k, T, R, opt.dedup, lt.rows.data(),
+                                       hits.data());
+      break;
+    case SlotMode::kBranch:
+      count_slots<SlotMode::kBranch>(route, experts.data(), k, T, R, opt.dedup, lt.rows.data(),
+                                     hits.data());
+      break;
+    case SlotMode::kHashAll:
+      count_slots<SlotMode::kHashAll>(route, experts.data(), k, T, R, opt.dedup, lt.rows.data(),
+                                      hits.data());
+      break;
+  }
+  // Rows computed: every choice at its rank; experts touched: distinct (rank, expert) pairs hit
+  // (an expert may have two replicas on one rank).
+  const int W = (E + 63) / 64;
+  std::vector<uint64_t> seen(static_cast<size_t>(R) * W, 0);
+  const auto offset = route.offset(), count = route.count();
+  for (int e = 0; e < E; ++e) {
+    // A lone replica's entries beyond offset[e] (primary policy) are never routed to.
+    for (int i = 0; i < count[e]; ++i) {
+      const size_t slot = static_cast<size_t>(offset[e] + i);
+      if (hits[slot] == 0) continue;
+      const size_t r = static_cast<size_t>(flat[slot]);
+      lt.rows_computed[r] += hits[slot];
+      seen[r * W + (static_cast<uint32_t>(e) >> 6)] |= uint64_t{1} << (e & 63);
+    }
+  }
+  touched.assign(R, 0);
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < W; ++w) touched[r] += std::popcount(seen[static_cast<size_t>(r) * W + w]);
+  add_byte_totals(lt, topo, opt);
+  return lt;
 }
 
 LayerTraffic evaluate_stateful_layer(StatefulRoute& route, std::span<const int32_t> experts,

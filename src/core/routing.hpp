@@ -61,6 +61,13 @@ class StatelessRoute {
   }
   // [expert]: the rank of an expert without a choice of replicas.
   std::span<const int32_t> first() const { return first_; }
+  // The tables token() reads, for a counter that routes in its own loop: choice j of token t
+  // of expert e goes to flat[offset[e] + i], i = 0 when count[e] == 1, else
+  // bounded(hash_step_d(hash_step_c(batch_prefix, t), j), count[e]).
+  std::span<const int32_t> count() const { return count_; }
+  std::span<const int32_t> offset() const { return offset_; }
+  std::span<const int32_t> flat() const { return flat_; }
+  uint64_t batch_prefix() const { return batch_prefix_; }
 
  private:
   std::vector<int32_t> first_, count_, offset_, flat_;  // [expert], then the replicas in a row

@@ -165,6 +165,41 @@ TEST(Evaluator, StatelessRoutingCountedInOnePassEqualsRoutedCounts) {
     }
 }
 
+// The one-pass count of the uniform policy routes a choice of a replicated expert by a hash on a
+// branch when few or most choices are replicated, and hashes every choice otherwise (the share of
+// the layer's first choices decides; core/evaluator.cpp slot_mode): each way gives the routed
+// counts. 40 experts on 4x4 ranks, 2003 tokens of top-4; replicated: none, 1, 10, 20, 35 and all
+// 40 experts (some with a second replica on the same rank, some with a third), so the share of replicated choices
+// runs from 0 through about 1/40, 1/4, 1/2 and 7/8 to 1.
+TEST(Evaluator, StatelessCountingEqualsRoutedCountsAtAnyShareOfReplicatedChoices) {
+  const Topology topo = Topology::uniform(4, 4);
+  const int E = 40, k = 4, R = topo.num_ranks();
+  const std::vector<int32_t> experts = random_experts(2003, k, E, 5);
+  const RouteContext ctx{7, 1, 2};
+  for (const int replicated : {0, 1, 10, 20, 35, 40}) {
+    LayerPlacement lp;
+    lp.replicas.resize(E);
+    for (int e = 0; e < E; ++e) {
+      lp.replicas[e] = {e % R};
+      if ((e + E - 1) % E >= replicated) continue;  // experts 1, 2, ..., then 0
+      lp.replicas[e].push_back(e % 3 == 0 ? e % R : (e * 7 + 3) % R);
+      if (e % 5 == 0) lp.replicas[e].push_back((e + 9) % R);
+    }
+    std::vector<int32_t> dest(experts.size());
+    route_layer(lp, ReplicaPolicyKind::kUniform, topo, experts, k, ctx, dest);
+    for (const bool dedup : {true, false}) {
+      const TrafficOptions opt{dedup, 10, 6};
+      const LayerTraffic want = evaluate_routed_layer(dest, k, topo, opt);
+      std::vector<int64_t> touched;
+      const LayerTraffic got = evaluate_stateless_layer(
+          StatelessRoute(lp, ReplicaPolicyKind::kUniform, ctx), experts, k, E, topo, opt, touched);
+      SCOPED_TRACE(std::to_string(replicated) + " experts replicated" +
+                   (dedup ? ", dedup" : ", no dedup"));
+      expect_same_counts(got, want, touched, experts, dest, R, E);
+    }
+  }
+}
+
 // The replica choice of the stateful policies as route_layer made it before StatefulRoute (one
 // choice at a time: std::find of the owner among all replicas, candidate sets rebuilt per call,
 // wrr state in a map keyed by (expert, node or "remote"), the choice's hash always drawn): the
