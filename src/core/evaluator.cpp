@@ -114,64 +114,6 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   return lt;
 }
 
-namespace {
-// evaluate_routed_layer and experts_touched of a routing consumed as it is produced:
-// route_token(owner, t, x, sink) calls sink(j, rank, several) for every choice j of token t
-// (experts x, owned by `owner`), tokens in order; a choice without `several` goes to
-// first[x[j]].
-template <class RouteToken>
-LayerTraffic count_routed_choices(std::span<const int32_t> experts, int top_k, int num_experts,
-                                  std::span<const int32_t> first, const Topology& topo,
-                                  const TrafficOptions& opt, std::vector<int64_t>& touched,
-                                  RouteToken&& route_token) {
-  const int R = topo.num_ranks(), k = top_k, E = num_experts;
-  const int64_t T = static_cast<int64_t>(experts.size()) / k;
-  LayerTraffic lt = empty_traffic(R, T, opt);
-  // As evaluate_routed_layer (last[r]: the last token with a row to r) and experts_touched
-  // (bit e of seen[r * W]: rank r processes a row of expert e), the rank of each choice consumed
-  // as it is routed. A choice of an expert without a choice of replicas only counts for its
-  // expert (single[e]), added to its rank's rows computed and experts touched at the end.
-  // Raw pointers captured by value and no byte stores, so the compiler keeps the route's tables
-  // and these pointers in registers across the stores.
-  const int W = (E + 63) / 64;
-  std::vector<int64_t> last_of(static_cast<size_t>(R), -1), single_of(static_cast<size_t>(E), 0);
-  std::vector<uint64_t> seen_bits(static_cast<size_t>(R) * W, 0);
-  int64_t* const last = last_of.data();
-  int64_t* const single = single_of.data();
-  uint64_t* const seen = seen_bits.data();
-  int64_t* const computed = lt.rows_computed.data();
-  const int64_t no_dedup = opt.dedup ? 0 : 1;
-  for (int owner = 0; owner < R; ++owner) {
-    int64_t* const row = lt.rows.data() + static_cast<size_t>(owner) * R;
-    const int64_t end = token_begin(owner + 1, T, R);
-    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
-      const int32_t* const x = experts.data() + static_cast<size_t>(t) * k;
-      route_token(owner, t, x, [=](int j, int32_t r, auto several) {
-        row[r] += (last[r] != t) | no_dedup;
-        last[r] = t;
-        const uint32_t e = static_cast<uint32_t>(x[j]);
-        if constexpr (decltype(several)::value) {
-          ++computed[r];
-          seen[static_cast<size_t>(r) * W + (e >> 6)] |= uint64_t{1} << (e & 63);
-        } else {
-          ++single[e];
-        }
-      });
-    }
-  }
-  for (int e = 0; e < E; ++e)
-    if (single[e] > 0) {
-      const size_t r = static_cast<size_t>(first[e]);
-      computed[r] += single[e];
-      seen[r * W + (static_cast<uint32_t>(e) >> 6)] |= uint64_t{1} << (e & 63);
-    }
-  touched.assign(R, 0);
-  for (int r = 0; r < R; ++r)
-    for (int w = 0; w < W; ++w) touched[r] += std::popcount(seen[static_cast<size_t>(r) * W + w]);
-  add_byte_totals(lt, topo, opt);
-  return lt;
-}
-}  // namespace
 
 namespace {
 
@@ -280,13 +222,58 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
   return lt;
 }
 
+namespace {
+// StatefulRoute's routing of `experts` counted, tokens in order: rows as count_slots, and per
+// choice its rank's rows computed and the (rank, expert) bit of seen (W words per rank). A
+// choice's rank comes from the owner's table (route.owner_codes), the policy's choice only
+// where the table has none; with kLoad every choice adds one to the running load.
+template <bool kLoad>
+void count_stateful(StatefulRoute& route, const int32_t* experts, int k, int64_t T, int R, int W,
+                    bool dedup, int64_t* rows, int64_t* computed, uint64_t* seen) {
+  double* const load = route.running_load();
+  std::vector<int64_t> last_of(static_cast<size_t>(R), -1);
+  int64_t* const last = last_of.data();
+  const int64_t no_dedup = dedup ? 0 : 1;
+  for (int owner = 0; owner < R; ++owner) {
+    int64_t* const row = rows + static_cast<size_t>(owner) * R;
+    const int32_t* const code = route.owner_codes(owner);
+    const int64_t end = token_begin(owner + 1, T, R);
+    for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
+      const int32_t* const x = experts + static_cast<size_t>(t) * k;
+      for (int j = 0; j < k; ++j) {
+        const int32_t e = x[j];
+        int32_t r = code[e];
+        if (r < 0) r = route.choose_coded(r, e, t, j);
+        if constexpr (kLoad) load[r] += 1.0;
+        row[r] += (last[r] != t) | no_dedup;
+        last[r] = t;
+        ++computed[r];
+        seen[static_cast<size_t>(r) * W + (static_cast<uint32_t>(e) >> 6)] |= uint64_t{1}
+                                                                               << (e & 63);
+      }
+    }
+  }
+}
+}  // namespace
+
 LayerTraffic evaluate_stateful_layer(StatefulRoute& route, std::span<const int32_t> experts,
                                      int top_k, int num_experts, const Topology& topo,
                                      const TrafficOptions& opt, std::vector<int64_t>& touched) {
-  return count_routed_choices(experts, top_k, num_experts, route.first(), topo, opt, touched,
-                              [&](int owner, int64_t t, const int32_t* x, auto&& sink) {
-                                route.token(t, owner, x, top_k, sink);
-                              });
+  const int R = topo.num_ranks(), k = top_k, W = (num_experts + 63) / 64;
+  const int64_t T = static_cast<int64_t>(experts.size()) / k;
+  LayerTraffic lt = empty_traffic(R, T, opt);
+  std::vector<uint64_t> seen(static_cast<size_t>(R) * W, 0);
+  if (route.running_load())
+    count_stateful<true>(route, experts.data(), k, T, R, W, opt.dedup, lt.rows.data(),
+                         lt.rows_computed.data(), seen.data());
+  else
+    count_stateful<false>(route, experts.data(), k, T, R, W, opt.dedup, lt.rows.data(),
+                          lt.rows_computed.data(), seen.data());
+  touched.assign(R, 0);
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < W; ++w) touched[r] += std::popcount(seen[static_cast<size_t>(r) * W + w]);
+  add_byte_totals(lt, topo, opt);
+  return lt;
 }
 
 void count_experts(std::span<const int32_t> experts, int top_k, int num_ranks, int num_experts,

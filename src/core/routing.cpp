@@ -93,6 +93,31 @@ void StatefulRoute::set_owner(int owner) {
   node_sets_ = cand_of_.data() + static_cast<size_t>(owner_node_) * first_.size();
 }
 
+const int32_t* StatefulRoute::owner_codes(int owner) {
+  if (owner == codes_owner_) return codes_.data();
+  if (owner != owner_) set_owner(owner);
+  codes_owner_ = owner;
+  const size_t E = first_.size();
+  codes_.resize(E);
+  for (size_t e = 0; e < E; ++e) {
+    const int32_t x = static_cast<int32_t>(e);
+    if (count_[e] == 1) {
+      codes_[e] = first_[e];
+      continue;
+    }
+    const size_t bit = e * rank_words_ + (static_cast<unsigned>(owner_) >> 6);
+    if ((replica_bits_[bit] >> (owner_ & 63)) & 1) {
+      codes_[e] = owner_;
+      continue;
+    }
+    int32_t at = node_sets_[e];
+    if (at < 0) at = build_candidates(x);  // sets built ahead of use: the same sets and states
+    const Candidates& c = sets_[static_cast<size_t>(at)];
+    codes_[e] = c.size == 1 && !track_load_ ? ranks_[static_cast<size_t>(c.begin)] : ~at;
+  }
+  return codes_.data();
+}
+
 uint64_t StatefulRoute::choice_hash(int64_t t, int j) {
   if (prefix_token_ != t) {
     token_prefix_ = hash_step_c(batch_prefix_, static_cast<uint64_t>(t));

@@ -111,6 +111,16 @@ class StatefulRoute {
   }
   // [expert]: the rank of an expert with one replica.
   std::span<const int32_t> first() const { return first_; }
+  // For a counter that routes in its own loop, tokens in order as for token(): the table of
+  // tokens owned by `owner`, [expert]: a rank >= 0 where every choice of the expert goes there
+  // (its one replica, the owner's own, or a lone candidate without load tracking), else the
+  // code choose_coded takes. Valid until the next call for another owner.
+  const int32_t* owner_codes(int owner);
+  int32_t choose_coded(int32_t code, int32_t e, int64_t t, int j) {
+    return choose(sets_[static_cast<size_t>(~code)], e, t, j);
+  }
+  // The running load every choice adds one to (least load), else nullptr.
+  double* running_load() { return track_load_ ? load_.data() : nullptr; }
 
  private:
   // A candidate set: ranks_[begin, begin + size) with their weights and, for wrr, its state.
@@ -146,7 +156,8 @@ class StatefulRoute {
   std::vector<Candidates> sets_;
   std::vector<int32_t> ranks_;             // candidate ranks, set after set
   std::vector<double> weights_, current_;  // their weights and wrr's running values
-  int owner_ = -1, owner_node_ = -1;
+  std::vector<int32_t> codes_;  // owner_codes' table, for codes_owner_
+  int owner_ = -1, owner_node_ = -1, codes_owner_ = -1;
   int32_t* node_sets_ = nullptr;  // the owner's node's row of cand_of_
   uint64_t batch_prefix_ = 0, token_prefix_ = 0;
   int64_t prefix_token_ = -1;  // the token token_prefix_ is for
