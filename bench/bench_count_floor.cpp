@@ -8,7 +8,11 @@
 //                     the token counted once per rank (a last-token stamp), one increment into
 //                     the owner's row of the rows matrix: the least an exact dedup count costs;
 //   Evaluator/Uniform the real evaluate_stateless_layer (the counting of eplb, craft, prefill)
-//                     under a uniform replica policy, every eighth expert with two replicas.
+//                     under a uniform replica policy, every eighth expert with two replicas;
+//   Evaluator/UniformSkewed the same with skewed picks (expert e drawn with weight
+//                     1 / (1 + 7e mod 256)) and every second expert replicated (every
+//                     sixteenth twice): about half of the choices have a choice of replicas,
+//                     as under eplb on deepseek-v3, where a branch on it is mispredicted often.
 // `checksum` (sum of the counts) is printed so that the work cannot be optimized away.
 #include <benchmark/benchmark.h>
 
@@ -26,6 +30,28 @@ namespace moeb {
 namespace {
 
 constexpr int kTokens = 131072, kTopK = 8, kExperts = 256, kRanks = 256, kPerNode = 8;
+
+// Top-8 of 256 experts with skewed weights (rejection of repeats), fixed seed.
+const std::vector<int32_t>& skewed_experts() {
+  static const std::vector<int32_t> x = [] {
+    std::vector<int32_t> out;
+    out.reserve(static_cast<size_t>(kTokens) * kTopK);
+    std::mt19937_64 rng(42);
+    std::vector<double> w(kExperts);
+    for (int e = 0; e < kExperts; ++e) w[e] = 1.0 / (1 + (e * 7) % kExperts);
+    std::discrete_distribution<int> pick(w.begin(), w.end());
+    for (int t = 0; t < kTokens; ++t) {
+      int taken[kTopK], n = 0;
+      while (n < kTopK) {
+        const int e = pick(rng);
+        if (std::find(taken, taken + n, e) == taken + n) taken[n++] = e;
+      }
+      out.insert(out.end(), taken, taken + kTopK);
+    }
+    return out;
+  }();
+  return x;
+}
 
 const std::vector<int32_t>& experts() {
   static const std::vector<int32_t> x = [] {
@@ -113,14 +139,15 @@ void BM_FloorRankDedup(benchmark::State& state) {
 }
 BENCHMARK(BM_FloorRankDedup)->Name("Floor/RankDedup")->Unit(benchmark::kMillisecond);
 
-void BM_EvaluatorUniform(benchmark::State& state) {
-  const auto& x = experts();
+void evaluator_uniform(benchmark::State& state, const std::vector<int32_t>& x, int every,
+                       int every_twice) {  // every_twice 0: none with three
   const Topology topo = Topology::uniform(kRanks / kPerNode, kPerNode);
   LayerPlacement lp;
   lp.replicas.resize(kExperts);
   for (int e = 0; e < kExperts; ++e) {
     lp.replicas[e] = {e};  // one expert per rank
-    if (e % 8 == 0) lp.replicas[e].push_back((e + 129) % kRanks);
+    if (e % every == 0) lp.replicas[e].push_back((e + 129) % kRanks);
+    if (every_twice > 0 && e % every_twice == 0) lp.replicas[e].push_back((e + 77) % kRanks);
   }
   TrafficOptions opt;
   opt.dispatch_row_bytes = opt.combine_row_bytes = 14336;
@@ -138,7 +165,16 @@ void BM_EvaluatorUniform(benchmark::State& state) {
   }
   report(state, seconds, checksum);
 }
+void BM_EvaluatorUniform(benchmark::State& state) {
+  evaluator_uniform(state, experts(), 8, 0);
+}
 BENCHMARK(BM_EvaluatorUniform)->Name("Evaluator/Uniform")->Unit(benchmark::kMillisecond);
+void BM_EvaluatorUniformSkewed(benchmark::State& state) {
+  evaluator_uniform(state, skewed_experts(), 2, 16);
+}
+BENCHMARK(BM_EvaluatorUniformSkewed)
+    ->Name("Evaluator/UniformSkewed")
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace moeb
