@@ -255,14 +255,19 @@ std::vector<RankBytes> LayerCostInput::combine_bytes() const {
 }
 
 LayerCostInput flat_cost_input(const LayerTraffic& lt, const Topology& topo) {
+  return flat_cost_input(lt, topo, lt.dispatch_row_bytes, lt.combine_row_bytes);
+}
+
+LayerCostInput flat_cost_input(const LayerTraffic& lt, const Topology& topo,
+                               int64_t dispatch_row_bytes, int64_t combine_row_bytes) {
   LayerCostInput in;
-  in.dispatch_row_bytes = lt.dispatch_row_bytes;
-  in.combine_row_bytes = lt.combine_row_bytes;
-  in.dispatch_hops.push_back(phase_traffic(lt.rows, topo, lt.dispatch_row_bytes, false));
+  in.dispatch_row_bytes = dispatch_row_bytes;
+  in.combine_row_bytes = combine_row_bytes;
+  in.dispatch_hops.push_back(phase_traffic(lt.rows, topo, dispatch_row_bytes, false));
   // Combine is dispatch read backwards: with equal row sizes, the same traffic mirrored.
-  in.combine_hops.push_back(lt.combine_row_bytes == lt.dispatch_row_bytes
+  in.combine_hops.push_back(combine_row_bytes == dispatch_row_bytes
                                 ? mirror(in.dispatch_hops.back())
-                                : phase_traffic(lt.rows, topo, lt.combine_row_bytes, true));
+                                : phase_traffic(lt.rows, topo, combine_row_bytes, true));
   in.rows_computed = lt.rows_computed;
   in.tokens_owned = lt.tokens_owned;
   in.copies_sent = row_sums(lt.rows, lt.num_ranks);
@@ -345,9 +350,10 @@ TrafficOptions simulate_traffic_options(const SystemModel& sys, const ModelSpec&
 
 namespace {
 // The prediction and the stored counts of a layer from its cost input.
+// The prediction and the stored counts of a layer from its cost input (rows computed and tokens
+// owned from the input; the rows matrix is the caller's to add).
 LayerSimulation finish_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
-                             LayerTraffic& lt, const LayerCostInput& in, int64_t tokens,
-                             const SimulateOptions& opt) {
+                             const LayerCostInput& in, int64_t tokens, const SimulateOptions& opt) {
   LayerSimulation s;
   s.pred = predict_layer(sys, m, topo, in);
   if (opt.scale_to_tokens > 0 && tokens > 0)
@@ -355,9 +361,8 @@ LayerSimulation finish_layer(const SystemModel& sys, const ModelSpec& m, const T
         predict_layer_scaled(sys, m, topo, in, static_cast<double>(opt.scale_to_tokens) / tokens);
   s.dispatch = in.dispatch_bytes();
   s.combine = in.combine_bytes();
-  s.rows_computed = std::move(lt.rows_computed);
-  s.tokens_owned = std::move(lt.tokens_owned);
-  if (opt.keep_rows) s.rows = std::move(lt.rows);
+  s.rows_computed = in.rows_computed;
+  s.tokens_owned = in.tokens_owned;
   return s;
 }
 }  // namespace
@@ -371,18 +376,24 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
                           ? flat_cost_input(lt, topo)
                           : hierarchical_cost_input(lt, dest, top_k, topo, opt.dedup);
   in.experts_touched = experts_touched(experts, dest, R, num_experts);
-  return finish_layer(sys, m, topo, lt, in, static_cast<int64_t>(dest.size()) / top_k, opt);
+  LayerSimulation s =
+      finish_layer(sys, m, topo, in, static_cast<int64_t>(dest.size()) / top_k, opt);
+  if (opt.keep_rows) s.rows = std::move(lt.rows);
+  return s;
 }
 
 LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& m,
-                                       const Topology& topo, LayerTraffic lt,
-                                       std::vector<int64_t> touched, int64_t num_tokens,
+                                       const Topology& topo, const LayerTraffic& lt,
+                                       std::span<const int64_t> touched, int64_t num_tokens,
                                        const SimulateOptions& opt) {
   if (opt.dispatch != DispatchMode::kFlat)
     throw Error("simulate_counted_layer: hierarchical dispatch needs the routing");
-  LayerCostInput in = flat_cost_input(lt, topo);
-  in.experts_touched = std::move(touched);
-  return finish_layer(sys, m, topo, lt, in, num_tokens, opt);
+  const TrafficOptions t = simulate_traffic_options(sys, m, opt);
+  LayerCostInput in = flat_cost_input(lt, topo, t.dispatch_row_bytes, t.combine_row_bytes);
+  in.experts_touched.assign(touched.begin(), touched.end());
+  LayerSimulation s = finish_layer(sys, m, topo, in, num_tokens, opt);
+  if (opt.keep_rows) s.rows = lt.rows;
+  return s;
 }
 
 std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,

@@ -165,6 +165,9 @@ struct LayerCostInput {
 
 // Flat dispatch: one phase from the evaluator's rows matrix.
 LayerCostInput flat_cost_input(const LayerTraffic& lt, const Topology& topo);
+// The same with other row sizes than lt's.
+LayerCostInput flat_cost_input(const LayerTraffic& lt, const Topology& topo,
+                               int64_t dispatch_row_bytes, int64_t combine_row_bytes);
 // Hierarchical dispatch: two hops from the routing (`dest` of evaluate_layer) and the
 // evaluator's loads.
 LayerCostInput hierarchical_cost_input(const LayerTraffic& lt, std::span<const int32_t> dest,
@@ -213,12 +216,14 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
 TrafficOptions simulate_traffic_options(const SystemModel& sys, const ModelSpec& m,
                                         const SimulateOptions& opt);
 
-// simulate_layer for flat dispatch from counts already taken: `lt` from the evaluator (with
-// simulate_traffic_options) and `touched` = experts_touched of the same routing. Same result as
-// simulate_layer on that routing; throws Error for hierarchical dispatch (it needs the routing).
+// simulate_layer for flat dispatch from counts already taken: `lt` from the evaluator and
+// `touched` = experts_touched of the same routing, read, not taken over (the counts of one
+// routing serve every system that counts alike); the row sizes are this system's
+// (simulate_traffic_options), not lt's. Same result as simulate_layer on that routing; throws
+// Error for hierarchical dispatch (it needs the routing).
 LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& m,
-                                       const Topology& topo, LayerTraffic lt,
-                                       std::vector<int64_t> touched, int64_t num_tokens,
+                                       const Topology& topo, const LayerTraffic& lt,
+                                       std::span<const int64_t> touched, int64_t num_tokens,
                                        const SimulateOptions& opt);
 
 // Counts and predicts every layer of a routed batch (core/batch_routing), exactly as the run

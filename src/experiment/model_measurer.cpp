@@ -380,15 +380,11 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
                          cfg.model.num_experts, st.so);
     counted = nullptr;
   }
-  if (counted) {
-    if (st.leads) sc.counted[j] = own;  // for its followers, before own is moved from
-    // A follower's copy of its leader's counts; a job's own counts moved.
-    LayerTraffic lt = counted == &own ? std::move(own.lt) : counted->lt;
-    std::vector<int64_t> touched = counted == &own ? std::move(own.touched) : counted->touched;
-    lt.dispatch_row_bytes = topt.dispatch_row_bytes;  // this job's row size (its system's)
-    lt.combine_row_bytes = topt.combine_row_bytes;
-    sim = simulate_counted_layer(st.sys, cfg.model, topo, std::move(lt), std::move(touched),
-                                 counted->tokens, st.so);
+  if (counted) {  // the counts read where they are (a follower's are its leader's)
+    SimulateOptions so = st.so;
+    so.keep_rows = false;  // added to the rows matrix below from the counts themselves
+    sim = simulate_counted_layer(st.sys, cfg.model, topo, counted->lt, counted->touched,
+                                 counted->tokens, so);
   }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);
@@ -399,8 +395,10 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
   }
   if (st.so.keep_rows && st.leader < 0) {  // a follower's are its leader's (Job::rows_from)
     auto& acc = st.res->rows_matrix[l];
-    for (size_t x = 0; x < sim.rows.size(); ++x) acc[x] += sim.rows[x];
+    const std::vector<int64_t>& rows = counted ? counted->lt.rows : sim.rows;
+    for (size_t x = 0; x < rows.size(); ++x) acc[x] += rows[x];
   }
+  if (st.leads) sc.counted[j] = std::move(own);  // for its followers, later in this layer
   st.preds[l] = std::move(sim.pred);
   st.scaled[l] = std::move(sim.pred_scaled);
 }
