@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/parallel.hpp"
+
 namespace moeb::placement {
 
 int min_slots(int num_experts, int num_ranks) { return (num_experts + num_ranks - 1) / num_ranks; }
@@ -87,7 +89,9 @@ Placement grouped_placement(const PlacementInput& in, const GroupingGraph& graph
   Placement p;
   p.num_ranks = R;
   p.layers.resize(L);
-  for (int l = 0; l < L; ++l) {
+  // Layers are independent: placed on threads (MOEB_THREADS), each writing its own layer, so the
+  // placement does not depend on the thread count (`graph` is called from those threads).
+  parallel_for(L, default_threads(), [&](int l) {
     std::vector<double> A = affinity(in.stats.layer(l), E);
     const std::vector<double> W = graph ? graph(l, std::move(A)) : std::move(A);
     const std::vector<double> w = expert_loads(in.stats, l, in.model.top_k);
@@ -96,7 +100,7 @@ Placement grouped_placement(const PlacementInput& in, const GroupingGraph& graph
     lp.replicas.assign(E, {});
     for (int e = 0; e < E; ++e) lp.replicas[e] = {rank_of[e]};
     lp.predicted_rank_load = rank_loads(lp, w, R);
-  }
+  });
   return p;
 }
 

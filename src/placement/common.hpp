@@ -41,6 +41,7 @@ PartitionOptions partition_options(const PlacementInput& in);
 // One copy of every expert, grouped layer by layer: hierarchical_partition (nodes, then ranks;
 // ceil/floor(E/R) experts a rank) of `graph(l, A)`, A being layer l's co-activation (affinity),
 // or of A itself when `graph` is empty; predicted rank loads filled. Reads the grouping options.
+// Layers are placed on threads: `graph` must be safe to call from several at once.
 using GroupingGraph = std::function<std::vector<double>(int layer, std::vector<double> A)>;
 Placement grouped_placement(const PlacementInput& in, const GroupingGraph& graph = {});
 

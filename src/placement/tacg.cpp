@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/parallel.hpp"
 #include "placement/common.hpp"
 #include "placement/partition.hpp"
 #include "placement/strategy.hpp"
@@ -101,8 +102,12 @@ class Tacg final : public PlacementStrategy {
     plan.placement.num_ranks = R;
     plan.placement.layers.resize(L);
     const std::vector<int> cap = placement::even_capacity(E, R, in.slots_per_rank);
-    int generic_total = 0, replicas_added = 0;
-    for (int l = 0; l < L; ++l) {
+    // Layers are independent: placed on threads (MOEB_THREADS), each writing its own layer and
+    // counts, summed after in layer order (the plan does not depend on the thread count).
+    std::vector<int> generic_of(static_cast<size_t>(L), 0), added_of(static_cast<size_t>(L), 0);
+    parallel_for(L, default_threads(), [&](int l) {
+      int& generic_total = generic_of[static_cast<size_t>(l)];
+      int& replicas_added = added_of[static_cast<size_t>(l)];
       const std::vector<double> w = placement::expert_loads(in.stats, l, in.model.top_k);
       std::vector<std::vector<double>> Wf;  // per-family graphs (GESR centrality)
       const std::vector<double> W = family_graph(in, l, fams, grouping, boost, Wf);
@@ -145,7 +150,9 @@ class Tacg final : public PlacementStrategy {
         }
       }
       lp.predicted_rank_load = placement::rank_loads(lp, w, R);
-    }
+    });
+    const int generic_total = std::accumulate(generic_of.begin(), generic_of.end(), 0);
+    const int replicas_added = std::accumulate(added_of.begin(), added_of.end(), 0);
     plan.policy.kind = placement::policy_option(in.options);
     plan.notes.push_back({"families_used", std::to_string(fams.size())});
     plan.notes.push_back({"grouping", grouping});
