@@ -386,14 +386,27 @@ LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& 
                                        const Topology& topo, const LayerTraffic& lt,
                                        std::span<const int64_t> touched, int64_t num_tokens,
                                        const SimulateOptions& opt) {
+  LayerSimulation s = simulate_cost_input(
+      sys, m, topo, counted_cost_input(sys, m, topo, lt, touched, opt), num_tokens, opt);
+  if (opt.keep_rows) s.rows = lt.rows;
+  return s;
+}
+
+LayerCostInput counted_cost_input(const SystemModel& sys, const ModelSpec& m,
+                                  const Topology& topo, const LayerTraffic& lt,
+                                  std::span<const int64_t> touched, const SimulateOptions& opt) {
   if (opt.dispatch != DispatchMode::kFlat)
     throw Error("simulate_counted_layer: hierarchical dispatch needs the routing");
   const TrafficOptions t = simulate_traffic_options(sys, m, opt);
   LayerCostInput in = flat_cost_input(lt, topo, t.dispatch_row_bytes, t.combine_row_bytes);
   in.experts_touched.assign(touched.begin(), touched.end());
-  LayerSimulation s = finish_layer(sys, m, topo, in, num_tokens, opt);
-  if (opt.keep_rows) s.rows = lt.rows;
-  return s;
+  return in;
+}
+
+LayerSimulation simulate_cost_input(const SystemModel& sys, const ModelSpec& m,
+                                    const Topology& topo, const LayerCostInput& in,
+                                    int64_t num_tokens, const SimulateOptions& opt) {
+  return finish_layer(sys, m, topo, in, num_tokens, opt);
 }
 
 std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,

@@ -225,6 +225,16 @@ LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& 
                                        const Topology& topo, const LayerTraffic& lt,
                                        std::span<const int64_t> touched, int64_t num_tokens,
                                        const SimulateOptions& opt);
+// simulate_counted_layer in two steps, so that the systems of a sweep that share row sizes price
+// one layer's counts once: its cost input at this system's row sizes (simulate_traffic_options),
+// then the simulation of any system with those row sizes from that input (LayerSimulation::rows
+// left empty: the counts hold them).
+LayerCostInput counted_cost_input(const SystemModel& sys, const ModelSpec& m,
+                                  const Topology& topo, const LayerTraffic& lt,
+                                  std::span<const int64_t> touched, const SimulateOptions& opt);
+LayerSimulation simulate_cost_input(const SystemModel& sys, const ModelSpec& m,
+                                    const Topology& topo, const LayerCostInput& in,
+                                    int64_t num_tokens, const SimulateOptions& opt);
 
 // Counts and predicts every layer of a routed batch (core/batch_routing), exactly as the run
 // routed it.

@@ -211,6 +211,9 @@ struct LayerScratch {
   ExpertCounts shared, own;  // the drawn layer's (shared by jobs without transform); a job's
   bool shared_ready = false;
   std::vector<LayerCounts> counted;  // [job]: a leading job's counts of the layer (its followers')
+  // [job]: a leading job's counts of the layer priced (counted_cost_input) at each pair of row
+  // sizes its followers' systems asked for, the leader's own included.
+  std::vector<std::vector<LayerCostInput>> priced;
   size_t placeholder_weights = 0;     // weights holds this many ranked placeholders (else 0)
 };
 
@@ -383,8 +386,21 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
   if (counted) {  // the counts read where they are (a follower's are its leader's)
     SimulateOptions so = st.so;
     so.keep_rows = false;  // added to the rows matrix below from the counts themselves
-    sim = simulate_counted_layer(st.sys, cfg.model, topo, counted->lt, counted->touched,
-                                 counted->tokens, so);
+    if (st.leads || st.leader >= 0) {  // priced once per row size for the leader's followers
+      auto& priced = sc.priced[st.leader >= 0 ? static_cast<size_t>(st.leader) : j];
+      if (st.leads) priced.clear();  // the leader comes first in each layer
+      auto in = std::find_if(priced.begin(), priced.end(), [&](const LayerCostInput& p) {
+        return p.dispatch_row_bytes == topt.dispatch_row_bytes &&
+               p.combine_row_bytes == topt.combine_row_bytes;
+      });
+      if (in == priced.end())
+        in = priced.insert(priced.end(), counted_cost_input(st.sys, cfg.model, topo, counted->lt,
+                                                            counted->touched, so));
+      sim = simulate_cost_input(st.sys, cfg.model, topo, *in, counted->tokens, so);
+    } else {
+      sim = simulate_counted_layer(st.sys, cfg.model, topo, counted->lt, counted->touched,
+                                   counted->tokens, so);
+    }
   }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);
@@ -451,6 +467,7 @@ void simulate_batch_together(const Experiment& e, std::vector<TogetherState>& st
     }
     const auto t1 = thread_cpu_now();
     if (sc->counted.size() < states.size()) sc->counted.resize(states.size());
+    if (sc->priced.size() < states.size()) sc->priced.resize(states.size());
     for (size_t j = 0; j < states.size(); ++j)
       simulate_job_layer(states, j, i, b, l, experts, weights, *sc);
     pool.give(std::move(sc));

@@ -190,9 +190,10 @@ TEST(Sweep, TopologySystemAndBatchAxesGiveEachCellItsOwnShape) {
 
 // System and topology axes: the cells share the workload, so simulate measures them in one pass
 // (each batch layer drawn once), and a cell that differs from an earlier one only by its system
-// (another row size: loopback's fp32 against h100's bf16) takes that cell's placements (but
-// optimal's, which reads the system) and counts, and runs only its own cost model. Every cell
-// still equals its single run: placements, counts, rows matrix and times.
+// (another row size: loopback's fp32 against h100's bf16; a100's bf16 the same row size, whose
+// cost input h100's prices once) takes that cell's placements (but optimal's, which reads the
+// system) and counts, and runs only its own cost model. Every cell still equals its single run:
+// placements, counts, rows matrix and times.
 TEST(Sweep, CellsSharingTheWorkloadEqualTheirSingleRunsCountsAndTimes) {
   ExperimentRequest r;
   r.suite = write_suite("systems", without_sweep(kSuite) + R"(
@@ -201,10 +202,10 @@ strategy = "optimal"
 iterations = 200
 )");
   r.strategies = "baseline,c2r,c2r-nodedup,grace-hier,eplb,optimal-short";
-  r.sweep = {"system=h100-ndr400,loopback", "topology=2x2,1x4"};
+  r.sweep = {"system=h100-ndr400,loopback,a100-hdr200", "topology=2x2,1x4"};
   r.output = (kDir / "systems.h5").string();
   const RunResult all = simulate_to_file(r);
-  ASSERT_EQ(all.cells.size(), 4u);
+  ASSERT_EQ(all.cells.size(), 6u);
   for (const auto& cell : all.cells) {
     ExperimentRequest one;
     one.suite = r.suite;
@@ -229,8 +230,11 @@ iterations = 200
   };
   for (const char* name : {"baseline", "c2r", "grace-hier", "eplb"}) {
     EXPECT_EQ(note(find(all, name, "cell0")), "");
-    EXPECT_EQ(note(find(all, name, "cell2")), std::string(name) + "@cell0");
-    EXPECT_EQ(find(all, name, "cell2").placement_time_s, find(all, name, "cell0").placement_time_s);
+    for (const char* cell : {"cell2", "cell4"}) {
+      EXPECT_EQ(note(find(all, name, cell)), std::string(name) + "@cell0");
+      EXPECT_EQ(find(all, name, cell).placement_time_s,
+                find(all, name, "cell0").placement_time_s);
+    }
   }
   // c2r without dedup is c2r's placement (the strategy does not see dedup): placed once.
   EXPECT_EQ(note(find(all, "c2r-nodedup", "cell0")), "c2r@cell0");
@@ -243,24 +247,26 @@ iterations = 200
   EXPECT_EQ(h100.rows_matrix, loop.rows_matrix);
   EXPECT_NE(h100.times.at("t_dispatch").data, loop.times.at("t_dispatch").data);
   // The system is the sweep's first axis, yet the cells that differ only by it are measured
-  // next to each other (cell0, cell2, then cell1, cell3), so they are placed and counted once.
+  // next to each other (cell0, cell2, cell4, then cell1, cell3, cell5), so they are placed and
+  // counted once.
   std::vector<std::string> cells_in_file;
   for (const auto& s : all.strategies)
     if (cells_in_file.empty() || cells_in_file.back() != s.cell) cells_in_file.push_back(s.cell);
-  EXPECT_EQ(cells_in_file, (std::vector<std::string>{"cell0", "cell2", "cell1", "cell3"}));
-  // A rows matrix that counts as an earlier cell's is stored once: cell2's is a hard link to
-  // cell0's (two names, one dataset); cell1's and cell3's, another topology, are their own
-  // pair. c2r without dedup counts otherwise than c2r, but as itself in the other system.
-  // grace-hier's hierarchical dispatch is counted per cell: its rows are its own.
+  EXPECT_EQ(cells_in_file,
+            (std::vector<std::string>{"cell0", "cell2", "cell4", "cell1", "cell3", "cell5"}));
+  // A rows matrix that counts as an earlier cell's is stored once: cell2's and cell4's are hard
+  // links to cell0's (three names, one dataset); cell1's, cell3's and cell5's, another topology,
+  // are their own three. c2r without dedup counts otherwise than c2r, but as itself in the other
+  // systems. grace-hier's hierarchical dispatch is counted per cell: its rows are its own.
   h5::Handle f = h5::open_file_read(r.output);
   auto links = [&](const std::string& key) {
     return h5::hard_links(f, "/strategies/" + key + "/measured/rows_matrix");
   };
+  const std::vector<std::string> cells = {"cell0", "cell1", "cell2", "cell3", "cell4", "cell5"};
   for (const char* name : {"baseline", "c2r", "c2r-nodedup", "eplb"})
-    for (const char* cell : {"cell0", "cell1", "cell2", "cell3"})
-      EXPECT_EQ(links(std::string(name) + "@" + cell), 2u) << name << "@" << cell;
-  for (const char* cell : {"cell0", "cell1", "cell2", "cell3"})
-    EXPECT_EQ(links(std::string("grace-hier@") + cell), 1u) << cell;
+    for (const auto& cell : cells)
+      EXPECT_EQ(links(std::string(name) + "@" + cell), 3u) << name << "@" << cell;
+  for (const auto& cell : cells) EXPECT_EQ(links("grace-hier@" + cell), 1u) << cell;
 }
 
 // Resume: the finished (cell, strategy) groups of an interrupted file are carried over and not
