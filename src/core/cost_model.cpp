@@ -349,7 +349,6 @@ TrafficOptions simulate_traffic_options(const SystemModel& sys, const ModelSpec&
 }
 
 namespace {
-// The prediction and the stored counts of a layer from its cost input.
 // The prediction and the stored counts of a layer from its cost input (rows computed and tokens
 // owned from the input; the rows matrix is the caller's to add).
 LayerSimulation finish_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,

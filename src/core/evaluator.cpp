@@ -114,7 +114,6 @@ LayerTraffic evaluate_routed_layer(std::span<const int32_t> dest, int top_k, con
   return lt;
 }
 
-
 namespace {
 
 // How count_slots finds a choice's replica: every expert has one (no hash), a hash only for an
