@@ -222,34 +222,26 @@ LayerTraffic evaluate_stateless_layer(const StatelessRoute& route, std::span<con
 }
 
 namespace {
-// StatefulRoute's routing of `experts` counted, tokens in order: rows as count_slots, and per
-// choice its rank's rows computed and the (rank, expert) bit of seen (W words per rank). A
-// choice's rank comes from the owner's table (route.owner_codes), the policy's choice only
-// where the table has none; with kLoad every choice adds one to the running load.
-template <bool kLoad>
+// StatefulRoute's routing of `experts` counted as it is routed, tokens in order: rows as
+// count_slots, and per choice its rank's rows computed and the (rank, expert) bit of seen
+// (W words per rank). Raw pointers captured by value, so that they stay in registers.
 void count_stateful(StatefulRoute& route, const int32_t* experts, int k, int64_t T, int R, int W,
                     bool dedup, int64_t* rows, int64_t* computed, uint64_t* seen) {
-  double* const load = route.running_load();
   std::vector<int64_t> last_of(static_cast<size_t>(R), -1);
   int64_t* const last = last_of.data();
   const int64_t no_dedup = dedup ? 0 : 1;
   for (int owner = 0; owner < R; ++owner) {
     int64_t* const row = rows + static_cast<size_t>(owner) * R;
-    const int32_t* const code = route.owner_codes(owner);
     const int64_t end = token_begin(owner + 1, T, R);
     for (int64_t t = token_begin(owner, T, R); t < end; ++t) {
       const int32_t* const x = experts + static_cast<size_t>(t) * k;
-      for (int j = 0; j < k; ++j) {
-        const int32_t e = x[j];
-        int32_t r = code[e];
-        if (r < 0) r = route.choose_coded(r, e, t, j);
-        if constexpr (kLoad) load[r] += 1.0;
+      route.token(t, owner, x, k, [=](int j, int32_t r) {
         row[r] += (last[r] != t) | no_dedup;
         last[r] = t;
         ++computed[r];
-        seen[static_cast<size_t>(r) * W + (static_cast<uint32_t>(e) >> 6)] |= uint64_t{1}
-                                                                               << (e & 63);
-      }
+        const uint32_t e = static_cast<uint32_t>(x[j]);
+        seen[static_cast<size_t>(r) * W + (e >> 6)] |= uint64_t{1} << (e & 63);
+      });
     }
   }
 }
@@ -262,12 +254,8 @@ LayerTraffic evaluate_stateful_layer(StatefulRoute& route, std::span<const int32
   const int64_t T = static_cast<int64_t>(experts.size()) / k;
   LayerTraffic lt = empty_traffic(R, T, opt);
   std::vector<uint64_t> seen(static_cast<size_t>(R) * W, 0);
-  if (route.running_load())
-    count_stateful<true>(route, experts.data(), k, T, R, W, opt.dedup, lt.rows.data(),
-                         lt.rows_computed.data(), seen.data());
-  else
-    count_stateful<false>(route, experts.data(), k, T, R, W, opt.dedup, lt.rows.data(),
-                          lt.rows_computed.data(), seen.data());
+  count_stateful(route, experts.data(), k, T, R, W, opt.dedup, lt.rows.data(),
+                 lt.rows_computed.data(), seen.data());
   touched.assign(R, 0);
   for (int r = 0; r < R; ++r)
     for (int w = 0; w < W; ++w) touched[r] += std::popcount(seen[static_cast<size_t>(r) * W + w]);

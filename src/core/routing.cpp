@@ -94,9 +94,8 @@ void StatefulRoute::set_owner(int owner) {
 }
 
 const int32_t* StatefulRoute::owner_codes(int owner) {
-  if (owner == codes_owner_) return codes_.data();
-  if (owner != owner_) set_owner(owner);
-  codes_owner_ = owner;
+  if (owner == owner_) return codes_.data();
+  set_owner(owner);
   const size_t E = first_.size();
   codes_.resize(E);
   for (size_t e = 0; e < E; ++e) {
@@ -229,7 +228,7 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     for (int64_t t = 0; t < num_tokens; ++t) {
       int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
       route.token(t, experts.data() + static_cast<size_t>(t) * top_k, top_k,
-                  [d](int j, int32_t rank, auto) { d[j] = rank; });
+                  [d](int j, int32_t rank) { d[j] = rank; });
     }
     return;
   }
@@ -243,7 +242,7 @@ void route_layer(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topol
     }
     int32_t* d = dest.data() + static_cast<size_t>(t) * top_k;
     route.token(t, owner, experts.data() + static_cast<size_t>(t) * top_k, top_k,
-                [d](int j, int32_t rank, auto) { d[j] = rank; });
+                [d](int j, int32_t rank) { d[j] = rank; });
   }
 }
 

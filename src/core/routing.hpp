@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <span>
-#include <type_traits>
 #include <vector>
 
 #include "core/placement.hpp"
@@ -38,9 +37,7 @@ class StatelessRoute {
     return policy == ReplicaPolicyKind::kPrimary || policy == ReplicaPolicyKind::kUniform;
   }
   StatelessRoute(const LayerPlacement& lp, ReplicaPolicyKind policy, const RouteContext& ctx);
-  // Calls sink(j, rank, several) for every choice j of token t; `x` holds its top_k expert ids;
-  // `several` (std::true_type or std::false_type) says whether the expert has a choice of
-  // replicas (else it goes to first()[e]).
+  // Calls sink(j, rank) for every choice j of token t; `x` holds its top_k expert ids.
   template <class Sink>
   void token(int64_t t, const int32_t* x, int top_k, Sink&& sink) const {
     uint64_t token_prefix = 0;
@@ -49,18 +46,15 @@ class StatelessRoute {
       const int32_t e = x[j];
       const int32_t n = count_[e];
       if (n == 1) {
-        sink(j, first_[e], std::false_type{});
+        sink(j, first_[e]);
         continue;
       }
       if (!prefixed) token_prefix = hash_step_c(batch_prefix_, static_cast<uint64_t>(t));
       prefixed = true;
       const uint64_t h = hash_step_d(token_prefix, static_cast<uint64_t>(j));
-      sink(j, flat_[static_cast<size_t>(offset_[e]) + bounded(h, static_cast<uint64_t>(n))],
-           std::true_type{});
+      sink(j, flat_[static_cast<size_t>(offset_[e]) + bounded(h, static_cast<uint64_t>(n))]);
     }
   }
-  // [expert]: the rank of an expert without a choice of replicas.
-  std::span<const int32_t> first() const { return first_; }
   // The tables token() reads, for a counter that routes in its own loop: choice j of token t
   // of expert e goes to flat[offset[e] + i], i = 0 when count[e] == 1, else
   // bounded(hash_step_d(hash_step_c(batch_prefix, t), j), count[e]).
@@ -88,39 +82,21 @@ class StatefulRoute {
   // placement's predicted load scaled to it).
   StatefulRoute(const LayerPlacement& lp, ReplicaPolicyKind policy, const Topology& topo,
                 const RouteContext& ctx, size_t num_choices);
-  // Calls sink(j, rank, several) for every choice j of token t, owned by rank `owner`, as
-  // StatelessRoute::token does. Tokens must come in order.
+  // Calls sink(j, rank) for every choice j of token t, owned by rank `owner`. Tokens must come
+  // in order. A choice's rank comes from the owner's table (owner_codes), the policy's choice
+  // only where the table has none; least load adds one to the chosen rank's running load.
   template <class Sink>
   void token(int64_t t, int owner, const int32_t* x, int top_k, Sink&& sink) {
-    if (owner != owner_) set_owner(owner);
-    const int32_t* const first = first_.data();
-    const int32_t* const count = count_.data();
+    const int32_t* const code = owner_codes(owner);
     double* const load = track_load_ ? load_.data() : nullptr;
     for (int j = 0; j < top_k; ++j) {
       const int32_t e = x[j];
-      if (count[e] == 1) {
-        const int32_t r = first[e];
-        if (load) load[r] += 1.0;
-        sink(j, r, std::false_type{});
-        continue;
-      }
-      const int32_t r = several(e, t, j);
+      int32_t r = code[e];
+      if (r < 0) r = choose(sets_[static_cast<size_t>(~r)], e, t, j);
       if (load) load[r] += 1.0;
-      sink(j, r, std::true_type{});
+      sink(j, r);
     }
   }
-  // [expert]: the rank of an expert with one replica.
-  std::span<const int32_t> first() const { return first_; }
-  // For a counter that routes in its own loop, tokens in order as for token(): the table of
-  // tokens owned by `owner`, [expert]: a rank >= 0 where every choice of the expert goes there
-  // (its one replica, the owner's own, or a lone candidate without load tracking), else the
-  // code choose_coded takes. Valid until the next call for another owner.
-  const int32_t* owner_codes(int owner);
-  int32_t choose_coded(int32_t code, int32_t e, int64_t t, int j) {
-    return choose(sets_[static_cast<size_t>(~code)], e, t, j);
-  }
-  // The running load every choice adds one to (least load), else nullptr.
-  double* running_load() { return track_load_ ? load_.data() : nullptr; }
 
  private:
   // A candidate set: ranks_[begin, begin + size) with their weights and, for wrr, its state.
@@ -128,17 +104,11 @@ class StatefulRoute {
     int32_t begin = 0, size = 0;
     bool local = false;
   };
+  // The table of tokens owned by `owner`, [expert]: a rank >= 0 where every choice of the
+  // expert goes there (its one replica, the owner's own, or a lone candidate without load
+  // tracking), else ~(its candidate set's index). Built when the owner changes.
+  const int32_t* owner_codes(int owner);
   void set_owner(int owner);
-  // The replica of an expert with several for the current owner's token t, choice j.
-  int32_t several(int32_t e, int64_t t, int j) {
-    const size_t bit = static_cast<size_t>(e) * rank_words_ + (static_cast<unsigned>(owner_) >> 6);
-    if ((replica_bits_[bit] >> (owner_ & 63)) & 1) return owner_;  // the owner's own replica
-    int32_t at = node_sets_[e];
-    if (at < 0) at = build_candidates(e);
-    const Candidates& c = sets_[static_cast<size_t>(at)];
-    if (c.size == 1 && !track_load_) return ranks_[static_cast<size_t>(c.begin)];
-    return choose(c, e, t, j);
-  }
   int32_t build_candidates(int32_t e);
   int32_t choose(const Candidates& c, int32_t e, int64_t t, int j);
   uint64_t choice_hash(int64_t t, int j);
@@ -156,8 +126,8 @@ class StatefulRoute {
   std::vector<Candidates> sets_;
   std::vector<int32_t> ranks_;             // candidate ranks, set after set
   std::vector<double> weights_, current_;  // their weights and wrr's running values
-  std::vector<int32_t> codes_;  // owner_codes' table, for codes_owner_
-  int owner_ = -1, owner_node_ = -1, codes_owner_ = -1;
+  std::vector<int32_t> codes_;  // owner_codes' table, for owner_
+  int owner_ = -1, owner_node_ = -1;
   int32_t* node_sets_ = nullptr;  // the owner's node's row of cand_of_
   uint64_t batch_prefix_ = 0, token_prefix_ = 0;
   int64_t prefix_token_ = -1;  // the token token_prefix_ is for
