@@ -330,14 +330,6 @@ ExperimentOutcome stop_run(Experiment& e, const std::vector<ResultSink*>& out,
   return {RunStatus::kInterrupted, kExitInterrupted, describe};
 }
 
-// The order simulate measures a sweep's cells in (their names and numbers stay the sweep's):
-// each cell, then the later cells that place as it does, those that also count as it does first.
-// A cell places as another when they differ only by system, dispatch or dedup (the strategies
-// do not see them; placement_key), and counts as it when they differ only by system
-// (find_leaders in the model measurer). Without such cells this is the sweep's order. So the
-// cells of a system sweep are neighbours, and fall in the same pass (together_group_end): each
-// strategy is placed and counted once for all the systems, instead of once per system whenever
-// the system is not the sweep's last axis.
 // A cell's workload, iterations and sweep axes but those in `skip`: cells with equal keys
 // differ only by the skipped axes.
 std::string cell_key_without(const ExperimentCell& c,
@@ -352,6 +344,14 @@ std::string places_alike_key(const ExperimentCell& c) {
 }
 std::string counts_alike_key(const ExperimentCell& c) { return cell_key_without(c, {"system"}); }
 
+// The order simulate measures a sweep's cells in (their names and numbers stay the sweep's):
+// each cell, then the later cells that place as it does, those that also count as it does first.
+// A cell places as another when they differ only by system, dispatch or dedup (the strategies
+// do not see them; placement_key), and counts as it when they differ only by system
+// (find_leaders in the model measurer). Without such cells this is the sweep's order. So the
+// cells of a system sweep are neighbours, and fall in the same pass (together_group_end): each
+// strategy is placed and counted once for all the systems, instead of once per system whenever
+// the system is not the sweep's last axis.
 std::vector<size_t> together_order(const Experiment& e) {
   const size_t n = e.cells.size();
   // Each cell's rank: the first cell with its placing key, then the first with its counting key.
