@@ -348,23 +348,22 @@ TrafficOptions simulate_traffic_options(const SystemModel& sys, const ModelSpec&
   return topt;
 }
 
-namespace {
 // The prediction and the stored counts of a layer from its cost input (rows computed and tokens
 // owned from the input; the rows matrix is the caller's to add).
-LayerSimulation finish_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
-                             const LayerCostInput& in, int64_t tokens, const SimulateOptions& opt) {
+LayerSimulation simulate_cost_input(const SystemModel& sys, const ModelSpec& m,
+                                    const Topology& topo, const LayerCostInput& in,
+                                    int64_t num_tokens, const SimulateOptions& opt) {
   LayerSimulation s;
   s.pred = predict_layer(sys, m, topo, in);
-  if (opt.scale_to_tokens > 0 && tokens > 0)
-    s.pred_scaled =
-        predict_layer_scaled(sys, m, topo, in, static_cast<double>(opt.scale_to_tokens) / tokens);
+  if (opt.scale_to_tokens > 0 && num_tokens > 0)
+    s.pred_scaled = predict_layer_scaled(sys, m, topo, in,
+                                         static_cast<double>(opt.scale_to_tokens) / num_tokens);
   s.dispatch = in.dispatch_bytes();
   s.combine = in.combine_bytes();
   s.rows_computed = in.rows_computed;
   s.tokens_owned = in.tokens_owned;
   return s;
 }
-}  // namespace
 
 LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const Topology& topo,
                                std::span<const int32_t> experts, std::span<const int32_t> dest,
@@ -376,18 +375,8 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
                           : hierarchical_cost_input(lt, dest, top_k, topo, opt.dedup);
   in.experts_touched = experts_touched(experts, dest, R, num_experts);
   LayerSimulation s =
-      finish_layer(sys, m, topo, in, static_cast<int64_t>(dest.size()) / top_k, opt);
+      simulate_cost_input(sys, m, topo, in, static_cast<int64_t>(dest.size()) / top_k, opt);
   if (opt.keep_rows) s.rows = std::move(lt.rows);
-  return s;
-}
-
-LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& m,
-                                       const Topology& topo, const LayerTraffic& lt,
-                                       std::span<const int64_t> touched, int64_t num_tokens,
-                                       const SimulateOptions& opt) {
-  LayerSimulation s = simulate_cost_input(
-      sys, m, topo, counted_cost_input(sys, m, topo, lt, touched, opt), num_tokens, opt);
-  if (opt.keep_rows) s.rows = lt.rows;
   return s;
 }
 
@@ -395,17 +384,11 @@ LayerCostInput counted_cost_input(const SystemModel& sys, const ModelSpec& m,
                                   const Topology& topo, const LayerTraffic& lt,
                                   std::span<const int64_t> touched, const SimulateOptions& opt) {
   if (opt.dispatch != DispatchMode::kFlat)
-    throw Error("simulate_counted_layer: hierarchical dispatch needs the routing");
+    throw Error("counted_cost_input: hierarchical dispatch needs the routing");
   const TrafficOptions t = simulate_traffic_options(sys, m, opt);
   LayerCostInput in = flat_cost_input(lt, topo, t.dispatch_row_bytes, t.combine_row_bytes);
   in.experts_touched.assign(touched.begin(), touched.end());
   return in;
-}
-
-LayerSimulation simulate_cost_input(const SystemModel& sys, const ModelSpec& m,
-                                    const Topology& topo, const LayerCostInput& in,
-                                    int64_t num_tokens, const SimulateOptions& opt) {
-  return finish_layer(sys, m, topo, in, num_tokens, opt);
 }
 
 std::vector<LayerSimulation> simulate_routed(const SystemModel& sys, const ModelSpec& m,

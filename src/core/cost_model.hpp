@@ -216,19 +216,13 @@ LayerSimulation simulate_layer(const SystemModel& sys, const ModelSpec& m, const
 TrafficOptions simulate_traffic_options(const SystemModel& sys, const ModelSpec& m,
                                         const SimulateOptions& opt);
 
-// simulate_layer for flat dispatch from counts already taken: `lt` from the evaluator and
-// `touched` = experts_touched of the same routing, read, not taken over (the counts of one
-// routing serve every system that counts alike); the row sizes are this system's
-// (simulate_traffic_options), not lt's. Same result as simulate_layer on that routing; throws
-// Error for hierarchical dispatch (it needs the routing).
-LayerSimulation simulate_counted_layer(const SystemModel& sys, const ModelSpec& m,
-                                       const Topology& topo, const LayerTraffic& lt,
-                                       std::span<const int64_t> touched, int64_t num_tokens,
-                                       const SimulateOptions& opt);
-// simulate_counted_layer in two steps, so that the systems of a sweep that share row sizes price
-// one layer's counts once: its cost input at this system's row sizes (simulate_traffic_options),
-// then the simulation of any system with those row sizes from that input (LayerSimulation::rows
-// left empty: the counts hold them).
+// simulate_layer for flat dispatch from counts already taken, in two steps, so that the systems
+// of a sweep that count alike price one layer's counts once. First its cost input: `lt` from
+// the evaluator and `touched` = experts_touched of the same routing, read, not taken over, at
+// this system's row sizes (simulate_traffic_options), not lt's; throws Error for hierarchical
+// dispatch (it needs the routing). Then the simulation of any system with those row sizes from
+// that input: the same result as simulate_layer on that routing, LayerSimulation::rows left
+// empty (the counts hold them).
 LayerCostInput counted_cost_input(const SystemModel& sys, const ModelSpec& m,
                                   const Topology& topo, const LayerTraffic& lt,
                                   std::span<const int64_t> touched, const SimulateOptions& opt);

@@ -211,8 +211,8 @@ struct LayerScratch {
   ExpertCounts shared, own;  // the drawn layer's (shared by jobs without transform); a job's
   bool shared_ready = false;
   std::vector<LayerCounts> counted;  // [job]: a leading job's counts of the layer (its followers')
-  // [job]: a leading job's counts of the layer priced (counted_cost_input) at each pair of row
-  // sizes its followers' systems asked for, the leader's own included.
+  // [job]: a counting job's counts of the layer priced (counted_cost_input) at each pair of row
+  // sizes asked for: its own, and its followers' systems'.
   std::vector<std::vector<LayerCostInput>> priced;
   size_t placeholder_weights = 0;     // weights holds this many ranked placeholders (else 0)
 };
@@ -310,7 +310,7 @@ void init_state(Measurer::Job& job, TogetherState& st) {
 }
 
 // Counts of layer `l` under job `st` with flat dispatch, before the cost model: the rows matrix,
-// loads and experts touched (what simulate_counted_layer takes). `experts` and `weights` are
+// loads and experts touched (what counted_cost_input takes). `experts` and `weights` are
 // the drawn layer (left unchanged); `sc` is the thread's scratch. Returns false for
 // hierarchical dispatch, which st's caller simulates from the routing itself (`ids`, sc.dest).
 bool count_job_layer(TogetherState& st, int64_t b, int l, std::span<const int32_t> experts,
@@ -386,21 +386,18 @@ void simulate_job_layer(std::vector<TogetherState>& states, size_t j, int i, int
   if (counted) {  // the counts read where they are (a follower's are its leader's)
     SimulateOptions so = st.so;
     so.keep_rows = false;  // added to the rows matrix below from the counts themselves
-    if (st.leads || st.leader >= 0) {  // priced once per row size for the leader's followers
-      auto& priced = sc.priced[st.leader >= 0 ? static_cast<size_t>(st.leader) : j];
-      if (st.leads) priced.clear();  // the leader comes first in each layer
-      auto in = std::find_if(priced.begin(), priced.end(), [&](const LayerCostInput& p) {
-        return p.dispatch_row_bytes == topt.dispatch_row_bytes &&
-               p.combine_row_bytes == topt.combine_row_bytes;
-      });
-      if (in == priced.end())
-        in = priced.insert(priced.end(), counted_cost_input(st.sys, cfg.model, topo, counted->lt,
-                                                            counted->touched, so));
-      sim = simulate_cost_input(st.sys, cfg.model, topo, *in, counted->tokens, so);
-    } else {
-      sim = simulate_counted_layer(st.sys, cfg.model, topo, counted->lt, counted->touched,
-                                   counted->tokens, so);
-    }
+    // Priced once per row size for all the jobs that read these counts: a job that counts for
+    // itself comes first in each layer and drops the inputs of the layer before.
+    auto& priced = sc.priced[st.leader >= 0 ? static_cast<size_t>(st.leader) : j];
+    if (st.leader < 0) priced.clear();
+    auto in = std::find_if(priced.begin(), priced.end(), [&](const LayerCostInput& p) {
+      return p.dispatch_row_bytes == topt.dispatch_row_bytes &&
+             p.combine_row_bytes == topt.combine_row_bytes;
+    });
+    if (in == priced.end())
+      in = priced.insert(priced.end(), counted_cost_input(st.sys, cfg.model, topo, counted->lt,
+                                                          counted->touched, so));
+    sim = simulate_cost_input(st.sys, cfg.model, topo, *in, counted->tokens, so);
   }
   for (int r = 0; r < R; ++r) {
     const CountRow c = sim.count_row(r);
